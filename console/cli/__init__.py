@@ -1,0 +1,47 @@
+"""``biller-console``: the GUI by default, subcommands for every service.
+
+Each area lives in its own module ``console.cli.<area>`` with ``register(subparsers)``;
+modules are imported only when their command is used or help is asked for, so the GUI
+start stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from console import __version__
+
+# area name -> one-line help. Each has a module console/cli/<area>.py with register().
+AREAS: dict[str, str] = {
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="biller-console", description="Invoice Cloud <-> Caselle operator console")
+    parser.add_argument("--version", action="version", version=f"biller-console {__version__}")
+    parser.add_argument("--profile", help="profile name (default: the configured default, else 'sandbox')")
+    parser.add_argument("--self-test", action="store_true", help="open every tab offscreen and exit 0")
+    parser.add_argument("--timing", action="store_true", help="with --self-test: print start-up timing")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for area, help_text in AREAS.items():
+        if only is not None and area != only:
+            sub.add_parser(area, help=help_text)
+            continue
+        module = importlib.import_module(f"console.cli.{area.replace('-', '_')}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if a in AREAS), None)
+    wants_help = any(a in ("-h", "--help") for a in argv)
+    parser = build_parser(only=command if command else (None if wants_help else ""))
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from console.ui.app import run_gui  # the only import of the GUI
+
+        return run_gui(args)
+    return int(args.func(args) or 0)

@@ -1,0 +1,57 @@
+"""Exact money. Amounts are ``decimal.Decimal`` quantized to cents; never floats.
+
+``parse_amount`` implements the file-layout rule: decimal with at most two places,
+optional leading ``-``, no thousands separator, no currency sign.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+_AMOUNT_RE = re.compile(r"-?(?:\d+(?:\.\d{1,2})?|\.\d{1,2})")
+
+
+class AmountError(ValueError):
+    """Text that is not an amount under the layout rules."""
+
+
+def parse_amount(text: str) -> Decimal:
+    """Parse ``"12.30"`` / ``"-5"`` / ``"7.5"`` to an exact Decimal with two places."""
+    s = text.strip()
+    if not _AMOUNT_RE.fullmatch(s):
+        if re.fullmatch(r"-?\d+\.\d{3,}", s):
+            raise AmountError(f"{text!r} has more than two decimal places")
+        raise AmountError(f"{text!r} is not an amount (digits, optional '-' and up to two decimals)")
+    return Decimal(s).quantize(CENT)
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """Normalize a Decimal, int or string to cents. Floats are refused."""
+    if isinstance(value, float):
+        raise TypeError("money must never be a float")
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(value)
+    except InvalidOperation as exc:
+        raise AmountError(f"{value!r} is not an amount") from exc
+    if d != d.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise AmountError(f"{value!r} has fractions of a cent")
+    return d.quantize(CENT)
+
+
+def to_cents(amount: Decimal) -> int:
+    """Exact integer cents of a two-place Decimal."""
+    return int((money(amount) * 100).to_integral_value())
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(CENT)
+
+
+def format_money(amount: Decimal, *, symbol: str = "$") -> str:
+    """``1234.5`` -> ``$1,234.50``; negatives as ``-$5.00``."""
+    a = money(amount)
+    sign = "-" if a < 0 else ""
+    return f"{sign}{symbol}{abs(a):,.2f}"

@@ -1,0 +1,1 @@
+"""Layout-driven file readers and writers (delimited and fixed-width), driven by resources/layouts."""
