@@ -1,0 +1,70 @@
+"""The composition root: builds the services for one profile. No global singletons.
+
+``build_services()`` is cheap; each service is constructed on first use (cached per
+``Services`` object), so the GUI starts fast and the CLI builds only what a command needs.
+With the sandbox profile, the first service that needs a remote starts (or finds) the
+embedded sandbox and takes its URLs and demo credentials from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from console.config import Profile, ProfileStore
+from console.paths import Paths
+from console.secrets import SecretStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a tab or a CLI command may use, built for one profile."""
+
+    paths: Paths
+    profile: Profile
+    secrets: SecretStore
+    operator_id: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)  # tests inject endpoints etc.
+
+    # ---- sandbox / endpoints ------------------------------------------------------------
+    @cached_property
+    def endpoints(self) -> dict[str, Any]:
+        """URLs and connection facts for this profile (the sandbox's when in training)."""
+        if "endpoints" in self.overrides:
+            return self.overrides["endpoints"]
+        if not self.profile.is_sandbox:
+            p = self.profile
+            return {
+                "caselle_url": p.caselle_url,
+                "ic_api_url": p.invoicecloud_api_url,
+                "ic_gateway_url": p.invoicecloud_gateway_url,
+                "transfer_host": p.transfer_host,
+                "transfer_port": p.transfer_port,
+                "smtp_host": p.smtp_host,
+                "smtp_port": p.smtp_port,
+            }
+        from console.sandbox.runner import ensure_sandbox
+
+        return ensure_sandbox(self.paths).as_dict()
+
+    def close(self) -> None:
+        """Release connections and stop an embedded sandbox this object started."""
+        for name in ("journal",):
+            obj = self.__dict__.get(name)
+            if obj is not None and hasattr(obj, "close"):
+                try:
+                    obj.close()
+                except Exception:  # noqa: BLE001 - closing must not raise
+                    log.exception("closing %s failed", name)
+
+
+def build_services(profile_name: str | None = None, *, paths: Paths | None = None,
+                   secret_backend=None, operator_id: str = "", **overrides: Any) -> Services:
+    paths = (paths or Paths.default()).ensure()
+    profile = ProfileStore(paths).load(profile_name)
+    secrets = SecretStore(profile.name, backend=secret_backend)
+    return Services(paths=paths, profile=profile, secrets=secrets, operator_id=operator_id, overrides=overrides)

@@ -1,0 +1,384 @@
+"""Profiles: every setting declared once (key, type, default, label, validation).
+
+A profile is what the console connects to. ``sandbox`` is built in and is the default when
+nothing is configured; production profiles live in ``profiles.toml`` in the platform config
+directory. Secrets are never part of a profile: they live in the OS keyring
+(``console.secrets``). The settings dialog is generated from ``FIELDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets as _secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from console.domain.money import AmountError, money
+from console.errors import Problem, ValidationError
+from console.paths import Paths
+
+SANDBOX = "sandbox"
+API_VERSIONS = ("2021.02.160", "2021.05")
+ROLES = ("cashier", "clerk", "supervisor", "support")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting: where it lives in the TOML, its type, default and rules."""
+
+    section: str
+    key: str
+    kind: str  # str | int | bool | money | choice | url | list | path
+    default: Any
+    label: str
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    required_in_production: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}_{self.key}"
+
+
+FIELDS: tuple[Setting, ...] = (
+    # Caselle Connect
+    Setting("caselle", "url", "url", "", "Caselle Connect URL", "GraphQL endpoint, https:// in production",
+            required_in_production=True),
+    Setting("caselle", "api_version", "choice", "2021.05", "API version", "Features depend on it",
+            choices=API_VERSIONS),
+    Setting("caselle", "client_id", "str", "", "Client ID", "Third-party access client ID",
+            required_in_production=True),
+    Setting("caselle", "timeout_s", "int", 20, "Request timeout (s)"),
+    # Invoice Cloud
+    Setting("invoicecloud", "biller_id", "str", "", "Biller ID", pattern=r"[A-Za-z0-9]{1,10}",
+            required_in_production=True),
+    Setting("invoicecloud", "api_url", "url", "", "Invoice Cloud API URL", required_in_production=True),
+    Setting("invoicecloud", "gateway_url", "url", "", "Card gateway URL", required_in_production=True),
+    Setting("invoicecloud", "invoice_type", "int", 42, "Invoice type (utility bills)"),
+    # Transfer (Stratus / SFTP / FTP)
+    Setting("transfer", "protocol", "choice", "sftp", "Transfer protocol", "SFTP (Stratus), FTPS or plain FTP",
+            choices=("sftp", "ftps", "ftp")),
+    Setting("transfer", "host", "str", "", "Host", required_in_production=True),
+    Setting("transfer", "port", "int", 22, "Port"),
+    Setting("transfer", "user", "str", "", "User name", required_in_production=True),
+    Setting("transfer", "auth", "choice", "password", "Authentication", choices=("password", "key")),
+    Setting("transfer", "key_file", "path", "", "Private key file", "Only with key authentication"),
+    Setting("transfer", "invoice_folder", "str", "/invoices", "Remote folder for invoice files"),
+    Setting("transfer", "bills_folder", "str", "/bills", "Remote folder for bill images"),
+    Setting("transfer", "lockbox_folder", "str", "/lockbox", "Remote folder for lockbox files"),
+    Setting("transfer", "balance_folder", "str", "/balances", "Remote folder for balance updates"),
+    # Lockbox (CloudStore)
+    Setting("lockbox", "number", "str", "0000001", "Lockbox number", pattern=r"\d{1,7}"),
+    Setting("lockbox", "destination", "str", "", "Destination (biller ID in header)", pattern=r"[ -~]{0,10}"),
+    Setting("lockbox", "gl_format", "str", r"\d{2}-\d{4}-\d{3}", "GL account format (regex)",
+            "e.g. 10-4100-000"),
+    Setting("lockbox", "cloudstore_types", "list", [], "CloudStore invoice types",
+            "Item codes that go to the lockbox instead of create_receipt"),
+    Setting("lockbox", "send_via", "choice", "stratus", "Send lockbox by", choices=("stratus", "email")),
+    Setting("lockbox", "email_to", "str", "", "Lockbox e-mail recipient"),
+    # E-mail
+    Setting("smtp", "host", "str", "", "SMTP host"),
+    Setting("smtp", "port", "int", 587, "SMTP port"),
+    Setting("smtp", "user", "str", "", "SMTP user"),
+    Setting("smtp", "sender", "str", "", "From address"),
+    # Biller options (the seed's per-biller settings)
+    Setting("biller", "partial_payments", "bool", True, "Allow partial payments"),
+    Setting("biller", "minimum_payment", "money", Decimal("0.00"), "Minimum payment"),
+    Setting("biller", "expire_bill", "bool", False, "Expire bill for payment after due date"),
+    Setting("biller", "batch_auto_close", "bool", True, "Close batches automatically", "The seed: auto close"),
+    Setting("biller", "autopay", "bool", True, "AutoPay offered"),
+    Setting("biller", "paperless", "bool", True, "Paperless offered"),
+    Setting("biller", "nsf_fee", "money", Decimal("0.00"), "NSF fee on ACH rejects", "0 = no fee"),
+    Setting("biller", "cashier_voids_own_same_day", "bool", True, "Cashiers may void their own same-day receipts"),
+    Setting("biller", "overpayment_limit", "money", Decimal("0.00"), "Overpayment needs confirmation above",
+            "0 = any overpayment needs confirmation"),
+    # Bill images
+    Setting("bills", "mode", "choice", "images", "Bill presentment", "PDF images, or Invoice Cloud's own template",
+            choices=("images", "ic_template")),
+    Setting("bills", "naming", "str", "{account}_{invoice}.pdf", "Bill image file name",
+            "{account} and {invoice}; {account}.pdf is used when no invoice file is loaded"),
+    Setting("bills", "template", "path", "", "Account-number template (TOML)"),
+    # Account sync
+    Setting("sync", "adjustments_via", "choice", "api", "Send balance updates by", choices=("api", "file")),
+)
+
+_BY_NAME = {s.name: s for s in FIELDS}
+
+
+@dataclass(frozen=True)
+class Operator:
+    operator_id: str
+    name: str
+    role: str  # one of ROLES
+    pin_hash: str = ""  # "pbkdf2_sha256$iterations$salt_hex$hash_hex"; never the PIN itself
+
+    def check_pin(self, pin: str) -> bool:
+        return bool(self.pin_hash) and verify_pin(pin, self.pin_hash)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of settings. ``values`` holds every declared setting by ``Setting.name``."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    gl_map: dict[str, str] = field(default_factory=dict)
+    operators: tuple[Operator, ...] = ()
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.name == SANDBOX
+
+    @property
+    def training(self) -> bool:
+        """The sandbox doubles as training mode: marked TRAINING everywhere."""
+        return self.is_sandbox
+
+    def get(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        return _BY_NAME[name].default
+
+    def __getattr__(self, name: str) -> Any:  # profile.caselle_url, profile.biller_nsf_fee …
+        if name in _BY_NAME:
+            return self.get(name)
+        raise AttributeError(name)
+
+    def with_values(self, **changes: Any) -> Profile:
+        unknown = set(changes) - set(_BY_NAME)
+        if unknown:
+            raise KeyError(f"unknown settings: {sorted(unknown)}")
+        return replace(self, values={**self.values, **changes})
+
+    def operator(self, operator_id: str) -> Operator | None:
+        return next((o for o in self.operators if o.operator_id == operator_id), None)
+
+
+def sandbox_profile() -> Profile:
+    """The built-in training profile; its URLs are filled in when the sandbox starts."""
+    return Profile(
+        name=SANDBOX,
+        values={
+            "caselle_client_id": "sandbox-client",
+            "invoicecloud_biller_id": "DEMO01",
+            "lockbox_destination": "DEMO01",
+            "lockbox_cloudstore_types": ["801", "802", "803", "804", "805"],
+            "transfer_user": "demo",
+            "biller_nsf_fee": Decimal("25.00"),
+            "biller_minimum_payment": Decimal("1.00"),
+        },
+        gl_map={"801": "10-4100-000", "802": "10-4200-000", "803": "10-4300-000",
+                "804": "20-4400-000", "805": "20-4500-000"},
+        # Demo PINs (training only): cashier 1111, clerk 2222, supervisor 9999, support 3333.
+        operators=(
+            Operator("cashier1", "Casey Cashier", "cashier", 'pbkdf2_sha256$200000$2ee237310100627d8991946950b7bc52$7546fe94a9dc3bf75125f7648b1afba15237986bffcbe097bccfb7596f1e6642'),
+            Operator("clerk1", "Blair Clerk", "clerk", 'pbkdf2_sha256$200000$a047a2ece068c499d349f67c70258d05$5ef9fde46af28206ceba6422bbae6fcfb0d4e6620070f1380329913ae0225778'),
+            Operator("super1", "Sam Supervisor", "supervisor", 'pbkdf2_sha256$200000$6e23ca4ef3b7d513acefc7534098e7a7$e5763f207fe2ca7b891f586573e1575290e28760169ac1cc532d0aaea6ce83c7'),
+            Operator("support1", "Pat Support", "support", 'pbkdf2_sha256$200000$730b1bb53a458ccfb4848b1dd4d8c902$9879a3066493752579adef68d95f8a62c778bdfff5b2961d0ed356b617cb86ce'),
+        ),
+    )
+
+
+# ---- validation -----------------------------------------------------------------------
+
+_URL_RE = re.compile(r"https?://[^\s/$.?#][^\s]*", re.I)
+
+
+def coerce(setting: Setting, raw: Any) -> Any:
+    """Turn a TOML / dialog value into the setting's type; ValueError names the rule."""
+    k = setting.kind
+    if k in ("str", "url", "path", "choice"):
+        value = "" if raw is None else str(raw).strip()
+        if k == "choice" and value not in setting.choices:
+            raise ValueError(f"must be one of {', '.join(setting.choices)}")
+        if k == "url" and value and not _URL_RE.fullmatch(value):
+            raise ValueError("must be an http(s) URL")
+        if setting.pattern and value and not re.fullmatch(setting.pattern, value):
+            raise ValueError(f"does not match the format {setting.pattern}")
+        return value
+    if k == "int":
+        if isinstance(raw, bool) or not str(raw).strip().lstrip("-").isdigit():
+            raise ValueError("must be a whole number")
+        return int(raw)
+    if k == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in ("y", "yes", "true", "1"):
+            return True
+        if str(raw).lower() in ("n", "no", "false", "0"):
+            return False
+        raise ValueError("must be yes or no")
+    if k == "money":
+        try:
+            value = money(str(raw))
+        except (AmountError, ValueError) as exc:
+            raise ValueError("must be an amount like 25.00") from exc
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+    if k == "list":
+        if isinstance(raw, str):
+            return [p.strip() for p in raw.split(",") if p.strip()]
+        return [str(p).strip() for p in (raw or []) if str(p).strip()]
+    raise ValueError(f"unknown setting kind {k}")
+
+
+def validate(profile: Profile) -> list[Problem]:
+    """Every broken rule of a profile, naming the setting. Empty list = valid."""
+    problems: list[Problem] = []
+    for s in FIELDS:
+        value = profile.get(s.name)
+        try:
+            coerce(s, value)
+        except ValueError as exc:
+            problems.append(Problem(None, s.name, "setting", f"{s.label}: {exc}"))
+            continue
+        if s.required_in_production and not profile.is_sandbox and not value:
+            problems.append(Problem(None, s.name, "required", f"{s.label} is required"))
+    if not profile.is_sandbox:
+        for s in (_BY_NAME["caselle_url"], _BY_NAME["invoicecloud_api_url"], _BY_NAME["invoicecloud_gateway_url"]):
+            url = str(profile.get(s.name))
+            if url and not url.lower().startswith("https://"):
+                problems.append(Problem(None, s.name, "tls", f"{s.label} must use https:// in production"))
+    gl_format = str(profile.get("lockbox_gl_format"))
+    try:
+        gl_re = re.compile(gl_format)
+    except re.error as exc:
+        problems.append(Problem(None, "lockbox_gl_format", "regex", f"GL account format is not a valid pattern: {exc}"))
+        gl_re = None
+    if gl_re is not None:
+        for item, gl in sorted(profile.gl_map.items()):
+            if not gl_re.fullmatch(gl):
+                problems.append(Problem(None, f"gl_map.{item}", "gl_format",
+                                        f"GL account {gl!r} for item {item} does not match {gl_format}"))
+    seen: set[str] = set()
+    for op in profile.operators:
+        if op.role not in ROLES:
+            problems.append(Problem(None, f"operators.{op.operator_id}", "role", f"unknown role {op.role!r}"))
+        if op.operator_id in seen:
+            problems.append(Problem(None, f"operators.{op.operator_id}", "unique", "operator ID used twice"))
+        seen.add(op.operator_id)
+    return problems
+
+
+# ---- PINs: salted slow hash only -------------------------------------------------------
+
+_PIN_ITERATIONS = 200_000
+
+
+def hash_pin(pin: str, *, iterations: int = _PIN_ITERATIONS) -> str:
+    salt = _secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def verify_pin(pin: str, stored: str) -> bool:
+    try:
+        algo, iterations, salt_hex, hash_hex = stored.split("$")
+    except ValueError:
+        return False
+    if algo != "pbkdf2_sha256":
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt_hex), int(iterations))
+    return hmac.compare_digest(digest.hex(), hash_hex)
+
+
+# ---- the profiles file ---------------------------------------------------------------
+
+class ProfileStore:
+    """Reads and writes ``profiles.toml``. The sandbox profile is built in and never written."""
+
+    def __init__(self, paths: Paths):
+        self.path = paths.profiles_file
+
+    def _load_raw(self) -> dict:
+        if not self.path.exists():
+            return {}
+        try:
+            return tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValidationError(f"{self.path} is not valid TOML: {exc}",
+                                  [Problem(None, None, "toml", str(exc))]) from exc
+
+    def names(self) -> list[str]:
+        return [SANDBOX, *sorted(self._load_raw().get("profiles", {}))]
+
+    def default_name(self) -> str:
+        env = os.environ.get("BILLER_CONSOLE_PROFILE")
+        if env:
+            return env
+        return str(self._load_raw().get("default", SANDBOX)) or SANDBOX
+
+    def load(self, name: str | None = None) -> Profile:
+        name = name or self.default_name()
+        if name == SANDBOX:
+            return sandbox_profile()
+        raw = self._load_raw().get("profiles", {}).get(name)
+        if raw is None:
+            raise ValidationError(f"No profile named {name!r} in {self.path}",
+                                  [Problem(None, "profile", "exists", f"unknown profile {name!r}")],
+                                  hint="choose one in Settings or run with --profile sandbox")
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for s in FIELDS:
+            section = raw.get(s.section, {})
+            if s.key in section:
+                try:
+                    values[s.name] = coerce(s, section[s.key])
+                except ValueError as exc:
+                    problems.append(Problem(None, s.name, "setting", f"[{s.section}] {s.key}: {exc}"))
+        if problems:
+            raise ValidationError(f"Profile {name!r} has invalid settings", problems)
+        operators = tuple(
+            Operator(str(o.get("id", "")), str(o.get("name", "")), str(o.get("role", "cashier")),
+                     str(o.get("pin_hash", "")))
+            for o in raw.get("operators", [])
+        )
+        gl_map = {str(k): str(v) for k, v in raw.get("gl_map", {}).items()}
+        return Profile(name=name, values=values, gl_map=gl_map, operators=operators)
+
+    def save(self, profile: Profile, *, make_default: bool = False) -> None:
+        """Write one production profile (atomically). Refuses invalid profiles."""
+        if profile.is_sandbox:
+            raise ValidationError("The sandbox profile is built in and cannot be changed")
+        problems = validate(profile)
+        if problems:
+            raise ValidationError(f"Profile {profile.name!r} is not valid", problems)
+        raw = self._load_raw()
+        sections: dict[str, dict[str, Any]] = {}
+        for s in FIELDS:
+            if s.name in profile.values:
+                v = profile.values[s.name]
+                sections.setdefault(s.section, {})[s.key] = str(v) if isinstance(v, Decimal) else v
+        sections["gl_map"] = dict(profile.gl_map)
+        sections["operators"] = [  # type: ignore[assignment]
+            {"id": o.operator_id, "name": o.name, "role": o.role, "pin_hash": o.pin_hash} for o in profile.operators
+        ]
+        raw.setdefault("profiles", {})[profile.name] = sections
+        if make_default:
+            raw["default"] = profile.name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(tomli_w.dumps(raw), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(Profile)]
+
+
+def setting(name: str) -> Setting:
+    return _BY_NAME[name]
+
+
+def resolve_path(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None

@@ -1,0 +1,133 @@
+"""Secrets through the OS keyring only, with a loud, memory-only fallback.
+
+keyring is initialised with its *recommended* backends only, so a plaintext file backend
+(``keyrings.alt``) is never picked silently. When no secure backend exists the store says so
+(``secure`` is False, ``backend_description`` explains) and keeps secrets for this session in
+memory only; the UI asks for them per session.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+SERVICE = "biller-console"
+
+# Secret names, per profile: "<profile>/<name>"
+CASELLE_CLIENT_SECRET = "caselle_client_secret"
+CASELLE_TOKEN = "caselle_token"
+IC_WEB_SERVICE_KEY = "ic_web_service_key"
+TRANSFER_PASSWORD = "transfer_password"
+TRANSFER_KEY_PASSPHRASE = "transfer_key_passphrase"
+SMTP_PASSWORD = "smtp_password"
+ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
+       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD)
+
+
+class SecretStore:
+    """get/set/delete secrets for one profile. Values never reach logs or files."""
+
+    def __init__(self, profile_name: str, backend=None):
+        self.profile_name = profile_name
+        self._memory: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._backend = backend if backend is not None else _recommended_backend()
+
+    @property
+    def secure(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def backend_description(self) -> str:
+        if self._backend is None:
+            return ("No secure keyring is available: secrets are kept in memory for this session only "
+                    "and must be entered again next time")
+        b = self._backend
+        return f"{type(b).__module__}.{type(b).__name__}"
+
+    def _key(self, name: str) -> str:
+        return f"{self.profile_name}/{name}"
+
+    def get(self, name: str) -> str | None:
+        with self._lock:
+            if name in self._memory:
+                return self._memory[name]
+        if self._backend is None:
+            return None
+        try:
+            return self._backend.get_password(SERVICE, self._key(name))
+        except Exception as exc:  # keyring backends raise their own types
+            log.warning("keyring read failed for %s: %s", name, type(exc).__name__)
+            return None
+
+    def set(self, name: str, value: str, *, session_only: bool = False) -> None:
+        if session_only or self._backend is None:
+            with self._lock:
+                self._memory[name] = value
+            return
+        self._backend.set_password(SERVICE, self._key(name), value)
+        with self._lock:
+            self._memory.pop(name, None)
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._memory.pop(name, None)
+        if self._backend is not None:
+            try:
+                self._backend.delete_password(SERVICE, self._key(name))
+            except Exception:  # noqa: BLE001 - absent is fine
+                pass
+
+    def known_values(self) -> list[str]:
+        """Every secret value currently known (for the log redaction filter)."""
+        values = []
+        for name in ALL:
+            v = self.get(name)
+            if v:
+                values.append(v)
+        return values
+
+
+def _recommended_backend():
+    """The best keyring backend of 'recommended' priority, or None: never a plaintext one."""
+    try:
+        import keyring.backend
+        import keyring.core
+    except ImportError:  # pragma: no cover - keyring is a hard dependency
+        return None
+    try:
+        backend = keyring.core._detect_backend(limit=keyring.core.recommended)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        backend = None
+    if backend is None:
+        return None
+    name = type(backend).__name__.lower()
+    module = type(backend).__module__.lower()
+    if "fail" in name or "null" in name or "plaintext" in name or "keyrings.alt" in module:
+        return None
+    try:
+        if backend.priority < 1:  # type: ignore[attr-defined]
+            return None
+    except Exception:  # noqa: BLE001
+        return None
+    return backend
+
+
+class MemoryBackend:
+    """A keyring-shaped in-memory backend for tests and the sandbox's demo credentials."""
+
+    priority = 1
+
+    def __init__(self):
+        self._data: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._data.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._data[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._data.pop((service, username), None)
