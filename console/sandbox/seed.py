@@ -369,10 +369,14 @@ def _make_customer(rng: random.Random, index: int, location: int, occupant: int,
     )
 
 
-@functools.lru_cache(maxsize=8)
 def demo_customers(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
                    as_of: dt.date = DEMO_AS_OF) -> tuple[DemoCustomer, ...]:
     """``count`` demo customers, always the same for the same arguments (sorted by account)."""
+    return _generate(int(count), int(seed), as_of)
+
+
+@functools.lru_cache(maxsize=8)
+def _generate(count: int, seed: int, as_of: dt.date) -> tuple[DemoCustomer, ...]:
     if count < 1:
         raise ValueError("count must be at least 1")
     rng = random.Random(f"biller-console-demo:{seed}")

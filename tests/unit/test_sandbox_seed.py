@@ -7,9 +7,9 @@ from console.sandbox import seed
 
 
 def test_same_seed_same_customers_other_seed_other_customers():
-    a = seed.demo_customers.__wrapped__(50, 7)
-    b = seed.demo_customers.__wrapped__(50, 7)
-    c = seed.demo_customers.__wrapped__(50, 8)
+    a = seed._generate.__wrapped__(50, 7, seed.DEMO_AS_OF)
+    b = seed._generate.__wrapped__(50, 7, seed.DEMO_AS_OF)
+    c = seed._generate.__wrapped__(50, 8, seed.DEMO_AS_OF)
     assert a == b
     assert a != c
 
