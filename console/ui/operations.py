@@ -1,0 +1,295 @@
+"""Run a service call off the GUI thread, then call back on it — the only way widgets do work.
+
+    Operation(self, lambda op: services.indexer.index(folder, progress=op.progress,
+                                                      cancel=op.cancel_event),
+              label="Indexing bills…", cancellable=True)
+        .success(self._on_indexed)          # GUI thread, with fn's return value
+        .failure(self._on_index_failed)     # optional; default: show_error(parent, exc)
+        .run()
+
+How it works (modelled on Anki's ``QueryOp`` / ``CollectionOp``):
+
+- ``fn(op)`` runs on a worker of one shared ``QThreadPool`` owned by the application. It gets
+  an ``OpContext``: ``op.progress(done, total, message="")`` and ``op.cancel_event`` (a
+  ``threading.Event``; ``op.cancelled`` / ``op.raise_if_cancelled()``) — pass both straight
+  into the service. Services that write serialize their own writes (the journal does).
+- Progress is throttled (at most ~20 updates a second, the last one always delivered) and
+  marshalled to the GUI thread. Where it is shown:
+    * default: in the main window's status bar (an activity area with a progress bar and,
+      for ``cancellable`` operations, a Cancel button) — the window listens to the
+      application's ``OperationTracker``; the operator can keep working meanwhile;
+    * ``modal=True``: a window-modal ``QProgressDialog`` over the parent (for work the
+      operator must wait for, e.g. a posting run), with Cancel when ``cancellable``.
+  ``.on_progress(cb)`` additionally gives the caller each update (for a tab's own bar).
+- ``success`` / ``failure`` callbacks run on the GUI thread. If the parent widget was
+  destroyed meanwhile, they are dropped (an unexpected error is still logged).
+- Failures: ``Cancelled`` is shown as nothing (and never reaches ``failure``); any other
+  exception goes to the ``failure`` callback or, by default, to ``show_error``.
+- Cancel sets ``cancel_event``; the service stops at its next check and raises ``Cancelled``.
+  If ``fn`` still returns a value, ``success`` gets it (the work completed after all).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from console.errors import Cancelled, UserFacingError
+
+log = logging.getLogger(__name__)
+
+_PROGRESS_INTERVAL_S = 0.05
+_TRACKER_NAME = "console-operation-tracker"
+
+
+class OpContext:
+    """What ``fn`` receives on the worker thread."""
+
+    def __init__(self, emit_progress: Callable[[int, int | None, str], None]):
+        self.cancel_event = threading.Event()
+        self._emit = emit_progress
+        self._last_emit = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled("cancelled by the operator")
+
+    def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        """Report progress; safe to call very often (throttled), from any thread."""
+        now = time.monotonic()
+        final = total is not None and done >= total
+        with self._lock:
+            if not final and now - self._last_emit < _PROGRESS_INTERVAL_S:
+                return
+            self._last_emit = now
+        self._emit(int(done), None if total is None else int(total), str(message or ""))
+
+
+class _Bridge(QObject):
+    """Lives on the GUI thread; the worker emits, Qt queues the calls to the GUI thread."""
+
+    progressed = Signal(int, object, str)
+    finished = Signal(object)
+    failed = Signal(object)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, op: Operation):
+        super().__init__()
+        self.setAutoDelete(True)
+        self._op = op
+
+    def run(self) -> None:  # worker thread
+        op = self._op
+        try:
+            result = op._fn(op.context)
+        except BaseException as exc:  # noqa: BLE001 - everything is reported to the GUI thread
+            _safe_emit(op._bridge.failed, exc)
+        else:
+            _safe_emit(op._bridge.finished, result)
+
+
+def _safe_emit(signal, *args) -> None:
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # the bridge is gone: the application is shutting down
+        log.debug("operation result dropped: application closing")
+
+
+class OperationTracker(QObject):
+    """One per application: owns the thread pool and knows every running operation.
+
+    The main window listens to ``started`` / ``progressed`` / ``ended`` to show activity.
+    """
+
+    started = Signal(object)  # Operation
+    progressed = Signal(object, int, object, str)  # Operation, done, total, message
+    ended = Signal(object)  # Operation
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.setObjectName(_TRACKER_NAME)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max(4, QThreadPool.globalInstance().maxThreadCount()))
+        self.running: list[Operation] = []
+
+    def cancel_all(self) -> None:
+        for op in list(self.running):
+            op.cancel()
+
+    def wait(self, timeout_ms: int = -1) -> bool:
+        """Block until every worker finished (used at shutdown and by tests)."""
+        return self.pool.waitForDone(timeout_ms)
+
+
+def tracker() -> OperationTracker:
+    """The application's tracker (created on first use, owned by the QApplication)."""
+    app = QCoreApplication.instance()
+    if app is None:
+        raise RuntimeError("Operation needs a running QApplication")
+    found = app.findChild(OperationTracker, _TRACKER_NAME)
+    if found is None:
+        found = OperationTracker(app)
+    return found
+
+
+class Operation:
+    """A background call with GUI-thread callbacks. Build it, chain callbacks, ``run()``."""
+
+    def __init__(self, parent: QWidget | None, fn: Callable[[OpContext], Any], label: str = "",
+                 cancellable: bool = False, *, modal: bool = False):
+        self.parent = parent
+        self.label = label
+        self.cancellable = cancellable
+        self.modal = modal
+        self._fn = fn
+        self._on_success: Callable[[Any], None] | None = None
+        self._on_failure: Callable[[BaseException], None] | None = None
+        self._on_progress: Callable[[int, int | None, str], None] | None = None
+        self._parent_gone = False
+        self._bridge = _Bridge()
+        self.context = OpContext(self._bridge.progressed.emit)
+        self.last_progress: tuple[int, int | None, str] | None = None
+        self._dialog: QProgressDialog | None = None
+        self._started = False
+        self.done = False
+
+    # ---- building ---------------------------------------------------------------------
+    def success(self, cb: Callable[[Any], None]) -> Operation:
+        self._on_success = cb
+        return self
+
+    def failure(self, cb: Callable[[BaseException], None]) -> Operation:
+        self._on_failure = cb
+        return self
+
+    def on_progress(self, cb: Callable[[int, int | None, str], None]) -> Operation:
+        self._on_progress = cb
+        return self
+
+    # ---- running ----------------------------------------------------------------------
+    @property
+    def cancel_event(self) -> threading.Event:
+        return self.context.cancel_event
+
+    @property
+    def cancelled(self) -> bool:
+        return self.context.cancelled
+
+    def cancel(self) -> None:
+        """Ask the work to stop (it stops at its next check of ``cancel_event``)."""
+        self.context.cancel_event.set()
+
+    def run(self) -> Operation:
+        if self._started:
+            raise RuntimeError("an Operation runs once")
+        self._started = True
+        t = tracker()
+        b = self._bridge
+        b.progressed.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
+        b.finished.connect(self._deliver_success, Qt.ConnectionType.QueuedConnection)
+        b.failed.connect(self._deliver_failure, Qt.ConnectionType.QueuedConnection)
+        if self.parent is not None:
+            self.parent.destroyed.connect(self._mark_parent_gone)
+        t.running.append(self)
+        if self.modal:
+            self._open_dialog()
+        t.started.emit(self)
+        t.pool.start(_Runnable(self))
+        return self
+
+    # ---- GUI-thread side --------------------------------------------------------------
+    def _mark_parent_gone(self, *_args) -> None:
+        self._parent_gone = True
+
+    def _parent_alive(self) -> bool:
+        if self.parent is None:
+            return True
+        return not self._parent_gone and shiboken6.isValid(self.parent)
+
+    def _open_dialog(self) -> None:
+        parent = self.parent if self._parent_alive() else None
+        dlg = QProgressDialog(self.label or "Working…", "Cancel" if self.cancellable else "", 0, 0, parent)
+        dlg.setObjectName("operation-progress")
+        dlg.setWindowTitle(self.label or "Working")
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setMinimumDuration(300)
+        dlg.setAutoClose(False)
+        dlg.setAutoReset(False)
+        if not self.cancellable:
+            dlg.setCancelButton(None)
+        dlg.canceled.connect(self.cancel)
+        self._dialog = dlg
+
+    def _close_dialog(self) -> None:
+        dlg, self._dialog = self._dialog, None
+        if dlg is not None and shiboken6.isValid(dlg):
+            dlg.canceled.disconnect(self.cancel)
+            dlg.close()
+            dlg.deleteLater()
+
+    def _deliver_progress(self, done: int, total: int | None, message: str) -> None:
+        if self.done:
+            return
+        self.last_progress = (done, total, message)
+        dlg = self._dialog
+        if dlg is not None and shiboken6.isValid(dlg):
+            dlg.setMaximum(total or 0)
+            dlg.setValue(min(done, total) if total else 0)
+            if message:
+                dlg.setLabelText(f"{self.label}\n{message}" if self.label else message)
+        tracker().progressed.emit(self, done, total, message)
+        if self._on_progress is not None and self._parent_alive():
+            self._on_progress(done, total, message)
+
+    def _finish(self) -> None:
+        self.done = True
+        self._close_dialog()
+        t = tracker()
+        if self in t.running:
+            t.running.remove(self)
+        if self.parent is not None and not self._parent_gone and shiboken6.isValid(self.parent):
+            try:
+                self.parent.destroyed.disconnect(self._mark_parent_gone)
+            except (RuntimeError, TypeError):
+                pass
+        t.ended.emit(self)
+        self._bridge.deleteLater()
+
+    def _deliver_success(self, result: Any) -> None:
+        alive = self._parent_alive()
+        self._finish()
+        if not alive:
+            log.debug("operation %r finished after its window closed; result dropped", self.label)
+            return
+        if self._on_success is not None:
+            self._on_success(result)
+
+    def _deliver_failure(self, exc: BaseException) -> None:
+        alive = self._parent_alive()
+        self._finish()
+        if isinstance(exc, Cancelled):
+            log.info("operation %r cancelled", self.label)
+            return
+        if not alive:
+            if not isinstance(exc, UserFacingError):
+                log.error("operation %r failed after its window closed", self.label, exc_info=exc)
+            return
+        if self._on_failure is not None:
+            self._on_failure(exc)
+            return
+        from console.ui.errors import show_error
+
+        show_error(self.parent, exc)

@@ -1,0 +1,37 @@
+"""The main window's tabs, in order: (title, "module:Class" or None, what the tab does).
+
+A tab is ``console/ui/tabs/<name>_tab.py`` with a ``QWidget`` subclass taking
+``(ctx: UiContext)``. Register it by replacing ``None`` in its row with "module:Class".
+Tabs are imported only when first shown, so start-up stays fast. Until a tab's module
+exists, its row's text is shown as a placeholder — no fake behaviour.
+"""
+
+from __future__ import annotations
+
+TABS: list[tuple[str, str | None, str]] = [
+    ("Counter Payments", None,
+     "Take payments at the counter: find a customer by account, name, address or phone, see the "
+     "balance and due date, take cash, check or card (swipe reader) and print a receipt."),
+    ("Posting", None,
+     "Post Invoice Cloud payments to Caselle as receipts, exactly once, with batch totals, "
+     "voids, ACH rejects and an audit log."),
+    ("Invoice Import", None,
+     "Build and send the invoice (bill) file to Invoice Cloud from Caselle's billing export, "
+     "checked line by line before anything is sent."),
+    ("Lockbox", None,
+     "Create CloudStore lockbox files for non-utility items with the GL account map and send "
+     "them by Stratus or e-mail."),
+    ("Bill Images", None,
+     "Split the printed bill PDF into one image per account, name the files and upload them "
+     "for Invoice Cloud presentment."),
+    ("Diagnostics", "console.ui.tabs.diagnostics_tab:DiagnosticsTab",
+     "Check the profile, keyring, Caselle connection, token expiry, API features, clock, disk "
+     "and journal; export a support bundle."),
+]
+
+
+def placeholder_text(title: str) -> str:
+    for t, _target, text in TABS:
+        if t == title:
+            return text
+    return ""
