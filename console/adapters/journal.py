@@ -1,0 +1,613 @@
+"""The durable journal: every external effect is written here *before* it is attempted.
+
+SQLite in WAL mode with ``synchronous=FULL`` in ``Paths.default().journal_file``. Callers use
+the :class:`Journal` port (a Protocol), so a shared database server can replace SQLite later.
+
+An entry is one external effect, identified by its idempotency key (UNIQUE):
+
+    pending ──claim──▶ in_flight ──▶ done (remote_ref)
+       ▲                  │      ├─▶ rejected (reason)          permanent failure; retryable by an operator
+       └──release(backoff)┘      ├─▶ needs_review (evidence)    ambiguous; a person decides
+                                 └─▶ reported (reason)          nothing to send: no-op, superseded,
+                                                                 void of a payment never posted …
+
+- ``claim`` is atomic (``BEGIN IMMEDIATE``), so two processes on one journal never get the
+  same entry. A claim increments ``attempts`` and takes a *lease* (owner ``host:pid:nonce``
+  and an expiry). An entry whose ``attempts`` was already above zero when claimed may have
+  reached the remote before: the caller must reconcile (ask the remote by key) before any
+  re-send. ``Entry.needs_reconcile`` says so.
+- An entry left in flight by a process that died is reclaimed when its lease expires, or
+  earlier when the owner ran on this host and its process no longer exists (a dead pid cannot
+  be sending anything); either way it goes through reconciliation.
+- Payloads never hold card data beyond a masked PAN: :func:`check_payload` refuses digit runs
+  that look like a card number (13–19 digits passing the Luhn check), track data and
+  card-secret field names.
+- Also kept here: the file-fingerprint registry (a file is imported once; a supervisor may
+  override) and watermarks (small key/value facts such as the open batch for a date).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from console.errors import Problem, ValidationError
+
+PENDING = "pending"
+IN_FLIGHT = "in_flight"
+DONE = "done"
+REJECTED = "rejected"
+NEEDS_REVIEW = "needs_review"
+REPORTED = "reported"
+STATES = (PENDING, IN_FLIGHT, DONE, REJECTED, NEEDS_REVIEW, REPORTED)
+TERMINAL = (DONE, REJECTED, NEEDS_REVIEW, REPORTED)
+
+SCHEMA_VERSION = 1
+DEFAULT_LEASE_S = 120.0
+
+
+class CardDataError(ValidationError):
+    """A journal payload would have stored card data (PAN, track data, CVV)."""
+
+
+class JournalError(RuntimeError):
+    """The journal could not do what was asked (schema newer than this program, lost lease …)."""
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to add: written by an import before anything is sent."""
+
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    line: int | None = None
+    state: str = PENDING
+    outcome: str = ""  # for entries born terminal (reported), the reason code
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    state: str
+    outcome: str  # reason code (rejected / reported / needs_review) or "" ; done: e.g. "posted", "already_there"
+    remote_ref: str
+    detail: str  # human text; for needs_review the evidence (JSON text)
+    attempts: int
+    created_at: str
+    updated_at: str
+    operator: str
+    file_fingerprint: str
+    line: int | None
+    lease_owner: str = ""
+    lease_expires: float = 0.0
+    next_attempt_at: float = 0.0
+
+    @property
+    def needs_reconcile(self) -> bool:
+        """True when an earlier claim may have reached the remote: ask it before sending."""
+        return self.attempts > 1 if self.state == IN_FLIGHT else self.attempts > 0
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        if self.state != NEEDS_REVIEW or not self.detail:
+            return {}
+        try:
+            value = json.loads(self.detail)
+        except ValueError:
+            return {"text": self.detail}
+        return value if isinstance(value, dict) else {"value": value}
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    fingerprint: str
+    name: str
+    kind: str
+    imported_at: str
+    operator: str
+    records: int
+    total: str
+    imports: int  # how many times it was imported (> 1 only by supervisor override)
+
+
+@dataclass(frozen=True)
+class AddResult:
+    import_id: int
+    added: int
+    already_journaled: list[str] = field(default_factory=list)  # keys that existed (from another file)
+
+
+# --------------------------------------------------------------------------- the port
+class Journal(Protocol):
+    """What the posting service needs from a journal (SQLite today, a server tomorrow)."""
+
+    def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
+                    file_kind: str, records: int, total: str, override: bool = False) -> AddResult: ...
+    def file_record(self, fingerprint: str) -> FileRecord | None: ...
+    def claim(self, owner: str, kinds: Sequence[str], *, limit: int = 1,
+              lease_s: float = DEFAULT_LEASE_S, keys: Sequence[str] | None = None) -> list[Entry]: ...
+    def renew(self, key: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> bool: ...
+    def finish(self, key: str, owner: str, state: str, *, outcome: str = "", remote_ref: str = "",
+               detail: str = "", payload_update: dict[str, Any] | None = None) -> bool: ...
+    def release(self, key: str, owner: str, *, delay_s: float, detail: str = "") -> bool: ...
+    def reopen(self, keys: Iterable[str], *, operator: str) -> int: ...
+    def get(self, key: str) -> Entry | None: ...
+    def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
+                fingerprint: str | None = None, keys: Sequence[str] | None = None) -> list[Entry]: ...
+    def counts(self, *, kinds: Sequence[str] | None = None, fingerprint: str | None = None) -> dict[str, int]: ...
+    def recover_dead_leases(self) -> int: ...
+    def get_watermark(self, key: str, default: str | None = None) -> str | None: ...
+    def set_watermark(self, key: str, value: str) -> None: ...
+    def delete_watermark(self, key: str) -> None: ...
+    def watermarks(self, prefix: str = "") -> dict[str, str]: ...
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- card-data guard
+_DIGIT_RUN = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+_TRACK1 = re.compile(r"%?B[0-9]{12,19}\^[^^]{0,26}\^[0-9]{4}")
+_TRACK2 = re.compile(r";?[0-9]{12,19}=[0-9]{4}")
+_FORBIDDEN_KEYS = re.compile(r"^(pan|card_?number|cardnum|track[_ ]?[123]?|track_?data|cvv2?|cvc2?|cid|"
+                             r"pin|pin_?block|raw(_frame)?|magstripe)$", re.I)
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_data_problems(payload: Any, path: str = "") -> list[str]:
+    """Why ``payload`` may not be journaled (empty = fine). Masked PANs like 411111******1111 pass."""
+    problems: list[str] = []
+    if isinstance(payload, dict):
+        for k, v in payload.items():
+            where = f"{path}.{k}" if path else str(k)
+            if _FORBIDDEN_KEYS.match(str(k)) and v not in (None, ""):
+                problems.append(f"{where}: card-secret field names may not be stored")
+            problems.extend(card_data_problems(v, where))
+    elif isinstance(payload, (list, tuple)):
+        for i, v in enumerate(payload):
+            problems.extend(card_data_problems(v, f"{path}[{i}]"))
+    elif isinstance(payload, str):
+        if _TRACK1.search(payload) or _TRACK2.search(payload):
+            problems.append(f"{path}: looks like magnetic-stripe track data")
+        for m in _DIGIT_RUN.finditer(payload):
+            digits = re.sub(r"[ -]", "", m.group(0))
+            if 13 <= len(digits) <= 19 and luhn_ok(digits):
+                problems.append(f"{path}: holds a digit run that looks like a card number")
+                break
+    return problems
+
+
+def check_payload(key: str, payload: dict[str, Any], line: int | None = None) -> None:
+    problems = card_data_problems(payload)
+    if problems:
+        raise CardDataError(
+            f"Refused to journal {key!r}: it would store card data",
+            [Problem(line, p.split(":", 1)[0], "card_data", p) for p in problems],
+            hint="only a masked PAN, last 4 digits, name and expiry may be kept",
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def lease_owner_id() -> str:
+    """``host:pid:nonce`` — unique per journal user (process and object)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True
+    # A zombie (killed, not yet reaped by its parent) sends nothing: treat it as dead.
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        text = stat.read_text()
+        return text.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+_ENTRY_COLUMNS = ("id, key, kind, payload, state, outcome, remote_ref, detail, attempts, created_at, updated_at, "
+                  "operator, file_fingerprint, line, lease_owner, lease_expires, next_attempt_at")
+
+
+def _row_to_entry(row: Sequence[Any]) -> Entry:
+    return Entry(id=row[0], key=row[1], kind=row[2], payload=json.loads(row[3]), state=row[4], outcome=row[5] or "",
+                 remote_ref=row[6] or "", detail=row[7] or "", attempts=row[8], created_at=row[9],
+                 updated_at=row[10], operator=row[11] or "", file_fingerprint=row[12] or "", line=row[13],
+                 lease_owner=row[14] or "", lease_expires=row[15] or 0.0, next_attempt_at=row[16] or 0.0)
+
+
+# Migrations: index i upgrades from version i to i + 1. Never edit a released step; append.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE entries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending','in_flight','done','rejected','needs_review','reported')),
+        outcome TEXT NOT NULL DEFAULT '',
+        remote_ref TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        operator TEXT NOT NULL DEFAULT '',
+        import_id INTEGER,
+        file_fingerprint TEXT NOT NULL DEFAULT '',
+        line INTEGER,
+        lease_owner TEXT NOT NULL DEFAULT '',
+        lease_expires REAL NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX entries_claim ON entries (state, kind, next_attempt_at);
+    CREATE INDEX entries_file ON entries (file_fingerprint);
+    CREATE TABLE files (
+        fingerprint TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        records INTEGER NOT NULL,
+        total TEXT NOT NULL,
+        imports INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE imports (
+        id INTEGER PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        override INTEGER NOT NULL DEFAULT 0,
+        added INTEGER NOT NULL,
+        already INTEGER NOT NULL
+    );
+    CREATE TABLE watermarks (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the journal's durability settings (WAL, synchronous=FULL)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise JournalError(f"{path}: could not switch the journal to WAL mode (got {mode})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction that takes the write lock up front (no upgrade deadlocks)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[str]) -> int:
+    """Bring ``component``'s tables up to ``len(steps)``; refuse a newer schema."""
+    with immediate(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version WHERE component = ?", (component,)).fetchone()
+        current = row[0] if row else 0
+        if current > len(steps):
+            raise JournalError(f"the {component} schema is version {current}, newer than this program "
+                               f"understands ({len(steps)}): update the console")
+        for i in range(current, len(steps)):
+            for statement in (s.strip() for s in steps[i].split(";")):
+                if statement:
+                    conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (component, version) VALUES (?, ?) "
+                     "ON CONFLICT (component) DO UPDATE SET version = excluded.version", (component, len(steps)))
+    return len(steps)
+
+
+# --------------------------------------------------------------------------- SQLite journal
+class SqliteJournal:
+    """The :class:`Journal` port on one SQLite file. Thread-safe (one connection, one lock)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._conn = connect(self.path)
+        self.schema_version = migrate(self._conn, "journal", _MIGRATIONS)
+        self._host = socket.gethostname()
+
+    # ---- lifecycle
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+
+    def __enter__(self) -> SqliteJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, immediate(self._conn) as conn:
+            yield conn
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # ---- import
+    def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
+                    file_kind: str, records: int, total: str, override: bool = False) -> AddResult:
+        """Journal a whole file's entries and register its fingerprint, in ONE transaction.
+
+        Refuses a fingerprint already registered unless ``override`` (the caller checks the
+        supervisor). Keys already journaled (from another file) are kept as they are.
+        """
+        rows = []
+        for e in entries:
+            if e.state not in STATES or e.state == IN_FLIGHT:
+                raise JournalError(f"an entry cannot be born {e.state!r}")
+            check_payload(e.key, e.payload, e.line)
+            rows.append(e)
+        now = _now_iso()
+        with self._tx() as conn:
+            existing = conn.execute("SELECT imports FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+            if existing and not override:
+                raise DuplicateFileError(fingerprint, self._file_record_locked(fingerprint))
+            cur = conn.execute(
+                "INSERT INTO imports (fingerprint, name, kind, at, operator, override, added, already) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, 0)", (fingerprint, file_name, file_kind, now, operator, int(override)))
+            import_id = int(cur.lastrowid or 0)
+            already: list[str] = []
+            added = 0
+            for e in rows:
+                cur = conn.execute(
+                    "INSERT INTO entries (key, kind, payload, state, outcome, detail, created_at, updated_at, "
+                    "operator, import_id, file_fingerprint, line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (e.key, e.kind, json.dumps(e.payload, sort_keys=True, separators=(",", ":")), e.state,
+                     e.outcome, e.detail, now, now, operator, import_id, fingerprint, e.line))
+                if cur.rowcount:
+                    added += 1
+                else:
+                    already.append(e.key)
+            conn.execute("UPDATE imports SET added = ?, already = ? WHERE id = ?", (added, len(already), import_id))
+            if existing:
+                conn.execute("UPDATE files SET imports = imports + 1 WHERE fingerprint = ?", (fingerprint,))
+            else:
+                conn.execute("INSERT INTO files (fingerprint, name, kind, imported_at, operator, records, total) "
+                             "VALUES (?,?,?,?,?,?,?)", (fingerprint, file_name, file_kind, now, operator, records, total))
+        return AddResult(import_id=import_id, added=added, already_journaled=already)
+
+    def _file_record_locked(self, fingerprint: str) -> FileRecord | None:
+        row = self._conn.execute("SELECT fingerprint, name, kind, imported_at, operator, records, total, imports "
+                                 "FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return FileRecord(*row) if row else None
+
+    def file_record(self, fingerprint: str) -> FileRecord | None:
+        with self._lock:
+            return self._file_record_locked(fingerprint)
+
+    def files(self) -> list[FileRecord]:
+        rows = self._read("SELECT fingerprint, name, kind, imported_at, operator, records, total, imports "
+                          "FROM files ORDER BY imported_at DESC")
+        return [FileRecord(*r) for r in rows]
+
+    # ---- claiming and finishing
+    def claim(self, owner: str, kinds: Sequence[str], *, limit: int = 1, lease_s: float = DEFAULT_LEASE_S,
+              keys: Sequence[str] | None = None) -> list[Entry]:
+        """Atomically take up to ``limit`` due entries of ``kinds`` (pending, or in flight with an
+        expired lease) for ``owner``; each claim increments ``attempts``."""
+        if not kinds:
+            return []
+        now = time.time()
+        marks = ",".join("?" * len(kinds))
+        sql = (f"SELECT id FROM entries WHERE kind IN ({marks}) AND "
+               "((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_expires < ?))")
+        args: list[Any] = [*kinds, now, now]
+        if keys is not None:
+            if not keys:
+                return []
+            sql += f" AND key IN ({','.join('?' * len(keys))})"
+            args.extend(keys)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(int(limit))
+        with self._tx() as conn:
+            ids = [r[0] for r in conn.execute(sql, args).fetchall()]
+            if not ids:
+                return []
+            id_marks = ",".join("?" * len(ids))
+            conn.execute(f"UPDATE entries SET state = 'in_flight', lease_owner = ?, lease_expires = ?, "
+                         f"attempts = attempts + 1, updated_at = ? WHERE id IN ({id_marks})",
+                         (owner, now + lease_s, _now_iso(), *ids))
+            rows = conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({id_marks}) ORDER BY id",
+                                ids).fetchall()
+        return [_row_to_entry(r) for r in rows]
+
+    def renew(self, key: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> bool:
+        """Extend the lease before a slow step; False = the lease was lost (do not send)."""
+        with self._tx() as conn:
+            cur = conn.execute("UPDATE entries SET lease_expires = ? WHERE key = ? AND state = 'in_flight' "
+                               "AND lease_owner = ?", (time.time() + lease_s, key, owner))
+            return cur.rowcount == 1
+
+    def finish(self, key: str, owner: str, state: str, *, outcome: str = "", remote_ref: str = "",
+               detail: str = "", payload_update: dict[str, Any] | None = None) -> bool:
+        """Record the end of an attempt. Only the lease owner may; False = lease lost (another
+        process reclaimed the entry and will reconcile it)."""
+        if state not in TERMINAL:
+            raise JournalError(f"finish() needs a terminal state, not {state!r}")
+        with self._tx() as conn:
+            row = conn.execute("SELECT payload FROM entries WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
+                               (key, owner)).fetchone()
+            if row is None:
+                return False
+            payload_sql, args = "", []
+            if payload_update:
+                merged = {**json.loads(row[0]), **payload_update}
+                check_payload(key, merged)
+                payload_sql = ", payload = ?"
+                args = [json.dumps(merged, sort_keys=True, separators=(",", ":"))]
+            conn.execute(f"UPDATE entries SET state = ?, outcome = ?, remote_ref = ?, detail = ?, lease_owner = '', "
+                         f"lease_expires = 0, updated_at = ?{payload_sql} WHERE key = ?",
+                         (state, outcome, remote_ref, detail, _now_iso(), *args, key))
+        return True
+
+    def release(self, key: str, owner: str, *, delay_s: float, detail: str = "") -> bool:
+        """Give an in-flight entry back as pending, due after ``delay_s`` (backoff)."""
+        with self._tx() as conn:
+            cur = conn.execute("UPDATE entries SET state = 'pending', lease_owner = '', lease_expires = 0, "
+                               "next_attempt_at = ?, detail = ?, updated_at = ? "
+                               "WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
+                               (time.time() + max(0.0, delay_s), detail, _now_iso(), key, owner))
+            return cur.rowcount == 1
+
+    def reopen(self, keys: Iterable[str], *, operator: str) -> int:
+        """An operator's "retry": rejected / needs-review entries back to pending. Their attempts
+        stay, so they are reconciled before anything is sent again."""
+        keys = list(keys)
+        if not keys:
+            return 0
+        n = 0
+        with self._tx() as conn:
+            for key in keys:
+                cur = conn.execute("UPDATE entries SET state = 'pending', next_attempt_at = 0, updated_at = ?, "
+                                   "detail = ? WHERE key = ? AND state IN ('rejected', 'needs_review')",
+                                   (_now_iso(), f"reopened by {operator}", key))
+                n += cur.rowcount
+        return n
+
+    def recover_dead_leases(self) -> int:
+        """Expire leases held by processes on this host that no longer exist. Returns how many."""
+        rows = self._read("SELECT DISTINCT lease_owner FROM entries WHERE state = 'in_flight' AND lease_expires >= ?",
+                          (time.time(),))
+        dead = []
+        for (owner,) in rows:
+            parts = owner.split(":")
+            if len(parts) >= 3 and parts[0] == self._host and parts[1].isdigit():
+                pid = int(parts[1])
+                if pid != os.getpid() and not _pid_alive(pid):
+                    dead.append(owner)
+        if not dead:
+            return 0
+        with self._tx() as conn:
+            cur = conn.execute(f"UPDATE entries SET lease_expires = 0 WHERE state = 'in_flight' AND lease_owner IN "
+                               f"({','.join('?' * len(dead))})", dead)
+            return cur.rowcount
+
+    # ---- reading
+    def get(self, key: str) -> Entry | None:
+        rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE key = ?", (key,))
+        return _row_to_entry(rows[0]) if rows else None
+
+    def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
+                fingerprint: str | None = None, keys: Sequence[str] | None = None) -> list[Entry]:
+        where, args = self._where(kinds=kinds, states=states, fingerprint=fingerprint, keys=keys)
+        rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM entries{where} ORDER BY id", args)
+        return [_row_to_entry(r) for r in rows]
+
+    def counts(self, *, kinds: Sequence[str] | None = None, fingerprint: str | None = None) -> dict[str, int]:
+        where, args = self._where(kinds=kinds, fingerprint=fingerprint)
+        rows = self._read(f"SELECT state, COUNT(*) FROM entries{where} GROUP BY state", args)
+        result = dict.fromkeys(STATES, 0)
+        result.update({state: n for state, n in rows})
+        return result
+
+    @staticmethod
+    def _where(*, kinds=None, states=None, fingerprint=None, keys=None) -> tuple[str, list[Any]]:
+        clauses, args = [], []
+        for column, values in (("kind", kinds), ("state", states), ("key", keys)):
+            if values is not None:
+                values = list(values)
+                if not values:
+                    return " WHERE 0", []
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if fingerprint is not None:
+            clauses.append("file_fingerprint = ?")
+            args.append(fingerprint)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    # ---- watermarks
+    def get_watermark(self, key: str, default: str | None = None) -> str | None:
+        rows = self._read("SELECT value FROM watermarks WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    def set_watermark(self, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO watermarks (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
+                         "SET value = excluded.value, updated_at = excluded.updated_at", (key, value, _now_iso()))
+
+    def delete_watermark(self, key: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM watermarks WHERE key = ?", (key,))
+
+    def watermarks(self, prefix: str = "") -> dict[str, str]:
+        rows = self._read("SELECT key, value FROM watermarks WHERE key >= ? AND key < ? ORDER BY key",
+                          (prefix, prefix + "\U0010ffff"))
+        return dict(rows)
+
+
+class DuplicateFileError(ValidationError):
+    """The file was imported before; only a supervisor override imports it again."""
+
+    def __init__(self, fingerprint: str, record: FileRecord | None):
+        when = f" on {record.imported_at[:19].replace('T', ' ')} UTC by {record.operator}" if record else ""
+        name = f" as {record.name}" if record else ""
+        super().__init__(
+            f"This file was already imported{name}{when}",
+            [Problem(None, None, "duplicate_file", f"fingerprint {fingerprint[:16]}… is registered")],
+            hint="a supervisor may override; entries already journaled are never posted twice",
+        )
+        self.fingerprint = fingerprint
+        self.record = record
