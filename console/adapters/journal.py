@@ -334,6 +334,20 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (triggers hold ``;`` inside BEGIN … END)."""
+    out, buf = [], ""
+    for part in script.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n\t;"):
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip(" \n\t;"):
+        out.append(buf.strip())
+    return out
+
+
 def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[str]) -> int:
     """Bring ``component``'s tables up to ``len(steps)``; refuse a newer schema."""
     with immediate(conn):
@@ -344,9 +358,8 @@ def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[str]) -> i
             raise JournalError(f"the {component} schema is version {current}, newer than this program "
                                f"understands ({len(steps)}): update the console")
         for i in range(current, len(steps)):
-            for statement in (s.strip() for s in steps[i].split(";")):
-                if statement:
-                    conn.execute(statement)
+            for statement in _statements(steps[i]):
+                conn.execute(statement)
         conn.execute("INSERT INTO schema_version (component, version) VALUES (?, ?) "
                      "ON CONFLICT (component) DO UPDATE SET version = excluded.version", (component, len(steps)))
     return len(steps)
