@@ -1,0 +1,341 @@
+"""Find every bill in a batch PDF: read the template's region on each page, group pages.
+
+Reading is the slow part, so it is spread over processes (PDFium is not thread-safe):
+the pages are cut into chunks, every worker opens the document once (pool initializer)
+and returns the region text of the chunks it is given. Small batches are read in-process
+because starting workers costs more than it saves. Grouping is a pure function
+(:func:`group_pages`) of what was read.
+
+Rules (``continuation = "no-match"``):
+- a page whose region matches starts a bill for that account;
+- a page without a match belongs to the bill before it; with no bill before it, it is
+  reported as unmatched;
+- a page without any text (a scan) or that cannot be read is reported as unmatched and
+  ends the bill before it: its content is unknown, so it is never sent with a bill;
+- a rotated page is read as displayed and reported, so a clerk can look at it;
+- an account that starts more than one bill is reported as a duplicate.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from console.bills.geometry import PageBox, normalise_rotation
+from console.bills.pdf import PDFIUM_LOCK, BadPdfError, open_document
+from console.bills.template import BillTemplate
+from console.errors import Cancelled
+
+Progress = Callable[..., None]
+
+IN_PROCESS_BELOW = 400  # pages; below this, starting worker processes costs more than it saves
+
+
+# ---- what is read from a page -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PageText:
+    page: int  # 1-based
+    text: str = ""
+    rotation: int = 0
+    has_text: bool = True
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Bill:
+    account: str
+    pages: tuple[int, ...]
+
+    @property
+    def first_page(self) -> int:
+        return self.pages[0]
+
+    def as_dict(self) -> dict:
+        return {"account": self.account, "pages": list(self.pages)}
+
+
+@dataclass(frozen=True)
+class PageIssue:
+    page: int
+    kind: str  # "no-match" | "no-text" | "unreadable" | "rotated"
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"page": self.page, "kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    account: str
+    occurrences: tuple[tuple[int, ...], ...]  # the pages of each bill for this account
+
+    def as_dict(self) -> dict:
+        return {"account": self.account, "occurrences": [list(p) for p in self.occurrences]}
+
+
+@dataclass
+class BatchIndex:
+    """The bills of one batch PDF and everything a clerk must look at."""
+
+    path: Path
+    pages: int
+    bills: list[Bill] = field(default_factory=list)
+    unmatched_pages: list[int] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    issues: list[PageIssue] = field(default_factory=list)
+
+    @property
+    def duplicate_accounts(self) -> set[str]:
+        return {d.account for d in self.duplicates}
+
+    @property
+    def clean(self) -> bool:
+        return not self.unmatched_pages and not self.duplicates
+
+    def bill_for(self, account: str) -> list[Bill]:
+        return [b for b in self.bills if b.account == account]
+
+    def as_dict(self) -> dict:
+        return {
+            "file": str(self.path),
+            "pages": self.pages,
+            "bills": [b.as_dict() for b in self.bills],
+            "unmatched_pages": list(self.unmatched_pages),
+            "duplicates": [d.as_dict() for d in self.duplicates],
+            "issues": [i.as_dict() for i in self.issues],
+        }
+
+
+# ---- grouping (pure) --------------------------------------------------------------------------
+
+def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
+        list[Bill], list[int], list[Duplicate], list[PageIssue]]:
+    """Turn per-page reads (in page order) into bills, unmatched pages, duplicates and issues."""
+    bills: list[Bill] = []
+    unmatched: list[int] = []
+    issues: list[PageIssue] = []
+    current: list[int] | None = None
+    current_account = ""
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            bills.append(Bill(current_account, tuple(current)))
+        current = None
+
+    for r in sorted(reads, key=lambda r: r.page):
+        if r.rotation:
+            issues.append(PageIssue(r.page, "rotated",
+                                    f"page {r.page} is rotated {r.rotation}°; read as displayed"))
+        if r.error:
+            close()
+            unmatched.append(r.page)
+            issues.append(PageIssue(r.page, "unreadable", f"page {r.page} cannot be read: {r.error}"))
+            continue
+        if not r.has_text:
+            close()
+            unmatched.append(r.page)
+            issues.append(PageIssue(r.page, "no-text",
+                                    f"page {r.page} has no text layer (a scanned image?); it is not "
+                                    "attached to any bill"))
+            continue
+        account = template.find_account(r.text)
+        if account is not None:
+            close()
+            current, current_account = [r.page], account
+        elif template.continuation == "no-match" and current is not None:
+            current.append(r.page)
+        else:
+            unmatched.append(r.page)
+            why = ("no account number and no bill before it" if template.continuation == "no-match"
+                   else "no account number in the region")
+            issues.append(PageIssue(r.page, "no-match", f"page {r.page}: {why}"))
+    close()
+
+    seen: dict[str, list[Bill]] = {}
+    for b in bills:
+        seen.setdefault(b.account, []).append(b)
+    duplicates = [Duplicate(acc, tuple(b.pages for b in bs)) for acc, bs in seen.items() if len(bs) > 1]
+    issues.sort(key=lambda i: (i.page, i.kind))
+    return bills, unmatched, duplicates, issues
+
+
+# ---- reading pages ----------------------------------------------------------------------------
+
+class PageReader:
+    """Reads the template region of pages of one open document (one per process)."""
+
+    def __init__(self, path: Path | str, region: tuple[float, float, float, float]):
+        self.path = Path(path)
+        self.region = region
+        self.doc = open_document(self.path)
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def read(self, index: int) -> PageText:
+        number = index + 1
+        try:
+            page = self.doc[index]
+        except Exception as exc:  # PDFium refuses a damaged page: report it, keep going
+            return PageText(number, error=str(exc) or type(exc).__name__)
+        try:
+            rotation = normalise_rotation(page.get_rotation())
+            left, bottom, right, top = page.get_bbox()
+            box = PageBox(left, bottom, right, top, rotation)
+            textpage = page.get_textpage()
+            try:
+                if textpage.count_chars() <= 0:
+                    return PageText(number, rotation=rotation, has_text=False)
+                ul, ub, ur, ut = box.region_to_user(self.region)
+                text = textpage.get_text_bounded(left=ul, bottom=ub, right=ur, top=ut)
+            finally:
+                textpage.close()
+            return PageText(number, text=text, rotation=rotation)
+        except Exception as exc:
+            return PageText(number, error=str(exc) or type(exc).__name__)
+        finally:
+            page.close()
+
+    def read_range(self, start: int, stop: int) -> list[PageText]:
+        return [self.read(i) for i in range(start, stop)]
+
+    def close(self) -> None:
+        self.doc.close()
+
+
+_worker_reader: PageReader | None = None  # one per worker process, set by the pool initializer
+
+
+def _init_worker(path: str, region: tuple[float, float, float, float]) -> None:
+    global _worker_reader
+    _worker_reader = PageReader(path, region)
+
+
+def _read_chunk(start: int, stop: int) -> list[PageText]:
+    assert _worker_reader is not None, "worker not initialised"
+    return _worker_reader.read_range(start, stop)
+
+
+def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, total, size):
+        yield start, min(total, start + size)
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# ---- the service call -------------------------------------------------------------------------
+
+def index_batch(
+    path: Path | str,
+    template: BillTemplate,
+    *,
+    progress: Progress | None = None,
+    cancel=None,
+    workers: int | None = None,
+    in_process_below: int = IN_PROCESS_BELOW,
+    chunk_size: int | None = None,
+) -> BatchIndex:
+    """Index a batch PDF. Raises BadPdfError for an unreadable file, Cancelled on cancel."""
+    path = Path(path)
+    with PDFIUM_LOCK:
+        reader = PageReader(path, template.region)
+        total = len(reader)
+        if total == 0:
+            reader.close()
+            raise BadPdfError(path, "it has no pages")
+        workers = workers or default_workers()
+        parallel = workers > 1 and total >= in_process_below
+        size = chunk_size or _chunk_size(total, workers if parallel else 1)
+        _report(progress, 0, total, f"Reading {total} pages")
+        if not parallel:
+            try:
+                reads = []
+                for start, stop in _chunks(total, size):
+                    _check_cancel(cancel)
+                    reads.extend(reader.read_range(start, stop))
+                    _report(progress, stop, total, f"Read {stop} of {total} pages")
+            finally:
+                reader.close()
+        else:
+            reader.close()
+    if parallel:
+        reads = _read_parallel(path, template, total, size, workers, progress, cancel)
+    bills, unmatched, duplicates, issues = group_pages(reads, template)
+    return BatchIndex(path, total, bills, unmatched, duplicates, issues)
+
+
+def _chunk_size(total: int, workers: int) -> int:
+    # ~8 chunks per worker for smooth progress and prompt cancel, 16..200 pages each
+    return max(16, min(200, -(-total // (workers * 8))))
+
+
+def _read_parallel(path: Path, template: BillTemplate, total: int, size: int, workers: int,
+                   progress: Progress | None, cancel) -> list[PageText]:
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
+    pool = ProcessPoolExecutor(max_workers=min(workers, -(-total // size)), mp_context=ctx,
+                               initializer=_init_worker, initargs=(str(path), template.region))
+    reads: list[PageText] = []
+    done_pages = 0
+    pending: dict = {}
+    chunks = iter(_chunks(total, size))
+    try:
+        # Keep only a couple of chunks per worker queued, so cancel never waits for the whole file.
+        def top_up() -> None:
+            while len(pending) < workers * 2:
+                nxt = next(chunks, None)
+                if nxt is None:
+                    return
+                pending[pool.submit(_read_chunk, *nxt)] = nxt
+
+        top_up()
+        while pending:
+            _check_cancel(cancel)
+            finished, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                start, stop = pending.pop(fut)
+                try:
+                    reads.extend(fut.result())
+                except BrokenProcessPool:
+                    raise BadPdfError(path, f"the PDF reader stopped while reading pages {start + 1}-{stop}",
+                                      hint="the file may be damaged") from None
+                done_pages += stop - start
+                _report(progress, done_pages, total, f"Read {done_pages} of {total} pages")
+            top_up()
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+    return reads
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued chunks and end the workers now (a cancel must not wait for reads)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=2)
+
+
+def _check_cancel(cancel) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("Indexing cancelled")
+
+
+def _report(progress: Progress | None, done: int, total: int, message: str) -> None:
+    if progress is not None:
+        progress(done, total, message)

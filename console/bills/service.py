@@ -1,0 +1,81 @@
+"""The small service layer of bill images: which template and naming a profile uses, and
+the invoice file as the split needs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from console.bills.split import DEFAULT_NAMING, InvoiceRef, check_naming
+from console.bills.template import BillTemplate, load_template
+from console.errors import UserFacingError, ValidationError
+from console.paths import resource
+
+INVOICE_LAYOUT = "ic-invoice-v1"
+
+
+def sandbox_template_path() -> Path:
+    return resource("templates", "sandbox-bills.toml")
+
+
+def resolve_template(path: Path | str | None, profile=None) -> BillTemplate:
+    """The template given, else the profile's ``bills.template``, else the sandbox's."""
+    if path:
+        return load_template(path)
+    configured = profile.get("bills_template") if profile is not None else ""
+    if configured:
+        return load_template(Path(str(configured)).expanduser())
+    return load_template(sandbox_template_path())
+
+
+def naming_for(profile=None) -> str:
+    naming = (profile.get("bills_naming") if profile is not None else "") or DEFAULT_NAMING
+    return check_naming(str(naming))
+
+
+def images_sent(profile=None) -> bool:
+    """False in the "Invoice Cloud template" mode: Invoice Cloud draws the bills itself."""
+    return profile is None or profile.get("bills_mode") != "ic_template"
+
+
+def load_invoice_refs(path: Path | str) -> list[InvoiceRef]:
+    """Read an invoice file (``ic-invoice-v1``) with the file reader; a file with errors is refused."""
+    try:
+        from console.files.layouts import load_layout
+        from console.files.reader import read_file
+    except ImportError:  # the file reader is another part of the console
+        raise UserFacingError("Reading invoice files is not available in this build") from None
+    result = read_file(Path(path), load_layout(INVOICE_LAYOUT))
+    errors = [p for p in getattr(result, "problems", []) if getattr(p, "severity", "error") == "error"]
+    if errors:
+        raise ValidationError(f"Invoice file {Path(path).name} has {len(errors)} error(s); fix it before "
+                              "matching bill images", errors)
+    return invoice_refs(getattr(result, "records", result))
+
+
+def invoice_refs(records) -> list[InvoiceRef]:
+    refs = []
+    for rec in records:
+        values = getattr(rec, "values", rec)
+        account = str(values.get("AccountNumber") or "").strip()
+        invoice = str(values.get("InvoiceNumber") or "").strip()
+        if not account or not invoice:
+            continue
+        refs.append(InvoiceRef(
+            account=account,
+            invoice=invoice,
+            bill_image=str(values.get("BillImage") or "").strip(),
+            bill_date=_sortable_date(values.get("BillDate")),
+            line=getattr(rec, "line", None),
+        ))
+    return refs
+
+
+def _sortable_date(value) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value or "").strip()
+    try:
+        return dt.datetime.strptime(text, "%m/%d/%Y").date().isoformat()
+    except ValueError:
+        return text

@@ -1,0 +1,177 @@
+"""``biller-console bills``: index a bill batch PDF and split it into one PDF per bill.
+
+Exit codes: 0 all good; 1 done, but something needs a look (unmatched pages, duplicate
+accounts, held bills, invoices without an image or images without an invoice);
+2 bad input (unreadable PDF, invalid template or invoice file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from console.errors import Cancelled, UserFacingError, ValidationError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bills", help="bill images: index and split bill batch PDFs")
+    bsub = p.add_subparsers(dest="bills_command", metavar="ACTION", required=True)
+
+    ix = bsub.add_parser("index", help="find every bill (account and pages) in a batch PDF")
+    ix.add_argument("pdf", type=Path, help="the bill batch PDF")
+    ix.add_argument("--template", type=Path, help="template TOML (default: the profile's, else the sandbox's)")
+    ix.add_argument("--json", action="store_true", help="print JSON")
+    ix.add_argument("--workers", type=int, default=None, help="reader processes (default: one per core)")
+    ix.set_defaults(func=cmd_index)
+
+    sp = bsub.add_parser("split", help="write one PDF per bill")
+    sp.add_argument("pdf", type=Path, help="the bill batch PDF")
+    sp.add_argument("--template", type=Path, help="template TOML (default: the profile's, else the sandbox's)")
+    sp.add_argument("--out", type=Path, required=True, help="folder for the bill PDFs")
+    sp.add_argument("--invoices", type=Path, help="invoice file (ic-invoice-v1) to name and cross-check bills")
+    sp.add_argument("--naming", help="file name pattern, e.g. '{account}_{invoice}.pdf' (default: the profile's)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.set_defaults(func=cmd_split)
+
+    tp = bsub.add_parser("template-check", help="validate a template file")
+    tp.add_argument("template", type=Path)
+    tp.set_defaults(func=cmd_template_check)
+
+
+def _profile(args):
+    from console.config import ProfileStore
+    from console.paths import Paths
+
+    return ProfileStore(Paths.default()).load(getattr(args, "profile", None))
+
+
+def _template(args):
+    from console.bills.service import resolve_template
+
+    return resolve_template(args.template, _profile_or_none(args))
+
+
+def _profile_or_none(args):
+    try:
+        return _profile(args)
+    except UserFacingError:
+        if args.template is None and getattr(args, "naming", None) is None:
+            raise
+        return None
+
+
+def _progress_printer(enabled: bool):
+    if not enabled:
+        return None
+    last = [-1]
+
+    def progress(done: int, total: int | None, message: str = "") -> None:
+        pct = int(done * 100 / total) if total else 0
+        if pct // 10 != last[0]:
+            last[0] = pct // 10
+            print(f"  {message} ({pct}%)", file=sys.stderr)
+
+    return progress
+
+
+def _fail(exc: Exception, as_json: bool) -> int:
+    if isinstance(exc, Cancelled):
+        print("cancelled", file=sys.stderr)
+        return 130
+    problems = getattr(exc, "problems", [])
+    if as_json:
+        print(json.dumps({"error": str(exc), "problems": [p.as_dict() for p in problems]}, indent=1))
+    print(f"error: {exc}", file=sys.stderr)
+    for p in problems:
+        print(f"  - {p}", file=sys.stderr)
+    return 2
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from console.bills.indexer import index_batch
+
+    try:
+        template = _template(args)
+        index = index_batch(args.pdf, template, workers=args.workers,
+                            progress=_progress_printer(not args.json and sys.stderr.isatty()))
+    except (UserFacingError, Cancelled) as exc:
+        return _fail(exc, args.json)
+    if args.json:
+        print(json.dumps(index.as_dict(), indent=1))
+    else:
+        print(f"{index.path.name}: {index.pages} pages, {len(index.bills)} bills")
+        for b in index.bills:
+            flag = "  DUPLICATE" if b.account in index.duplicate_accounts else ""
+            print(f"  {b.account:<20} pages {_ranges(b.pages)}{flag}")
+        for issue in index.issues:
+            print(f"  ! {issue.message}")
+        if index.unmatched_pages:
+            print(f"unmatched pages: {_ranges(index.unmatched_pages)}")
+    return 0 if index.clean else 1
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from console.bills.indexer import index_batch
+    from console.bills.service import load_invoice_refs, naming_for
+    from console.bills.split import split_batch
+
+    try:
+        profile = _profile_or_none(args)
+        template = _template(args)
+        naming = args.naming or naming_for(profile)
+        invoices = load_invoice_refs(args.invoices) if args.invoices else None
+        progress = _progress_printer(not args.json and sys.stderr.isatty())
+        index = index_batch(args.pdf, template, progress=progress)
+        result = split_batch(args.pdf, index, args.out, invoices=invoices, naming=naming, progress=progress)
+    except (UserFacingError, Cancelled) as exc:
+        return _fail(exc, args.json)
+    check = result.cross_check
+    if args.json:
+        out = result.as_dict()
+        out["unmatched_pages"] = index.unmatched_pages
+        out["issues"] = [i.as_dict() for i in index.issues]
+        print(json.dumps(out, indent=1))
+    else:
+        print(f"wrote {len(result.written)} bill PDFs to {result.out_dir}")
+        for f in result.written:
+            if f.status != "ok" or f.message:
+                print(f"  ! {f.file_name}: {f.message}")
+        for f in result.held:
+            print(f"  held {f.account} (pages {_ranges(f.pages)}): {f.message}")
+        if index.unmatched_pages:
+            print(f"unmatched pages (in no bill): {_ranges(index.unmatched_pages)}")
+        if check is not None:
+            for r in check.invoices_without_image:
+                print(f"  invoice {r.invoice} (account {r.account}) has no bill image")
+            for acc in check.images_without_invoice:
+                print(f"  bill for account {acc} has no invoice")
+    needs_look = bool(result.held or index.unmatched_pages or (check is not None and not check.clean))
+    return 1 if needs_look else 0
+
+
+def cmd_template_check(args: argparse.Namespace) -> int:
+    from console.bills.template import load_template
+
+    try:
+        t = load_template(args.template)
+    except ValidationError as exc:
+        return _fail(exc, False)
+    print(f"{args.template}: OK — region {list(t.region)}, continuation {t.continuation}")
+    return 0
+
+
+def _ranges(pages) -> str:
+    pages = list(pages)
+    if not pages:
+        return "-"
+    out, start, prev = [], pages[0], pages[0]
+    for p in pages[1:]:
+        if p == prev + 1:
+            prev = p
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        start = prev = p
+    out.append(f"{start}" if start == prev else f"{start}-{prev}")
+    return ", ".join(out)

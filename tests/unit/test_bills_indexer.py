@@ -1,0 +1,187 @@
+"""The indexer on generated PDFs with known layouts (in-process path) and its pure grouping."""
+
+from __future__ import annotations
+
+import threading
+
+import pypdfium2 as pdfium
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.bills.geometry import PageBox
+from console.bills.indexer import PageText, group_pages, index_batch
+from console.bills.pdf import BadPdfError
+from console.bills.service import resolve_template
+from console.bills.template import BillTemplate
+from console.errors import Cancelled, UserFacingError
+from console.sandbox.bill_pdf import bill_page_count, build_bill_batch
+from console.sandbox.seed import demo_customers
+from tests.bills_pdfs import TEMPLATE, make_pdf, rotate_pages
+
+
+def summary(index):
+    return [(b.account, list(b.pages)) for b in index.bills]
+
+
+def test_reads_only_the_region_and_groups_continuations(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "continued", "Acct: B2", "Acct: C3", "", "more"])
+    index = index_batch(pdf, TEMPLATE)
+    assert index.pages == 6
+    # "Acct: OUTSIDE<n>" is on every page outside the region and must never be found
+    assert summary(index) == [("A1", [1, 2]), ("B2", [3]), ("C3", [4, 5, 6])]
+    assert index.unmatched_pages == [] and index.duplicates == [] and index.clean
+
+
+def test_first_page_without_a_bill_before_it_is_unmatched(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["cover letter", "page two", "Acct: A1"])
+    index = index_batch(pdf, TEMPLATE)
+    assert summary(index) == [("A1", [3])]
+    assert index.unmatched_pages == [1, 2]
+    assert {i.kind for i in index.issues} == {"no-match"}
+
+
+def test_continuation_none_reports_every_unmatched_page(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "continued", "Acct: B2"])
+    t = BillTemplate(TEMPLATE.region, TEMPLATE.pattern, continuation="none")
+    index = index_batch(pdf, t)
+    assert summary(index) == [("A1", [1]), ("B2", [3])]
+    assert index.unmatched_pages == [2]
+
+
+def test_duplicates_are_reported_with_every_occurrence(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "x", "Acct: B2", "Acct: A1", "Acct: B2", "Acct: C3"])
+    index = index_batch(pdf, TEMPLATE)
+    dups = {d.account: [list(o) for o in d.occurrences] for d in index.duplicates}
+    assert dups == {"A1": [[1, 2], [4]], "B2": [[3], [5]]}
+    assert not index.clean
+
+
+def test_page_without_text_layer_is_reported_and_ends_the_bill(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: A1", None, "no account here", "Acct: B2"])
+    index = index_batch(pdf, TEMPLATE)
+    assert summary(index) == [("A1", [1]), ("B2", [4])]
+    assert index.unmatched_pages == [2, 3]
+    kinds = {(i.page, i.kind) for i in index.issues}
+    assert kinds == {(2, "no-text"), (3, "no-match")}
+
+
+def test_rotated_page_is_read_as_displayed_and_reported(tmp_path):
+    src = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "Acct: B2", "Acct: C3"])
+    pdf = rotate_pages(src, tmp_path / "r.pdf", {2: 90})
+    index = index_batch(pdf, TEMPLATE)
+    # the region (top-left as displayed) now holds other text on page 2: it continues A1
+    assert summary(index) == [("A1", [1, 2]), ("C3", [3])]
+    assert [(i.page, i.kind) for i in index.issues] == [(2, "rotated")]
+
+    # a template drawn on the rotated page as displayed finds the account there
+    doc = pdfium.PdfDocument(str(pdf))
+    page = doc[1]
+    box = PageBox(*page.get_bbox(), rotation=page.get_rotation())
+    unrotated = PageBox(*page.get_bbox(), rotation=0)
+    (ul, ub, ur, ut) = unrotated.region_to_user(TEMPLATE.region)
+    a, b = box.to_display(ul, ub), box.to_display(ur, ut)
+    region = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+    doc.close()
+    rotated_template = BillTemplate(region, TEMPLATE.pattern)
+    index = index_batch(pdf, rotated_template)
+    # on the unrotated pages that region holds nothing: page 1 has no bill before it
+    assert summary(index) == [("B2", [2, 3])]
+    assert index.unmatched_pages == [1]
+
+
+def test_crop_box_offset_is_honoured(tmp_path):
+    src = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "Acct: B2"])
+    doc = pdfium.PdfDocument(str(src))
+    for page in doc:
+        page.set_cropbox(20, 0, 612, 772)  # 20 pt cut off the left and the top
+    doc.save(str(tmp_path / "c.pdf"))
+    doc.close()
+    x0, top, x1, bottom = TEMPLATE.region
+    shifted = BillTemplate((x0 - 20, top - 20, x1 - 20, bottom - 20), TEMPLATE.pattern)
+    assert summary(index_batch(tmp_path / "c.pdf", shifted)) == [("A1", [1]), ("B2", [2])]
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda b: b[: len(b) // 2], "truncated"),
+    (lambda b: b[: len(b) - 30], "truncated"),
+    (lambda b: b"", "empty"),
+    (lambda b: b"just some text\n" * 50, "not a PDF"),
+    (lambda b: b[:200] + b"\x00" * 300 + b"\n%%EOF\n", "damaged"),
+])
+def test_corrupt_or_truncated_pdf_gives_a_clear_error(tmp_path, damage, words):
+    good = make_pdf(tmp_path / "good.pdf", ["Acct: A1", "Acct: B2"]).read_bytes()
+    bad = tmp_path / "batch-0412.pdf"
+    bad.write_bytes(damage(good))
+    with pytest.raises(BadPdfError) as ei:
+        index_batch(bad, TEMPLATE)
+    assert isinstance(ei.value, UserFacingError)
+    assert "batch-0412.pdf" in str(ei.value) and words in str(ei.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(BadPdfError, match="does not exist"):
+        index_batch(tmp_path / "nope.pdf", TEMPLATE)
+
+
+def test_progress_and_cancel_in_process(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", [f"Acct: A{i}" for i in range(40)])
+    seen = []
+    index_batch(pdf, TEMPLATE, progress=lambda d, t, m="": seen.append((d, t)), chunk_size=16)
+    assert seen[0] == (0, 40) and seen[-1] == (40, 40)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+    cancel = threading.Event()
+
+    def progress(done, total, message=""):
+        if done >= 16:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        index_batch(pdf, TEMPLATE, progress=progress, cancel=cancel, chunk_size=16)
+
+
+def test_generated_sandbox_batch_is_found_completely(tmp_path):
+    customers = demo_customers(40)
+    pdf = tmp_path / "cycle.pdf"
+    build_bill_batch(customers, pdf, seed=3)
+    index = index_batch(pdf, resolve_template(None))
+    expected, page = [], 1
+    for c in customers:
+        n = bill_page_count(c, 3)
+        expected.append((c.account_number, list(range(page, page + n))))
+        page += n
+    assert summary(index) == expected
+    assert index.pages == page - 1 and index.clean and not index.issues
+    assert any(len(p) == 2 for _, p in expected)  # the batch has two-page bills
+
+
+# ---- the pure grouping ------------------------------------------------------------------------
+
+page_kind = st.sampled_from(["match", "cont", "notext", "error"])
+
+
+@given(st.lists(st.tuples(page_kind, st.sampled_from(["A", "B", "C", "D"])), max_size=40))
+def test_grouping_properties(pages):
+    reads = []
+    for i, (kind, acc) in enumerate(pages, 1):
+        if kind == "match":
+            reads.append(PageText(i, text=f"Acct: {acc}"))
+        elif kind == "cont":
+            reads.append(PageText(i, text="nothing here"))
+        elif kind == "notext":
+            reads.append(PageText(i, has_text=False))
+        else:
+            reads.append(PageText(i, error="bad page"))
+    bills, unmatched, dups, issues = group_pages(list(reversed(reads)), TEMPLATE)
+    placed = sorted([p for b in bills for p in b.pages] + unmatched)
+    assert placed == list(range(1, len(pages) + 1))  # every page exactly once
+    for b in bills:
+        assert list(b.pages) == list(range(b.pages[0], b.pages[0] + len(b.pages)))  # contiguous
+        assert pages[b.pages[0] - 1][0] == "match"
+        assert all(pages[p - 1][0] == "cont" for p in b.pages[1:])
+    counts = {}
+    for b in bills:
+        counts[b.account] = counts.get(b.account, 0) + 1
+    assert {d.account for d in dups} == {a for a, n in counts.items() if n > 1}
+    assert {i.page for i in issues} == set(unmatched)
