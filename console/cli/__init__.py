@@ -15,6 +15,7 @@ from console import __version__
 
 # area name -> one-line help. Each has a module console/cli/<area>.py with register().
 AREAS: dict[str, str] = {
+    "swipe": "IDTech SRED card reader: parse and check a swiped frame",
     "bills": "bill images: index and split bill batch PDFs",
 }
 
