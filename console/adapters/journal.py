@@ -140,7 +140,8 @@ class Journal(Protocol):
     """What the posting service needs from a journal (SQLite today, a server tomorrow)."""
 
     def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
-                    file_kind: str, records: int, total: str, override: bool = False) -> AddResult: ...
+                    file_kind: str, records: int, total: str, override: bool = False,
+                    watermarks: dict[str, str] | None = None) -> AddResult: ...
     def file_record(self, fingerprint: str) -> FileRecord | None: ...
     def claim(self, owner: str, kinds: Sequence[str], *, limit: int = 1,
               lease_s: float = DEFAULT_LEASE_S, keys: Sequence[str] | None = None) -> list[Entry]: ...
@@ -154,6 +155,7 @@ class Journal(Protocol):
                 fingerprint: str | None = None, keys: Sequence[str] | None = None) -> list[Entry]: ...
     def counts(self, *, kinds: Sequence[str] | None = None, fingerprint: str | None = None) -> dict[str, int]: ...
     def recover_dead_leases(self) -> int: ...
+    def next_due(self, kinds: Sequence[str], keys: Sequence[str] | None = None) -> float | None: ...
     def get_watermark(self, key: str, default: str | None = None) -> str | None: ...
     def set_watermark(self, key: str, value: str) -> None: ...
     def delete_watermark(self, key: str) -> None: ...
@@ -400,8 +402,10 @@ class SqliteJournal:
 
     # ---- import
     def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
-                    file_kind: str, records: int, total: str, override: bool = False) -> AddResult:
-        """Journal a whole file's entries and register its fingerprint, in ONE transaction.
+                    file_kind: str, records: int, total: str, override: bool = False,
+                    watermarks: dict[str, str] | None = None) -> AddResult:
+        """Journal a whole file's entries and register its fingerprint, in ONE transaction
+        (with ``watermarks`` set in the same transaction).
 
         Refuses a fingerprint already registered unless ``override`` (the caller checks the
         supervisor). Keys already journaled (from another file) are kept as they are.
@@ -440,6 +444,10 @@ class SqliteJournal:
             else:
                 conn.execute("INSERT INTO files (fingerprint, name, kind, imported_at, operator, records, total) "
                              "VALUES (?,?,?,?,?,?,?)", (fingerprint, file_name, file_kind, now, operator, records, total))
+            for wkey, wvalue in (watermarks or {}).items():
+                conn.execute("INSERT INTO watermarks (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                             (wkey, wvalue, now))
         return AddResult(import_id=import_id, added=added, already_journaled=already)
 
     def _file_record_locked(self, fingerprint: str) -> FileRecord | None:
@@ -557,6 +565,12 @@ class SqliteJournal:
             cur = conn.execute(f"UPDATE entries SET lease_expires = 0 WHERE state = 'in_flight' AND lease_owner IN "
                                f"({','.join('?' * len(dead))})", dead)
             return cur.rowcount
+
+    def next_due(self, kinds: Sequence[str], keys: Sequence[str] | None = None) -> float | None:
+        """When the earliest pending entry (of ``kinds``, ``keys``) becomes due (epoch s); None if none."""
+        where, args = self._where(kinds=kinds, states=[PENDING], keys=keys)
+        rows = self._read(f"SELECT MIN(next_attempt_at) FROM entries{where}", args)
+        return rows[0][0] if rows and rows[0][0] is not None else None
 
     # ---- reading
     def get(self, key: str) -> Entry | None:

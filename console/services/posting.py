@@ -1,0 +1,909 @@
+"""Posting: Invoice Cloud payments, voids, ACH rejects and change logs into Caselle, exactly once.
+
+Two steps, both resumable:
+
+1. ``import_file`` (or ``preview_file`` + ``import_plan``) reads a file with its layout. A file
+   with ANY error journals nothing. Posting-level rules are checked on top of the layout's
+   (fingerprint registry, a PaymentId journaled before with other content, a reject amount that
+   differs from the payment's, the API version gate). Then every effect becomes one journal
+   entry, all in ONE transaction (write-ahead: nothing is sent that is not journaled):
+
+   ============  ==========================  =========================================================
+   kind          key                         effect
+   ============  ==========================  =========================================================
+   receipt       ``<PaymentId>``             ``create_receipt`` (amount without the convenience fee)
+   void          ``void:<PaymentId>``        ``void_receipt`` of the receipt posted for that PaymentId
+   ach_reject    ``reject:<PaymentId>``      ``ach_reject`` (return code as reason, NSF fee per profile)
+   change        ``change:<ChangeId>``       ``set_direct_pay_status`` / ``update_customer``
+   lockbox_item  ``lockbox:<PaymentId>``     nothing here: queued for the lockbox file (see below)
+   ============  ==========================  =========================================================
+
+2. ``post_pending`` claims due entries and executes them. EXACTLY ONCE: an entry whose
+   earlier claim may have reached Caselle (``Entry.needs_reconcile``: a crash, a timeout, a
+   dropped connection, a 5xx) is reconciled first by asking Caselle for its reference
+   (``find_receipt``; for changes ``customer_detail``). A mutation is never retried blindly:
+   after an unknown outcome the entry goes back to pending with a backoff and the next claim
+   reconciles before any re-send. Permanent refusals become ``rejected`` (an operator may retry
+   them), things that need no call are ``reported`` (void of a payment never posted, no-op
+   change, superseded change), and contradictions (a receipt under our reference with another
+   amount or account) are ``needs_review`` with the evidence.
+
+Batches: a receipt goes into the batch for its payment date, opened when first needed. When
+that date's batch is already closed (a late file), the receipt keeps its payment date as the
+receipt date and goes into today's batch. Auto close (``profile.biller_batch_auto_close``, the
+seed's "auto close"): after each run, the batches this console opened for dates before today
+are closed once no receipt for that date is still pending. Today's batch stays open for the
+rest of the day's files and is closed by the first run on a later day.
+
+``lockbox_item`` payload (for the lockbox helper: claim kind ``lockbox_item`` from the journal
+and ``finish`` it done with the lockbox file name as ``remote_ref``)::
+
+    {"payment_id", "confirmation", "account", "invoice_number", "item_code" (the CloudStore
+     invoice type), "gl_account" (from the profile's GL map, "" when unmapped), "payer_name",
+     "tender", "amount" (string, no fee), "convenience_fee", "payment_date" (ISO),
+     "settlement_date" (ISO or "")}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from console.adapters.journal import (
+    DONE,
+    IN_FLIGHT,
+    NEEDS_REVIEW,
+    PENDING,
+    REJECTED,
+    REPORTED,
+    DuplicateFileError,
+    Entry,
+    FileRecord,
+    Journal,
+    NewEntry,
+    lease_owner_id,
+)
+from console.config import Profile
+from console.domain.models import CustomerDetail, Receipt
+from console.errors import (
+    AuthError,
+    Cancelled,
+    NetworkError,
+    NotPermitted,
+    Problem,
+    RemoteError,
+    UnsupportedVersionError,
+    ValidationError,
+)
+
+log = logging.getLogger(__name__)
+
+RECEIPT = "receipt"
+VOID = "void"
+ACH_REJECT = "ach_reject"
+CHANGE = "change"
+LOCKBOX_ITEM = "lockbox_item"
+POSTED_KINDS = (RECEIPT, VOID, ACH_REJECT, CHANGE)  # what post_pending executes
+ALL_KINDS = (*POSTED_KINDS, LOCKBOX_ITEM)
+
+FILE_KINDS = {"payments": "ic-payments-v1", "rejects": "ic-ach-rejects-v1", "changes": "ic-changes-v1"}
+KIND_OF_FILE = {"payments": (RECEIPT, VOID, LOCKBOX_ITEM), "rejects": (ACH_REJECT,), "changes": (CHANGE,)}
+
+V_2021_05 = "2021.05"
+AUTOPAY_STATUS = {"ENROLLED": "ACTIVE", "UNENROLLED": "INACTIVE"}
+
+ProgressFn = Callable[..., None]
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+# --------------------------------------------------------------------------- the Caselle port
+class CasellePort(Protocol):
+    """The Caselle Connect calls posting needs (console.adapters.caselle implements them)."""
+
+    def find_receipt(self, reference: str) -> Receipt | None: ...
+    def create_receipt(self, *, reference: str, account_number: str, amount: Decimal, tender: str,
+                       receipt_date: dt.date, batch_date: dt.date, payer_name: str = "",
+                       memo: str = "") -> Any: ...  # a Receipt or a result with .receipt
+    def void_receipt(self, receipt_number: str, reason: str) -> Any: ...
+    def open_batch(self, batch_date: dt.date) -> Any: ...
+    def close_batch(self, batch_id: str) -> Any: ...
+    def ach_reject(self, reference: str, return_code: str, reason: str,
+                   nsf_fee: Decimal | None = None) -> Any: ...
+    def set_direct_pay_status(self, account_number: str, status: str) -> Any: ...
+    def update_customer(self, account_number: str, **changes: Any) -> Any: ...
+    def customer_detail(self, account_number: str) -> CustomerDetail | None: ...
+    def require(self, feature: str) -> None: ...
+
+
+def receipt_status(r: Receipt) -> str:
+    """POSTED | VOIDED | REVERSED, from a domain Receipt."""
+    status = str(r.extra.get("status", "") or "").upper() if r.extra else ""
+    if status:
+        return status
+    return "VOIDED" if r.voided else "POSTED"
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True)
+class PlanRow:
+    """One row of the preview: what an entry will do."""
+
+    line: int | None
+    key: str
+    kind: str
+    action: str  # "post receipt", "void receipt", "queue for lockbox", "reverse (R01)", "set PAPERLESS=Y" …
+    account: str
+    amount: Decimal | None
+    tender: str
+    batch_date: str  # ISO date of the batch the receipt goes to ("" when not a receipt)
+    state: str = PENDING  # what the journal says (or will say)
+    outcome: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    """A read, validated file and the entries it will journal (nothing written yet)."""
+
+    kind: str  # payments | rejects | changes
+    name: str
+    fingerprint: str
+    records: int
+    control_total: Decimal
+    rows: list[PlanRow]
+    entries: list[NewEntry]
+    warnings: list[Problem] = field(default_factory=list)
+    watermarks: dict[str, str] = field(default_factory=dict)
+    already_imported: FileRecord | None = None
+
+    def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """(kind, tender) -> (count, amount) for the preview's totals."""
+        out: dict[tuple[str, str], list] = {}
+        for r in self.rows:
+            acc = out.setdefault((r.kind, r.tender), [0, Decimal("0.00")])
+            acc[0] += 1
+            acc[1] += r.amount or 0
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+@dataclass
+class ImportResult:
+    plan: Plan
+    import_id: int
+    added: int
+    already_journaled: list[str]
+    override: bool
+
+
+@dataclass
+class RunResult:
+    """What one ``post_pending`` run did."""
+
+    outcomes: Counter = field(default_factory=Counter)  # "posted", "already_there", "void_not_posted" …
+    states: Counter = field(default_factory=Counter)  # terminal states reached in this run
+    processed: int = 0
+    cancelled: bool = False
+    aborted: str = ""  # why the run stopped early (remote unreachable, auth …)
+    batches_closed: list[str] = field(default_factory=list)
+    remaining: int = 0  # entries still pending / in flight for the kinds run
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.remaining and not self.aborted and not self.cancelled
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_s: float = 0.5
+    cap_s: float = 30.0
+    max_attempts: int = 12  # after this many claims the entry goes to review
+    max_consecutive_network: int = 40  # this many unknown outcomes in a row: Caselle is down, stop
+    max_wait_s: float = 120.0  # a run waits at most this long for backed-off entries
+
+    def delay(self, attempts: int) -> float:
+        d = min(self.cap_s, self.base_s * (2 ** max(0, attempts - 1)))
+        return d * (0.5 + random.random() / 2)
+
+
+class _Abort(Exception):
+    """Stop the whole run (auth refused, remote unreachable)."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _iso(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _get(values: dict, name: str) -> Any:
+    if name in values:
+        return values[name]
+    folded = name.casefold()
+    for k, v in values.items():
+        if str(k).casefold() == folded:
+            return v
+    return None
+
+
+def _text(values: dict, name: str) -> str:
+    v = _get(values, name)
+    return "" if v is None else str(v).strip()
+
+
+def _money(v: Any) -> Decimal:
+    if isinstance(v, Decimal):
+        return v.quantize(Decimal("0.01"))
+    if v in (None, ""):
+        return Decimal("0.00")
+    return Decimal(str(v)).quantize(Decimal("0.01"))
+
+
+def _fingerprint(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_layout_file(path: Path, kind: str, progress: ProgressFn | None = None, cancel: CancelFlag | None = None):
+    """Read ``path`` with the layout of ``kind`` (the layout helper's reader)."""
+    from console.files import reader as file_reader
+    from console.files.layouts import load_layout
+
+    layout = load_layout(FILE_KINDS[kind])
+    kwargs: dict[str, Any] = {}
+    if progress is not None:
+        kwargs["progress"] = progress
+    if cancel is not None:
+        kwargs["cancel"] = cancel
+    return file_reader.read_file(Path(path), layout, **kwargs)
+
+
+# --------------------------------------------------------------------------- the service
+class PostingService:
+    """Import files into the journal and post journaled entries to Caselle, exactly once."""
+
+    def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
+                 audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
+                 workers: int = 1, today: Callable[[], dt.date] | None = None):
+        self.journal = journal
+        self._caselle = caselle
+        self.profile = profile
+        self.audit = audit
+        self.retry = retry or RetryPolicy()
+        timeout = float(profile.get("caselle_timeout_s") or 20)
+        self.lease_s = lease_s if lease_s is not None else max(120.0, 4 * timeout)
+        self.workers = max(1, int(workers))
+        self._today = today or dt.date.today
+        self._batch_lock = threading.Lock()
+        self._opened_this_run: set[str] = set()
+
+    @property
+    def caselle(self) -> CasellePort:
+        if callable(self._caselle) and not hasattr(self._caselle, "create_receipt"):
+            self._caselle = self._caselle()
+        return self._caselle  # type: ignore[return-value]
+
+    # ================================================================== import
+    def preview_file(self, path: Path, kind: str, *, progress: ProgressFn | None = None,
+                     cancel: CancelFlag | None = None) -> Plan:
+        """Read and check a file, and plan its entries. Raises ValidationError (line / column /
+        rule) when anything is wrong; journals nothing."""
+        if kind not in FILE_KINDS:
+            raise ValidationError(f"Unknown file kind {kind!r}",
+                                  [Problem(None, None, "kind", f"use one of {', '.join(FILE_KINDS)}")])
+        path = Path(path)
+        if not path.is_file():
+            raise ValidationError(f"No file {path}", [Problem(None, None, "exists", f"{path} does not exist")])
+        if kind == "rejects":
+            self._gate_rejects()
+        result = read_layout_file(path, kind, progress, cancel)
+        errors = [p for p in result.errors if getattr(p, "severity", "error") == "error"]
+        if errors or not result.ok:
+            raise ValidationError(f"{path.name} has {len(errors)} error(s): nothing was imported", errors)
+        fingerprint = getattr(result, "fingerprint", "") or _fingerprint(path)
+        warnings = list(getattr(result, "warnings", []) or [])
+        records = [(rec.line, rec.values) for rec in result.records]
+        return self.plan_records(kind, records, name=path.name, fingerprint=fingerprint, warnings=warnings)
+
+    def plan_records(self, kind: str, records: Sequence[tuple[int | None, dict]], *, name: str, fingerprint: str,
+                     warnings: Sequence[Problem] = ()) -> Plan:
+        """Plan already-read records ``(line, {column: typed value})`` (a file or the IC API)."""
+        if kind == "rejects":
+            self._gate_rejects()
+        planner = {"payments": self._plan_payments, "rejects": self._plan_rejects, "changes": self._plan_changes}
+        rows, entries, problems, marks = planner[kind](records)
+        if problems:
+            raise ValidationError(f"{name} breaks {len(problems)} posting rule(s): nothing was imported", problems)
+        control = sum((_money(_get(v, "Amount")) for _, v in records), Decimal("0.00")) if kind != "changes" \
+            else Decimal("0.00")
+        return Plan(kind=kind, name=name, fingerprint=fingerprint, records=len(records), control_total=control,
+                    rows=rows, entries=entries, warnings=list(warnings), watermarks=marks,
+                    already_imported=self.journal.file_record(fingerprint))
+
+    def import_plan(self, plan: Plan, operator: str, *, override: bool = False,
+                    approver: str | None = None) -> ImportResult:
+        """Journal a previewed plan (one transaction). ``override`` re-imports a known file and
+        needs a supervisor: ``approver`` (already authenticated) or the operator's own role."""
+        if override and plan.already_imported is not None:
+            who = approver or operator
+            op = self.profile.operator(who)
+            if self.profile.operators and (op is None or op.role != "supervisor"):
+                raise NotPermitted("Importing a file a second time needs a supervisor's approval",
+                                   hint="ask a supervisor to approve the override with their PIN")
+            if self.audit is not None:
+                self.audit.record(operator, "file.override", plan.name, fingerprint=plan.fingerprint,
+                                  approved_by=who, first_import=plan.already_imported.imported_at)
+        try:
+            added = self.journal.add_entries(plan.entries, operator=operator, fingerprint=plan.fingerprint,
+                                             file_name=plan.name, file_kind=plan.kind, records=plan.records,
+                                             total=str(plan.control_total), override=override,
+                                             watermarks=plan.watermarks)
+        except DuplicateFileError:
+            if self.audit is not None:
+                self.audit.record(operator, "posting.import_refused", plan.name, fingerprint=plan.fingerprint,
+                                  reason="duplicate_file")
+            raise
+        if self.audit is not None:
+            self.audit.record(operator, "posting.import", plan.name, kind=plan.kind, fingerprint=plan.fingerprint,
+                              records=plan.records, total=str(plan.control_total), added=added.added,
+                              already_journaled=len(added.already_journaled), override=override)
+        return ImportResult(plan=plan, import_id=added.import_id, added=added.added,
+                            already_journaled=added.already_journaled, override=override)
+
+    def import_file(self, path: Path, kind: str, operator: str, override: bool = False, *,
+                    approver: str | None = None, progress: ProgressFn | None = None,
+                    cancel: CancelFlag | None = None) -> ImportResult:
+        plan = self.preview_file(path, kind, progress=progress, cancel=cancel)
+        if plan.already_imported is not None and not override:
+            rec = plan.already_imported
+            raise DuplicateFileError(plan.fingerprint, rec)
+        return self.import_plan(plan, operator, override=override, approver=approver)
+
+    # ---- per kind
+    def _existing(self, keys: Sequence[str]) -> dict[str, Entry]:
+        out: dict[str, Entry] = {}
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            for e in self.journal.entries(keys=keys[i:i + 500]):
+                out[e.key] = e
+        return out
+
+    def _plan_payments(self, records):
+        cloudstore = {str(t).strip() for t in (self.profile.get("lockbox_cloudstore_types") or [])}
+        gl_map = dict(self.profile.gl_map)
+        rows: list[PlanRow] = []
+        entries: list[NewEntry] = []
+        problems: list[Problem] = []
+        keyed = []
+        for line, v in records:
+            pid = _text(v, "PaymentId")
+            status = _text(v, "Status").upper()
+            inv_type = _text(v, "InvoiceType")
+            pdate = _date(_get(v, "PaymentDate"))
+            sdate = _date(_get(v, "SettlementDate"))
+            amount = _money(_get(v, "Amount"))
+            payload = {
+                "payment_id": pid, "confirmation": _text(v, "ConfirmationNumber"), "account": _text(v, "AccountNumber"),
+                "invoice_number": _text(v, "InvoiceNumber"), "invoice_type": inv_type,
+                "payer_name": _text(v, "PayerName"), "tender": _text(v, "Tender").upper(),
+                "card_last4": _text(v, "CardLast4"), "amount": str(amount),
+                "convenience_fee": str(_money(_get(v, "ConvenienceFee"))),
+                "payment_date": _iso(pdate), "settlement_date": _iso(sdate),
+            }
+            if status == "VOIDED":
+                key, kind, action = f"void:{pid}", VOID, "void receipt"
+                payload["reason"] = "Voided in Invoice Cloud"
+            elif inv_type in cloudstore:
+                key, kind, action = f"lockbox:{pid}", LOCKBOX_ITEM, "queue for lockbox"
+                payload = {k: payload[k] for k in ("payment_id", "confirmation", "account", "invoice_number",
+                                                   "payer_name", "tender", "amount", "convenience_fee",
+                                                   "payment_date", "settlement_date")}
+                payload["item_code"] = inv_type
+                payload["gl_account"] = gl_map.get(inv_type, "")
+            else:
+                key, kind, action = pid, RECEIPT, "post receipt"
+            keyed.append((line, key, kind, action, payload, amount))
+        existing = self._existing([k for _, k, *_ in keyed])
+        for line, key, kind, action, payload, amount in keyed:
+            old = existing.get(key)
+            if old is not None and (old.payload.get("amount") != payload["amount"]
+                                    or old.payload.get("account") != payload["account"]):
+                problems.append(Problem(line, "PaymentId", "payment_id_conflict",
+                                        f"{payload['payment_id']} was imported before (line {old.line}) with account "
+                                        f"{old.payload.get('account')} and amount {old.payload.get('amount')}; this "
+                                        f"file says {payload['account']} / {payload['amount']}"))
+                continue
+            state = old.state if old is not None else PENDING
+            detail = "already journaled from another file" if old is not None else ""
+            rows.append(PlanRow(line, key, kind, action, payload["account"], amount, payload["tender"],
+                                payload["payment_date"][:10] if kind == RECEIPT else "", state,
+                                old.outcome if old else "", detail))
+            entries.append(NewEntry(key, kind, payload, line=line))
+        return rows, entries, problems, {}
+
+    def _gate_rejects(self) -> None:
+        version = str(self.profile.get("caselle_api_version"))
+        if version != V_2021_05:
+            raise UnsupportedVersionError(
+                f"ACH rejects need Caselle Connect API {V_2021_05}; this profile uses {version}",
+                system="Caselle", hint="ask Caselle to upgrade the Connect API, then import the reject file")
+
+    def _plan_rejects(self, records):
+        rows, entries, problems = [], [], []
+        fee = _money(self.profile.get("biller_nsf_fee") or 0)
+        keyed = []
+        for line, v in records:
+            pid = _text(v, "PaymentId")
+            code = _text(v, "ReturnCode").upper()
+            amount = _money(_get(v, "Amount"))
+            payload = {"payment_id": pid, "account": _text(v, "AccountNumber"), "amount": str(amount),
+                       "return_code": code, "return_date": _iso(_date(_get(v, "ReturnDate"))),
+                       "reason": _text(v, "Reason") or code, "nsf_fee": str(fee) if fee > 0 else ""}
+            keyed.append((line, pid, payload, amount))
+        originals = self._existing([pid for _, pid, *_ in keyed])
+        for line, pid, payload, amount in keyed:
+            orig = originals.get(pid)
+            if orig is not None and orig.kind == RECEIPT:
+                if orig.payload.get("amount") != payload["amount"]:
+                    problems.append(Problem(line, "Amount", "reject_amount",
+                                            f"payment {pid} was {orig.payload.get('amount')}, the reject says "
+                                            f"{payload['amount']}"))
+                    continue
+                if orig.payload.get("tender") not in ("ACH", None):
+                    problems.append(Problem(line, "PaymentId", "reject_tender",
+                                            f"payment {pid} was paid by {orig.payload.get('tender')}, not ACH"))
+                    continue
+            key = f"reject:{pid}"
+            fee_text = f" + NSF fee {payload['nsf_fee']}" if payload["nsf_fee"] else ""
+            rows.append(PlanRow(line, key, ACH_REJECT, f"reverse ({payload['return_code']}){fee_text}",
+                                payload["account"], amount, "ACH", ""))
+            entries.append(NewEntry(key, ACH_REJECT, payload, line=line))
+        return rows, entries, problems, {}
+
+    def _plan_changes(self, records):
+        autopay_ok = str(self.profile.get("caselle_api_version")) == V_2021_05
+        rows, entries = [], []
+        parsed = []
+        for line, v in records:
+            changed_at = _get(v, "ChangedAt")
+            when = changed_at.isoformat() if isinstance(changed_at, (dt.datetime, dt.date)) else str(changed_at or "")
+            fld = _text(v, "Field").upper()
+            payload = {"change_id": _text(v, "ChangeId"), "account": _text(v, "AccountNumber"), "changed_at": when,
+                       "field": fld, "old_value": _text(v, "OldValue"), "new_value": _text(v, "NewValue")}
+            parsed.append((line, payload))
+        # latest ChangedAt per account + field wins (ties: the later line)
+        latest: dict[tuple[str, str], tuple[str, int]] = {}
+        for line, p in parsed:
+            k = (p["account"], p["field"])
+            if k not in latest or (p["changed_at"], line) >= latest[k]:
+                latest[k] = (p["changed_at"], line)
+        marks: dict[str, str] = {}
+        for line, p in parsed:
+            k = (p["account"], p["field"])
+            mark_key = f"change:{p['account']}:{p['field']}"
+            applied = self.journal.get_watermark(mark_key)
+            key = f"change:{p['change_id']}"
+            action = f"set {p['field']} = {p['new_value']}"
+            state, outcome, detail = PENDING, "", ""
+            if latest[k][1] != line:
+                state, outcome, detail = REPORTED, "superseded", f"a later change in this file wins ({latest[k][0]})"
+            elif applied is not None and applied > p["changed_at"]:
+                state, outcome, detail = REPORTED, "superseded", f"a later change was imported before ({applied})"
+            elif p["field"] == "AUTOPAY" and not autopay_ok:
+                state, outcome = REJECTED, "unsupported_version"
+                detail = (f"AutoPay enrollment changes need Caselle Connect API {V_2021_05} "
+                          f"(this profile uses {self.profile.get('caselle_api_version')}); retry after the upgrade")
+            else:
+                marks[mark_key] = p["changed_at"]
+            rows.append(PlanRow(line, key, CHANGE, action, p["account"], None, "", "", state, outcome, detail))
+            entries.append(NewEntry(key, CHANGE, p, line=line, state=state, outcome=outcome, detail=detail))
+        return rows, entries, [], marks
+
+    # ================================================================== posting
+    def pending_count(self, kinds: Sequence[str] = POSTED_KINDS, keys: Sequence[str] | None = None) -> int:
+        c = self.journal.counts(kinds=kinds) if keys is None else Counter(e.state for e in
+                                                                           self.journal.entries(kinds=kinds, keys=keys))
+        return int(c.get(PENDING, 0) + c.get(IN_FLIGHT, 0))
+
+    def post_pending(self, progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
+                     operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
+                     keys: Sequence[str] | None = None) -> RunResult:
+        """Claim and execute every due entry (of ``kinds``; of ``keys`` when given). Resumable."""
+        result = RunResult()
+        self.journal.recover_dead_leases()
+        total = self.pending_count(kinds, keys)
+        owner = lease_owner_id()
+        lock = threading.Lock()
+        state = {"consecutive_network": 0, "done": 0, "abort": ""}
+        started = time.monotonic()
+        self._opened_this_run = set()
+
+        def report(message: str = "") -> None:
+            if progress is not None:
+                progress(state["done"], total, message)
+
+        def worker() -> None:
+            wait_started: float | None = None
+            while True:
+                if state["abort"] or (cancel is not None and cancel.is_set()):
+                    return
+                claimed = self.journal.claim(owner, kinds, limit=1, lease_s=self.lease_s, keys=keys)
+                if not claimed:
+                    due = self.journal.next_due(kinds, keys) if hasattr(self.journal, "next_due") else None
+                    if due is None:
+                        return
+                    if wait_started is None:
+                        wait_started = time.monotonic()
+                    if time.monotonic() - wait_started > self.retry.max_wait_s:
+                        return
+                    pause = min(max(0.0, due - time.time()), 0.25)
+                    _sleep(pause, cancel)
+                    continue
+                wait_started = None
+                for entry in claimed:
+                    try:
+                        outcome = self._execute(entry, owner, operator)
+                    except _Abort as exc:
+                        with lock:
+                            state["abort"] = state["abort"] or str(exc)
+                        return
+                    with lock:
+                        if outcome == "retry":
+                            state["consecutive_network"] += 1
+                            if state["consecutive_network"] >= self.retry.max_consecutive_network:
+                                state["abort"] = "Caselle did not answer (many attempts in a row); the run " \
+                                                 "stopped and will resume where it left off"
+                        else:
+                            state["consecutive_network"] = 0
+                            result.outcomes[outcome] += 1
+                            result.processed += 1
+                            state["done"] += 1
+                        msg = f"{entry.key}: {outcome}"
+                    report(msg)
+
+        report("posting…")
+        if self.workers == 1:
+            worker()
+        else:
+            threads = [threading.Thread(target=worker, name=f"posting-{i}", daemon=True) for i in range(self.workers)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        result.cancelled = bool(cancel is not None and cancel.is_set())
+        result.aborted = state["abort"]
+        if not result.aborted:
+            try:
+                result.batches_closed = self.auto_close_batches(operator=operator)
+            except (RemoteError, _Abort) as exc:
+                result.errors.append(f"closing batches: {exc}")
+        result.remaining = self.pending_count(kinds, keys)
+        for e in (self.journal.entries(kinds=kinds, keys=keys) if keys is not None else []):
+            result.states[e.state] += 1
+        if self.audit is not None:
+            self.audit.record(operator or "system", "posting.run", "", processed=result.processed,
+                              outcomes=dict(result.outcomes), remaining=result.remaining,
+                              cancelled=result.cancelled, aborted=result.aborted,
+                              batches_closed=result.batches_closed, seconds=round(time.monotonic() - started, 2))
+        report("finished" if result.complete else "stopped")
+        return result
+
+    # ---- one entry
+    def _execute(self, entry: Entry, owner: str, operator: str) -> str:
+        """Run one claimed entry to a terminal state or back to pending. Returns the outcome,
+        or "retry" when it went back to pending."""
+        try:
+            if entry.attempts > self.retry.max_attempts:
+                return self._finish(entry, owner, NEEDS_REVIEW, "gave_up",
+                                    evidence={"attempts": entry.attempts, "last": entry.detail,
+                                              "why": "too many attempts without a definite answer"})
+            handler = {RECEIPT: self._do_receipt, VOID: self._do_void, ACH_REJECT: self._do_reject,
+                       CHANGE: self._do_change}.get(entry.kind)
+            if handler is None:
+                return self._finish(entry, owner, REJECTED, "unknown_kind", detail=f"no handler for {entry.kind}")
+            return handler(entry, owner, operator)
+        except AuthError as exc:
+            self.journal.release(entry.key, owner, delay_s=0, detail=f"auth: {exc}")
+            raise _Abort(f"Caselle refused the credentials: {exc}") from exc
+        except UnsupportedVersionError as exc:
+            return self._finish(entry, owner, REJECTED, "unsupported_version", detail=str(exc))
+        except NetworkError as exc:
+            return self._retry(entry, owner, f"no answer: {exc}")
+        except RemoteError as exc:
+            if exc.retryable or _outcome_unknown(exc):
+                return self._retry(entry, owner, f"remote error: {exc}")
+            return self._finish(entry, owner, REJECTED, _code(exc) or "remote_refused", detail=str(exc))
+
+    def _retry(self, entry: Entry, owner: str, why: str) -> str:
+        self.journal.release(entry.key, owner, delay_s=self.retry.delay(entry.attempts), detail=why)
+        return "retry"
+
+    def _finish(self, entry: Entry, owner: str, state: str, outcome: str, *, remote_ref: str = "", detail: str = "",
+                evidence: dict | None = None, payload_update: dict | None = None) -> str:
+        if evidence is not None:
+            detail = json.dumps(evidence, sort_keys=True, default=str)
+        if not self.journal.finish(entry.key, owner, state, outcome=outcome, remote_ref=remote_ref, detail=detail,
+                                   payload_update=payload_update):
+            log.warning("lost the lease on %s before recording %s; its new owner reconciles it", entry.key, outcome)
+            return "lease_lost"
+        return outcome
+
+    def _lookup(self, payment_id: str) -> Receipt | None:
+        return self.caselle.find_receipt(payment_id)
+
+    def _check_same(self, entry: Entry, r: Receipt) -> dict | None:
+        p = entry.payload
+        diffs = {}
+        if p.get("account") and r.account_number != p["account"]:
+            diffs["account"] = {"journal": p["account"], "caselle": r.account_number}
+        if p.get("amount") and _money(r.amount) != _money(p["amount"]):
+            diffs["amount"] = {"journal": p["amount"], "caselle": str(r.amount)}
+        return diffs or None
+
+    def _do_receipt(self, entry: Entry, owner: str, operator: str) -> str:
+        p = entry.payload
+        if entry.needs_reconcile:
+            found = self._lookup(entry.key)
+            if found is not None:
+                return self._found_receipt(entry, owner, found, "already_there")
+        pay_date = _date(p["payment_date"]) or self._today()
+        batch_date = self.ensure_batch(pay_date)
+        try:
+            r = self.caselle.create_receipt(reference=entry.key, account_number=p["account"],
+                                            amount=_money(p["amount"]), tender=p.get("tender", ""),
+                                            receipt_date=pay_date, batch_date=batch_date,
+                                            payer_name=p.get("payer_name", ""), memo=f"IC {p.get('confirmation', '')}")
+        except RemoteError as exc:
+            if _code(exc) in ("BATCH_CLOSED", "BATCH_NOT_OPEN") and not isinstance(exc, NetworkError):
+                # someone closed (or never kept) the batch we remembered: forget it and go again
+                self.journal.delete_watermark(f"batch:open:{batch_date.isoformat()}")
+                return self._retry(entry, owner, f"batch changed: {exc}")
+            raise
+        return self._found_receipt(entry, owner, _unwrap(r), "posted")
+
+    def _found_receipt(self, entry: Entry, owner: str, r: Receipt, outcome: str) -> str:
+        diffs = self._check_same(entry, r)
+        if diffs:
+            return self._finish(entry, owner, NEEDS_REVIEW, "mismatch", remote_ref=r.receipt_number,
+                                evidence={"why": "Caselle holds a receipt under this reference that differs from "
+                                                 "the payment", "receipt": r.receipt_number, "differences": diffs})
+        return self._finish(entry, owner, DONE, outcome, remote_ref=r.receipt_number,
+                            payload_update={"batch_id": r.batch_id, "receipt_number": r.receipt_number})
+
+    def _original(self, payment_id: str) -> tuple[Entry | None, Receipt | None]:
+        """The journal entry and the Caselle receipt of a payment (either may be None)."""
+        orig = self.journal.get(payment_id)
+        return orig, self._lookup(payment_id)
+
+    def _do_void(self, entry: Entry, owner: str, operator: str) -> str:
+        pid = entry.payload["payment_id"]
+        orig, r = self._original(pid)
+        if r is None:
+            if orig is not None and orig.kind == RECEIPT and orig.state in (PENDING, IN_FLIGHT):
+                # the receipt is still on its way: void it after it is posted
+                self.journal.release(entry.key, owner, delay_s=max(1.0, self.retry.base_s),
+                                     detail="waiting for the receipt to be posted")
+                return "retry"
+            return self._finish(entry, owner, REPORTED, "void_not_posted",
+                                detail=f"payment {pid} was never posted to Caselle: nothing to void")
+        status = receipt_status(r)
+        if status == "VOIDED":
+            return self._finish(entry, owner, DONE, "already_voided", remote_ref=r.receipt_number)
+        if status == "REVERSED":
+            return self._finish(entry, owner, REPORTED, "already_reversed", remote_ref=r.receipt_number,
+                                detail=f"receipt {r.receipt_number} was reversed by an ACH reject")
+        diffs = self._check_same(entry, r)
+        if diffs:
+            return self._finish(entry, owner, NEEDS_REVIEW, "mismatch", remote_ref=r.receipt_number,
+                                evidence={"why": "the void does not match the receipt", "differences": diffs})
+        v = _unwrap(self.caselle.void_receipt(r.receipt_number,
+                                              reason=entry.payload.get("reason") or "Voided in Invoice Cloud"))
+        return self._finish(entry, owner, DONE, "voided", remote_ref=v.receipt_number,
+                            payload_update={"batch_id": r.batch_id, "receipt_number": r.receipt_number})
+
+    def _do_reject(self, entry: Entry, owner: str, operator: str) -> str:
+        p = entry.payload
+        self.caselle.require("ach_reject")
+        r = self._lookup(p["payment_id"])
+        if r is None:
+            return self._finish(entry, owner, REPORTED, "reject_not_posted",
+                                detail=f"payment {p['payment_id']} was never posted to Caselle: nothing to reverse")
+        status = receipt_status(r)
+        if status == "REVERSED":
+            return self._finish(entry, owner, DONE, "already_reversed", remote_ref=r.receipt_number)
+        if status == "VOIDED":
+            return self._finish(entry, owner, REPORTED, "already_voided", remote_ref=r.receipt_number,
+                                detail=f"receipt {r.receipt_number} is void: nothing to reverse")
+        if _money(r.amount) != _money(p["amount"]):
+            return self._finish(entry, owner, REJECTED, "amount_mismatch", remote_ref=r.receipt_number,
+                                detail=f"receipt {r.receipt_number} is {r.amount}, the reject says {p['amount']}")
+        fee = _money(p["nsf_fee"]) if p.get("nsf_fee") else None
+        out = _unwrap(self.caselle.ach_reject(p["payment_id"], return_code=p["return_code"],
+                                              reason=f"{p['return_code']} {p.get('reason', '')}".strip(),
+                                              nsf_fee=fee))
+        return self._finish(entry, owner, DONE, "reversed", remote_ref=out.receipt_number,
+                            payload_update={"batch_id": r.batch_id, "receipt_number": r.receipt_number})
+
+    def _do_change(self, entry: Entry, owner: str, operator: str) -> str:
+        p = entry.payload
+        mark = self.journal.get_watermark(f"change:{p['account']}:{p['field']}")
+        if mark is not None and mark > p["changed_at"]:
+            return self._finish(entry, owner, REPORTED, "superseded", detail=f"a later change was imported ({mark})")
+        fld, new = p["field"], p["new_value"]
+        if fld == "AUTOPAY":
+            self.caselle.require("set_direct_pay_status")
+        detail = self.caselle.customer_detail(p["account"])
+        if detail is None:
+            return self._finish(entry, owner, REJECTED, "no_account", detail=f"Caselle has no account {p['account']}")
+        if _holds(detail, fld, new):
+            return self._finish(entry, owner, REPORTED, "no_op", detail=f"{fld} already {new} in Caselle")
+        if fld == "AUTOPAY":
+            status = AUTOPAY_STATUS.get(new.upper())
+            if status is None:
+                return self._finish(entry, owner, REJECTED, "bad_value", detail=f"AUTOPAY {new!r}")
+            self.caselle.set_direct_pay_status(p["account"], status)
+        elif fld == "PAPERLESS":
+            self.caselle.update_customer(p["account"], paperless=new.upper() == "Y")
+        elif fld == "PHONE":
+            self.caselle.update_customer(p["account"], phone=new)
+        elif fld == "EMAIL":
+            self.caselle.update_customer(p["account"], email=new)
+        else:
+            return self._finish(entry, owner, REJECTED, "bad_field", detail=f"unknown field {fld}")
+        return self._finish(entry, owner, DONE, "changed", remote_ref=p["account"])
+
+    # ================================================================== batches
+    def ensure_batch(self, pay_date: dt.date) -> dt.date:
+        """The batch date a receipt for ``pay_date`` goes to: that date's batch (opened when
+        needed) or, when it is closed, today's."""
+        key = f"batch:open:{pay_date.isoformat()}"
+        with self._batch_lock:
+            if self.journal.get_watermark(key) is not None:
+                return pay_date
+            try:
+                batch = self.caselle.open_batch(pay_date)
+            except RemoteError as exc:
+                if _code(exc) != "BATCH_CLOSED" or pay_date == self._today():
+                    raise
+                log.info("batch for %s is closed; posting into today's batch", pay_date)
+                return self.ensure_batch_locked_today()
+            self.journal.set_watermark(key, _batch_id(batch, pay_date))
+            return pay_date
+
+    def ensure_batch_locked_today(self) -> dt.date:
+        today = self._today()
+        key = f"batch:open:{today.isoformat()}"
+        if self.journal.get_watermark(key) is None:
+            batch = self.caselle.open_batch(today)
+            self.journal.set_watermark(key, _batch_id(batch, today))
+        return today
+
+    def auto_close_batches(self, *, operator: str = "") -> list[str]:
+        """Close (per profile) the batches this console opened for dates before today once no
+        receipt of that date is pending. Returns the batch IDs closed."""
+        if not self.profile.get("biller_batch_auto_close"):
+            return []
+        today = self._today()
+        open_marks = self.journal.watermarks("batch:open:")
+        if not open_marks:
+            return []
+        unfinished = {str(e.payload.get("payment_date", ""))[:10]
+                      for e in self.journal.entries(kinds=[RECEIPT], states=[PENDING, IN_FLIGHT])}
+        closed = []
+        for key, batch_id in sorted(open_marks.items()):
+            day = key.rsplit(":", 1)[1]
+            if day >= today.isoformat() or day in unfinished:
+                continue
+            self.caselle.close_batch(batch_id)
+            self.journal.delete_watermark(key)
+            closed.append(batch_id)
+            if self.audit is not None:
+                self.audit.record(operator or "system", "batch.close", batch_id, date=day, auto=True)
+        return closed
+
+    # ================================================================== operator actions
+    def retry_entries(self, keys: Sequence[str], operator: str) -> int:
+        """Put rejected / needs-review entries back to pending (they are reconciled first)."""
+        n = self.journal.reopen(keys, operator=operator)
+        if self.audit is not None and n:
+            self.audit.record(operator, "posting.retry", "", keys=list(keys)[:50], count=n)
+        return n
+
+    def resolve_review(self, key: str, operator: str, *, resolution: str, note: str = "") -> None:
+        """A person decided about a needs-review entry: "done" (it is right in Caselle) or
+        "rejected" (it must not be posted)."""
+        entry = self.journal.get(key)
+        if entry is None or entry.state != NEEDS_REVIEW:
+            raise ValidationError(f"{key} is not waiting for review")
+        if resolution not in (DONE, REJECTED):
+            raise ValidationError(f"resolution must be done or rejected, not {resolution!r}")
+        owner = lease_owner_id()
+        self.journal.reopen([key], operator=operator)
+        claimed = self.journal.claim(owner, [entry.kind], keys=[key], lease_s=60)
+        if not claimed:
+            raise ValidationError(f"{key} is being worked on by another console")
+        self.journal.finish(key, owner, resolution, outcome="resolved_by_review", remote_ref=entry.remote_ref,
+                            detail=f"{operator}: {note}".strip())
+        if self.audit is not None:
+            self.audit.record(operator, "posting.review_resolved", key, resolution=resolution, note=note,
+                              evidence=entry.evidence)
+
+
+# --------------------------------------------------------------------------- small helpers
+def _unwrap(result: Any) -> Receipt:
+    """The Receipt inside a client result (CreateReceiptResult, VoidResult, AchRejectResult)."""
+    return getattr(result, "receipt", result)
+
+
+def _outcome_unknown(exc: Exception) -> bool:
+    return bool(getattr(exc, "outcome_unknown", False))
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "code", "") or "")
+
+
+def _batch_id(batch: Any, day: dt.date) -> str:
+    if isinstance(batch, str):
+        return batch
+    for attr in ("batch_id", "batchId", "id"):
+        v = getattr(batch, attr, None) if not isinstance(batch, dict) else batch.get(attr)
+        if v:
+            return str(v)
+    return f"CR{day:%Y%m%d}"
+
+
+def _holds(detail: CustomerDetail, fld: str, new: str) -> bool:
+    if fld == "AUTOPAY":
+        return bool(detail.autopay) == (new.upper() == "ENROLLED")
+    if fld == "PAPERLESS":
+        return bool(detail.paperless) == (new.upper() == "Y")
+    if fld == "PHONE":
+        return "".join(c for c in (detail.phone or "") if c.isdigit()) == "".join(c for c in new if c.isdigit())
+    if fld == "EMAIL":
+        return (detail.email or "").strip().casefold() == new.strip().casefold()
+    return False
+
+
+def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
+    if seconds <= 0:
+        return
+    if cancel is not None and hasattr(cancel, "wait"):
+        cancel.wait(seconds)  # type: ignore[attr-defined]
+    else:
+        time.sleep(seconds)
+
+
+def raise_if_cancelled(cancel: CancelFlag | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
