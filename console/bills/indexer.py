@@ -308,8 +308,9 @@ def _read_parallel(path: Path, template: BillTemplate, total: int, size: int, wo
                 try:
                     reads.extend(fut.result())
                 except BrokenProcessPool:
-                    raise BadPdfError(path, f"the PDF reader stopped while reading pages {start + 1}-{stop}",
-                                      hint="the file may be damaged") from None
+                    raise BadPdfError(path, f"the PDF reader processes stopped while reading pages "
+                                      f"{start + 1}-{stop}",
+                                      hint="the file may be damaged, or the computer ran out of memory") from None
                 done_pages += stop - start
                 _report(progress, done_pages, total, f"Read {done_pages} of {total} pages")
             top_up()

@@ -1,0 +1,142 @@
+"""Bill images benchmark: index a generated 5,000-page bill batch.
+
+Prints pages/s of the console's indexer (process pool across the cores), of its in-process
+reader, and the ratio to a naive pdfplumber ``extract_text()`` loop over the same file,
+measured in the same run. The naive loop is far too slow for 5,000 pages, so it runs on
+an evenly spread sample of pages and its whole-file time is extrapolated (printed as such).
+Also prints how long the Bill Images tab takes to show a page preview (QtPdf render).
+
+Targets (2 cores): >= 800 pages/s and >= 20x the naive loop; a preview < 100 ms.
+
+    .venv/bin/python benchmarks/bench_bills.py [--pages 5000] [--sample 250] [--pdf existing.pdf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_RATE = 800.0
+TARGET_RATIO = 20.0
+TARGET_PREVIEW_MS = 100.0
+
+
+def make_batch(pages: int, dest: Path) -> Path:
+    from console.sandbox.bill_pdf import bill_page_count, build_bill_batch
+    from console.sandbox.seed import demo_customers
+
+    pool = demo_customers(int(pages * 0.95) + 50)
+    chosen, total = [], 0
+    for c in pool:
+        n = bill_page_count(c)
+        if total + n > pages:
+            continue
+        chosen.append(c)
+        total += n
+        if total == pages:
+            break
+    if total != pages:
+        raise SystemExit(f"could not compose a {pages}-page batch from the demo customers ({total})")
+    build_bill_batch(chosen, dest)
+    return dest
+
+
+def naive_rate(pdf: Path, sample: int, total_pages: int) -> tuple[float, int]:
+    """pdfplumber extract_text() per page, each page closed (as its docs advise)."""
+    import pdfplumber
+
+    step = max(1, total_pages // sample)
+    indices = list(range(0, total_pages, step))[:sample]
+    t0 = time.perf_counter()
+    with pdfplumber.open(str(pdf)) as doc:
+        for i in indices:
+            page = doc.pages[i]
+            page.extract_text()
+            page.close()
+    return len(indices) / (time.perf_counter() - t0), len(indices)
+
+
+def preview_ms(pdf: Path, samples: int = 30) -> list[float]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSize
+    from PySide6.QtPdf import QPdfDocument
+    from PySide6.QtWidgets import QApplication
+
+    _app = QApplication.instance() or QApplication([])
+    doc = QPdfDocument()
+    doc.load(str(pdf))
+    times = []
+    n = doc.pageCount()
+    for k in range(samples):
+        page = (k * 7919) % n
+        size = doc.pagePointSize(page).toSize() * 1.5
+        t0 = time.perf_counter()
+        img = doc.render(page, QSize(size.width(), size.height()))
+        times.append((time.perf_counter() - t0) * 1000)
+        assert not img.isNull()
+    doc.close()
+    del _app
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=5000)
+    ap.add_argument("--sample", type=int, default=250, help="pages for the naive pdfplumber loop")
+    ap.add_argument("--pdf", type=Path, help="use this batch instead of generating one")
+    args = ap.parse_args()
+
+    from console.bills.indexer import default_workers, index_batch
+    from console.bills.service import resolve_template
+
+    template = resolve_template(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = args.pdf
+        if pdf is None:
+            t0 = time.perf_counter()
+            pdf = make_batch(args.pages, Path(tmp) / "batch.pdf")
+            print(f"generated {pdf.stat().st_size / 1e6:.1f} MB, {args.pages} pages in "
+                  f"{time.perf_counter() - t0:.1f} s")
+
+        workers = default_workers()
+        t0 = time.perf_counter()
+        index = index_batch(pdf, template)
+        parallel_s = time.perf_counter() - t0
+        pages = index.pages
+        rate = pages / parallel_s
+        problems = len(index.unmatched_pages) + len(index.duplicates)
+        print(f"indexer ({workers} workers): {pages} pages, {len(index.bills)} bills, {problems} problems "
+              f"in {parallel_s:.2f} s = {rate:,.0f} pages/s")
+
+        t0 = time.perf_counter()
+        serial = index_batch(pdf, template, workers=1)
+        serial_s = time.perf_counter() - t0
+        assert serial.as_dict() == index.as_dict(), "in-process and pooled results differ"
+        print(f"indexer in-process (1 core): {pages / serial_s:,.0f} pages/s")
+
+        naive, sampled = naive_rate(pdf, args.sample, pages)
+        naive_total_s = pages / naive
+        ratio = rate / naive
+        print(f"naive pdfplumber extract_text() loop: {naive:,.1f} pages/s, measured on {sampled} pages "
+              f"spread over the file; whole file extrapolated: {naive_total_s:,.0f} s")
+        print(f"ratio indexer / naive: {ratio:,.1f}x")
+
+        ms = preview_ms(pdf)
+        p95 = sorted(ms)[int(len(ms) * 0.95) - 1]
+        print(f"page preview render (QtPdf, 1.5x): median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms")
+
+        ok = rate >= TARGET_RATE and ratio >= TARGET_RATIO and p95 < TARGET_PREVIEW_MS and problems == 0
+        print(f"targets: >= {TARGET_RATE:.0f} pages/s, >= {TARGET_RATIO:.0f}x naive, preview < "
+              f"{TARGET_PREVIEW_MS:.0f} ms -> {'MET' if ok else 'NOT MET'}")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
