@@ -1,0 +1,516 @@
+"""Diagnostics: each check says pass / warn / fail, what it found and how to fix it.
+
+GUI-free; used by the Diagnostics tab, ``biller-console diagnose`` and the support bundle.
+The Caselle checks share one probe (one round trip): reachability, the server's ``Date``
+header (clock check), authentication, token expiry and the API version.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from console import __version__
+from console.config import API_VERSIONS, validate
+from console.errors import AuthError, ConsoleError, NetworkError, RemoteError, UnsupportedVersionError
+
+log = logging.getLogger(__name__)
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+_RANK = {PASS: 0, WARN: 1, FAIL: 2}
+
+TOKEN_WARN_DAYS = 30  # tokens expire after 6 months by default: warn a month ahead
+CLOCK_WARN_S = 60
+CLOCK_FAIL_S = 300
+DISK_WARN_BYTES = 1_000_000_000
+DISK_FAIL_BYTES = 200_000_000
+
+# Features that depend on the Caselle Connect API version: (feature, minimum version).
+FEATURES: tuple[tuple[str, str], ...] = (
+    ("Receipts (create_receipt)", "2021.02.160"),
+    ("Voids (void_receipt)", "2021.02.160"),
+    ("Adjustments and balance updates", "2021.02.160"),
+    ("Paperless / phone / e-mail changes (update_customer)", "2021.02.160"),
+    ("ACH rejects", "2021.05"),
+    ("AutoPay enrollment changes (set_direct_pay_status)", "2021.05"),
+)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    parts = []
+    for p in str(version).split("."):
+        digits = "".join(ch for ch in p if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def features_for(version: str) -> list[tuple[str, bool, str]]:
+    """(feature, enabled, explanation) for an API version."""
+    out = []
+    for name, minimum in FEATURES:
+        enabled = version_key(version) >= version_key(minimum)
+        why = f"enabled on {version}" if enabled else f"disabled on {version} — needs {minimum}"
+        out.append((name, enabled, why))
+    return out
+
+
+@dataclass
+class Check:
+    key: str
+    title: str
+    state: str
+    summary: str
+    hint: str = ""
+    details: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DiagnosticsReport:
+    checks: list[Check]
+    profile: str
+    started_at: str
+    duration_ms: int
+    version: str = __version__
+
+    @property
+    def overall(self) -> str:
+        return max((c.state for c in self.checks), key=_RANK.__getitem__, default=PASS)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.state == FAIL for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for c in self.checks if c.state == s) for s in (PASS, WARN, FAIL)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "console_version": self.version,
+            "profile": self.profile,
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "overall": self.overall,
+            "counts": self.counts(),
+            "environment": environment(),
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+
+def environment() -> dict[str, str]:
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "machine": platform.machine()}
+
+
+# ---- the Caselle probe ------------------------------------------------------------------
+
+@dataclass
+class CaselleProbe:
+    """What one round trip to Caselle Connect told us."""
+
+    configured: bool = True
+    url: str = ""
+    reachable: bool = False
+    auth_ok: bool | None = None  # None: not checked (no client / unreachable)
+    api_version: str | None = None  # what the server reports (or the configured one)
+    server_date: datetime | None = None
+    token_expires: datetime | None = None
+    latency_ms: int | None = None
+    error: BaseException | None = None
+    note: str = ""
+
+
+def _client(services) -> Any | None:
+    """The Caselle client if this build has one (``services.caselle``), else None."""
+    if not hasattr(type(services), "caselle"):
+        return None
+    return services.caselle
+
+
+def _to_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        return parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _pick(obj: Any, *names: str) -> Any:
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            value = getattr(obj, n)
+            return value() if callable(value) else value
+    return None
+
+
+def _http_probe(url: str, timeout: float) -> tuple[int, datetime | None, int]:
+    """Plain GET of the endpoint: any HTTP answer proves reachability and gives a Date."""
+    import requests
+
+    started = time.monotonic()
+    resp = requests.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    latency = int((time.monotonic() - started) * 1000)
+    return resp.status_code, _to_datetime(resp.headers.get("Date")), latency
+
+
+def probe_caselle(services, *, timeout: float | None = None) -> CaselleProbe:
+    """Reach Caselle Connect once and record what it says. Never raises."""
+    profile = services.profile
+    timeout = float(timeout or profile.caselle_timeout_s or 20)
+    probe = CaselleProbe(api_version=None)
+    try:
+        url = str(services.endpoints.get("caselle_url") or "")
+    except Exception as exc:  # noqa: BLE001 - e.g. the sandbox failed to start
+        probe.configured = bool(profile.is_sandbox)
+        probe.error = exc
+        return probe
+    probe.url = url
+    if not url:
+        probe.configured = False
+        return probe
+    try:
+        _status, probe.server_date, probe.latency_ms = _http_probe(url, timeout)
+        probe.reachable = True
+    except Exception as exc:  # noqa: BLE001 - requests raises its own hierarchy
+        probe.error = NetworkError(f"{url} did not answer: {type(exc).__name__}", system="Caselle")
+        return probe
+    client = _client(services)
+    if client is None:
+        probe.note = "this build has no Caselle client yet: only reachability was checked"
+        return probe
+    try:
+        info = None
+        for name in ("server_info", "probe", "ping", "version_info"):
+            fn = getattr(client, name, None)
+            if callable(fn):
+                info = fn()
+                break
+        probe.auth_ok = True
+        probe.api_version = _pick(info, "api_version", "version") if info is not None else None
+        probe.api_version = probe.api_version or _pick(client, "api_version")
+        probe.token_expires = _to_datetime(_pick(info, "token_expires", "token_expires_at", "token_expiry")
+                                           if info is not None else None)
+        if probe.token_expires is None:
+            probe.token_expires = _to_datetime(_pick(client, "token_expires", "token_expires_at",
+                                                     "token_expiry"))
+        server_date = _to_datetime(_pick(info, "server_date", "server_time", "date")) if info is not None else None
+        probe.server_date = server_date or probe.server_date
+    except AuthError as exc:
+        probe.auth_ok = False
+        probe.error = exc
+    except (RemoteError, ConsoleError) as exc:
+        probe.error = exc
+    except Exception as exc:  # noqa: BLE001 - a diagnostic must report, not crash
+        log.exception("Caselle probe failed")
+        probe.error = exc
+    return probe
+
+
+# ---- the checks -------------------------------------------------------------------------
+
+class _Run:
+    def __init__(self, services, now: datetime, caselle_probe: Callable[[], CaselleProbe]):
+        self.services = services
+        self.now = now
+        self._probe_fn = caselle_probe
+        self._probe: CaselleProbe | None = None
+
+    @property
+    def probe(self) -> CaselleProbe:
+        if self._probe is None:
+            self._probe = self._probe_fn()
+        return self._probe
+
+
+def check_profile(run: _Run) -> Check:
+    profile = run.services.profile
+    problems = validate(profile)
+    if problems:
+        return Check("profile", "Profile settings", FAIL, f"Profile {profile.name!r} has {len(problems)} problem(s)",
+                     "Open File › Settings… and correct the settings marked in red",
+                     [str(p) for p in problems])
+    kind = "built-in training profile" if profile.is_sandbox else "production profile"
+    details = [f"{len(profile.operators)} operator(s)", f"{len(profile.gl_map)} GL mapping(s)"]
+    return Check("profile", "Profile settings", PASS, f"{profile.name!r} ({kind}) is valid", "", details)
+
+
+def check_keyring(run: _Run) -> Check:
+    store = run.services.secrets
+    if store.secure:
+        return Check("keyring", "Secret storage", PASS, "Secrets are kept in the system keyring",
+                     details=[store.backend_description])
+    if run.services.profile.is_sandbox:
+        return Check("keyring", "Secret storage", PASS,
+                     "Training profile needs no keyring (note: this PC has no secure keyring, so production "
+                     "secrets would be kept for one session only)",
+                     details=[store.backend_description])
+    return Check("keyring", "Secret storage", WARN, "No secure keyring: secrets are kept in memory for this session only",
+                 "Install and unlock a keyring (Windows Credential Manager, GNOME Keyring / KWallet); "
+                 "until then secrets must be entered each session",
+                 [store.backend_description])
+
+
+def required_secrets(profile) -> list[tuple[str, str]]:
+    from console import secrets as s
+
+    needed = [(s.CASELLE_CLIENT_SECRET, "Caselle client secret"), (s.CASELLE_TOKEN, "Caselle OAuth token"),
+              (s.IC_WEB_SERVICE_KEY, "Invoice Cloud web-service key")]
+    if profile.transfer_auth == "password":
+        needed.append((s.TRANSFER_PASSWORD, "Transfer (SFTP/FTP) password"))
+    if profile.smtp_host and profile.smtp_user:
+        needed.append((s.SMTP_PASSWORD, "SMTP password"))
+    return needed
+
+
+def check_secrets(run: _Run) -> Check:
+    profile = run.services.profile
+    if profile.is_sandbox:
+        return Check("secrets", "Credentials", PASS, "Training profile: the sandbox provides demo credentials")
+    missing = [label for name, label in required_secrets(profile) if not run.services.secrets.get(name)]
+    if missing:
+        return Check("secrets", "Credentials", FAIL, f"{len(missing)} credential(s) not entered",
+                     "Enter them in File › Settings… (they are stored in the keyring only)", missing)
+    return Check("secrets", "Credentials", PASS, "Every credential this profile needs is present")
+
+
+def check_caselle_reachable(run: _Run) -> Check:
+    p = run.probe
+    title = "Caselle Connect reachable"
+    if not p.configured:
+        return Check("caselle_reachable", title, FAIL, "No Caselle Connect URL configured",
+                     "Enter the Caselle Connect URL in File › Settings… › Caselle")
+    if not p.reachable:
+        hint = ("The sandbox could not start: see the log, or run `biller-console sandbox` in a terminal"
+                if run.services.profile.is_sandbox and not p.url else
+                "Check the URL, the network and any proxy or firewall between this PC and the server")
+        return Check("caselle_reachable", title, FAIL, f"Caselle Connect did not answer: {_message(p.error)}",
+                     hint, [p.url] if p.url else [])
+    details = [p.url, f"answered in {p.latency_ms} ms"]
+    if p.note:
+        details.append(p.note)
+    return Check("caselle_reachable", title, PASS, f"Caselle Connect answered in {p.latency_ms} ms", "", details)
+
+
+def _message(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
+
+
+def check_caselle_auth(run: _Run) -> Check:
+    p = run.probe
+    title = "Caselle sign-in and token"
+    if not p.reachable:
+        return Check("caselle_auth", title, WARN, "Not checked: Caselle Connect is not reachable",
+                     "Fix the connection first")
+    if p.auth_ok is None and p.error is None:
+        return Check("caselle_auth", title, WARN, "Not checked: this build has no Caselle client yet")
+    if p.auth_ok is False:
+        return Check("caselle_auth", title, FAIL, f"Caselle refused the credentials: {_message(p.error)}",
+                     "Create a new token in Caselle (third-party access) and enter it in File › Settings… › Caselle")
+    if p.error is not None:
+        return Check("caselle_auth", title, FAIL, f"Caselle Connect returned an error: {_message(p.error)}",
+                     "See the log for details; check the API version and client ID in Settings")
+    if p.token_expires is None:
+        return Check("caselle_auth", title, PASS, "Signed in; the token has no expiry date",
+                     details=["Non-expiring token (automatic authorization)"])
+    left = p.token_expires - run.now
+    when = p.token_expires.astimezone(UTC).strftime("%Y-%m-%d")
+    if left <= timedelta(0):
+        return Check("caselle_auth", title, FAIL, f"The Caselle token expired on {when}",
+                     "Create a new token in Caselle (third-party access) and enter it in Settings")
+    days = left.days
+    if days < TOKEN_WARN_DAYS:
+        return Check("caselle_auth", title, WARN, f"The Caselle token expires in {days} day(s), on {when}",
+                     "Renew the token in Caselle before it expires, then enter it in File › Settings… › Caselle")
+    return Check("caselle_auth", title, PASS, f"Signed in; the token is valid until {when} ({days} days)")
+
+
+def check_api_version(run: _Run) -> Check:
+    configured = str(run.services.profile.caselle_api_version)
+    p = run.probe
+    reported = p.api_version
+    version = reported or configured
+    feats = features_for(version)
+    details = [f"{name}: {why}" for name, _ok, why in feats]
+    title = "Caselle API version and features"
+    if reported and version_key(reported) < version_key(configured):
+        return Check("api_version", title, FAIL,
+                     f"The server runs {reported} but the profile says {configured}",
+                     f"Set the API version to {reported} in Settings (features that need more are then "
+                     "disabled with an explanation) or have Caselle upgraded", details)
+    if version not in API_VERSIONS and version_key(version) < version_key(API_VERSIONS[0]):
+        return Check("api_version", title, FAIL, f"API version {version} is older than the oldest supported "
+                     f"({API_VERSIONS[0]})", "Have Caselle upgraded", details)
+    disabled = [n for n, ok, _ in feats if not ok]
+    source = "reported by the server" if reported else "from the profile (not reported by the server)"
+    if disabled:
+        return Check("api_version", title, WARN, f"API {version} ({source}): {len(disabled)} feature(s) disabled",
+                     f"{', '.join(disabled)} need {max(m for _n, m in FEATURES)}; ask Caselle for the upgrade",
+                     details)
+    return Check("api_version", title, PASS, f"API {version} ({source}): every feature is available", "", details)
+
+
+def check_clock(run: _Run) -> Check:
+    p = run.probe
+    title = "Clock"
+    local = run.now
+    if p.server_date is None:
+        return Check("clock", title, WARN if not run.services.profile.is_sandbox else PASS,
+                     f"Local time {local.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}; the server's time is not "
+                     "available to compare", "Check the PC's clock is synchronised (Windows Time / NTP)")
+    skew = (local - p.server_date).total_seconds()
+    where = f"{abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} Caselle Connect"
+    if abs(skew) >= CLOCK_FAIL_S:
+        return Check("clock", title, FAIL, f"This PC's clock is {where}",
+                     "Correct the PC's date and time (enable automatic time); receipt dates and token "
+                     "checks depend on it")
+    if abs(skew) >= CLOCK_WARN_S:
+        return Check("clock", title, WARN, f"This PC's clock is {where}", "Enable automatic time synchronisation")
+    return Check("clock", title, PASS, f"In step with Caselle Connect (within {max(1, round(abs(skew)))} s)")
+
+
+def check_disk(run: _Run) -> Check:
+    data = run.services.paths.data_dir
+    usage = shutil.disk_usage(data)
+    free_gb = usage.free / 1e9
+    summary = f"{free_gb:.1f} GB free on the data drive"
+    if usage.free < DISK_FAIL_BYTES:
+        return Check("disk", "Disk space", FAIL, summary, "Free disk space: the journal and logs need room", [str(data)])
+    if usage.free < DISK_WARN_BYTES:
+        return Check("disk", "Disk space", WARN, summary, "Free some disk space soon", [str(data)])
+    return Check("disk", "Disk space", PASS, summary, "", [str(data)])
+
+
+def _writable(folder: Path) -> str | None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-", delete=True) as fh:
+            fh.write(b"ok")
+            fh.flush()
+        return None
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+
+
+def check_journal(run: _Run) -> Check:
+    path = run.services.paths.journal_file
+    error = _writable(path.parent)
+    if error:
+        return Check("journal", "Journal location", FAIL, f"Cannot write to {path.parent}: {error}",
+                     "The journal records every posting: give this user write access to the folder", [str(path)])
+    state = f"{path.stat().st_size / 1e6:.1f} MB" if path.exists() else "not created yet"
+    return Check("journal", "Journal location", PASS, f"Writable ({state})", "", [str(path)])
+
+
+def check_logs(run: _Run) -> Check:
+    paths = run.services.paths
+    error = _writable(paths.log_dir)
+    if error:
+        return Check("logs", "Log location", WARN, f"Cannot write logs to {paths.log_dir}: {error}",
+                     "Give this user write access to the log folder (support needs the logs)", [str(paths.log_file)])
+    files = sorted(paths.log_dir.glob(paths.log_file.name + "*"))
+    size = sum(f.stat().st_size for f in files)
+    return Check("logs", "Log location", PASS, f"Writable ({len(files)} file(s), {size / 1e6:.1f} MB)", "",
+                 [str(paths.log_file)])
+
+
+CHECKS: tuple[tuple[str, Callable[[_Run], Check]], ...] = (
+    ("Profile settings", check_profile),
+    ("Secret storage", check_keyring),
+    ("Credentials", check_secrets),
+    ("Caselle Connect reachable", check_caselle_reachable),
+    ("Caselle sign-in and token", check_caselle_auth),
+    ("Caselle API version and features", check_api_version),
+    ("Clock", check_clock),
+    ("Disk space", check_disk),
+    ("Journal location", check_journal),
+    ("Log location", check_logs),
+)
+
+
+def run_checks(services, *, progress=None, cancel=None, now: datetime | None = None,
+               caselle_probe: Callable[[], CaselleProbe] | None = None) -> DiagnosticsReport:
+    """Run every check in order; a check that crashes is reported as failed, never raised."""
+    from console.errors import Cancelled
+
+    started = time.monotonic()
+    started_at = datetime.now(UTC)
+    run = _Run(services, now or datetime.now(UTC), caselle_probe or (lambda: probe_caselle(services)))
+    checks: list[Check] = []
+    total = len(CHECKS)
+    for i, (title, fn) in enumerate(CHECKS):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("diagnostics cancelled")
+        if progress:
+            progress(i, total, title)
+        try:
+            checks.append(fn(run))
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            log.exception("diagnostic check %s crashed", title)
+            checks.append(Check(fn.__name__.removeprefix("check_"), title, FAIL,
+                                f"The check itself failed: {type(exc).__name__}: {exc}",
+                                "Export a support bundle and send it to support"))
+    if progress:
+        progress(total, total, "done")
+    return DiagnosticsReport(checks, services.profile.name, started_at.isoformat(timespec="seconds"),
+                             int((time.monotonic() - started) * 1000))
+
+
+# ---- the status bar's connection state -------------------------------------------------
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    state: str  # "connected" | "unreachable" | "auth failed" | "not configured" | "error"
+    api_version: str
+    detail: str = ""
+    token_warning: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "connected"
+
+
+def connection_status(services, *, now: datetime | None = None) -> ConnectionStatus:
+    """One probe summarised for the status bar (API version falls back to the profile's)."""
+    p = probe_caselle(services)
+    version = p.api_version or str(services.profile.caselle_api_version)
+    if not p.configured:
+        return ConnectionStatus("not configured", version, "No Caselle Connect URL in the profile")
+    if not p.reachable:
+        return ConnectionStatus("unreachable", version, _message(p.error))
+    if p.auth_ok is False:
+        return ConnectionStatus("auth failed", version, _message(p.error))
+    if isinstance(p.error, UnsupportedVersionError):
+        return ConnectionStatus("error", version, _message(p.error))
+    if p.error is not None:
+        return ConnectionStatus("error", version, _message(p.error))
+    warning = ""
+    if p.token_expires is not None:
+        days = (p.token_expires - (now or datetime.now(UTC))).days
+        if days < TOKEN_WARN_DAYS:
+            warning = "token expired" if days < 0 else f"token expires in {days} day(s)"
+    return ConnectionStatus("connected", version, p.url, warning)

@@ -1,0 +1,239 @@
+"""Start the GUI: QApplication, logging, services, operator sign-in, the main window.
+
+``run_gui(args)`` is called by ``biller-console`` with no command. ``--self-test`` opens
+every tab offscreen (no sign-in; a built-in support operator) and exits 0 when every tab
+opened without an error; ``--self-test --timing`` also prints the time from process start
+to the main window shown. Imports stay lazy so start-up is fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+_T_IMPORT = time.perf_counter()
+
+log = logging.getLogger(__name__)
+
+SELF_TEST_OPERATOR_ID = "self-test"
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc), or None where unknown."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        start_ticks = int(fields[19])  # field 22 overall: starttime in clock ticks since boot
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class ConsoleApp:
+    """Owns the services and the window for the current profile; switches profile and operator."""
+
+    def __init__(self, app, args, *, t0: float):
+        from console.paths import Paths
+
+        self.app = app
+        self.args = args
+        self.t0 = t0
+        self.paths = Paths.default().ensure()
+        self.services = None
+        self.window = None
+        self.operator = None
+        self.exit_code = 0
+
+    # ---- services ---------------------------------------------------------------------
+    def known_secrets(self):
+        services = self.services
+        return services.secrets.known_values() if services is not None else ()
+
+    def load_services(self, profile_name: str | None):
+        from console.app import build_services
+        from console.errors import ConsoleError
+        from console.ui.errors import show_error
+
+        try:
+            return build_services(profile_name, paths=self.paths)
+        except ConsoleError as exc:
+            if profile_name == "sandbox":
+                raise
+            log.error("profile %r could not be loaded; starting on the sandbox", profile_name)
+            if not self.args.self_test:
+                show_error(None, exc)
+            return build_services("sandbox", paths=self.paths)
+
+    def close_services(self) -> None:
+        from console.ui.operations import tracker
+
+        t = tracker()
+        t.cancel_all()
+        if not t.wait(10_000):
+            log.warning("background operations still running at shutdown")
+        if self.services is not None:
+            self.services.close()
+            self.services = None
+
+    # ---- sign-in and window ----------------------------------------------------------
+    def sign_in(self) -> bool:
+        from console.config import Operator
+
+        profile = self.services.profile
+        if self.args.self_test:
+            self.operator = Operator(SELF_TEST_OPERATOR_ID, "Self test", "support")
+            return True
+        from console.ui.signin_dialog import SignInDialog
+
+        dlg = SignInDialog(profile)
+        if dlg.exec() != SignInDialog.DialogCode.Accepted or dlg.operator is None:
+            return False
+        self.operator = dlg.operator
+        self.services.operator_id = self.operator.operator_id
+        self._ask_session_secrets()
+        return True
+
+    def _ask_session_secrets(self) -> None:
+        """No secure keyring: ask for this profile's secrets, kept in memory for this session."""
+        services = self.services
+        if services.profile.is_sandbox or services.secrets.secure:
+            return
+        from console.ui.settings_dialog import SessionSecretsDialog
+
+        dlg = SessionSecretsDialog(services)
+        if dlg.needed():
+            dlg.exec()
+
+    def open_window(self, *, check_connection: bool = True):
+        from console.ui.context import UiContext, ui_settings
+        from console.ui.main_window import MainWindow
+
+        ctx = UiContext(self.services, self.operator, settings=ui_settings(self.paths.config_dir))
+        window = MainWindow(ctx, check_connection=check_connection)
+        window.switch_profile_requested.connect(self.switch_profile)
+        window.sign_out_requested.connect(self.sign_out)
+        window.settings_saved.connect(self._on_settings_saved)
+        self.window = window
+        window.show()
+        return window
+
+    def _replace_window(self, profile_name: str | None) -> None:
+        old = self.window
+        self.window = None
+        if old is not None:
+            old.save_state()
+            old.hide()
+            old.deleteLater()
+        self.close_services()
+        self.services = self.load_services(profile_name)
+        if not self.sign_in():
+            self.app.quit()
+            return
+        self.open_window()
+
+    def switch_profile(self, name: str) -> None:
+        log.info("switching to profile %s", name)
+        self._replace_window(name)
+
+    def sign_out(self) -> None:
+        log.info("operator %s signed out", self.operator.operator_id if self.operator else "?")
+        self._replace_window(self.services.profile.name)
+
+    def _on_settings_saved(self, name: str) -> None:
+        if self.services is not None and name == self.services.profile.name:
+            self._replace_window(name)
+
+
+def run_gui(args) -> int:
+    t0 = time.perf_counter()
+    age = process_age_s()
+    process_start = t0 - age if age is not None else _T_IMPORT
+    if getattr(args, "self_test", False):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+    from PySide6.QtWidgets import QApplication
+
+    from console.logs import setup_logging
+    from console.ui.errors import install_exception_hooks
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Biller Console")
+    app.setOrganizationName("biller-console")
+    app.setQuitOnLastWindowClosed(True)
+    controller = ConsoleApp(app, args, t0=process_start)
+    setup_logging(controller.paths, secret_source=controller.known_secrets)
+    uninstall_hooks = install_exception_hooks(lambda: app.activeWindow() or controller.window)
+    try:
+        controller.services = controller.load_services(getattr(args, "profile", None))
+        log.info("console %s starting on profile %s", _version(), controller.services.profile.name)
+        if not controller.sign_in():
+            controller.close_services()
+            return 0
+        if getattr(args, "self_test", False):
+            return _self_test(controller, timing=getattr(args, "timing", False))
+        controller.open_window()
+        code = app.exec()
+        if controller.window is not None:
+            controller.window.save_state()
+        controller.close_services()
+        return int(code)
+    finally:
+        uninstall_hooks()
+
+
+def _version() -> str:
+    from console import __version__
+
+    return __version__
+
+
+def _self_test(controller: ConsoleApp, *, timing: bool) -> int:
+    """Open the window and every tab; exit 0 when none failed to open and no error was shown."""
+    from console.ui.errors import find_error_boxes
+
+    app = controller.app
+    window = controller.open_window(check_connection=False)
+    app.processEvents()
+    shown_s = time.perf_counter() - controller.t0
+    failures: list[str] = []
+    opened = []
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        app.processEvents()
+        title = window.tabs.tabText(i)
+        content = window.tab_widget(title)
+        if content is None:
+            failures.append(f"{title}: not built")
+            continue
+        broken = content.property("broken")
+        kind = "placeholder" if content.objectName() == "tab-placeholder" else "tab"
+        if broken:
+            failures.append(f"{title}: could not be opened")
+        opened.append(f"{title} ({kind})")
+    boxes = find_error_boxes()
+    for box in boxes:
+        failures.append(f"error shown: {box.text()[:200]}")
+        box.close()
+    all_s = time.perf_counter() - controller.t0
+    window.save_state()
+    window.close()
+    controller.close_services()
+    print(f"self-test: {len(opened)} tabs opened: {', '.join(opened)}")
+    if timing:
+        print(f"timing: main window shown {shown_s:.3f} s after process start; every tab opened at {all_s:.3f} s")
+    for f in failures:
+        print(f"self-test FAILED: {f}", file=sys.stderr)
+    print("self-test: OK" if not failures else "self-test: FAILED")
+    code = 0 if not failures else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if stuck and not os.environ.get("PYTEST_CURRENT_TEST"):
+        os._exit(code)  # a background server thread that did not stop must not hang the self-test
+    return code

@@ -1,0 +1,447 @@
+"""The main window: a training banner, the tabs and a status bar. Layout only.
+
+Tabs are built the first time they are shown (``console.ui.tabs.TABS``); a tab whose module
+does not exist yet shows what it will do. The status bar shows background activity (with
+Cancel), the TRAINING badge, the profile, the Caselle connection and API version (checked in
+the background every few minutes) and the signed-in operator. Geometry and the last tab are
+UI state, restored from QSettings (group ``main_window``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSizePolicy,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console import __version__
+from console.ui.context import UiContext
+from console.ui.errors import describe_error
+from console.ui.operations import Operation, tracker
+from console.ui.tabs import TABS
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "Biller Console"
+CONNECTION_RECHECK_MS = 5 * 60 * 1000
+TRAINING_STYLE = "background:#b45309; color:white; font-weight:600;"
+
+
+# ---- tabs -----------------------------------------------------------------------------------
+
+def placeholder(title: str, text: str, *, note: str = "This tab is not available in this version yet.",
+                error: bool = False) -> QWidget:
+    """A calm panel saying what the tab will do — no fake controls."""
+    w = QWidget()
+    w.setObjectName("tab-placeholder")
+    outer = QVBoxLayout(w)
+    outer.setContentsMargins(32, 32, 32, 32)
+    card = QFrame()
+    card.setObjectName("placeholder-card")
+    card.setFrameShape(QFrame.Shape.StyledPanel)
+    card.setMaximumWidth(640)
+    inner = QVBoxLayout(card)
+    inner.setContentsMargins(24, 20, 24, 20)
+    inner.setSpacing(10)
+    heading = QLabel(title)
+    font = heading.font()
+    font.setPointSizeF(font.pointSizeF() * 1.4)
+    font.setBold(True)
+    heading.setFont(font)
+    status = QLabel(note)
+    status.setObjectName("placeholder-status")
+    status.setStyleSheet("color:#b91c1c;" if error else "color:palette(placeholder-text);")
+    status.setWordWrap(True)
+    status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    what = QLabel(f"<b>What it will do:</b> {text}" if not error else text)
+    what.setObjectName("placeholder-text")
+    what.setWordWrap(True)
+    inner.addWidget(heading)
+    inner.addWidget(status)
+    inner.addWidget(what)
+    outer.addStretch(1)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(card, 3)
+    row.addStretch(1)
+    outer.addLayout(row)
+    outer.addStretch(2)
+    return w
+
+
+def build_tab(title: str, target: str | None, text: str, ctx: UiContext) -> QWidget:
+    """Import and construct one tab; a missing module gives the placeholder, a crash a referenced one."""
+    if not target:
+        return placeholder(title, text)
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            return placeholder(title, text)
+        return _broken_tab(title, exc)
+    except Exception as exc:  # noqa: BLE001 - one broken tab must not stop the console
+        return _broken_tab(title, exc)
+    try:
+        return getattr(module, class_name)(ctx)
+    except Exception as exc:  # noqa: BLE001
+        return _broken_tab(title, exc)
+
+
+def _broken_tab(title: str, exc: BaseException) -> QWidget:
+    described = describe_error(exc)
+    if described is None:
+        return placeholder(title, "", note="Cancelled.")
+    report, _ = described
+    w = placeholder(title, report.message, note="This tab could not be opened.", error=True)
+    w.setProperty("broken", True)
+    return w
+
+
+class _TabHost(QWidget):
+    """Holds one tab; builds the real widget the first time it is shown."""
+
+    def __init__(self, title: str, target: str | None, text: str):
+        super().__init__()
+        self.title, self.target, self.text = title, target, text
+        self.setObjectName(f"tab-host-{title.lower().replace(' ', '-')}")
+        self.content: QWidget | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+
+    def ensure_built(self, ctx: UiContext) -> QWidget:
+        if self.content is None:
+            self.content = build_tab(self.title, self.target, self.text, ctx)
+            self.layout().addWidget(self.content)
+        return self.content
+
+
+# ---- status bar activity ----------------------------------------------------------------
+
+class ActivityArea(QWidget):
+    """Shows the newest running background operation: label, progress and Cancel."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("activity")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 8, 0)
+        lay.setSpacing(6)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(140)
+        self.bar.setMaximumHeight(14)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop this operation")
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        lay.addWidget(self.label)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.cancel_button)
+        self._ops: list[Operation] = []
+        t = tracker()
+        t.started.connect(self._on_started)
+        t.progressed.connect(self._on_progressed)
+        t.ended.connect(self._on_ended)
+        self.setVisible(False)
+
+    def current(self) -> Operation | None:
+        return self._ops[-1] if self._ops else None
+
+    def _on_started(self, op: Operation) -> None:
+        if op.modal or not op.label:
+            return  # modal ones have their own dialog; unlabelled ones are quick look-ups
+        self._ops.append(op)
+        self._refresh()
+
+    def _on_progressed(self, op: Operation, done: int, total, message: str) -> None:
+        if op is self.current():
+            self._refresh()
+
+    def _on_ended(self, op: Operation) -> None:
+        if op in self._ops:
+            self._ops.remove(op)
+        self._refresh()
+
+    def _on_cancel_clicked(self) -> None:
+        op = self.current()
+        if op is not None:
+            op.cancel()
+            self.cancel_button.setEnabled(False)
+            self.label.setText(f"{op.label} — cancelling…")
+
+    def _refresh(self) -> None:
+        if not shiboken6.isValid(self):
+            return
+        op = self.current()
+        self.setVisible(op is not None)
+        if op is None:
+            return
+        text = op.label
+        if op.last_progress:
+            done, total, message = op.last_progress
+            text += f"  {done:,}/{total:,}" if total else (f"  {done:,}" if done else "")
+            if message:
+                text += f" · {message}"
+            self.bar.setRange(0, total or 0)
+            self.bar.setValue(min(done, total) if total else 0)
+        else:
+            self.bar.setRange(0, 0)
+        if len(self._ops) > 1:
+            text += f"  (+{len(self._ops) - 1} more)"
+        self.label.setText(text)
+        self.cancel_button.setVisible(op.cancellable)
+        self.cancel_button.setEnabled(op.cancellable and not op.cancelled)
+
+
+# ---- the window -------------------------------------------------------------------------------
+
+class MainWindow(QMainWindow):
+    switch_profile_requested = Signal(str)
+    sign_out_requested = Signal()
+    settings_saved = Signal(str)  # profile name; the app reloads services when it is the current one
+
+    def __init__(self, ctx: UiContext, *, check_connection: bool = True):
+        super().__init__()
+        self.ctx = ctx
+        ctx.status_sink = self._show_status
+        self.setObjectName("main-window")
+        self._state = ctx.ui_state("main_window")
+        self._restored = False
+        profile = ctx.profile
+        title = f"{APP_TITLE} — {profile.name}"
+        if ctx.operator:
+            title += f" — {ctx.operator.name}"
+        self.setWindowTitle(f"TRAINING — {title}" if ctx.training else title)
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.training_banner: QLabel | None = None
+        if ctx.training:
+            self.training_banner = QLabel(
+                "TRAINING — sandbox profile with demo data. Nothing here reaches Caselle or Invoice Cloud.")
+            self.training_banner.setObjectName("training-banner")
+            self.training_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.training_banner.setStyleSheet(TRAINING_STYLE + "padding:4px;")
+            lay.addWidget(self.training_banner)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("main-tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.setUsesScrollButtons(True)
+        for title_, target, text in TABS:
+            self.tabs.addTab(_TabHost(title_, target, text), title_)
+        lay.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+
+        self._build_status_bar()
+        self._build_menus()
+        self._restore_state()
+        self._ensure_current_tab()
+
+        self._connection_timer = QTimer(self)
+        self._connection_timer.setInterval(CONNECTION_RECHECK_MS)
+        self._connection_timer.timeout.connect(self.check_connection)
+        if check_connection:
+            QTimer.singleShot(0, self.check_connection)
+            self._connection_timer.start()
+
+    # ---- layout -----------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        sb.setObjectName("status-bar")
+        sb.setSizeGripEnabled(True)
+        self.activity = ActivityArea()
+        sb.addPermanentWidget(self.activity)
+        if self.ctx.training:
+            self.training_badge = QLabel(" TRAINING ")
+            self.training_badge.setObjectName("training-badge")
+            self.training_badge.setStyleSheet(TRAINING_STYLE + "border-radius:3px; padding:1px 6px;")
+            sb.addPermanentWidget(self.training_badge)
+        self.profile_label = self._status_label("status-profile", f"Profile: {self.ctx.profile.name}")
+        self.caselle_label = self._status_label("status-caselle", "Caselle: checking…")
+        op = self.ctx.operator
+        self.operator_label = self._status_label(
+            "status-operator", f"Operator: {op.name} ({op.role})" if op else "Operator: —")
+        for w in (self.profile_label, self.caselle_label, self.operator_label):
+            sb.addPermanentWidget(w)
+
+    def _status_label(self, name: str, text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName(name)
+        label.setContentsMargins(8, 0, 8, 0)
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        return label
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.switch_profile_action = QAction("Switch &profile…", self)
+        self.switch_profile_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.switch_profile_action.triggered.connect(self._on_switch_profile_triggered)
+        file_menu.addAction(self.switch_profile_action)
+        self.settings_action = QAction("&Settings…", self)
+        self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences)
+                                         if not QKeySequence(QKeySequence.StandardKey.Preferences).isEmpty()
+                                         else QKeySequence("Ctrl+,"))
+        self.settings_action.triggered.connect(self._on_settings_triggered)
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        self.sign_out_action.triggered.connect(self.sign_out_requested)
+        file_menu.addAction(self.sign_out_action)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for i, (title, _t, _x) in enumerate(TABS):
+            action = QAction(title, self)
+            if i < 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _checked=False, index=i: self.tabs.setCurrentIndex(index))
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        recheck = QAction("Check &Caselle connection", self)
+        recheck.setShortcut(QKeySequence("F5"))
+        recheck.triggered.connect(self.check_connection)
+        view_menu.addAction(recheck)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Biller Console", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    # ---- tabs ---------------------------------------------------------------------------
+    def tab_index(self, title: str) -> int:
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title:
+                return i
+        return -1
+
+    def tab_widget(self, title: str) -> QWidget | None:
+        """The built tab (builds it if needed), e.g. for the self-test."""
+        i = self.tab_index(title)
+        if i < 0:
+            return None
+        host = self.tabs.widget(i)
+        return host.ensure_built(self.ctx) if isinstance(host, _TabHost) else host
+
+    def _ensure_current_tab(self) -> None:
+        host = self.tabs.currentWidget()
+        if isinstance(host, _TabHost):
+            host.ensure_built(self.ctx)
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        self._ensure_current_tab()
+        if index >= 0:
+            self._state.set_value("last_tab", self.tabs.tabText(index))
+
+    # ---- state ----------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self._state.bytes("geometry")
+        if geometry is not None:
+            self._restored = self.restoreGeometry(geometry)
+        if not self._restored:
+            self.resize(1180, 760)
+        last = self._state.value("last_tab")
+        if last:
+            i = self.tab_index(str(last))
+            if i >= 0:
+                self.tabs.setCurrentIndex(i)
+
+    def save_state(self) -> None:
+        self._state.set_value("geometry", self.saveGeometry())
+        self._state.set_value("last_tab", self.tabs.tabText(self.tabs.currentIndex()))
+        self._state.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_state()
+        self._connection_timer.stop()
+        super().closeEvent(event)
+
+    # ---- status ---------------------------------------------------------------------------
+    def _show_status(self, message: str, timeout_ms: int) -> None:
+        if shiboken6.isValid(self):
+            self.statusBar().showMessage(message, timeout_ms)
+
+    def check_connection(self) -> None:
+        """Ask Caselle Connect (in the background) whether it answers, and its API version."""
+        from console.services.diagnostics import connection_status
+
+        services = self.ctx.services
+        self.caselle_label.setToolTip("Checking the Caselle Connect connection…")
+        Operation(self, lambda op: connection_status(services)) \
+            .success(self.show_connection) \
+            .failure(lambda exc: self.show_connection(None, error=exc)) \
+            .run()
+
+    def show_connection(self, status, error: BaseException | None = None) -> None:
+        label = self.caselle_label
+        if status is None:
+            label.setText("Caselle: error")
+            label.setStyleSheet("color:#b91c1c;")
+            label.setToolTip(f"The connection check failed: {type(error).__name__}")
+            return
+        dot = {"connected": "#15803d", "unreachable": "#b91c1c", "auth failed": "#b91c1c",
+               "not configured": "#b45309"}.get(status.state, "#b91c1c")
+        text = f"Caselle: <span style='color:{dot}'>●</span> {status.state} · API {status.api_version}"
+        if status.token_warning:
+            text += f" · <span style='color:#b45309'>{status.token_warning}</span>"
+        label.setText(text)
+        label.setToolTip(status.detail or "")
+        label.setProperty("state", status.state)
+
+    def show_about(self) -> None:
+        from PySide6 import __version__ as pyside_version
+
+        box = QMessageBox(self)
+        box.setObjectName("about-box")
+        box.setWindowTitle("About Biller Console")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText(f"<b>Biller Console {__version__}</b>")
+        box.setInformativeText(
+            "Operator console connecting Invoice Cloud with Caselle.<br>"
+            f"Profile: {self.ctx.profile.name}{' (TRAINING)' if self.ctx.training else ''}<br>"
+            f"Python {sys.version.split()[0]} · Qt for Python {pyside_version}")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # ---- menu actions -------------------------------------------------------------------
+    def _on_settings_triggered(self) -> None:
+        from console.ui.settings_dialog import SettingsDialog
+
+        dlg = SettingsDialog(self.ctx, self)
+        dlg.saved.connect(self.settings_saved)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+
+    def _on_switch_profile_triggered(self) -> None:
+        from console.ui.settings_dialog import ProfilePicker
+
+        picker = ProfilePicker(self.ctx.services.paths, self.ctx.profile.name, self)
+        picker.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        picker.chosen.connect(self.switch_profile_requested)
+        picker.open()

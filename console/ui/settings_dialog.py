@@ -1,0 +1,672 @@
+"""The settings dialog, generated from ``console.config.FIELDS`` — one page per section.
+
+Each setting gets an editor for its kind, its help as a tooltip and a line under it where
+``config.validate`` problems are shown. Secrets are typed into password fields and stored
+only through ``SecretStore`` (never in the profile). The sandbox is read-only; it offers to
+create a production profile from its settings. Saving goes through ``ProfileStore.save``
+and is audited when the audit service exists. Only supervisors and support may change
+settings; other operators see them read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console import secrets as sec
+from console.config import (
+    FIELDS,
+    ROLES,
+    SANDBOX,
+    Operator,
+    Profile,
+    ProfileStore,
+    Setting,
+    coerce,
+    hash_pin,
+    validate,
+)
+from console.errors import Problem, ValidationError
+from console.ui.errors import show_error
+
+log = logging.getLogger(__name__)
+
+SECTION_TITLES = {
+    "caselle": "Caselle", "invoicecloud": "Invoice Cloud", "transfer": "Transfer", "lockbox": "Lockbox",
+    "smtp": "E-mail", "biller": "Biller options", "bills": "Bill images", "sync": "Account sync",
+}
+SECRET_LABELS = {
+    sec.CASELLE_CLIENT_SECRET: ("caselle", "Client secret"),
+    sec.CASELLE_TOKEN: ("caselle", "OAuth token"),
+    sec.IC_WEB_SERVICE_KEY: ("invoicecloud", "Web-service key"),
+    sec.TRANSFER_PASSWORD: ("transfer", "Password"),
+    sec.TRANSFER_KEY_PASSPHRASE: ("transfer", "Key passphrase"),
+    sec.SMTP_PASSWORD: ("smtp", "SMTP password"),
+}
+EDITOR_ROLES = ("supervisor", "support")
+ERROR_STYLE = "color:#b91c1c;"
+
+
+def section_title(section: str) -> str:
+    return SECTION_TITLES.get(section, section.replace("_", " ").title())
+
+
+class FieldEditor:
+    """One setting's editor widget, its error line and conversions to and from the profile."""
+
+    def __init__(self, setting: Setting):
+        self.setting = setting
+        k = setting.kind
+        self.line: QLineEdit | None = None
+        if k == "bool":
+            self.widget: QWidget = QCheckBox()
+        elif k == "choice":
+            combo = QComboBox()
+            combo.addItems(list(setting.choices))
+            self.widget = combo
+        elif k == "int":
+            spin = QSpinBox()
+            spin.setRange(0, 1_000_000)
+            spin.setMinimumWidth(110)
+            self.widget = spin
+        else:
+            self.line = QLineEdit()
+            if k == "money":
+                self.line.setPlaceholderText("0.00")
+                self.line.setMaximumWidth(140)
+            elif k == "url":
+                self.line.setPlaceholderText("https://")
+            elif k == "list":
+                self.line.setPlaceholderText("comma-separated")
+            self.widget = self.line
+        self.widget.setObjectName(f"field-{setting.name}")
+        self.widget.setToolTip(setting.help or setting.label)
+        self.container = QWidget()
+        lay = QVBoxLayout(self.container)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.widget, 1 if k not in ("bool", "int", "money") else 0)
+        if k == "path":
+            browse = QPushButton("Browse…")
+            browse.setAutoDefault(False)
+            browse.clicked.connect(self._on_browse_clicked)
+            row.addWidget(browse)
+            self.browse = browse
+        if k in ("bool", "int", "money", "choice"):
+            row.addStretch(1)
+        lay.addLayout(row)
+        self.help_label = QLabel(setting.help)
+        self.help_label.setStyleSheet("color:palette(placeholder-text);")
+        self.help_label.setWordWrap(True)
+        self.help_label.setVisible(bool(setting.help) and k != "bool")
+        lay.addWidget(self.help_label)
+        self.error_label = QLabel()
+        self.error_label.setObjectName(f"error-{setting.name}")
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setWordWrap(True)
+        self.error_label.setVisible(False)
+        lay.addWidget(self.error_label)
+        if k == "bool":
+            self.widget.setText(setting.help or "")
+
+    def _on_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.container, self.setting.label)
+        if path and self.line is not None:
+            self.line.setText(path)
+
+    def set_value(self, value: Any) -> None:
+        w, k = self.widget, self.setting.kind
+        if k == "bool":
+            w.setChecked(bool(value))
+        elif k == "choice":
+            i = w.findText(str(value))
+            w.setCurrentIndex(max(i, 0))
+        elif k == "int":
+            w.setValue(int(value or 0))
+        elif k == "list":
+            self.line.setText(", ".join(str(v) for v in (value or [])))
+        elif k == "money":
+            self.line.setText(f"{Decimal(str(value)):.2f}" if value not in (None, "") else "")
+        else:
+            self.line.setText("" if value is None else str(value))
+
+    def raw(self) -> Any:
+        w, k = self.widget, self.setting.kind
+        if k == "bool":
+            return w.isChecked()
+        if k == "choice":
+            return w.currentText()
+        if k == "int":
+            return w.value()
+        return self.line.text()
+
+    def changed_signal(self):
+        w, k = self.widget, self.setting.kind
+        if k == "bool":
+            return w.toggled
+        if k == "choice":
+            return w.currentIndexChanged
+        if k == "int":
+            return w.valueChanged
+        return self.line.textChanged
+
+    def set_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def set_read_only(self, read_only: bool) -> None:
+        if self.line is not None:
+            self.line.setReadOnly(read_only)
+        else:
+            self.widget.setEnabled(not read_only)
+        if getattr(self, "browse", None) is not None:
+            self.browse.setEnabled(not read_only)
+
+
+class SettingsDialog(QDialog):
+    saved = Signal(str)  # profile name
+
+    def __init__(self, ctx, parent: QWidget | None = None, *,
+                 secret_store_factory: Callable[[str], Any] | None = None,
+                 ask_name: Callable[[QWidget, str], str | None] | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.services = ctx.services
+        self.store = ProfileStore(self.services.paths)
+        self.original: Profile = self.services.profile
+        self.name = self.original.name
+        backend = getattr(self.services.secrets, "_backend", None)
+        self._secret_store_factory = secret_store_factory or (
+            lambda name: self.services.secrets if name == self.original.name else sec.SecretStore(name, backend=backend))
+        self._ask_name = ask_name or _ask_profile_name
+        self.problems: list[Problem] = []
+        self.editors: dict[str, FieldEditor] = {}
+        self.secret_edits: dict[str, QLineEdit] = {}
+        role = getattr(ctx, "role", "")
+        self.may_edit = role in EDITOR_ROLES
+        self.setObjectName("settings-dialog")
+        self.setMinimumSize(760, 560)
+
+        lay = QVBoxLayout(self)
+        self.notice = QLabel()
+        self.notice.setObjectName("settings-notice")
+        self.notice.setWordWrap(True)
+        lay.addWidget(self.notice)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("settings-pages")
+        lay.addWidget(self.pages, 1)
+        self._build_field_pages()
+        self._build_secrets_page()
+        self._build_gl_page()
+        self._build_operators_page()
+        self.summary = QLabel()
+        self.summary.setObjectName("settings-summary")
+        self.summary.setStyleSheet(ERROR_STYLE)
+        self.summary.setWordWrap(True)
+        lay.addWidget(self.summary)
+
+        bottom = QHBoxLayout()
+        self.make_default = QCheckBox("Use this profile when the console starts")
+        bottom.addWidget(self.make_default)
+        bottom.addStretch(1)
+        self.create_button = QPushButton("Create a production profile from these settings…")
+        self.create_button.setObjectName("create-production")
+        self.create_button.setAutoDefault(False)
+        self.create_button.clicked.connect(self._on_create_button_clicked)
+        bottom.addWidget(self.create_button)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        bottom.addWidget(self.buttons)
+        lay.addLayout(bottom)
+
+        self._load(self.original)
+        for editor in self.editors.values():
+            editor.changed_signal().connect(self._on_any_changed)
+        self._update_mode()
+        self.revalidate()
+
+    # ---- pages --------------------------------------------------------------------------
+    def _scroll_page(self, title: str) -> QFormLayout:
+        inner = QWidget()
+        form = QFormLayout(inner)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setVerticalSpacing(10)
+        form.setContentsMargins(16, 16, 16, 16)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(inner)
+        self.pages.addTab(scroll, title)
+        return form
+
+    def _build_field_pages(self) -> None:
+        forms: dict[str, QFormLayout] = {}
+        for s in FIELDS:
+            if s.section not in forms:
+                forms[s.section] = self._scroll_page(section_title(s.section))
+            editor = FieldEditor(s)
+            self.editors[s.name] = editor
+            label = QLabel(("" if s.kind == "bool" else s.label) + ("" if s.kind == "bool" else ":"))
+            label.setBuddy(editor.widget)
+            if s.kind == "bool":
+                editor.widget.setText(s.label)
+                editor.help_label.setText(s.help)
+                editor.help_label.setVisible(bool(s.help))
+            forms[s.section].addRow(label, editor.container)
+
+    def _build_secrets_page(self) -> None:
+        form = self._scroll_page("Credentials")
+        self.secrets_note = QLabel()
+        self.secrets_note.setWordWrap(True)
+        form.addRow(self.secrets_note)
+        for name, (section, label) in SECRET_LABELS.items():
+            edit = QLineEdit()
+            edit.setObjectName(f"secret-{name}")
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setToolTip("Stored in the system keyring only; leave empty to keep the current value")
+            self.secret_edits[name] = edit
+            form.addRow(f"{section_title(section)} — {label}:", edit)
+
+    def _build_gl_page(self) -> None:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.addWidget(QLabel("GL account for each CloudStore item code (lockbox)."))
+        self.gl_table = QTableWidget(0, 2)
+        self.gl_table.setObjectName("gl-map")
+        self.gl_table.setHorizontalHeaderLabels(["Item code", "GL account"])
+        self.gl_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.gl_table.verticalHeader().setVisible(False)
+        self.gl_table.itemChanged.connect(self._on_any_changed)
+        lay.addWidget(self.gl_table, 1)
+        self.gl_buttons = _add_remove_row(lay, self.gl_table, lambda: self._add_gl_row("", ""))
+        self.pages.addTab(page, "GL accounts")
+
+    def _build_operators_page(self) -> None:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.addWidget(QLabel("Operators sign in with their ID and PIN. PINs are stored only as salted hashes."))
+        self.op_table = QTableWidget(0, 4)
+        self.op_table.setObjectName("operators")
+        self.op_table.setHorizontalHeaderLabels(["Operator ID", "Name", "Role", "PIN"])
+        self.op_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.op_table.verticalHeader().setVisible(False)
+        self.op_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.op_table.itemChanged.connect(self._on_any_changed)
+        lay.addWidget(self.op_table, 1)
+        row = QHBoxLayout()
+        self.op_buttons = _add_remove_row(row, self.op_table, lambda: self._add_operator_row(Operator("", "", "cashier")))
+        self.set_pin_button = QPushButton("Set PIN…")
+        self.set_pin_button.setAutoDefault(False)
+        self.set_pin_button.clicked.connect(self._on_set_pin_clicked)
+        row.addWidget(self.set_pin_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.pages.addTab(page, "Operators")
+
+    def _add_gl_row(self, item: str, gl: str) -> None:
+        r = self.gl_table.rowCount()
+        self.gl_table.insertRow(r)
+        self.gl_table.setItem(r, 0, QTableWidgetItem(item))
+        self.gl_table.setItem(r, 1, QTableWidgetItem(gl))
+
+    def _add_operator_row(self, op: Operator) -> None:
+        t = self.op_table
+        r = t.rowCount()
+        t.insertRow(r)
+        t.setItem(r, 0, QTableWidgetItem(op.operator_id))
+        t.setItem(r, 1, QTableWidgetItem(op.name))
+        combo = QComboBox()
+        combo.addItems(list(ROLES))
+        combo.setCurrentIndex(max(0, combo.findText(op.role)))
+        combo.currentIndexChanged.connect(self._on_any_changed)
+        t.setCellWidget(r, 2, combo)
+        pin = QTableWidgetItem("set" if op.pin_hash else "not set")
+        pin.setFlags(pin.flags() & ~Qt.ItemFlag.ItemIsEditable)
+        pin.setData(Qt.ItemDataRole.UserRole, op.pin_hash)
+        t.setItem(r, 3, pin)
+
+    def _on_set_pin_clicked(self) -> None:
+        row = self.op_table.currentRow()
+        if row < 0:
+            return
+        pin, ok = QInputDialog.getText(self, "Set PIN", "New PIN (4 or more digits):", QLineEdit.EchoMode.Password)
+        if ok:
+            self.set_operator_pin(row, pin)
+
+    def set_operator_pin(self, row: int, pin: str) -> bool:
+        if not re.fullmatch(r"\d{4,12}", pin or ""):
+            self.summary.setText("A PIN has 4 to 12 digits.")
+            return False
+        item = self.op_table.item(row, 3)
+        item.setData(Qt.ItemDataRole.UserRole, hash_pin(pin))
+        item.setText("set (changed)")
+        return True
+
+    # ---- data ---------------------------------------------------------------------------
+    def _load(self, profile: Profile) -> None:
+        for name, editor in self.editors.items():
+            editor.set_value(profile.get(name))
+        self.gl_table.setRowCount(0)
+        for item, gl in sorted(profile.gl_map.items()):
+            self._add_gl_row(item, gl)
+        self.op_table.setRowCount(0)
+        for op in profile.operators:
+            self._add_operator_row(op)
+
+    def draft(self) -> tuple[Profile, list[Problem]]:
+        """The profile as edited, plus problems converting the fields (before ``validate``)."""
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for name, editor in self.editors.items():
+            try:
+                value = coerce(editor.setting, editor.raw())
+            except ValueError as exc:
+                problems.append(Problem(None, name, "setting", f"{editor.setting.label}: {exc}"))
+                continue
+            if value != editor.setting.default or name in self.original.values:
+                values[name] = value
+        gl_map = {}
+        for r in range(self.gl_table.rowCount()):
+            item = (self.gl_table.item(r, 0).text() if self.gl_table.item(r, 0) else "").strip()
+            gl = (self.gl_table.item(r, 1).text() if self.gl_table.item(r, 1) else "").strip()
+            if item or gl:
+                if not item:
+                    problems.append(Problem(r + 1, "gl_map", "required", "item code is empty"))
+                gl_map[item] = gl
+        operators = []
+        for r in range(self.op_table.rowCount()):
+            op_id = (self.op_table.item(r, 0).text() if self.op_table.item(r, 0) else "").strip()
+            name = (self.op_table.item(r, 1).text() if self.op_table.item(r, 1) else "").strip()
+            role = self.op_table.cellWidget(r, 2).currentText()
+            pin_hash = self.op_table.item(r, 3).data(Qt.ItemDataRole.UserRole) or ""
+            if not op_id:
+                problems.append(Problem(r + 1, "operators", "required", "operator ID is empty"))
+                continue
+            if not pin_hash:
+                problems.append(Problem(r + 1, f"operators.{op_id}", "pin", f"operator {op_id} has no PIN"))
+            operators.append(Operator(op_id, name, role, pin_hash))
+        if self.name != SANDBOX and not any(o.role in EDITOR_ROLES for o in operators):
+            problems.append(Problem(None, "operators", "supervisor",
+                                    "add at least one supervisor or support operator (Operators page)"))
+        profile = Profile(self.name, values=values, gl_map=gl_map, operators=tuple(operators))
+        return profile, problems
+
+    def revalidate(self) -> list[Problem]:
+        profile, problems = self.draft()
+        converted = {p.column for p in problems}
+        problems += [p for p in validate(profile) if p.column not in converted]
+        self.problems = problems
+        by_field: dict[str, list[str]] = {}
+        other: list[str] = []
+        for p in problems:
+            if p.column in self.editors:
+                by_field.setdefault(p.column, []).append(p.message)
+            else:
+                other.append(str(p))
+        for name, editor in self.editors.items():
+            editor.set_error("; ".join(by_field.get(name, [])))
+        pages_with_errors = {FIELDS_BY_NAME[n].section for n in by_field}
+        for i in range(self.pages.count()):
+            title = self.pages.tabText(i).removesuffix(" ⚠")
+            bad = any(section_title(s) == title for s in pages_with_errors) or (
+                title == "GL accounts" and any(str(p.column).startswith("gl_map") for p in problems)) or (
+                title == "Operators" and any(str(p.column).startswith("operators") for p in problems))
+            self.pages.setTabText(i, title + (" ⚠" if bad else ""))
+        if problems and self.editable:
+            lines = other[:6] + ([f"{len(by_field)} setting(s) need attention (marked in red)."] if by_field else [])
+            self.summary.setText("\n".join(lines))
+        else:
+            self.summary.setText("")
+        self.save_button.setEnabled(self.editable and not problems)
+        return problems
+
+    @property
+    def editable(self) -> bool:
+        return self.may_edit and self.name != SANDBOX
+
+    def _on_any_changed(self, *_args) -> None:
+        self.revalidate()
+
+    def _update_mode(self) -> None:
+        sandbox = self.name == SANDBOX
+        if not self.may_edit:
+            text = "Only a supervisor or support can change settings; they are shown read-only."
+        elif sandbox:
+            text = ("<b>TRAINING</b> — the sandbox profile is built in and read-only. Its URLs and credentials "
+                    "come from the embedded sandbox. To configure a real office, create a production "
+                    "profile from these settings.")
+        else:
+            text = f"Editing profile <b>{self.name}</b>."
+        self.notice.setText(text)
+        self.setWindowTitle(f"Settings — {self.name}" + (" (TRAINING)" if sandbox else ""))
+        for editor in self.editors.values():
+            editor.set_read_only(not self.editable)
+        for edit in self.secret_edits.values():
+            edit.setReadOnly(not self.editable)
+            edit.setEnabled(self.editable)
+        for w in (self.gl_table, self.op_table):
+            w.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers if self.editable
+                              else QAbstractItemView.EditTrigger.NoEditTriggers)
+        for r in range(self.op_table.rowCount()):
+            combo = self.op_table.cellWidget(r, 2)
+            if combo is not None:
+                combo.setEnabled(self.editable)
+        for b in (*self.gl_buttons, *self.op_buttons, self.set_pin_button):
+            b.setEnabled(self.editable)
+        self.make_default.setEnabled(self.editable)
+        self.create_button.setVisible(self.may_edit)
+        self.create_button.setText("Create a production profile from these settings…" if sandbox
+                                   else "Save as a new profile…")
+        self._refresh_secret_placeholders()
+
+    def _refresh_secret_placeholders(self) -> None:
+        store = self._secret_store_factory(self.name)
+        if self.name == SANDBOX:
+            note = "The sandbox provides demo credentials; nothing to enter here."
+        elif store.secure:
+            note = "Credentials are stored in the system keyring only. Leave a field empty to keep its value."
+        else:
+            note = ("<b>No secure keyring on this PC:</b> credentials entered here are kept in memory for this "
+                    "session only and must be entered again next time.")
+        self.secrets_note.setText(note)
+        for name, edit in self.secret_edits.items():
+            edit.setPlaceholderText("stored — type to replace" if store.get(name) else "not set")
+
+    # ---- actions ------------------------------------------------------------------------
+    def _on_create_button_clicked(self) -> None:
+        name = self._ask_name(self, self.name)
+        if name:
+            self.create_production_profile(name)
+
+    def create_production_profile(self, name: str) -> bool:
+        """Turn the draft into a new, not yet saved production profile called ``name``."""
+        name = name.strip()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", name) or name == SANDBOX:
+            self.summary.setText("A profile name has letters, digits, '-', '_' or '.', and is not 'sandbox'.")
+            return False
+        if name in self.store.names():
+            self.summary.setText(f"A profile named {name!r} already exists.")
+            return False
+        if self.name == SANDBOX:
+            self.op_table.setRowCount(0)  # demo operators and their well-known PINs stay in training
+        self.name = name
+        self.make_default.setChecked(True)
+        self._update_mode()
+        self.revalidate()
+        return True
+
+    def save(self) -> bool:
+        if not self.editable:
+            return False
+        problems = self.revalidate()
+        if problems:
+            return False
+        profile, _ = self.draft()
+        try:
+            self.store.save(profile, make_default=self.make_default.isChecked())
+        except ValidationError as exc:
+            show_error(self, exc)
+            return False
+        store = self._secret_store_factory(profile.name)
+        changed_secrets = []
+        for name, edit in self.secret_edits.items():
+            value = edit.text()
+            if value:
+                store.set(name, value)
+                changed_secrets.append(name)
+                edit.clear()
+        changed = sorted(k for k in set(profile.values) | set(self.original.values)
+                         if profile.get(k) != self.original.get(k)) if profile.name == self.original.name else []
+        _audit(self.services, getattr(self.ctx, "operator_id", ""), "settings.saved", profile.name,
+               settings=changed, secrets_changed=changed_secrets,
+               created=profile.name != self.original.name)
+        log.info("profile %s saved (%d setting(s) changed, %d credential(s) updated)",
+                 profile.name, len(changed), len(changed_secrets))
+        self.saved.emit(profile.name)
+        self.accept()
+        return True
+
+
+FIELDS_BY_NAME = {s.name: s for s in FIELDS}
+
+
+def _add_remove_row(layout, table: QTableWidget, add: Callable[[], None]) -> tuple[QPushButton, QPushButton]:
+    row = layout if isinstance(layout, QHBoxLayout) else QHBoxLayout()
+    add_button = QPushButton("Add")
+    remove_button = QPushButton("Remove")
+    for b in (add_button, remove_button):
+        b.setAutoDefault(False)
+        row.addWidget(b)
+    add_button.clicked.connect(lambda: (add(), table.setCurrentCell(table.rowCount() - 1, 0)))
+    remove_button.clicked.connect(lambda: table.currentRow() >= 0 and table.removeRow(table.currentRow()))
+    if row is not layout:
+        row.addStretch(1)
+        layout.addLayout(row)
+    return add_button, remove_button
+
+
+def _ask_profile_name(parent: QWidget, current: str) -> str | None:
+    name, ok = QInputDialog.getText(parent, "New production profile", "Profile name (e.g. cityhall):")
+    return name if ok else None
+
+
+def _audit(services, operator: str, action: str, subject: str, **details: Any) -> None:
+    """Record in the audit log when this build has one; settings changes must be traceable."""
+    if not hasattr(type(services), "audit"):
+        log.info("audit: %s %s by %s %s", action, subject, operator, details)
+        return
+    try:
+        services.audit.record(operator or "unknown", action, subject, **details)
+    except Exception as exc:  # noqa: BLE001 - the save happened; make the audit failure visible
+        log.exception("audit record failed")
+        show_error(None, exc)
+
+
+# ---- profile picker and per-session secrets --------------------------------------------
+
+class ProfilePicker(QDialog):
+    chosen = Signal(str)
+
+    def __init__(self, paths, current: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("profile-picker")
+        self.setWindowTitle("Switch profile")
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Choose the profile to work with. You will sign in again."))
+        self.list = QListWidget()
+        try:
+            names = ProfileStore(paths).names()
+        except ValidationError as exc:
+            names = [SANDBOX]
+            show_error(self, exc)
+        for name in names:
+            self.list.addItem(f"{name}{'  (TRAINING)' if name == SANDBOX else ''}{'  — current' if name == current else ''}")
+            self.list.item(self.list.count() - 1).setData(Qt.ItemDataRole.UserRole, name)
+            if name == current:
+                self.list.setCurrentRow(self.list.count() - 1)
+        self.list.itemDoubleClicked.connect(lambda _item: self._on_accepted())
+        lay.addWidget(self.list)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_accepted)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def _on_accepted(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.chosen.emit(item.data(Qt.ItemDataRole.UserRole))
+        self.accept()
+
+
+class SessionSecretsDialog(QDialog):
+    """No secure keyring: ask for the profile's missing credentials, kept in memory this session."""
+
+    def __init__(self, services, parent: QWidget | None = None):
+        super().__init__(parent)
+        from console.services.diagnostics import required_secrets
+
+        self.services = services
+        self.setObjectName("session-secrets")
+        self.setWindowTitle("Credentials for this session")
+        self.missing = [(n, label) for n, label in required_secrets(services.profile) if not services.secrets.get(n)]
+        lay = QVBoxLayout(self)
+        note = QLabel("This PC has no secure keyring, so credentials are not saved. Enter them for this session; "
+                      "they are kept in memory only until the console closes.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        form = QFormLayout()
+        self.edits: dict[str, QLineEdit] = {}
+        for name, label in self.missing:
+            edit = QLineEdit()
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setObjectName(f"secret-{name}")
+            self.edits[name] = edit
+            form.addRow(f"{label}:", edit)
+        lay.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._on_accepted)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def needed(self) -> bool:
+        return bool(self.missing)
+
+    def _on_accepted(self) -> None:
+        for name, edit in self.edits.items():
+            if edit.text():
+                self.services.secrets.set(name, edit.text(), session_only=True)
+                edit.clear()
+        self.accept()

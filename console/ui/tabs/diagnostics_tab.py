@@ -1,0 +1,305 @@
+"""Diagnostics tab: the checks with coloured states and fix hints, Re-run, support bundle.
+
+Below the checks: the card reader test (``console.ui.reader_test``) and the audit log
+(``services.audit``) when this build has them. Layout only: the checks live in
+``console.services.diagnostics``, the bundle in ``console.services.support_bundle``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.services.diagnostics import FAIL, PASS, WARN, Check, DiagnosticsReport
+from console.ui.context import UiContext
+from console.ui.operations import Operation
+
+log = logging.getLogger(__name__)
+
+STATE_COLORS = {PASS: ("#dcfce7", "#166534"), WARN: ("#fef3c7", "#92400e"), FAIL: ("#fee2e2", "#991b1b")}
+STATE_TEXT = {PASS: "Pass", WARN: "Warning", FAIL: "Fail"}
+CheckRole = Qt.ItemDataRole.UserRole + 1
+
+
+class DiagnosticsModel(QAbstractTableModel):
+    """One row per check. Column constants name the columns; ``CheckRole`` gives the Check."""
+
+    STATE, CHECK, RESULT, HINT = range(4)
+    HEADERS = ("State", "Check", "Result", "How to fix")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.checks: list[Check] = []
+
+    def set_checks(self, checks: list[Check]) -> None:
+        self.beginResetModel()
+        self.checks = list(checks)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.checks)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.checks):
+            return None
+        c = self.checks[index.row()]
+        col = index.column()
+        if role == CheckRole:
+            return c
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (STATE_TEXT.get(c.state, c.state), c.title, c.summary, c.hint)[col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "\n".join([c.summary, *c.details, *([f"Fix: {c.hint}"] if c.hint else [])])
+        if col == self.STATE and role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(QColor(STATE_COLORS[c.state][0])) if c.state in STATE_COLORS else None
+        if col == self.STATE and role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(QColor(STATE_COLORS[c.state][1])) if c.state in STATE_COLORS else None
+        if col == self.STATE and role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if col == self.STATE and role == Qt.ItemDataRole.FontRole:
+            from PySide6.QtGui import QFont
+
+            f = QFont()
+            f.setBold(True)
+            return f
+        return None
+
+
+class DiagnosticsTab(QWidget):
+    def __init__(self, ctx: UiContext, *, auto_run: bool = True):
+        super().__init__()
+        self.ctx = ctx
+        self.report: DiagnosticsReport | None = None
+        self.running = False
+        self.setObjectName("diagnostics-tab")
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 10)
+        lay.setSpacing(8)
+        top = QHBoxLayout()
+        self.summary = QLabel("Not run yet")
+        self.summary.setObjectName("diagnostics-summary")
+        font = self.summary.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.summary.setFont(font)
+        top.addWidget(self.summary, 1)
+        self.rerun_button = QPushButton("&Re-run checks")
+        self.rerun_button.setObjectName("diagnostics-rerun")
+        self.rerun_button.setToolTip("Run every check again (Ctrl+R)")
+        self.rerun_button.clicked.connect(self.run_checks)
+        self.bundle_button = QPushButton("&Export support bundle…")
+        self.bundle_button.setObjectName("diagnostics-bundle")
+        self.bundle_button.setToolTip("A zip of the checks, recent logs and the profile — without secrets")
+        self.bundle_button.clicked.connect(self._on_bundle_clicked)
+        top.addWidget(self.rerun_button)
+        top.addWidget(self.bundle_button)
+        lay.addLayout(top)
+        QShortcut(QKeySequence("Ctrl+R"), self, activated=self.run_checks,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+        self.model = DiagnosticsModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("diagnostics-table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(DiagnosticsModel.STATE, QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(DiagnosticsModel.CHECK, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(DiagnosticsModel.RESULT, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(DiagnosticsModel.HINT, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(DiagnosticsModel.STATE, 84)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("diagnostics-details")
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select a check to see its details.")
+        self.details.setMaximumHeight(110)
+
+        checks_box = QWidget()
+        cl = QVBoxLayout(checks_box)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.table, 1)
+        cl.addWidget(self.details)
+
+        self.tools = QTabWidget()
+        self.tools.setObjectName("diagnostics-tools")
+        self.tools.setDocumentMode(True)
+        self.tools.addTab(self._reader_test_slot(), "Card reader test")
+        self.tools.addTab(self._audit_slot(), "Audit log")
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("diagnostics-splitter")
+        splitter.addWidget(checks_box)
+        splitter.addWidget(self.tools)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        state = ctx.ui_state("diagnostics_tab").bytes("splitter")
+        if state is not None:
+            splitter.restoreState(state)
+        splitter.splitterMoved.connect(
+            lambda *_: ctx.ui_state("diagnostics_tab").set_value("splitter", splitter.saveState()))
+        lay.addWidget(splitter, 1)
+        if auto_run:
+            self.run_checks()
+
+    # ---- slots for other helpers' widgets ----------------------------------------------
+    def _optional_widget(self, target: str, missing_text: str) -> QWidget:
+        module_name, _, class_name = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                return _note(missing_text)
+            log.exception("could not load %s", target)
+            return _note(f"Could not be loaded: {type(exc).__name__}. See the log.")
+        try:
+            return getattr(module, class_name)(self.ctx)
+        except Exception as exc:  # noqa: BLE001 - a broken tool must not break Diagnostics
+            log.exception("could not open %s", target)
+            return _note(f"Could not be opened: {type(exc).__name__}. See the log.")
+
+    def _reader_test_slot(self) -> QWidget:
+        return self._optional_widget(
+            "console.ui.reader_test:ReaderTestWidget",
+            "The card reader test (swipe a card on the IDTech SREDKey and see the masked result, "
+            "reader serial and key status) is not part of this version yet.")
+
+    def _audit_slot(self) -> QWidget:
+        if not hasattr(type(self.ctx.services), "audit"):
+            return _note("The audit log viewer (who did what and when, chain verification, CSV export) "
+                         "is not part of this version yet.")
+        return self._optional_widget("console.ui.audit_view:AuditLogView",
+                                     "The audit log is recorded; its viewer is not part of this version yet.")
+
+    # ---- checks -------------------------------------------------------------------------
+    def run_checks(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        self.rerun_button.setEnabled(False)
+        self.summary.setText("Running checks…")
+        self.summary.setStyleSheet("")
+        from console.services.diagnostics import run_checks
+
+        services = self.ctx.services
+        Operation(self, lambda op: run_checks(services, progress=op.progress, cancel=op.cancel_event),
+                  label="Running diagnostics", cancellable=True) \
+            .success(self.show_report) \
+            .failure(self._on_run_failed) \
+            .run()
+
+    def _on_run_failed(self, exc: BaseException) -> None:
+        from console.ui.errors import show_error
+
+        self.running = False
+        self.rerun_button.setEnabled(True)
+        self.summary.setText("The checks could not be run")
+        show_error(self, exc)
+
+    def show_report(self, report: DiagnosticsReport) -> None:
+        self.running = False
+        self.rerun_button.setEnabled(True)
+        self.report = report
+        self.model.set_checks(report.checks)
+        self.table.resizeRowsToContents()
+        counts = report.counts()
+        if report.overall == PASS:
+            text = f"All {len(report.checks)} checks passed"
+        else:
+            parts = [f"{counts[FAIL]} failed" if counts[FAIL] else "", f"{counts[WARN]} warning(s)" if counts[WARN] else "",
+                     f"{counts[PASS]} passed"]
+            text = ", ".join(p for p in parts if p)
+        self.summary.setText(text)
+        fg = STATE_COLORS[report.overall][1]
+        self.summary.setStyleSheet(f"color:{fg};")
+        worst = next((i for i, c in enumerate(report.checks) if c.state == report.overall), 0)
+        self.table.selectRow(worst)
+        self.ctx.status(f"Diagnostics: {text.lower()}")
+
+    def _on_table_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        c = self.model.data(current, CheckRole) if current.isValid() else None
+        if c is None:
+            self.details.clear()
+            return
+        lines = [f"{c.title}: {STATE_TEXT.get(c.state, c.state)} — {c.summary}"]
+        if c.hint:
+            lines.append(f"How to fix: {c.hint}")
+        lines += [f"  • {d}" for d in c.details]
+        self.details.setPlainText("\n".join(lines))
+
+    # ---- support bundle -----------------------------------------------------------------
+    def _on_bundle_clicked(self) -> None:
+        from console.services.support_bundle import default_bundle_name
+
+        suggested = str(Path.home() / default_bundle_name(self.ctx.profile.name))
+        path, _ = QFileDialog.getSaveFileName(self, "Export support bundle", suggested, "Zip files (*.zip)")
+        if path:
+            self.export_bundle(Path(path))
+
+    def export_bundle(self, path: Path) -> None:
+        from console.services.support_bundle import build_support_bundle
+
+        services, report = self.ctx.services, self.report
+        self.bundle_button.setEnabled(False)
+
+        def done(result: Path) -> None:
+            self.bundle_button.setEnabled(True)
+            self.ctx.status(f"Support bundle saved: {result}", 10_000)
+            self.last_bundle = result
+
+        def failed(exc: BaseException) -> None:
+            from console.ui.errors import show_error
+
+            self.bundle_button.setEnabled(True)
+            show_error(self, exc)
+
+        Operation(self, lambda op: build_support_bundle(services, path, report=report, progress=op.progress),
+                  label="Exporting support bundle").success(done).failure(failed).run()
+
+
+def _note(text: str) -> QWidget:
+    w = QWidget()
+    lay = QVBoxLayout(w)
+    lay.setContentsMargins(12, 12, 12, 12)
+    label = QLabel(text)
+    label.setObjectName("slot-note")
+    label.setWordWrap(True)
+    label.setStyleSheet("color:palette(placeholder-text);")
+    lay.addWidget(label)
+    lay.addStretch(1)
+    return w
