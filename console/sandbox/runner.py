@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 #: Modules with ``start(ctx) -> RunningPart``, in port order. Other helpers append theirs.
 PARTS = [
     "console.sandbox.caselle_server",
+    "console.sandbox.smtp_sink",
 ]
 
 STATE_FILE = "running.json"
