@@ -51,9 +51,34 @@ class Services:
 
         return ensure_sandbox(self.paths).as_dict()
 
+    # ---- journal, audit, operators, posting ------------------------------------------------
+    @cached_property
+    def journal(self):
+        from console.adapters.journal import SqliteJournal
+
+        return SqliteJournal(self.paths.journal_file)
+
+    @cached_property
+    def audit(self):
+        from console.services.audit import AuditLog
+
+        return AuditLog(self.paths.journal_file)
+
+    @cached_property
+    def operators(self):
+        from console.services.operators import OperatorService
+
+        return OperatorService(self.profile, self.audit)
+
+    @cached_property
+    def posting(self):
+        from console.services.posting import PostingService, caselle_from_services
+
+        return PostingService(self.journal, lambda: caselle_from_services(self), self.profile, self.audit)
+
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("journal",):
+        for name in ("journal", "audit"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

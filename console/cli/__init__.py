@@ -17,6 +17,9 @@ from console import __version__
 AREAS: dict[str, str] = {
     "swipe": "IDTech SRED card reader: parse and check a swiped frame",
     "bills": "bill images: index and split bill batch PDFs",
+    "sandbox": "run the embedded sandbox in the foreground; --report, --reset, --adjust",
+    "diagnose": "check profile, keyring, Caselle, token, API features, clock, disk, journal",
+    "post": "import an Invoice Cloud payments / rejects / changes file and post it to Caselle, exactly once",
 }
 
 

@@ -907,3 +907,18 @@ def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
 def raise_if_cancelled(cancel: CancelFlag | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled()
+
+
+def caselle_from_services(services) -> CasellePort:
+    """The Caselle client for posting: the composition root's when it offers one, else one built
+    from the profile's endpoints and the keyring (the sandbox hands out demo credentials)."""
+    if hasattr(type(services), "caselle"):
+        return services.caselle
+    from console.adapters.caselle import CaselleClient, StoredToken
+
+    ep = services.endpoints
+    timeout = float(services.overrides.get("caselle_timeout", services.profile.get("caselle_timeout_s") or 20))
+    token = StoredToken(services.secrets, token_url=ep.get("caselle_token_url"),
+                        client_id=ep.get("caselle_client_id") or services.profile.get("caselle_client_id"),
+                        client_secret=ep.get("caselle_client_secret"))
+    return CaselleClient(ep["caselle_url"], token, timeout=timeout, operator=services.operator_id)

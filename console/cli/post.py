@@ -1,0 +1,171 @@
+"""``biller-console post FILE --kind payments|rejects|changes``: import a file and post it to Caselle.
+
+The same service as the Posting tab: the file is checked (a file with any error journals and
+posts nothing), journaled in one transaction, then every pending entry in the journal is posted
+exactly once. Running it again with the same file does not import it twice (the fingerprint
+registry refuses it): it resumes, finishing whatever a killed or interrupted run left.
+
+Exit codes: 0 every entry of the file is done or reported (no-op, superseded, void of a payment
+never posted, queued for the lockbox); 1 the file is invalid or cannot be used (nothing was
+posted); 2 entries remain (rejected, waiting for review, or not finished: run again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from console.errors import Cancelled, NotPermitted, UserFacingError, ValidationError
+
+EXIT_OK, EXIT_INVALID, EXIT_UNFINISHED = 0, 1, 2
+
+
+def register(sub) -> None:
+    p = sub.add_parser("post", help="import an Invoice Cloud file and post it to Caselle, exactly once",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", type=Path, help="payments, ACH rejects or change-log file")
+    p.add_argument("--kind", required=True, choices=("payments", "rejects", "changes"), help="what the file holds")
+    p.add_argument("--dry-run", action="store_true", help="check and show what would happen; journal nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--override", action="store_true",
+                   help="import a file that was imported before (needs --supervisor and their PIN)")
+    p.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
+                   help="operator ID recorded in the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
+    p.add_argument("--supervisor", help="supervisor ID approving --override (PIN from "
+                                        "$BILLER_CONSOLE_SUPERVISOR_PIN or asked for)")
+    p.add_argument("--workers", type=int, default=1, help="parallel Caselle calls (default 1)")
+    p.set_defaults(func=cmd_post)
+
+
+def _operator(args) -> str:
+    if args.operator:
+        return args.operator
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name on this system
+        return "cli"
+
+
+def _supervisor(args, services) -> str | None:
+    if not args.override:
+        return None
+    if not services.profile.operators:
+        return None  # a profile without operators: the override is still audited
+    if not args.supervisor:
+        raise NotPermitted("--override needs --supervisor ID (and that supervisor's PIN)")
+    pin = os.environ.get("BILLER_CONSOLE_SUPERVISOR_PIN")
+    if pin is None:
+        if not sys.stdin.isatty():
+            raise NotPermitted("no supervisor PIN: set BILLER_CONSOLE_SUPERVISOR_PIN or run interactively")
+        pin = getpass.getpass(f"PIN for {args.supervisor}: ")
+    op = services.operators.approve(args.supervisor, pin, for_action="file.override", by=_operator(args))
+    return op.operator_id
+
+
+def _problems(problems) -> list[dict]:
+    return [p.as_dict() for p in problems]
+
+
+def cmd_post(args) -> int:
+    from console.app import build_services
+
+    operator = _operator(args)
+    out: dict = {"file": str(args.file), "kind": args.kind}
+    services = build_services(args.profile, operator_id=operator)
+    try:
+        return _run(args, services, operator, out)
+    except ValidationError as exc:
+        out.update(status="invalid", message=exc.message, errors=_problems(exc.problems))
+        return _emit(args, out, EXIT_INVALID)
+    except Cancelled:
+        out.update(status="cancelled")
+        return _emit(args, out, EXIT_UNFINISHED)
+    except UserFacingError as exc:
+        out.update(status="error", message=str(exc), errors=[])
+        return _emit(args, out, EXIT_INVALID if "import" not in out else EXIT_UNFINISHED)
+    finally:
+        services.close()
+
+
+def _run(args, services, operator: str, out: dict) -> int:
+    posting = services.posting
+    plan = posting.preview_file(args.file, args.kind)
+    out.update(fingerprint=plan.fingerprint, records=plan.records, control_total=str(plan.control_total),
+               warnings=_problems(plan.warnings))
+    planned = Counter(r.action for r in plan.rows)
+    if args.dry_run:
+        out.update(status="dry_run", planned=dict(planned), errors=[],
+                   previously_imported=plan.already_imported.imported_at if plan.already_imported else None)
+        return _emit(args, out, EXIT_OK)
+    if plan.already_imported is not None and not args.override:
+        rec = plan.already_imported
+        out["import"] = {"status": "already_imported", "first_imported_at": rec.imported_at,
+                         "first_imported_by": rec.operator, "added": 0,
+                         "message": "this file was imported before: nothing new is journaled; "
+                                    "its pending entries are finished now"}
+    else:
+        approver = _supervisor(args, services)
+        res = posting.import_plan(plan, operator, override=args.override, approver=approver)
+        out["import"] = {"status": "override" if res.override and plan.already_imported else "imported",
+                         "added": res.added, "already_journaled": len(res.already_journaled)}
+    progress = _progress_printer() if not args.json and sys.stderr.isatty() else None
+    posting.workers = max(1, args.workers)
+    run = posting.post_pending(progress, operator=operator)
+    entries = services.journal.entries(fingerprint=plan.fingerprint)
+    from console.services.posting import LOCKBOX_ITEM
+
+    by_state = Counter(e.state for e in entries)
+    by_outcome = Counter((e.outcome or e.state) if e.kind != LOCKBOX_ITEM or e.state != "pending" else "lockbox_queued"
+                         for e in entries)
+    open_entries = [e for e in entries if e.state in ("rejected", "needs_review") or
+                    (e.state in ("pending", "in_flight") and e.kind != LOCKBOX_ITEM)]
+    out.update(
+        status="complete" if not open_entries else "unfinished",
+        entries=dict(by_state), outcomes=dict(by_outcome), run=dict(run.outcomes),
+        batches_closed=run.batches_closed, aborted=run.aborted or None, errors=[],
+        open=[{"key": e.key, "line": e.line, "state": e.state, "outcome": e.outcome, "detail": e.detail[:300]}
+              for e in open_entries[:200]],
+    )
+    return _emit(args, out, EXIT_OK if not open_entries else EXIT_UNFINISHED)
+
+
+def _progress_printer():
+    last = [-1]
+
+    def progress(done: int, total: int | None, message: str = "") -> None:
+        if done != last[0] and (done % 50 == 0 or done == total):
+            last[0] = done
+            print(f"\r{done}/{total or '?'} {message[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _emit(args, out: dict, code: int) -> int:
+    out["exit"] = code
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+        return code
+    status = out.get("status")
+    print(f"{out['file']} ({out['kind']}): {status}")
+    if out.get("message"):
+        print(f"  {out['message']}")
+    for e in out.get("errors", [])[:50]:
+        where = ", ".join(x for x in (f"line {e['line']}" if e.get("line") else "", e.get("column") or "") if x)
+        print(f"  {where}: {e['message']} [{e['rule']}]" if where else f"  {e['message']} [{e['rule']}]")
+    if "import" in out:
+        print(f"  import: {out['import']['status']} ({out['import'].get('added', 0)} new entries)")
+    if "planned" in out:
+        for action, n in sorted(out["planned"].items()):
+            print(f"  would {action}: {n}")
+    for outcome, n in sorted(out.get("outcomes", {}).items()):
+        print(f"  {outcome}: {n}")
+    for e in out.get("open", [])[:20]:
+        print(f"  line {e['line']} {e['key']}: {e['state']} {e['outcome']} {e['detail']}")
+    if out.get("aborted"):
+        print(f"  stopped: {out['aborted']}")
+    return code
