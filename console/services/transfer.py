@@ -1,0 +1,434 @@
+"""Send a file to Invoice Cloud exactly once, with proof of delivery.
+
+Every send is a journal entry keyed by (file fingerprint, destination, final name), written
+*before* anything is sent. The file's fingerprint (SHA-256 of its bytes) is registered in
+the journal's file registry as ``sent:<sha256>``:
+
+- a file whose fingerprint was already delivered is refused (:class:`AlreadySent`) unless a
+  supervisor overrides; the override is a new journal entry and an audit row;
+- a send whose earlier attempt lost its connection (outcome unknown) first **reconciles**:
+  is the final name — or its ``.snt`` receipt — on the server with the right size? Then it
+  is done and no second file is sent. Otherwise stale temporaries are removed and the
+  file is sent again under the same entry;
+- a send the operator cancelled, or that the server refused, can simply be sent again.
+
+Delivery: after the upload the file waits under its final name ("awaiting pickup") until
+Stratus renames it to ``.snt`` ("delivered"). A ``.snt`` receipt that was already there
+before this send (last cycle's file of the same name) is remembered in the entry, so it is
+never mistaken for this send's receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from console.adapters import transfer as tx
+from console.adapters.journal import (
+    DONE,
+    IN_FLIGHT,
+    NEEDS_REVIEW,
+    PENDING,
+    REJECTED,
+    Entry,
+    Journal,
+    NewEntry,
+    lease_owner_id,
+)
+from console.adapters.transfer import DeliveryStatus, RemoteFile, Transfer, TransferSettings
+from console.config import Operator, Profile
+from console.errors import Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
+from console.paths import Paths
+from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretStore
+
+log = logging.getLogger(__name__)
+
+KINDS = ("invoices", "bills", "lockbox", "balances")
+JOURNAL_KIND_PREFIX = "transfer."
+AUDIT_SEND = "transfer.send"
+AUDIT_OVERRIDE = "file.override"
+AUDIT_TRUST = "transfer.trust_host_key"
+LEASE_S = 300.0
+
+ProgressFn = Callable[..., None]
+TransferFactory = Callable[[], Transfer]
+
+
+class AlreadySent(UserFacingError):
+    """This exact file was delivered before; only a supervisor may send it again."""
+
+    def __init__(self, name: str, previous: Entry):
+        p = previous.payload
+        when = (previous.updated_at or "")[:19].replace("T", " ")
+        super().__init__(
+            f"{name} was already sent on {when} UTC by {previous.operator or 'unknown'} "
+            f"to {p.get('remote_path', '?')}",
+            hint="a supervisor may override to send it again",
+        )
+        self.previous = previous
+
+
+class SendInProgress(UserFacingError):
+    """Another window or process is sending this file right now."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    key: str
+    remote_path: str
+    size: int
+    fingerprint: str
+    status: DeliveryStatus
+    protocol: str
+    reconciled: bool = False  # an earlier attempt had delivered it; nothing was sent again
+    override: bool = False
+    insecure: bool = False  # plain FTP: show PLAIN_FTP_WARNING
+    checksum: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def remote_name(self) -> str:
+        return posixpath.basename(self.remote_path)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "remote_path": self.remote_path, "remote_name": self.remote_name,
+                "size": self.size, "fingerprint": self.fingerprint, "status": str(self.status),
+                "protocol": self.protocol, "reconciled": self.reconciled, "override": self.override,
+                "insecure": self.insecure, "checksum": self.checksum, "warnings": list(self.warnings)}
+
+
+def file_fingerprint(path: Path, *, cancel: tx.CancelFlag | None = None) -> tuple[str, int]:
+    """SHA-256 hex of the file's bytes and its size."""
+    h = hashlib.sha256()
+    size = 0
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _registry_fingerprint(sha256: str) -> str:
+    return f"sent:{sha256}"
+
+
+@dataclass
+class TransferService:
+    """Sends files through one profile's transfer connection, journaled and reconciled."""
+
+    transfer_factory: TransferFactory
+    settings: TransferSettings
+    journal: Journal
+    audit: Any = None  # console.services.audit.AuditLog (record(operator, action, subject, **details))
+    folders: dict[str, str] = field(default_factory=dict)  # kind -> remote folder
+    owner: str = field(default_factory=lease_owner_id)
+
+    # ---- helpers
+    @property
+    def destination(self) -> str:
+        s = self.settings
+        return f"{s.protocol}://{s.user}@{s.host}:{s.port}"
+
+    def folder_for(self, kind: str) -> str:
+        if kind not in self.folders:
+            raise ValueError(f"unknown transfer kind {kind!r}; one of {', '.join(sorted(self.folders))}")
+        return self.folders[kind]
+
+    def key_for(self, sha256: str, remote_path: str) -> str:
+        return f"transfer:{sha256}:{self.destination}{remote_path}"
+
+    def connect(self) -> Transfer:
+        t = self.transfer_factory()
+        t.connect()
+        return t
+
+    def history(self, sha256: str) -> list[Entry]:
+        return [e for e in self.journal.entries(fingerprint=_registry_fingerprint(sha256))
+                if e.kind.startswith(JOURNAL_KIND_PREFIX)]
+
+    def previous_delivery(self, path: Path) -> Entry | None:
+        """The last delivered send of this exact file (any destination), or None."""
+        sha, _size = file_fingerprint(path)
+        done = [e for e in self.history(sha) if e.state == DONE]
+        return done[-1] if done else None
+
+    def _audit(self, operator: str, action: str, subject: str, **details: Any) -> None:
+        if self.audit is None:
+            log.info("audit (no audit log wired): %s %s %s %s", operator, action, subject, details)
+            return
+        self.audit.record(operator, action, subject, **details)
+
+    # ---- the send
+    def send_file(self, local_path: Path, remote_folder: str | None = None, *, kind: str, operator: str,
+                  override: bool = False, override_by: Operator | None = None, final_name: str | None = None,
+                  progress: ProgressFn | None = None, cancel: tx.CancelFlag | None = None) -> SendResult:
+        """Send ``local_path`` to ``remote_folder`` (default: the profile's folder for ``kind``).
+
+        ``override`` (with ``override_by``, a supervisor whose PIN the caller checked) sends
+        a file that was already delivered once more; it is journaled and audited.
+        """
+        local_path = Path(local_path)
+        if not local_path.is_file():
+            raise UserFacingError(f"{local_path} does not exist or is not a file")
+        folder = remote_folder if remote_folder is not None else self.folder_for(kind)
+        name = final_name or local_path.name
+        remote_path = posixpath.join(folder or "/", name)
+        if progress is not None:
+            progress(0, None, f"Fingerprinting {name}")
+        sha, size = file_fingerprint(local_path, cancel=cancel)
+        base_key = self.key_for(sha, remote_path)
+        self.journal.recover_dead_leases()
+        history = self.history(sha)
+        delivered = [e for e in history if e.state == DONE]
+        resumable = [e for e in history if e.key.startswith(base_key) and e.state != DONE]
+
+        supervisor = ""
+        if override:
+            who = override_by
+            if who is None or who.role != "supervisor":
+                raise NotPermitted("Sending a file again needs a supervisor's override",
+                                   hint="a supervisor must confirm with their PIN")
+            supervisor = who.operator_id
+
+        # Without an override, only an attempt whose outcome is unknown may be resumed once the
+        # file was delivered (it is reconciled, never blindly re-sent).
+        if resumable and (not delivered or override or resumable[-1].state in (NEEDS_REVIEW, IN_FLIGHT)):
+            entry: Entry | None = resumable[-1]
+        elif delivered and not override:
+            raise AlreadySent(name, delivered[-1])
+        else:
+            entry = None
+
+        with self.transfer_factory() as t:  # connect first: an unknown host key journals nothing
+            if entry is None:
+                key = base_key if not history else f"{base_key}#send-{len(history) + 1}"
+                entry = self._journal_new(key, kind, local_path, remote_path, sha, size, operator,
+                                          registry_override=bool(history), supervisor=supervisor,
+                                          reason="override" if delivered else "",
+                                          previous_receipt=self._previous_receipt(t, remote_path))
+                if delivered:
+                    self._audit(supervisor, AUDIT_OVERRIDE, f"{name} → {remote_path}", fingerprint=sha,
+                                requested_by=operator, previous_key=delivered[-1].key, key=key)
+            return self._run(t, entry, local_path, remote_path, sha, size, operator,
+                             override=bool(delivered) and override, progress=progress, cancel=cancel)
+
+    def _journal_new(self, key: str, kind: str, local_path: Path, remote_path: str, sha: str, size: int,
+                     operator: str, *, registry_override: bool, supervisor: str, reason: str,
+                     previous_receipt: dict[str, Any] | None) -> Entry:
+        payload: dict[str, Any] = {"local_name": local_path.name, "remote_path": remote_path,
+                                   "destination": self.destination, "size": size, "sha256": sha, "kind": kind}
+        if previous_receipt:
+            payload["previous_receipt"] = previous_receipt
+        if supervisor:
+            payload["override_by"] = supervisor
+        if reason:
+            payload["reason"] = reason
+        self.journal.add_entries(
+            [NewEntry(key, JOURNAL_KIND_PREFIX + kind, payload)], operator=operator,
+            fingerprint=_registry_fingerprint(sha), file_name=local_path.name, file_kind=JOURNAL_KIND_PREFIX + kind,
+            records=1, total=str(size), override=registry_override)
+        entry = self.journal.get(key)
+        assert entry is not None
+        return entry
+
+    def _claim(self, entry: Entry, operator: str) -> Entry:
+        if entry.state in (REJECTED, NEEDS_REVIEW):
+            self.journal.reopen([entry.key], operator=operator)
+        claimed = self.journal.claim(self.owner, [entry.kind], keys=[entry.key], lease_s=LEASE_S)
+        if not claimed:
+            current = self.journal.get(entry.key)
+            if current is not None and current.state == IN_FLIGHT:
+                raise SendInProgress(f"{entry.payload.get('local_name', 'This file')} is being sent right now "
+                                     "from another window or computer", hint="wait for it to finish")
+            raise SendInProgress(f"Could not start the send of {entry.payload.get('local_name')}: "
+                                 f"its journal entry is {current.state if current else 'missing'}")
+        return claimed[0]
+
+    def _run(self, t: Transfer, entry: Entry, local_path: Path, remote_path: str, sha: str, size: int,
+             operator: str, *, override: bool, progress: ProgressFn | None,
+             cancel: tx.CancelFlag | None) -> SendResult:
+        folder, name = posixpath.split(remote_path)
+        entry = self._claim(entry, operator)
+        key = entry.key
+        try:
+            reconciled = (self._reconcile(t, entry, local_path, remote_path, size)
+                          if entry.needs_reconcile else None)
+            if reconciled is not None:
+                self._finish(key, DONE, outcome="already_there", remote_ref=reconciled.path,
+                             detail=f"an earlier attempt had delivered it ({reconciled.path})")
+                self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", key=key, fingerprint=sha,
+                            outcome="reconciled", size=size)
+                status = DeliveryStatus.DELIVERED if reconciled.path != remote_path \
+                    else DeliveryStatus.AWAITING_PICKUP
+                return SendResult(key, remote_path, size, sha, status, t.protocol, reconciled=True,
+                                  override=override, insecure=t.insecure,
+                                  warnings=(tx.PLAIN_FTP_WARNING,) if t.insecure else ())
+            previous_receipt = entry.payload.get("previous_receipt")
+            last_renew = time.monotonic()
+
+            def report(done: int, total: int | None, message: str = "") -> None:
+                nonlocal last_renew
+                if time.monotonic() - last_renew > LEASE_S / 3:
+                    self.journal.renew(key, self.owner, LEASE_S)
+                    last_renew = time.monotonic()
+                if progress is not None:
+                    progress(done, total, message)
+
+            result = t.upload(local_path, folder, name, progress=report, cancel=cancel)
+        except Cancelled:
+            self._finish(key, REJECTED, outcome="cancelled", detail=f"cancelled by {operator}")
+            raise
+        except NetworkError as exc:
+            self._finish(key, NEEDS_REVIEW, outcome="connection_lost",
+                         detail=json.dumps({"error": str(exc), "remote_path": remote_path}))
+            raise
+        except tx.RemoteFileExists as exc:
+            self._finish(key, REJECTED, outcome="name_taken", detail=str(exc))
+            raise RemoteError(f"A different file named {name} is already waiting on the server "
+                              f"({exc.remote.size:,} bytes; this file has {size:,})", system=t.system,
+                              hint="wait for the pickup, or ask the provider before replacing it") from exc
+        except BaseException as exc:
+            self._finish(key, REJECTED, outcome="refused", detail=str(exc) or type(exc).__name__)
+            raise
+        self._finish(key, DONE, outcome="sent", remote_ref=result.remote_path,
+                     detail=result.checksum or "size verified")
+        self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", key=key, fingerprint=sha, size=size,
+                    protocol=t.protocol, insecure=t.insecure, override=override)
+        status = self._status(t, remote_path, previous_receipt)
+        return SendResult(key, result.remote_path, size, sha, status, result.protocol, override=override,
+                          insecure=result.insecure, checksum=result.checksum, warnings=result.warnings)
+
+    def _finish(self, key: str, state: str, **kwargs: Any) -> None:
+        if not self.journal.finish(key, self.owner, state, **kwargs):
+            log.warning("lost the journal lease of %s before recording %s", key, state)
+
+    def _reconcile(self, t: Transfer, entry: Entry, local_path: Path, remote_path: str,
+                   size: int) -> RemoteFile | None:
+        """Did an earlier attempt deliver it? The final name, or a .snt receipt that was not there
+        before this send, with the same size (and the same SHA-1 when the server can tell)."""
+        folder, name = posixpath.split(remote_path)
+        found = t.delivery(remote_path)
+        prev = entry.payload.get("previous_receipt")
+        if found.file is not None and found.file.size == size and not _same_receipt(found.file, prev):
+            remote_sum = t.remote_checksum(found.file.path, size)
+            if remote_sum is None or remote_sum == tx.local_checksum(local_path):
+                return found.file
+        removed = t.remove_stale_temps(folder, name)
+        if removed:
+            log.info("removed %d stale temporary file(s) of %s", removed, name)
+        return None
+
+    @staticmethod
+    def _previous_receipt(t: Transfer, remote_path: str) -> dict[str, Any] | None:
+        d = t.delivery(remote_path)
+        if d.status == DeliveryStatus.DELIVERED and d.file is not None:
+            return {"path": d.file.path, "size": d.file.size, "mtime": d.file.mtime}
+        return None
+
+    @staticmethod
+    def _status(t: Transfer, remote_path: str, previous_receipt: dict[str, Any] | None) -> DeliveryStatus:
+        d = t.delivery(remote_path)
+        if d.status == DeliveryStatus.DELIVERED and _same_receipt(d.file, previous_receipt):
+            return DeliveryStatus.MISSING
+        return d.status
+
+    # ---- delivery status (for polling)
+    def delivery_status(self, key_or_result: str | SendResult) -> DeliveryStatus:
+        """Where the sent file is now: awaiting pickup, delivered (.snt) or missing."""
+        key = key_or_result.key if isinstance(key_or_result, SendResult) else key_or_result
+        entry = self.journal.get(key)
+        if entry is None:
+            raise UserFacingError(f"No send is journaled under {key}")
+        remote_path = entry.remote_ref or entry.payload["remote_path"]
+        with self.transfer_factory() as t:
+            return self._status(t, remote_path, entry.payload.get("previous_receipt"))
+
+    def remote_status(self, remote_path: str) -> DeliveryStatus:
+        with self.transfer_factory() as t:
+            return t.delivery_status(remote_path)
+
+    def list_folder(self, folder: str) -> list[RemoteFile]:
+        with self.transfer_factory() as t:
+            return [f for f in t.list(folder) if not tx.is_temp_name(f.name)]
+
+    def trust_host_key(self, error: tx.HostKeyUnknown, *, operator: str) -> str:
+        """Pin the key an operator explicitly trusted (after comparing the fingerprint)."""
+        if self.settings.known_hosts is None:
+            raise UserFacingError("This connection has no known_hosts file")
+        fp = tx.trust_host_key(self.settings.known_hosts, error.host, error.port, error.key)
+        self._audit(operator, AUDIT_TRUST, tx.known_hosts_name(error.host, error.port), fingerprint=fp,
+                    key_type=error.key_type)
+        return fp
+
+
+def _same_receipt(file: RemoteFile | None, prev: dict[str, Any] | None) -> bool:
+    if file is None or not prev:
+        return False
+    return file.path == prev.get("path") and file.size == prev.get("size") and file.mtime == prev.get("mtime")
+
+
+# ---- building the settings for a profile ----------------------------------------------------
+
+def settings_for_profile(profile: Profile, secrets: SecretStore, paths: Paths,
+                         endpoints: dict[str, Any] | None = None) -> TransferSettings:
+    """The transfer settings of ``profile``; the sandbox's come from the running sandbox.
+
+    The sandbox is the one case where a host key is pinned without an operator's click: its
+    key is read from the sandbox's own data folder on this computer (not from the network),
+    so there is nothing to compare. Every other host needs the explicit trust.
+    """
+    endpoints = endpoints or {}
+    if profile.is_sandbox:
+        host = str(endpoints.get("transfer_host") or "127.0.0.1")
+        port = int(endpoints.get("transfer_port") or 0)
+        settings = TransferSettings(
+            protocol="sftp", host=host, port=port,
+            user=str(endpoints.get("transfer_user") or profile.transfer_user or "demo"),
+            password=str(endpoints.get("transfer_password") or ""),
+            known_hosts=paths.known_hosts_file, timeout=10.0)
+        key = _sandbox_host_key(endpoints, paths)
+        if key is not None and port:
+            tx.trust_host_key(paths.known_hosts_file, host, port, key, replace=True)
+        return settings
+    auth = str(profile.transfer_auth)
+    return TransferSettings(
+        protocol=str(profile.transfer_protocol), host=str(endpoints.get("transfer_host") or profile.transfer_host),
+        port=int(endpoints.get("transfer_port") or profile.transfer_port), user=str(profile.transfer_user),
+        auth=auth, password=secrets.get(TRANSFER_PASSWORD),
+        key_file=Path(str(profile.transfer_key_file)).expanduser() if profile.transfer_key_file else None,
+        key_passphrase=secrets.get(TRANSFER_KEY_PASSPHRASE) if auth == "key" else None,
+        known_hosts=paths.known_hosts_file)
+
+
+def _sandbox_host_key(endpoints: dict[str, Any], paths: Paths):
+    from console.sandbox import sftp_server
+
+    line = endpoints.get("transfer_host_key")
+    if line:
+        return sftp_server.public_key_from_line(str(line))
+    return sftp_server.local_host_key(paths.sandbox_dir)
+
+
+def folders_for_profile(profile: Profile) -> dict[str, str]:
+    return {"invoices": profile.transfer_invoice_folder, "bills": profile.transfer_bills_folder,
+            "lockbox": profile.transfer_lockbox_folder, "balances": profile.transfer_balance_folder}
+
+
+def build_transfer_service(profile: Profile, secrets: SecretStore, paths: Paths, journal: Journal, *,
+                           endpoints: dict[str, Any] | None = None, audit: Any = None) -> TransferService:
+    settings = settings_for_profile(profile, secrets, paths, endpoints)
+    return TransferService(transfer_factory=lambda: tx.open_transfer(settings), settings=settings,
+                           journal=journal, audit=audit, folders=folders_for_profile(profile))
+
+
+__all__ = ["KINDS", "PENDING", "AlreadySent", "SendInProgress", "SendResult", "TransferService",
+           "build_transfer_service", "file_fingerprint", "folders_for_profile", "settings_for_profile"]
