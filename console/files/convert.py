@@ -1,0 +1,272 @@
+"""Per-column converters: text cell -> typed value, with a vectorised fast path.
+
+Each column of a layout gets one ``Converter``. ``Converter.cell(text)`` is the rule book:
+it returns the typed value or raises ``CellError(rule, message)``. ``Converter.column(cells)``
+converts a whole chunk of cells; it tries C-speed paths first (``map`` over precompiled
+regexes, ``Decimal``, a per-column cache of distinct values) and falls back to ``cell`` for
+the chunk as soon as anything is irregular, so both always agree (a test checks it).
+
+Values: text -> ``str`` (``""`` when absent); int -> ``int``; amount -> ``Decimal`` with two
+places; date -> ``datetime.date``; timestamp -> naive local ``datetime.datetime`` (an ISO 8601
+value with an offset is converted to the machine's local time); flag -> ``bool``;
+enum -> ``str`` (the layout's spelling). An absent typed value is the column default, else
+``None``. A typed cell that breaks its rule becomes ``None``; a text cell keeps its text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from itertools import compress, count
+
+from console.domain.money import CENT, AmountError, parse_amount
+from console.files.layouts import Column
+
+_BLANK = re.compile(r"\s*")
+_AMOUNT_CANON = re.compile(r"-?\d+\.\d\d")
+_AMOUNT_CANON_OPT = re.compile(r"(?:-?\d+\.\d\d)?")
+_INT = re.compile(r"-?\d+")
+_TS_US = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)")
+_TS_US_JOINED = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (?=\d\d:\d\d:\d\d(?:\n|$))", re.M)
+_ISO_HINT = re.compile(r"\d{4}-\d\d-\d\d")
+_DATE_RE = {
+    "MM/DD/YYYY": (re.compile(r"(\d\d)/(\d\d)/(\d{4})"), (3, 1, 2)),
+    "MMDDYYYY": (re.compile(r"(\d\d)(\d\d)(\d{4})"), (3, 1, 2)),
+    "YYYYMMDD": (re.compile(r"(\d{4})(\d\d)(\d\d)"), (1, 2, 3)),
+    "YYYY-MM-DD": (re.compile(r"(\d{4})-(\d\d)-(\d\d)"), (1, 2, 3)),
+    "YYMMDD": (re.compile(r"(\d\d)(\d\d)(\d\d)"), (1, 2, 3)),
+}
+
+# Past this many distinct values a column stops caching and converts cell by cell.
+CACHE_LIMIT = 40_000
+
+
+class CellError(ValueError):
+    def __init__(self, rule: str, message: str):
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+class _Bad:
+    """A cached conversion failure (kept in the distinct-value cache)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: CellError):
+        self.error = error
+
+
+def _show(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+class Converter:
+    """Converts the cells of one column. Not thread-safe: one per read."""
+
+    def __init__(self, column: Column):
+        self.col = column
+        self.name = column.name
+        t = column.type
+        self.type = t
+        self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
+        self._rx_opt = re.compile(f"(?:{column.pattern})?", re.DOTALL) if column.pattern else None
+        self._cache: dict | None = {} if t in ("int", "date", "flag", "enum") else None
+        # text/amount/timestamp start on the direct path and switch to the cache when a
+        # chunk shows few distinct values (cities, states, zero fees...).
+        self._adaptive = t in ("text", "amount", "timestamp")
+        self._bad_keys: set[str] = set()
+        self.absent = "" if t == "text" else None
+        self.default = self.absent
+        if column.default is not None:
+            try:
+                self.default = self._parse(column.default.strip() if t != "text" else column.default)
+            except CellError as exc:
+                raise ValueError(f"column {column.name}: default {column.default!r}: {exc.message}") from exc
+        if t == "enum":
+            self._enum = {(v if column.case_sensitive else v.casefold()): v for v in column.values}
+        if t == "date":
+            self._date_rx, self._date_groups = _DATE_RE[column.date_format]
+        self._needs_range = any(v is not None for v in (column.minimum, column.maximum, column.exclusive_minimum))
+
+    # -- the rule book -------------------------------------------------------------
+    def cell(self, text: str):
+        """Typed value of one cell, or CellError naming the rule broken."""
+        if not text or _BLANK.fullmatch(text):
+            if self.col.required:
+                raise CellError("required", f"{self.name} is required")
+            return self.default
+        return self._parse(text if self.type == "text" else text.strip())
+
+    def _parse(self, s: str):
+        c = self.col
+        t = self.type
+        if t == "text":
+            if self._rx is not None and not self._rx.fullmatch(s):
+                help_ = f" (expected {c.pattern_help})" if c.pattern_help else ""
+                raise CellError("format", f"{c.name} {_show(s)} is not valid{help_}")
+            if c.max_length is not None and len(s) > c.max_length:
+                raise CellError("max_length", f"{c.name} is {len(s)} characters long, at most {c.max_length} allowed")
+            return s
+        if t == "amount":
+            if c.implied_decimals:
+                if not _INT.fullmatch(s):
+                    raise CellError("amount", f"{c.name} {_show(s)} is not an amount in implied cents")
+                value = Decimal(int(s)).scaleb(-c.implied_decimals).quantize(CENT)
+            else:
+                try:
+                    value = parse_amount(s)
+                except AmountError as exc:
+                    raise CellError("amount", f"{c.name}: {exc}") from None
+            self._check_range(value)
+            return value
+        if t == "int":
+            if not _INT.fullmatch(s):
+                raise CellError("int", f"{c.name} {_show(s)} is not a whole number")
+            value = int(s)
+            self._check_range(value)
+            return value
+        if t == "date":
+            m = self._date_rx.fullmatch(s)
+            if not m:
+                raise CellError("date", f"{c.name} {_show(s)} is not a date ({c.date_format})")
+            y, mo, d = (int(m.group(g)) for g in self._date_groups)
+            if c.date_format == "YYMMDD":
+                y += 2000
+            try:
+                return dt.date(y, mo, d)
+            except ValueError:
+                raise CellError("date", f"{c.name} {_show(s)} is not a real date") from None
+        if t == "timestamp":
+            return self._timestamp(s)
+        if t == "flag":
+            if s == c.true_value:
+                return True
+            if s == c.false_value:
+                return False
+            raise CellError("flag", f"{c.name} {_show(s)} is not {c.true_value} or {c.false_value}")
+        if t == "enum":
+            v = self._enum.get(s if c.case_sensitive else s.casefold())
+            if v is None:
+                raise CellError("enum", f"{c.name} {_show(s)} is not one of {', '.join(c.values)}")
+            return v
+        raise AssertionError(t)
+
+    def _timestamp(self, s: str) -> dt.datetime:
+        c = self.col
+        m = _TS_US.fullmatch(s)
+        try:
+            if m:
+                mo, d, y, hh, mi, ss = map(int, m.groups())
+                return dt.datetime(y, mo, d, hh, mi, ss)
+            if _ISO_HINT.match(s):
+                v = dt.datetime.fromisoformat(s)
+                if v.tzinfo is not None:
+                    v = v.astimezone().replace(tzinfo=None)
+                return v
+        except (ValueError, OverflowError):
+            raise CellError("timestamp", f"{c.name} {_show(s)} is not a real date and time") from None
+        raise CellError("timestamp", f"{c.name} {_show(s)} is not a timestamp (MM/DD/YYYY HH:MM:SS or ISO 8601)")
+
+    def _check_range(self, value) -> None:
+        c = self.col
+        if c.minimum is not None and value < c.minimum:
+            raise CellError("minimum", f"{c.name} {value} is below the minimum {c.minimum}")
+        if c.exclusive_minimum is not None and value <= c.exclusive_minimum:
+            raise CellError("minimum", f"{c.name} {value} must be greater than {c.exclusive_minimum}")
+        if c.maximum is not None and value > c.maximum:
+            raise CellError("maximum", f"{c.name} {value} is above the maximum {c.maximum}")
+
+    # -- whole columns ------------------------------------------------------------
+    def column(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
+        """Convert a chunk of cells. Returns (values, [(index, CellError)])."""
+        if self._adaptive and len(cells) >= 512:
+            self._adaptive = False
+            if len(set(cells)) * 4 < len(cells):
+                self._cache = {}
+        if self._cache is not None:
+            return self._cached(cells)
+        fast = self._fast(cells)
+        if fast is not None:
+            return fast, []
+        return self._slow(cells)
+
+    def _slow(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
+        out = []
+        bad: list[tuple[int, CellError]] = []
+        conv = self.cell
+        fail = None if self.type != "text" else ""
+        for i, s in enumerate(cells):
+            try:
+                out.append(conv(s))
+            except CellError as exc:
+                bad.append((i, exc))
+                out.append(s if fail == "" and exc.rule != "required" else fail)
+        return out, bad
+
+    def _cached(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
+        cache = self._cache
+        uniq = set(cells)
+        new = uniq.difference(cache) if cache else uniq
+        for u in new:
+            try:
+                cache[u] = self.cell(u)
+            except CellError as exc:
+                cache[u] = _Bad(exc)
+                self._bad_keys.add(u)
+        values = list(map(cache.__getitem__, cells))
+        bad: list[tuple[int, CellError]] = []
+        if self._bad_keys and not self._bad_keys.isdisjoint(uniq):
+            keys = self._bad_keys
+            fail = self.absent
+            for i in compress(count(), map(keys.__contains__, cells)):
+                err = values[i].error
+                bad.append((i, err))
+                values[i] = cells[i] if self.type == "text" and err.rule != "required" else fail
+        if len(cache) > CACHE_LIMIT:
+            self._cache = None  # too many distinct values: convert directly from now on
+            self._bad_keys = set()
+        return values, bad
+
+    def _fast(self, cells) -> list | None:
+        """The whole chunk converted at C speed, or None if anything needs a closer look."""
+        t = self.type
+        c = self.col
+        if t == "text":
+            if (c.required and "" in cells) or any(map(str.isspace, cells)):
+                return None
+            if self._rx_opt is not None and not all(map(self._rx_opt.fullmatch, cells)):
+                return None
+            if c.max_length is not None and max(map(len, cells), default=0) > c.max_length:
+                return None
+            if self.default != "" and "" in cells:
+                return None
+            return list(cells)
+        if t == "amount":
+            if c.implied_decimals or not all(map(_AMOUNT_CANON_OPT.fullmatch, cells)):
+                return None
+            if "" in cells:
+                if c.required:
+                    return None
+                d = self.default
+                values = [Decimal(s) if s else d for s in cells]
+            else:
+                values = list(map(Decimal, cells))
+            if self._needs_range:
+                present = [v for v in values if v is not None] if "" in cells else values
+                if present:
+                    lo, hi = min(present), max(present)
+                    if (c.minimum is not None and lo < c.minimum) or (c.maximum is not None and hi > c.maximum) \
+                            or (c.exclusive_minimum is not None and lo <= c.exclusive_minimum):
+                        return None
+            return values
+        if t == "timestamp":
+            if "" in cells or not all(map(_TS_US.fullmatch, cells)):
+                return None
+            joined = _TS_US_JOINED.sub(r"\3-\1-\2T", "\n".join(cells))
+            try:
+                return list(map(dt.datetime.fromisoformat, joined.split("\n")))
+            except ValueError:
+                return None
+        return None

@@ -1,0 +1,549 @@
+"""Layout-driven reading of delimited (CSV, RFC 4180) and fixed-width files.
+
+    result = read_file(path, load_layout("ic-invoice-v1"), progress=cb, cancel=event)
+    result.ok, result.errors, result.warnings, result.trailer
+    for rec in result.records: rec.line, rec.values["TotalAmountDue"]
+
+Everything in the layout is checked: header columns (any order, any case; unknown ones are a
+warning, missing required ones an error), each cell's type and rule, ``unique`` columns, the
+layout's cross-field rules and warnings, and the optional ``TRAILER`` line (record count and
+control total must both match). Every Problem names the physical line (1-based), the column
+and the rule. Blank lines are ignored; LF, CRLF and CR line ends are accepted; UTF-8 with or
+without BOM is read silently, Windows-1252 with a warning.
+
+Value conventions (see console.files.convert): absent text is ``""``; an absent typed value
+is the column default, else ``None``; a typed cell that broke its rule is ``None`` and its
+raw text is in ``result.bad_cells``.
+
+Speed: the file is read in chunks; each chunk is transposed to columns and converted column
+by column at C speed (see convert.Converter); rows are stored column-wise, and ``records`` is
+a light sequence that builds a Record only when you ask for it.
+
+Unreadable input (missing file, a directory, binary data) raises ``UnreadableFileError``;
+everything else is reported as problems on the result — the reader does not raise for bad
+content.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gc
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from operator import itemgetter
+from pathlib import Path
+from typing import BinaryIO
+
+from console.errors import Cancelled, Problem, ValidationError
+from console.files import rules as _rules
+from console.files.convert import CellError, Converter
+from console.files.encoding import line_of_offset, sniff
+from console.files.layouts import Column, Layout, load_layout
+
+CHUNK = 2048
+MAX_PROBLEMS = 10_000
+csv.field_size_limit(1 << 20)  # a cell over 1 MB is a runaway quote, reported as such
+
+Progress = Callable[..., None]
+
+
+class UnreadableFileError(ValidationError):
+    """The file could not be read at all (missing, not a file, binary data)."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}",
+                         [Problem(None, None, "unreadable", reason)])
+        self.path = path
+        self.reason = reason
+
+
+class Record:
+    """One data row: its physical line and its typed values by column name."""
+
+    __slots__ = ("line", "values")
+
+    def __init__(self, line: int, values: dict):
+        self.line = line
+        self.values = values
+
+    def __getitem__(self, column: str):
+        return self.values[column]
+
+    def __repr__(self) -> str:
+        return f"Record(line={self.line}, values={self.values!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Record) and (self.line, self.values) == (other.line, other.values)
+
+
+class RecordList(Sequence):
+    """The records of a result, built on demand from the column store."""
+
+    def __init__(self, names: tuple[str, ...], columns: dict[str, list], lines: list[int]):
+        self._names = names
+        self._cols = [columns[n] for n in names]
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Record(self._lines[i], dict(zip(self._names, [c[i] for c in self._cols], strict=False)))
+
+    def __iter__(self) -> Iterator[Record]:
+        names = self._names
+        for line, row in zip(self._lines, zip(*self._cols, strict=False), strict=False):
+            yield Record(line, dict(zip(names, row, strict=False)))
+
+
+@dataclass
+class ReadResult:
+    layout: Layout
+    path: str
+    encoding: str
+    fingerprint: str
+    size: int
+    header: list[str]
+    columns: dict[str, list]  # layout column name -> typed values, one per record
+    lines: list[int]  # physical line of each record
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    trailer: tuple[int, Decimal] | None = None
+    bad_cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (record index, column) -> raw text
+    problems_not_listed: int = 0  # problems past MAX_PROBLEMS (counted, not kept)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def records(self) -> RecordList:
+        return RecordList(self.layout.names, self.columns, self.lines)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def column(self, name: str) -> list:
+        return self.columns[self.layout.column(name).name]
+
+    def index_of_line(self, line: int) -> int | None:
+        """Record index of a physical line (None for the header, trailer, blank lines)."""
+        from bisect import bisect_left
+
+        i = bisect_left(self.lines, line)
+        return i if i < len(self.lines) and self.lines[i] == line else None
+
+    def total(self, column: str) -> Decimal:
+        return sum((v for v in self.column(column) if v is not None), Decimal("0.00")).quantize(Decimal("0.01"))
+
+
+class _Sink:
+    """Collects problems up to a limit; counts the rest."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.dropped = 0
+        self.dropped_warnings = 0
+
+    def add(self, line, column, rule, message, severity="error") -> None:
+        target = self.errors if severity == "error" else self.warnings
+        if len(target) >= self.limit:
+            if severity == "error":
+                self.dropped += 1
+            else:
+                self.dropped_warnings += 1
+            return
+        target.append(Problem(line, column, rule, str(message), severity))
+
+
+def _layout(layout: Layout | str) -> Layout:
+    return layout if isinstance(layout, Layout) else load_layout(layout)
+
+
+def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | None = None, cancel=None,
+              today: dt.date | None = None, max_problems: int = MAX_PROBLEMS) -> ReadResult:
+    """Read and check a file against a layout. Raises UnreadableFileError / Cancelled only."""
+    layout = _layout(layout)
+    p = Path(path)
+    try:
+        stream = open(p, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise UnreadableFileError(str(p), "the file does not exist") from None
+    except IsADirectoryError:
+        raise UnreadableFileError(str(p), "this is a folder, not a file") from None
+    except OSError as exc:
+        raise UnreadableFileError(str(p), f"the file cannot be opened ({exc.strerror or exc})") from None
+    with stream:
+        try:
+            return _read(stream, str(p), layout, progress, cancel, today, max_problems)
+        except IsADirectoryError:
+            raise UnreadableFileError(str(p), "this is a folder, not a file") from None
+        except OSError as exc:
+            raise UnreadableFileError(str(p), f"the file cannot be read ({exc.strerror or exc})") from None
+
+
+def read_bytes(data: bytes, layout: Layout | str, *, name: str = "<data>", progress: Progress | None = None,
+               cancel=None, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS) -> ReadResult:
+    """Same as read_file, for bytes in memory."""
+    return _read(io.BytesIO(data), name, _layout(layout), progress, cancel, today, max_problems)
+
+
+def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, max_problems) -> ReadResult:
+    sniffed = sniff(stream)
+    if sniffed.binary_reason:
+        raise UnreadableFileError(name, sniffed.binary_reason)
+    sink = _Sink(max_problems)
+    if sniffed.encoding == "cp1252":
+        if sniffed.bad_byte_offset is not None:
+            line = line_of_offset(stream, sniffed.bad_byte_offset)
+            sink.add(line, None, "encoding",
+                     f"{sniffed.bad_byte_count} byte(s) are valid in neither UTF-8 nor Windows-1252 "
+                     f"(first on line {line}); they are shown as \N{REPLACEMENT CHARACTER}")
+        else:
+            sink.add(None, None, "encoding",
+                     "The file is not UTF-8; it was read as Windows-1252 (cp1252). "
+                     "Check accented names, and ask for UTF-8 exports.", "warning")
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=sniffed.encoding, errors="replace", newline="")
+    state = _State(layout, sink, sniffed.size, progress, cancel, stream)
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of small objects, no cycles: the collector would only slow us down
+    try:
+        if layout.is_fixed:
+            _read_fixed(text, state)
+        else:
+            _read_delimited(text, state)
+        state.finish(today)
+    finally:
+        if was_enabled:
+            gc.enable()
+        text.detach()
+    problems_errors = sorted(sink.errors, key=_order)
+    problems_warnings = sorted(sink.warnings, key=_order)
+    if sink.dropped:
+        problems_errors.append(Problem(None, None, "too_many_problems",
+                                       f"{sink.dropped:,} more errors were found but not listed"))
+    if sink.dropped_warnings:
+        problems_warnings.append(Problem(None, None, "too_many_problems",
+                                         f"{sink.dropped_warnings:,} more warnings were found but not listed",
+                                         "warning"))
+    return ReadResult(
+        layout=layout, path=name, encoding=sniffed.encoding, fingerprint=sniffed.fingerprint, size=sniffed.size,
+        header=state.header, columns=state.columns, lines=state.lines, errors=problems_errors,
+        warnings=problems_warnings, trailer=state.trailer_values, bad_cells=state.bad_cells,
+        problems_not_listed=sink.dropped,
+    )
+
+
+def _order(p: Problem):
+    return (p.line if p.line is not None else -1, )
+
+
+class _State:
+    """What a read accumulates: column store, lines, trailer, problems."""
+
+    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, stream):
+        self.layout = layout
+        self.sink = sink
+        self.size = size
+        self.progress = progress
+        self.cancel = cancel
+        self.stream = stream
+        self.converters = {c.name: Converter(c) for c in layout.columns}
+        self.columns: dict[str, list] = {c.name: [] for c in layout.columns}
+        self.lines: list[int] = []
+        self.header: list[str] = []
+        self.present: dict[str, int] = {}  # layout column name -> position in the file's rows
+        self.missing: set[str] = set()
+        self.trailers: list[tuple[int, list[str]]] = []
+        self.trailer_values: tuple[int, Decimal] | None = None
+        self.bad_cells: dict[tuple[int, str], str] = {}
+        self.width = len(layout.columns)
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("Reading the file was cancelled")
+
+    def report(self) -> None:
+        if self.progress is not None:
+            try:
+                done = self.stream.tell()
+            except (OSError, ValueError):
+                done = 0
+            self.progress(min(done, self.size), self.size, f"{len(self.lines):,} records read")
+
+    # -- header -----------------------------------------------------------------
+    def set_header(self, cells: list[str], line: int) -> None:
+        self.header = list(cells)
+        by_key = {c.key: c for c in self.layout.columns}
+        seen: dict[str, int] = {}
+        for pos, raw in enumerate(cells):
+            name = raw.strip()
+            col = by_key.get(name.casefold())
+            if col is None:
+                label = name or f"(column {pos + 1} has no name)"
+                self.sink.add(line, name or None, "unknown_column",
+                              f"Column {label!r} is not in layout {self.layout.name}; it is ignored", "warning")
+                continue
+            if col.name in seen:
+                self.sink.add(line, col.name, "duplicate_column",
+                              f"Column {col.name} appears twice in the header (positions {seen[col.name] + 1} and {pos + 1})")
+                continue
+            seen[col.name] = pos
+        self.present = seen
+        for col in self.layout.columns:
+            if col.name not in seen:
+                self.missing.add(col.name)
+                if col.required:
+                    self.sink.add(line, col.name, "missing_column", f"Required column {col.name} is missing from the header")
+        self.width = len(cells)
+
+    # -- a chunk of data rows ----------------------------------------------------
+    def add_rows(self, rows: list, lines: Sequence[int]) -> None:
+        """rows: lists of cell texts (in the file's column order); lines: physical line of each."""
+        n = len(rows)
+        if not n:
+            return
+        base = len(self.lines)
+        if self.layout.is_fixed:
+            cols = list(zip(*rows, strict=False))
+        else:
+            width = self.width
+            if any(len(r) != width for r in rows):
+                fixed = []
+                for r, line in zip(rows, lines, strict=False):
+                    if len(r) != width:
+                        self.sink.add(line, None, "field_count",
+                                      f"The record has {len(r)} fields, the header has {width}"
+                                      + (" (a quote may be unbalanced)" if len(r) > width else ""))
+                        r = (r + [""] * width)[:width]
+                    fixed.append(r)
+                rows = fixed
+            cols = list(zip(*rows, strict=False))
+        self.lines.extend(lines)
+        for name, conv in self.converters.items():
+            store = self.columns[name]
+            pos = self.present.get(name)
+            if pos is None:
+                store.extend([conv.default] * n)
+                continue
+            cells = cols[pos]
+            values, bad = conv.column(cells)
+            store.extend(values)
+            for i, err in bad:
+                self.sink.add(lines[i], name, err.rule, err.message)
+                self.bad_cells[(base + i, name)] = cells[i]
+
+    # -- end of file ---------------------------------------------------------------
+    def finish(self, today) -> None:
+        self.check_cancel()
+        layout = self.layout
+        n = len(self.lines)
+        if not self.header and layout.header and not self.trailers:
+            self.sink.add(None, None, "empty_file", "The file is empty (no header line)")
+            return
+        if n == 0:
+            self.sink.add(None, None, "no_records", "The file has no records", "warning")
+        self._unique()
+        table = _rules.Table(self.columns, self.lines, today=today,
+                             text_columns=[c.name for c in layout.columns if c.type == "text"])
+        for check in layout.checks:
+            cols = [v for k, v in check.params.items() if isinstance(v, str) and v in self.missing]
+            if cols:
+                continue  # a column the rule needs is missing: already reported at the header
+            fn = _rules.RULES[check.rule]
+            for i, column, message in fn(table, check):
+                self.sink.add(self.lines[i], column, check.rule, message, check.severity)
+        self._trailer()
+        if self.progress is not None:
+            self.progress(self.size, self.size, f"{n:,} records read")
+
+    def _unique(self) -> None:
+        for col in self.layout.columns:
+            if not col.unique or col.name in self.missing:
+                continue
+            values = self.columns[col.name]
+            if col.type == "text":
+                present = [v for v in values if v]
+            else:
+                present = [v for v in values if v is not None]
+            if len(set(present)) == len(present):
+                continue
+            first: dict = {}
+            for i, v in enumerate(values):
+                if v is None or v == "":
+                    continue
+                j = first.get(v)
+                if j is None:
+                    first[v] = i
+                else:
+                    self.sink.add(self.lines[i], col.name, "unique",
+                                  f"{col.name} {v} is a duplicate (first on line {self.lines[j]})")
+
+    def _trailer(self) -> None:
+        t = self.layout.trailer
+        last_data = self.lines[-1] if self.lines else 0
+        if t is None:
+            for line, _ in self.trailers:
+                self.sink.add(line, None, "trailer", "This layout has no trailer line")
+            return
+        if not self.trailers:
+            if t.required:
+                self.sink.add(None, None, "trailer_missing", f"The {t.marker} line (record count and control total) is missing")
+            return
+        for line, _ in self.trailers[:-1]:
+            self.sink.add(line, None, "trailer_not_last", f"A second {t.marker} line; only one, as the last line, is allowed")
+        line, cells = self.trailers[-1]
+        if line < last_data:
+            self.sink.add(line, None, "trailer_not_last", f"The {t.marker} line must be the last line (records follow it)")
+        if len(cells) != 3:
+            self.sink.add(line, None, "trailer_format",
+                          f"The {t.marker} line must be {t.marker},<record count>,<control total>")
+            return
+        count_text, total_text = cells[1].strip(), cells[2].strip()
+        if not (count_text.isascii() and count_text.isdigit()):
+            self.sink.add(line, "count", "trailer_format", f"Trailer record count {count_text!r} is not a whole number")
+            return
+        count = int(count_text)
+        total = None
+        if total_text or t.control == "sum":
+            try:
+                total = Converter(Column(name="Trailer control total", type="amount", required=True,
+                                         implied_decimals=t.implied_decimals)).cell(total_text)
+            except CellError as exc:
+                self.sink.add(line, "control total", "trailer_format", exc.message)
+                return
+        self.trailer_values = (count, total if total is not None else Decimal("0.00"))
+        n = len(self.lines)
+        if count != n:
+            self.sink.add(line, "count", "trailer_count",
+                          f"Trailer record count is {count:,} but the file has {n:,} records; the file is rejected")
+        if t.control == "sum":
+            values = self.columns[t.column]
+            unreadable = any(col == t.column for _, col in self.bad_cells)
+            if total is None or unreadable:
+                return  # the bad amounts are already errors; a sum over the rest proves nothing
+            actual = sum((v for v in values if v is not None), Decimal("0.00"))
+            if actual != total:
+                self.sink.add(line, "control total", "trailer_total",
+                              f"Trailer control total is {total} but {t.column} adds up to {actual}; the file is rejected")
+        elif total is not None and total not in (0, count):
+            self.sink.add(line, "control total", "trailer_total",
+                          f"Trailer control total must be 0 (or the record count) for this layout, not {total}")
+
+
+def _row_lines(rows: list, start: int) -> list[int]:
+    """Physical line of each row when some rows span lines (quoted line breaks)."""
+    out = []
+    line = start
+    for r in rows:
+        out.append(line)
+        extra = 0
+        for f in r:
+            if "\n" in f or "\r" in f:
+                extra += f.count("\n") + f.count("\r") - f.count("\r\n")
+        line += 1 + extra
+    return out
+
+
+def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
+    layout = st.layout
+    reader = csv.reader(text, delimiter=layout.delimiter, quotechar=layout.quote, strict=False)
+    failure: list[tuple[int, str]] = []
+    marker = layout.trailer.marker if layout.trailer else "TRAILER"
+    consumed = 0  # physical lines consumed so far
+    header_pending = layout.header
+    while True:
+        st.check_cancel()
+        try:
+            chunk = list(islice(reader, CHUNK))
+        except csv.Error as exc:
+            # Only a runaway quoted field (over 1 MB) gets here; the rows of this chunk
+            # are lost, which is fine: the file is rejected as unreadable past this line.
+            failure.append((reader.line_num, str(exc)))
+            break
+        if not chunk:
+            break
+        after = reader.line_num
+        if after - consumed == len(chunk):
+            lines: Sequence[int] = range(consumed + 1, after + 1)
+        else:
+            lines = _row_lines(chunk, consumed + 1)
+        consumed = after
+        # blank lines
+        if min(map(len, chunk)) <= 1:
+            keep = [bool(r) and (len(r) > 1 or not r[0].isspace() and r[0] != "") for r in chunk]
+            chunk = [r for r, k in zip(chunk, keep, strict=False) if k]
+            lines = [ln for ln, k in zip(lines, keep, strict=False) if k]
+            if not chunk:
+                continue
+        if header_pending:
+            st.set_header(chunk[0], lines[0])
+            chunk, lines = chunk[1:], lines[1:]
+            header_pending = False
+        # trailer line(s)
+        if any(r[0] == marker for r in chunk):
+            keep = [r[0] != marker for r in chunk]
+            for r, ln, k in zip(chunk, lines, keep, strict=False):
+                if not k:
+                    st.trailers.append((ln, r))
+            chunk = [r for r, k in zip(chunk, keep, strict=False) if k]
+            lines = [ln for ln, k in zip(lines, keep, strict=False) if k]
+        st.add_rows(chunk, lines)
+        st.report()
+    if failure:
+        line, msg = failure[0]
+        st.sink.add(line, None, "quoting",
+                    f"The file cannot be read past this line: {msg} (a quoted field is probably not closed)")
+
+
+def _read_fixed(text: io.TextIOWrapper, st: _State) -> None:
+    layout = st.layout
+    cols = layout.columns
+    getter = itemgetter(*[slice(c.start - 1, c.end) for c in cols])
+    single = len(cols) == 1
+    st.present = {c.name: i for i, c in enumerate(cols)}
+    st.width = len(cols)
+    length = layout.record_length
+    marker = layout.trailer.marker if layout.trailer else None
+    line_no = 0
+    while True:
+        st.check_cancel()
+        raw = list(islice(text, CHUNK))
+        if not raw:
+            break
+        stripped = [s.rstrip("\r\n") for s in raw]
+        lines = range(line_no + 1, line_no + 1 + len(stripped))
+        line_no += len(stripped)
+        keep = [bool(s.strip()) for s in stripped]
+        if not all(keep):
+            stripped = [s for s, k in zip(stripped, keep, strict=False) if k]
+            lines = [ln for ln, k in zip(lines, keep, strict=False) if k]
+        if marker and any(s.startswith(marker) for s in stripped):
+            keep = [not s.startswith(marker) for s in stripped]
+            for s, ln, k in zip(stripped, lines, keep, strict=False):
+                if not k:
+                    st.trailers.append((ln, _fixed_trailer(s, layout)))
+            stripped = [s for s, k in zip(stripped, keep, strict=False) if k]
+            lines = [ln for ln, k in zip(lines, keep, strict=False) if k]
+        if length:
+            for s, ln in zip(stripped, lines, strict=False):
+                if len(s) != length:
+                    st.sink.add(ln, None, "record_length", f"The record is {len(s)} characters long, the layout says {length}")
+        rows = [tuple(f.strip() for f in ((getter(s),) if single else getter(s))) for s in stripped]
+        st.header = [c.name for c in cols]
+        st.add_rows(rows, lines)
+        st.report()
+
+
+def _fixed_trailer(s: str, layout: Layout) -> list[str]:
+    t = layout.trailer
+    return [t.marker, s[t.count_start - 1:t.count_end], s[t.total_start - 1:t.total_end]]
