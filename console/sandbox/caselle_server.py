@@ -843,6 +843,8 @@ class CaselleServer:
         self.schema = load_schema()
         self.resolvers = _Resolvers(self)
         self._stopping = threading.Event()
+        self._counter_lock = threading.Lock()
+        self.graphql_requests = 0  # /graphql requests received (tests count retries with it)
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.app = self
         self._thread: threading.Thread | None = None
@@ -865,7 +867,8 @@ class CaselleServer:
         return self.base_url + "/oauth/token"
 
     def start(self) -> CaselleServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="caselle-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="caselle-sandbox", daemon=True)
         self._thread.start()
         log.info("Caselle stand-in listening on %s (API %s)", self.url, self.api_version)
         return self
@@ -995,6 +998,8 @@ class _Handler(BaseHTTPRequestHandler):
         if auth is None:
             return None
         _, context = auth
+        with app._counter_lock:
+            app.graphql_requests += 1
         faults = app.faults
         if faults.latency_ms:
             app._stopping.wait(faults.latency_ms / 1000)
