@@ -161,6 +161,7 @@ def run_gui(args) -> int:
     from console.logs import setup_logging
     from console.ui.errors import install_exception_hooks
 
+    _route_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Biller Console")
     app.setOrganizationName("biller-console")
@@ -184,6 +185,23 @@ def run_gui(args) -> int:
         return int(code)
     finally:
         uninstall_hooks()
+
+
+def _route_qt_messages() -> None:
+    """Qt's own warnings go to the log file (level by type), not to the operator's terminal."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    qt_log = logging.getLogger("qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handler(msg_type, context, message):
+        if "propagateSizeHints" in message:  # the offscreen platform's harmless note
+            return
+        qt_log.log(levels.get(msg_type, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
 
 
 def _version() -> str:

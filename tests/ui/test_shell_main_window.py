@@ -1,0 +1,175 @@
+"""Main window: tabs and placeholders, TRAINING marks, status bar, UI state restored."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtWidgets import QLabel
+
+from console.app import build_services
+from console.config import Profile, ProfileStore, sandbox_profile
+from console.secrets import MemoryBackend
+from console.services.diagnostics import ConnectionStatus
+from console.ui import tabs as tabs_mod
+from console.ui.context import UiContext, ui_settings
+from console.ui.main_window import MainWindow
+from console.ui.operations import Operation, tracker
+
+OPERATOR = sandbox_profile().operators[0]
+
+
+@pytest.fixture(autouse=True)
+def _drain(qtbot):
+    yield
+    tracker().cancel_all()
+    tracker().wait(5000)
+
+
+def make_window(qtbot, profile="sandbox", **overrides):
+    services = build_services(profile, secret_backend=MemoryBackend(),
+                              endpoints=overrides.pop("endpoints", {"caselle_url": ""}))
+    ctx = UiContext(services, OPERATOR, settings=ui_settings(services.paths.config_dir))
+    w = MainWindow(ctx, check_connection=False)
+    qtbot.addWidget(w)
+    return w
+
+
+def save_production_profile():
+    from console.config import Operator as Op
+    from console.config import hash_pin
+
+    p = Profile("cityhall", values={
+        "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
+        "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
+        "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
+        "transfer_user": "city"}, operators=(Op("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000)),))
+    from console.paths import Paths
+
+    ProfileStore(Paths.default().ensure()).save(p)
+    return p
+
+
+def test_every_tab_is_present_in_order(qtbot):
+    w = make_window(qtbot)
+    titles = [w.tabs.tabText(i) for i in range(w.tabs.count())]
+    assert titles == ["Counter Payments", "Posting", "Invoice Import", "Lockbox", "Bill Images", "Diagnostics"]
+    assert titles == [t for t, _m, _x in tabs_mod.TABS]
+
+
+def test_tabs_are_built_lazily_and_unbuilt_ones_say_what_they_will_do(qtbot, monkeypatch):
+    monkeypatch.setattr("console.ui.main_window.TABS", [
+        ("Alpha", None, "Alpha will count the beans."),
+        ("Beta", "console.ui.tabs.no_such_tab:NoSuchTab", "Beta will sort the beans."),
+    ])
+    w = make_window(qtbot)
+    assert w.tabs.widget(1).content is None  # not built until shown
+    w.tabs.setCurrentIndex(1)
+    content = w.tabs.widget(1).content
+    assert content.objectName() == "tab-placeholder"
+    text = content.findChild(QLabel, "placeholder-text").text()
+    assert "Beta will sort the beans." in text
+    assert not content.property("broken")
+
+
+def test_a_tab_that_crashes_shows_a_referenced_error_not_a_crash(qtbot, monkeypatch):
+    import sys
+    import types
+
+    mod = types.ModuleType("console_test_broken_tab")
+
+    class Broken:
+        def __init__(self, ctx):
+            raise RuntimeError("tab exploded")
+
+    mod.Broken = Broken
+    monkeypatch.setitem(sys.modules, "console_test_broken_tab", mod)
+    monkeypatch.setattr("console.ui.main_window.TABS", [("Broken", "console_test_broken_tab:Broken", "x")])
+    w = make_window(qtbot)
+    content = w.tab_widget("Broken")
+    assert content.property("broken") is True
+    assert "E-" in content.findChild(QLabel, "placeholder-text").text()
+
+
+def test_training_is_marked_everywhere_in_the_sandbox(qtbot):
+    w = make_window(qtbot)
+    assert w.windowTitle().startswith("TRAINING")
+    assert w.training_banner is not None and "TRAINING" in w.training_banner.text()
+    assert w.findChild(QLabel, "training-badge").text().strip() == "TRAINING"
+    assert w.findChild(QLabel, "status-profile").text() == "Profile: sandbox"
+    assert "Casey Cashier (cashier)" in w.findChild(QLabel, "status-operator").text()
+
+
+def test_production_is_not_marked_training(qtbot):
+    save_production_profile()
+    w = make_window(qtbot, "cityhall")
+    assert "TRAINING" not in w.windowTitle()
+    assert w.training_banner is None and w.findChild(QLabel, "training-badge") is None
+    assert w.findChild(QLabel, "status-profile").text() == "Profile: cityhall"
+
+
+def test_geometry_and_last_tab_are_restored(qtbot):
+    w = make_window(qtbot)
+    w.resize(720, 510)
+    w.tabs.setCurrentIndex(3)
+    w.show()
+    qtbot.waitExposed(w)
+    w.close()
+    w2 = make_window(qtbot)
+    assert w2.tabs.currentIndex() == 3
+    assert (w2.width(), w2.height()) == (720, 510)
+    settings_file = w2.ctx.services.paths.config_dir / "ui-state.ini"
+    text = settings_file.read_text()
+    assert "[main_window]" in text and "last_tab=Lockbox" in text
+
+
+def test_connection_state_is_shown(qtbot):
+    w = make_window(qtbot)
+    w.show_connection(ConnectionStatus("connected", "2021.02.160", "http://x", "token expires in 12 day(s)"))
+    label = w.findChild(QLabel, "status-caselle")
+    assert "connected" in label.text() and "API 2021.02.160" in label.text() and "12 day" in label.text()
+    w.show_connection(ConnectionStatus("unreachable", "2021.05", "refused"))
+    assert "unreachable" in label.text() and label.toolTip() == "refused"
+
+
+def test_background_connection_check_updates_the_status_bar(qtbot):
+    w = make_window(qtbot)  # no Caselle URL: "not configured", without any network
+    w.check_connection()
+    label = w.findChild(QLabel, "status-caselle")
+    qtbot.waitUntil(lambda: "not configured" in label.text(), timeout=5000)
+
+
+def test_status_bar_shows_running_operations_with_cancel(qtbot):
+    w = make_window(qtbot)
+    gate = threading.Event()
+    seen = threading.Event()
+
+    def work(op):
+        op.progress(3, 10, "reading")
+        seen.set()
+        op.cancel_event.wait(5)
+        gate.set()
+
+    op = Operation(w, work, label="Indexing bills", cancellable=True).run()
+    assert seen.wait(5)
+    qtbot.waitUntil(lambda: w.activity.isVisibleTo(w) and "3/10" in w.activity.label.text(), timeout=3000)
+    assert "Indexing bills" in w.activity.label.text() and "reading" in w.activity.label.text()
+    assert w.activity.cancel_button.isVisibleTo(w)
+    w.activity.cancel_button.click()
+    assert gate.wait(5) and op.cancelled
+    qtbot.waitUntil(lambda: not w.activity.isVisibleTo(w), timeout=3000)
+
+
+def test_ctx_status_reaches_the_status_bar(qtbot):
+    w = make_window(qtbot)
+    w.ctx.status("Posted 12 receipts")
+    assert w.statusBar().currentMessage() == "Posted 12 receipts"
+
+
+def test_keyboard_shortcuts_switch_tabs(qtbot):
+    w = make_window(qtbot)
+    actions = {a.text(): a for a in w.findChildren(type(w.settings_action))}
+    assert actions["Lockbox"].shortcut().toString() == "Ctrl+4"
+    actions["Lockbox"].trigger()
+    assert w.tabs.tabText(w.tabs.currentIndex()) == "Lockbox"
+    assert w.settings_action.shortcut().toString()
