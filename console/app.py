@@ -74,7 +74,18 @@ class Services:
     def posting(self):
         from console.services.posting import PostingService, caselle_from_services
 
-        return PostingService(self.journal, lambda: caselle_from_services(self), self.profile, self.audit)
+        return PostingService(self.journal, lambda: caselle_from_services(self), self.profile, self.audit,
+                              inbox_dir=self.paths.data_dir / "inbox")
+
+    @cached_property
+    def transfer(self):
+        """Sends files to Invoice Cloud (SFTP/FTPS/FTP), journaled; the sandbox's SFTP in training."""
+        if "transfer" in self.overrides:
+            return self.overrides["transfer"]
+        from console.services.transfer import build_transfer_service
+
+        return build_transfer_service(self.profile, self.secrets, self.paths, self.journal,
+                                      endpoints=self.endpoints, audit=self.audit)
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""

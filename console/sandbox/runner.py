@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 PARTS = [
     "console.sandbox.caselle_server",
     "console.sandbox.smtp_sink",
+    "console.sandbox.sftp_server",
+    "console.sandbox.invoicecloud_server",
 ]
 
 STATE_FILE = "running.json"

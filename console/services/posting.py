@@ -294,8 +294,9 @@ class PostingService:
 
     def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
                  audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
-                 workers: int = 1, today: Callable[[], dt.date] | None = None):
+                 workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None):
         self.journal = journal
+        self.inbox_dir = inbox_dir
         self._caselle = caselle
         self.profile = profile
         self.audit = audit
@@ -334,6 +335,22 @@ class PostingService:
         warnings = list(getattr(result, "warnings", []) or [])
         records = [(rec.line, rec.values) for rec in result.records]
         return self.plan_records(kind, records, name=path.name, fingerprint=fingerprint, warnings=warnings)
+
+    def fetch_and_preview(self, kind: str, client, *, progress: ProgressFn | None = None,
+                          cancel: CancelFlag | None = None, **params: Any) -> Plan:
+        """Fetch ``kind`` from the Invoice Cloud API (console.adapters.invoicecloud) as a file in
+        its layout, keep it in the inbox folder, and preview it like any file."""
+        if progress is not None:
+            progress(0, None, f"fetching {kind} from Invoice Cloud…")
+        fetched = client.fetch_csv(kind, **params)
+        digest = hashlib.sha256(fetched.data).hexdigest()
+        folder = Path(self.inbox_dir) if self.inbox_dir else Path.cwd()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"ic-{kind}-{dt.datetime.now():%Y%m%d-%H%M%S}-{digest[:10]}.csv"
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(fetched.data)
+        tmp.replace(path)
+        return self.preview_file(path, kind, progress=progress, cancel=cancel)
 
     def plan_records(self, kind: str, records: Sequence[tuple[int | None, dict]], *, name: str, fingerprint: str,
                      warnings: Sequence[Problem] = ()) -> Plan:
