@@ -309,6 +309,19 @@ class _FolderSftp(SFTPServerInterface):
 
 # ---- the server ----------------------------------------------------------------------------
 
+_TRANSPORT_LOG = "console.sandbox.sftp_server.ssh"
+
+
+class _QuietDisconnects(logging.Filter):
+    """A client that hangs up is normal for a server: keep it out of the operator's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not ("Socket exception" in text or "EOF in transport thread" in text)
+
+
+logging.getLogger(_TRANSPORT_LOG).addFilter(_QuietDisconnects())
+
 class SftpServer:
     """A threaded SFTP server on ``host:port`` (port 0 = any free port) over ``root``."""
 
@@ -366,6 +379,7 @@ class SftpServer:
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(None)
         transport = paramiko.Transport(conn)
+        transport.set_log_channel(_TRANSPORT_LOG)
         transport.add_server_key(self.host_key)
         ssh = _SshServer(self, conn)
         transport.set_subsystem_handler("sftp", SFTPServer, _FolderSftp)
@@ -504,18 +518,25 @@ def start_server(sandbox_dir: Path, *, port: int = 0, pickup_delay: float = DEFA
     return server, picker
 
 
+def pickup_delay_from(options: Any) -> float:
+    """The pickup delay: ``options.pickup_delay_s`` if the runner has it, else
+    ``BILLER_CONSOLE_SANDBOX_PICKUP_DELAY`` (seconds), else 3 s."""
+    value = getattr(options, "pickup_delay_s", None)
+    if value is None:
+        value = os.environ.get("BILLER_CONSOLE_SANDBOX_PICKUP_DELAY")
+    try:
+        return max(0.0, float(value)) if value not in (None, "") else DEFAULT_PICKUP_DELAY_S
+    except ValueError:
+        log.warning("sandbox: ignoring a pickup delay that is not a number: %r", value)
+        return DEFAULT_PICKUP_DELAY_S
+
+
 def start(ctx: Any) -> Any:
     """Runner part: the SFTP server and the Stratus pickup."""
     from console.sandbox.runner import RunningPart
 
-    options = getattr(ctx, "options", None) or {}
-    delay = float(options.get("pickup_delay", DEFAULT_PICKUP_DELAY_S)) if isinstance(options, dict) \
-        else float(getattr(options, "pickup_delay", DEFAULT_PICKUP_DELAY_S) or DEFAULT_PICKUP_DELAY_S)
-    port = ctx.port_for(PART_INDEX) if hasattr(ctx, "port_for") else 0
-    try:
-        server, picker = start_server(ctx.data_dir, port=port, pickup_delay=delay)
-    except OSError:  # the preferred port is taken: any free one
-        server, picker = start_server(ctx.data_dir, port=0, pickup_delay=delay)
+    delay = pickup_delay_from(getattr(ctx, "options", None))
+    server, picker = start_server(ctx.data_dir, port=ctx.port_for(0), pickup_delay=delay)
 
     def stop() -> None:
         if picker is not None:
@@ -528,11 +549,22 @@ def start(ctx: Any) -> Any:
         "transfer_user": DEMO_USER,
         "transfer_password": DEMO_PASSWORD,
         "transfer_host_key": public_key_line(server.public_key),
-        "host_key_fingerprint": server.fingerprint,
-        "sftp_root": str(server.root),
-        "pickup_delay_s": delay,
+        "transfer_host_key_fingerprint": server.fingerprint,
+        "transfer_root": str(server.root),
+        "transfer_pickup_delay_s": delay,
     }
-    return RunningPart(name="sftp", urls={"sftp": server.url}, info=info, stop=stop)
+    return RunningPart(name="sftp", urls={"transfer_url": server.url}, info=info, stop=stop,
+                       handle=(server, picker))
 
 
-PART_INDEX = 3  # offset of this part's preferred port (ctx.port_for)
+def report(sandbox_dir: Path) -> dict[str, Any]:
+    """What waits in the sandbox SFTP folders and what Stratus has picked up (``.snt``)."""
+    root = Path(sandbox_dir) / "sftp" / "root"
+    out: dict[str, Any] = {}
+    for folder in FOLDERS:
+        d = root / folder
+        names = sorted(p.name for p in d.iterdir() if p.is_file()) if d.exists() else []
+        out[folder] = {"awaiting_pickup": [n for n in names if not n.startswith(".") and not n.endswith(SNT)],
+                       "delivered": [n for n in names if n.endswith(SNT)],
+                       "temporary": [n for n in names if n.startswith(".")]}
+    return out
