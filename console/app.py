@@ -87,16 +87,6 @@ class Services:
         return build_transfer_service(self.profile, self.secrets, self.paths, self.journal,
                                       endpoints=self.endpoints, audit=self.audit)
 
-    @cached_property
-    def transfer(self):
-        """Sends files to Invoice Cloud (SFTP/FTPS/FTP), journaled; the sandbox's SFTP in training."""
-        if "transfer" in self.overrides:
-            return self.overrides["transfer"]
-        from console.services.transfer import build_transfer_service
-
-        return build_transfer_service(self.profile, self.secrets, self.paths, self.journal,
-                                      endpoints=self.endpoints, audit=self.audit)
-
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
         for name in ("journal", "audit"):

@@ -41,7 +41,6 @@ PARTS = [
     "console.sandbox.caselle_server",
     "console.sandbox.smtp_sink",
     "console.sandbox.sftp_server",
-    "console.sandbox.sftp_server",
     "console.sandbox.invoicecloud_server",
 ]
 
