@@ -313,6 +313,10 @@ class StoredToken:
         text = self.secrets.get(self.TOKEN)
         return AccessToken.from_secret(text) if text else None
 
+    @property
+    def can_renew(self) -> bool:
+        return bool(self.renew and self.token_url and self.client_id and self._secret())
+
     def refresh(self) -> AccessToken:
         secret = self._secret()
         if not (self.token_url and self.client_id and secret):
@@ -406,8 +410,19 @@ class CaselleClient:
         doc = load_operation(operation)
         mutation = _is_mutation(doc)
         attempts = 1 if mutation else 1 + self.query_retries
+        renewed = False
         for attempt in range(1, attempts + 1):
             try:
+                return self._execute_once(operation, doc, variables, mutation)
+            except AuthError:
+                # The server checks the token before executing anything, so one retry with a
+                # renewed token is safe even for a mutation.
+                refresh = getattr(self._token_source, "refresh", None)
+                if renewed or not callable(refresh) or not getattr(self._token_source, "can_renew", False):
+                    raise
+                log.info("Caselle refused the token; renewing it once")
+                refresh()
+                renewed = True
                 return self._execute_once(operation, doc, variables, mutation)
             except (NetworkError, CaselleRemoteError) as exc:
                 if attempt >= attempts or not exc.retryable:
@@ -461,6 +476,20 @@ class CaselleClient:
         info = self.execute("api_info")["apiInfo"]
         self._server_token_expiry = _parse_dt(info.get("tokenExpiresAt"))
         return info
+
+    def server_info(self) -> dict[str, Any]:
+        """For diagnostics: version, features, server time and token expiry in one round trip."""
+        info = self.api_info()
+        self._capabilities = Capabilities(info["version"], frozenset(
+            info.get("features") or FEATURES_BY_VERSION.get(info["version"], ())))
+        return {"api_version": info["version"], "version": info["version"],
+                "features": sorted(self._capabilities.features), "server_time": _parse_dt(info.get("serverTime")),
+                "token_expires_at": self._server_token_expiry or self._token().expires_at,
+                "sandbox": bool(info.get("sandbox"))}
+
+    @property
+    def api_version(self) -> str:
+        return self.capabilities().version
 
     def capabilities(self, *, refresh: bool = False) -> Capabilities:
         if self._capabilities is None or refresh:

@@ -446,3 +446,24 @@ def test_money_must_be_a_string_never_a_float(server, token):
                             "receiptDate": day}}})
     assert "Money must be a string" in r.json()["errors"][0]["message"]
     assert threading.active_count() >= 1
+
+
+def test_a_refused_token_is_renewed_once_when_credentials_are_known(server):
+    class Secrets(dict):
+        def get(self, name):
+            return super().get(name)
+
+        def set(self, name, value):
+            self[name] = value
+
+    secrets = Secrets({StoredToken.TOKEN: "left-over-from-a-reset-sandbox"})
+    provider = StoredToken(secrets, token_url=server.token_url, client_id="sandbox-client",
+                           client_secret="sandbox-secret")
+    with CaselleClient(server.url, provider) as c:
+        info = c.server_info()
+        assert info["api_version"] == "2021.05" and "ach_reject" in info["features"] and info["sandbox"]
+        assert info["token_expires_at"] is not None and c.api_version == "2021.05"
+    assert secrets[StoredToken.TOKEN] != "left-over-from-a-reset-sandbox"
+    no_renew = StoredToken(Secrets({StoredToken.TOKEN: "bad"}), renew=False)
+    with CaselleClient(server.url, no_renew) as c, pytest.raises(AuthError):
+        c.server_info()
