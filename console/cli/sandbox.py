@@ -100,6 +100,9 @@ def register(sub) -> None:
                    help="share of requests executed and committed, then dropped before answering (0..1)")
     p.add_argument("--timeout-seconds", type=float, default=35.0,
                    help="how long a timeout fault stalls before closing the connection (default 35)")
+    p.add_argument("--token-lifetime-s", type=int, default=None, metavar="SECONDS",
+                   help="issue Caselle tokens that expire after SECONDS (default 6 months; negative = already "
+                        "expired, to try the console's expiry warnings)")
     p.add_argument("--seed", type=int, default=None, help="seed of the fault-injection RNG (repeatable runs)")
     action = p.add_mutually_exclusive_group()
     action.add_argument("--reset", action="store_true", help="wipe the sandbox state (it is re-seeded on next start)")
@@ -236,7 +239,7 @@ def _run(args) -> int:
     options = SandboxOptions(port=args.port, api_version=args.api_version, latency_ms=args.latency_ms,
                              error_rate=args.error_rate, timeout_rate=args.timeout_rate,
                              drop_after_commit_rate=args.drop_after_commit_rate,
-                             timeout_sleep_s=args.timeout_seconds)
+                             timeout_sleep_s=args.timeout_seconds, token_lifetime_s=args.token_lifetime_s)
     if args.seed is not None:
         options.seed = args.seed
     if options.error_rate + options.timeout_rate + options.drop_after_commit_rate > 1:

@@ -970,7 +970,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         app = self.server.app
         path = urllib.parse.urlsplit(self.path).path
-        if path == "/health":
+        if path == "/graphql":
+            self._send_json(405, {"error": "use POST with a JSON body {query, variables}"}, {"Allow": "POST"})
+        elif path == "/health":
             self._send_json(200, {"ok": True, "service": "caselle-sandbox", "version": app.api_version})
         elif path == "/sandbox/faults":
             if self._auth() is not None:
@@ -1073,8 +1075,10 @@ def start(ctx) -> Any:
     faults = Faults(latency_ms=o.latency_ms, error_rate=o.error_rate, timeout_rate=o.timeout_rate,
                     drop_after_commit_rate=o.drop_after_commit_rate, seed=o.seed,
                     timeout_sleep_s=getattr(o, "timeout_sleep_s", 35.0))
+    lifetime_s = getattr(o, "token_lifetime_s", None)
+    lifetime = DEFAULT_TOKEN_LIFETIME if lifetime_s is None else dt.timedelta(seconds=lifetime_s)
     server = CaselleServer(ctx.data_dir, host=o.host, port=ctx.port_for(0), api_version=o.api_version,
-                           faults=faults).start()
+                           faults=faults, token_lifetime=lifetime).start()
     return RunningPart(
         name="caselle",
         urls={"caselle_url": server.url, "caselle_token_url": server.token_url},

@@ -59,6 +59,7 @@ class SandboxOptions:
     drop_after_commit_rate: float = 0.0
     seed: int = DEFAULT_SEED  # fault-injection RNG (and anything else a part randomises)
     timeout_sleep_s: float = 35.0  # how long a "timeout" fault stalls before closing the connection
+    token_lifetime_s: int | None = None  # Caselle tokens: None = 6 months; negative = already expired
 
 
 @dataclass
@@ -240,7 +241,7 @@ def ensure_sandbox(paths: Paths | None = None, options: SandboxOptions | None = 
     if found is not None:
         return found
     with _embedded_lock:
-        key = data_dir.resolve() if data_dir.exists() else data_dir
+        key = Path(os.path.abspath(data_dir))
         if key in _embedded:
             return _embedded[key][1]
         sandbox = Sandbox(options, data_dir=data_dir).start()

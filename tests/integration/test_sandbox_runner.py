@@ -103,3 +103,17 @@ def test_ensure_sandbox_uses_a_running_one_and_ignores_stale_state(tmp_path):
     assert runner.state_file(data_dir).exists()
     runner.remove_state(data_dir, pid=dead.pid)
     assert not runner.state_file(data_dir).exists()
+
+
+def test_token_lifetime_option_issues_expired_tokens(tmp_path):
+    from console.errors import AuthError
+
+    options = runner.SandboxOptions(token_lifetime_s=-5)
+    with runner.Sandbox(options, data_dir=tmp_path, parts=["console.sandbox.caselle_server"]) as sb:
+        e = sb.endpoints()
+        token = request_token(e["urls"]["caselle_token_url"], e["info"]["caselle_client_id"],
+                              e["info"]["caselle_client_secret"])
+        assert token.expired()
+        with CaselleClient(e["urls"]["caselle_url"], token) as c, pytest.raises(AuthError):
+            c.find_receipt("x")
+        assert requests.get(e["urls"]["caselle_url"], timeout=2).status_code == 405
