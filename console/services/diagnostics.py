@@ -22,7 +22,7 @@ from typing import Any
 
 from console import __version__
 from console.config import API_VERSIONS, validate
-from console.errors import AuthError, ConsoleError, NetworkError, RemoteError, UnsupportedVersionError
+from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,14 @@ CLOCK_FAIL_S = 300
 DISK_WARN_BYTES = 1_000_000_000
 DISK_FAIL_BYTES = 200_000_000
 
-# Features that depend on the Caselle Connect API version: (feature, minimum version).
-FEATURES: tuple[tuple[str, str], ...] = (
-    ("Receipts (create_receipt)", "2021.02.160"),
-    ("Voids (void_receipt)", "2021.02.160"),
-    ("Adjustments and balance updates", "2021.02.160"),
-    ("Paperless / phone / e-mail changes (update_customer)", "2021.02.160"),
-    ("ACH rejects", "2021.05"),
-    ("AutoPay enrollment changes (set_direct_pay_status)", "2021.05"),
-)
+# Short names for the operator; the feature tables themselves live in the Caselle adapter.
+FEATURE_NAMES = {
+    "utility_search": "Account search", "customer_detail": "Customer detail", "adjustments": "Adjustments",
+    "create_receipt": "Receipts (create_receipt)", "void_receipt": "Voids (void_receipt)",
+    "batches": "Batches", "update_customer": "Phone / e-mail changes (update_customer)",
+    "paperless": "Paperless enrollment", "ach_reject": "ACH rejects",
+    "set_direct_pay_status": "AutoPay enrollment changes (set_direct_pay_status)",
+}
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -54,13 +53,28 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def features_for(version: str) -> list[tuple[str, bool, str]]:
-    """(feature, enabled, explanation) for an API version."""
+def _features_by_version() -> dict[str, frozenset[str]]:
+    from console.adapters.caselle import FEATURES_BY_VERSION
+
+    return FEATURES_BY_VERSION
+
+
+def features_for(version: str, features: frozenset[str] | set[str] | None = None) -> list[tuple[str, bool, str]]:
+    """(feature, enabled, explanation) for an API version (or for the features a server reports)."""
+    by_version = _features_by_version()
+    if features is None:
+        features = by_version.get(version)
+    if features is None:  # an unknown version: everything its known predecessors have
+        features = frozenset().union(*(f for v, f in by_version.items() if version_key(v) <= version_key(version)))
+    needs: dict[str, str] = {}
+    for v in sorted(by_version, key=version_key):
+        for f in by_version[v]:
+            needs.setdefault(f, v)
     out = []
-    for name, minimum in FEATURES:
-        enabled = version_key(version) >= version_key(minimum)
-        why = f"enabled on {version}" if enabled else f"disabled on {version} — needs {minimum}"
-        out.append((name, enabled, why))
+    for f in sorted(needs, key=lambda f: (version_key(needs[f]), FEATURE_NAMES.get(f, f))):
+        name = FEATURE_NAMES.get(f, f.replace("_", " "))
+        enabled = f in features
+        out.append((name, enabled, f"enabled on {version}" if enabled else f"disabled on {version} — needs {needs[f]}"))
     return out
 
 
@@ -122,20 +136,15 @@ class CaselleProbe:
     configured: bool = True
     url: str = ""
     reachable: bool = False
-    auth_ok: bool | None = None  # None: not checked (no client / unreachable)
-    api_version: str | None = None  # what the server reports (or the configured one)
+    auth_ok: bool | None = None  # None: not checked (unreachable)
+    api_version: str | None = None  # what the server reports
+    features: frozenset[str] | None = None  # what the server reports
     server_date: datetime | None = None
     token_expires: datetime | None = None
     latency_ms: int | None = None
+    sandbox: bool | None = None
     error: BaseException | None = None
     note: str = ""
-
-
-def _client(services) -> Any | None:
-    """The Caselle client if this build has one (``services.caselle``), else None."""
-    if not hasattr(type(services), "caselle"):
-        return None
-    return services.caselle
 
 
 def _to_datetime(value: Any) -> datetime | None:
@@ -143,89 +152,93 @@ def _to_datetime(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, UTC)
-    try:
-        return parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        pass
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
         return None
 
 
-def _pick(obj: Any, *names: str) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            value = getattr(obj, n)
-            return value() if callable(value) else value
-    return None
+def caselle_client(services, timeout: float) -> tuple[Any, bool]:
+    """(client, owned): the composition root's ``services.caselle`` when it has one, else a
+    client built from the profile's endpoints and the keyring (owned: close it after use)."""
+    if hasattr(type(services), "caselle"):
+        return services.caselle, False
+    from console.adapters.caselle import CaselleClient, StoredToken
+
+    ep = services.endpoints
+    token = StoredToken(services.secrets, token_url=ep.get("caselle_token_url"),
+                        client_id=ep.get("caselle_client_id") or services.profile.caselle_client_id,
+                        client_secret=ep.get("caselle_client_secret"), timeout=timeout)
+    return CaselleClient(ep["caselle_url"], token, timeout=timeout, query_retries=0,
+                         operator=getattr(services, "operator_id", "")), True
 
 
-def _http_probe(url: str, timeout: float) -> tuple[int, datetime | None, int]:
-    """Plain GET of the endpoint: any HTTP answer proves reachability and gives a Date."""
+def _http_probe(url: str, timeout: float) -> tuple[bool, datetime | None, int | None, str]:
+    """A plain GET of the endpoint: (answered, its Date header, latency ms, error text).
+
+    Used when the API could not be asked (e.g. no token yet): any HTTP answer proves the
+    server is reachable, and its Date header still allows the clock check.
+    """
     import requests
 
     started = time.monotonic()
-    resp = requests.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    try:
+        resp = requests.get(url, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - requests raises its own hierarchy
+        return False, None, None, f"{type(exc).__name__}"
     latency = int((time.monotonic() - started) * 1000)
-    return resp.status_code, _to_datetime(resp.headers.get("Date")), latency
+    return True, _to_datetime(resp.headers.get("Date")), latency, ""
 
 
 def probe_caselle(services, *, timeout: float | None = None) -> CaselleProbe:
-    """Reach Caselle Connect once and record what it says. Never raises."""
+    """Ask Caselle Connect once (``apiInfo``) and record what it says. Never raises."""
     profile = services.profile
     timeout = float(timeout or profile.caselle_timeout_s or 20)
-    probe = CaselleProbe(api_version=None)
+    probe = CaselleProbe()
     try:
         url = str(services.endpoints.get("caselle_url") or "")
     except Exception as exc:  # noqa: BLE001 - e.g. the sandbox failed to start
-        probe.configured = bool(profile.is_sandbox)
+        log.exception("Caselle endpoints unavailable")
         probe.error = exc
         return probe
     probe.url = url
     if not url:
         probe.configured = False
         return probe
+    client = owned = None
+    started = time.monotonic()
     try:
-        _status, probe.server_date, probe.latency_ms = _http_probe(url, timeout)
-        probe.reachable = True
-    except Exception as exc:  # noqa: BLE001 - requests raises its own hierarchy
-        probe.error = NetworkError(f"{url} did not answer: {type(exc).__name__}", system="Caselle")
-        return probe
-    client = _client(services)
-    if client is None:
-        probe.note = "this build has no Caselle client yet: only reachability was checked"
-        return probe
-    try:
-        info = None
-        for name in ("server_info", "probe", "ping", "version_info"):
-            fn = getattr(client, name, None)
-            if callable(fn):
-                info = fn()
-                break
-        probe.auth_ok = True
-        probe.api_version = _pick(info, "api_version", "version") if info is not None else None
-        probe.api_version = probe.api_version or _pick(client, "api_version")
-        probe.token_expires = _to_datetime(_pick(info, "token_expires", "token_expires_at", "token_expiry")
-                                           if info is not None else None)
-        if probe.token_expires is None:
-            probe.token_expires = _to_datetime(_pick(client, "token_expires", "token_expires_at",
-                                                     "token_expiry"))
-        server_date = _to_datetime(_pick(info, "server_date", "server_time", "date")) if info is not None else None
-        probe.server_date = server_date or probe.server_date
+        client, owned = caselle_client(services, timeout)
+        info = client.api_info()
+        probe.latency_ms = int((time.monotonic() - started) * 1000)
+        probe.reachable = probe.auth_ok = True
+        probe.api_version = str(info.get("version") or "") or None
+        probe.features = frozenset(info.get("features") or ()) or None
+        probe.server_date = _to_datetime(info.get("serverTime"))
+        probe.sandbox = info.get("sandbox")
+        probe.token_expires = _to_datetime(client.token_expires_at)
     except AuthError as exc:
-        probe.auth_ok = False
+        answered, probe.server_date, probe.latency_ms, why = _http_probe(url, timeout)
+        if answered:
+            probe.reachable, probe.auth_ok, probe.error = True, False, exc
+        else:
+            probe.error = NetworkError(f"cannot connect to Caselle at {url} ({why})", system="Caselle")
+            probe.note = f"no sign-in was possible either: {_message(exc)}"
+    except NetworkError as exc:
         probe.error = exc
-    except (RemoteError, ConsoleError) as exc:
-        probe.error = exc
+    except ConsoleError as exc:  # answered, but with an error (5xx, protocol, GraphQL)
+        probe.reachable, probe.error = True, exc
     except Exception as exc:  # noqa: BLE001 - a diagnostic must report, not crash
         log.exception("Caselle probe failed")
         probe.error = exc
+    finally:
+        if owned and client is not None:
+            client.close()
     return probe
 
 
@@ -307,11 +320,10 @@ def check_caselle_reachable(run: _Run) -> Check:
                 if run.services.profile.is_sandbox and not p.url else
                 "Check the URL, the network and any proxy or firewall between this PC and the server")
         return Check("caselle_reachable", title, FAIL, f"Caselle Connect did not answer: {_message(p.error)}",
-                     hint, [p.url] if p.url else [])
-    details = [p.url, f"answered in {p.latency_ms} ms"]
-    if p.note:
-        details.append(p.note)
-    return Check("caselle_reachable", title, PASS, f"Caselle Connect answered in {p.latency_ms} ms", "", details)
+                     hint, ([p.url] if p.url else []) + ([p.note] if p.note else []))
+    answered = f"answered in {p.latency_ms} ms" if p.latency_ms is not None else "answered"
+    details = [p.url, answered] + ([p.note] if p.note else [])
+    return Check("caselle_reachable", title, PASS, f"Caselle Connect {answered}", "", details)
 
 
 def _message(exc: BaseException | None) -> str:
@@ -326,8 +338,6 @@ def check_caselle_auth(run: _Run) -> Check:
     if not p.reachable:
         return Check("caselle_auth", title, WARN, "Not checked: Caselle Connect is not reachable",
                      "Fix the connection first")
-    if p.auth_ok is None and p.error is None:
-        return Check("caselle_auth", title, WARN, "Not checked: this build has no Caselle client yet")
     if p.auth_ok is False:
         return Check("caselle_auth", title, FAIL, f"Caselle refused the credentials: {_message(p.error)}",
                      "Create a new token in Caselle (third-party access) and enter it in File › Settings… › Caselle")
@@ -354,23 +364,29 @@ def check_api_version(run: _Run) -> Check:
     p = run.probe
     reported = p.api_version
     version = reported or configured
-    feats = features_for(version)
+    feats = features_for(version, p.features)
     details = [f"{name}: {why}" for name, _ok, why in feats]
     title = "Caselle API version and features"
-    if reported and version_key(reported) < version_key(configured):
-        return Check("api_version", title, FAIL,
-                     f"The server runs {reported} but the profile says {configured}",
-                     f"Set the API version to {reported} in Settings (features that need more are then "
-                     "disabled with an explanation) or have Caselle upgraded", details)
-    if version not in API_VERSIONS and version_key(version) < version_key(API_VERSIONS[0]):
+    if version_key(version) < version_key(min(API_VERSIONS, key=version_key)):
         return Check("api_version", title, FAIL, f"API version {version} is older than the oldest supported "
-                     f"({API_VERSIONS[0]})", "Have Caselle upgraded", details)
-    disabled = [n for n, ok, _ in feats if not ok]
-    source = "reported by the server" if reported else "from the profile (not reported by the server)"
+                     f"({min(API_VERSIONS, key=version_key)})", "Have Caselle upgraded", details)
+    if reported and version_key(reported) < version_key(configured):
+        off = [n for n, ok, _ in feats if not ok]
+        return Check("api_version", title, WARN,
+                     f"The server runs {reported} but the profile says {configured}"
+                     + (f": {', '.join(off)} disabled" if off else ""),
+                     f"Set the API version to {reported} in File › Settings… › Caselle, or have Caselle "
+                     "upgraded; features the server lacks stay disabled with an explanation", details)
+    source = "reported by the server" if reported else "from the profile; the server was not asked"
+    disabled = [(n, why) for n, ok, why in feats if not ok]
     if disabled:
+        needs = max((why.rsplit(" ", 1)[-1] for _n, why in disabled), key=version_key)
         return Check("api_version", title, WARN, f"API {version} ({source}): {len(disabled)} feature(s) disabled",
-                     f"{', '.join(disabled)} need {max(m for _n, m in FEATURES)}; ask Caselle for the upgrade",
-                     details)
+                     f"{', '.join(n for n, _ in disabled)} need {needs}: ask Caselle about the upgrade; until "
+                     "then those actions stay disabled with an explanation", details)
+    if reported and version_key(reported) > version_key(configured):
+        return Check("api_version", title, WARN, f"The server runs {reported}; the profile still says {configured}",
+                     f"Set the API version to {reported} in File › Settings… › Caselle", details)
     return Check("api_version", title, PASS, f"API {version} ({source}): every feature is available", "", details)
 
 

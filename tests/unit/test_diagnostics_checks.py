@@ -133,9 +133,22 @@ def test_older_api_version_disables_features_with_an_explanation(paths):
     assert any(x.startswith("Receipts (create_receipt): enabled") for x in c.details)
 
 
-def test_server_older_than_the_profile_fails(paths):
-    c = run(services(paths), api_version="2021.02.160")["api_version"]
-    assert c.state == d.FAIL and "2021.02.160" in c.hint
+def test_server_older_than_the_profile_warns_and_names_what_is_disabled(paths):
+    c = run(services(paths), api_version="2021.02.160", features=None)["api_version"]
+    assert c.state == d.WARN and "2021.02.160" in c.hint
+    assert "ACH rejects" in c.summary
+
+
+def test_server_reported_features_win_over_the_version_table(paths):
+    svc = services(paths, production(caselle_api_version="2021.02.160"))
+    c = run(svc, api_version="2021.02.160", features=frozenset({"create_receipt", "void_receipt"}))["api_version"]
+    assert c.state == d.WARN
+    assert "Adjustments: disabled on 2021.02.160 — needs 2021.02.160" in c.details
+
+
+def test_a_version_older_than_supported_fails(paths):
+    svc = services(paths, production(caselle_api_version="2021.02.160"))
+    assert run(svc, api_version="2020.01")["api_version"].state == d.FAIL
 
 
 def test_features_for_versions():
@@ -210,3 +223,44 @@ def test_connection_status_summary(paths, monkeypatch):
     assert d.connection_status(svc, now=NOW).state == "unreachable"
     monkeypatch.setattr(d, "probe_caselle", lambda s: d.CaselleProbe(configured=False))
     assert d.connection_status(svc, now=NOW).state == "not configured"
+
+
+class _FakeClient:
+    def __init__(self, info=None, exc=None, expires=None):
+        self.info, self.exc, self.token_expires_at = info, exc, expires
+
+    def api_info(self):
+        if self.exc:
+            raise self.exc
+        return self.info
+
+
+def _with_client(paths, client):
+    @dataclass
+    class WithCaselle(FakeServices):
+        @property
+        def caselle(self):
+            return client
+
+    svc = services(paths)
+    return WithCaselle(svc.paths, svc.profile, svc.secrets, svc.endpoints)
+
+
+def test_probe_reads_version_features_time_and_token_from_the_client(paths):
+    expires = NOW + timedelta(days=100)
+    client = _FakeClient({"version": "2021.02.160", "features": ["create_receipt"], "serverTime": "2026-03-01T12:00:05Z",
+                          "tokenExpiresAt": None, "sandbox": False}, expires=expires)
+    p = d.probe_caselle(_with_client(paths, client))
+    assert p.reachable and p.auth_ok and p.error is None
+    assert p.api_version == "2021.02.160" and p.features == frozenset({"create_receipt"})
+    assert p.server_date == NOW + timedelta(seconds=5) and p.token_expires == expires
+
+
+def test_probe_maps_network_errors_to_unreachable(paths):
+    p = d.probe_caselle(_with_client(paths, _FakeClient(exc=NetworkError("refused", system="Caselle"))))
+    assert not p.reachable and isinstance(p.error, NetworkError)
+
+
+def test_probe_never_raises(paths):
+    p = d.probe_caselle(_with_client(paths, _FakeClient(exc=KeyError("bug"))))
+    assert not p.reachable and isinstance(p.error, KeyError)
