@@ -40,6 +40,7 @@ _DATE_RE = {
 
 # Past this many distinct values a column stops caching and converts cell by cell.
 CACHE_LIMIT = 40_000
+AMOUNT_CACHE_LIMIT = 100_000
 
 
 class CellError(ValueError):
@@ -72,10 +73,14 @@ class Converter:
         self.type = t
         self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
         self._rx_opt = re.compile(f"(?:{column.pattern})?", re.DOTALL) if column.pattern else None
+        # Columns with few distinct values convert each distinct text once (int, date, flag,
+        # enum; amounts repeat a lot in billing data too). Text with a rule and timestamps
+        # decide on their first chunk; text without any rule needs no conversion at all.
         self._cache: dict | None = {} if t in ("int", "date", "flag", "enum") else None
-        # text/amount/timestamp start on the direct path and switch to the cache when a
-        # chunk shows few distinct values (cities, states, zero fees...).
-        self._adaptive = t in ("text", "amount", "timestamp")
+        self._limit = AMOUNT_CACHE_LIMIT if t == "amount" else CACHE_LIMIT
+        plain_text = t == "text" and not (column.pattern or column.required or column.max_length
+                                          or column.default)
+        self._adaptive = t == "timestamp" or (t == "text" and not plain_text)
         self._bad_keys: set[str] = set()
         self.absent = "" if t == "text" else None
         self.default = self.absent
@@ -208,13 +213,17 @@ class Converter:
     def _cached(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
         cache = self._cache
         uniq = set(cells)
-        new = uniq.difference(cache) if cache else uniq
-        for u in new:
-            try:
-                cache[u] = self.cell(u)
-            except CellError as exc:
-                cache[u] = _Bad(exc)
-                self._bad_keys.add(u)
+        new = list(uniq.difference(cache)) if cache else list(uniq)
+        converted = self._fast(new) if len(new) > 8 else None
+        if converted is not None:
+            cache.update(zip(new, converted, strict=True))
+        else:
+            for u in new:
+                try:
+                    cache[u] = self.cell(u)
+                except CellError as exc:
+                    cache[u] = _Bad(exc)
+                    self._bad_keys.add(u)
         values = list(map(cache.__getitem__, cells))
         bad: list[tuple[int, CellError]] = []
         if self._bad_keys and not self._bad_keys.isdisjoint(uniq):
@@ -224,7 +233,7 @@ class Converter:
                 err = values[i].error
                 bad.append((i, err))
                 values[i] = cells[i] if self.type == "text" and err.rule != "required" else fail
-        if len(cache) > CACHE_LIMIT:
+        if len(cache) > self._limit:
             self._cache = None  # too many distinct values: convert directly from now on
             self._bad_keys = set()
         return values, bad

@@ -317,7 +317,8 @@ class _State:
             cols = list(zip(*rows, strict=False))
         else:
             width = self.width
-            if any(len(r) != width for r in rows):
+            lengths = set(map(len, rows))
+            if len(lengths) != 1 or width not in lengths:
                 fixed = []
                 for r, line in zip(rows, lines, strict=False):
                     if len(r) != width:
@@ -372,7 +373,7 @@ class _State:
                 continue
             values = self.columns[col.name]
             if col.type == "text":
-                present = [v for v in values if v]
+                present = [v for v in values if v] if "" in values else values
             else:
                 present = [v for v in values if v is not None]
             if len(set(present)) == len(present):
@@ -454,6 +455,9 @@ def _row_lines(rows: list, start: int) -> list[int]:
     return out
 
 
+_first = itemgetter(0)
+
+
 def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
     layout = st.layout
     reader = csv.reader(text, delimiter=layout.delimiter, quotechar=layout.quote, strict=False)
@@ -490,7 +494,7 @@ def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
             chunk, lines = chunk[1:], lines[1:]
             header_pending = False
         # trailer line(s)
-        if any(r[0] == marker for r in chunk):
+        if marker in map(_first, chunk):
             keep = [r[0] != marker for r in chunk]
             for r, ln, k in zip(chunk, lines, keep, strict=False):
                 if not k:

@@ -188,6 +188,8 @@ def repeated_value(t: Table, check: Check) -> Iterator[Finding]:
     """Rows whose ``column`` value appeared on an earlier row (e.g. an account with several invoices)."""
     column = t.name(_p(check, "column", "AccountNumber"))
     values = t.col(column)
+    if len(set(values)) == len(values):
+        return
     counts = Counter(values)
     repeated = {v for v, n in counts.items() if n > 1 and v not in (None, "")}
     if not repeated:

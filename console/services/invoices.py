@@ -1,0 +1,199 @@
+"""Check an invoice export (Caselle's "Invoice Cloud Export") before it is sent to Invoice Cloud.
+
+    check = check_invoices(path)                   # layout "ic-invoice-v1" by default
+    check.ok, check.records, check.total_amount_due, check.summary, check.errors, check.warnings
+
+Reading and every rule come from the layout (console.files); this module adds what a clerk
+looks at before sending: totals per invoice type, accounts with several invoices, credit
+balances, bill/due date ranges. Sending is the transfer service's job (it takes the checked
+file's fingerprint).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from console.errors import Problem
+from console.files.layouts import Layout, load_layout
+from console.files.reader import ReadResult, RecordList, read_file
+
+DEFAULT_LAYOUT = "ic-invoice-v1"
+ZERO = Decimal("0.00")
+LIST_LIMIT = 500  # accounts / credit balances listed in a summary (all are counted)
+
+# Column names the summary uses (every invoice layout has them).
+ACCOUNT, INVOICE, TYPE, TOTAL = "AccountNumber", "InvoiceNumber", "InvoiceType", "TotalAmountDue"
+
+
+@dataclass(frozen=True)
+class TypeTotal:
+    invoice_type: int | None
+    count: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class RepeatedAccount:
+    account: str
+    count: int
+    lines: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CreditBalance:
+    line: int
+    account: str
+    invoice: str
+    amount: Decimal
+
+
+@dataclass
+class InvoiceSummary:
+    by_type: list[TypeTotal] = field(default_factory=list)
+    accounts_with_several: list[RepeatedAccount] = field(default_factory=list)
+    accounts_with_several_count: int = 0
+    credit_balances: list[CreditBalance] = field(default_factory=list)
+    credit_balance_count: int = 0
+    credit_balance_total: Decimal = ZERO
+    bill_dates: tuple[dt.date, dt.date] | None = None
+    due_dates: tuple[dt.date, dt.date] | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "by_type": [{"invoice_type": t.invoice_type, "count": t.count, "total": str(t.total)} for t in self.by_type],
+            "accounts_with_several_invoices": {
+                "count": self.accounts_with_several_count,
+                "accounts": [{"account": a.account, "count": a.count, "lines": list(a.lines)}
+                             for a in self.accounts_with_several],
+            },
+            "credit_balances": {
+                "count": self.credit_balance_count,
+                "total": str(self.credit_balance_total),
+                "invoices": [{"line": c.line, "account": c.account, "invoice": c.invoice, "amount": str(c.amount)}
+                             for c in self.credit_balances],
+            },
+            "bill_dates": [d.isoformat() for d in self.bill_dates] if self.bill_dates else None,
+            "due_dates": [d.isoformat() for d in self.due_dates] if self.due_dates else None,
+        }
+
+
+@dataclass
+class InvoiceCheck:
+    """The outcome of checking an invoice file."""
+
+    path: Path
+    result: ReadResult
+    total_amount_due: Decimal
+    summary: InvoiceSummary
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def records(self) -> RecordList:
+        return self.result.records
+
+    @property
+    def record_count(self) -> int:
+        return len(self.result)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return self.result.errors
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return self.result.warnings
+
+    @property
+    def fingerprint(self) -> str:
+        return self.result.fingerprint
+
+    @property
+    def layout(self) -> Layout:
+        return self.result.layout
+
+    def as_dict(self) -> dict:
+        """The CLI's JSON: amounts as strings, problems as {line, column, rule, message}."""
+        r = self.result
+        return {
+            "file": str(self.path),
+            "layout": r.layout.name,
+            "records": len(r),
+            "total_amount_due": str(self.total_amount_due),
+            "valid": r.ok,
+            "encoding": r.encoding,
+            "fingerprint": r.fingerprint,
+            "trailer": {"count": r.trailer[0], "total": str(r.trailer[1])} if r.trailer else None,
+            "errors": [p.as_dict() for p in r.errors],
+            "warnings": [p.as_dict() for p in r.warnings],
+            "summary": self.summary.as_dict(),
+        }
+
+
+def check_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, progress=None, cancel=None, *,
+                   today: dt.date | None = None) -> InvoiceCheck:
+    """Read and check an invoice file. Raises UnreadableFileError (not a readable file),
+    LayoutError (no such layout) or Cancelled; bad content is reported on the result."""
+    layout = load_layout(layout_name)
+    result = read_file(path, layout, progress=progress, cancel=cancel, today=today)
+    return InvoiceCheck(Path(path), result, _total(result), summarize(result))
+
+
+def _col(result: ReadResult, name: str) -> list:
+    try:
+        return result.column(name)
+    except KeyError:
+        return [None] * len(result)
+
+
+def _total(result: ReadResult) -> Decimal:
+    return sum((v for v in _col(result, TOTAL) if v is not None), ZERO).quantize(ZERO)
+
+
+def summarize(result: ReadResult) -> InvoiceSummary:
+    """Totals per invoice type, accounts with several invoices, credit balances, date ranges."""
+    s = InvoiceSummary()
+    types, totals = _col(result, TYPE), _col(result, TOTAL)
+    accounts, invoices = _col(result, ACCOUNT), _col(result, INVOICE)
+    lines = result.lines
+    by_type_count: Counter = Counter(types)
+    by_type_total: dict = defaultdict(lambda: ZERO)
+    for t, amount in zip(types, totals, strict=True):
+        if amount is not None:
+            by_type_total[t] += amount
+    s.by_type = [TypeTotal(t, n, by_type_total[t].quantize(ZERO))
+                 for t, n in sorted(by_type_count.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
+    counts = Counter(a for a in accounts if a)
+    several = {a: n for a, n in counts.items() if n > 1}
+    if several:
+        where: dict[str, list[int]] = defaultdict(list)
+        for a, line in zip(accounts, lines, strict=True):
+            if a in several:
+                where[a].append(line)
+        s.accounts_with_several_count = len(several)
+        s.accounts_with_several = [RepeatedAccount(a, several[a], tuple(where[a]))
+                                   for a in sorted(several, key=lambda a: where[a][0])][:LIST_LIMIT]
+    credit_total = ZERO
+    credits = []
+    for i, amount in enumerate(totals):
+        if amount is not None and amount < 0:
+            credit_total += amount
+            if len(credits) < LIST_LIMIT:
+                credits.append(CreditBalance(lines[i], accounts[i] or "", invoices[i] or "", amount))
+            s.credit_balance_count += 1
+    s.credit_balances = credits
+    s.credit_balance_total = credit_total.quantize(ZERO)
+    s.bill_dates = _range(_col(result, "BillDate"))
+    s.due_dates = _range(_col(result, "DueDate"))
+    return s
+
+
+def _range(values: list) -> tuple | None:
+    present = [v for v in values if v is not None]
+    return (min(present), max(present)) if present else None
