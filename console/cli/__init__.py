@@ -20,6 +20,7 @@ AREAS: dict[str, str] = {
     "sandbox": "run the embedded sandbox in the foreground; --report, --reset, --adjust",
     "diagnose": "check profile, keyring, Caselle, token, API features, clock, disk, journal",
     "post": "import an Invoice Cloud payments / rejects / changes file and post it to Caselle, exactly once",
+    "lockbox": "CloudStore lockbox files: build, check, send, summary sheet",
     "invoices": "invoice export: check it against its layout (and send it) to Invoice Cloud",
 }
 

@@ -65,3 +65,12 @@ def test_map_problems_and_unmapped_items():
     assert [(p.line, p.rule) for p in unmapped_problems(rows, m)] == [(3, "unmapped"), (4, "unmapped")]
     assert m.with_entry("199", "20-0000-000").account("199") == "20-0000-000"
     assert "101" not in m.without("101")
+
+
+def test_fingerprints_in_audit_payloads_never_look_like_card_numbers():
+    from console.adapters.journal import check_payload
+    from console.services.lockbox import _no_digit_runs, grouped_fingerprint
+
+    sha = "1891418e19d06c591978de7ca0388f5c2e372bfc4a3eb6858850450426213529"  # ends in 19 Luhn-valid digits
+    assert grouped_fingerprint(sha).replace(":", "") == sha
+    check_payload("audit:lockbox.send", {"fingerprint": _no_digit_runs(sha), "key": _no_digit_runs(f"k:{sha}:x")})
