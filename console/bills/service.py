@@ -8,7 +8,7 @@ from pathlib import Path
 
 from console.bills.split import DEFAULT_NAMING, InvoiceRef, check_naming
 from console.bills.template import BillTemplate, load_template
-from console.errors import UserFacingError, ValidationError
+from console.errors import ValidationError
 from console.paths import resource
 
 INVOICE_LAYOUT = "ic-invoice-v1"
@@ -38,19 +38,17 @@ def images_sent(profile=None) -> bool:
     return profile is None or profile.get("bills_mode") != "ic_template"
 
 
-def load_invoice_refs(path: Path | str) -> list[InvoiceRef]:
+def load_invoice_refs(path: Path | str, *, progress=None, cancel=None) -> list[InvoiceRef]:
     """Read an invoice file (``ic-invoice-v1``) with the file reader; a file with errors is refused."""
-    try:
-        from console.files.layouts import load_layout
-        from console.files.reader import read_file
-    except ImportError:  # the file reader is another part of the console
-        raise UserFacingError("Reading invoice files is not available in this build") from None
-    result = read_file(Path(path), load_layout(INVOICE_LAYOUT))
-    errors = [p for p in getattr(result, "problems", []) if getattr(p, "severity", "error") == "error"]
-    if errors:
-        raise ValidationError(f"Invoice file {Path(path).name} has {len(errors)} error(s); fix it before "
-                              "matching bill images", errors)
-    return invoice_refs(getattr(result, "records", result))
+    from console.files.layouts import load_layout
+    from console.files.reader import read_file
+
+    result = read_file(Path(path), load_layout(INVOICE_LAYOUT), progress=progress, cancel=cancel)
+    if result.errors:
+        first = "; ".join(str(p) for p in result.errors[:3])
+        raise ValidationError(f"Invoice file {Path(path).name} has {len(result.errors)} error(s), so bill "
+                              f"images cannot be matched to it: {first}", list(result.errors))
+    return invoice_refs(result.records)
 
 
 def invoice_refs(records) -> list[InvoiceRef]:
@@ -79,3 +77,21 @@ def _sortable_date(value) -> str:
         return dt.datetime.strptime(text, "%m/%d/%Y").date().isoformat()
     except ValueError:
         return text
+
+
+def sandbox_batch(paths, *, count: int | None = None, progress=None, cancel=None) -> Path:
+    """The sandbox's bill batch PDF for its demo customers (printed once, then reused)."""
+    from console.sandbox.bill_pdf import build_bill_batch
+    from console.sandbox.seed import DEFAULT_COUNT, demo_customers
+
+    count = count or DEFAULT_COUNT
+    folder = Path(paths.sandbox_dir) / "bills"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"bill-batch-{count}.pdf"
+    if not target.exists():
+        if cancel is not None and cancel.is_set():
+            from console.errors import Cancelled
+
+            raise Cancelled("cancelled")
+        build_bill_batch(demo_customers(count), target, progress=progress)
+    return target

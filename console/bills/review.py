@@ -1,0 +1,82 @@
+"""What the Bill Images tab lists: one row per bill with its invoice, file name and status
+through index → split → send. Pure data, no Qt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from console.bills.indexer import BatchIndex
+from console.bills.send import SendReport
+from console.bills.split import DEFAULT_NAMING, InvoiceRef, plan_split
+
+STATUS_TEXT = {
+    "ok": "Ready",
+    "no-invoice": "No invoice",
+    "duplicate": "Duplicate – held",
+    "name-clash": "Name clash – held",
+}
+
+
+@dataclass(frozen=True)
+class BillRow:
+    account: str
+    pages: tuple[int, ...]
+    invoice: str
+    file_name: str
+    plan_status: str  # ok | no-invoice | duplicate | name-clash
+    message: str = ""
+    written: bool = False
+    sent: str = ""  # "" or a send outcome status
+    send_message: str = ""
+
+    @property
+    def first_page(self) -> int:
+        return self.pages[0]
+
+    @property
+    def pages_text(self) -> str:
+        return str(self.pages[0]) if len(self.pages) == 1 else f"{self.pages[0]}–{self.pages[-1]}"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.plan_status != "ok" or self.sent in ("failed",)
+
+    @property
+    def status_text(self) -> str:
+        if self.sent:
+            return {"sent": "Sent", "already sent": "Already sent", "failed": "Send failed",
+                    "not sent": "Not sent"}.get(self.sent, self.sent)
+        base = STATUS_TEXT.get(self.plan_status, self.plan_status)
+        if self.written and self.plan_status in ("ok", "no-invoice"):
+            return "Written" if self.plan_status == "ok" else "Written – no invoice"
+        return base
+
+    @property
+    def detail(self) -> str:
+        return self.send_message or self.message
+
+    def matches(self, needle: str) -> bool:
+        needle = needle.strip().lower()
+        return not needle or any(needle in s.lower() for s in (self.account, self.invoice, self.file_name,
+                                                                self.status_text))
+
+
+def rows_for(index: BatchIndex, invoices: Iterable[InvoiceRef] | None = None,
+             naming: str = DEFAULT_NAMING) -> list[BillRow]:
+    plan = plan_split(index, invoices, naming)
+    return [BillRow(f.account, f.pages, f.invoice or "", f.file_name, f.status, f.message) for f in plan]
+
+
+def mark_written(rows: list[BillRow], written_names: set[str]) -> list[BillRow]:
+    return [replace(r, written=r.file_name in written_names and r.plan_status in ("ok", "no-invoice"))
+            for r in rows]
+
+
+def mark_sent(rows: list[BillRow], report: SendReport) -> list[BillRow]:
+    by_name = {o.file_name: o for o in report.outcomes}
+    out = []
+    for r in rows:
+        o = by_name.get(r.file_name) if r.plan_status == "ok" else None
+        out.append(replace(r, sent=o.status, send_message=o.message) if o else r)
+    return out

@@ -1,0 +1,550 @@
+"""Bill Images tab: open a bill batch → index it (progress, cancel) → bills with search and
+problems → preview (QPdfView) → split into one PDF per bill → send through Stratus/SFTP.
+
+Layout and wiring only. The work is done by ``console.bills`` (indexer, split, send,
+review rows) through ``Operation``; the template is authored in ``TemplateDialog``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.bills.indexer import BatchIndex, index_batch
+from console.bills.review import BillRow, mark_sent, mark_written, rows_for
+from console.bills.send import SendReport, bills_to_send, send_bills, transfer_service_for
+from console.bills.service import (
+    images_sent,
+    load_invoice_refs,
+    naming_for,
+    resolve_template,
+    sandbox_batch,
+    sandbox_template_path,
+)
+from console.bills.split import SplitResult, split_batch
+from console.bills.template import BillTemplate, load_template
+from console.errors import UserFacingError, ValidationError
+from console.ui.bills_preview import BillPreview
+from console.ui.bills_table_model import (
+    ACCOUNT,
+    FILE,
+    INVOICE,
+    PAGES,
+    ROW_ROLE,
+    STATUS,
+    BillFilterModel,
+    BillTableModel,
+)
+from console.ui.context import UiContext
+from console.ui.errors import show_error
+from console.ui.operations import Operation, tracker
+
+log = logging.getLogger(__name__)
+PAGE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class BillImagesTab(QWidget):
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("bill-images-tab")
+        profile = ctx.profile
+        self.pdf_path: Path | None = None
+        self.template_path: Path | None = None
+        self.template: BillTemplate | None = None
+        self.invoices = None
+        self.invoices_path: Path | None = None
+        self.index: BatchIndex | None = None
+        self.split_result: SplitResult | None = None
+        self.send_report: SendReport | None = None
+        self._op: Operation | None = None
+        self.naming = "{account}_{invoice}.pdf"
+        try:
+            self.naming = naming_for(profile)
+            self.template = resolve_template(None, profile)
+            configured = profile.get("bills_template")
+            self.template_path = Path(str(configured)).expanduser() if configured else sandbox_template_path()
+        except UserFacingError as exc:  # a broken configured template: say so, let the clerk choose
+            log.warning("bill template not loaded: %s", exc)
+            self._template_error = str(exc)
+        else:
+            self._template_error = ""
+
+        # ---- top row: batch, template, invoices
+        self.open_button = QPushButton("Open batch…", self)
+        self.sandbox_button = QPushButton("Sandbox batch", self)
+        self.sandbox_button.setToolTip("Print the sandbox's bill batch for its demo customers and open it")
+        self.sandbox_button.setVisible(bool(getattr(profile, "is_sandbox", False)))
+        self.template_label = QLabel(self)
+        self.template_button = QPushButton("Template…", self)
+        self.draw_button = QPushButton("Draw template…", self)
+        self.draw_button.setToolTip("Draw the account-number rectangle on a page of this batch")
+        self.invoices_label = QLabel("Invoices: none", self)
+        self.invoices_button = QPushButton("Invoice file…", self)
+        self.index_button = QPushButton("Index again", self)
+        self.split_button = QPushButton("Split…", self)
+        self.send_button = QPushButton("Send", self)
+        top = QHBoxLayout()
+        for w in (self.open_button, self.sandbox_button):
+            top.addWidget(w)
+        top.addSpacing(16)
+        for w in (self.template_label, self.template_button, self.draw_button):
+            top.addWidget(w)
+        top.addSpacing(16)
+        top.addWidget(self.invoices_label)
+        top.addWidget(self.invoices_button)
+        top.addStretch(1)
+        for w in (self.index_button, self.split_button, self.send_button):
+            top.addWidget(w)
+
+        self.mode_banner = QLabel(
+            "This profile uses Invoice Cloud's own bill template: bill images are not sent. "
+            "You can still index, check and split a batch.", self)
+        self.mode_banner.setObjectName("bill-mode-banner")
+        self.mode_banner.setWordWrap(True)
+        self.mode_banner.setStyleSheet("background:#fef3c7; color:#92400e; padding:6px; border-radius:4px")
+        self.mode_banner.setVisible(not images_sent(profile))
+
+        # ---- progress row
+        self.summary_label = QLabel("Open a bill batch PDF to begin.", self)
+        self.summary_label.setObjectName("bill-summary")
+        self.progress = QProgressBar(self)
+        self.progress.setVisible(False)
+        self.progress.setMaximumWidth(260)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setVisible(False)
+        prog = QHBoxLayout()
+        prog.addWidget(self.summary_label, 1)
+        prog.addWidget(self.progress)
+        prog.addWidget(self.cancel_button)
+
+        # ---- left: search, bills, problems
+        self.search_edit = QLineEdit(self)
+        self.search_edit.setObjectName("bill-search")
+        self.search_edit.setPlaceholderText("Search account, invoice, file or status")
+        self.search_edit.setClearButtonEnabled(True)
+        self.attention_check = QCheckBox("Only bills that need a look", self)
+        self.model = BillTableModel(self)
+        self.proxy = BillFilterModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(self)
+        self.table.setObjectName("bill-table")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(PAGES, Qt.SortOrder.AscendingOrder)  # batch order
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(ACCOUNT, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(PAGES, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(INVOICE, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
+        self.problems = QListWidget(self)
+        self.problems.setObjectName("bill-problems")
+        self.problems_label = QLabel("Needs a look", self)
+        left = QWidget(self)
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.search_edit)
+        lv.addWidget(self.attention_check)
+        lv.addWidget(self.table, 3)
+        lv.addWidget(self.problems_label)
+        lv.addWidget(self.problems, 1)
+
+        # ---- right: preview
+        self.preview = BillPreview(self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.mode_banner)
+        layout.addLayout(prog)
+        layout.addWidget(self.splitter, 1)
+
+        # ---- wiring
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.sandbox_button.clicked.connect(self._on_sandbox_button_clicked)
+        self.template_button.clicked.connect(self._on_template_button_clicked)
+        self.draw_button.clicked.connect(self._on_draw_button_clicked)
+        self.invoices_button.clicked.connect(self._on_invoices_button_clicked)
+        self.index_button.clicked.connect(self.start_index)
+        self.split_button.clicked.connect(self._on_split_button_clicked)
+        self.send_button.clicked.connect(self._on_send_button_clicked)
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.search_edit.textChanged.connect(self.proxy.set_search)
+        self.attention_check.toggled.connect(self.proxy.set_attention_only)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+        self.problems.itemActivated.connect(self._on_problems_item_activated)
+        self.problems.itemClicked.connect(self._on_problems_item_activated)
+        tracker().ended.connect(self._on_tracker_ended)
+        self._restore_state()
+        self._update_labels()
+        self._update_buttons()
+
+    # ---- UI state
+    def _restore_state(self) -> None:
+        try:
+            state = self.ctx.ui_state("bill_images").bytes("splitter")
+        except Exception:  # noqa: BLE001 - UI state is a nicety; never block the tab
+            state = None
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    def hideEvent(self, event) -> None:  # Qt override
+        try:
+            self.ctx.ui_state("bill_images").set_value("splitter", self.splitter.saveState())
+        except Exception:  # noqa: BLE001
+            pass
+        super().hideEvent(event)
+
+    # ---- opening
+    def open_batch(self, path: Path | str, *, index: bool = True) -> None:
+        path = Path(path)
+        self.pdf_path = path
+        self.index = None
+        self.split_result = None
+        self.send_report = None
+        self.model.set_rows([])
+        self.problems.clear()
+        error = self.preview.load(path)
+        if error:
+            log.info("preview: %s", error)
+        self._update_labels()
+        self._update_buttons()
+        if index:
+            self.start_index()
+
+    def set_template(self, template: BillTemplate, path: Path | None) -> None:
+        self.template, self.template_path, self._template_error = template, path, ""
+        self._update_labels()
+        if self.pdf_path is not None:
+            self.start_index()
+
+    # ---- operations
+    def _busy(self) -> bool:
+        return self._op is not None and not self._op.done
+
+    def _run(self, fn, label: str, on_success, *, cancellable: bool = True) -> Operation:
+        self._op = Operation(self, fn, label=label, cancellable=cancellable) \
+            .on_progress(self._on_progress).success(on_success).failure(self._on_failure)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.setEnabled(True)
+        self.summary_label.setText(label)
+        self._update_buttons(busy=True)
+        return self._op.run()
+
+    def _end_op(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._update_buttons()
+
+    def start_index(self) -> None:
+        if self.pdf_path is None or self._busy():
+            return
+        if self.template is None:
+            show_error(self, ValidationError(self._template_error or "Choose or draw a bill template first"))
+            return
+        path, template = self.pdf_path, self.template
+        self._run(lambda op: index_batch(path, template, progress=op.progress, cancel=op.cancel_event),
+                  f"Indexing {path.name}…", self._on_indexed)
+
+    def _on_progress(self, done: int, total, message: str) -> None:
+        if total:
+            self.progress.setRange(0, int(total))
+            self.progress.setValue(min(int(done), int(total)))
+        if message:
+            self.summary_label.setText(message)
+
+    def _on_failure(self, exc: BaseException) -> None:
+        self._end_op()
+        self._update_labels()
+        show_error(self, exc)
+
+    def _on_indexed(self, index: BatchIndex) -> None:
+        self._end_op()
+        self.index = index
+        self.split_result = None
+        self.send_report = None
+        self._rebuild_rows()
+        self.ctx.status(f"{index.path.name}: {len(index.bills)} bills on {index.pages} pages")
+        if self.proxy.rowCount() > 0:
+            self.select_row(0)
+
+    def _rebuild_rows(self) -> None:
+        if self.index is None:
+            return
+        try:
+            rows = rows_for(self.index, self.invoices, self.naming)
+        except ValidationError as exc:
+            show_error(self, exc)
+            return
+        if self.split_result is not None:
+            rows = mark_written(rows, {f.file_name for f in self.split_result.written})
+        if self.send_report is not None:
+            rows = mark_sent(rows, self.send_report)
+        self.model.set_rows(rows)
+        self._fill_problems()
+        self._update_labels()
+        self._update_buttons()
+
+    def _fill_problems(self) -> None:
+        self.problems.clear()
+        index = self.index
+        if index is None:
+            return
+
+        def add(text: str, page: int | None = None) -> None:
+            item = QListWidgetItem(text)
+            if page is not None:
+                item.setData(PAGE_ROLE, page)
+            self.problems.addItem(item)
+
+        for issue in index.issues:
+            add(issue.message[:1].upper() + issue.message[1:], issue.page)
+        for d in index.duplicates:
+            starts = ", ".join(str(o[0]) for o in d.occurrences)
+            add(f"Account {d.account} starts bills on pages {starts}: held back", d.occurrences[0][0])
+        if self.invoices is not None:
+            from console.bills.split import cross_check
+
+            check = cross_check(index, self.invoices)
+            for r in check.invoices_without_image:
+                add(f"Invoice {r.invoice} (account {r.account}) has no bill image in this batch")
+            for acc in check.images_without_invoice:
+                first = next((b.first_page for b in index.bills if b.account == acc), None)
+                add(f"Bill for account {acc} has no invoice in the invoice file", first)
+        if self.send_report is not None:
+            for o in self.send_report.outcomes:
+                if o.status == "failed":
+                    add(f"{o.file_name}: not sent – {o.message}")
+        self.problems_label.setText(f"Needs a look ({self.problems.count()})")
+
+    # ---- selection and preview
+    def select_row(self, proxy_row: int) -> None:
+        idx = self.proxy.index(proxy_row, 0)
+        if idx.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+    def current_row(self) -> BillRow | None:
+        idx = self.table.selectionModel().currentIndex()
+        return idx.data(ROW_ROLE) if idx.isValid() else None
+
+    def _on_table_current_row_changed(self, current, _previous) -> None:
+        row = current.data(ROW_ROLE) if current.isValid() else None
+        if row is None:
+            return
+        self.preview.show_bill(row.pages, f"{row.account} – {len(row.pages)} page(s) – {row.status_text}")
+
+    def _on_problems_item_activated(self, item: QListWidgetItem) -> None:
+        page = item.data(PAGE_ROLE)
+        if page is None:
+            return
+        src_row = self.model.row_of_page(int(page))
+        if src_row is not None:
+            proxy_idx = self.proxy.mapFromSource(self.model.index(src_row, 0))
+            if proxy_idx.isValid():
+                self.select_row(proxy_idx.row())
+        self.preview.show_page(int(page))
+
+    # ---- buttons
+    def _on_open_button_clicked(self) -> None:
+        start = str(self.pdf_path.parent) if self.pdf_path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open bill batch", start, "PDF files (*.pdf)")
+        if path:
+            self.open_batch(path)
+
+    def _on_sandbox_button_clicked(self) -> None:
+        paths = self.ctx.services.paths
+        self._run(lambda op: sandbox_batch(paths, progress=op.progress, cancel=op.cancel_event),
+                  "Printing the sandbox's bill batch…", self._on_sandbox_batch_ready)
+
+    def _on_sandbox_batch_ready(self, path: Path) -> None:
+        self._end_op()
+        if self.template is None or self.template_path != sandbox_template_path():
+            self.template, self.template_path = load_template(sandbox_template_path()), sandbox_template_path()
+        self.open_batch(path)
+
+    def _on_template_button_clicked(self) -> None:
+        start = str(self.template_path.parent if self.template_path else Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Choose bill template", start, "Bill templates (*.toml)")
+        if not path:
+            return
+        try:
+            template = load_template(path)
+        except ValidationError as exc:
+            show_error(self, exc)
+            return
+        self.set_template(template, Path(path))
+
+    def _on_draw_button_clicked(self) -> None:
+        if self.pdf_path is None:
+            show_error(self, UserFacingError("Open a bill batch first: the template is drawn on one of its pages"))
+            return
+        from console.ui.bills_template_dialog import TemplateDialog
+
+        dlg = TemplateDialog(self.pdf_path, self.template, self, start_dir=self.ctx.services.paths.config_dir)
+        row = self.current_row()
+        if row is not None:
+            dlg.page_spin.setValue(row.first_page)
+        if dlg.exec() and dlg.template is not None:
+            self.set_template(dlg.template, dlg.saved_path)
+
+    def _on_invoices_button_clicked(self) -> None:
+        start = str(self.invoices_path.parent if self.invoices_path else Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Invoice file", start, "Invoice files (*.txt *.csv);;All (*)")
+        if path:
+            self.load_invoices(path)
+
+    def load_invoices(self, path: Path | str) -> None:
+        path = Path(path)
+        self._run(lambda op: load_invoice_refs(path, progress=op.progress, cancel=op.cancel_event),
+                  f"Reading {path.name}…", lambda refs: self._on_invoices_loaded(path, refs))
+
+    def _on_invoices_loaded(self, path: Path, refs) -> None:
+        self._end_op()
+        self.invoices, self.invoices_path = refs, path
+        self.split_result = None
+        self._rebuild_rows()
+        self._update_labels()
+
+    def default_out_dir(self) -> Path:
+        stem = self.pdf_path.stem if self.pdf_path else "batch"
+        return self.ctx.services.paths.data_dir / "bill-images" / stem
+
+    def _on_split_button_clicked(self) -> None:
+        out = QFileDialog.getExistingDirectory(self, "Folder for the bill PDFs", str(self.default_out_dir()))
+        if out:
+            self.start_split(Path(out))
+
+    def start_split(self, out_dir: Path) -> None:
+        if self.index is None or self.pdf_path is None or self._busy():
+            return
+        pdf, index, invoices, naming = self.pdf_path, self.index, self.invoices, self.naming
+        self._run(lambda op: split_batch(pdf, index, out_dir, invoices=invoices, naming=naming,
+                                         progress=op.progress, cancel=op.cancel_event),
+                  "Writing one PDF per bill…", self._on_split_done)
+
+    def _on_split_done(self, result: SplitResult) -> None:
+        self._end_op()
+        self.split_result = result
+        self.send_report = None
+        self._rebuild_rows()
+        self.ctx.status(f"Wrote {len(result.written)} bill PDFs to {result.out_dir}")
+
+    def _on_send_button_clicked(self) -> None:
+        if self.split_result is None:
+            return
+        n = len(bills_to_send(self.split_result))
+        if n == 0:
+            show_error(self, UserFacingError("There is no bill image ready to send"))
+            return
+        answer = QMessageBox.question(
+            self, "Send bill images", f"Send {n} bill images to Invoice Cloud (folder "
+            f"{self.ctx.profile.get('transfer_bills_folder')})?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.start_send()
+
+    def start_send(self) -> None:
+        if self.split_result is None or self._busy():
+            return
+        result, services, profile = self.split_result, self.ctx.services, self.ctx.profile
+        operator = self.ctx.operator_id or "operator"
+
+        def work(op):
+            transfer = transfer_service_for(services)
+            return send_bills(result, transfer, operator=operator, profile=profile, progress=op.progress,
+                              cancel=op.cancel_event)
+
+        self._run(work, "Sending bill images…", self._on_sent)
+
+    def _on_sent(self, report: SendReport) -> None:
+        self._end_op()
+        self.send_report = report
+        self._rebuild_rows()
+        self.ctx.status(f"Bill images: {report.summary}")
+
+    def _on_cancel_button_clicked(self) -> None:
+        if self._op is not None:
+            self._op.cancel()
+            self.cancel_button.setEnabled(False)
+            self.summary_label.setText("Cancelling…")
+
+    def _on_tracker_ended(self, op) -> None:
+        """Every operation ends here, also a cancelled one (which gets no callback)."""
+        if op is self._op:
+            self._end_op()
+            if op.cancelled:
+                self._update_labels()
+                self.ctx.status("Cancelled")
+
+    # ---- labels and buttons
+    def _update_labels(self) -> None:
+        if self.template is None:
+            self.template_label.setText("Template: none")
+            self.template_label.setToolTip(self._template_error)
+        else:
+            name = self.template.name or (self.template_path.name if self.template_path else "drawn, not saved")
+            self.template_label.setText(f"Template: {name}")
+            self.template_label.setToolTip(str(self.template_path or ""))
+        if self.invoices is not None and self.invoices_path is not None:
+            self.invoices_label.setText(f"Invoices: {self.invoices_path.name} ({len(self.invoices)})")
+        index = self.index
+        if index is None:
+            if self.pdf_path is not None and not self._busy():
+                self.summary_label.setText(f"{self.pdf_path.name}: not indexed")
+            return
+        parts = [f"{index.path.name}: {index.pages} pages, {len(index.bills)} bills"]
+        if index.unmatched_pages:
+            parts.append(f"{len(index.unmatched_pages)} unmatched pages")
+        if index.duplicates:
+            parts.append(f"{len(index.duplicates)} duplicate accounts")
+        if self.split_result is not None:
+            parts.append(f"{len(self.split_result.written)} written")
+        if self.send_report is not None:
+            parts.append(self.send_report.summary)
+        self.summary_label.setText(" · ".join(parts))
+
+    def _update_buttons(self, *, busy: bool = False) -> None:
+        has_pdf = self.pdf_path is not None
+        self.open_button.setEnabled(not busy)
+        self.sandbox_button.setEnabled(not busy)
+        self.template_button.setEnabled(not busy)
+        self.draw_button.setEnabled(not busy and has_pdf)
+        self.invoices_button.setEnabled(not busy)
+        self.index_button.setEnabled(not busy and has_pdf)
+        self.split_button.setEnabled(not busy and self.index is not None and bool(self.index.bills))
+        can_send = (not busy and self.split_result is not None and images_sent(self.ctx.profile)
+                    and bool(bills_to_send(self.split_result)))
+        self.send_button.setEnabled(can_send)
+        self.send_button.setToolTip("" if images_sent(self.ctx.profile) else
+                                    "This profile uses Invoice Cloud's own bill template")

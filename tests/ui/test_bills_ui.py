@@ -1,0 +1,278 @@
+"""Bill Images UI: template drawing (canvas + dialog), the bill table model, the preview and
+the tab's index → select → split → send flow on generated batches (offscreen)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from console.app import build_services
+from console.bills.review import BillRow
+from console.bills.service import sandbox_template_path
+from console.bills.template import load_template
+from console.config import sandbox_profile
+from console.sandbox.bill_pdf import ACCOUNT_BOX, bill_page_count, build_bill_batch
+from console.sandbox.seed import demo_customers
+from console.secrets import MemoryBackend
+from console.ui.bills_page_canvas import PageCanvas
+from console.ui.bills_table_model import ACCOUNT, PAGES, STATUS, BillFilterModel, BillTableModel
+from console.ui.context import UiContext, ui_settings
+from console.ui.operations import tracker
+from tests.bills_pdfs import make_pdf
+
+OPERATOR = sandbox_profile().operators[1]
+CUSTOMERS = 14
+
+
+@pytest.fixture(autouse=True)
+def _drain(qtbot):
+    yield
+    tracker().cancel_all()
+    tracker().wait(5000)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bills") / "cycle.pdf"
+    build_bill_batch(demo_customers(CUSTOMERS), path)
+    return path
+
+
+def expected_bills():
+    out, page = [], 1
+    for c in demo_customers(CUSTOMERS):
+        n = bill_page_count(c)
+        out.append((c.account_number, tuple(range(page, page + n))))
+        page += n
+    return out
+
+
+def make_tab(qtbot, profile=None):
+    from console.ui.tabs.bill_images_tab import BillImagesTab
+
+    services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    if profile is not None:
+        services.profile = profile
+    ctx = UiContext(services, OPERATOR, settings=ui_settings(services.paths.config_dir))
+    tab = BillImagesTab(ctx)
+    tab.resize(1300, 800)
+    qtbot.addWidget(tab)
+    tab.show()
+    return tab
+
+
+def drag(qtbot, widget, a: QPoint, b: QPoint) -> None:
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(widget, pos=QPoint((a.x() + b.x()) // 2, (a.y() + b.y()) // 2))
+    qtbot.mouseMove(widget, pos=b)
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=b)
+
+
+# ---- canvas -----------------------------------------------------------------------------------
+
+def test_canvas_reports_the_drawn_rectangle_in_page_points(qtbot):
+    from PySide6.QtGui import QImage
+
+    canvas = PageCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(612, 792)  # one pixel per point: easy to reason about
+    img = QImage(612, 792, QImage.Format.Format_RGB32)
+    img.fill(Qt.GlobalColor.white)
+    canvas.set_page(img, 612, 792)
+    canvas.show()
+    seen = []
+    canvas.regionChanged.connect(seen.append)
+    drag(qtbot, canvas, QPoint(300, 200), QPoint(100, 50))  # dragging up-left works too
+    assert canvas.region() == pytest.approx((100, 50, 300, 200), abs=1.01)
+    assert len(seen) >= 2  # live updates while dragging
+
+    canvas.resize(306, 396)  # half size: the same drag covers twice the points
+    drag(qtbot, canvas, QPoint(50, 25), QPoint(150, 100))
+    assert canvas.region() == pytest.approx((100, 50, 300, 200), abs=2.01)
+
+
+# ---- template dialog ----------------------------------------------------------------------------
+
+def test_drawing_a_template_shows_words_and_match_live_and_saves_toml(qtbot, batch, tmp_path):
+    from console.ui.bills_template_dialog import TemplateDialog
+
+    dlg = TemplateDialog(batch, None)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)
+    assert dlg.match_label.text().startswith("Draw a rectangle")
+
+    x0, top, x1, _ = ACCOUNT_BOX
+    c = dlg.canvas
+    drag(qtbot, c, c.to_widget(x0 + 2, top + 2).toPoint(), c.to_widget(x1 - 2, top + 38).toPoint())
+    first = demo_customers(CUSTOMERS)[0].account_number
+    assert "Account Number" in dlg.words_view.toPlainText() and first in dlg.words_view.toPlainText()
+    assert "pattern does not match" in dlg.match_label.text() or "needs a group" in dlg.match_label.text()
+
+    qtbot.keyClicks(dlg.pattern_edit, "Number (?P<account>")  # incomplete while typing
+    assert "not a valid regular expression" in dlg.match_label.text()
+    dlg.pattern_edit.clear()
+    qtbot.mouseClick(dlg.suggest_button, Qt.MouseButton.LeftButton)
+    assert dlg.match_label.text() == f"Account found: {first}"
+    assert dlg.matched_account == first
+
+    saved = dlg.save_to(tmp_path / "mine")
+    assert dlg.saved_path == tmp_path / "mine.toml"
+    loaded = load_template(tmp_path / "mine.toml")
+    assert loaded == saved and loaded.find_account(f"Account Number\n{first}") == first
+
+
+def test_template_dialog_on_a_page_without_text(qtbot, tmp_path):
+    from console.ui.bills_template_dialog import TemplateDialog
+
+    pdf = make_pdf(tmp_path / "scan.pdf", [None])
+    dlg = TemplateDialog(pdf, load_template(sandbox_template_path()))
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)
+    assert "no text layer" in dlg.match_label.text()
+
+
+# ---- table model ------------------------------------------------------------------------------
+
+def rows():
+    return [BillRow("100102-01", (1,), "INV1", "a.pdf", "ok"),
+            BillRow("100106-01", (2, 3), "", "b.pdf", "no-invoice"),
+            BillRow("100110-01", (4,), "INV3", "c.pdf", "duplicate")]
+
+
+def test_table_model_columns_roles_and_modeltester(qtmodeltester):
+    model = BillTableModel()
+    model.set_rows(rows())
+    qtmodeltester.check(model)
+    assert model.index(1, PAGES).data() == "2–3"
+    assert model.index(2, STATUS).data() == "Duplicate – held"
+    assert model.row_of_page(3) == 1 and model.row_of_page(9) is None
+
+
+def test_filter_searches_and_shows_only_problems():
+    model = BillTableModel()
+    model.set_rows(rows())
+    proxy = BillFilterModel()
+    proxy.setSourceModel(model)
+    proxy.set_search("inv3")
+    assert [proxy.index(i, ACCOUNT).data() for i in range(proxy.rowCount())] == ["100110-01"]
+    proxy.set_search("")
+    proxy.set_attention_only(True)
+    assert proxy.rowCount() == 2
+
+
+# ---- the tab ----------------------------------------------------------------------------------
+
+def test_open_index_select_preview_search(qtbot, batch):
+    tab = make_tab(qtbot)
+    tab.open_batch(batch)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    want = expected_bills()
+    got = [(r.account, r.pages) for r in tab.model.rows()]
+    assert got == want
+    assert f"{len(want)} bills" in tab.summary_label.text()
+
+    two_page = next(i for i, (_, p) in enumerate(want) if len(p) == 2)
+    tab.select_row(two_page)
+    account, pages = want[two_page]
+    assert tab.current_row().account == account
+    assert tab.preview.current_page == pages[0]
+    assert tab.preview.thumbs.count() == 2
+    tab.preview.thumbs.setCurrentRow(1)
+    assert tab.preview.current_page == pages[1]
+    tab.preview.next_page()
+    assert tab.preview.current_page == pages[1] + 1
+    tab.preview.zoom_in()
+    assert tab.preview.view.zoomFactor() > 0
+
+    qtbot.keyClicks(tab.search_edit, account)
+    assert tab.proxy.rowCount() == 1
+
+
+def test_problems_are_listed_and_jump_to_their_page(qtbot, tmp_path):
+    pdf = make_pdf(tmp_path / "odd.pdf", ["cover", "Acct: A1", None, "Acct: A1"])
+    from tests.bills_pdfs import TEMPLATE
+
+    tab = make_tab(qtbot)
+    tab.set_template(TEMPLATE, None)
+    tab.open_batch(pdf)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    texts = [tab.problems.item(i).text() for i in range(tab.problems.count())]
+    assert any("no bill before it" in t for t in texts)
+    assert any("no text layer" in t for t in texts)
+    assert any("Account A1 starts bills on pages 2, 4" in t for t in texts)
+    no_text = next(i for i, t in enumerate(texts) if "no text layer" in t)
+    tab._on_problems_item_activated(tab.problems.item(no_text))
+    assert tab.preview.current_page == 3
+    assert not tab.split_button.isEnabled() or tab.index.bills
+
+
+def test_split_then_send_shows_status_per_bill(qtbot, batch, tmp_path):
+    tab = make_tab(qtbot)
+    tab.open_batch(batch)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    out = tmp_path / "out"
+    tab.start_split(out)
+    qtbot.waitUntil(lambda: tab.split_result is not None, timeout=20000)
+    assert {r.status_text for r in tab.model.rows()} == {"Written"}
+    assert len(list(out.glob("*.pdf"))) == CUSTOMERS
+    assert tab.send_button.isEnabled()
+
+    sent = []
+    first = expected_bills()[0][0]
+
+    class FakeTransfer:
+        def send_file(self, path, *, kind, operator, final_name, cancel=None):
+            from console.errors import RemoteError
+
+            if final_name.startswith(first):
+                raise RemoteError("permission denied")
+            sent.append((kind, final_name, operator))
+            return None
+
+    tab.ctx.services.transfer = FakeTransfer()
+    tab.start_send()
+    qtbot.waitUntil(lambda: tab.send_report is not None, timeout=20000)
+    statuses = {r.account: r.status_text for r in tab.model.rows()}
+    assert statuses[first] == "Send failed"
+    assert sum(1 for s in statuses.values() if s == "Sent") == CUSTOMERS - 1
+    assert all(k == "bills" and op == OPERATOR.operator_id for k, _, op in sent)
+    assert any("permission denied" in tab.problems.item(i).text() for i in range(tab.problems.count()))
+
+
+def test_cancel_while_indexing_restores_the_tab(qtbot, batch, monkeypatch):
+    import console.ui.tabs.bill_images_tab as mod
+
+    started = threading.Event()
+
+    def slow_index(path, template, *, progress=None, cancel=None):
+        started.set()
+        while not cancel.is_set():
+            cancel.wait(0.01)
+        from console.errors import Cancelled
+
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(mod, "index_batch", slow_index)
+    tab = make_tab(qtbot)
+    tab.open_batch(batch)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    assert tab.cancel_button.isVisible() and not tab.open_button.isEnabled()
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.cancel_button.isVisible(), timeout=5000)
+    assert tab.open_button.isEnabled() and tab.index is None
+    assert "not indexed" in tab.summary_label.text()
+
+
+def test_invoice_cloud_template_mode_shows_a_banner_and_never_sends(qtbot, batch, tmp_path):
+    profile = sandbox_profile().with_values(bills_mode="ic_template")
+    tab = make_tab(qtbot, profile)
+    assert tab.mode_banner.isVisibleTo(tab)
+    tab.open_batch(batch)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    tab.start_split(tmp_path / "out")
+    qtbot.waitUntil(lambda: tab.split_result is not None, timeout=20000)
+    assert not tab.send_button.isEnabled()
