@@ -21,7 +21,7 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Lockbox", None,
      "Create CloudStore lockbox files for non-utility items with the GL account map and send "
      "them by Stratus or e-mail."),
-    ("Bill Images", None,
+    ("Bill Images", "console.ui.tabs.bill_images_tab:BillImagesTab",
      "Split the printed bill PDF into one image per account, name the files and upload them "
      "for Invoice Cloud presentment."),
     ("Diagnostics", "console.ui.tabs.diagnostics_tab:DiagnosticsTab",
