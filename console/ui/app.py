@@ -84,13 +84,12 @@ class ConsoleApp:
     def sign_in(self) -> bool:
         from console.config import Operator
 
-        profile = self.services.profile
         if self.args.self_test:
             self.operator = Operator(SELF_TEST_OPERATOR_ID, "Self test", "support")
             return True
         from console.ui.signin_dialog import SignInDialog
 
-        dlg = SignInDialog(profile)
+        dlg = SignInDialog(self.services)
         if dlg.exec() != SignInDialog.DialogCode.Accepted or dlg.operator is None:
             return False
         self.operator = dlg.operator

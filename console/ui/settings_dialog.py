@@ -210,10 +210,10 @@ class SettingsDialog(QDialog):
             lambda name: self.services.secrets if name == self.original.name else sec.SecretStore(name, backend=backend))
         self._ask_name = ask_name or _ask_profile_name
         self.problems: list[Problem] = []
+        self._loading = True
         self.editors: dict[str, FieldEditor] = {}
         self.secret_edits: dict[str, QLineEdit] = {}
-        role = getattr(ctx, "role", "")
-        self.may_edit = role in EDITOR_ROLES
+        self.may_edit = _may_edit_settings(self.services, ctx.operator)
         self.setObjectName("settings-dialog")
         self.setMinimumSize(760, 560)
 
@@ -252,8 +252,11 @@ class SettingsDialog(QDialog):
         lay.addLayout(bottom)
 
         self._load(self.original)
+        self._loading = False
         for editor in self.editors.values():
             editor.changed_signal().connect(self._on_any_changed)
+        self.gl_table.model().rowsRemoved.connect(self._on_any_changed)
+        self.op_table.model().rowsRemoved.connect(self._on_any_changed)
         self._update_mode()
         self.revalidate()
 
@@ -337,13 +340,22 @@ class SettingsDialog(QDialog):
         self.pages.addTab(page, "Operators")
 
     def _add_gl_row(self, item: str, gl: str) -> None:
-        r = self.gl_table.rowCount()
-        self.gl_table.insertRow(r)
-        self.gl_table.setItem(r, 0, QTableWidgetItem(item))
-        self.gl_table.setItem(r, 1, QTableWidgetItem(gl))
+        t = self.gl_table
+        blocked = t.blockSignals(True)
+        r = t.rowCount()
+        t.insertRow(r)
+        t.setItem(r, 0, QTableWidgetItem(item))
+        t.setItem(r, 1, QTableWidgetItem(gl))
+        t.blockSignals(blocked)
+        self._after_rows_changed()
+
+    def _after_rows_changed(self) -> None:
+        if not self._loading:
+            self.revalidate()
 
     def _add_operator_row(self, op: Operator) -> None:
         t = self.op_table
+        blocked = t.blockSignals(True)
         r = t.rowCount()
         t.insertRow(r)
         t.setItem(r, 0, QTableWidgetItem(op.operator_id))
@@ -357,6 +369,9 @@ class SettingsDialog(QDialog):
         pin.setFlags(pin.flags() & ~Qt.ItemFlag.ItemIsEditable)
         pin.setData(Qt.ItemDataRole.UserRole, op.pin_hash)
         t.setItem(r, 3, pin)
+        combo.setEnabled(self.editable)
+        t.blockSignals(blocked)
+        self._after_rows_changed()
 
     def _on_set_pin_clicked(self) -> None:
         row = self.op_table.currentRow()
@@ -373,6 +388,7 @@ class SettingsDialog(QDialog):
         item = self.op_table.item(row, 3)
         item.setData(Qt.ItemDataRole.UserRole, hash_pin(pin))
         item.setText("set (changed)")
+        self.revalidate()
         return True
 
     # ---- data ---------------------------------------------------------------------------
@@ -418,9 +434,9 @@ class SettingsDialog(QDialog):
             if not pin_hash:
                 problems.append(Problem(r + 1, f"operators.{op_id}", "pin", f"operator {op_id} has no PIN"))
             operators.append(Operator(op_id, name, role, pin_hash))
-        if self.name != SANDBOX and not any(o.role in EDITOR_ROLES for o in operators):
+        if self.name != SANDBOX and not any(o.role == "supervisor" for o in operators):
             problems.append(Problem(None, "operators", "supervisor",
-                                    "add at least one supervisor or support operator (Operators page)"))
+                                    "add at least one supervisor (Operators page): only supervisors change settings"))
         profile = Profile(self.name, values=values, gl_map=gl_map, operators=tuple(operators))
         return profile, problems
 
@@ -463,7 +479,7 @@ class SettingsDialog(QDialog):
     def _update_mode(self) -> None:
         sandbox = self.name == SANDBOX
         if not self.may_edit:
-            text = "Only a supervisor or support can change settings; they are shown read-only."
+            text = "Only a supervisor can change settings; they are shown read-only."
         elif sandbox:
             text = ("<b>TRAINING</b> — the sandbox profile is built in and read-only. Its URLs and credentials "
                     "come from the embedded sandbox. To configure a real office, create a production "
@@ -550,7 +566,7 @@ class SettingsDialog(QDialog):
                 edit.clear()
         changed = sorted(k for k in set(profile.values) | set(self.original.values)
                          if profile.get(k) != self.original.get(k)) if profile.name == self.original.name else []
-        _audit(self.services, getattr(self.ctx, "operator_id", ""), "settings.saved", profile.name,
+        _audit(self.services, getattr(self.ctx, "operator_id", ""), SETTINGS_CHANGE, profile.name,
                settings=changed, secrets_changed=changed_secrets,
                created=profile.name != self.original.name)
         log.info("profile %s saved (%d setting(s) changed, %d credential(s) updated)",
@@ -561,6 +577,16 @@ class SettingsDialog(QDialog):
 
 
 FIELDS_BY_NAME = {s.name: s for s in FIELDS}
+SETTINGS_CHANGE = "settings.change"  # console.services.audit.SETTINGS_CHANGE
+
+
+def _may_edit_settings(services, operator) -> bool:
+    """The operator service decides (supervisors); without one, supervisors and support."""
+    if operator is None:
+        return False
+    if hasattr(type(services), "operators"):
+        return bool(services.operators.can(operator, "settings"))
+    return operator.role in EDITOR_ROLES
 
 
 def _add_remove_row(layout, table: QTableWidget, add: Callable[[], None]) -> tuple[QPushButton, QPushButton]:

@@ -1,16 +1,13 @@
-"""Operator sign-in: operator ID and PIN, checked against the profile's operators.
-
-In the sandbox (training mode) the dialog lists the demo operators and their PINs. After
-five wrong attempts the dialog waits 30 seconds before it accepts another one. The dialog
-never says whether the ID or the PIN was wrong.
+"""Operator sign-in: operator ID and PIN, checked by the operator service (audited, locked
+out for a while after repeated wrong PINs). The dialog never says whether the ID or the PIN
+was wrong. In the sandbox (training mode) it lists the demo operators and their PINs.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,24 +19,22 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from console.config import Operator, Profile
+from console.config import Operator
+from console.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
 # Training only: the sandbox profile's demo operators (a test checks them against its PIN hashes).
 DEMO_PINS = {"cashier1": "1111", "clerk1": "2222", "super1": "9999", "support1": "3333"}
-MAX_ATTEMPTS = 5
-LOCKOUT_S = 30
 SETUP_OPERATOR = Operator("setup", "Set-up (no operators yet)", "supervisor")
 
 
 class SignInDialog(QDialog):
-    def __init__(self, profile: Profile, parent=None):
+    def __init__(self, services, parent=None):
         super().__init__(parent)
-        self.profile = profile
+        self.services = services
+        self.profile = profile = services.profile
         self.operator: Operator | None = None
-        self._failures = 0
-        self._locked_until = 0.0
         self.setObjectName("signin-dialog")
         self.setWindowTitle(("TRAINING — " if profile.training else "") + "Sign in — Biller Console")
         self.setMinimumWidth(420)
@@ -92,9 +87,6 @@ class SignInDialog(QDialog):
         self.buttons.accepted.connect(self.try_sign_in)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
-        self._lock_timer = QTimer(self)
-        self._lock_timer.setInterval(1000)
-        self._lock_timer.timeout.connect(self._on_lock_timer_timeout)
         self.id_edit.setFocus()
 
     def _demo_table(self) -> QTableWidget:
@@ -126,39 +118,27 @@ class SignInDialog(QDialog):
         self.error_label.setVisible(True)
 
     def try_sign_in(self) -> bool:
-        if time.monotonic() < self._locked_until:
-            return False
         if not self.profile.operators and not self.profile.training:
             log.warning("signed in as set-up operator: profile %s has no operators", self.profile.name)
+            self._audit_setup()
             self.operator = SETUP_OPERATOR
             self.accept()
             return True
-        op_id = self.id_edit.text().strip()
-        op = self.profile.operator(op_id)
-        if op is not None and op.check_pin(self.pin_edit.text()):
-            log.info("operator %s signed in (%s)", op.operator_id, op.role)
-            self.operator = op
-            self.accept()
-            return True
-        self._failures += 1
-        log.warning("failed sign-in for operator id %r (%d)", op_id[:32], self._failures)
-        self.pin_edit.clear()
-        self.pin_edit.setFocus()
-        if self._failures >= MAX_ATTEMPTS:
-            self._failures = 0
-            self._locked_until = time.monotonic() + LOCKOUT_S
-            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
-            self._lock_timer.start()
-            self._on_lock_timer_timeout()
-        else:
-            self._show_error("Unknown operator ID or wrong PIN.")
-        return False
+        try:
+            signed_in = self.services.operators.sign_in(self.id_edit.text().strip(), self.pin_edit.text())
+        except UserFacingError as exc:  # wrong ID/PIN, or locked out for a while
+            self.pin_edit.clear()
+            self.pin_edit.setFocus()
+            self._show_error(exc.message + ".")
+            return False
+        log.info("operator %s signed in (%s)", signed_in.operator_id, signed_in.role)
+        self.operator = signed_in.operator
+        self.accept()
+        return True
 
-    def _on_lock_timer_timeout(self) -> None:
-        left = int(self._locked_until - time.monotonic() + 0.999)
-        if left <= 0:
-            self._lock_timer.stop()
-            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
-            self._show_error("You can try again.")
-            return
-        self._show_error(f"Too many wrong attempts. Try again in {left} s.")
+    def _audit_setup(self) -> None:
+        try:
+            self.services.audit.record(SETUP_OPERATOR.operator_id, "operator.sign_in", SETUP_OPERATOR.operator_id,
+                                       role=SETUP_OPERATOR.role, note="profile has no operators")
+        except Exception:  # noqa: BLE001 - the audit log is checked by Diagnostics
+            log.exception("could not audit the set-up sign-in")

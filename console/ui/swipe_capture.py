@@ -1,0 +1,271 @@
+"""Application-wide capture of IDTech SRED swipes typed by a keyboard-wedge reader.
+
+A thin Qt shim over :class:`console.devices.capture.BurstDetector` (all decisions are made
+there). Installed once on the application, it looks at every key press delivered to a
+``QWindow`` — exactly one per physical key; the same key delivered again to the focus widget
+is ignored — so it works whichever widget (or tab, or dialog) has focus:
+
+- keystrokes of a frame are swallowed: the frame never lands in a text field, its undo stack
+  or the clipboard;
+- keystrokes held back while undecided and found to be a person's typing are replayed, in
+  order, to the window they were typed into (nothing typed is lost);
+- signals: ``card_did_arrive(SwipedCard)`` (masked fields plus the opaque encrypted payload,
+  which only the gateway may use), ``swipe_did_fail(str)`` (the reason, never card data),
+  ``state_did_change(str)`` (``listening`` / ``receiving`` / ``error``) and
+  ``read_did_finish(ReadReport)`` (for the reader test: result plus inter-key timing).
+
+Time: the OS timestamp of a key event when it has one (mapped onto the clock), else the
+injectable ``clock`` (QTest events carry timestamp 0). An idle timer ends bursts.
+
+    capture = SwipeCapture(app)            # once, at start-up
+    capture.card_did_arrive.connect(counter_tab.on_card)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QWindow
+
+from console.devices.capture import (
+    HOLD,
+    PASS,
+    RECEIVING,
+    SWALLOW,
+    BurstDetector,
+    CaptureSettings,
+    Discard,
+    FrameTiming,
+    Replay,
+)
+from console.devices.sred import SwipedCard, SwipeRejected
+
+_MODIFIER_KEYS = frozenset({
+    Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr,
+    Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock, Qt.Key.Key_ScrollLock, Qt.Key.Key_Super_L,
+    Qt.Key.Key_Super_R, Qt.Key.Key_Hyper_L, Qt.Key.Key_Hyper_R,
+})
+_FLUSH_EVENTS = frozenset({
+    QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin, QEvent.Type.InputMethod,
+})
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """The outcome of one frame for the reader test: a card or the reason it failed, and timing."""
+
+    card: SwipedCard | None
+    error: str | None
+    check: str | None
+    timing: FrameTiming
+
+
+@dataclass
+class _HeldKey:
+    window: QWindow
+    key: int
+    modifiers: Qt.KeyboardModifier
+    text: str
+    released: bool = False
+
+
+class SwipeCapture(QObject):
+    card_did_arrive = Signal(object)  # SwipedCard
+    swipe_did_fail = Signal(str)
+    state_did_change = Signal(str)
+    read_did_finish = Signal(object)  # ReadReport
+
+    def __init__(
+        self,
+        app: QCoreApplication | None = None,
+        settings: CaptureSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        use_event_timestamps: bool = True,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self._clock = clock
+        self._use_timestamps = use_event_timestamps
+        self._ts_offset: float | None = None
+        self._detector = BurstDetector(
+            settings, clock=clock, on_card=self._on_card, on_failure=self._on_failure, on_state=self._on_state
+        )
+        self._held: deque[_HeldKey] = deque()
+        self._swallowed_releases: dict[int, int] = {}
+        self._replaying = False
+        self._in_timer = False
+        self._enabled = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._on_timer)
+        self._app = app or QCoreApplication.instance()
+        if self._app is not None:
+            self._app.installEventFilter(self)
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def detector(self) -> BurstDetector:
+        return self._detector
+
+    @property
+    def state(self) -> str:
+        return self._detector.state
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Off: every key goes straight through (held keys are delivered first)."""
+        if not enabled:
+            self._apply(self._detector.flush(), None)
+        self._enabled = enabled
+
+    def remove(self) -> None:
+        """Uninstall the filter (held keys are delivered first)."""
+        self.set_enabled(False)
+        self._timer.stop()
+        if self._app is not None:
+            self._app.removeEventFilter(self)
+            self._app = None
+
+    def poll(self) -> None:
+        """Check the idle timeout now (the timer does this; tests with a fake clock call it)."""
+        self._apply(self._detector.poll(self._clock()), None)
+        self._reschedule()
+
+    # ------------------------------------------------------------------ Qt
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if not self._enabled or self._replaying:
+            return False
+        etype = event.type()
+        if etype == QEvent.Type.KeyPress:
+            if not isinstance(obj, QWindow):
+                return False  # the same key again, delivered to the focus widget
+            return self._on_key_press(obj, event)
+        if etype == QEvent.Type.KeyRelease:
+            if not isinstance(obj, QWindow):
+                return False
+            return self._on_key_release(event)
+        if etype in _FLUSH_EVENTS and isinstance(obj, QWindow):
+            self._apply(self._detector.flush(), None)
+            self._reschedule()
+        return False
+
+    def _on_key_press(self, window: QWindow, event: QKeyEvent) -> bool:
+        key = event.key()
+        if key in _MODIFIER_KEYS:
+            return False  # the reader presses Shift for capitals: not a character
+        text = event.text()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            text = "\r"
+        if len(text) != 1 or (text < " " and text not in "\r\n") or event.isAutoRepeat() or (
+            event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                                 | Qt.KeyboardModifier.MetaModifier)
+        ):
+            # Not a character a reader types (arrows, shortcuts, held keys): a person is typing.
+            self._apply(self._detector.flush(), None)
+            self._reschedule()
+            return False
+        t = self._event_time(event)
+        copy = _HeldKey(window, key, event.modifiers(), text)
+        swallow = self._apply(self._detector.feed(text, t), copy)
+        self._reschedule()
+        if swallow:
+            self._swallowed_releases[key] = self._swallowed_releases.get(key, 0) + 1
+        return swallow
+
+    def _on_key_release(self, event: QKeyEvent) -> bool:
+        count = self._swallowed_releases.get(event.key(), 0)
+        if count:
+            if count == 1:
+                del self._swallowed_releases[event.key()]
+            else:
+                self._swallowed_releases[event.key()] = count - 1
+            return True
+        return False
+
+    def _event_time(self, event: QKeyEvent) -> float:
+        now = self._clock()
+        stamp = event.timestamp() if self._use_timestamps else 0
+        if not stamp:
+            return now
+        seconds = stamp / 1000.0
+        lag = now - seconds
+        if self._ts_offset is None or lag < self._ts_offset or lag - self._ts_offset > 5.0:
+            self._ts_offset = lag  # smallest delivery lag seen (or the OS clock jumped)
+        return min(now, seconds + self._ts_offset)
+
+    def _apply(self, actions: list, current: _HeldKey | None) -> bool:
+        """Carry out the detector's decisions; True if the current key is to be swallowed."""
+        swallow = False
+        for action in actions:
+            if action is HOLD:
+                self._held.append(current)
+                swallow = True
+            elif action is PASS:
+                swallow = False
+            elif action is SWALLOW:
+                swallow = True
+            elif isinstance(action, Replay):
+                for _ in range(action.count):
+                    self._deliver(self._held.popleft())
+            elif isinstance(action, Discard):
+                for _ in range(action.count):
+                    held = self._held.popleft()
+                    held.text = ""
+        return swallow
+
+    def _deliver(self, held: _HeldKey) -> None:
+        target = held.window if shiboken6.isValid(held.window) else None
+        if target is None:
+            target = QCoreApplication.instance().focusObject() if hasattr(
+                QCoreApplication.instance(), "focusObject") else None
+        if target is None:
+            return
+        self._replaying = True
+        try:
+            QCoreApplication.sendEvent(target, QKeyEvent(QEvent.Type.KeyPress, held.key, held.modifiers, held.text))
+            QCoreApplication.sendEvent(target, QKeyEvent(QEvent.Type.KeyRelease, held.key, held.modifiers, held.text))
+        finally:
+            self._replaying = False
+
+    def _reschedule(self) -> None:
+        deadline = self._detector.next_deadline()
+        if deadline is None:
+            self._timer.stop()
+            return
+        delay_ms = max(0, int((deadline - self._clock()) * 1000) + 1)
+        self._timer.start(delay_ms)
+
+    def _on_timer(self) -> None:
+        if self._in_timer:
+            return
+        self._in_timer = True
+        try:
+            if self._detector.state == RECEIVING:
+                # Keys may be queued behind a busy moment: take them in before calling it idle.
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+            self._apply(self._detector.poll(self._clock()), None)
+        finally:
+            self._in_timer = False
+        self._reschedule()
+
+    # ------------------------------------------------------------------ detector callbacks
+
+    def _on_card(self, card: SwipedCard, timing: FrameTiming) -> None:
+        self.card_did_arrive.emit(card)
+        self.read_did_finish.emit(ReadReport(card, None, None, timing))
+
+    def _on_failure(self, error: SwipeRejected, timing: FrameTiming) -> None:
+        self.swipe_did_fail.emit(str(error))
+        self.read_did_finish.emit(ReadReport(None, str(error), error.check, timing))
+
+    def _on_state(self, state: str) -> None:
+        self.state_did_change.emit(state)
