@@ -109,10 +109,15 @@ def _run(args, services, operator: str, out: dict) -> int:
                          "message": "this file was imported before: nothing new is journaled; "
                                     "its pending entries are finished now"}
     else:
+        from console.adapters.journal import DuplicateFileError
+
         approver = _supervisor(args, services)
-        res = posting.import_plan(plan, operator, override=args.override, approver=approver)
-        out["import"] = {"status": "override" if res.override and plan.already_imported else "imported",
-                         "added": res.added, "already_journaled": len(res.already_journaled)}
+        try:
+            res = posting.import_plan(plan, operator, override=args.override, approver=approver)
+            out["import"] = {"status": "override" if res.override and plan.already_imported else "imported",
+                             "added": res.added, "already_journaled": len(res.already_journaled)}
+        except DuplicateFileError as exc:  # another console imported it a moment ago
+            out["import"] = {"status": "already_imported", "added": 0, "message": str(exc)}
     progress = _progress_printer() if not args.json and sys.stderr.isatty() else None
     posting.workers = max(1, args.workers)
     run = posting.post_pending(progress, operator=operator)

@@ -576,9 +576,14 @@ class PostingService:
                     return
                 claimed = self.journal.claim(owner, kinds, limit=1, lease_s=self.lease_s, keys=keys)
                 if not claimed:
-                    due = self.journal.next_due(kinds, keys) if hasattr(self.journal, "next_due") else None
+                    due = self.journal.next_due(kinds, keys)
                     if due is None:
-                        return
+                        # entries still in flight (another worker or another console): wait for them,
+                        # so the run ends with their outcome known (or their lease expired)
+                        if not self.journal.counts(kinds=kinds).get(IN_FLIGHT):
+                            return
+                        self.journal.recover_dead_leases()
+                        due = time.time() + 0.1
                     if wait_started is None:
                         wait_started = time.monotonic()
                     if time.monotonic() - wait_started > self.retry.max_wait_s:
