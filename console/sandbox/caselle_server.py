@@ -46,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, build_schema, execute_sync, parse, validate
 from graphql.language import StringValueNode
 
 from console.domain.money import AmountError, parse_amount
@@ -609,12 +609,12 @@ def load_schema() -> GraphQLSchema:
         "Date": (lambda v: v.isoformat() if isinstance(v, dt.date) else str(v), _date_in),
         "DateTime": (lambda v: iso(v) if isinstance(v, dt.datetime) else str(v), _datetime_in),
     }
-    for name, (out, parse) in scalars.items():
+    for name, (out, parse_input) in scalars.items():
         t = schema.type_map[name]
         # graphql-core 3.3 reads coerce_*; the older names are kept in step for other callers
         t.serialize = t.coerce_output_value = out  # type: ignore[union-attr]
-        t.parse_value = t.coerce_input_value = parse  # type: ignore[union-attr]
-        t.parse_literal = t.coerce_input_literal = _literal(parse)  # type: ignore[union-attr]
+        t.parse_value = t.coerce_input_value = parse_input  # type: ignore[union-attr]
+        t.parse_literal = t.coerce_input_literal = _literal(parse_input)  # type: ignore[union-attr]
     return schema
 
 
@@ -842,6 +842,8 @@ class CaselleServer:
         self.token_lifetime = token_lifetime
         self.schema = load_schema()
         self.resolvers = _Resolvers(self)
+        self._documents: dict[str, tuple[DocumentNode | None, list[GraphQLError]]] = {}
+        self._documents_lock = threading.Lock()
         self._stopping = threading.Event()
         self._counter_lock = threading.Lock()
         self.graphql_requests = 0  # /graphql requests received (tests count retries with it)
@@ -891,8 +893,29 @@ class CaselleServer:
         """A token for the demo client (tests and the embedded console use this)."""
         return self.store.issue_token(self.client_id, lifetime if lifetime is not None else self.token_lifetime)
 
+    def _document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        """Parsed and validated once per distinct query text (clients send the same few)."""
+        with self._documents_lock:
+            hit = self._documents.get(query)
+        if hit is not None:
+            return hit
+        try:
+            doc = parse(query)
+        except GraphQLError as exc:
+            return None, [exc]
+        errors = validate(self.schema, doc)
+        entry = (None, list(errors)) if errors else (doc, [])
+        with self._documents_lock:
+            if len(self._documents) >= 512:
+                self._documents.clear()
+            self._documents[query] = entry
+        return entry
+
     def execute(self, query: str, variables: dict | None, operation: str | None, context: dict) -> dict:
-        result = graphql_sync(self.schema, query, root_value=self.resolvers, context_value=context,
+        doc, errors = self._document(query)
+        if doc is None:
+            return {"data": None, "errors": [e.formatted for e in errors]}
+        result = execute_sync(self.schema, doc, root_value=self.resolvers, context_value=context,
                               variable_values=variables, operation_name=operation)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
