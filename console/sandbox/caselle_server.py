@@ -1046,7 +1046,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             return self._send_json(400, {"errors": [{"message": "body must be JSON with a 'query'",
                                                      "extensions": {"code": "INVALID_INPUT"}}]})
-        body = app.execute(query, request.get("variables"), request.get("operationName"), context)
+        try:
+            body = app.execute(query, request.get("variables"), request.get("operationName"), context)
+        except Exception:  # noqa: BLE001 - e.g. the database stayed locked: answer 500, keep serving
+            log.exception("Caselle stand-in failed on a request")
+            return self._send_json(500, {"errors": [{"message": "internal error in the Caselle stand-in",
+                                                     "extensions": {"code": "INTERNAL"}}]})
         if fault == "drop":
             return self._drop()  # committed, but the client never hears about it
         return self._send_json(200, body)

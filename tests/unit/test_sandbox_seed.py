@@ -1,7 +1,11 @@
 """The demo data: deterministic, plentiful and internally consistent."""
 
+import hashlib
 import re
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 from console.sandbox import seed
 
@@ -68,3 +72,13 @@ def test_lookup_by_account_and_domain_conversion():
     assert len(detail.usage) == 24
     adjustments = seed.demo_adjustments()
     assert adjustments == sorted(adjustments, key=lambda a: (a.adjusted_at, a.adjustment_id))
+
+
+
+def test_demo_data_does_not_depend_on_hash_randomisation():
+    root = Path(__file__).resolve().parents[2]
+    code = ("import hashlib; from console.sandbox.seed import demo_customers; "
+            "print(hashlib.sha256(repr(demo_customers(40)).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": str(h)}, cwd=root).stdout.strip() for h in (1, 2)}
+    assert digests == {hashlib.sha256(repr(seed.demo_customers(40)).encode()).hexdigest()}
