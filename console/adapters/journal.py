@@ -142,6 +142,7 @@ class Journal(Protocol):
     def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
                     file_kind: str, records: int, total: str, override: bool = False,
                     watermarks: dict[str, str] | None = None) -> AddResult: ...
+    def add_entry(self, entry: NewEntry, *, operator: str) -> bool: ...
     def file_record(self, fingerprint: str) -> FileRecord | None: ...
     def claim(self, owner: str, kinds: Sequence[str], *, limit: int = 1,
               lease_s: float = DEFAULT_LEASE_S, keys: Sequence[str] | None = None) -> list[Entry]: ...
@@ -449,6 +450,18 @@ class SqliteJournal:
                              "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                              (wkey, wvalue, now))
         return AddResult(import_id=import_id, added=added, already_journaled=already)
+
+    def add_entry(self, entry: NewEntry, *, operator: str) -> bool:
+        """Journal one entry that does not come from a file (a manual void…). False = key exists."""
+        check_payload(entry.key, entry.payload, entry.line)
+        now = _now_iso()
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO entries (key, kind, payload, state, outcome, detail, created_at, updated_at, operator, "
+                "line) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                (entry.key, entry.kind, json.dumps(entry.payload, sort_keys=True, separators=(",", ":")), entry.state,
+                 entry.outcome, entry.detail, now, now, operator, entry.line))
+            return cur.rowcount == 1
 
     def _file_record_locked(self, fingerprint: str) -> FileRecord | None:
         row = self._conn.execute("SELECT fingerprint, name, kind, imported_at, operator, records, total, imports "

@@ -94,13 +94,24 @@ VOID = "void"
 ACH_REJECT = "ach_reject"
 CHANGE = "change"
 LOCKBOX_ITEM = "lockbox_item"
-POSTED_KINDS = (RECEIPT, VOID, ACH_REJECT, CHANGE)  # what post_pending executes
+MANUAL_VOID = "manual_void"
+POSTED_KINDS = (RECEIPT, VOID, ACH_REJECT, CHANGE, MANUAL_VOID)  # what post_pending executes
 ALL_KINDS = (*POSTED_KINDS, LOCKBOX_ITEM)
 
 FILE_KINDS = {"payments": "ic-payments-v1", "rejects": "ic-ach-rejects-v1", "changes": "ic-changes-v1"}
 KIND_OF_FILE = {"payments": (RECEIPT, VOID, LOCKBOX_ITEM), "rejects": (ACH_REJECT,), "changes": (CHANGE,)}
 
 V_2021_05 = "2021.05"
+#: Reasons an operator picks for a manual void (code -> label); a comment is always required too.
+VOID_REASONS: dict[str, str] = {
+    "DUPLICATE": "Duplicate payment",
+    "WRONG_ACCOUNT": "Applied to the wrong account",
+    "WRONG_AMOUNT": "Wrong amount keyed",
+    "WRONG_TENDER": "Wrong tender type",
+    "CUSTOMER_REQUEST": "Customer request / refund",
+    "RETURNED_CHECK": "Returned check",
+    "OTHER": "Other (see comment)",
+}
 AUTOPAY_STATUS = {"ENROLLED": "ACTIVE", "UNENROLLED": "INACTIVE"}
 
 ProgressFn = Callable[..., None]
@@ -115,6 +126,7 @@ class CasellePort(Protocol):
     """The Caselle Connect calls posting needs (console.adapters.caselle implements them)."""
 
     def find_receipt(self, reference: str) -> Receipt | None: ...
+    def receipt_by_number(self, receipt_number: str) -> Receipt | None: ...
     def create_receipt(self, *, reference: str, account_number: str, amount: Decimal, tender: str,
                        receipt_date: dt.date, batch_date: dt.date, payer_name: str = "",
                        memo: str = "") -> Any: ...  # a Receipt or a result with .receipt
@@ -650,7 +662,7 @@ class PostingService:
                                     evidence={"attempts": entry.attempts, "last": entry.detail,
                                               "why": "too many attempts without a definite answer"})
             handler = {RECEIPT: self._do_receipt, VOID: self._do_void, ACH_REJECT: self._do_reject,
-                       CHANGE: self._do_change}.get(entry.kind)
+                       CHANGE: self._do_change, MANUAL_VOID: self._do_manual_void}.get(entry.kind)
             if handler is None:
                 return self._finish(entry, owner, REJECTED, "unknown_kind", detail=f"no handler for {entry.kind}")
             return handler(entry, owner, operator)
@@ -803,6 +815,98 @@ class PostingService:
         else:
             return self._finish(entry, owner, REJECTED, "bad_field", detail=f"unknown field {fld}")
         return self._finish(entry, owner, DONE, "changed", remote_ref=p["account"])
+
+    def _do_manual_void(self, entry: Entry, owner: str, operator: str) -> str:
+        p = entry.payload
+        r = self.caselle.receipt_by_number(p["receipt_number"])
+        if r is None:
+            return self._finish(entry, owner, REJECTED, "no_receipt", detail=f"Caselle has no receipt {p['receipt_number']}")
+        status = receipt_status(r)
+        if status == "VOIDED":
+            return self._finish(entry, owner, DONE, "already_voided", remote_ref=r.receipt_number)
+        if status == "REVERSED":
+            return self._finish(entry, owner, REJECTED, "already_reversed", remote_ref=r.receipt_number,
+                                detail=f"receipt {r.receipt_number} was reversed by an ACH reject")
+        reason = f"{VOID_REASONS.get(p['reason_code'], p['reason_code'])}: {p['comment']}"
+        v = _unwrap(self.caselle.void_receipt(r.receipt_number, reason=reason))
+        return self._finish(entry, owner, DONE, "voided", remote_ref=v.receipt_number,
+                            payload_update={"batch_id": r.batch_id})
+
+    # ================================================================== manual voids
+    def void_permission(self, receipt: Receipt, operator: str) -> str:
+        """"" when ``operator`` may void ``receipt`` alone, else why a supervisor is needed."""
+        op = self.profile.operator(operator)
+        if not self.profile.operators:
+            return ""  # a profile without operators has no roles to check
+        if op is None:
+            return f"{operator or 'nobody'} is not signed in as an operator of this profile"
+        if op.role == "supervisor":
+            return ""
+        created_by = str((receipt.extra or {}).get("createdBy") or "")
+        same_day = receipt.receipt_date == self._today()
+        if op.role in ("cashier", "clerk") and self.profile.get("biller_cashier_voids_own_same_day") \
+                and created_by == operator and same_day:
+            return ""
+        if created_by != operator:
+            return f"receipt {receipt.receipt_number} was taken by {created_by or 'someone else'}"
+        if not same_day:
+            return f"receipt {receipt.receipt_number} is from {receipt.receipt_date:%m/%d/%Y}, not today"
+        return "this profile lets only supervisors void receipts"
+
+    def void_receipt_manually(self, receipt: Receipt | str, reason_code: str, comment: str, operator: str,
+                              supervisor_pin: str | None = None, *, supervisor_id: str | None = None,
+                              operators=None) -> Entry:
+        """Void a receipt by hand: a reason from :data:`VOID_REASONS` and a comment. Needs the
+        supervisor role, except a cashier's own same-day receipt when the profile allows it;
+        otherwise a supervisor approves with their PIN. Journaled and audited; exactly once."""
+        if reason_code not in VOID_REASONS:
+            raise ValidationError("Choose a void reason", [Problem(None, "reason", "void_reason",
+                                                                  f"{reason_code!r} is not one of the void reasons")])
+        comment = (comment or "").strip()
+        if len(comment) < 3:
+            raise ValidationError("A void needs a comment", [Problem(None, "comment", "void_comment",
+                                                                     "write why the receipt is voided")])
+        if isinstance(receipt, str):
+            found = self.caselle.receipt_by_number(receipt.strip())
+            if found is None:
+                raise ValidationError(f"Caselle has no receipt {receipt}")
+            receipt = found
+        why = self.void_permission(receipt, operator)
+        approver = ""
+        if why:
+            if not supervisor_pin:
+                if self.audit is not None:
+                    self.audit.record(operator, "receipt.void_refused", receipt.receipt_number, why=why)
+                raise NotPermitted(f"A supervisor must approve this void: {why}",
+                                   hint="a supervisor enters their PIN")
+            approver = self._approve(supervisor_pin, supervisor_id, operator, receipt, operators)
+        key = f"manual_void:{receipt.receipt_number}"
+        payload = {"receipt_number": receipt.receipt_number, "reference": receipt.reference,
+                   "account": receipt.account_number, "amount": str(receipt.amount), "tender": receipt.tender,
+                   "reason_code": reason_code, "comment": comment, "approved_by": approver}
+        self.journal.add_entry(NewEntry(key, MANUAL_VOID, payload), operator=operator)
+        self.post_pending(operator=operator, kinds=[MANUAL_VOID], keys=[key])
+        entry = self.journal.get(key)
+        if self.audit is not None:
+            self.audit.record(operator, "receipt.void", receipt.receipt_number, reference=receipt.reference,
+                              account=receipt.account_number, amount=str(receipt.amount), reason=reason_code,
+                              comment=comment, approved_by=approver or None, state=entry.state if entry else "")
+        return entry  # type: ignore[return-value]
+
+    def _approve(self, pin: str, supervisor_id: str | None, operator: str, receipt: Receipt, operators) -> str:
+        from console.services.operators import OperatorService
+
+        svc = operators or OperatorService(self.profile, self.audit)
+        candidates = [supervisor_id] if supervisor_id else [o.operator_id for o in self.profile.operators
+                                                             if o.role == "supervisor"]
+        for sid in candidates:
+            op = self.profile.operator(sid)
+            if op is not None and op.role == "supervisor" and op.check_pin(pin):
+                svc.approve(sid, pin, for_action=f"receipt.void {receipt.receipt_number}", by=operator)
+                return sid
+        if self.audit is not None:
+            self.audit.record(operator, "receipt.void_refused", receipt.receipt_number, why="wrong supervisor PIN")
+        raise NotPermitted("The supervisor PIN is wrong")
 
     # ================================================================== batches
     def ensure_batch(self, pay_date: dt.date) -> dt.date:

@@ -68,6 +68,9 @@ class FakeCaselle:
         self.calls.append(("find", reference))
         return self.receipts.get(reference)
 
+    def receipt_by_number(self, number):
+        return next((r for r in self.receipts.values() if r.receipt_number == number), None)
+
     def open_batch(self, d):
         self.calls.append(("open_batch", d))
         b = self.batches.setdefault(d, {"id": f"CR{d:%Y%m%d}", "status": "OPEN"})
@@ -102,7 +105,8 @@ class FakeCaselle:
         self.calls.append(("void", number))
         self._fault("before")
         ref = next(k for k, r in self.receipts.items() if r.receipt_number == number)
-        self.receipts[ref] = replace(self.receipts[ref], voided=True, extra={"status": "VOIDED"})
+        self.receipts[ref] = replace(self.receipts[ref], voided=True, void_reason=reason,
+                                     extra={**self.receipts[ref].extra, "status": "VOIDED"})
         self._fault("after")
         return self.receipts[ref]
 
@@ -431,3 +435,56 @@ def test_any_fault_sequence_posts_each_payment_exactly_once(tmp_path_factory, fa
     assert all(e.state == DONE for e in journal.entries())
     assert journal.counts()[IN_FLIGHT] == 0
     journal.close()
+
+
+def _counter_receipt(fake, number="5.00777", by="cashier1", day=TODAY, ref="CTR-1"):
+    r = Receipt(number, ref, "100001-01", Decimal("40.00"), "CR20261126", day, "CASH",
+                extra={"status": "POSTED", "createdBy": by})
+    fake.receipts[ref] = r
+    return r
+
+
+def test_manual_void_own_same_day_receipt_by_cashier(env):
+    svc, fake, journal, audit = env
+    r = _counter_receipt(fake)
+    e = svc.void_receipt_manually(r, "WRONG_AMOUNT", "keyed 40 instead of 4", "cashier1")
+    assert e.state == DONE and fake.receipts["CTR-1"].voided
+    assert fake.receipts["CTR-1"].void_reason == "Wrong amount keyed: keyed 40 instead of 4"
+    row = audit.rows(action="receipt.void")[-1]
+    assert row.operator == "cashier1" and row.details["reason"] == "WRONG_AMOUNT" and row.details["approved_by"] is None
+    # a second request voids nothing twice
+    assert svc.void_receipt_manually(r.receipt_number, "WRONG_AMOUNT", "again", "cashier1").state == DONE
+    assert [c for c in fake.calls if c[0] == "void"] == [("void", "5.00777")]
+
+
+@pytest.mark.parametrize("case", ["other_cashier", "yesterday", "profile_forbids"])
+def test_manual_void_needs_supervisor(env, case):
+    svc, fake, journal, audit = env
+    by, day = ("cashier1", TODAY)
+    if case == "other_cashier":
+        by = "clerk1"
+    if case == "yesterday":
+        day = TODAY - dt.timedelta(days=1)
+    if case == "profile_forbids":
+        svc.profile = svc.profile.with_values(biller_cashier_voids_own_same_day=False)
+    r = _counter_receipt(fake, by=by, day=day)
+    with pytest.raises(NotPermitted, match="supervisor"):
+        svc.void_receipt_manually(r, "DUPLICATE", "entered twice", "cashier1")
+    with pytest.raises(NotPermitted, match="PIN is wrong"):
+        svc.void_receipt_manually(r, "DUPLICATE", "entered twice", "cashier1", supervisor_pin="0000")
+    assert not fake.receipts["CTR-1"].voided
+    e = svc.void_receipt_manually(r, "DUPLICATE", "entered twice", "cashier1", supervisor_pin="9999")
+    assert e.state == DONE and fake.receipts["CTR-1"].voided
+    assert audit.rows(action="receipt.void")[-1].details["approved_by"] == "super1"
+    assert audit.rows(action="receipt.void_refused")
+    assert audit.verify().ok
+
+
+def test_manual_void_by_supervisor_and_input_rules(env):
+    svc, fake, _, _ = env
+    r = _counter_receipt(fake, by="clerk1", day=TODAY - dt.timedelta(days=3))
+    with pytest.raises(ValidationError, match="reason"):
+        svc.void_receipt_manually(r, "BECAUSE", "x y z", "super1")
+    with pytest.raises(ValidationError, match="comment"):
+        svc.void_receipt_manually(r, "OTHER", "  ", "super1")
+    assert svc.void_receipt_manually(r, "OTHER", "customer moved", "super1").state == DONE
