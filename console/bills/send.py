@@ -66,6 +66,11 @@ def send_bills(result: SplitResult, transfer, *, operator: str, profile=None,
     if not images_sent(profile):
         raise UserFacingError("This profile uses Invoice Cloud's own bill template: bill images are not sent",
                               hint="change Bill presentment in Settings to send PDF images")
+    from console.adapters.transfer import HostKeyChanged, HostKeyUnknown
+    from console.errors import AuthError
+    from console.services.transfer import AlreadySent
+
+    connection_level = (HostKeyUnknown, HostKeyChanged, AuthError)
     todo = bills_to_send(result)
     report = SendReport()
     total = len(todo)
@@ -84,6 +89,14 @@ def send_bills(result: SplitResult, transfer, *, operator: str, profile=None,
             report.cancelled = True
             report.outcomes.append(SendOutcome(account, name, NOT_SENT, "cancelled"))
             continue
+        except connection_level as exc:
+            # not about this bill: the server or the credentials. Before anything was sent the
+            # caller handles it (trust the host key, fix the password) and starts again.
+            if not report.outcomes:
+                raise
+            report.outcomes.append(SendOutcome(account, name, FAILED, str(exc)))
+            report.stopped = f"stopped: {exc}"
+            continue
         except NetworkError as exc:
             network_failures += 1
             report.outcomes.append(SendOutcome(account, name, FAILED, str(exc)))
@@ -92,7 +105,7 @@ def send_bills(result: SplitResult, transfer, *, operator: str, profile=None,
             continue
         except UserFacingError as exc:
             network_failures = 0
-            if type(exc).__name__ == "AlreadySent":
+            if isinstance(exc, AlreadySent):
                 report.outcomes.append(SendOutcome(account, name, ALREADY_SENT, str(exc)))
             else:
                 report.outcomes.append(SendOutcome(account, name, FAILED, str(exc)))

@@ -95,3 +95,15 @@ def sandbox_batch(paths, *, count: int | None = None, progress=None, cancel=None
             raise Cancelled("cancelled")
         build_bill_batch(demo_customers(count), target, progress=progress)
     return target
+
+
+def sandbox_invoice_file(paths, *, count: int | None = None) -> Path:
+    """The sandbox's invoice file for the same demo customers (to cross-check the batch)."""
+    from console.sandbox.invoice_export import write_invoice_export
+    from console.sandbox.seed import DEFAULT_COUNT
+
+    count = count or DEFAULT_COUNT
+    target = Path(paths.sandbox_dir) / "bills" / f"invoices-{count}.txt"
+    if not target.exists():
+        write_invoice_export(target, count)
+    return target

@@ -35,6 +35,14 @@ def register(sub) -> None:
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.set_defaults(func=cmd_split)
 
+    sb = bsub.add_parser("sandbox-batch", help="print a bill batch PDF for the sandbox's demo customers")
+    sb.add_argument("--out", type=Path, required=True, help="the PDF to write")
+    sb.add_argument("--count", type=int, default=None, help="demo customers (default: the sandbox's 600)")
+    sb.add_argument("--seed", type=int, default=0, help="seed for the batch's choices (same seed, same bytes)")
+    sb.add_argument("--usage-months", type=int, choices=(12, 24), default=12, help="months in the usage chart")
+    sb.add_argument("--invoices", type=Path, help="also write the matching invoice file (ic-invoice-v1)")
+    sb.set_defaults(func=cmd_sandbox_batch)
+
     tp = bsub.add_parser("template-check", help="validate a template file")
     tp.add_argument("template", type=Path)
     tp.set_defaults(func=cmd_template_check)
@@ -149,6 +157,26 @@ def cmd_split(args: argparse.Namespace) -> int:
                 print(f"  bill for account {acc} has no invoice")
     needs_look = bool(result.held or index.unmatched_pages or (check is not None and not check.clean))
     return 1 if needs_look else 0
+
+
+def cmd_sandbox_batch(args: argparse.Namespace) -> int:
+    from console.sandbox.bill_pdf import bill_page_count, build_bill_batch
+    from console.sandbox.seed import DEFAULT_COUNT, demo_customers
+
+    count = args.count or DEFAULT_COUNT
+    if count < 1:
+        print("error: --count must be at least 1", file=sys.stderr)
+        return 2
+    customers = demo_customers(count)
+    build_bill_batch(customers, args.out, seed=args.seed, usage_months=args.usage_months)
+    pages = sum(bill_page_count(c, args.seed) for c in customers)
+    print(f"wrote {args.out}: {len(customers)} bills on {pages} pages")
+    if args.invoices:
+        from console.sandbox.invoice_export import write_invoice_export
+
+        info = write_invoice_export(args.invoices, count)
+        print(f"wrote {args.invoices}: {info['records']} invoices")
+    return 0
 
 
 def cmd_template_check(args: argparse.Namespace) -> int:

@@ -73,3 +73,33 @@ def test_cli_index_and_split(tmp_path):
     bad.write_bytes(pdf.read_bytes()[:5000])
     p = subprocess.run([*cli, "bills", "index", str(bad), "--json"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "cut.pdf" in p.stderr and "truncated" in p.stderr
+
+
+def test_cli_split_with_an_invoice_file_names_and_cross_checks(tmp_path):
+    from console.sandbox.bill_pdf import build_bill_batch
+    from console.sandbox.invoice_export import write_invoice_export
+    from console.sandbox.seed import demo_customers
+
+    customers = demo_customers(10)
+    pdf = tmp_path / "cycle.pdf"
+    build_bill_batch(customers[:8], pdf)  # two invoices have no bill in this batch
+    invoices = tmp_path / "invoices.txt"
+    write_invoice_export(invoices, 10)
+    out = tmp_path / "out"
+    cli = [sys.executable, "-m", "console", "bills", "split", str(pdf), "--out", str(out),
+           "--invoices", str(invoices), "--json"]
+    p = subprocess.run(cli, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr  # done, but two invoices need a look
+    got = json.loads(p.stdout)
+    names = sorted(f["file"] for f in got["written"])
+    assert names == sorted(f"{c.account_number}_{c.invoice_number}.pdf" for c in customers[:8])
+    assert sorted(f.name for f in out.iterdir()) == names
+    missing = got["cross_check"]["invoices_without_image"]
+    assert [m["account"] for m in missing] == [c.account_number for c in customers[8:]]
+    assert got["cross_check"]["images_without_invoice"] == []
+
+    broken = tmp_path / "broken.txt"
+    broken.write_text(invoices.read_text(encoding="utf-8").replace("\r\n", "\r\nnot,a,valid,row\r\n", 1),
+                      encoding="utf-8")
+    p = subprocess.run([*cli[:-3], str(broken)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "broken.txt" in p.stderr

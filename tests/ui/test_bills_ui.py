@@ -276,3 +276,20 @@ def test_invoice_cloud_template_mode_shows_a_banner_and_never_sends(qtbot, batch
     tab.start_split(tmp_path / "out")
     qtbot.waitUntil(lambda: tab.split_result is not None, timeout=20000)
     assert not tab.send_button.isEnabled()
+
+
+def test_sandbox_batch_opens_with_its_invoice_file_cross_checked(qtbot, monkeypatch):
+    import console.ui.tabs.bill_images_tab as mod
+    from console.bills import service
+
+    monkeypatch.setattr(mod, "sandbox_batch", lambda paths, **kw: service.sandbox_batch(paths, count=12, **kw))
+    monkeypatch.setattr(mod, "sandbox_invoice_file", lambda paths: service.sandbox_invoice_file(paths, count=12))
+    tab = make_tab(qtbot)
+    assert tab.sandbox_button.isVisibleTo(tab)
+    qtbot.mouseClick(tab.sandbox_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=30000)
+    rows = tab.model.rows()
+    assert len(rows) == 12 and {r.status_text for r in rows} == {"Ready"}
+    assert all(r.file_name == f"{r.account}_{r.invoice}.pdf" for r in rows)
+    assert tab.problems.count() == 0
+    assert "invoices-12.txt (12)" in tab.invoices_label.text()

@@ -13,11 +13,17 @@ from console.bills.review import mark_sent, mark_written, rows_for
 from console.bills.send import ALREADY_SENT, FAILED, NOT_SENT, SENT, bills_to_send, send_bills
 from console.bills.split import BillFile, InvoiceRef, SplitResult
 from console.config import sandbox_profile
-from console.errors import Cancelled, NetworkError, RemoteError, UserFacingError
+from console.errors import AuthError, Cancelled, NetworkError, RemoteError, UserFacingError
+from console.services.transfer import AlreadySent
 
 
-class AlreadySent(UserFacingError):  # same name as console.services.transfer.AlreadySent
-    pass
+def already_sent(name: str):
+    from console.adapters.journal import Entry
+
+    fields = Entry.__dataclass_fields__
+    values = {k: None for k in fields}
+    values.update(key="k", payload={"remote_path": f"/bills/{name}"}, operator="clerk1", updated_at="2026-11-20T10:00:00")
+    return AlreadySent(name, Entry(**values))
 
 
 class FakeTransfer:
@@ -56,7 +62,7 @@ def test_sends_every_ready_bill_and_nothing_held_or_without_invoice(tmp_path):
 
 def test_failures_are_per_bill_and_already_sent_is_not_a_failure(tmp_path):
     result = result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path)
-    t = FakeTransfer({"A.pdf": AlreadySent("A.pdf was already sent"), "B.pdf": RemoteError("disk full")})
+    t = FakeTransfer({"A.pdf": already_sent("A.pdf"), "B.pdf": RemoteError("disk full")})
     report = send_bills(result, t, operator="clerk1")
     assert [(o.file_name, o.status) for o in report.outcomes] == [
         ("A.pdf", ALREADY_SENT), ("B.pdf", FAILED), ("C.pdf", SENT)]
@@ -102,3 +108,12 @@ def test_review_rows_follow_plan_split_and_send():
     b = rows[1]
     assert b.status_text == "Send failed" and b.needs_attention and b.detail == "refused"
     assert rows[1].matches("b_2") and not rows[1].matches("zzz")
+
+
+def test_connection_problems_before_any_send_are_raised_for_the_caller(tmp_path):
+    t = FakeTransfer({"A.pdf": AuthError("password refused")})
+    with pytest.raises(AuthError):
+        send_bills(result_with(["A.pdf", "B.pdf"], tmp_path), t, operator="c")
+    t = FakeTransfer({"B.pdf": AuthError("token expired")})
+    report = send_bills(result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path), t, operator="c")
+    assert [o.status for o in report.outcomes] == [SENT, FAILED, NOT_SENT] and "token expired" in report.stopped

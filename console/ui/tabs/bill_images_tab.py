@@ -39,6 +39,7 @@ from console.bills.service import (
     naming_for,
     resolve_template,
     sandbox_batch,
+    sandbox_invoice_file,
     sandbox_template_path,
 )
 from console.bills.split import SplitResult, split_batch
@@ -251,9 +252,9 @@ class BillImagesTab(QWidget):
     def _busy(self) -> bool:
         return self._op is not None and not self._op.done
 
-    def _run(self, fn, label: str, on_success, *, cancellable: bool = True) -> Operation:
+    def _run(self, fn, label: str, on_success, *, cancellable: bool = True, on_failure=None) -> Operation:
         self._op = Operation(self, fn, label=label, cancellable=cancellable) \
-            .on_progress(self._on_progress).success(on_success).failure(self._on_failure)
+            .on_progress(self._on_progress).success(on_success).failure(on_failure or self._on_failure)
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(cancellable)
@@ -385,14 +386,21 @@ class BillImagesTab(QWidget):
 
     def _on_sandbox_button_clicked(self) -> None:
         paths = self.ctx.services.paths
-        self._run(lambda op: sandbox_batch(paths, progress=op.progress, cancel=op.cancel_event),
-                  "Printing the sandbox's bill batch…", self._on_sandbox_batch_ready)
 
-    def _on_sandbox_batch_ready(self, path: Path) -> None:
+        def work(op):
+            pdf = sandbox_batch(paths, progress=op.progress, cancel=op.cancel_event)
+            invoices = sandbox_invoice_file(paths)
+            return pdf, invoices, load_invoice_refs(invoices, cancel=op.cancel_event)
+
+        self._run(work, "Printing the sandbox's bill batch…", self._on_sandbox_batch_ready)
+
+    def _on_sandbox_batch_ready(self, ready) -> None:
+        pdf, invoices_path, refs = ready
         self._end_op()
         if self.template is None or self.template_path != sandbox_template_path():
             self.template, self.template_path = load_template(sandbox_template_path()), sandbox_template_path()
-        self.open_batch(path)
+        self.invoices, self.invoices_path = refs, invoices_path
+        self.open_batch(pdf)
 
     def _on_template_button_clicked(self) -> None:
         start = str(self.template_path.parent if self.template_path else Path.home())
@@ -485,7 +493,27 @@ class BillImagesTab(QWidget):
             return send_bills(result, transfer, operator=operator, profile=profile, progress=op.progress,
                               cancel=op.cancel_event)
 
-        self._run(work, "Sending bill images…", self._on_sent)
+        self._run(work, "Sending bill images…", self._on_sent, on_failure=self._on_send_failed)
+
+    def _on_send_failed(self, exc: BaseException) -> None:
+        """An unknown SFTP host key: ask the clerk to trust it (audited), then send again."""
+        from console.adapters.transfer import HostKeyUnknown
+
+        if not isinstance(exc, HostKeyUnknown):
+            self._on_failure(exc)
+            return
+        self._end_op()
+        try:
+            from console.ui.host_key_dialog import ask_trust_host_key
+        except ImportError:  # this build has no trust dialog: show the error with its fingerprint
+            show_error(self, exc)
+            return
+        if not ask_trust_host_key(self, exc):
+            self.ctx.status("Not sent: the server's host key was not trusted")
+            return
+        services, operator = self.ctx.services, self.ctx.operator_id or "operator"
+        self._run(lambda op: services.transfer.trust_host_key(exc, operator=operator),
+                  "Pinning the server's host key…", lambda _fp: self.start_send(), cancellable=False)
 
     def _on_sent(self, report: SendReport) -> None:
         self._end_op()
