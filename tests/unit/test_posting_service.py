@@ -488,3 +488,28 @@ def test_manual_void_by_supervisor_and_input_rules(env):
     with pytest.raises(ValidationError, match="comment"):
         svc.void_receipt_manually(r, "OTHER", "  ", "super1")
     assert svc.void_receipt_manually(r, "OTHER", "customer moved", "super1").state == DONE
+
+
+def test_reconciliation_report_counts_and_exports(env, tmp_path):
+    from console.services import reconciliation
+
+    svc, fake, journal, _ = env
+    rows = [pay(1, amount="10.00"), pay(2, amount="20.00", tender="ACH"), pay(3, amount="5.00", inv_type="801"),
+            pay(4, amount="7.00", account="999999-01"), pay(5, status="VOIDED", amount="3.00")]
+    _import(svc, "payments", rows, fp="day1")
+    svc.post_pending()
+    rep = reconciliation.build_report(journal, fingerprints=["day1"])
+    t = rep.total
+    assert t.counts["in_file"] == 5 and t.amounts["in_file"] == Decimal("45.00")
+    assert t.counts["posted"] == 2 and t.amounts["posted"] == Decimal("30.00")
+    assert t.counts["rejected"] == 1 and t.amounts["rejected"] == Decimal("7.00")
+    assert t.counts["lockbox"] == 1 and t.counts["void_not_posted"] == 1
+    assert rep.by_tender["ACH"].amounts["posted"] == Decimal("20.00")
+    assert rep.by_batch["CR20261125"].counts["posted"] == 2
+    assert [x.key for x in rep.exceptions] == ["P000004"]
+    text = reconciliation.to_csv(rep, tmp_path / "r.csv")
+    assert "Total,All,5,45.00,2,30.00,1,7.00" in text
+    pdf = reconciliation.to_pdf(rep, tmp_path / "r.pdf", training=True)
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    today = reconciliation.build_report(journal)  # files imported today (local)
+    assert today.total.counts["in_file"] == 5
