@@ -40,7 +40,7 @@ import threading
 import unicodedata
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -809,14 +809,22 @@ class Faults:
         return None
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
     def update(self, **changes: Any) -> None:
+        """Change settings at run time; all or nothing (an invalid mix changes nothing)."""
+        current = self.as_dict()
+        new = dict(current)
         for key, value in changes.items():
-            if key.startswith("_") or not hasattr(self, key):
+            if key not in current:
                 raise ValueError(f"unknown fault setting {key!r}")
-            setattr(self, key, type(getattr(self, key) if getattr(self, key) is not None else value)(value))
-        self.validate()
+            if key == "seed":
+                new[key] = None if value is None else int(value)
+            else:
+                new[key] = type(current[key])(value)
+        Faults(**new)  # validates
+        for key, value in new.items():
+            setattr(self, key, value)
         if "seed" in changes:
             with self._lock:
                 self._rng = random.Random(self.seed)

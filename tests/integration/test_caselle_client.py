@@ -467,3 +467,15 @@ def test_a_refused_token_is_renewed_once_when_credentials_are_known(server):
     no_renew = StoredToken(Secrets({StoredToken.TOKEN: "bad"}), renew=False)
     with CaselleClient(server.url, no_renew) as c, pytest.raises(AuthError):
         c.server_info()
+
+
+def test_faults_can_be_changed_over_http_while_running(server, token):
+    import requests
+
+    headers = {"Authorization": f"Bearer {token.value}"}
+    r = requests.post(server.base_url + "/sandbox/faults", json={"latency_ms": 3, "error_rate": 0.25},
+                      headers=headers, timeout=2)
+    assert r.ok and r.json()["latency_ms"] == 3 and server.faults.error_rate == 0.25
+    bad = requests.post(server.base_url + "/sandbox/faults", json={"error_rate": 2}, headers=headers, timeout=2)
+    assert bad.status_code == 400
+    assert requests.get(server.base_url + "/sandbox/faults", timeout=2).status_code == 401
