@@ -43,7 +43,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in argv if a in AREAS), None)
+    # the first area name that is not the value of --profile (``--profile sandbox invoices …``)
+    command = next((a for i, a in enumerate(argv) if a in AREAS and (i == 0 or argv[i - 1] != "--profile")), None)
     wants_help = any(a in ("-h", "--help") for a in argv)
     parser = build_parser(only=command if command else (None if wants_help else ""))
     args = parser.parse_args(argv)

@@ -189,7 +189,9 @@ class TransferService:
         self.journal.recover_dead_leases()
         history = self.history(sha)
         delivered = [e for e in history if e.state == DONE]
-        resumable = [e for e in history if e.key.startswith(base_key) and e.state != DONE]
+        # An unfinished attempt of this file to this remote path (even through another host or
+        # port, e.g. the sandbox's) is resumed: it is reconciled before anything is sent.
+        resumable = [e for e in history if e.state != DONE and e.payload.get("remote_path") == remote_path]
 
         supervisor = ""
         if override:
@@ -292,6 +294,14 @@ class TransferService:
                          detail=json.dumps({"error": str(exc), "remote_path": remote_path}))
             raise
         except tx.RemoteFileExists as exc:
+            if exc.remote.size == size and self._same_content(t, exc.remote, local_path, require_checksum=True):
+                self._finish(key, DONE, outcome="already_there", remote_ref=exc.remote.path,
+                             detail="this same file was already waiting on the server")
+                self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", key=key, fingerprint=sha,
+                            outcome="already_there", size=size)
+                return SendResult(key, remote_path, size, sha, DeliveryStatus.AWAITING_PICKUP, t.protocol,
+                                  reconciled=True, override=override, insecure=t.insecure,
+                                  warnings=(tx.PLAIN_FTP_WARNING,) if t.insecure else ())
             self._finish(key, REJECTED, outcome="name_taken", detail=str(exc))
             raise RemoteError(f"A different file named {name} is already waiting on the server "
                               f"({exc.remote.size:,} bytes; this file has {size:,})", system=t.system,
@@ -318,14 +328,22 @@ class TransferService:
         folder, name = posixpath.split(remote_path)
         found = t.delivery(remote_path)
         prev = entry.payload.get("previous_receipt")
-        if found.file is not None and found.file.size == size and not _same_receipt(found.file, prev):
-            remote_sum = t.remote_checksum(found.file.path, size)
-            if remote_sum is None or remote_sum == tx.local_checksum(local_path):
-                return found.file
+        if found.file is not None and found.file.size == size and not _same_receipt(found.file, prev) \
+                and self._same_content(t, found.file, local_path):
+            return found.file
         removed = t.remove_stale_temps(folder, name)
         if removed:
             log.info("removed %d stale temporary file(s) of %s", removed, name)
         return None
+
+    @staticmethod
+    def _same_content(t: Transfer, remote: RemoteFile, local_path: Path, *, require_checksum: bool = False) -> bool:
+        """Same bytes as far as the server can tell: its checksum when it has one, else (for our own
+        earlier attempt only) the size the caller already compared."""
+        remote_sum = t.remote_checksum(remote.path, remote.size)
+        if remote_sum is None:
+            return not require_checksum
+        return remote_sum == tx.local_checksum(local_path)
 
     @staticmethod
     def _previous_receipt(t: Transfer, remote_path: str) -> dict[str, Any] | None:

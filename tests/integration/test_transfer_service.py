@@ -225,3 +225,33 @@ def tx_fp(path: Path) -> str:
     from console.services.transfer import file_fingerprint
 
     return file_fingerprint(path)[0]
+
+
+def test_an_attempt_through_another_port_is_resumed_and_reconciled(make_service, server, tmp_path):
+    """The sandbox's port changes between runs: the unfinished entry is still found and reconciled."""
+    src = invoice_file(tmp_path)
+    with pytest.raises(NetworkError):
+        make_service(_LoseRenameReply).send_file(src, kind="invoices", operator=CLERK)
+    svc = make_service()
+    moved = TransferService(svc.transfer_factory, tx.TransferSettings(**{**svc.settings.__dict__, "port": 1}),
+                            svc.journal, svc.audit, folders=svc.folders)
+    assert moved.destination != svc.destination
+    result = moved.send_file(src, kind="invoices", operator=CLERK)
+    assert result.reconciled
+    assert files(server) == ["ICExport.txt"]
+    assert len(svc.history(result.fingerprint)) == 1
+
+
+def test_the_same_file_already_waiting_is_recognised_by_its_checksum(make_service, server, tmp_path):
+    src = invoice_file(tmp_path)
+    (server.root / "invoices" / "ICExport.txt").write_bytes(src.read_bytes())  # e.g. uploaded by hand
+    result = make_service().send_file(src, kind="invoices", operator=CLERK)
+    assert result.reconciled and result.status == "awaiting pickup"
+    assert files(server) == ["ICExport.txt"]
+    same_size = tmp_path / "other" / "ICExport.txt"
+    same_size.parent.mkdir()
+    same_size.write_bytes(os.urandom(180_000))
+    StratusPickup(server.root, delay=0).scan_once()
+    (server.root / "invoices" / "ICExport.txt").write_bytes(os.urandom(180_000))  # same size, other bytes
+    with pytest.raises(Exception, match="already waiting"):
+        make_service().send_file(same_size, kind="invoices", operator=CLERK)
