@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from console.adapters.caselle import CaselleClient, request_token
 from console.cli import main
 from console.cli import sandbox as sandbox_cli
 from console.paths import Paths
@@ -120,6 +121,24 @@ def test_foreground_run_writes_state_serves_and_stops_cleanly(console_home):
                                 "e = ensure_sandbox(); print(e.embedded, e.urls['caselle_url'])"],
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
         assert probe.stdout.split() == ["False", url]
+        # --adjust and --report work against the running sandbox's state
+        adjust = subprocess.run([sys.executable, "-m", "console", "sandbox", "--adjust", "100102-01", "-3.00",
+                                 "Late fee waived", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=30)
+        assert adjust.returncode == 0, adjust.stderr
+        made = json.loads(adjust.stdout)
+        token = request_token(info["urls"]["caselle_token_url"], info["info"]["caselle_client_id"],
+                              info["info"]["caselle_client_secret"])
+        with CaselleClient(url, token, timeout=5) as c:
+            seen = c.adjustments_since(after_sequence=made["sequence"] - 1)
+            assert [a.adjustment_id for a in seen] == [made["adjustment_id"]]
+            c.open_batch(dt.date(2026, 11, 23))
+            c.create_receipt(reference="LIVE-1", account_number="100102-01", amount=Decimal("4.56"), tender="CASH",
+                             receipt_date=dt.date(2026, 11, 23))
+        rep = subprocess.run([sys.executable, "-m", "console", "sandbox", "--report", "--json"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=30)
+        data = json.loads(rep.stdout)
+        assert (data["receipts"], data["total"], data["adjustments_created"]) == (1, "4.56", 1)
         again = subprocess.run([sys.executable, "-m", "console", "sandbox"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=30)
         assert again.returncode == 1 and "already running" in again.stderr
