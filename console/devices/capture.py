@@ -171,6 +171,8 @@ class BurstDetector:
         if self._state == ERROR and self._error_until is not None and t >= self._error_until:
             self._set_state(LISTENING)
 
+        if self._mode == _TRAILING and not (char in "\r\n" or char in self.settings.postamble):
+            self._mode = _IDLE  # not a postamble: whatever comes next is judged afresh
         if self._mode == _IDLE:
             if self._could_start(char):
                 self._mode = _PENDING
@@ -268,6 +270,13 @@ class BurstDetector:
         if verdict is None:  # undecided
             return []
         if verdict is False:
+            # A person's key just before a swipe (or a scanner's) may share the burst:
+            # give back the characters before a possible frame start and keep the rest.
+            for k in range(1, len(text)):
+                if text[k] in "0%;" and _frame_start(self._body(text[k:]), self.settings) is not False:
+                    replay = self._held[:k]
+                    self._held = self._held[k:]
+                    return [Replay(k, "".join(c for c, _ in replay)), *self._classify(t)]
             return self._replay_all(passthrough=True)
         kind, declared = verdict
         self._mode = _FRAME

@@ -238,3 +238,17 @@ def test_long_numeric_scan_line_passes_through():
     scan = "0" + "123456789" * 6 + "\r"  # a bill's OCR scan line from a barcode scanner
     out = run_stream(typed(scan, gap=0.002))
     assert out.delivered == scan and out.failures == []
+
+
+def test_a_key_typed_just_before_the_swipe_is_kept():
+    keys = typed("12.50", gap=0.1) + typed(V1 + "\r", start=0.4 + 0.0012)
+    out = run_stream(keys)
+    assert out.delivered == "12.50"
+    assert len(out.cards) == 1
+
+
+def test_back_to_back_frames_are_both_read():
+    second = SAMPLES[2]["frame"]
+    out = run_stream(typed(V1 + "\r" + second + "\r"))
+    assert [c.ksn for c in out.cards] == [SAMPLES[0]["ksn"], SAMPLES[2]["ksn"]]
+    assert out.delivered == ""

@@ -1,0 +1,215 @@
+"""SwipeCapture with real key events delivered to the QWindow (the route a keyboard takes).
+
+Keys are sent to the window (``QGuiApplication.sendEvent(window, QKeyEvent)`` and
+``QTest.keyClick(window, …)``), never with ``qtbot.keyClicks`` on the widget, which would
+skip the window and so skip the route the filter watches. Time comes from a fake clock.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget
+
+from console.devices.capture import CaptureSettings
+from console.ui.swipe_capture import SwipeCapture
+from tests.swipe_frames import FrameSpec, build_frame
+
+SAMPLES = json.loads(
+    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
+)
+V1 = SAMPLES[0]["frame"]
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _key_for(ch: str) -> int:
+    if ch == "\r":
+        return int(Qt.Key.Key_Return)
+    return ord(ch.upper())
+
+
+def send_text(window, clock: FakeClock, text: str, gap: float | list[float]) -> None:
+    """Real key press/release events to the QWindow, ``gap`` seconds apart on the fake clock."""
+    for i, ch in enumerate(text):
+        clock.t += gap[i] if isinstance(gap, list) else gap
+        mods = Qt.KeyboardModifier.ShiftModifier if (ch.isupper() or ch in "%^?*") else Qt.KeyboardModifier.NoModifier
+        if mods:
+            QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Shift, mods))
+        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyPress, _key_for(ch), mods, ch))
+        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyRelease, _key_for(ch), mods, ch))
+        if mods:
+            QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Shift,
+                                                        Qt.KeyboardModifier.NoModifier))
+
+
+class Form(QWidget):
+    def __init__(self):
+        super().__init__()
+        self.tabs = QTabWidget()
+        first = QWidget()
+        self.line = QLineEdit()
+        self.button = QPushButton("Pay")
+        lay = QVBoxLayout(first)
+        lay.addWidget(self.line)
+        lay.addWidget(self.button)
+        self.notes = QPlainTextEdit()
+        self.tabs.addTab(first, "Counter")
+        self.tabs.addTab(self.notes, "Notes")
+        QVBoxLayout(self).addWidget(self.tabs)
+
+
+@pytest.fixture
+def setup(qtbot, qapp):
+    clock = FakeClock()
+    form = Form()
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    form.line.setFocus()
+    capture = SwipeCapture(qapp, CaptureSettings(), clock=clock)
+    cards, failures, states, reports = [], [], [], []
+    capture.card_did_arrive.connect(cards.append)
+    capture.swipe_did_fail.connect(failures.append)
+    capture.state_did_change.connect(states.append)
+    capture.read_did_finish.connect(reports.append)
+    QGuiApplication.clipboard().clear()
+    yield form, form.windowHandle(), clock, capture, (cards, failures, states, reports)
+    capture.remove()
+
+
+def _finish(capture: SwipeCapture, clock: FakeClock) -> None:
+    clock.t += 1.0
+    capture.poll()
+
+
+def test_frame_at_reader_speed_is_captured_and_the_field_stays_empty(setup):
+    form, window, clock, capture, (cards, failures, states, reports) = setup
+    form.line.setText("")
+    send_text(window, clock, V1 + "\r", 0.0012)
+    _finish(capture, clock)
+    assert form.line.text() == ""
+    assert not form.line.isUndoAvailable()
+    assert [c.masked_pan for c in cards] == ["4124********9990"]
+    assert cards[0].payload is not None and cards[0].payload.frame == V1  # for the gateway only
+    assert failures == []
+    assert states == ["receiving", "listening"]
+    assert reports[0].timing.median_ms == pytest.approx(1.2, abs=0.01)
+
+
+def test_human_typing_containing_02_lands_in_the_field(setup):
+    form, window, clock, capture, (cards, failures, states, _) = setup
+    text = "Paid 02 of 1020, acct 0280-1F"
+    gaps = [0.060 + (i * 37 % 91) / 1000 for i in range(len(text))]  # 60–150 ms
+    send_text(window, clock, text, gaps)
+    _finish(capture, clock)
+    assert form.line.text() == text
+    assert cards == [] and failures == [] and "receiving" not in states
+
+
+def test_qtest_key_clicks_on_the_window_are_replayed(setup):
+    form, window, clock, capture, (cards, *_rest) = setup
+    for ch in "0205":
+        clock.t += 0.1
+        QTest.keyClick(window, ch)
+    _finish(capture, clock)
+    assert form.line.text() == "0205"
+    assert cards == []
+
+
+def test_works_whichever_widget_has_focus(setup):
+    form, window, clock, capture, (cards, failures, *_r) = setup
+    form.tabs.setCurrentIndex(1)
+    form.notes.setFocus()
+    send_text(window, clock, "ok ", 0.1)
+    frame = build_frame(FrameSpec(ksn="62994900000000A00077", name="DOE/JANE"))
+    send_text(window, clock, frame + "\r", 0.0012)
+    send_text(window, clock, "done", 0.09)
+    _finish(capture, clock)
+    assert form.notes.toPlainText() == "ok done"
+    assert [c.name for c in cards] == ["DOE/JANE"]
+    form.button.setFocus()
+    send_text(window, clock, build_frame(FrameSpec(ksn="62994900000000A00078")), 0.0012)
+    _finish(capture, clock)
+    assert len(cards) == 2
+
+
+def test_failed_frame_is_swallowed_and_reported(setup):
+    form, window, clock, capture, (cards, failures, states, reports) = setup
+    send_text(window, clock, V1[1:] + "\r", 0.0012)
+    _finish(capture, clock)
+    assert form.line.text() == ""
+    assert cards == [] and len(failures) == 1 and "missing STX" in failures[0]
+    assert "error" in states
+    assert reports[0].check == "missing STX"
+
+
+def test_clear_track_reader_is_refused_and_nothing_lands(setup):
+    form, window, clock, capture, (cards, failures, *_r) = setup
+    send_text(window, clock, "%B4111111111111111^SMITH/JOHN^2412101000?\r", 0.0012)
+    _finish(capture, clock)
+    assert form.line.text() == ""
+    assert cards == [] and "not encrypting" in failures[0] and "4111" not in failures[0]
+
+
+def test_caps_lock_frame(setup):
+    form, window, clock, capture, (cards, *_r) = setup
+    send_text(window, clock, V1.swapcase(), 0.0012)
+    _finish(capture, clock)
+    assert form.line.text() == "" and cards[0].name == "TEST/BLUEFIN"
+
+
+def test_duplicate_swipe(setup):
+    form, window, clock, capture, (cards, failures, *_r) = setup
+    send_text(window, clock, V1 + "\r", 0.0012)
+    clock.t += 2
+    send_text(window, clock, V1 + "\r", 0.0012)
+    _finish(capture, clock)
+    assert len(cards) == 1 and "duplicate swipe" in failures[0]
+    assert form.line.text() == ""
+
+
+def test_pci_no_raw_frame_in_widgets_undo_or_clipboard(setup, qapp):
+    form, window, clock, capture, (cards, *_r) = setup
+    send_text(window, clock, "12.50", 0.1)
+    send_text(window, clock, V1 + "\r", 0.0012)
+    form.notes.setFocus()
+    clock.t += 1.5
+    send_text(window, clock, SAMPLES[2]["frame"] + "\r", 0.002)
+    _finish(capture, clock)
+    assert len(cards) == 2
+    assert form.line.text() == "12.50"
+    # Undo history holds only what the person typed.
+    form.line.undo()
+    assert form.line.text() == ""
+    assert not form.notes.document().isUndoAvailable()
+    assert QGuiApplication.clipboard().text() == ""
+    fragments = [V1[i:i + 12] for i in range(0, len(V1) - 12, 12)]
+    for widget in qapp.allWidgets():
+        for getter in ("text", "toPlainText", "placeholderText", "windowTitle", "toolTip"):
+            value = getattr(widget, getter, None)
+            if callable(value):
+                try:
+                    shown = value()
+                except TypeError:
+                    continue
+                if isinstance(shown, str):
+                    assert not any(f in shown for f in fragments), (widget, getter)
+
+
+def test_disabled_capture_lets_everything_through(setup):
+    form, window, clock, capture, _ = setup
+    capture.set_enabled(False)
+    send_text(window, clock, "0200", 0.001)
+    assert form.line.text() == "0200"
