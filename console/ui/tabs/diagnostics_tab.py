@@ -11,7 +11,7 @@ import importlib
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 STATE_COLORS = {PASS: ("#dcfce7", "#166534"), WARN: ("#fef3c7", "#92400e"), FAIL: ("#fee2e2", "#991b1b")}
 STATE_TEXT = {PASS: "Pass", WARN: "Warning", FAIL: "Fail"}
 CheckRole = Qt.ItemDataRole.UserRole + 1
+AUTO_RUN_DELAY_MS = 300
 
 
 class DiagnosticsModel(QAbstractTableModel):
@@ -174,8 +175,8 @@ class DiagnosticsTab(QWidget):
         splitter.splitterMoved.connect(
             lambda *_: ctx.ui_state("diagnostics_tab").set_value("splitter", splitter.saveState()))
         lay.addWidget(splitter, 1)
-        if auto_run:
-            self.run_checks()
+        if auto_run:  # once the window is on screen: the checks' imports and I/O must not delay it
+            QTimer.singleShot(AUTO_RUN_DELAY_MS, self.run_checks)
 
     # ---- slots for other helpers' widgets ----------------------------------------------
     def _optional_widget(self, target: str, missing_text: str) -> QWidget:
