@@ -305,6 +305,7 @@ class StoredToken:
         self.renew = renew
         self.timeout = timeout
         self._lock = threading.Lock()
+        self._cached: AccessToken | None = None  # the keyring is read once, not on every request
 
     def _secret(self) -> str | None:
         return self.client_secret or self.secrets.get(self.CLIENT_SECRET)
@@ -312,6 +313,10 @@ class StoredToken:
     def current(self) -> AccessToken | None:
         text = self.secrets.get(self.TOKEN)
         return AccessToken.from_secret(text) if text else None
+
+    def forget(self) -> None:
+        """Drop the in-memory copy: the next call reads the secret store again."""
+        self._cached = None
 
     @property
     def can_renew(self) -> bool:
@@ -324,11 +329,15 @@ class StoredToken:
                             hint="enter the Caselle client secret (or a token) in the settings")
         token = request_token(self.token_url, self.client_id, secret, timeout=self.timeout)
         self.secrets.set(self.TOKEN, token.to_json())
+        self._cached = token
         return token
 
     def __call__(self) -> AccessToken:
         with self._lock:
+            if self._cached is not None and not self._cached.expired():
+                return self._cached
             token = self.current()
+            self._cached = token
             if token is not None and not token.expired():
                 return token
             if self.renew and self.token_url and self.client_id and self._secret():
@@ -419,6 +428,9 @@ class CaselleClient:
                 # renewed token is safe even for a mutation.
                 refresh = getattr(self._token_source, "refresh", None)
                 if renewed or not callable(refresh) or not getattr(self._token_source, "can_renew", False):
+                    forget = getattr(self._token_source, "forget", None)
+                    if callable(forget):
+                        forget()  # read the store again next time (the operator may enter a new token)
                     raise
                 log.info("Caselle refused the token; renewing it once")
                 refresh()

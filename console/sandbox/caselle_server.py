@@ -305,6 +305,8 @@ class CaselleStore:
             if new_paperless and not new_email:
                 raise ApiError("INVALID_INPUT", f"account {account}: paperless needs an e-mail address")
             new_phone = row["phone"] if phone is None else phone.strip()
+            if phone is not None and new_phone and len(digits(new_phone)) not in (10, 11):
+                raise ApiError("INVALID_INPUT", f"{new_phone!r} is not a phone number (10 digits)")
             db.execute("UPDATE customers SET paperless = ?, email = ?, phone = ?, phone_digits = ? "
                        "WHERE account_number = ?",
                        (int(new_paperless), new_email, new_phone, digits(new_phone), account))

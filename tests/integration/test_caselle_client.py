@@ -479,3 +479,29 @@ def test_faults_can_be_changed_over_http_while_running(server, token):
     bad = requests.post(server.base_url + "/sandbox/faults", json={"error_rate": 2}, headers=headers, timeout=2)
     assert bad.status_code == 400
     assert requests.get(server.base_url + "/sandbox/faults", timeout=2).status_code == 401
+
+
+def test_stored_token_reads_the_secret_store_once(server, token):
+    class CountingSecrets(dict):
+        reads = 0
+
+        def get(self, name):
+            CountingSecrets.reads += 1
+            return super().get(name)
+
+        def set(self, name, value):
+            self[name] = value
+
+    secrets = CountingSecrets({StoredToken.TOKEN: token.to_json()})
+    with CaselleClient(server.url, StoredToken(secrets, renew=False)) as c:
+        for _ in range(5):
+            c.find_receipt("x")
+    assert CountingSecrets.reads == 1
+
+
+def test_update_customer_rejects_a_malformed_phone(client):
+    account = seed.demo_customers()[20].account_number
+    with pytest.raises(CaselleRemoteError) as err:
+        client.update_customer(account, phone="12")
+    assert err.value.code == "INVALID_INPUT"
+    assert client.update_customer(account, phone="").phone == ""
