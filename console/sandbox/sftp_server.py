@@ -28,7 +28,6 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,23 +85,43 @@ def public_key_from_line(line: str) -> paramiko.PKey:
 
 # ---- fault injection (tests) -------------------------------------------------------------
 
-@dataclass
 class Faults:
-    """One-shot faults a test arms on a running server."""
+    """One-shot faults a test arms on a running server.
 
-    drop_after_bytes: int | None = None  # close the socket once an upload has written this many bytes
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    dropped: int = 0
+    ``drop_after_bytes = N``: once N more bytes have been uploaded (over any files and
+    connections), the connection is cut mid-write, like a network failure would.
+    """
 
-    def take_drop(self, written_before: int, incoming: int) -> int | None:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._drop_after: int | None = None
+        self._counted = 0
+        self.dropped = 0
+
+    @property
+    def drop_after_bytes(self) -> int | None:
+        return self._drop_after
+
+    @drop_after_bytes.setter
+    def drop_after_bytes(self, value: int | None) -> None:
+        with self.lock:
+            self._drop_after = value
+            self._counted = 0
+
+    def take_drop(self, incoming: int) -> int | None:
         """How many of ``incoming`` bytes to keep before dropping, or None (no drop)."""
         with self.lock:
-            limit = self.drop_after_bytes
-            if limit is None or written_before + incoming < limit:
+            limit = self._drop_after
+            if limit is None:
                 return None
-            self.drop_after_bytes = None
+            if self._counted + incoming < limit:
+                self._counted += incoming
+                return None
+            keep = max(0, limit - self._counted)
+            self._drop_after = None
+            self._counted = 0
             self.dropped += 1
-            return max(0, limit - written_before)
+            return keep
 
 
 # ---- the SSH side --------------------------------------------------------------------------
@@ -159,7 +178,7 @@ class _Handle(SFTPHandle):
         return SFTP_OK
 
     def write(self, offset: int, data: bytes) -> int:
-        keep = self.ssh.server.faults.take_drop(self.written, len(data))
+        keep = self.ssh.server.faults.take_drop(len(data))
         if keep is not None:
             if keep:
                 super().write(offset, data[:keep])

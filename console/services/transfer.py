@@ -104,6 +104,50 @@ class SendResult:
                 "insecure": self.insecure, "checksum": self.checksum, "warnings": list(self.warnings)}
 
 
+@dataclass(frozen=True)
+class _Plan:
+    local_path: Path
+    kind: str
+    remote_path: str
+    sha256: str
+    size: int
+    entry: Entry | None  # an unfinished entry to resume, or None for a new one
+    history: list[Entry]
+    delivered: list[Entry]
+    supervisor: str
+    override: bool
+
+
+@dataclass
+class BatchResult:
+    sent: list[SendResult] = field(default_factory=list)
+    already_sent: list[tuple[Path, Entry]] = field(default_factory=list)
+    failed: list[tuple[Path, BaseException]] = field(default_factory=list)
+    not_attempted: list[Path] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.not_attempted
+
+    def summary(self) -> str:
+        parts = [f"{len(self.sent)} sent"]
+        if self.already_sent:
+            parts.append(f"{len(self.already_sent)} already sent before (skipped)")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        if self.not_attempted:
+            parts.append(f"{len(self.not_attempted)} not attempted")
+        return ", ".join(parts)
+
+
+class BatchCancelled(Cancelled):
+    """The operator cancelled a batch; ``batch`` says what was sent before."""
+
+    def __init__(self, batch: BatchResult):
+        super().__init__(f"cancelled after {batch.summary()}")
+        self.batch = batch
+
+
 def file_fingerprint(path: Path, *, cancel: tx.CancelFlag | None = None) -> tuple[str, int]:
     """SHA-256 hex of the file's bytes and its size."""
     h = hashlib.sha256()
@@ -176,6 +220,59 @@ class TransferService:
         ``override`` (with ``override_by``, a supervisor whose PIN the caller checked) sends
         a file that was already delivered once more; it is journaled and audited.
         """
+        plan = self._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
+                          final_name=final_name, progress=progress, cancel=cancel)
+        with self.transfer_factory() as t:  # connect first: an unknown host key journals nothing
+            return self._execute(t, plan, operator, progress=progress, cancel=cancel)
+
+    def send_files(self, paths: list[Path], remote_folder: str | None = None, *, kind: str, operator: str,
+                   progress: ProgressFn | None = None, cancel: tx.CancelFlag | None = None) -> BatchResult:
+        """Send many files over ONE connection (bill images, lockbox files), each journaled on its own.
+
+        A file already delivered is skipped (listed in ``already_sent``; no override in a batch).
+        A refused file is listed in ``failed`` and the batch goes on; a lost connection stops the
+        batch (the rest is ``not_attempted``; sending the same batch again reconciles).
+        Progress is in bytes over the whole batch.
+        """
+        paths = [Path(p) for p in paths]
+        batch = BatchResult()
+        total = sum(p.stat().st_size for p in paths if p.is_file())
+        base = 0
+        with self.transfer_factory() as t:
+            for i, path in enumerate(paths):
+                if cancel is not None and cancel.is_set():
+                    batch.not_attempted.extend(paths[i:])
+                    raise BatchCancelled(batch)
+                offset = base
+
+                def report(done: int, _total: int | None, message: str = "", _offset: int = offset) -> None:
+                    if progress is not None:
+                        progress(_offset + done, total, message)
+
+                try:
+                    plan = self._plan(path, remote_folder, kind=kind, progress=None, cancel=cancel)
+                    batch.sent.append(self._execute(t, plan, operator, progress=report, cancel=cancel))
+                except AlreadySent as exc:
+                    batch.already_sent.append((path, exc.previous))
+                except Cancelled:
+                    batch.not_attempted.extend(paths[i:])
+                    raise BatchCancelled(batch) from None
+                except NetworkError as exc:
+                    batch.failed.append((path, exc))
+                    batch.not_attempted.extend(paths[i + 1:])
+                    break
+                except UserFacingError as exc:
+                    batch.failed.append((path, exc))
+                if path.is_file():
+                    base += path.stat().st_size
+                if progress is not None:
+                    progress(base, total, f"{i + 1} of {len(paths)} files")
+        return batch
+
+    def _plan(self, local_path: Path, remote_folder: str | None, *, kind: str, override: bool = False,
+              override_by: Operator | None = None, final_name: str | None = None,
+              progress: ProgressFn | None = None, cancel: tx.CancelFlag | None = None) -> _Plan:
+        """Fingerprint the file and decide from the journal: resume, refuse, or a new entry."""
         local_path = Path(local_path)
         if not local_path.is_file():
             raise UserFacingError(f"{local_path} does not exist or is not a file")
@@ -185,7 +282,6 @@ class TransferService:
         if progress is not None:
             progress(0, None, f"Fingerprinting {name}")
         sha, size = file_fingerprint(local_path, cancel=cancel)
-        base_key = self.key_for(sha, remote_path)
         self.journal.recover_dead_leases()
         history = self.history(sha)
         delivered = [e for e in history if e.state == DONE]
@@ -209,19 +305,25 @@ class TransferService:
             raise AlreadySent(name, delivered[-1])
         else:
             entry = None
+        return _Plan(local_path, kind, remote_path, sha, size, entry, history, delivered, supervisor,
+                     override=bool(delivered) and override)
 
-        with self.transfer_factory() as t:  # connect first: an unknown host key journals nothing
-            if entry is None:
-                key = base_key if not history else f"{base_key}#send-{len(history) + 1}"
-                entry = self._journal_new(key, kind, local_path, remote_path, sha, size, operator,
-                                          registry_override=bool(history), supervisor=supervisor,
-                                          reason="override" if delivered else "",
-                                          previous_receipt=self._previous_receipt(t, remote_path))
-                if delivered:
-                    self._audit(supervisor, AUDIT_OVERRIDE, f"{name} → {remote_path}", fingerprint=sha,
-                                requested_by=operator, previous_key=delivered[-1].key, key=key)
-            return self._run(t, entry, local_path, remote_path, sha, size, operator,
-                             override=bool(delivered) and override, progress=progress, cancel=cancel)
+    def _execute(self, t: Transfer, plan: _Plan, operator: str, *, progress: ProgressFn | None,
+                 cancel: tx.CancelFlag | None) -> SendResult:
+        entry = plan.entry
+        if entry is None:
+            base_key = self.key_for(plan.sha256, plan.remote_path)
+            key = base_key if not plan.history else f"{base_key}#send-{len(plan.history) + 1}"
+            entry = self._journal_new(key, plan.kind, plan.local_path, plan.remote_path, plan.sha256, plan.size,
+                                      operator, registry_override=bool(plan.history), supervisor=plan.supervisor,
+                                      reason="override" if plan.delivered else "",
+                                      previous_receipt=self._previous_receipt(t, plan.remote_path))
+            if plan.delivered:
+                self._audit(plan.supervisor, AUDIT_OVERRIDE, f"{plan.local_path.name} → {plan.remote_path}",
+                            fingerprint=plan.sha256, requested_by=operator, previous_key=plan.delivered[-1].key,
+                            key=key)
+        return self._run(t, entry, plan.local_path, plan.remote_path, plan.sha256, plan.size, operator,
+                         override=plan.override, progress=progress, cancel=cancel)
 
     def _journal_new(self, key: str, kind: str, local_path: Path, remote_path: str, sha: str, size: int,
                      operator: str, *, registry_override: bool, supervisor: str, reason: str,
@@ -448,5 +550,6 @@ def build_transfer_service(profile: Profile, secrets: SecretStore, paths: Paths,
                            journal=journal, audit=audit, folders=folders_for_profile(profile))
 
 
-__all__ = ["KINDS", "PENDING", "AlreadySent", "SendInProgress", "SendResult", "TransferService",
+__all__ = ["KINDS", "PENDING", "AlreadySent", "BatchCancelled", "BatchResult", "SendInProgress", "SendResult",
+           "TransferService",
            "build_transfer_service", "file_fingerprint", "folders_for_profile", "settings_for_profile"]

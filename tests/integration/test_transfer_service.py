@@ -255,3 +255,61 @@ def test_the_same_file_already_waiting_is_recognised_by_its_checksum(make_servic
     (server.root / "invoices" / "ICExport.txt").write_bytes(os.urandom(180_000))  # same size, other bytes
     with pytest.raises(Exception, match="already waiting"):
         make_service().send_file(same_size, kind="invoices", operator=CLERK)
+
+
+def test_batch_over_one_connection_skips_sent_files_and_resumes_after_a_drop(make_service, server, tmp_path):
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    pdfs = []
+    for i in range(4):
+        p = folder / f"10010{i}-01_{i}.pdf"
+        p.write_bytes(os.urandom(90_000 + i))
+        pdfs.append(p)
+    svc = make_service()
+    connections = []
+    real_factory = svc.transfer_factory
+
+    def counting_factory():
+        connections.append(1)
+        return real_factory()
+
+    svc.transfer_factory = counting_factory
+    svc.folders["bills"] = "/invoices"
+    server.faults.drop_after_bytes = 90_000 * 2 + 500  # the connection drops during the third file
+    seen: list[int] = []
+    batch = svc.send_files(pdfs, kind="bills", operator=CLERK, progress=lambda d, t, m="": seen.append(d))
+    assert len(connections) == 1
+    assert [r.remote_name for r in batch.sent] == [pdfs[0].name, pdfs[1].name]
+    assert [p for p, _ in batch.failed] == [pdfs[2]] and batch.not_attempted == [pdfs[3]]
+    assert not batch.complete
+    assert pdfs[2].name not in files(server)
+
+    again = svc.send_files(pdfs, kind="bills", operator=CLERK)
+    assert [p for p, _ in again.already_sent] == pdfs[:2]
+    assert [r.remote_name for r in again.sent] == [pdfs[2].name, pdfs[3].name]
+    assert again.complete and "2 sent" in again.summary()
+    assert files(server) == sorted(p.name for p in pdfs)
+    assert seen == sorted(seen)
+
+
+def test_batch_cancel_reports_what_was_sent(make_service, server, tmp_path):
+    from console.services.transfer import BatchCancelled
+
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"f{i}.txt"
+        p.write_bytes(os.urandom(1000))
+        paths.append(p)
+    cancel = threading.Event()
+    svc = make_service()
+    svc.folders["lockbox"] = "/invoices"
+
+    def progress(done, total, message=""):
+        if "1 of 3" in message:
+            cancel.set()
+
+    with pytest.raises(BatchCancelled) as info:
+        svc.send_files(paths, kind="lockbox", operator=CLERK, progress=progress, cancel=cancel)
+    assert [r.remote_name for r in info.value.batch.sent] == ["f0.txt"]
+    assert info.value.batch.not_attempted == paths[1:]
+    assert files(server) == ["f0.txt"]
