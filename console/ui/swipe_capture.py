@@ -17,8 +17,8 @@ is ignored — so it works whichever widget (or tab, or dialog) has focus:
 Time: the OS timestamp of a key event when it has one (mapped onto the clock), else the
 injectable ``clock`` (QTest events carry timestamp 0). An idle timer ends bursts.
 
-    capture = SwipeCapture(app)            # once, at start-up
-    capture.card_did_arrive.connect(counter_tab.on_card)
+    capture = SwipeCapture.install(app, settings)   # once, at start-up
+    SwipeCapture.install().card_did_arrive.connect(self._on_card)   # anywhere later
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ class SwipeCapture(QObject):
     state_did_change = Signal(str)
     read_did_finish = Signal(object)  # ReadReport
 
+    OBJECT_NAME = "biller_console_swipe_capture"
+
     def __init__(
         self,
         app: QCoreApplication | None = None,
@@ -111,6 +113,22 @@ class SwipeCapture(QObject):
             self._app.installEventFilter(self)
 
     # ------------------------------------------------------------------ public
+
+    @classmethod
+    def install(cls, app: QCoreApplication | None = None, settings: CaptureSettings | None = None,
+                **kwargs) -> SwipeCapture:
+        """The application's one capture (created on first use, owned by the application).
+
+        Call it once at start-up with the profile's reader settings; tabs and widgets call it
+        without arguments to get the same instance and connect to its signals.
+        """
+        app = app or QCoreApplication.instance()
+        existing = app.findChild(SwipeCapture, cls.OBJECT_NAME) if app is not None else None
+        if existing is not None:
+            return existing
+        capture = cls(app, settings, parent=app, **kwargs)
+        capture.setObjectName(cls.OBJECT_NAME)
+        return capture
 
     @property
     def detector(self) -> BurstDetector:
