@@ -42,6 +42,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):  # in a PyInstaller build, worker processes (bill indexer) start here
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     # the first area name that is not the value of --profile (``--profile sandbox invoices …``)
     command = next((a for i, a in enumerate(argv) if a in AREAS and (i == 0 or argv[i - 1] != "--profile")), None)
