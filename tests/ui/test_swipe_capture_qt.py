@@ -195,7 +195,8 @@ def test_pci_no_raw_frame_in_widgets_undo_or_clipboard(setup, qapp):
     assert form.line.text() == ""
     assert not form.notes.document().isUndoAvailable()
     assert QGuiApplication.clipboard().text() == ""
-    fragments = [V1[i:i + 12] for i in range(0, len(V1) - 12, 12)]
+    # The encrypted tracks (KSN, serial and masked tracks may be shown; the frame may not).
+    fragments = [V1[i:i + 12] for i in range(110, 290, 12)]
     for widget in qapp.allWidgets():
         for getter in ("text", "toPlainText", "placeholderText", "windowTitle", "toolTip"):
             value = getattr(widget, getter, None)
