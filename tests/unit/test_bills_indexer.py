@@ -185,3 +185,35 @@ def test_grouping_properties(pages):
         counts[b.account] = counts.get(b.account, 0) + 1
     assert {d.account for d in dups} == {a for a, n in counts.items() if n > 1}
     assert {i.page for i in issues} == set(unmatched)
+
+
+def test_password_protected_pdf_gives_a_clear_error(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="letter")
+    pdf.set_encryption(owner_password="owner", user_password="secret")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 12)
+    pdf.text(60, 60, "Acct: A1")
+    path = tmp_path / "locked.pdf"
+    pdf.output(str(path))
+    with pytest.raises(BadPdfError, match="locked.pdf.*password"):
+        index_batch(path, TEMPLATE)
+
+
+@pytest.mark.parametrize("start, seed, months", [(300, 7, 24), (560, 11, 12)])
+def test_sandbox_template_finds_every_bill_of_other_customers_and_seeds(tmp_path, start, seed, months):
+    customers = demo_customers(600)[start:start + 30]
+    pdf = tmp_path / "cycle.pdf"
+    build_bill_batch(customers, pdf, seed=seed, usage_months=months)
+    index = index_batch(pdf, resolve_template(None))
+    assert [b.account for b in index.bills] == [c.account_number for c in customers]
+    assert [len(b.pages) for b in index.bills] == [bill_page_count(c, seed) for c in customers]
+    assert index.clean and not index.issues
+
+
+def test_bill_batch_is_deterministic_for_a_seed(tmp_path):
+    customers = demo_customers(5)
+    assert build_bill_batch(customers, seed=4) == build_bill_batch(customers, seed=4)
+    with pytest.raises(ValueError):
+        build_bill_batch(customers, usage_months=6)
