@@ -202,6 +202,28 @@ def trust_host_key(known_hosts: Path, host: str, port: int, key: paramiko.PKey, 
     return host_key_fingerprint(key)
 
 
+def pinned_hosts(known_hosts: Path) -> list[tuple[str, str, str]]:
+    """Every pinned host as (known_hosts name, key type, SHA-256 fingerprint)."""
+    keys = load_known_hosts(known_hosts)
+    return sorted((name, key_type, host_key_fingerprint(key))
+                  for name in keys.keys() for key_type, key in keys[name].items())
+
+
+def forget_host_key(known_hosts: Path, host: str, port: int) -> bool:
+    """Remove the pinned key of host:port (after the provider confirmed a key change). True if removed."""
+    name = known_hosts_name(host, port)
+    with _known_hosts_lock:
+        keys = load_known_hosts(known_hosts)
+        if name not in keys:
+            return False
+        del keys[name]
+        tmp = known_hosts.with_name(f".{known_hosts.name}.{uuid.uuid4().hex[:8]}")
+        keys.save(str(tmp))
+        os.replace(tmp, known_hosts)
+    log.warning("forgot the pinned host key of %s", name)
+    return True
+
+
 # ---- settings --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -498,6 +520,11 @@ class SftpTransfer(Transfer):
     def connected(self) -> bool:
         t = self._client.get_transport() if self._client else None
         return bool(t and t.is_active())
+
+    @property
+    def server_fingerprint(self) -> str:
+        t = self._client.get_transport() if self._client else None
+        return host_key_fingerprint(t.get_remote_server_key()) if t is not None else ""
 
     @property
     def _s(self) -> paramiko.SFTPClient:

@@ -22,6 +22,7 @@ AREAS: dict[str, str] = {
     "post": "import an Invoice Cloud payments / rejects / changes file and post it to Caselle, exactly once",
     "lockbox": "CloudStore lockbox files: build, check, send, summary sheet",
     "invoices": "invoice export: check it against its layout (and send it) to Invoice Cloud",
+    "transfer": "file transfer: connection test, pinned host keys, remote folders, delivery status",
 }
 
 

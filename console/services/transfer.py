@@ -44,7 +44,7 @@ from console.adapters.journal import (
 )
 from console.adapters.transfer import DeliveryStatus, RemoteFile, Transfer, TransferSettings
 from console.config import Operator, Profile
-from console.errors import Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
+from console.errors import AuthError, Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
 from console.paths import Paths
 from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretStore
 
@@ -55,6 +55,7 @@ JOURNAL_KIND_PREFIX = "transfer."
 AUDIT_SEND = "transfer.send"
 AUDIT_OVERRIDE = "file.override"
 AUDIT_TRUST = "transfer.trust_host_key"
+AUDIT_FORGET = "transfer.forget_host_key"
 LEASE_S = 300.0
 
 ProgressFn = Callable[..., None]
@@ -480,6 +481,74 @@ class TransferService:
         with self.transfer_factory() as t:
             return [f for f in t.list(folder) if not tx.is_temp_name(f.name)]
 
+    def test_connection(self, *, progress: ProgressFn | None = None,
+                        cancel: tx.CancelFlag | None = None) -> ConnectionReport:
+        """Log in and look at every configured folder. Never raises for remote trouble: reports it."""
+        s = self.settings
+        base = dict(destination=self.destination, protocol=s.protocol, insecure=s.insecure)
+        if progress is not None:
+            progress(0, len(self.folders) + 1, f"Connecting to {s.host}")
+        try:
+            t = self.transfer_factory()
+            t.connect()
+        except tx.HostKeyUnknown as exc:
+            return ConnectionReport(HOST_KEY_UNKNOWN, **base, fingerprint=exc.fingerprint, message=exc.message,
+                                    hint=exc.hint or "")
+        except tx.HostKeyChanged as exc:
+            return ConnectionReport(HOST_KEY_CHANGED, **base, fingerprint=exc.offered, message=exc.message,
+                                    hint=exc.hint or "")
+        except AuthError as exc:
+            return ConnectionReport(AUTH_FAILED, **base, message=exc.message, hint=exc.hint or "")
+        except NetworkError as exc:
+            return ConnectionReport(UNREACHABLE, **base, message=exc.message, hint=exc.hint or "")
+        except UserFacingError as exc:
+            return ConnectionReport(REFUSED, **base, message=exc.message, hint=exc.hint or "")
+        folders = []
+        try:
+            fingerprint = getattr(t, "server_fingerprint", "")
+            for i, (kind, folder) in enumerate(sorted(self.folders.items()), 1):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("connection test cancelled")
+                if progress is not None:
+                    progress(i, len(self.folders) + 1, f"Looking at {folder}")
+                try:
+                    names = [f.name for f in t.list(folder)]
+                except NetworkError:
+                    raise
+                except RemoteError as exc:
+                    folders.append(FolderState(kind, folder, False, error=exc.message))
+                    continue
+                folders.append(FolderState(
+                    kind, folder, True,
+                    awaiting_pickup=sum(1 for n in names if not tx.is_temp_name(n) and not n.endswith(tx.SNT)),
+                    delivered=sum(1 for n in names if n.endswith(tx.SNT)),
+                    temporary=sum(1 for n in names if tx.is_temp_name(n))))
+        except NetworkError as exc:
+            return ConnectionReport(UNREACHABLE, **base, folders=tuple(folders), message=exc.message)
+        finally:
+            t.close()
+        missing = [f.folder for f in folders if not f.exists]
+        message = f"Signed in to {s.host} as {s.user}"
+        if missing:
+            message += f"; missing or unreadable folder(s): {', '.join(missing)}"
+        return ConnectionReport(CONNECTED, **base, fingerprint=fingerprint, folders=tuple(folders), message=message,
+                                hint="check the remote folders in Settings → Transfer" if missing else "")
+
+    def pinned_hosts(self) -> list[tuple[str, str, str]]:
+        if self.settings.known_hosts is None:
+            return []
+        return tx.pinned_hosts(self.settings.known_hosts)
+
+    def forget_host_key(self, host: str, port: int, *, operator: str) -> bool:
+        """Remove a pinned key (after the provider confirmed a new one); audited. The next
+        connection shows the new fingerprint for an explicit trust."""
+        if self.settings.known_hosts is None:
+            return False
+        removed = tx.forget_host_key(self.settings.known_hosts, host, port)
+        if removed:
+            self._audit(operator, AUDIT_FORGET, tx.known_hosts_name(host, port))
+        return removed
+
     def trust_host_key(self, error: tx.HostKeyUnknown, *, operator: str) -> str:
         """Pin the key an operator explicitly trusted (after comparing the fingerprint)."""
         if self.settings.known_hosts is None:
@@ -488,6 +557,48 @@ class TransferService:
         self._audit(operator, AUDIT_TRUST, tx.known_hosts_name(error.host, error.port), fingerprint=fp,
                     key_type=error.key_type)
         return fp
+
+
+@dataclass(frozen=True)
+class FolderState:
+    kind: str
+    folder: str
+    exists: bool
+    awaiting_pickup: int = 0
+    delivered: int = 0
+    temporary: int = 0
+    error: str = ""
+
+
+CONNECTED = "connected"
+HOST_KEY_UNKNOWN = "host key unknown"
+HOST_KEY_CHANGED = "host key changed"
+AUTH_FAILED = "auth failed"
+UNREACHABLE = "unreachable"
+REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """What a connection test found: can we log in, which key, what is in each folder."""
+
+    state: str
+    destination: str
+    protocol: str
+    insecure: bool
+    fingerprint: str = ""  # SFTP: the server's host key (pinned when connected, offered when unknown)
+    folders: tuple[FolderState, ...] = ()
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == CONNECTED and all(f.exists and not f.error for f in self.folders)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "state": self.state, "destination": self.destination, "protocol": self.protocol,
+                "insecure": self.insecure, "fingerprint": self.fingerprint, "message": self.message,
+                "hint": self.hint, "folders": [f.__dict__ for f in self.folders]}
 
 
 def _same_receipt(file: RemoteFile | None, prev: dict[str, Any] | None) -> bool:
@@ -518,6 +629,7 @@ def settings_for_profile(profile: Profile, secrets: SecretStore, paths: Paths,
         key = _sandbox_host_key(endpoints, paths)
         if key is not None and port:
             tx.trust_host_key(paths.known_hosts_file, host, port, key, replace=True)
+            _forget_old_sandbox_ports(paths.known_hosts_file, host, port, tx.host_key_fingerprint(key))
         return settings
     auth = str(profile.transfer_auth)
     return TransferSettings(
@@ -527,6 +639,14 @@ def settings_for_profile(profile: Profile, secrets: SecretStore, paths: Paths,
         key_file=Path(str(profile.transfer_key_file)).expanduser() if profile.transfer_key_file else None,
         key_passphrase=secrets.get(TRANSFER_KEY_PASSPHRASE) if auth == "key" else None,
         known_hosts=paths.known_hosts_file)
+
+
+def _forget_old_sandbox_ports(known_hosts: Path, host: str, port: int, fingerprint: str) -> None:
+    """The embedded sandbox gets a new port each run: drop its key pinned under earlier ports."""
+    current = tx.known_hosts_name(host, port)
+    for name, _key_type, fp in tx.pinned_hosts(known_hosts):
+        if fp == fingerprint and name != current and name.startswith(f"[{host}]:"):
+            tx.forget_host_key(known_hosts, host, int(name.rsplit(":", 1)[1]))
 
 
 def _sandbox_host_key(endpoints: dict[str, Any], paths: Paths):
@@ -550,6 +670,35 @@ def build_transfer_service(profile: Profile, secrets: SecretStore, paths: Paths,
                            journal=journal, audit=audit, folders=folders_for_profile(profile))
 
 
+def diagnostic_check(services: Any) -> Any:
+    """A check for the diagnostics page (``console.services.diagnostics.Check``): the transfer login,
+    the host key and the remote folders."""
+    from console.services.diagnostics import FAIL, PASS, WARN, Check
+
+    title = "File transfer (Stratus / SFTP)"
+    try:
+        report = services.transfer.test_connection()
+    except Exception as exc:  # noqa: BLE001 - a diagnostic never raises
+        return Check("transfer", title, FAIL, f"The transfer could not be set up: {exc}",
+                     "Check Settings → Transfer")
+    details = [f"{report.protocol}: {report.destination}"]
+    if report.fingerprint:
+        details.append(f"host key {report.fingerprint}")
+    for f in report.folders:
+        details.append(f"{f.kind}: {f.folder} — " + (f"{f.awaiting_pickup} awaiting pickup, {f.delivered} delivered"
+                                                     if f.exists else f"not usable ({f.error})"))
+    if report.state != CONNECTED:
+        state = WARN if report.state == HOST_KEY_UNKNOWN else FAIL
+        return Check("transfer", title, state, f"{report.state}: {report.message}", report.hint, details)
+    if not report.ok:
+        return Check("transfer", title, WARN, report.message, report.hint, details)
+    if report.insecure:
+        return Check("transfer", title, WARN, f"{report.message} over plain FTP (unencrypted)",
+                     "Ask the provider for SFTP or FTPS", details)
+    return Check("transfer", title, PASS, report.message, "", details)
+
+
 __all__ = ["KINDS", "PENDING", "AlreadySent", "BatchCancelled", "BatchResult", "SendInProgress", "SendResult",
            "TransferService",
-           "build_transfer_service", "file_fingerprint", "folders_for_profile", "settings_for_profile"]
+           "build_transfer_service", "diagnostic_check", "file_fingerprint", "folders_for_profile",
+           "settings_for_profile"]

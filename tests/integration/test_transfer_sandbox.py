@@ -96,3 +96,13 @@ def test_pickup_delay_option(monkeypatch):
     assert sftp_server.pickup_delay_from(object()) == 0.25
     monkeypatch.setenv("BILLER_CONSOLE_SANDBOX_PICKUP_DELAY", "soon")
     assert sftp_server.pickup_delay_from(object()) == sftp_server.DEFAULT_PICKUP_DELAY_S
+
+
+def test_sandbox_pins_are_not_left_behind_for_earlier_ports(sandbox, paths):
+    server, _ = sandbox.part("sftp").handle
+    tx.trust_host_key(paths.known_hosts_file, "127.0.0.1", 1, server.public_key)  # an earlier run's port
+    tx.trust_host_key(paths.known_hosts_file, "sftp.example.net", 22, server.public_key)  # not the sandbox
+    endpoints = {**sandbox.endpoints()["info"], **sandbox.endpoints()["urls"]}
+    settings_for_profile(sandbox_profile(), SecretStore("sandbox", backend=MemoryBackend()), paths, endpoints)
+    names = [h for h, _, _ in tx.pinned_hosts(paths.known_hosts_file)]
+    assert names == sorted([f"[127.0.0.1]:{server.port}", "sftp.example.net"])
