@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import compress, count
 
 from console.domain.money import CENT, AmountError, parse_amount
@@ -28,7 +28,6 @@ _AMOUNT_CANON = re.compile(r"-?\d+\.\d\d")
 _AMOUNT_CANON_OPT = re.compile(r"(?:-?\d+\.\d\d)?")
 _INT = re.compile(r"-?\d+")
 _TS_US = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)")
-_TS_US_JOINED = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (?=\d\d:\d\d:\d\d(?:\n|$))", re.M)
 _ISO_HINT = re.compile(r"\d{4}-\d\d-\d\d")
 _DATE_RE = {
     "MM/DD/YYYY": (re.compile(r"(\d\d)/(\d\d)/(\d{4})"), (3, 1, 2)),
@@ -37,6 +36,35 @@ _DATE_RE = {
     "YYYY-MM-DD": (re.compile(r"(\d{4})-(\d\d)-(\d\d)"), (1, 2, 3)),
     "YYMMDD": (re.compile(r"(\d\d)(\d\d)(\d\d)"), (1, 2, 3)),
 }
+
+_AMOUNT_BYTES_NL = b"0123456789.-\n"
+_NOT_TWO_PLACES = re.compile(rb"\.(?:\d{3}|\d?\D)")
+_SIMPLE = re.compile(r"(\[(?:[^\]\\]|\\.)+\]|\\d)(?:\{(\d+)(?:,(\d*))?\}|(\+)|(\*))?")
+
+
+def simple_class(pattern: str) -> tuple[bytes, int, int] | None:
+    """For a pattern like ``[A-Za-z0-9-]{1,20}`` or ``\\d{4}``: (allowed ASCII bytes, min, max
+    length), so a column can be checked with bytes.translate instead of one regex call per cell."""
+    m = _SIMPLE.fullmatch(pattern)
+    if not m:
+        return None
+    cls, lo, hi, plus, star = m.groups()
+    try:
+        one = re.compile(cls)
+    except re.error:
+        return None
+    allowed = bytes(b for b in range(128) if one.fullmatch(chr(b)))
+    if lo is not None:
+        low = int(lo)
+        high = low if hi is None else (int(hi) if hi else 1 << 30)
+    elif plus:
+        low, high = 1, 1 << 30
+    elif star:
+        low, high = 0, 1 << 30
+    else:
+        low = high = 1
+    return allowed, low, high
+
 
 # Past this many distinct values a column stops caching and converts cell by cell.
 CACHE_LIMIT = 40_000
@@ -73,6 +101,7 @@ class Converter:
         self.type = t
         self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
         self._rx_opt = re.compile(f"(?:{column.pattern})?", re.DOTALL) if column.pattern else None
+        self._simple = simple_class(column.pattern) if column.pattern else None
         # Columns with few distinct values convert each distinct text once (int, date, flag,
         # enum; amounts repeat a lot in billing data too). Text with a rule and timestamps
         # decide on their first chunk; text without any rule needs no conversion at all.
@@ -80,7 +109,7 @@ class Converter:
         self._limit = AMOUNT_CACHE_LIMIT if t == "amount" else CACHE_LIMIT
         plain_text = t == "text" and not (column.pattern or column.required or column.max_length
                                           or column.default)
-        self._adaptive = t == "timestamp" or (t == "text" and not plain_text)
+        self._adaptive = t in ("timestamp", "amount") or (t == "text" and not plain_text)
         self._bad_keys: set[str] = set()
         self.absent = "" if t == "text" else None
         self.default = self.absent
@@ -245,7 +274,8 @@ class Converter:
         if t == "text":
             if (c.required and "" in cells) or any(map(str.isspace, cells)):
                 return None
-            if self._rx_opt is not None and not all(map(self._rx_opt.fullmatch, cells)):
+            if self._rx_opt is not None and not self._simple_ok(cells) \
+                    and not all(map(self._rx_opt.fullmatch, cells)):
                 return None
             if c.max_length is not None and max(map(len, cells), default=0) > c.max_length:
                 return None
@@ -253,15 +283,19 @@ class Converter:
                 return None
             return list(cells)
         if t == "amount":
-            if c.implied_decimals or not all(map(_AMOUNT_CANON_OPT.fullmatch, cells)):
+            if c.implied_decimals:
                 return None
-            if "" in cells:
+            if "" not in cells:
+                values = _canonical_amounts(cells)
+                if values is None:
+                    return None
+            elif not all(map(_AMOUNT_CANON_OPT.fullmatch, cells)):
+                return None
                 if c.required:
                     return None
+            else:
                 d = self.default
                 values = [Decimal(s) if s else d for s in cells]
-            else:
-                values = list(map(Decimal, cells))
             if self._needs_range:
                 present = [v for v in values if v is not None] if "" in cells else values
                 if present:
@@ -271,11 +305,66 @@ class Converter:
                         return None
             return values
         if t == "timestamp":
-            if "" in cells or not all(map(_TS_US.fullmatch, cells)):
-                return None
-            joined = _TS_US_JOINED.sub(r"\3-\1-\2T", "\n".join(cells))
-            try:
-                return list(map(dt.datetime.fromisoformat, joined.split("\n")))
-            except ValueError:
-                return None
+            return _us_timestamps(cells)
         return None
+
+    def _simple_ok(self, cells) -> bool:
+        """A simple-class pattern checked for the whole chunk at once (False: look closer)."""
+        if self._simple is None:
+            return False
+        allowed, low, high = self._simple
+        try:
+            data = "".join(cells).encode("ascii")
+        except UnicodeEncodeError:
+            return False
+        if data.translate(None, allowed):
+            return False
+        lengths = set(map(len, cells))
+        lengths.discard(0)  # absent (required is checked before)
+        return not lengths or (min(lengths) >= low and max(lengths) <= high)
+
+
+def _canonical_amounts(cells) -> list | None:
+    """Amounts written exactly as ``-?digits.dd`` (what exports write), or None."""
+    try:
+        data = ("\n".join(cells) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    # only digits, '.', '-'; one '.' per cell, followed by exactly two digits
+    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != len(cells) or _NOT_TWO_PLACES.search(data):
+        return None
+    try:
+        return list(map(Decimal, cells))
+    except InvalidOperation:
+        return None
+
+
+# MM/DD/YYYY HH:MM:SS -> YYYY-MM-DDTHH:MM:SS by moving bytes with strided slices (20 = 19 + "\n").
+_TS_MOVES = ((0, 6), (1, 7), (2, 8), (3, 9), (5, 0), (6, 1), (8, 3), (9, 4))
+_TS_DIGITS = (0, 1, 3, 4, 6, 7, 8, 9, 11, 12, 14, 15, 17, 18)
+_TS_FIXED = ((2, b"/"), (5, b"/"), (10, b" "), (13, b":"), (16, b":"))
+
+
+def _us_timestamps(cells) -> list | None:
+    """A chunk of ``MM/DD/YYYY HH:MM:SS`` timestamps at C speed, or None to look closer."""
+    n = len(cells)
+    if not n or set(map(len, cells)) != {19}:
+        return None
+    try:
+        src = ("\n".join(cells) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if not b"".join(src[p::20] for p in _TS_DIGITS).isdigit():
+        return None
+    if any(src[p::20] != ch * n for p, ch in _TS_FIXED):
+        return None
+    out = bytearray(src)
+    for dst, at in _TS_MOVES:
+        out[dst::20] = src[at::20]
+    out[4::20] = b"-" * n
+    out[7::20] = b"-" * n
+    out[10::20] = b"T" * n
+    try:
+        return list(map(dt.datetime.fromisoformat, out.decode("ascii").split("\n")[:n]))
+    except ValueError:
+        return None  # month 13, February 30...: the slow path names the cell
