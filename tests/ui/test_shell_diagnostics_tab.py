@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 
 from console.app import build_services
 from console.config import sandbox_profile
@@ -101,3 +102,35 @@ def test_slots_for_reader_test_and_audit_log(qtbot):
     tab = make_tab(qtbot)
     titles = [tab.tools.tabText(i) for i in range(tab.tools.count())]
     assert titles == ["Card reader test", "Audit log"]
+
+
+def test_audit_log_panel_lists_verifies_and_exports(qtbot, tmp_path, qtmodeltester):
+    from console.ui.tabs.diagnostics_tab import AuditLogPanel, AuditTableModel
+
+    tab = make_tab(qtbot, endpoints={"caselle_url": ""})  # support1: may view the audit log
+    audit = tab.ctx.services.audit
+    audit.record("clerk1", "posting.run", "batch 7", receipts=12)
+    audit.record("super1", "settings.change", "sandbox", settings=["transfer_port"])
+    panel = tab.findChild(AuditLogPanel, "audit-panel")
+    assert panel is not None
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=5000)
+    qtmodeltester.check(panel.model)
+    assert panel.model.data(panel.model.index(0, AuditTableModel.ACTION)) == "settings.change"  # newest first
+    assert "receipts=12" in panel.model.data(panel.model.index(1, AuditTableModel.DETAILS))
+    panel.verify()
+    qtbot.waitUntil(lambda: "intact" in panel.verify_label.text().lower(), timeout=5000)
+    target = tmp_path / "audit.csv"
+    panel.export_csv(target)
+    qtbot.waitUntil(target.exists, timeout=5000)
+    assert "posting.run" in target.read_text()
+
+
+def test_cashiers_do_not_see_the_audit_log(qtbot):
+    from console.ui.tabs.diagnostics_tab import AuditLogPanel
+
+    services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    tab = DiagnosticsTab(UiContext(services, sandbox_profile().operators[0]), auto_run=False)
+    qtbot.addWidget(tab)
+    assert tab.findChild(AuditLogPanel) is None
+    assert "supervisors and support" in tab.tools.widget(1).widget().findChild(QLabel, "slot-note").text()

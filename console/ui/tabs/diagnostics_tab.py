@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -142,12 +143,13 @@ class DiagnosticsTab(QWidget):
         header.setSectionResizeMode(DiagnosticsModel.HINT, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(DiagnosticsModel.STATE, 84)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+        self.table.setSizeAdjustPolicy(QTableView.SizeAdjustPolicy.AdjustToContents)
 
         self.details = QPlainTextEdit()
         self.details.setObjectName("diagnostics-details")
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Select a check to see its details.")
-        self.details.setMaximumHeight(110)
+        self.details.setMaximumHeight(84)
 
         checks_box = QWidget()
         cl = QVBoxLayout(checks_box)
@@ -158,8 +160,16 @@ class DiagnosticsTab(QWidget):
         self.tools = QTabWidget()
         self.tools.setObjectName("diagnostics-tools")
         self.tools.setDocumentMode(True)
-        self.tools.addTab(self._reader_test_slot(), "Card reader test")
-        self.tools.addTab(self._audit_slot(), "Audit log")
+        self.tools.addTab(_scrollable(self._reader_test_slot()), "Card reader test")
+        self.tools.addTab(_scrollable(self._audit_slot()), "Audit log")
+        last = ctx.ui_state("diagnostics_tab").value("tool")
+        titles = [self.tools.tabText(i) for i in range(self.tools.count())]
+        if last in titles:
+            self.tools.setCurrentIndex(titles.index(last))
+        elif self.tools.widget(0).widget().objectName() == "slot-note-page":
+            self.tools.setCurrentIndex(1)  # no reader test in this build: show the audit log
+        self.tools.currentChanged.connect(
+            lambda i: ctx.ui_state("diagnostics_tab").set_value("tool", self.tools.tabText(i)))
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("diagnostics-splitter")
@@ -170,8 +180,7 @@ class DiagnosticsTab(QWidget):
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         state = ctx.ui_state("diagnostics_tab").bytes("splitter")
-        if state is not None:
-            splitter.restoreState(state)
+        self._splitter_restored = state is not None and splitter.restoreState(state)
         splitter.splitterMoved.connect(
             lambda *_: ctx.ui_state("diagnostics_tab").set_value("splitter", splitter.saveState()))
         lay.addWidget(splitter, 1)
@@ -201,11 +210,17 @@ class DiagnosticsTab(QWidget):
             "reader serial and key status) is not part of this version yet.")
 
     def _audit_slot(self) -> QWidget:
-        if not hasattr(type(self.ctx.services), "audit"):
-            return _note("The audit log viewer (who did what and when, chain verification, CSV export) "
-                         "is not part of this version yet.")
-        return self._optional_widget("console.ui.audit_view:AuditLogView",
-                                     "The audit log is recorded; its viewer is not part of this version yet.")
+        services = self.ctx.services
+        if not hasattr(type(services), "audit"):
+            return _note("The audit log (who did what and when) is not part of this version yet.")
+        operator = self.ctx.operator
+        if hasattr(type(services), "operators") and not services.operators.can(operator, "view_audit"):
+            return _note("The audit log is shown to supervisors and support only.")
+        try:
+            importlib.import_module("console.ui.audit_view")
+        except ModuleNotFoundError:
+            return AuditLogPanel(self.ctx)  # until a fuller viewer exists
+        return self._optional_widget("console.ui.audit_view:AuditLogView", "")
 
     # ---- checks -------------------------------------------------------------------------
     def run_checks(self) -> None:
@@ -238,6 +253,11 @@ class DiagnosticsTab(QWidget):
         self.report = report
         self.model.set_checks(report.checks)
         self.table.resizeRowsToContents()
+        if not self._splitter_restored:  # checks fit without scrolling; the tools get the rest
+            rows = self.table.verticalHeader().length() + self.table.horizontalHeader().height() + 4
+            top = rows + self.details.maximumHeight() + 8
+            total = max(self.splitter.height(), top + 160)
+            self.splitter.setSizes([top, total - top])
         counts = report.counts()
         if report.overall == PASS:
             text = f"All {len(report.checks)} checks passed"
@@ -293,8 +313,18 @@ class DiagnosticsTab(QWidget):
                   label="Exporting support bundle").success(done).failure(failed).run()
 
 
+def _scrollable(widget: QWidget) -> QScrollArea:
+    """Tools scroll inside their tab, so the checks above always fit."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
 def _note(text: str) -> QWidget:
     w = QWidget()
+    w.setObjectName("slot-note-page")
     lay = QVBoxLayout(w)
     lay.setContentsMargins(12, 12, 12, 12)
     label = QLabel(text)
@@ -304,3 +334,117 @@ def _note(text: str) -> QWidget:
     lay.addWidget(label)
     lay.addStretch(1)
     return w
+
+
+class AuditTableModel(QAbstractTableModel):
+    """Audit rows, newest first. ``RowRole`` gives the AuditRow."""
+
+    SEQ, AT, OPERATOR, ACTION, SUBJECT, DETAILS = range(6)
+    HEADERS = ("#", "When (UTC)", "Operator", "Action", "Subject", "Details")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list = []
+
+    def set_rows(self, rows: list) -> None:
+        self.beginResetModel()
+        self.rows = list(reversed(rows))
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        r = self.rows[index.row()]
+        if role == CheckRole:
+            return r
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            details = ", ".join(f"{k}={v}" for k, v in sorted(r.details.items())) if r.details else ""
+            at = r.at.replace("T", " ")[:19]
+            return (str(r.seq), at, r.operator, r.action, r.subject, details)[index.column()]
+        return None
+
+
+class AuditLogPanel(QWidget):
+    """The newest audit rows, chain verification and CSV export (``services.audit``)."""
+
+    LIMIT = 500
+
+    def __init__(self, ctx: UiContext):
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("audit-panel")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 6, 0, 0)
+        row = QHBoxLayout()
+        self.verify_label = QLabel(f"The newest {self.LIMIT} entries.")
+        self.verify_label.setObjectName("audit-verify")
+        row.addWidget(self.verify_label, 1)
+        self.refresh_button = QPushButton("Refresh")
+        self.verify_button = QPushButton("&Verify chain")
+        self.verify_button.setToolTip("Recompute the hash chain: any changed, inserted or deleted entry is named")
+        self.export_button = QPushButton("Export &CSV…")
+        for b in (self.refresh_button, self.verify_button, self.export_button):
+            b.setAutoDefault(False)
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.model = AuditTableModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("audit-table")
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table, 1)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.verify_button.clicked.connect(self.verify)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.refresh()
+
+    def refresh(self) -> None:
+        audit = self.ctx.services.audit
+        Operation(self, lambda op: audit.rows(limit=self.LIMIT)).success(self._show_rows).run()
+
+    def _show_rows(self, rows: list) -> None:
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+
+    def verify(self) -> None:
+        audit = self.ctx.services.audit
+        self.verify_button.setEnabled(False)
+
+        def done(result) -> None:
+            self.verify_button.setEnabled(True)
+            self.verify_label.setText(str(result).capitalize())
+            self.verify_label.setStyleSheet(f"color:{STATE_COLORS[PASS if result.ok else FAIL][1]};")
+
+        def failed(exc: BaseException) -> None:
+            from console.ui.errors import show_error
+
+            self.verify_button.setEnabled(True)
+            show_error(self, exc)
+
+        Operation(self, lambda op: audit.verify(), label="Verifying the audit log").success(done).failure(failed).run()
+
+    def _on_export_clicked(self) -> None:
+        name = f"audit-{self.ctx.profile.name}.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export audit log", str(Path.home() / name), "CSV files (*.csv)")
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> None:
+        audit = self.ctx.services.audit
+        Operation(self, lambda op: audit.export_csv(path), label="Exporting the audit log") \
+            .success(lambda _text: self.ctx.status(f"Audit log exported: {path}", 10_000)).run()
