@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -34,9 +35,9 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -187,10 +188,52 @@ class FieldEditor:
     def set_read_only(self, read_only: bool) -> None:
         if self.line is not None:
             self.line.setReadOnly(read_only)
+            self.line.style().unpolish(self.line)  # re-apply the read-only look
+            self.line.style().polish(self.line)
         else:
             self.widget.setEnabled(not read_only)
         if getattr(self, "browse", None) is not None:
             self.browse.setEnabled(not read_only)
+
+
+class SectionPages(QWidget):
+    """A section list on the left and its page on the right (tab-widget-like API)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.list = QListWidget()
+        self.list.setObjectName("settings-sections")
+        self.list.setFixedWidth(170)
+        self.stack = QStackedWidget()
+        lay.addWidget(self.list)
+        lay.addWidget(self.stack, 1)
+        self.list.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+    def addTab(self, widget: QWidget, title: str) -> int:  # noqa: N802 - mirrors QTabWidget
+        self.stack.addWidget(widget)
+        self.list.addItem(title)
+        if self.list.currentRow() < 0:
+            self.list.setCurrentRow(0)
+        return self.stack.count() - 1
+
+    def count(self) -> int:
+        return self.stack.count()
+
+    def tabText(self, index: int) -> str:  # noqa: N802
+        return self.list.item(index).text()
+
+    def setTabText(self, index: int, text: str) -> None:  # noqa: N802
+        item = self.list.item(index)
+        item.setText(text)
+        item.setForeground(QColor("#b91c1c") if text.endswith("⚠") else self.list.palette().text().color())
+
+    def setCurrentIndex(self, index: int) -> None:  # noqa: N802
+        self.list.setCurrentRow(index)
+
+    def currentIndex(self) -> int:  # noqa: N802
+        return self.list.currentRow()
 
 
 class SettingsDialog(QDialog):
@@ -215,14 +258,16 @@ class SettingsDialog(QDialog):
         self.secret_edits: dict[str, QLineEdit] = {}
         self.may_edit = _may_edit_settings(self.services, ctx.operator)
         self.setObjectName("settings-dialog")
-        self.setMinimumSize(760, 560)
+        self.setMinimumSize(820, 560)
+        self.setStyleSheet('QLineEdit[readOnly="true"] { background: palette(window); }'
+                           "QListWidget#settings-sections::item { padding: 5px 8px; }")
 
         lay = QVBoxLayout(self)
         self.notice = QLabel()
         self.notice.setObjectName("settings-notice")
         self.notice.setWordWrap(True)
         lay.addWidget(self.notice)
-        self.pages = QTabWidget()
+        self.pages = SectionPages()
         self.pages.setObjectName("settings-pages")
         lay.addWidget(self.pages, 1)
         self._build_field_pages()
@@ -451,7 +496,7 @@ class SettingsDialog(QDialog):
             if p.column in self.editors:
                 by_field.setdefault(p.column, []).append(p.message)
             else:
-                other.append(str(p))
+                other.append(f"Row {p.line}: {p.message}" if p.line else p.message[:1].upper() + p.message[1:])
         for name, editor in self.editors.items():
             editor.set_error("; ".join(by_field.get(name, [])))
         pages_with_errors = {FIELDS_BY_NAME[n].section for n in by_field}
@@ -493,6 +538,8 @@ class SettingsDialog(QDialog):
         for edit in self.secret_edits.values():
             edit.setReadOnly(not self.editable)
             edit.setEnabled(self.editable)
+            edit.style().unpolish(edit)
+            edit.style().polish(edit)
         for w in (self.gl_table, self.op_table):
             w.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers if self.editable
                               else QAbstractItemView.EditTrigger.NoEditTriggers)
