@@ -250,15 +250,27 @@ _ITEM_SOURCES = {
 }
 
 
-def _compile_item_writer(detail: _Writer, overflow: _Writer) -> Callable:
+def _clean_text(v) -> str:
+    if v.__class__ is not str:
+        v = _text(v)
+    return v.strip() if v.isascii() and v.isprintable() else to_ascii(v)
+
+
+def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, max_items: int) -> Callable:
     """``encode_item(it, bno, ino, cents, truncated) -> (detail, overflow, FileItem)`` for one item.
 
     Both records are written straight from the LockboxItem; the FileItem holds the values as
     written (the detail's when a name is in both records), exactly what a reader gets back.
+    All text values are checked for plain printable ASCII in one go; only when that fails is
+    each one transliterated. Batch and item numbers are range-checked only when the layout's
+    fields could be too narrow for ``max_batches`` / ``max_items``.
     """
+    limits = {"batch": max_batches, "item": max_items}
     src = ["def encode_item(it, bno, ino, cents, truncated):"]
     written: dict[str, str] = {}
     texts = []
+    alpha: list[tuple[str, str]] = []  # (variable, source expression)
+    checks: list[str] = []
     for r, w in enumerate((overflow, detail)):
         xs = []
         for i, f in enumerate(w.fields):
@@ -266,26 +278,35 @@ def _compile_item_writer(detail: _Writer, overflow: _Writer) -> Callable:
             expr = _ITEM_SOURCES[f.name]
             fref = f"F{r}[{i}]"
             if f.kind == "alpha":
-                src += [f"    v = {expr}",
-                        "    if v.__class__ is not str:",
-                        "        v = _text(v)",
-                        f"    {var} = v.strip() if v.isascii() and v.isprintable() else _ascii(v)",
-                        f"    if len({var}) > {f.width}:",
-                        f"        {var} = _too_long({fref}, {var}, truncated)"]
+                alpha.append((var, expr))
+                checks += [f"    if len({var}) > {f.width}:",
+                           f"        {var} = _too_long({fref}, {var}, truncated)"]
             elif f.kind in ("number", "amount"):
-                src += [f"    {var} = {expr}",
-                        f"    if not 0 <= {var} < {10 ** f.width}:",
-                        f"        _out_of_range({fref}, {var})"]
+                src.append(f"    {var} = {expr}")
+                if f.name not in limits or limits[f.name] >= 10 ** f.width:
+                    checks += [f"    if not 0 <= {var} < {10 ** f.width}:",
+                               f"        _out_of_range({fref}, {var})"]
             else:
                 raise ValueError(f"{f.name}: an item record cannot hold a {f.kind} field")
             xs.append(var)
-            written[f.name] = var if f.kind != "amount" else "_amount(cents)"
+            written[f.name] = var if f.kind != "amount" else "it.amount"  # exact cents, checked by the caller
         texts.append(f"T{r} % ({', '.join(xs)}{',' if len(xs) == 1 else ''})")
+    if alpha:
+        src += [f"    {var}_raw = {expr}" for var, expr in alpha]
+        src += ["    try:",
+                f"        s = {' + '.join(f'{var}_raw' for var, _ in alpha)}",
+                "    except TypeError:",
+                "        s = None",
+                "    if s is not None and s.isascii() and s.isprintable():"]
+        src += [f"        {var} = {var}_raw.strip()" for var, _ in alpha]
+        src.append("    else:")
+        src += [f"        {var} = _clean({var}_raw)" for var, _ in alpha]
+    src += checks
     args = ", ".join(f"{k}={v}" for k, v in written.items())
     src.append(f"    return {texts[1]}, {texts[0]}, FileItem({args})")
     ns = {"F0": tuple(overflow.fields), "F1": tuple(detail.fields), "T0": overflow.template,
-          "T1": detail.template, "_ascii": to_ascii, "_text": _text, "_too_long": _too_long,
-          "_out_of_range": _out_of_range, "FileItem": FileItem, "_amount": _cents_text}
+          "T1": detail.template, "_clean": _clean_text, "_too_long": _too_long,
+          "_out_of_range": _out_of_range, "FileItem": FileItem}
     exec("\n".join(src), ns)  # noqa: S102 - code generated from the checked layout only
     return ns["encode_item"]
 
@@ -358,6 +379,78 @@ class _Reader:
         return ns["decode"]
 
 
+def _compile_item_reader(detail: RecordSpec, overflow: RecordSpec) -> Callable:
+    """``read_item(d, o, lineno, errors) -> (FileItem, cents | None, overflow batch, overflow item)``.
+
+    Reads a detail line and the overflow line after it in one generated function (the hot
+    path of every check); problems name line ``lineno`` (detail) or ``lineno + 1`` (overflow).
+    Adjacent numeric fields are checked with one ``isdigit`` over their whole run; only a run
+    that fails is checked field by field (to name the field). The text is ASCII here (the
+    reader replaces anything else), so ``isdigit`` means 0-9.
+    """
+    src = ["def read_item(d, o, lineno, errors):", "    cents = None"]
+    values: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for r, (spec, var, line_expr) in enumerate(((overflow, "o", "lineno + 1"), (detail, "d", "lineno"))):
+        fields = list(enumerate(spec.fields))
+        k = 0
+        while k < len(fields):
+            i, f = fields[k]
+            a, b = f.start - 1, f.end
+            fref = f"F{r}[{i}]"
+            x = f"x{r}_{i}"
+            if f.kind == "const":
+                if not (f.start == 1 and f.end == 1):  # the record type was matched already
+                    src += [f"    if {var}[{a}:{b}] != {f.value!r}:",
+                            f"        _bad_const({fref}, {var}[{a}:{b}], {line_expr}, errors)"]
+                k += 1
+                continue
+            if f.kind == "alpha":
+                src.append(f"    {x} = {var}[{a}:{b}].rstrip()")
+                values[f.name] = x
+                k += 1
+                continue
+            if f.kind not in ("number", "amount"):
+                raise ValueError(f"{f.name}: an item record cannot hold a {f.kind} field")
+            run = [(i, f)]
+            while k + len(run) < len(fields):
+                j, g = fields[k + len(run)]
+                if g.kind in ("number", "amount") and g.start == run[-1][1].end + 1:
+                    run.append((j, g))
+                else:
+                    break
+            ra, rb = run[0][1].start - 1, run[-1][1].end
+            src.append(f"    if {var}[{ra}:{rb}].isdigit():")
+            src += [f"        x{r}_{j} = int({var}[{g.start - 1}:{g.end}])" for j, g in run]
+            src.append("    else:")
+            for j, g in run:
+                src += [f"        r = {var}[{g.start - 1}:{g.end}]",
+                        "        if r.isdigit():",
+                        f"            x{r}_{j} = int(r)",
+                        "        else:",
+                        f"            x{r}_{j} = None",
+                        f"            _bad_number(F{r}[{j}], r, {line_expr}, errors)"]
+            for j, g in run:
+                xj = f"x{r}_{j}"
+                if g.kind == "amount":
+                    if var == "d":
+                        src.append(f"    cents = {xj}")
+                    src.append(f"    {xj} = None if {xj} is None else _amount({xj})")
+                values[g.name] = xj
+                if var == "o" and g.name in ("batch", "item"):
+                    extra[g.name] = xj
+            k += len(run)
+        for a, b in spec.gaps:
+            src += [f"    if {var}[{a}:{b}].strip():", f"        _bad_filler({a}, {b}, {line_expr}, errors)"]
+    args = ", ".join(f"{k}={v}" for k, v in values.items())
+    src.append(f"    return FileItem({args}, line=lineno), cents, {extra.get('batch', 'None')}, "
+               f"{extra.get('item', 'None')}")
+    ns = {"F0": overflow.fields, "F1": detail.fields, "FileItem": FileItem, "_bad_const": _bad_const,
+          "_bad_number": _bad_number, "_bad_filler": _bad_filler, "_amount": _cents_text}
+    exec("\n".join(src), ns)  # noqa: S102 - code generated from the checked layout only
+    return ns["read_item"]
+
+
 @lru_cache(maxsize=8)
 def _writers(layout: FixedLayout) -> dict[str, _Writer]:
     return {role: _Writer(spec, layout.record_length) for role, spec in layout.records.items()}
@@ -366,7 +459,12 @@ def _writers(layout: FixedLayout) -> dict[str, _Writer]:
 @lru_cache(maxsize=8)
 def _item_writer(layout: FixedLayout) -> Callable:
     w = _writers(layout)
-    return _compile_item_writer(w["detail"], w["overflow"])
+    return _compile_item_writer(w["detail"], w["overflow"], layout.max_batches, layout.max_items_per_batch)
+
+
+@lru_cache(maxsize=8)
+def _item_reader(layout: FixedLayout) -> Callable:
+    return _compile_item_reader(layout.record("detail"), layout.record("overflow"))
 
 
 @lru_cache(maxsize=8)
@@ -505,7 +603,7 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
     except UnicodeDecodeError as exc:
         lineno = data.count(b"\n", 0, exc.start) + 1
         errors.append(Problem(lineno, None, "ascii", f"byte 0x{data[exc.start]:02x} is not ASCII"))
-        text = data.decode("latin-1")
+        text = data.decode("ascii", errors="replace")  # U+FFFD: never a digit, never printable ASCII
     if not text.endswith(eol):
         errors.append(Problem(text.count("\n") + 1, None, "line-ending",
                               f"the last record does not end with {'CRLF' if eol == chr(13) + chr(10) else 'LF'}"))
@@ -527,9 +625,67 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
     seen_conf: dict[str, int] = {}
     trailer_seen = False
 
-    for idx, line in enumerate(lines):
-        lineno = idx + 1
-        if len(line) != length:
+    n = len(lines)
+    # Whole-file checks first: when every record has the right width and only printable ASCII,
+    # the per-record checks below are skipped (they run, and name the line, only when needed).
+    fast = (not errors and len(text) == n * length + (n - 1) * len(eol) and all(len(x) == length for x in lines)
+            and "".join(lines).isprintable())
+    read_item = _item_reader(layout)
+    dtype, otype = layout.record("detail").type, layout.record("overflow").type
+    dspec = layout.record("detail")
+    idx = 0
+    while idx < n:
+        line = lines[idx]
+        idx += 1
+        lineno = idx
+        if (line[:1] == dtype and idx < n and lines[idx][:1] == otype and not trailer_seen
+                and (fast or (len(line) == length and len(lines[idx]) == length))):
+            # the hot path: a detail and its overflow, read together
+            if state == "need_overflow":
+                errors.append(Problem(lineno, None, "order",
+                                      f"detail on line {last_detail_line} has no overflow record"))
+            elif state != "in_batch":
+                errors.append(Problem(lineno, None, "order", "a detail record outside a batch"))
+            if not fast:
+                for k in (0, 1):
+                    x = lines[idx - 1 + k]
+                    if not (x.isascii() and x.isprintable()):
+                        errors.append(Problem(lineno + k, None, "ascii",
+                                              "record has characters that are not printable ASCII"))
+            fi, cents, ob, oi = read_item(line, lines[idx], lineno, errors)
+            idx += 1
+            batch_items += 1
+            if fi.batch != batch_no and fi.batch is not None:
+                errors.append(Problem(lineno, dspec.field("batch").column, "sequence",
+                                      f"item in batch {fi.batch} inside batch {batch_no}"))
+            if fi.item != batch_items and fi.item is not None:
+                errors.append(Problem(lineno, dspec.field("item").column, "sequence",
+                                      f"item number {fi.item}, expected {batch_items}"))
+            if ob != fi.batch or oi != fi.item:
+                ospec = layout.record("overflow")
+                key, got, want = ("batch", ob, fi.batch) if ob != fi.batch else ("item", oi, fi.item)
+                errors.append(Problem(lineno + 1, ospec.field(key).column, "overflow-match",
+                                      f"overflow {key} {got} differs from its detail's {want}"))
+            if batch_items == max_items + 1:
+                errors.append(Problem(lineno, None, "batch-size", f"batch {batch_no} has more than {max_items} items"))
+            conf = fi.confirmation
+            if conf in seen_conf:
+                errors.append(Problem(lineno, dspec.field("confirmation").column, "duplicate",
+                                      f"confirmation {conf} is also on line {seen_conf[conf]}"))
+            elif conf:
+                seen_conf[conf] = lineno
+            else:
+                errors.append(Problem(lineno, dspec.field("confirmation").column, "required",
+                                      "confirmation number is blank"))
+            if cents is not None:
+                batch_cents += cents
+                if cents == 0:
+                    result.warnings.append(Problem(lineno, dspec.field("amount").column, "amount",
+                                                   "item amount is zero"))
+                result.items.append(fi)
+            state = "in_batch"
+            continue
+        if not fast and len(line) != length:
             if "\r" in line or "\n" in line:
                 errors.append(Problem(lineno, None, "line-ending", "records must end with the layout's line ending"))
             else:
@@ -537,7 +693,7 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
                                       f"record is {len(line)} characters, must be {length}"))
             if len(line) < length:
                 line = line.ljust(length)
-        if not (line.isascii() and line.isprintable()):
+        if not fast and not (line.isascii() and line.isprintable()):
             errors.append(Problem(lineno, None, "ascii", "record has characters that are not printable ASCII"))
         rtype = line[:1]
         role = roles.get(rtype)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from console.adapters.journal import connect, immediate, migrate
 
@@ -99,8 +99,7 @@ class PriorItem:
         return f"in {f.name} (batch {self.batch}, item {self.item}; {state} {when} UTC)"
 
 
-@dataclass(frozen=True)
-class RegistryItem:
+class RegistryItem(NamedTuple):
     confirmation: str
     payment_id: str
     batch: int
@@ -149,10 +148,10 @@ class SqliteLockboxRegistry:
             conn.execute(f"INSERT INTO lockbox_files ({_FILE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                          (file.fingerprint, file.name, file.built_at, file.operator, file.destination, file.items,
                           file.batches, file.total, BUILT, None, None, None, None))
+            fp = file.fingerprint
             conn.executemany(
                 "INSERT INTO lockbox_items (fingerprint, confirmation, payment_id, batch, item, amount) "
-                "VALUES (?,?,?,?,?,?)",
-                [(file.fingerprint, i.confirmation, i.payment_id, i.batch, i.item, i.amount) for i in items])
+                "VALUES (?,?,?,?,?,?)", [(fp, *i) for i in items])
 
     def mark_released(self, fingerprint: str, *, status: str, operator: str, via: str = "",
                       remote_ref: str = "") -> RegisteredFile:

@@ -169,18 +169,21 @@ def load_payments_file(path: Path, *, progress: ProgressFn | None = None, cancel
     from console.files.reader import read_file
 
     res = read_file(path, load_layout("ic-payments-v1"), progress=progress, cancel=cancel)
-    payments = []
-    for rec in res.records:
-        v = rec.values
-        amount = v.get("Amount")
-        payments.append(SourcePayment(
-            line=rec.line, payment_id=_text(v.get("PaymentId")), confirmation=_text(v.get("ConfirmationNumber")),
-            account=_text(v.get("AccountNumber")), invoice_number=_text(v.get("InvoiceNumber")),
-            invoice_type=_text(v.get("InvoiceType")), payer_name=_text(v.get("PayerName")),
-            amount=amount if isinstance(amount, Decimal) else Decimal("0.00"),
-            payment_date=v.get("PaymentDate"), settlement_date=v.get("SettlementDate"),
-            status=_text(v.get("Status")).upper(),
-        ))
+    zero = Decimal("0.00")
+
+    def col(name: str) -> list:
+        return res.column(name)
+
+    payments = [
+        SourcePayment(line=line, payment_id=_text(pid), confirmation=_text(conf), account=_text(acct),
+                      invoice_number=_text(inv), invoice_type=_text(itype), payer_name=_text(payer),
+                      amount=amount if isinstance(amount, Decimal) else zero, payment_date=paid,
+                      settlement_date=settled, status=_text(status).upper())
+        for line, pid, conf, acct, inv, itype, payer, amount, paid, settled, status in zip(
+            res.lines, col("PaymentId"), col("ConfirmationNumber"), col("AccountNumber"), col("InvoiceNumber"),
+            col("InvoiceType"), col("PayerName"), col("Amount"), col("PaymentDate"), col("SettlementDate"),
+            col("Status"), strict=True)
+    ]
     return PaymentSource(name=Path(path).name, payments=payments, fingerprint=res.fingerprint,
                          errors=list(res.errors), warnings=list(res.warnings))
 
@@ -371,7 +374,9 @@ class LockboxService:
         lines: list[PreviewLine] = []
         items: list[LockboxItem] = []
         seen_conf: dict[str, int | None] = {}
-        detail = self.layout.record("detail")
+        widths = _field_widths(self.layout)
+        dup_by_file: dict[str, list[SourcePayment]] = {}
+        unsent_by_file: dict[str, list[SourcePayment]] = {}
         for p in candidates:
             if cancel is not None and cancel.is_set():
                 from console.errors import Cancelled
@@ -398,23 +403,21 @@ class LockboxService:
                 continue
             if released and not overrider:
                 lines.append(PreviewLine(p, gl, DUPLICATE, f"already {released[0].describe()}", released))
-                warnings.append(Problem(p.line, "ConfirmationNumber", "duplicate",
-                                        f"payment {p.payment_id} left out: already {released[0].describe()}"))
+                dup_by_file.setdefault(released[0].file.name, []).append(p)
                 continue
             note = ""
             if released:
                 note = f"included by supervisor {overrider}; already {released[0].describe()}"
             elif unreleased:
                 note = f"also {unreleased[0].describe()}"
-                warnings.append(Problem(p.line, "ConfirmationNumber", "in_unsent_file",
-                                        f"payment {p.payment_id} is also {unreleased[0].describe()}"))
+                unsent_by_file.setdefault(unreleased[0].file.name, []).append(p)
             if p.confirmation in seen_conf:
                 errors.append(Problem(p.line, "ConfirmationNumber", "unique",
                                       f"confirmation {p.confirmation} is also on line {seen_conf[p.confirmation]}"))
                 lines.append(PreviewLine(p, gl, INVALID, "confirmation number used twice", released))
                 continue
             seen_conf[p.confirmation] = p.line
-            problem = _field_problem(p, gl, detail)
+            problem = _field_problem(p, gl, widths)
             if problem is not None:
                 errors.append(problem)
                 lines.append(PreviewLine(p, gl, INVALID, problem.message, released))
@@ -424,6 +427,14 @@ class LockboxService:
                 payment_id=p.payment_id, confirmation=p.confirmation, reference=p.account,
                 item_code=p.invoice_type, gl_account=gl, amount=p.amount, payer_name=p.payer_name,
                 invoice_number=p.invoice_number, deposit_date=p.deposit_date, source_line=p.line))
+        # one warning per earlier file (each line of the preview carries its own note)
+        for name, ps in dup_by_file.items():
+            warnings.append(Problem(ps[0].line, "ConfirmationNumber", "duplicate",
+                                    f"{len(ps)} payment(s) left out: already in the released lockbox file {name} "
+                                    f"(lines {_lines(ps)})"))
+        for name, ps in unsent_by_file.items():
+            warnings.append(Problem(ps[0].line, "ConfirmationNumber", "in_unsent_file",
+                                    f"{len(ps)} payment(s) are also in {name}, built but not sent (lines {_lines(ps)})"))
         if not items and not errors:
             errors.append(Problem(None, None, "empty", "no CloudStore payments to put in a lockbox file"
                                   + (f" ({utility} utility payment(s) skipped)" if utility else "")))
@@ -681,15 +692,34 @@ class LockboxService:
         return self.registry.files(limit)
 
 
-def _field_problem(p: SourcePayment, gl: str, detail: Any) -> Problem | None:
-    """A value that cannot be written into the detail record (checked before the build)."""
-    for name, column, value in (("reference", "AccountNumber", p.account), ("confirmation", "ConfirmationNumber",
-                                p.confirmation), ("item_code", "InvoiceType", p.invoice_type),
-                                ("gl_account", "GLAccount", gl)):
+def _lines(ps: list[SourcePayment], limit: int = 8) -> str:
+    shown = ", ".join(str(p.line) for p in ps[:limit])
+    return shown + (f", … {len(ps) - limit} more" if len(ps) > limit else "")
+
+
+_WIDTH_FIELDS = (("reference", "AccountNumber"), ("confirmation", "ConfirmationNumber"),
+                 ("item_code", "InvoiceType"), ("gl_account", "GLAccount"))
+
+
+def _field_widths(layout: FixedLayout) -> list[tuple[str, str, int]]:
+    detail = layout.record("detail")
+    out = []
+    for name, column in _WIDTH_FIELDS:
         f = detail.field(name)
-        if f is not None and len(value) > f.width:
+        if f is not None:
+            out.append((column, f.column, f.width))
+    return out
+
+
+def _field_problem(p: SourcePayment, gl: str, widths: list[tuple[str, str, int]]) -> Problem | None:
+    """A value that cannot be written into the detail record (checked before the build)."""
+    values = {"AccountNumber": p.account, "ConfirmationNumber": p.confirmation, "InvoiceType": p.invoice_type,
+              "GLAccount": gl}
+    for column, where, width in widths:
+        value = values[column]
+        if len(value) > width:
             return Problem(p.line, column, "width", f"payment {p.payment_id}: {column} {value!r} is longer than "
-                                                    f"the {f.width} characters of the lockbox field {f.column}")
+                                                    f"the {width} characters of the lockbox field {where}")
     if not p.confirmation:
         return Problem(p.line, "ConfirmationNumber", "required", f"payment {p.payment_id} has no confirmation number")
     if p.amount <= 0:
