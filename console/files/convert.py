@@ -289,10 +289,8 @@ class Converter:
                 values = _canonical_amounts(cells)
                 if values is None:
                     return None
-            elif not all(map(_AMOUNT_CANON_OPT.fullmatch, cells)):
+            elif c.required or not all(map(_AMOUNT_CANON_OPT.fullmatch, cells)):
                 return None
-                if c.required:
-                    return None
             else:
                 d = self.default
                 values = [Decimal(s) if s else d for s in cells]

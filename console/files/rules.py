@@ -242,5 +242,5 @@ def latest_wins(t: Table, check: Check) -> Iterator[Finding]:
     for i, key in enumerate(zip(*kcols, strict=False)):
         j = latest.get(key)
         if j is not None and j != i and atv[i] is not None:
-            yield i, at, _fmt(check, "superseded by the later change on line {line} (same {keys})",
-                              line=t.lines[j], keys=", ".join(keys))
+            yield i, at, _fmt(check, "{at} {value} is superseded by the later row on line {line} (same {keys})",
+                              at=at, value=atv[i], line=t.lines[j], keys=" and ".join(keys))
