@@ -505,3 +505,27 @@ def test_update_customer_rejects_a_malformed_phone(client):
         client.update_customer(account, phone="12")
     assert err.value.code == "INVALID_INPUT"
     assert client.update_customer(account, phone="").phone == ""
+
+
+def test_two_servers_on_one_database_still_post_each_reference_once(tmp_path):
+    """Two embedded sandboxes (two processes) share the SQLite file: still exactly once."""
+    day = dt.date(2026, 3, 3)
+    with CaselleServer(tmp_path) as a, CaselleServer(tmp_path) as b:
+        ta, tb = a.issue_token()[0], b.issue_token()[0]
+        with CaselleClient(a.url, ta, timeout=10) as ca, CaselleClient(b.url, tb, timeout=10) as cb:
+            ca.open_batch(day)
+            assert cb.open_batch(day).batch_id == ca.batch_totals(day).batch_id
+            refs = [f"SHARED-{i}" for i in range(30)]
+
+            def send(job):
+                c, ref = job
+                return post(c, day, ref, "3.00")
+
+            jobs = [(c, ref) for ref in refs for c in (ca, cb)]
+            with ThreadPoolExecutor(6) as pool:
+                results = list(pool.map(send, jobs))
+            numbers = {r.receipt.reference: r.receipt.receipt_number for r in results if not r.existing}
+            assert sorted(numbers) == sorted(refs)
+            assert len(set(numbers.values())) == 30, "receipt numbers never collide"
+            totals = cb.batch_totals(day)
+            assert (totals.receipt_count, totals.total) == (30, Decimal("90.00"))
