@@ -87,9 +87,18 @@ class Services:
         return build_transfer_service(self.profile, self.secrets, self.paths, self.journal,
                                       endpoints=self.endpoints, audit=self.audit)
 
+    @cached_property
+    def lockbox(self):
+        """CloudStore lockbox files: preview, build (verified), check, send (Stratus or e-mail), summary."""
+        if "lockbox" in self.overrides:
+            return self.overrides["lockbox"]
+        from console.services.lockbox import build_lockbox_service
+
+        return build_lockbox_service(self)
+
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("journal", "audit"):
+        for name in ("lockbox", "journal", "audit"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

@@ -88,9 +88,7 @@ def _services(args):
 
 
 def _service(args, services, gl_map_path: Path | None = None):
-    from console.services.lockbox import build_lockbox_service
-
-    svc = build_lockbox_service(services)
+    svc = services.lockbox
     if gl_map_path is not None:
         svc.use_gl_map(svc.load_gl_map(gl_map_path))
     return svc

@@ -284,6 +284,10 @@ class SendOutcome:
 
 # ---- the service ------------------------------------------------------------------------
 
+class AlreadyReleased(UserFacingError):
+    """The file was already e-mailed (or sent) once; only a supervisor may send it again."""
+
+
 def _operator_name() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -632,7 +636,7 @@ class LockboxService:
                 self.journal.reopen([entry.key], operator=operator)
         elif delivered and not override:
             prev = delivered[-1]
-            raise UserFacingError(f"{c.path.name} was already e-mailed on {prev.updated_at[:16].replace('T', ' ')} "
+            raise AlreadyReleased(f"{c.path.name} was already e-mailed on {prev.updated_at[:16].replace('T', ' ')} "
                                   f"UTC by {prev.operator} to {', '.join(prev.payload.get('to', []))}",
                                   hint="a supervisor may override to send it again")
         else:
@@ -690,6 +694,9 @@ class LockboxService:
     # -- history
     def files(self, limit: int = 200) -> list[RegisteredFile]:
         return self.registry.files(limit)
+
+    def close(self) -> None:
+        self.registry.close()
 
 
 def _lines(ps: list[SourcePayment], limit: int = 8) -> str:
@@ -852,7 +859,7 @@ def smtp_settings(profile: Any, secrets: Any, endpoints: dict[str, Any] | None) 
 
 
 __all__ = [
-    "DUPLICATE", "INCLUDED", "INVALID", "UNMAPPED", "VOIDED", "BatchPlan", "BuildResult", "CheckResult",
+    "AlreadyReleased", "DUPLICATE", "INCLUDED", "INVALID", "UNMAPPED", "VOIDED", "BatchPlan", "BuildResult", "CheckResult",
     "LockboxPreview", "LockboxService", "LockboxSettings", "PaymentSource", "PreviewLine", "SendOutcome",
     "SourcePayment", "build_lockbox_service", "default_file_name", "load_payments_file", "profile_gl_map",
     "save_profile_gl_map", "smtp_settings",
