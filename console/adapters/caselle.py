@@ -66,6 +66,33 @@ FEATURES_BY_VERSION: dict[str, frozenset[str]] = {
     VERSION_2021_02: _BASE,
     VERSION_2021_05: _BASE | {"ach_reject", "set_direct_pay_status"},
 }
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.strip().split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def features_for_version(version: str) -> frozenset[str]:
+    """What a Caselle Connect version supports, also for versions newer than the table."""
+    if version in FEATURES_BY_VERSION:
+        return FEATURES_BY_VERSION[version]
+    key = _version_key(version)
+    if key >= _version_key(VERSION_2021_05):
+        return FEATURES_BY_VERSION[VERSION_2021_05]
+    if key >= _version_key(VERSION_2021_02):
+        return FEATURES_BY_VERSION[VERSION_2021_02]
+    return _BASE - {"update_customer", "paperless"}
+
+
+def capabilities_for_version(version: str) -> Capabilities:
+    """Offline capabilities from a configured version (e.g. to disable UI before connecting)."""
+    return Capabilities(version, features_for_version(version))
+
+
 FEATURE_LABELS = {
     "ach_reject": "ACH reject (reversal of a returned payment)",
     "set_direct_pay_status": "AutoPay enrollment changes (set_direct_pay_status)",
@@ -493,7 +520,7 @@ class CaselleClient:
         """For diagnostics: version, features, server time and token expiry in one round trip."""
         info = self.api_info()
         self._capabilities = Capabilities(info["version"], frozenset(
-            info.get("features") or FEATURES_BY_VERSION.get(info["version"], ())))
+            info.get("features") or features_for_version(info["version"])))
         return {"api_version": info["version"], "version": info["version"],
                 "features": sorted(self._capabilities.features), "server_time": _parse_dt(info.get("serverTime")),
                 "token_expires_at": self._server_token_expiry or self._token().expires_at,
@@ -507,7 +534,7 @@ class CaselleClient:
         if self._capabilities is None or refresh:
             info = self.api_info()
             version = info["version"]
-            features = frozenset(info.get("features") or FEATURES_BY_VERSION.get(version, ()))
+            features = frozenset(info.get("features") or features_for_version(version))
             self._capabilities = Capabilities(version, features)
         return self._capabilities
 

@@ -62,3 +62,12 @@ def test_stored_token_parses_json_or_bare_token():
     assert t.value == "abc" and t.expires_at.year == 2027
     assert caselle.AccessToken.from_secret("plain-token") == caselle.AccessToken("plain-token", None)
     assert caselle.AccessToken.from_secret(t.to_json()) == t
+
+
+def test_features_follow_the_version_also_beyond_the_table():
+    assert caselle.features_for_version("2025.11").issuperset({"ach_reject", "set_direct_pay_status"})
+    assert "ach_reject" not in caselle.features_for_version("2021.03.2")
+    assert "update_customer" in caselle.features_for_version("2021.03.2")
+    assert "update_customer" not in caselle.features_for_version("2020.10")
+    caps = caselle.capabilities_for_version("2021.02.160")
+    assert not caps.has("set_direct_pay_status") and "2021.05" in caps.explain("set_direct_pay_status")
