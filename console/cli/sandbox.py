@@ -247,12 +247,12 @@ def _run(args) -> int:
         return 2
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    sandbox = Sandbox(options, data_dir=data_dir)
+    sandbox = Sandbox(options, data_dir=data_dir, strict=True)
     try:
         try:
             sandbox.start()
-        except OSError as exc:
-            print(f"sandbox: cannot start: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - e.g. a port already taken: say so, exit 1
+            print(f"sandbox: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         endpoints = sandbox.as_endpoints(embedded=False)
         write_state(data_dir, endpoints)

@@ -102,11 +102,13 @@ class Sandbox:
     """Every importable part, started together. A context manager."""
 
     def __init__(self, options: SandboxOptions | None = None, *, data_dir: Path | None = None,
-                 parts: list[str] | None = None):
+                 parts: list[str] | None = None, strict: bool = False):
         self.ctx = SandboxContext(Path(data_dir) if data_dir else default_data_dir(), options or SandboxOptions())
         self.part_modules = list(PARTS if parts is None else parts)
+        self.strict = strict  # True: a part that fails to start stops everything (foreground run)
         self.running: list[RunningPart] = []
-        self.skipped: dict[str, str] = {}
+        self.skipped: dict[str, str] = {}  # not importable yet
+        self.failed: dict[str, str] = {}  # importable, but start() failed (non-strict only)
 
     def start(self) -> Sandbox:
         self.ctx.data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +121,13 @@ class Sandbox:
                     self.skipped[module_name] = str(exc)
                     continue
                 part_ctx = _IndexedContext(self.ctx, index)
-                self.running.append(module.start(part_ctx))
+                try:
+                    self.running.append(module.start(part_ctx))
+                except Exception as exc:
+                    if self.strict:
+                        raise
+                    log.exception("sandbox part %s failed to start; the others run without it", module_name)
+                    self.failed[module_name] = f"{type(exc).__name__}: {exc}"
         except BaseException:
             self.stop()
             raise

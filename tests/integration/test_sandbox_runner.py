@@ -117,3 +117,36 @@ def test_token_lifetime_option_issues_expired_tokens(tmp_path):
         with CaselleClient(e["urls"]["caselle_url"], token) as c, pytest.raises(AuthError):
             c.find_receipt("x")
         assert requests.get(e["urls"]["caselle_url"], timeout=2).status_code == 405
+
+
+def test_a_part_that_fails_to_start_is_reported_not_fatal_unless_strict(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    broken = types.ModuleType("broken_part_for_test")
+
+    def start(ctx):
+        raise OSError("port taken")
+
+    broken.start = start
+    monkeypatch.setitem(sys.modules, "broken_part_for_test", broken)
+    parts = ["broken_part_for_test", "console.sandbox.caselle_server"]
+    with runner.Sandbox(data_dir=tmp_path, parts=parts) as sb:
+        assert "port taken" in sb.failed["broken_part_for_test"]
+        assert [p.name for p in sb.running] == ["caselle"]
+    strict = runner.Sandbox(data_dir=tmp_path, parts=list(reversed(parts)), strict=True)
+    with pytest.raises(OSError):
+        strict.start()
+    assert strict.running == [], "what had started was stopped again"
+
+
+def test_cli_exits_1_when_its_port_is_taken(capsys):
+    from console.cli import main
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        assert main(["sandbox", "--port", str(port)]) == 1
+    assert "cannot start" in capsys.readouterr().err
+    assert not runner.state_file(Paths.default().sandbox_dir).exists()
