@@ -29,7 +29,7 @@ from pathlib import Path
 from console.bills.geometry import PageBox, normalise_rotation
 from console.bills.pdf import PDFIUM_LOCK, BadPdfError, open_document
 from console.bills.template import BillTemplate
-from console.errors import Cancelled
+from console.errors import Cancelled, UserFacingError
 
 Progress = Callable[..., None]
 
@@ -45,6 +45,7 @@ class PageText:
     rotation: int = 0
     has_text: bool = True
     error: str | None = None
+    size: tuple[float, float] = (0.0, 0.0)  # width, height as displayed (points)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class BatchIndex:
     unmatched_pages: list[int] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     issues: list[PageIssue] = field(default_factory=list)
+    file_stamp: tuple[int, int] = (0, 0)  # size and mtime (ns) of the file that was indexed
 
     @property
     def duplicate_accounts(self) -> set[str]:
@@ -110,6 +112,19 @@ class BatchIndex:
             "duplicates": [d.as_dict() for d in self.duplicates],
             "issues": [i.as_dict() for i in self.issues],
         }
+
+    def check_unchanged(self) -> None:
+        """Raise when the PDF changed since it was indexed (its bills may have moved)."""
+        if self.file_stamp != (0, 0) and file_stamp(self.path) != self.file_stamp:
+            raise UserFacingError(f"{self.path.name} changed since it was indexed; index it again")
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return (-1, -1)
+    return st.st_size, st.st_mtime_ns
 
 
 # ---- grouping (pure) --------------------------------------------------------------------------
@@ -155,6 +170,10 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
             unmatched.append(r.page)
             why = ("no account number and no bill before it" if template.continuation == "no-match"
                    else "no account number in the region")
+            w, h = r.size
+            x0, top, _x1, _bottom = template.region
+            if w and h and (x0 >= w or top >= h):
+                why += f" (the template's region lies outside this {w:g} × {h:g} pt page)"
             issues.append(PageIssue(r.page, "no-match", f"page {r.page}: {why}"))
     close()
 
@@ -189,15 +208,16 @@ class PageReader:
             rotation = normalise_rotation(page.get_rotation())
             left, bottom, right, top = page.get_bbox()
             box = PageBox(left, bottom, right, top, rotation)
+            size = box.display_size
             textpage = page.get_textpage()
             try:
                 if textpage.count_chars() <= 0:
-                    return PageText(number, rotation=rotation, has_text=False)
+                    return PageText(number, rotation=rotation, has_text=False, size=size)
                 ul, ub, ur, ut = box.region_to_user(self.region)
                 text = textpage.get_text_bounded(left=ul, bottom=ub, right=ur, top=ut)
             finally:
                 textpage.close()
-            return PageText(number, text=text, rotation=rotation)
+            return PageText(number, text=text, rotation=rotation, size=size)
         except Exception as exc:
             return PageText(number, error=str(exc) or type(exc).__name__)
         finally:
@@ -249,6 +269,7 @@ def index_batch(
 ) -> BatchIndex:
     """Index a batch PDF. Raises BadPdfError for an unreadable file, Cancelled on cancel."""
     path = Path(path)
+    stamp = file_stamp(path)
     with PDFIUM_LOCK:
         reader = PageReader(path, template.region)
         total = len(reader)
@@ -273,7 +294,9 @@ def index_batch(
     if parallel:
         reads = _read_parallel(path, template, total, size, workers, progress, cancel)
     bills, unmatched, duplicates, issues = group_pages(reads, template)
-    return BatchIndex(path, total, bills, unmatched, duplicates, issues)
+    index = BatchIndex(path, total, bills, unmatched, duplicates, issues, stamp)
+    index.check_unchanged()  # the file was replaced while it was read: the result is not trustworthy
+    return index
 
 
 def _chunk_size(total: int, workers: int) -> int:

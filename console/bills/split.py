@@ -15,6 +15,9 @@ right is unknown) and two bills that would get the same file name.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import io
 import os
 import re
 import shutil
@@ -218,6 +221,7 @@ def split_batch(
     """Write one PDF per bill into ``out_dir``; all or nothing (see the module doc)."""
     invoices = list(invoices) if invoices is not None else None
     planned = plan_split(index, invoices, naming)
+    index.check_unchanged()
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -230,13 +234,14 @@ def split_batch(
         with PDFIUM_LOCK:
             src = open_document(pdf_path)
             try:
+                created = creation_stamp(src, Path(pdf_path))
                 if len(src) != index.pages:
                     raise UserFacingError(f"{Path(pdf_path).name} has {len(src)} pages but was indexed with "
                                           f"{index.pages}; index it again")
                 for n, bill in enumerate(to_write, 1):
                     if cancel is not None and cancel.is_set():
                         raise Cancelled("Split cancelled; nothing was written")
-                    _write_bill(src, bill.pages, staging / bill.file_name)
+                    _write_bill(src, bill.pages, staging / bill.file_name, created)
                     if progress is not None:
                         progress(n, total, f"Wrote {bill.file_name}")
             finally:
@@ -251,11 +256,45 @@ def split_batch(
     return SplitResult(out_dir, planned, check)
 
 
-def _write_bill(src: pdfium.PdfDocument, pages: tuple[int, ...], dest: Path) -> None:
+_TRAILER_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]")
+
+
+_CREATION_DATE = re.compile(rb"/CreationDate\s*\((D:[0-9+\-Z']+)\)")
+
+
+def _write_bill(src: pdfium.PdfDocument, pages: tuple[int, ...], dest: Path, created: bytes) -> None:
     new = pdfium.PdfDocument.new()
     try:
         new.import_pages(src, [p - 1 for p in pages])
-        with open(dest, "wb") as fh:
-            new.save(fh)
+        buf = io.BytesIO()
+        new.save(buf)
     finally:
         new.close()
+    dest.write_bytes(reproducible(buf.getvalue(), created))
+
+
+def creation_stamp(src: pdfium.PdfDocument, path: Path) -> bytes:
+    """The batch's own creation date (else its file time), as PDFium writes dates."""
+    raw = (src.get_metadata_dict().get("CreationDate") or "").strip()
+    m = re.match(r"D:(\d{14})", raw)
+    if m:
+        return f"D:{m.group(1)}+00'00'".encode()
+    when = dt.datetime.fromtimestamp(Path(path).stat().st_mtime, dt.UTC)
+    return when.strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+
+
+def reproducible(data: bytes, created: bytes) -> bytes:
+    """The same bill split twice must be the same file, byte for byte: the transfer journal
+    knows a file by its SHA-256, so a re-split bill is then recognised as already sent.
+    PDFium stamps every new file with the time of saving and a random trailer /ID; the date
+    becomes the batch's and the /ID a digest of the content (same lengths: offsets stay valid)."""
+    d = _CREATION_DATE.search(data)
+    if d is not None and len(d.group(1)) == len(created):
+        data = data[:d.start(1)] + created + data[d.end(1):]
+    m = _TRAILER_ID.search(data, max(0, len(data) - 4096))
+    if m is None:
+        return data
+    width = len(m.group(1))
+    body = data[:m.start()] + data[m.end():]
+    digest = hashlib.sha256(body).hexdigest().upper()[:width].ljust(width, "0").encode()
+    return data[:m.start(1)] + digest + data[m.end(1):m.start(2)] + digest + data[m.end(2):]

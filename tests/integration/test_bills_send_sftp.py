@@ -55,15 +55,19 @@ def test_bills_reach_the_server_once(tmp_path, server, split):
     customers, result = split
     svc = service(tmp_path, server)
     report = send_bills(result, svc, operator="clerk1")
-    assert [o.status for o in report.outcomes] == [SENT] * 5
+    assert [o.status for o in report.outcomes] == [SENT] * 5, report.outcomes
     on_server = sorted(p.name for p in (server.root / "bills").iterdir())
     assert on_server == sorted(f"{c.account_number}_{c.invoice_number}.pdf" for c in customers[:5])
     for c in customers[:5]:
         name = f"{c.account_number}_{c.invoice_number}.pdf"
         assert (server.root / "bills" / name).read_bytes() == (result.out_dir / name).read_bytes()
 
-    again = send_bills(result, svc, operator="clerk1")
-    assert [o.status for o in again.outcomes] == [ALREADY_SENT] * 5  # journaled: never sent twice
+    # the batch split again (same bytes) is recognised: journaled, never sent twice
+    index = index_batch(tmp_path / "cycle.pdf", resolve_template(None))
+    invoices = [InvoiceRef(c.account_number, c.invoice_number) for c in customers[:5]]
+    resplit = split_batch(tmp_path / "cycle.pdf", index, tmp_path / "out-again", invoices=invoices)
+    again = send_bills(resplit, svc, operator="clerk1")
+    assert [o.status for o in again.outcomes] == [ALREADY_SENT] * 5, again.outcomes
     svc.journal.close()
 
 

@@ -217,3 +217,11 @@ def test_bill_batch_is_deterministic_for_a_seed(tmp_path):
     assert build_bill_batch(customers, seed=4) == build_bill_batch(customers, seed=4)
     with pytest.raises(ValueError):
         build_bill_batch(customers, usage_months=6)
+
+
+def test_a_region_outside_the_page_is_explained(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: A1"])
+    far = BillTemplate((700, 40, 800, 70), TEMPLATE.pattern)  # right of a 612 pt wide page
+    index = index_batch(pdf, far)
+    assert index.unmatched_pages == [1]
+    assert "outside this 612 × 792 pt page" in index.issues[0].message

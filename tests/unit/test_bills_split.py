@@ -123,3 +123,16 @@ def test_cross_check_is_pure(batch):
     check = cross_check(index, [InvoiceRef("A1", "1"), InvoiceRef("B2", "2"), InvoiceRef("C3", "3"),
                                 InvoiceRef("D4", "4")])
     assert check.clean
+
+
+def test_splitting_twice_gives_the_same_bytes(tmp_path, batch):
+    import pdfplumber
+
+    pdf, index = batch
+    split_batch(pdf, index, tmp_path / "one")
+    split_batch(pdf, index, tmp_path / "two")
+    for f in (tmp_path / "one").iterdir():
+        assert f.read_bytes() == (tmp_path / "two" / f.name).read_bytes(), f.name
+    # still a valid PDF after the date and /ID are made reproducible
+    with pdfplumber.open(tmp_path / "one" / "C3.pdf") as doc:
+        assert len(doc.pages) == 3 and "PAGE-MARK-4" in doc.pages[0].extract_text()
