@@ -151,6 +151,7 @@ class Journal(Protocol):
     def finish(self, key: str, owner: str, state: str, *, outcome: str = "", remote_ref: str = "",
                detail: str = "", payload_update: dict[str, Any] | None = None) -> bool: ...
     def release(self, key: str, owner: str, *, delay_s: float, detail: str = "") -> bool: ...
+    def record_many(self, ops: Sequence[tuple]) -> list[bool]: ...
     def reopen(self, keys: Iterable[str], *, operator: str) -> int: ...
     def get(self, key: str) -> Entry | None: ...
     def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
@@ -520,32 +521,46 @@ class SqliteJournal:
                detail: str = "", payload_update: dict[str, Any] | None = None) -> bool:
         """Record the end of an attempt. Only the lease owner may; False = lease lost (another
         process reclaimed the entry and will reconcile it)."""
-        if state not in TERMINAL:
-            raise JournalError(f"finish() needs a terminal state, not {state!r}")
-        with self._tx() as conn:
-            row = conn.execute("SELECT payload FROM entries WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
-                               (key, owner)).fetchone()
-            if row is None:
-                return False
-            payload_sql, args = "", []
-            if payload_update:
-                merged = {**json.loads(row[0]), **payload_update}
-                check_payload(key, merged)
-                payload_sql = ", payload = ?"
-                args = [json.dumps(merged, sort_keys=True, separators=(",", ":"))]
-            conn.execute(f"UPDATE entries SET state = ?, outcome = ?, remote_ref = ?, detail = ?, lease_owner = '', "
-                         f"lease_expires = 0, updated_at = ?{payload_sql} WHERE key = ?",
-                         (state, outcome, remote_ref, detail, _now_iso(), *args, key))
-        return True
+        return self.record_many([("finish", key, owner, state, outcome, remote_ref, detail, payload_update)])[0]
 
     def release(self, key: str, owner: str, *, delay_s: float, detail: str = "") -> bool:
         """Give an in-flight entry back as pending, due after ``delay_s`` (backoff)."""
+        return self.record_many([("release", key, owner, delay_s, detail)])[0]
+
+    def record_many(self, ops: Sequence[tuple]) -> list[bool]:
+        """Several finish / release records in ONE transaction (one fsync). Each op is
+        ``("finish", key, owner, state, outcome, remote_ref, detail, payload_update)`` or
+        ``("release", key, owner, delay_s, detail)``. Returns, per op, whether the lease held."""
+        for op in ops:
+            if op[0] == "finish" and op[3] not in TERMINAL:
+                raise JournalError(f"finish needs a terminal state, not {op[3]!r}")
+        results: list[bool] = []
+        now_iso, now = _now_iso(), time.time()
         with self._tx() as conn:
-            cur = conn.execute("UPDATE entries SET state = 'pending', lease_owner = '', lease_expires = 0, "
-                               "next_attempt_at = ?, detail = ?, updated_at = ? "
-                               "WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
-                               (time.time() + max(0.0, delay_s), detail, _now_iso(), key, owner))
-            return cur.rowcount == 1
+            for op in ops:
+                if op[0] == "release":
+                    _, key, owner, delay_s, detail = op
+                    cur = conn.execute("UPDATE entries SET state = 'pending', lease_owner = '', lease_expires = 0, "
+                                       "next_attempt_at = ?, detail = ?, updated_at = ? "
+                                       "WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
+                                       (now + max(0.0, delay_s), detail, now_iso, key, owner))
+                    results.append(cur.rowcount == 1)
+                    continue
+                _, key, owner, state, outcome, remote_ref, detail, payload_update = op
+                payload_sql, args = "", []
+                if payload_update:
+                    row = conn.execute("SELECT payload FROM entries WHERE key = ?", (key,)).fetchone()
+                    merged = {**json.loads(row[0]), **payload_update} if row else dict(payload_update)
+                    check_payload(key, merged)
+                    payload_sql = ", payload = ?"
+                    args = [json.dumps(merged, sort_keys=True, separators=(",", ":"))]
+                cur = conn.execute(
+                    f"UPDATE entries SET state = ?, outcome = ?, remote_ref = ?, detail = ?, lease_owner = '', "
+                    f"lease_expires = 0, updated_at = ?{payload_sql} "
+                    f"WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
+                    (state, outcome, remote_ref, detail, now_iso, *args, key, owner))
+                results.append(cur.rowcount == 1)
+        return results
 
     def reopen(self, keys: Iterable[str], *, operator: str) -> int:
         """An operator's "retry": rejected / needs-review entries back to pending. Their attempts

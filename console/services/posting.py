@@ -306,7 +306,8 @@ class PostingService:
 
     def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
                  audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
-                 workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None):
+                 workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None,
+                 chunk: int = 16):
         self.journal = journal
         self.inbox_dir = inbox_dir
         self._caselle = caselle
@@ -316,6 +317,10 @@ class PostingService:
         timeout = float(profile.get("caselle_timeout_s") or 20)
         self.lease_s = lease_s if lease_s is not None else max(120.0, 4 * timeout)
         self.workers = max(1, int(workers))
+        #: entries claimed per transaction; their outcomes are recorded per chunk too (a crash
+        #: in between only means those entries are reconciled — asked for — before any re-send)
+        self.chunk = chunk
+        self._local = threading.local()
         self._today = today or dt.date.today
         self._batch_lock = threading.Lock()
         self._opened_this_run: set[str] = set()
@@ -586,7 +591,7 @@ class PostingService:
             while True:
                 if state["abort"] or (cancel is not None and cancel.is_set()):
                     return
-                claimed = self.journal.claim(owner, kinds, limit=1, lease_s=self.lease_s, keys=keys)
+                claimed = self.journal.claim(owner, kinds, limit=self.chunk, lease_s=self.lease_s, keys=keys)
                 if not claimed:
                     due = self.journal.next_due(kinds, keys)
                     if due is None:
@@ -604,26 +609,45 @@ class PostingService:
                     _sleep(pause, cancel)
                     continue
                 wait_started = None
-                for entry in claimed:
-                    try:
-                        outcome = self._execute(entry, owner, operator)
-                    except _Abort as exc:
+                claimed_at = time.monotonic()
+                self._local.ops = []
+                try:
+                    for i, entry in enumerate(claimed):
+                        if state["abort"] or (cancel is not None and cancel.is_set()):
+                            for rest in claimed[i:]:
+                                self._record(("release", rest.key, owner, 0.0, "run stopped before it was sent"))
+                            break
+                        if time.monotonic() - claimed_at > self.lease_s / 3:
+                            self._flush(owner)  # keep the record short, and the leases fresh
+                            for rest in claimed[i:]:
+                                self.journal.renew(rest.key, owner, self.lease_s)
+                            claimed_at = time.monotonic()
+                        try:
+                            outcome = self._execute(entry, owner, operator)
+                        except _Abort as exc:
+                            with lock:
+                                state["abort"] = state["abort"] or str(exc)
+                            for rest in claimed[i + 1:]:
+                                self._record(("release", rest.key, owner, 0.0, "run stopped before it was sent"))
+                            break
                         with lock:
-                            state["abort"] = state["abort"] or str(exc)
-                        return
-                    with lock:
-                        if outcome == "retry":
-                            state["consecutive_network"] += 1
-                            if state["consecutive_network"] >= self.retry.max_consecutive_network:
-                                state["abort"] = "Caselle did not answer (many attempts in a row); the run " \
-                                                 "stopped and will resume where it left off"
-                        else:
-                            state["consecutive_network"] = 0
-                            result.outcomes[outcome] += 1
-                            result.processed += 1
-                            state["done"] += 1
-                        msg = f"{entry.key}: {outcome}"
-                    report(msg)
+                            if outcome == "retry":
+                                state["consecutive_network"] += 1
+                                if state["consecutive_network"] >= self.retry.max_consecutive_network:
+                                    state["abort"] = "Caselle did not answer (many attempts in a row); the run " \
+                                                     "stopped and will resume where it left off"
+                            else:
+                                state["consecutive_network"] = 0
+                                result.outcomes[outcome] += 1
+                                result.processed += 1
+                                state["done"] += 1
+                            msg = f"{entry.key}: {outcome}"
+                        report(msg)
+                finally:
+                    self._flush(owner)
+                    self._local.ops = None
+                if state["abort"]:
+                    return
 
         report("posting…")
         if self.workers == 1:
@@ -667,7 +691,7 @@ class PostingService:
                 return self._finish(entry, owner, REJECTED, "unknown_kind", detail=f"no handler for {entry.kind}")
             return handler(entry, owner, operator)
         except AuthError as exc:
-            self.journal.release(entry.key, owner, delay_s=0, detail=f"auth: {exc}")
+            self._record(("release", entry.key, owner, 0.0, f"auth: {exc}"))
             raise _Abort(f"Caselle refused the credentials: {exc}") from exc
         except UnsupportedVersionError as exc:
             return self._finish(entry, owner, REJECTED, "unsupported_version", detail=str(exc))
@@ -679,18 +703,34 @@ class PostingService:
             return self._finish(entry, owner, REJECTED, _code(exc) or "remote_refused", detail=str(exc))
 
     def _retry(self, entry: Entry, owner: str, why: str) -> str:
-        self.journal.release(entry.key, owner, delay_s=self.retry.delay(entry.attempts), detail=why)
+        self._record(("release", entry.key, owner, self.retry.delay(entry.attempts), why))
         return "retry"
 
     def _finish(self, entry: Entry, owner: str, state: str, outcome: str, *, remote_ref: str = "", detail: str = "",
                 evidence: dict | None = None, payload_update: dict | None = None) -> str:
         if evidence is not None:
             detail = json.dumps(evidence, sort_keys=True, default=str)
-        if not self.journal.finish(entry.key, owner, state, outcome=outcome, remote_ref=remote_ref, detail=detail,
-                                   payload_update=payload_update):
-            log.warning("lost the lease on %s before recording %s; its new owner reconciles it", entry.key, outcome)
-            return "lease_lost"
+        self._record(("finish", entry.key, owner, state, outcome, remote_ref, detail, payload_update))
         return outcome
+
+    def _record(self, op: tuple) -> None:
+        """Record an outcome: buffered while a chunk runs (flushed in one transaction), else now."""
+        ops = getattr(self._local, "ops", None)
+        if ops is not None:
+            ops.append(op)
+            return
+        self._apply([op])
+
+    def _flush(self, owner: str) -> None:
+        ops = getattr(self._local, "ops", None)
+        if ops:
+            self._local.ops = []
+            self._apply(ops)
+
+    def _apply(self, ops: list[tuple]) -> None:
+        for op, ok in zip(ops, self.journal.record_many(ops), strict=True):
+            if not ok:
+                log.warning("lost the lease on %s before recording it; its new owner reconciles it", op[1])
 
     def _lookup(self, payment_id: str) -> Receipt | None:
         return self.caselle.find_receipt(payment_id)
@@ -745,8 +785,8 @@ class PostingService:
         if r is None:
             if orig is not None and orig.kind == RECEIPT and orig.state in (PENDING, IN_FLIGHT):
                 # the receipt is still on its way: void it after it is posted
-                self.journal.release(entry.key, owner, delay_s=max(1.0, self.retry.base_s),
-                                     detail="waiting for the receipt to be posted")
+                self._record(("release", entry.key, owner, max(1.0, self.retry.base_s),
+                              "waiting for the receipt to be posted"))
                 return "retry"
             return self._finish(entry, owner, REPORTED, "void_not_posted",
                                 detail=f"payment {pid} was never posted to Caselle: nothing to void")

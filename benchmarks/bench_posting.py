@@ -1,0 +1,112 @@
+"""Posting benchmark: the full pipeline vs a bare loop of the same ``create_receipt`` calls.
+
+Against the sandbox's Caselle stand-in with added latency (default 20 ms per request), in one
+run:
+
+- bare: a ``requests.Session`` loop sending the ``create_receipt`` mutation for every payment
+  of a generated ``ic-payments-v1`` file (no file reading, no journal);
+- pipeline: ``PostingService.import_file`` (read, check, journal every entry in one
+  transaction) + ``post_pending`` (claim, post, record; WAL with synchronous=FULL), one worker,
+  the same number of requests in sequence.
+
+Prints both times, the per-payment overhead and the ratio. Target: ratio <= 1.2.
+
+    .venv/bin/python benchmarks/bench_posting.py [--count 2000] [--latency-ms 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TARGET_RATIO = 1.2
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=2000)
+    ap.add_argument("--latency-ms", type=int, default=20)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["BILLER_CONSOLE_HOME"] = str(Path(tmp) / "home")
+        return _run(Path(tmp), args.count, args.latency_ms)
+
+
+def _run(tmp: Path, count: int, latency_ms: int) -> int:
+    import requests
+    from graphql import print_ast
+
+    from console.adapters.caselle import CaselleClient, load_operation
+    from console.adapters.journal import SqliteJournal
+    from console.config import sandbox_profile
+    from console.files.reader import read_file
+    from console.sandbox import exports
+    from console.sandbox.caselle_server import CaselleServer, Faults
+    from console.services.posting import PostingService
+
+    payments_file = tmp / "payments.csv"
+    exports.write_export("payments", payments_file, count, 5, receipts_only=True)
+    rows = list(read_file(payments_file, "ic-payments-v1").records)
+    days = sorted({r["PaymentDate"].date() for r in rows})
+
+    with CaselleServer(tmp / "caselle", faults=Faults(latency_ms=0)) as server:
+        token, _ = server.issue_token()
+        headers = {"Authorization": f"Bearer {token}"}
+        create_doc = print_ast(load_operation("create_receipt"))
+        with CaselleClient(server.url, token, timeout=10) as client:
+            for d in days:
+                client.open_batch(d)
+            client.find_receipt("warm-up")
+        session = requests.Session()
+        session.post(server.url, json={"query": print_ast(load_operation("find_receipt")),
+                                       "variables": {"reference": "warm"}}, headers=headers, timeout=10)
+        server.faults.update(latency_ms=latency_ms)
+
+        # ---- bare loop: the same create_receipt calls, nothing else
+        t0 = time.perf_counter()
+        for r in rows:
+            pay_date: dt.date = r["PaymentDate"].date()
+            resp = session.post(server.url, headers=headers, timeout=10, json={"query": create_doc, "variables": {
+                "input": {"reference": f"BARE-{r['PaymentId']}", "accountNumber": r["AccountNumber"],
+                          "amount": str(r["Amount"]), "tender": r["Tender"], "receiptDate": pay_date.isoformat(),
+                          "batchDate": pay_date.isoformat(), "payerName": r["PayerName"],
+                          "memo": f"IC {r['ConfirmationNumber']}"}}})
+            resp.raise_for_status()
+            if "errors" in resp.json():
+                raise SystemExit(f"bare loop failed: {resp.json()['errors']}")
+        bare = time.perf_counter() - t0
+
+        # ---- the full pipeline
+        journal = SqliteJournal(tmp / "journal.sqlite3")
+        with CaselleClient(server.url, token, timeout=10) as client:
+            svc = PostingService(journal, client, sandbox_profile().with_values(biller_batch_auto_close=False))
+            t0 = time.perf_counter()
+            svc.import_file(payments_file, "payments", "bench")
+            t_import = time.perf_counter() - t0
+            result = svc.post_pending(operator="bench")
+            pipeline = time.perf_counter() - t0
+        journal.close()
+
+    if result.outcomes.get("posted") != count:
+        print(f"pipeline did not post everything: {dict(result.outcomes)}", file=sys.stderr)
+        return 1
+    ratio = pipeline / bare
+    print(f"payments:            {count} at {latency_ms} ms added latency per request")
+    print(f"bare requests loop:  {bare:8.2f} s  ({count / bare:7.1f} receipts/s)")
+    print(f"full pipeline:       {pipeline:8.2f} s  ({count / pipeline:7.1f} receipts/s)  "
+          f"of which import (read, check, journal) {t_import:.2f} s")
+    print(f"overhead per payment: {(pipeline - bare) / count * 1000:6.2f} ms")
+    print(f"ratio pipeline/bare: {ratio:8.3f}  (target <= {TARGET_RATIO})  {'OK' if ratio <= TARGET_RATIO else 'SLOW'}")
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
