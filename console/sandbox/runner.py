@@ -89,9 +89,11 @@ class SandboxEndpoints:
     info: dict[str, str]
     pid: int
     embedded: bool
+    failed: dict[str, str] = field(default_factory=dict)  # part module -> why it did not start
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.info, **self.urls, "sandbox_pid": self.pid, "sandbox_embedded": self.embedded}
+        return {**self.info, **self.urls, "sandbox_pid": self.pid, "sandbox_embedded": self.embedded,
+                "sandbox_failed_parts": dict(self.failed)}
 
 
 def default_data_dir() -> Path:
@@ -154,7 +156,7 @@ class Sandbox:
 
     def as_endpoints(self, *, embedded: bool) -> SandboxEndpoints:
         e = self.endpoints()
-        return SandboxEndpoints(e["urls"], e["info"], os.getpid(), embedded)
+        return SandboxEndpoints(e["urls"], e["info"], os.getpid(), embedded, dict(self.failed))
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -134,6 +134,7 @@ def test_a_part_that_fails_to_start_is_reported_not_fatal_unless_strict(tmp_path
     with runner.Sandbox(data_dir=tmp_path, parts=parts) as sb:
         assert "port taken" in sb.failed["broken_part_for_test"]
         assert [p.name for p in sb.running] == ["caselle"]
+        assert "port taken" in sb.as_endpoints(embedded=True).as_dict()["sandbox_failed_parts"]["broken_part_for_test"]
     strict = runner.Sandbox(data_dir=tmp_path, parts=list(reversed(parts)), strict=True)
     with pytest.raises(OSError):
         strict.start()
