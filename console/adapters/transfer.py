@@ -468,6 +468,7 @@ class SftpTransfer(Transfer):
             kwargs["password"] = s.password
         try:
             client.connect(**kwargs)
+            _no_delay(client.get_transport())
             sftp = client.open_sftp()
             sftp.get_channel().settimeout(s.timeout)
         except (HostKeyUnknown, HostKeyChanged):
@@ -771,6 +772,14 @@ def open_transfer(settings: TransferSettings) -> Transfer:
     if settings.protocol in ("ftps", "ftp"):
         return FtpTransfer(settings)
     raise ValueError(f"unknown transfer protocol {settings.protocol!r}; one of {', '.join(PROTOCOLS)}")
+
+
+def _no_delay(transport: paramiko.Transport | None) -> None:
+    """Small SFTP requests (stat, close, rename) otherwise wait ~40 ms on Nagle + delayed ACK."""
+    sock = getattr(transport, "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _describe(exc: BaseException) -> str:

@@ -397,6 +397,7 @@ class SftpServer:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(None)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle/delayed-ACK stalls
         transport = paramiko.Transport(conn)
         transport.set_log_channel(_TRANSPORT_LOG)
         transport.add_server_key(self.host_key)

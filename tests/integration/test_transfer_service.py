@@ -313,3 +313,23 @@ def test_batch_cancel_reports_what_was_sent(make_service, server, tmp_path):
     assert [r.remote_name for r in info.value.batch.sent] == ["f0.txt"]
     assert info.value.batch.not_attempted == paths[1:]
     assert files(server) == ["f0.txt"]
+
+
+def test_a_fingerprint_that_looks_like_a_card_number_is_still_journaled(make_service, server, tmp_path):
+    """About 1 % of SHA-256 hex digests hold a Luhn-valid 13–19 digit run; sends must not fail on it."""
+    from console.adapters.journal import card_data_problems
+    from console.services.transfer import file_fingerprint, grouped
+
+    src = tmp_path / "ICExport.txt"
+    for i in range(100_000):
+        src.write_bytes(b"invoice file %d\n" % i)
+        sha = file_fingerprint(src)[0]
+        if card_data_problems({"fingerprint": sha}):
+            break
+    else:
+        pytest.fail("no look-alike digest found")
+    assert card_data_problems({"fingerprint": grouped(sha)}) == []
+    svc = make_service()
+    result = svc.send_file(src, kind="invoices", operator=CLERK)
+    assert result.status == "awaiting pickup"
+    assert svc.audit.rows(action="transfer.send")[0].details["fingerprint"] == grouped(sha)
