@@ -940,6 +940,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 128  # many concurrent clients (chaos and two-process tests)
     app: CaselleServer
 
 
