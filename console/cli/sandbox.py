@@ -194,6 +194,17 @@ def _report(args) -> int:
         print("References posted more than once: " + ", ".join(data["references_posted_more_than_once"]))
     else:
         print("References posted more than once: none")
+    base = {"receipts", "voided", "reversed", "total", "voided_total", "references_posted_more_than_once",
+            "batches", "adjustments_created", "database"}
+    for section, content in data.items():
+        if section in base:
+            continue
+        print(f"\n[{section}]")
+        if isinstance(content, dict):
+            for key, value in content.items():
+                print(f"  {key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
+        else:
+            print(f"  {content}")
     return 0
 
 
