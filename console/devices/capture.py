@@ -173,6 +173,8 @@ class BurstDetector:
 
         if self._mode == _TRAILING and not (char in "\r\n" or char in self.settings.postamble):
             self._mode = _IDLE  # not a postamble: whatever comes next is judged afresh
+        if self._mode == _PASSTHROUGH and (char in "0%;" or char == self.settings.preamble[:1]):
+            self._mode = _IDLE  # a frame may start inside a burst that was not one (a preamble)
         if self._mode == _IDLE:
             if self._could_start(char):
                 self._mode = _PENDING

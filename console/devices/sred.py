@@ -41,6 +41,7 @@ __all__ = [
 STX = "02"
 ETX = "03"
 ENVELOPE_CHARS = 12  # "02" + 4 length chars + LRC(2) + CKS(2) + "03"
+MAX_AMBLE = 15  # longest reader preamble/postamble
 HASH_BYTES = 20
 KSN_BYTES = 10
 SERIAL_BYTES = 10
@@ -602,8 +603,44 @@ def parse_frame(text: str, *, preamble: str = "", postamble: str = "") -> Swiped
     s = _strip(text, preamble, postamble)
     if not s.startswith(STX) and looks_like_clear_tracks(s):
         raise ReaderNotEncrypting() from None
-    env = _envelope(s)
-    return _parse_envelope(env)
+    try:
+        return _parse_envelope(_envelope(s))
+    except ReaderNotEncrypting:
+        raise
+    except SwipeRejected as first:
+        card = _parse_with_ambles(s)
+        if card is None:
+            raise first from None
+        return card
+
+
+def _parse_with_ambles(s: str) -> SwipedCard | None:
+    """A frame inside a reader's own preamble/postamble that nobody configured.
+
+    Only ambles of two characters or more are recognised: a single stray character before or
+    after a frame is damage (and rejected), not a preamble.
+    """
+    for start in range(0, MAX_AMBLE + 1):
+        if s[start:start + 2] != STX or not set(s[start + 2:start + 6]) <= _HEX or len(s) < start + 6:
+            continue
+        pre = s[:start].strip()
+        if pre and len(pre) < 2:
+            continue
+        length = int(s[start + 4:start + 6] + s[start + 2:start + 4], 16)
+        for total in (length + ENVELOPE_CHARS, 2 * length + ENVELOPE_CHARS):
+            end = start + total
+            post = s[end:].strip()
+            if end > len(s) or (post and not 2 <= len(post) <= MAX_AMBLE) or (not pre and not post):
+                continue
+            if s[end - 2:end] != ETX:
+                continue
+            try:
+                return _parse_envelope(_envelope(s[start:end]))
+            except ReaderNotEncrypting:
+                raise
+            except SwipeRejected:
+                continue
+    return None
 
 
 def _parse_envelope(env: _Envelope) -> SwipedCard:
@@ -656,6 +693,9 @@ def _parse_envelope(env: _Envelope) -> SwipedCard:
     try:
         masked_pan, name, expiry = _masked_fields(tracks)
     except _Broken as broken:
+        if fields.format != "keyed" and _encode_type(env) & 0x07 in (1, 3, 4):
+            raise SwipeRejected("not a payment card", "Card read rejected: not a payment card "
+                                "(an ID or other card was swiped).") from None
         raise SwipeRejected("format", f"Card read rejected: unsupported frame ({broken.check}). "
                             "Please swipe the card again.") from None
     if fields.format == "keyed":
@@ -677,6 +717,10 @@ def _parse_envelope(env: _Envelope) -> SwipedCard:
         caps_lock=caps_lock,
         payload=payload,
     )
+
+
+def _encode_type(env: _Envelope) -> int:
+    return int(env.data[:2], 16)
 
 
 def _bytes_with_ascii(fields: _Fields, data: str) -> bytes:

@@ -252,3 +252,10 @@ def test_back_to_back_frames_are_both_read():
     out = run_stream(typed(V1 + "\r" + second + "\r"))
     assert [c.ksn for c in out.cards] == [SAMPLES[0]["ksn"], SAMPLES[2]["ksn"]]
     assert out.delivered == ""
+
+
+def test_frame_after_an_unconfigured_preamble_is_still_captured():
+    keys = typed("ID:" + V1 + "\r")
+    out = run_stream(keys)
+    assert out.delivered == "ID:"  # only the preamble the console was not told about
+    assert len(out.cards) == 1

@@ -153,8 +153,17 @@ def test_configured_preamble_and_postamble():
     frame = build_frame(FrameSpec(preamble="ID>", postamble="<END\r"))
     card = parse_frame(frame, preamble="ID>", postamble="<END")
     assert card.masked_pan == "4111********1111"
-    with pytest.raises(SwipeRejected):
-        parse_frame(frame)  # unknown preamble: not silently skipped
+    # Not configured: a preamble/postamble of two characters or more is still recognised.
+    assert parse_frame(frame).masked_pan == "4111********1111"
+    for one_char in ("#" + build_frame(FrameSpec()), build_frame(FrameSpec()) + "#"):
+        with pytest.raises(SwipeRejected):
+            parse_frame(one_char)  # a single stray character is damage, not a preamble
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s["id"] for s in SAMPLES])
+def test_samples_inside_unconfigured_ambles(sample):
+    assert _fields(parse_frame("PRE" + sample["frame"] + "POST\r\n")) == {k: sample[k] for k in FIELDS}
+    assert _fields(parse_frame(sample["frame"] + "\x03\x04")) == {k: sample[k] for k in FIELDS}
 
 
 # ---------------------------------------------------------------- clear data: refused, never echoed
@@ -310,3 +319,16 @@ def test_spec_matrix_is_not_trivial():
     kinds = {(s.format, s.rendering, s.checks) for s in variants()}
     assert len(kinds) == 12
     assert replace(FrameSpec(), aes=True).expected()["encryption"] == "AES"
+
+
+def test_a_non_payment_card_is_named():
+    spec = FrameSpec(encode_type=1, name="DL")
+    frame = build_frame(spec)
+    data = frame[6:-6].replace("%*4111", "%*DL11")  # AAMVA-like track 1, checks recomputed
+    lrc = 0
+    for c in data:
+        lrc ^= ord(c)
+    rebuilt = frame[:6] + data + f"{lrc:02X}{sum(map(ord, data)) & 0xFF:02X}03"
+    with pytest.raises(SwipeRejected) as err:
+        parse_frame(rebuilt)
+    assert err.value.check == "not a payment card"
