@@ -171,3 +171,48 @@ def test_ftp_connection_refused_is_a_network_error():
     s.close()
     with pytest.raises(NetworkError):
         tx.open_transfer(settings("ftps", port, timeout=2)).connect()
+
+
+def test_ftps_connection_dropped_mid_upload_then_the_journaled_resend_delivers_one_file(tmp_path, cert_files):
+    """The server cuts control and data connections after ~100 KB: no final file; resend → one file."""
+    from pyftpdlib.handlers import TLS_DTPHandler
+
+    from console.adapters.journal import NEEDS_REVIEW, SqliteJournal
+    from console.services.transfer import TransferService
+
+    armed = {"limit": 100_000}
+
+    class DroppingDTP(TLS_DTPHandler):
+        def handle_read_event(self):  # pyftpdlib binds handle_read to this name; keep the TLS handling
+            super().handle_read_event()
+            limit = armed["limit"]
+            if limit is not None and self.tot_bytes_received >= limit:
+                armed["limit"] = None
+                self.file_obj.flush()
+                cmd = self.cmd_channel
+                self.close()
+                cmd.socket.close()  # no goodbye: like a network failure
+                cmd.close()
+
+    root = tmp_path / "ftps-root"
+    _ca, both = cert_files
+    server, thread = _serve(root, TLS_FTPHandler, certfile=str(both), tls_control_required=True,
+                            tls_data_required=True, ssl_context=None, dtp_handler=DroppingDTP)
+    try:
+        port = server.address[1]
+        s = settings("ftps", port, ca_file=cert_files[0])
+        journal = SqliteJournal(tmp_path / "j.sqlite3")
+        svc = TransferService(lambda: tx.open_transfer(s), s, journal, folders={"invoices": "/invoices"})
+        src = payload(tmp_path, size=600_000)
+        with pytest.raises(NetworkError):
+            svc.send_file(src, kind="invoices", operator="clerk1")
+        assert "invoices.txt" not in os.listdir(root / "invoices")
+        assert [e.state for e in journal.entries()] == [NEEDS_REVIEW]
+        result = svc.send_file(src, kind="invoices", operator="clerk1")
+        assert not result.reconciled and result.protocol == "ftps"
+        assert os.listdir(root / "invoices") == ["invoices.txt"]
+        assert (root / "invoices" / "invoices.txt").read_bytes() == src.read_bytes()
+        journal.close()
+    finally:
+        server.close_all()
+        thread.join(timeout=5)
