@@ -118,6 +118,8 @@ def changes(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF,
         else:
             c = customers[rng.randrange(len(customers))]
             fld = rng.choice(("AUTOPAY", "PAPERLESS", "PHONE", "EMAIL"))
+            if fld == "PAPERLESS" and not c.email:
+                fld = "EMAIL"  # paperless needs an e-mail address: such customers first give one
         recent.append((c, fld))
         noop = rng.random() < 0.15
         if fld == "AUTOPAY":

@@ -1,0 +1,215 @@
+"""Posting-level file rules end to end: real files, the real reader, the CLI, the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from console.adapters.invoicecloud import InvoiceCloudClient
+from console.adapters.journal import DuplicateFileError, SqliteJournal
+from console.cli import main
+from console.config import sandbox_profile
+from console.errors import AuthError, ValidationError
+from console.paths import Paths
+from console.sandbox import exports
+from console.sandbox.caselle_server import DB_NAME, report
+from console.sandbox.invoicecloud_server import DEMO_WEB_SERVICE_KEY, InvoiceCloudServer
+from console.sandbox.runner import Sandbox, SandboxOptions, remove_state, write_state
+from console.services.posting import PostingService
+
+PARTS = ["console.sandbox.caselle_server", "console.sandbox.invoicecloud_server"]
+
+
+@pytest.fixture
+def sandbox(monkeypatch, request):
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "clerk1")
+    version = getattr(request, "param", "2021.05")
+    paths = Paths.default().ensure()
+    sb = Sandbox(SandboxOptions(api_version=version), data_dir=paths.sandbox_dir, parts=PARTS).start()
+    write_state(paths.sandbox_dir, sb.as_endpoints(embedded=False))
+    yield paths, sb
+    remove_state(paths.sandbox_dir)
+    sb.stop()
+
+
+def _post(capsys, *args) -> tuple[int, dict]:
+    code = main(["post", *map(str, args), "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def _journal_count(paths) -> int:
+    if not paths.journal_file.exists():
+        return 0
+    with SqliteJournal(paths.journal_file) as j:
+        return sum(j.counts().values())
+
+
+def test_invalid_file_posts_nothing_and_names_line_column_rule(sandbox, tmp_path, capsys):
+    paths, _ = sandbox
+    f = tmp_path / "p.csv"
+    exports.write_export("payments", f, 20, 3, receipts_only=True)
+    lines = f.read_bytes().decode().split("\r\n")
+    cells = lines[5].split(",")
+    cells[8] = "12.345"  # Amount with three decimals
+    lines[5] = ",".join(cells)
+    f.write_bytes("\r\n".join(lines).encode())
+    code, data = _post(capsys, f, "--kind", "payments")
+    assert code == 1 and data["status"] == "invalid"
+    assert any(e["line"] == 6 and e["column"] == "Amount" for e in data["errors"]), data["errors"]
+    assert all(e["rule"] for e in data["errors"])
+    assert _journal_count(paths) == 0
+    assert report(paths.sandbox_dir / DB_NAME)["receipts"] == 0
+
+
+def test_trailer_mismatch_rejects_whole_file(sandbox, tmp_path, capsys):
+    paths, _ = sandbox
+    f = tmp_path / "p.csv"
+    exports.write_export("payments", f, 10, 3, receipts_only=True)
+    text = f.read_bytes().decode()
+    head, trailer = text.rstrip("\r\n").rsplit("\r\n", 1)
+    marker, n, total = trailer.split(",")
+    f.write_bytes(f"{head}\r\n{marker},{n},{Decimal(total) + 1}\r\n".encode())
+    code, data = _post(capsys, f, "--kind", "payments")
+    assert code == 1 and _journal_count(paths) == 0
+    assert any("TRAILER" in (e["message"] + e["rule"]).upper() or "trailer" in e["rule"] for e in data["errors"])
+
+
+def test_dry_run_second_import_and_supervisor_override(sandbox, tmp_path, capsys, monkeypatch):
+    paths, _ = sandbox
+    f = tmp_path / "p.csv"
+    summary = exports.write_export("payments", f, 60, 4)
+    code, data = _post(capsys, f, "--kind", "payments", "--dry-run")
+    assert code == 0 and data["status"] == "dry_run" and _journal_count(paths) == 0
+    assert data["planned"]["post receipt"] == summary["receipts"]
+    code, data = _post(capsys, f, "--kind", "payments")
+    assert code == 0 and data["import"]["status"] == "imported"
+    assert data["outcomes"]["posted"] == summary["receipts"]
+    assert data["outcomes"].get("void_not_posted", 0) == summary["voided"]
+    # the same file again: refused as an import, nothing posted twice
+    with SqliteJournal(paths.journal_file) as j:
+        svc = PostingService(j, object(), sandbox_profile())
+        with pytest.raises(DuplicateFileError, match="already imported"):
+            svc.import_file(f, "payments", "clerk1")
+    code, data = _post(capsys, f, "--kind", "payments")
+    assert code == 0 and data["import"]["status"] == "already_imported" and data["run"] == {}
+    # override needs a supervisor and their PIN
+    code, data = _post(capsys, f, "--kind", "payments", "--override", "--supervisor", "clerk1")
+    assert code == 1 and "supervisor" in data["message"].lower()
+    monkeypatch.setenv("BILLER_CONSOLE_SUPERVISOR_PIN", "9999")
+    code, data = _post(capsys, f, "--kind", "payments", "--override", "--supervisor", "super1")
+    assert code == 0 and data["import"]["status"] == "override" and data["import"]["added"] == 0
+    rep = report(paths.sandbox_dir / DB_NAME)
+    assert rep["receipts"] == summary["receipts"] and Decimal(rep["total"]) == Decimal(summary["receipts_total"])
+
+
+def test_rejects_and_changes_through_the_cli(sandbox, tmp_path, capsys):
+    paths, _ = sandbox
+    pay, rej, chg = tmp_path / "p.csv", tmp_path / "r.csv", tmp_path / "c.csv"
+    exports.write_export("payments", pay, 300, 9)
+    r_sum = exports.write_export("rejects", rej, 300, 9)
+    exports.write_export("changes", chg, 60, 9)
+    assert _post(capsys, pay, "--kind", "payments")[0] == 0
+    code, data = _post(capsys, rej, "--kind", "rejects")
+    assert code == 0 and data["outcomes"] == {"reversed": r_sum["rows"]}
+    rep = report(paths.sandbox_dir / DB_NAME)
+    assert rep["reversed"] == r_sum["rows"] and rep["adjustments_created"] == r_sum["rows"]  # NSF fee each
+    code, data = _post(capsys, chg, "--kind", "changes")
+    assert code == 0
+    outcomes = data["outcomes"]
+    assert outcomes.get("changed", 0) > 0 and outcomes.get("no_op", 0) > 0 and outcomes.get("superseded", 0) > 0
+    assert sum(outcomes.values()) == 60
+
+
+@pytest.mark.parametrize("sandbox", ["2021.02.160"], indirect=True)
+def test_rejects_disabled_on_old_api_version(sandbox, tmp_path, capsys, monkeypatch):
+    rej = tmp_path / "r.csv"
+    exports.write_export("rejects", rej, 300, 9)
+    # the sandbox profile says 2021.05; the server says 2021.02.160: execution is refused per entry
+    code, data = _post(capsys, rej, "--kind", "rejects")
+    assert code == 2
+    assert {o["outcome"] for o in data["open"]} == {"unsupported_version"}
+    assert all("2021.05" in o["detail"] for o in data["open"])
+
+
+def test_invoicecloud_stand_in_key_formats_and_fetch_to_post(sandbox):
+    paths, sb = sandbox
+    url = sb.endpoints()["urls"]["ic_api_url"]
+    assert requests.get(f"{url}/api/v1/payments", timeout=5).status_code == 401
+    with pytest.raises(AuthError):
+        InvoiceCloudClient(url, "wrong", timeout=5).fetch_csv("payments", count=3)
+    client = InvoiceCloudClient(url, DEMO_WEB_SERVICE_KEY, timeout=5)
+    j1 = client.fetch_json("payments", count=5, seed=2)
+    j2 = client.fetch_json("payments", count=5, seed=2)
+    assert j1 == j2 and j1["count"] == 5 and j1["records"][0]["PaymentId"] == exports.payment_id(2, 0)
+    csv_bytes = client.fetch_csv("payments", count=5, seed=2).data
+    assert csv_bytes.decode().startswith("PaymentId,ConfirmationNumber")
+    from console.adapters.caselle import CaselleClient, request_token
+
+    ep = sb.endpoints()
+    token = request_token(ep["urls"]["caselle_token_url"], ep["info"]["caselle_client_id"],
+                          ep["info"]["caselle_client_secret"])
+    with SqliteJournal(paths.journal_file) as j, CaselleClient(ep["urls"]["caselle_url"], token) as caselle:
+        svc = PostingService(j, caselle, sandbox_profile(), inbox_dir=paths.data_dir / "inbox")
+        plan = svc.fetch_and_preview("payments", client, count=40, seed=5, receipts_only=1)
+        assert plan.records == 40 and Path(paths.data_dir / "inbox").glob("ic-payments-*.csv")
+        svc.import_plan(plan, "clerk1")
+        assert svc.post_pending().outcomes["posted"] == 40
+        again = svc.fetch_and_preview("payments", client, count=40, seed=5, receipts_only=1)
+        assert again.already_imported is not None  # the same data fetched twice is the same file
+    client.close()
+
+
+def test_route_table_is_pluggable():
+    from console.sandbox.invoicecloud_server import ROUTES, Response, route
+
+    before = len(ROUTES)
+
+    @route("POST", r"/api/v1/echo/(?P<word>\w+)")
+    def echo(req):
+        return Response.json({"word": req.match["word"], "body": req.json()})
+
+    try:
+        with InvoiceCloudServer() as server:
+            r = requests.post(f"{server.url}/api/v1/echo/hi", json={"a": 1},
+                              headers={"X-IC-WebServiceKey": DEMO_WEB_SERVICE_KEY}, timeout=5)
+            assert r.json() == {"word": "hi", "body": {"a": 1}}
+            assert requests.get(f"{server.url}/api/v1/echo/hi", timeout=5,
+                                headers={"X-IC-WebServiceKey": DEMO_WEB_SERVICE_KEY}).status_code == 405
+            assert requests.get(f"{server.url}/nothing", timeout=5).status_code == 404
+            assert requests.get(f"{server.url}/health", timeout=5).json()["ok"] is True
+    finally:
+        ROUTES[:] = ROUTES[:before]
+
+
+# ---- hypothesis: valid files round-trip; corruption is reported, never a crash ------------------
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 40), seed=st.integers(0, 10_000), cut=st.integers(0, 10_000),
+       junk=st.sampled_from(["", ",", "\"", "x", "-1", "12.345", "\x00", "é", "\r\n", "TRAILER,1,0\r\n"]))
+def test_generated_files_round_trip_and_corruption_never_crashes(tmp_path_factory, count, seed, cut, junk):
+    d = tmp_path_factory.mktemp("h")
+    f = d / "p.csv"
+    exports.write_export("payments", f, count, seed)
+    with SqliteJournal(d / "j.sqlite3") as j:
+        svc = PostingService(j, object(), sandbox_profile())
+        plan = svc.preview_file(f, "payments")
+        assert plan.records == count == len(plan.entries)
+        assert plan.control_total == sum((r["Amount"] for r in exports.payments(count, seed)), Decimal("0.00"))
+        data = f.read_bytes()
+        pos = cut % (len(data) + 1)
+        rng = random.Random(seed)
+        bad = data[:pos] + junk.encode() + data[pos + rng.randrange(0, 3):]
+        f.write_bytes(bad)
+        try:
+            svc.preview_file(f, "payments")
+        except ValidationError as exc:
+            assert exc.problems or exc.message
+        assert sum(j.counts().values()) == 0
