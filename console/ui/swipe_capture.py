@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QWindow
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QWindow
 
 from console.devices.capture import (
     HOLD,
@@ -241,12 +241,9 @@ class SwipeCapture(QObject):
         return swallow
 
     def _deliver(self, held: _HeldKey) -> None:
-        target = held.window if shiboken6.isValid(held.window) else None
+        target = held.window if shiboken6.isValid(held.window) else QGuiApplication.focusWindow()
         if target is None:
-            target = QCoreApplication.instance().focusObject() if hasattr(
-                QCoreApplication.instance(), "focusObject") else None
-        if target is None:
-            return
+            return  # the window is gone and nothing has focus: nowhere to type into
         self._replaying = True
         try:
             QCoreApplication.sendEvent(target, QKeyEvent(QEvent.Type.KeyPress, held.key, held.modifiers, held.text))

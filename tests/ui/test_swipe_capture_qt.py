@@ -214,3 +214,19 @@ def test_disabled_capture_lets_everything_through(setup):
     capture.set_enabled(False)
     send_text(window, clock, "0200", 0.001)
     assert form.line.text() == "0200"
+
+
+def test_real_clock_and_timer_replay_a_held_key(qtbot, qapp):
+    form = Form()
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    form.line.setFocus()
+    capture = SwipeCapture(qapp)  # time.monotonic and the idle timer, as in the app
+    try:
+        QTest.keyClick(form.windowHandle(), "0")
+        assert form.line.text() == ""  # held: it could be the start of a frame
+        qtbot.waitUntil(lambda: form.line.text() == "0", timeout=2000)
+        assert capture.state == "listening"
+    finally:
+        capture.remove()
