@@ -476,7 +476,7 @@ class CaselleClient:
         try:
             return session.execute(request, extra_args={"headers": self._headers()})
         except TransportQueryError as exc:
-            raise _query_error(operation, exc) from exc
+            raise _query_error(operation, exc, mutation) from exc
         except TransportServerError as exc:
             code = exc.code or 0
             if code in (401, 403):
@@ -747,7 +747,7 @@ def _batch(b: dict) -> Batch:
                  reversed_total=_money(b["reversedTotal"]))
 
 
-def _query_error(operation: str, exc: TransportQueryError) -> RemoteError:
+def _query_error(operation: str, exc: TransportQueryError, mutation: bool = False) -> RemoteError:
     errors = exc.errors or [{"message": str(exc)}]
     first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
     code = ((first.get("extensions") or {}).get("code") or "").upper()
@@ -758,6 +758,12 @@ def _query_error(operation: str, exc: TransportQueryError) -> RemoteError:
     if code == "NOT_SUPPORTED_IN_VERSION":
         return UnsupportedVersionError(message, system=SYSTEM,
                                        hint="the feature stays disabled until Caselle is upgraded")
+    if code == "INTERNAL":  # the server failed: a query may be asked again, a mutation's fate is unknown
+        err = CaselleRemoteError(f"Caselle failed on {operation}: {message}", code=code, retryable=not mutation,
+                                 hint="the outcome is unknown: check Caselle for it before sending it again"
+                                 if mutation else None)
+        err.outcome_unknown = mutation
+        return err
     return CaselleRemoteError(f"Caselle refused {operation}: {message}", code=code or "GRAPHQL", retryable=False)
 
 

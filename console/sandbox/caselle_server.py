@@ -929,10 +929,15 @@ class CaselleServer:
                               variable_values=variables, operation_name=operation)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
-            body["errors"] = [e.formatted for e in result.errors]
+            body["errors"] = []
             for e in result.errors:
+                formatted = e.formatted
                 if e.original_error is not None and not isinstance(e.original_error, GraphQLError):
+                    # a bug or an I/O failure inside the stand-in, not a refusal: say so, log the detail
                     log.error("resolver failed", exc_info=e.original_error)
+                    formatted = {**formatted, "message": "internal error in the Caselle stand-in",
+                                 "extensions": {"code": "INTERNAL"}}
+                body["errors"].append(formatted)
         return body
 
 

@@ -529,3 +529,21 @@ def test_two_servers_on_one_database_still_post_each_reference_once(tmp_path):
             assert len(set(numbers.values())) == 30, "receipt numbers never collide"
             totals = cb.batch_totals(day)
             assert (totals.receipt_count, totals.total) == (30, Decimal("90.00"))
+
+
+def test_an_internal_server_failure_leaves_a_mutation_outcome_unknown(server, client, monkeypatch):
+    day = fresh_date()
+    client.open_batch(day)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(server.store, "create_receipt", broken)
+    with pytest.raises(CaselleRemoteError) as err:
+        post(client, day, "IC-INTERNAL")
+    assert err.value.code == "INTERNAL" and err.value.outcome_unknown
+    monkeypatch.setattr(server.store, "receipt_by_reference", broken)
+    before = server.graphql_requests
+    with pytest.raises(CaselleRemoteError) as err:
+        client.find_receipt("IC-INTERNAL")
+    assert err.value.retryable and server.graphql_requests - before == 3
