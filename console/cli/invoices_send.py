@@ -98,7 +98,8 @@ def cmd_send(args) -> int:
     except (UnreadableFileError, LayoutError, Cancelled, UserFacingError) as exc:
         _emit(args, {**base, "valid": False, "error": _error(exc)}, [f"error: {exc}"], err=True)
         return EXIT_UNREADABLE
-    base.update(valid=check.ok, records=check.record_count, total_amount_due=f"{check.total_amount_due:.2f}",
+    base.update(checked_sha256=check.fingerprint, valid=check.ok, records=check.record_count,
+                total_amount_due=f"{check.total_amount_due:.2f}",
                 errors=[p.as_dict() for p in check.errors], warnings=[p.as_dict() for p in check.warnings])
     if not check.ok:
         lines = [f"ERROR    {p}" for p in check.errors[:50]]
@@ -125,7 +126,8 @@ def _send(args, base: dict[str, Any]) -> int:
         for attempt in range(2):
             try:
                 result = transfer.send_file(args.file, kind="invoices", operator=operator,
-                                            override=override_by is not None, override_by=override_by)
+                                            override=override_by is not None, override_by=override_by,
+                                            expected_sha256=base.get("checked_sha256"))
                 break
             except HostKeyUnknown as exc:
                 given = (args.trust_host_key or "").strip()

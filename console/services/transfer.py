@@ -76,6 +76,10 @@ class AlreadySent(UserFacingError):
         self.previous = previous
 
 
+class FileChanged(UserFacingError):
+    """The file on disk is not the one that was checked."""
+
+
 class SendInProgress(UserFacingError):
     """Another window or process is sending this file right now."""
 
@@ -224,14 +228,20 @@ class TransferService:
     # ---- the send
     def send_file(self, local_path: Path, remote_folder: str | None = None, *, kind: str, operator: str,
                   override: bool = False, override_by: Operator | None = None, final_name: str | None = None,
-                  progress: ProgressFn | None = None, cancel: tx.CancelFlag | None = None) -> SendResult:
+                  expected_sha256: str | None = None, progress: ProgressFn | None = None,
+                  cancel: tx.CancelFlag | None = None) -> SendResult:
         """Send ``local_path`` to ``remote_folder`` (default: the profile's folder for ``kind``).
 
         ``override`` (with ``override_by``, a supervisor whose PIN the caller checked) sends
         a file that was already delivered once more; it is journaled and audited.
+        ``expected_sha256`` (the fingerprint the file had when it was checked) refuses a file
+        that changed on disk since.
         """
         plan = self._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
                           final_name=final_name, progress=progress, cancel=cancel)
+        if expected_sha256 and expected_sha256.lower() != plan.sha256:
+            raise FileChanged(f"{plan.local_path.name} changed since it was checked; nothing was sent",
+                              hint="check the file again, then send it")
         with self.transfer_factory() as t:  # connect first: an unknown host key journals nothing
             return self._execute(t, plan, operator, progress=progress, cancel=cancel)
 
@@ -707,7 +717,7 @@ def diagnostic_check(services: Any) -> Any:
     return Check("transfer", title, PASS, report.message, "", details)
 
 
-__all__ = ["KINDS", "PENDING", "AlreadySent", "BatchCancelled", "BatchResult", "SendInProgress", "SendResult",
+__all__ = ["KINDS", "PENDING", "AlreadySent", "FileChanged", "BatchCancelled", "BatchResult", "SendInProgress", "SendResult",
            "TransferService",
            "build_transfer_service", "diagnostic_check", "file_fingerprint", "folders_for_profile",
            "settings_for_profile"]

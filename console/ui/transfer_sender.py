@@ -68,6 +68,7 @@ class TransferSender(QObject):
         self.poll_limit = poll_limit
         self.result: SendResult | None = None
         self.delivery: str = ""
+        self._expected: str | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._poll)
@@ -86,7 +87,9 @@ class TransferSender(QObject):
         return self._operator.operator_id if self._operator else ""
 
     # ---- sending
-    def send(self, path: Path | str, *, override_by: Operator | None = None) -> None:
+    def send(self, path: Path | str, *, override_by: Operator | None = None,
+             expected_sha256: str | None = None) -> None:
+        """Send ``path``; ``expected_sha256`` (the checked file's fingerprint) refuses a changed file."""
         if self.busy:
             return
         path = Path(path)
@@ -98,10 +101,12 @@ class TransferSender(QObject):
             try:
                 return services.transfer.send_file(path, kind=kind, operator=operator_id,
                                                    override=override_by is not None, override_by=override_by,
+                                                   expected_sha256=expected_sha256,
                                                    progress=op.progress, cancel=op.cancel_event)
             except Cancelled:
                 return _CANCELLED
 
+        self._expected = expected_sha256
         self.started.emit(path.name)
         self._op = (Operation(self._parent, work, label=f"Sending {path.name}…", cancellable=True)
                     .on_progress(self.progressed.emit)
@@ -139,7 +144,7 @@ class TransferSender(QObject):
         elif isinstance(exc, AlreadySent):
             supervisor = self._ask_override(self._parent, exc, self._approve, file_name=path.name)
             if supervisor is not None:
-                self.send(path, override_by=supervisor)
+                self.send(path, override_by=supervisor, expected_sha256=self._expected)
                 return
             self.message.emit(f"Not sent: {path.name} was already sent and no supervisor approved sending it again.")
         else:
@@ -160,7 +165,7 @@ class TransferSender(QObject):
     def _after_trust(self, path: Path, fingerprint: str) -> None:
         self._op = None
         self.message.emit(f"Trusted host key {fingerprint}.")
-        self.send(path)
+        self.send(path, expected_sha256=self._expected)
 
     def _after_trust_failed(self, exc: BaseException) -> None:
         self._op = None

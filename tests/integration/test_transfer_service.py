@@ -333,3 +333,17 @@ def test_a_fingerprint_that_looks_like_a_card_number_is_still_journaled(make_ser
     result = svc.send_file(src, kind="invoices", operator=CLERK)
     assert result.status == "awaiting pickup"
     assert svc.audit.rows(action="transfer.send")[0].details["fingerprint"] == grouped(sha)
+
+
+def test_a_file_changed_since_it_was_checked_is_not_sent(make_service, server, tmp_path):
+    from console.services.transfer import FileChanged, file_fingerprint
+
+    src = invoice_file(tmp_path)
+    checked = file_fingerprint(src)[0]
+    src.write_bytes(src.read_bytes() + b"edited after the check\r\n")
+    svc = make_service()
+    with pytest.raises(FileChanged):
+        svc.send_file(src, kind="invoices", operator=CLERK, expected_sha256=checked)
+    assert files(server) == [] and svc.journal.entries() == []
+    assert svc.send_file(src, kind="invoices", operator=CLERK,
+                         expected_sha256=file_fingerprint(src)[0]).status == "awaiting pickup"
