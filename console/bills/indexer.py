@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -299,6 +301,15 @@ def index_batch(
     return index
 
 
+def start_method():
+    """How worker processes start. ``fork`` is instant and inherits the loaded PDFium, but is
+    only safe in a single-threaded process on Linux (the command line); with other threads
+    running (the GUI, its operation workers) or elsewhere, ``spawn`` starts clean ones."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _chunk_size(total: int, workers: int) -> int:
     # ~8 chunks per worker for smooth progress and prompt cancel, 16..200 pages each
     return max(16, min(200, -(-total // (workers * 8))))
@@ -306,8 +317,7 @@ def _chunk_size(total: int, workers: int) -> int:
 
 def _read_parallel(path: Path, template: BillTemplate, total: int, size: int, workers: int,
                    progress: Progress | None, cancel) -> list[PageText]:
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
-    pool = ProcessPoolExecutor(max_workers=min(workers, -(-total // size)), mp_context=ctx,
+    pool = ProcessPoolExecutor(max_workers=min(workers, -(-total // size)), mp_context=start_method(),
                                initializer=_init_worker, initargs=(str(path), template.region))
     reads: list[PageText] = []
     done_pages = 0

@@ -25,7 +25,31 @@ def big(tmp_path_factory):
     return make_pdf(tmp_path_factory.mktemp("b") / "big.pdf", pages)
 
 
-def test_process_pool_gives_the_same_index_as_in_process(big):
+@pytest.fixture(params=["fork", "spawn"])
+def start(request, monkeypatch):
+    """Both ways workers start: fork (the command line) and spawn (the GUI, other systems)."""
+    import multiprocessing
+
+    from console.bills import indexer
+
+    monkeypatch.setattr(indexer, "start_method", lambda: multiprocessing.get_context(request.param))
+    return request.param
+
+
+def test_start_method_is_spawn_when_threads_run():
+    from console.bills.indexer import start_method
+
+    done = threading.Event()
+    t = threading.Thread(target=done.wait)
+    t.start()
+    try:
+        assert start_method().get_start_method() == "spawn"
+    finally:
+        done.set()
+        t.join()
+
+
+def test_process_pool_gives_the_same_index_as_in_process(big, start):
     seen = []
     parallel = index_batch(big, TEMPLATE, workers=2, in_process_below=0, chunk_size=20,
                            progress=lambda d, t, m="": seen.append(d))
@@ -35,7 +59,7 @@ def test_process_pool_gives_the_same_index_as_in_process(big):
     assert seen[0] == 0 and seen[-1] == 240 and seen == sorted(seen)
 
 
-def test_cancel_stops_the_pool(big):
+def test_cancel_stops_the_pool(big, start):
     cancel = threading.Event()
 
     def progress(done, total, message=""):
