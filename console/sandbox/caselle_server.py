@@ -249,13 +249,16 @@ class CaselleStore:
         clauses: list[str] = []
         args: list[Any] = []
 
+        def like(value: str) -> str:
+            return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
         def all_words(column: str) -> str:
-            args.extend(f"%{w}%" for w in words)
-            return "(" + " AND ".join(f"{column} LIKE ?" for _ in words) + ")"
+            args.extend(f"%{like(w)}%" for w in words)
+            return "(" + " AND ".join(f"{column} LIKE ? ESCAPE '\\'" for _ in words) + ")"
 
         if by in ("ANY", "ACCOUNT_NUMBER"):
-            clauses.append("account_number LIKE ?")
-            args.append(text.strip() + "%")
+            clauses.append("account_number LIKE ? ESCAPE '\\'")
+            args.append(like(text.strip()) + "%")
         if by in ("ANY", "NAME"):
             clauses.append(all_words("name_fold"))
         if by in ("ANY", "SERVICE_ADDRESS"):

@@ -547,3 +547,8 @@ def test_an_internal_server_failure_leaves_a_mutation_outcome_unknown(server, cl
     with pytest.raises(CaselleRemoteError) as err:
         client.find_receipt("IC-INTERNAL")
     assert err.value.retryable and server.graphql_requests - before == 3
+
+
+def test_search_wildcards_are_literal(client):
+    assert client.search_accounts("%").total_count == 0
+    assert client.search_accounts("100_0", by="ACCOUNT_NUMBER").total_count == 0
