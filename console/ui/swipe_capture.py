@@ -14,6 +14,10 @@ is ignored — so it works whichever widget (or tab, or dialog) has focus:
   ``state_did_change(str)`` (``listening`` / ``receiving`` / ``error``) and
   ``read_did_finish(ReadReport)`` (for the reader test: result plus inter-key timing).
 
+Keyboard layout: a reader types US key codes whatever the OS layout, so on X11/Wayland and
+Windows the character given to the detector is looked up from the key's scan code
+(``console.devices.keymap``); a person's keys are replayed exactly as typed.
+
 Time: the OS timestamp of a key event when it has one (mapped onto the clock), else the
 injectable ``clock`` (QTest events carry timestamp 0). An idle timer ends bursts.
 
@@ -32,6 +36,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QWindow
 
+from console.devices import keymap
 from console.devices.capture import (
     HOLD,
     PASS,
@@ -90,9 +95,14 @@ class SwipeCapture(QObject):
         *,
         clock: Callable[[], float] = time.monotonic,
         use_event_timestamps: bool = True,
+        physical_keys: str | None = "auto",
         parent: QObject | None = None,
     ):
         super().__init__(parent)
+        if physical_keys == "auto":
+            platform = QGuiApplication.platformName() if QGuiApplication.instance() else ""
+            physical_keys = {"xcb": "x11", "wayland": "x11", "windows": "windows"}.get(platform)
+        self._scan_table = physical_keys  # "x11" | "windows" | None: scan codes read as US keys
         self._clock = clock
         self._use_timestamps = use_event_timestamps
         self._ts_offset: float | None = None
@@ -180,9 +190,9 @@ class SwipeCapture(QObject):
         key = event.key()
         if key in _MODIFIER_KEYS:
             return False  # the reader presses Shift for capitals: not a character
-        text = event.text()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            text = "\r"
+        text = self._physical_char(event)
+        if text is None:
+            text = "\r" if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) else event.text()
         if len(text) != 1 or (text < " " and text not in "\r\n") or event.isAutoRepeat() or (
             event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
                                  | Qt.KeyboardModifier.MetaModifier)
@@ -198,6 +208,15 @@ class SwipeCapture(QObject):
         if swallow:
             self._swallowed_releases[key] = self._swallowed_releases.get(key, 0) + 1
         return swallow
+
+    def _physical_char(self, event: QKeyEvent) -> str | None:
+        """What a US layout types for this physical key (readers assume one), if known."""
+        if self._scan_table is None or not event.nativeScanCode():
+            return None
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        lock_mask = keymap.X11_LOCK_MASK if self._scan_table == "x11" else keymap.WINDOWS_CAPS_LOCK
+        caps = bool(event.nativeModifiers() & lock_mask)
+        return keymap.us_character(self._scan_table, event.nativeScanCode(), shift, caps)
 
     def _on_key_release(self, event: QKeyEvent) -> bool:
         count = self._swallowed_releases.get(event.key(), 0)

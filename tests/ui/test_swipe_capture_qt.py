@@ -230,3 +230,54 @@ def test_real_clock_and_timer_replay_a_held_key(qtbot, qapp):
         assert capture.state == "listening"
     finally:
         capture.remove()
+
+
+# ---- another keyboard layout: the reader types US key codes; the OS gives other characters
+
+_GERMAN = str.maketrans({"y": "z", "z": "y", "Y": "Z", "Z": "Y", "^": "&", "/": "-", ";": "ö",
+                         "?": "_", "*": "(", "=": "'", "%": "%", "&": "/"})
+
+
+def _us_keycode(ch: str) -> tuple[int, bool]:
+    from console.devices import keymap
+
+    for code, (plain, shifted) in keymap.X11.items():
+        if ch == plain:
+            return code, False
+        if ch == shifted:
+            return code, True
+    raise KeyError(ch)
+
+
+def send_physical(window, clock: FakeClock, text: str, gap: float) -> None:
+    """Key events as a US-coded reader produces them under a German layout."""
+    for ch in text:
+        clock.t += gap
+        code, shift = _us_keycode(ch)
+        shown = ch.translate(_GERMAN)
+        mods = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+        for etype in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QGuiApplication.sendEvent(window, QKeyEvent(etype, _key_for(shown), mods, code, 0, 0, shown))
+
+
+def test_reader_on_a_german_layout_is_read_by_physical_keys(qtbot, qapp):
+    form = Form()
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    form.line.setFocus()
+    clock = FakeClock()
+    capture = SwipeCapture(qapp, clock=clock, physical_keys="x11")
+    cards = []
+    capture.card_did_arrive.connect(cards.append)
+    try:
+        frame = build_frame(FrameSpec(name="MEYER/ZOE Y", ksn="62994900000000A00321"))
+        assert frame.translate(_GERMAN) != frame
+        send_physical(form.windowHandle(), clock, frame + "\r", 0.0012)
+        send_physical(form.windowHandle(), clock, "zy/", 0.1)  # a person: their layout kept
+        clock.t += 1
+        capture.poll()
+        assert [c.name for c in cards] == ["MEYER/ZOE Y"]
+        assert form.line.text() == "yz-"
+    finally:
+        capture.remove()
