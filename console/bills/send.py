@@ -72,6 +72,8 @@ def send_bills(result: SplitResult, transfer, *, operator: str, profile=None,
 
     connection_level = (HostKeyUnknown, HostKeyChanged, AuthError)
     todo = bills_to_send(result)
+    if hasattr(transfer, "send_files"):  # one connection for the whole batch
+        return _send_batch(todo, transfer, operator=operator, progress=progress, cancel=cancel)
     report = SendReport()
     total = len(todo)
     network_failures = 0
@@ -114,6 +116,39 @@ def send_bills(result: SplitResult, transfer, *, operator: str, profile=None,
         report.outcomes.append(SendOutcome(account, name, SENT, "", getattr(res, "remote_path", "")))
     if progress is not None:
         progress(total, total, report.summary)
+    log.info("bill images send: %s", report.summary)
+    return report
+
+
+def _send_batch(todo: list[tuple[str, str, Path]], transfer, *, operator: str,
+                progress: Callable[..., None] | None, cancel) -> SendReport:
+    """``TransferService.send_files``: the same outcomes, over one connection."""
+    from console.services.transfer import BatchCancelled
+
+    report = SendReport()
+    try:
+        batch = transfer.send_files([(path, name) for _acc, name, path in todo], kind="bills",
+                                    operator=operator, progress=progress, cancel=cancel)
+    except BatchCancelled as exc:
+        batch = exc.batch
+        report.cancelled = True
+    by_name: dict[str, SendOutcome] = {}
+    for res in batch.sent:
+        by_name[res.remote_name] = SendOutcome("", res.remote_name, SENT, "", res.remote_path)
+    for path, entry in batch.already_sent:
+        when = (getattr(entry, "updated_at", "") or "")[:16].replace("T", " ")
+        by_name[Path(path).name] = SendOutcome("", Path(path).name, ALREADY_SENT, f"already sent {when} UTC")
+    for path, exc in batch.failed:
+        by_name[Path(path).name] = SendOutcome("", Path(path).name, FAILED, str(exc))
+    for path in batch.not_attempted:
+        by_name[Path(path).name] = SendOutcome("", Path(path).name, NOT_SENT)
+    if batch.not_attempted and not report.cancelled:
+        report.stopped = "stopped: the connection was lost"
+    for account, name, _path in todo:
+        o = by_name.get(name, SendOutcome("", name, NOT_SENT))
+        report.outcomes.append(SendOutcome(account, name, o.status, o.message, o.remote_path))
+    if progress is not None:
+        progress(len(todo), len(todo), report.summary)
     log.info("bill images send: %s", report.summary)
     return report
 

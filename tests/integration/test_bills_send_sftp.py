@@ -78,3 +78,16 @@ def test_unknown_host_key_stops_before_anything_is_sent(tmp_path, server, split)
         send_bills(result, svc, operator="clerk1")
     assert list((server.root / "bills").iterdir()) == []
     svc.journal.close()
+
+
+def test_cancelled_batch_lists_every_bill_as_not_sent(tmp_path, server, split):
+    import threading
+
+    _, result = split
+    svc = service(tmp_path, server)
+    cancel = threading.Event()
+    cancel.set()
+    report = send_bills(result, svc, operator="clerk1", cancel=cancel)
+    assert report.cancelled and {o.status for o in report.outcomes} == {"not sent"}
+    assert len(report.outcomes) == 5 and list((server.root / "bills").iterdir()) == []
+    svc.journal.close()
