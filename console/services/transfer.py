@@ -237,31 +237,38 @@ class TransferService:
         ``expected_sha256`` (the fingerprint the file had when it was checked) refuses a file
         that changed on disk since.
         """
-        plan = self._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
-                          final_name=final_name, progress=progress, cancel=cancel)
-        if expected_sha256 and expected_sha256.lower() != plan.sha256:
-            raise FileChanged(f"{plan.local_path.name} changed since it was checked; nothing was sent",
-                              hint="check the file again, then send it")
-        with self.transfer_factory() as t:  # connect first: an unknown host key journals nothing
-            return self._execute(t, plan, operator, progress=progress, cancel=cancel)
+        with self.session() as session:  # connects only after the journal allows the send
+            return session.send_file(local_path, remote_folder, kind=kind, operator=operator, override=override,
+                                     override_by=override_by, final_name=final_name,
+                                     expected_sha256=expected_sha256, progress=progress, cancel=cancel)
 
-    def send_files(self, paths: list[Path], remote_folder: str | None = None, *, kind: str, operator: str,
-                   progress: ProgressFn | None = None, cancel: tx.CancelFlag | None = None) -> BatchResult:
+    def session(self) -> TransferSession:
+        """One connection for many sends: ``with service.session() as s: s.send_file(...)``.
+
+        Each ``send_file`` is journaled on its own, exactly like :meth:`send_file`; the
+        connection is opened on first use and reopened after a lost connection."""
+        return TransferSession(self)
+
+    def send_files(self, paths: list[Path | tuple[Path, str]], remote_folder: str | None = None, *, kind: str,
+                   operator: str, progress: ProgressFn | None = None,
+                   cancel: tx.CancelFlag | None = None) -> BatchResult:
         """Send many files over ONE connection (bill images, lockbox files), each journaled on its own.
 
-        A file already delivered is skipped (listed in ``already_sent``; no override in a batch).
-        A refused file is listed in ``failed`` and the batch goes on; a lost connection stops the
-        batch (the rest is ``not_attempted``; sending the same batch again reconciles).
-        Progress is in bytes over the whole batch.
+        ``paths`` holds paths, or (path, final remote name) pairs. A file already delivered is
+        skipped (listed in ``already_sent``; no override in a batch). A refused file is listed in
+        ``failed`` and the batch goes on; a lost connection stops the batch (the rest is
+        ``not_attempted``; sending the same batch again reconciles). Progress is in bytes over
+        the whole batch.
         """
-        paths = [Path(p) for p in paths]
+        items = [(Path(p[0]), p[1]) if isinstance(p, tuple) else (Path(p), None) for p in paths]
+        plain = [path for path, _name in items]
         batch = BatchResult()
-        total = sum(p.stat().st_size for p in paths if p.is_file())
+        total = sum(p.stat().st_size for p in plain if p.is_file())
         base = 0
-        with self.transfer_factory() as t:
-            for i, path in enumerate(paths):
+        with self.session() as session:
+            for i, (path, name) in enumerate(items):
                 if cancel is not None and cancel.is_set():
-                    batch.not_attempted.extend(paths[i:])
+                    batch.not_attempted.extend(plain[i:])
                     raise BatchCancelled(batch)
                 offset = base
 
@@ -270,23 +277,25 @@ class TransferService:
                         progress(_offset + done, total, message)
 
                 try:
-                    plan = self._plan(path, remote_folder, kind=kind, progress=None, cancel=cancel)
-                    batch.sent.append(self._execute(t, plan, operator, progress=report, cancel=cancel))
+                    batch.sent.append(session.send_file(path, remote_folder, kind=kind, operator=operator,
+                                                        final_name=name, progress=report, cancel=cancel))
                 except AlreadySent as exc:
                     batch.already_sent.append((path, exc.previous))
                 except Cancelled:
-                    batch.not_attempted.extend(paths[i:])
+                    batch.not_attempted.extend(plain[i:])
                     raise BatchCancelled(batch) from None
                 except NetworkError as exc:
                     batch.failed.append((path, exc))
-                    batch.not_attempted.extend(paths[i + 1:])
+                    batch.not_attempted.extend(plain[i + 1:])
                     break
                 except UserFacingError as exc:
+                    if isinstance(exc, tx.HostKeyUnknown | tx.HostKeyChanged | AuthError) and not batch.sent:
+                        raise  # about the server, not this file: the caller trusts / fixes and starts again
                     batch.failed.append((path, exc))
                 if path.is_file():
                     base += path.stat().st_size
                 if progress is not None:
-                    progress(base, total, f"{i + 1} of {len(paths)} files")
+                    progress(base, total, f"{i + 1} of {len(items)} files")
         return batch
 
     def _plan(self, local_path: Path, remote_folder: str | None, *, kind: str, override: bool = False,
@@ -578,6 +587,48 @@ class TransferService:
         return fp
 
 
+class TransferSession:
+    """Many sends over one connection (see :meth:`TransferService.session`)."""
+
+    def __init__(self, service: TransferService):
+        self.service = service
+        self._t: Transfer | None = None
+
+    def _connection(self) -> Transfer:
+        if self._t is None:
+            t = self.service.transfer_factory()
+            t.connect()
+            self._t = t
+        return self._t
+
+    def send_file(self, local_path: Path, remote_folder: str | None = None, *, kind: str, operator: str,
+                  override: bool = False, override_by: Operator | None = None, final_name: str | None = None,
+                  expected_sha256: str | None = None, progress: ProgressFn | None = None,
+                  cancel: tx.CancelFlag | None = None) -> SendResult:
+        svc = self.service
+        plan = svc._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
+                         final_name=final_name, progress=progress, cancel=cancel)
+        if expected_sha256 and expected_sha256.lower() != plan.sha256:
+            raise FileChanged(f"{plan.local_path.name} changed since it was checked; nothing was sent",
+                              hint="check the file again, then send it")
+        try:
+            return svc._execute(self._connection(), plan, operator, progress=progress, cancel=cancel)
+        except NetworkError:
+            self.close()  # reconnect on the next send
+            raise
+
+    def close(self) -> None:
+        if self._t is not None:
+            self._t.close()
+            self._t = None
+
+    def __enter__(self) -> TransferSession:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class FolderState:
     kind: str
@@ -717,7 +768,7 @@ def diagnostic_check(services: Any) -> Any:
     return Check("transfer", title, PASS, report.message, "", details)
 
 
-__all__ = ["KINDS", "PENDING", "AlreadySent", "FileChanged", "BatchCancelled", "BatchResult", "SendInProgress", "SendResult",
-           "TransferService",
+__all__ = ["KINDS", "PENDING", "AlreadySent", "BatchCancelled", "BatchResult", "FileChanged", "SendInProgress",
+           "SendResult", "TransferService", "TransferSession",
            "build_transfer_service", "diagnostic_check", "file_fingerprint", "folders_for_profile",
            "settings_for_profile"]

@@ -347,3 +347,27 @@ def test_a_file_changed_since_it_was_checked_is_not_sent(make_service, server, t
     assert files(server) == [] and svc.journal.entries() == []
     assert svc.send_file(src, kind="invoices", operator=CLERK,
                          expected_sha256=file_fingerprint(src)[0]).status == "awaiting pickup"
+
+
+def test_session_reuses_one_connection_and_reconnects_after_a_drop(make_service, server, tmp_path):
+    svc = make_service()
+    opened = []
+    real = svc.transfer_factory
+    svc.transfer_factory = lambda: (opened.append(1), real())[1]
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"bill{i}.pdf"
+        p.write_bytes(os.urandom(50_000))
+        paths.append(p)
+    with svc.session() as session:
+        session.send_file(paths[0], "/invoices", kind="bills", operator=CLERK, final_name="100100-01_A.pdf")
+        session.send_file(paths[1], "/invoices", kind="bills", operator=CLERK, final_name="100101-01_B.pdf")
+        assert len(opened) == 1
+        server.faults.drop_after_bytes = 20_000
+        with pytest.raises(NetworkError):
+            session.send_file(paths[2], "/invoices", kind="bills", operator=CLERK)
+        session.send_file(paths[2], "/invoices", kind="bills", operator=CLERK)  # reconnects, resumes
+        assert len(opened) == 2
+    batch = svc.send_files([(paths[3], "100103-01_D.pdf")], "/invoices", kind="bills", operator=CLERK)
+    assert [r.remote_name for r in batch.sent] == ["100103-01_D.pdf"]
+    assert files(server) == ["100100-01_A.pdf", "100101-01_B.pdf", "100103-01_D.pdf", "bill2.pdf"]
