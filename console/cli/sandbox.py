@@ -111,6 +111,8 @@ def register(sub) -> None:
     action.add_argument("--adjust", nargs=3, metavar=("ACCOUNT", "AMOUNT", "REASON"),
                         help="create an adjustment on a demo account (negative = credit)")
     p.add_argument("--json", action="store_true", help="with --report/--adjust: JSON output")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="while running: print one line per request (operation, operator, faults, error codes)")
     for module in _extensions():
         if hasattr(module, "add_arguments"):
             module.add_arguments(p)
@@ -256,6 +258,14 @@ def _run(args) -> int:
     if options.error_rate + options.timeout_rate + options.drop_after_commit_rate > 1:
         print("sandbox: error, timeout and drop-after-commit rates add up to more than 1", file=sys.stderr)
         return 2
+    if getattr(args, "verbose", False):
+        import logging
+
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+        sandbox_log = logging.getLogger("console.sandbox")
+        sandbox_log.addHandler(handler)
+        sandbox_log.setLevel(logging.INFO)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     sandbox = Sandbox(options, data_dir=data_dir, strict=True)

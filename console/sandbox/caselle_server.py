@@ -114,6 +114,15 @@ def digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
+def _operation_name(query: str) -> str:
+    """First field or operation name of a query text, for log lines."""
+    head = query.strip().split("{", 2)
+    words = head[0].split() if head else []
+    if len(words) >= 2:
+        return words[1].split("(")[0]
+    return head[1].split("(")[0].split()[0] if len(head) > 1 and head[1].split() else "?"
+
+
 class ApiError(GraphQLError):
     def __init__(self, code: str, message: str):
         super().__init__(message, extensions={"code": code})
@@ -952,6 +961,10 @@ class _HTTPServer(ThreadingHTTPServer):
     app: CaselleServer
 
 
+class _BadRequest(Exception):
+    pass
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
@@ -977,7 +990,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= 10_000_000:
+            self.close_connection = True
+            raise _BadRequest("Content-Length is missing or wrong")
         return self.rfile.read(length) if length else b""
 
     def _drop(self) -> None:
@@ -1023,9 +1042,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": "not found"})
 
     def do_POST(self):
+        try:
+            raw = self._body()
+        except _BadRequest as exc:
+            return self._send_json(400, {"error": str(exc)})
+        return self._post(raw)
+
+    def _post(self, raw: bytes):
         app = self.server.app
         path = urllib.parse.urlsplit(self.path).path
-        raw = self._body()
         if path == "/oauth/token":
             return self._token(raw)
         if path == "/sandbox/faults":
@@ -1048,6 +1073,8 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.latency_ms:
             app._stopping.wait(faults.latency_ms / 1000)
         fault = faults.roll()
+        if fault:
+            log.info("fault: %s", {"error": "HTTP 503", "timeout": "stall, no answer", "drop": "commit then drop"}[fault])
         if fault == "error":
             data = b"503 Service Unavailable (sandbox fault injection)"
             self.send_response(503)
@@ -1071,7 +1098,11 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("Caselle stand-in failed on a request")
             return self._send_json(500, {"errors": [{"message": "internal error in the Caselle stand-in",
                                                      "extensions": {"code": "INTERNAL"}}]})
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s%s", context["user"], request.get("operationName") or _operation_name(query),
+                     f" -> {body['errors'][0].get('extensions', {}).get('code', 'ERROR')}" if body.get("errors") else "")
         if fault == "drop":
+            log.info("fault: committed, then dropped the connection")
             return self._drop()  # committed, but the client never hears about it
         return self._send_json(200, body)
 

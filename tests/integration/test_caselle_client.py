@@ -552,3 +552,17 @@ def test_an_internal_server_failure_leaves_a_mutation_outcome_unknown(server, cl
 def test_search_wildcards_are_literal(client):
     assert client.search_accounts("%").total_count == 0
     assert client.search_accounts("100_0", by="ACCOUNT_NUMBER").total_count == 0
+
+
+def test_malformed_requests_get_400_and_the_server_keeps_serving(server, client):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2) as s:
+        s.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 400")
+    import requests
+
+    r = requests.post(server.url, data=b"not json", timeout=2,
+                      headers={"Authorization": f"Bearer {server.issue_token()[0]}"})
+    assert r.status_code == 400
+    assert client.capabilities(refresh=True).version == "2021.05"
