@@ -521,7 +521,7 @@ class TransferService:
             t.connect()
         except tx.HostKeyUnknown as exc:
             return ConnectionReport(HOST_KEY_UNKNOWN, **base, fingerprint=exc.fingerprint, message=exc.message,
-                                    hint=exc.hint or "")
+                                    hint=exc.hint or "", unknown_key=exc)
         except tx.HostKeyChanged as exc:
             return ConnectionReport(HOST_KEY_CHANGED, **base, fingerprint=exc.offered, message=exc.message,
                                     hint=exc.hint or "")
@@ -660,6 +660,7 @@ class ConnectionReport:
     folders: tuple[FolderState, ...] = ()
     message: str = ""
     hint: str = ""
+    unknown_key: tx.HostKeyUnknown | None = field(default=None, repr=False, compare=False)  # to trust it
 
     @property
     def ok(self) -> bool:

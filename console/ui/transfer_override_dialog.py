@@ -35,6 +35,7 @@ class SupervisorOverrideDialog(QDialog):
         self.setObjectName("transfer-override-dialog")
         self.setWindowTitle("File already sent")
         self.setModal(True)
+        self.setMinimumWidth(440)
         self._approve = approve
         self.supervisor: Operator | None = None
         p = error.previous.payload

@@ -1,0 +1,203 @@
+"""Transfer connection: test the login, trust a new server's host key, manage pinned keys.
+
+For set-up and support (Settings → Transfer, Diagnostics): **Test connection** signs in and
+shows the host key and each remote folder (awaiting pickup / delivered / stale temporaries).
+An unknown server offers **Trust this host…** (the fingerprint dialog); the pinned keys are
+listed, and a supervisor or support may **Forget** one after the provider confirmed a key
+change (audited). All work runs through ``Operation``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.config import Operator
+from console.services import transfer as svc
+from console.ui.host_key_dialog import ask_trust_host_key
+from console.ui.operations import Operation
+
+MANAGER_ROLES = ("supervisor", "support")
+
+
+class TransferConnectionDialog(QDialog):
+    def __init__(self, services: Any, operator: Operator | None, parent: QWidget | None = None, *,
+                 ask_trust=ask_trust_host_key, confirm_forget=None):
+        super().__init__(parent)
+        self.setObjectName("transfer-connection-dialog")
+        self.setWindowTitle("File transfer connection")
+        self.resize(640, 420)
+        self._services = services
+        self._operator = operator
+        self._ask_trust = ask_trust
+        self._confirm_forget = confirm_forget or self._default_confirm_forget
+        self.report: svc.ConnectionReport | None = None
+
+        self.state_label = QLabel("Not tested yet.")
+        self.state_label.setObjectName("transfer-connection-state")
+        self.state_label.setWordWrap(True)
+        self.folders = QTableWidget(0, 4)
+        self.folders.setObjectName("transfer-connection-folders")
+        self.folders.setHorizontalHeaderLabels(["Kind", "Folder", "Awaiting pickup", "Delivered"])
+        self.folders.verticalHeader().hide()
+        self.folders.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.test_button = QPushButton("Test connection")
+        self.test_button.setObjectName("transfer-connection-test")
+        self.trust_button = QPushButton("Trust this host…")
+        self.trust_button.setObjectName("transfer-connection-trust")
+        self.trust_button.hide()
+
+        self.hosts = QTableWidget(0, 3)
+        self.hosts.setObjectName("transfer-connection-hosts")
+        self.hosts.setHorizontalHeaderLabels(["Server", "Key type", "Fingerprint (SHA-256)"])
+        self.hosts.verticalHeader().hide()
+        self.hosts.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.hosts.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.hosts.horizontalHeader().setStretchLastSection(True)
+        self.forget_button = QPushButton("Forget selected key…")
+        self.forget_button.setObjectName("transfer-connection-forget")
+        self.forget_button.setEnabled(False)
+        self.can_manage = bool(operator and operator.role in MANAGER_ROLES)
+        if not self.can_manage:
+            self.forget_button.setToolTip("Only a supervisor or support may remove a pinned key")
+
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addWidget(self.trust_button)
+        row.addStretch(1)
+        hosts_row = QHBoxLayout()
+        hosts_row.addStretch(1)
+        hosts_row.addWidget(self.forget_button)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.state_label)
+        layout.addWidget(self.folders, 1)
+        layout.addWidget(QLabel("Pinned host keys (the console's own known_hosts):"))
+        layout.addWidget(self.hosts, 1)
+        layout.addLayout(hosts_row)
+        layout.addWidget(close)
+
+        self.test_button.clicked.connect(self._on_test_button_clicked)
+        self.trust_button.clicked.connect(self._on_trust_button_clicked)
+        self.forget_button.clicked.connect(self._on_forget_button_clicked)
+        self.hosts.itemSelectionChanged.connect(self._on_hosts_selection_changed)
+
+    @property
+    def operator_id(self) -> str:
+        return self._operator.operator_id if self._operator else ""
+
+    # ---- test
+    def _on_test_button_clicked(self) -> None:
+        self.test_connection()
+
+    def test_connection(self) -> None:
+        services = self._services
+        self.test_button.setEnabled(False)
+        self.state_label.setText("Testing…")
+        (Operation(self, lambda op: services.transfer.test_connection(progress=op.progress, cancel=op.cancel_event),
+                   label="Testing the transfer connection…", cancellable=True)
+         .success(self._show_report)
+         .failure(self._on_failed)
+         .run())
+
+    def _on_failed(self, exc: BaseException) -> None:
+        from console.ui.errors import show_error
+
+        self.test_button.setEnabled(True)
+        self.state_label.setText("The test could not run.")
+        show_error(self, exc)
+
+    def _show_report(self, report: svc.ConnectionReport) -> None:
+        self.report = report
+        self.test_button.setEnabled(True)
+        lines = [f"<b>{report.destination}</b>: {report.state}"]
+        if report.fingerprint:
+            lines.append(f"Host key {report.fingerprint}")
+        if report.message:
+            lines.append(report.message)
+        if report.hint:
+            lines.append(f"<i>{report.hint}</i>")
+        if report.insecure:
+            lines.append("<span style='color:#991b1b'>Plain FTP: the password and files travel unencrypted.</span>")
+        self.state_label.setText("<br>".join(lines))
+        self.state_label.setProperty("state", report.state)
+        self.folders.setRowCount(len(report.folders))
+        for r, f in enumerate(report.folders):
+            values = [f.kind, f.folder, str(f.awaiting_pickup) if f.exists else "—",
+                      str(f.delivered) if f.exists else f"not usable: {f.error}"]
+            for c, v in enumerate(values):
+                self.folders.setItem(r, c, QTableWidgetItem(v))
+        self.folders.resizeColumnsToContents()
+        self.trust_button.setVisible(report.unknown_key is not None)
+        self.refresh_hosts()
+
+    # ---- trust
+    def _on_trust_button_clicked(self) -> None:
+        report = self.report
+        if report is None or report.unknown_key is None:
+            return
+        error = report.unknown_key
+        if not self._ask_trust(self, error):
+            return
+        services, operator = self._services, self.operator_id
+        (Operation(self, lambda op: services.transfer.trust_host_key(error, operator=operator),
+                   label="Pinning the server's host key…")
+         .success(lambda _fp: self.test_connection())
+         .run())
+
+    # ---- pinned keys
+    def refresh_hosts(self) -> None:
+        hosts = self._services.transfer.pinned_hosts()
+        self.hosts.setRowCount(len(hosts))
+        for r, (name, key_type, fp) in enumerate(hosts):
+            for c, v in enumerate((name, key_type, fp)):
+                self.hosts.setItem(r, c, QTableWidgetItem(v))
+        self.hosts.resizeColumnsToContents()
+        self._on_hosts_selection_changed()
+
+    def _on_hosts_selection_changed(self) -> None:
+        self.forget_button.setEnabled(self.can_manage and bool(self.hosts.selectedItems()))
+
+    def _default_confirm_forget(self, name: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Forget host key",
+            f"Remove the pinned key of {name}?\n\nDo this only after the provider confirmed that the "
+            "server's key changed. The next connection shows the new fingerprint for you to trust.")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_forget_button_clicked(self) -> None:
+        if not self.can_manage:
+            return
+        row = self.hosts.currentRow()
+        item = self.hosts.item(row, 0) if row >= 0 else None
+        if item is None:
+            return
+        name = item.text()
+        if not self._confirm_forget(name):
+            return
+        host, port = _split_name(name)
+        self._services.transfer.forget_host_key(host, port, operator=self.operator_id)
+        self.refresh_hosts()
+
+
+def _split_name(name: str) -> tuple[str, int]:
+    """``[host]:port`` or ``host`` (port 22) → (host, port)."""
+    if name.startswith("[") and "]:" in name:
+        host, port = name[1:].split("]:", 1)
+        return host, int(port)
+    return name, 22

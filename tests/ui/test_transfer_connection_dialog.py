@@ -1,0 +1,85 @@
+"""The transfer connection dialog: test, trust an unknown host, forget a pinned key (role-gated)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import paramiko
+import pytest
+
+from console.adapters import transfer as tx
+from console.adapters.journal import SqliteJournal
+from console.config import sandbox_profile
+from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
+from console.services.audit import AuditLog
+from console.services.transfer import CONNECTED, HOST_KEY_UNKNOWN, TransferService
+from console.ui.operations import tracker
+from console.ui.transfer_connection_dialog import TransferConnectionDialog, _split_name
+
+PROFILE = sandbox_profile()
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "root"
+    for f in ("invoices", "bills", "lockbox", "balances"):
+        (root / f).mkdir(parents=True)
+    with SftpServer(root, paramiko.ECDSAKey.generate(bits=256)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def services(tmp_path, server):
+    settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
+                                   known_hosts=tmp_path / "known_hosts", timeout=5)
+    journal = SqliteJournal(tmp_path / "j.sqlite3")
+    audit = AuditLog(tmp_path / "j.sqlite3")
+    folders = {k: f"/{k}" for k in ("invoices", "bills", "lockbox", "balances")}
+    svc = TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders)
+    yield SimpleNamespace(transfer=svc, audit=audit)
+    tracker().cancel_all()
+    tracker().wait(5000)
+    journal.close()
+    audit.close()
+
+
+def test_unknown_host_then_trust_then_connected(qtbot, services, server):
+    asked = []
+    d = TransferConnectionDialog(services, PROFILE.operator("clerk1"),
+                                 ask_trust=lambda w, e: asked.append(e.fingerprint) or True)
+    qtbot.addWidget(d)
+    d.test_connection()
+    qtbot.waitUntil(lambda: d.report is not None, timeout=10000)
+    assert d.report.state == HOST_KEY_UNKNOWN
+    assert server.fingerprint in d.state_label.text()
+    assert d.trust_button.isVisibleTo(d)
+    d.trust_button.click()
+    qtbot.waitUntil(lambda: d.report.state == CONNECTED, timeout=10000)
+    assert asked == [server.fingerprint]
+    assert d.folders.rowCount() == 4
+    assert not d.trust_button.isVisibleTo(d)
+    assert d.hosts.rowCount() == 1 and d.hosts.item(0, 2).text() == server.fingerprint
+
+
+def test_only_supervisor_or_support_may_forget(qtbot, services, server):
+    tx.trust_host_key(services.transfer.settings.known_hosts, server.host, server.port, server.public_key)
+    clerk = TransferConnectionDialog(services, PROFILE.operator("clerk1"))
+    qtbot.addWidget(clerk)
+    clerk.refresh_hosts()
+    clerk.hosts.selectRow(0)
+    assert not clerk.forget_button.isEnabled()
+
+    support = TransferConnectionDialog(services, PROFILE.operator("support1"), confirm_forget=lambda name: True)
+    qtbot.addWidget(support)
+    support.refresh_hosts()
+    support.hosts.selectRow(0)
+    assert support.forget_button.isEnabled()
+    support.forget_button.click()
+    assert support.hosts.rowCount() == 0
+    assert services.transfer.pinned_hosts() == []
+    assert services.audit.rows(action="transfer.forget_host_key")[0].operator == "support1"
+
+
+def test_split_known_hosts_names():
+    assert _split_name("[127.0.0.1]:2222") == ("127.0.0.1", 2222)
+    assert _split_name("sftp.example.net") == ("sftp.example.net", 22)
