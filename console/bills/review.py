@@ -29,6 +29,7 @@ class BillRow:
     written: bool = False
     sent: str = ""  # "" or a send outcome status
     send_message: str = ""
+    delivery: str = ""  # "" | delivered | awaiting pickup | missing (after a delivery check)
 
     @property
     def first_page(self) -> int:
@@ -40,13 +41,14 @@ class BillRow:
 
     @property
     def needs_attention(self) -> bool:
-        return self.plan_status != "ok" or self.sent in ("failed",)
+        return self.plan_status != "ok" or self.sent in ("failed",) or self.delivery == "missing"
 
     @property
     def status_text(self) -> str:
         if self.sent:
-            return {"sent": "Sent", "already sent": "Already sent", "failed": "Send failed",
+            text = {"sent": "Sent", "already sent": "Already sent", "failed": "Send failed",
                     "not sent": "Not sent"}.get(self.sent, self.sent)
+            return f"{text} – {self.delivery}" if self.delivery else text
         base = STATUS_TEXT.get(self.plan_status, self.plan_status)
         if self.written and self.plan_status in ("ok", "no-invoice"):
             return "Written" if self.plan_status == "ok" else "Written – no invoice"
@@ -80,3 +82,7 @@ def mark_sent(rows: list[BillRow], report: SendReport) -> list[BillRow]:
         o = by_name.get(r.file_name) if r.plan_status == "ok" else None
         out.append(replace(r, sent=o.status, send_message=o.message) if o else r)
     return out
+
+
+def mark_delivery(rows: list[BillRow], delivery: dict[str, str]) -> list[BillRow]:
+    return [replace(r, delivery=delivery[r.file_name]) if r.file_name in delivery and r.sent else r for r in rows]

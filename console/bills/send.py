@@ -153,6 +153,28 @@ def _send_batch(todo: list[tuple[str, str, Path]], transfer, *, operator: str,
     return report
 
 
+DELIVERED, AWAITING, MISSING = "delivered", "awaiting pickup", "missing"
+
+
+def check_delivery(report: SendReport, transfer) -> dict[str, str]:
+    """Where each sent bill is now, from one listing of the bills folder: still under its
+    name (awaiting pickup), renamed to ``.snt`` by Stratus (delivered), or gone (missing)."""
+    names = [o.file_name for o in report.outcomes if o.status in (SENT, ALREADY_SENT)]
+    if not names:
+        return {}
+    present = {f.name for f in transfer.list_folder(transfer.folder_for("bills"))}
+    out = {}
+    for name in names:
+        stem = name.rsplit(".", 1)[0]
+        if name in present:
+            out[name] = AWAITING
+        elif f"{name}.snt" in present or f"{stem}.snt" in present:
+            out[name] = DELIVERED
+        else:
+            out[name] = MISSING
+    return out
+
+
 def transfer_service_for(services):
     """The transfer service of the composition root (built here if it does not offer one)."""
     existing = getattr(services, "transfer", None)

@@ -293,3 +293,46 @@ def test_sandbox_batch_opens_with_its_invoice_file_cross_checked(qtbot, monkeypa
     assert all(r.file_name == f"{r.account}_{r.invoice}.pdf" for r in rows)
     assert tab.problems.count() == 0
     assert "invoices-12.txt (12)" in tab.invoices_label.text()
+
+
+def test_send_to_sftp_and_check_delivery(qtbot, batch, tmp_path):
+    import paramiko
+
+    from console.adapters import transfer as tx
+    from console.adapters.journal import SqliteJournal
+    from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
+    from console.services.transfer import TransferService
+
+    root = tmp_path / "root"
+    (root / "bills").mkdir(parents=True)
+    key = paramiko.ECDSAKey.generate(bits=256)
+    with SftpServer(root, key) as server:
+        known = tmp_path / "known_hosts"
+        tx.trust_host_key(known, server.host, server.port, key)
+        settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
+                                       known_hosts=known, timeout=5)
+        journal = SqliteJournal(tmp_path / "journal.sqlite3")
+        tab = make_tab(qtbot)
+        tab.ctx.services.transfer = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
+                                                    folders={"bills": "/bills"})
+        tab.open_batch(batch)
+        qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+        tab.start_split(tmp_path / "out")
+        qtbot.waitUntil(lambda: tab.split_result is not None, timeout=20000)
+        tab.start_send()
+        qtbot.waitUntil(lambda: tab.send_report is not None, timeout=30000)
+        assert {r.status_text for r in tab.model.rows()} == {"Sent"}
+        assert tab.delivery_button.isEnabled()
+
+        first = tab.model.rows()[0].file_name
+        (root / "bills" / first).rename(root / "bills" / f"{first}.snt")  # Stratus picked it up
+        second = tab.model.rows()[1].file_name
+        (root / "bills" / second).unlink()  # gone without a receipt
+        tab.start_delivery_check()
+        qtbot.waitUntil(lambda: bool(tab.delivery), timeout=20000)
+        statuses = [r.status_text for r in tab.model.rows()]
+        assert statuses[0] == "Sent – delivered" and statuses[1] == "Sent – missing"
+        assert set(statuses[2:]) == {"Sent – awaiting pickup"}
+        assert any(second in tab.problems.item(i).text() for i in range(tab.problems.count()))
+        tracker().wait(5000)
+        journal.close()

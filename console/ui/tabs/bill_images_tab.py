@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from console.bills.indexer import BatchIndex, index_batch
-from console.bills.review import BillRow, mark_sent, mark_written, rows_for
-from console.bills.send import SendReport, bills_to_send, send_bills, transfer_service_for
+from console.bills.review import BillRow, mark_delivery, mark_sent, mark_written, rows_for
+from console.bills.send import SendReport, bills_to_send, check_delivery, send_bills, transfer_service_for
 from console.bills.service import (
     images_sent,
     load_invoice_refs,
@@ -78,6 +78,7 @@ class BillImagesTab(QWidget):
         self.index: BatchIndex | None = None
         self.split_result: SplitResult | None = None
         self.send_report: SendReport | None = None
+        self.delivery: dict[str, str] = {}
         self._op: Operation | None = None
         self.naming = "{account}_{invoice}.pdf"
         try:
@@ -105,6 +106,8 @@ class BillImagesTab(QWidget):
         self.index_button = QPushButton("Index again", self)
         self.split_button = QPushButton("Split…", self)
         self.send_button = QPushButton("Send", self)
+        self.delivery_button = QPushButton("Check delivery", self)
+        self.delivery_button.setToolTip("Look on the server: which sent bills Stratus has picked up (.snt)")
         top = QHBoxLayout()
         for w in (self.open_button, self.sandbox_button):
             top.addWidget(w)
@@ -115,7 +118,7 @@ class BillImagesTab(QWidget):
         top.addWidget(self.invoices_label)
         top.addWidget(self.invoices_button)
         top.addStretch(1)
-        for w in (self.index_button, self.split_button, self.send_button):
+        for w in (self.index_button, self.split_button, self.send_button, self.delivery_button):
             top.addWidget(w)
 
         self.mode_banner = QLabel(
@@ -198,6 +201,7 @@ class BillImagesTab(QWidget):
         self.index_button.clicked.connect(self.start_index)
         self.split_button.clicked.connect(self._on_split_button_clicked)
         self.send_button.clicked.connect(self._on_send_button_clicked)
+        self.delivery_button.clicked.connect(self.start_delivery_check)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
         self.search_edit.textChanged.connect(self.proxy.set_search)
         self.attention_check.toggled.connect(self.proxy.set_attention_only)
@@ -312,6 +316,7 @@ class BillImagesTab(QWidget):
             rows = mark_written(rows, {f.file_name for f in self.split_result.written})
         if self.send_report is not None:
             rows = mark_sent(rows, self.send_report)
+            rows = mark_delivery(rows, self.delivery)
         self.model.set_rows(rows)
         self._fill_problems()
         self._update_labels()
@@ -347,6 +352,9 @@ class BillImagesTab(QWidget):
             for o in self.send_report.outcomes:
                 if o.status == "failed":
                     add(f"{o.file_name}: not sent – {o.message}")
+            for name, where in sorted(self.delivery.items()):
+                if where == "missing":
+                    add(f"{name}: sent, but no longer on the server and no .snt receipt")
         self.problems_label.setText(f"Needs a look ({self.problems.count()})")
 
     # ---- selection and preview
@@ -495,6 +503,20 @@ class BillImagesTab(QWidget):
 
         self._run(work, "Sending bill images…", self._on_sent, on_failure=self._on_send_failed)
 
+    def start_delivery_check(self) -> None:
+        if self.send_report is None or self._busy():
+            return
+        report, services = self.send_report, self.ctx.services
+        self._run(lambda op: check_delivery(report, transfer_service_for(services)),
+                  "Checking delivery on the server…", self._on_delivery_checked, cancellable=False)
+
+    def _on_delivery_checked(self, delivery: dict[str, str]) -> None:
+        self._end_op()
+        self.delivery = delivery
+        self._rebuild_rows()
+        counts = {k: list(delivery.values()).count(k) for k in set(delivery.values())}
+        self.ctx.status("Delivery: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
     def _on_send_failed(self, exc: BaseException) -> None:
         """An unknown SFTP host key: ask the clerk to trust it (audited), then send again."""
         from console.adapters.transfer import HostKeyUnknown
@@ -518,6 +540,7 @@ class BillImagesTab(QWidget):
     def _on_sent(self, report: SendReport) -> None:
         self._end_op()
         self.send_report = report
+        self.delivery = {}
         self._rebuild_rows()
         self.ctx.status(f"Bill images: {report.summary}")
 
@@ -574,5 +597,6 @@ class BillImagesTab(QWidget):
         can_send = (not busy and self.split_result is not None and images_sent(self.ctx.profile)
                     and bool(bills_to_send(self.split_result)))
         self.send_button.setEnabled(can_send)
+        self.delivery_button.setEnabled(not busy and self.send_report is not None)
         self.send_button.setToolTip("" if images_sent(self.ctx.profile) else
                                     "This profile uses Invoice Cloud's own bill template")
