@@ -1088,3 +1088,29 @@ def caselle_from_services(services) -> CasellePort:
                         client_id=ep.get("caselle_client_id") or services.profile.get("caselle_client_id"),
                         client_secret=ep.get("caselle_client_secret"))
     return CaselleClient(ep["caselle_url"], token, timeout=timeout, operator=services.operator_id)
+
+
+def entry_row(e: Entry) -> PlanRow:
+    """A journal entry as a preview / results row (what it did or will do)."""
+    p = e.payload
+    amount = None
+    if p.get("amount"):
+        try:
+            amount = Decimal(str(p["amount"]))
+        except ArithmeticError:
+            amount = None
+    action = {RECEIPT: "post receipt", VOID: "void receipt", LOCKBOX_ITEM: "queue for lockbox",
+              MANUAL_VOID: "void receipt (manual)"}.get(e.kind, "")
+    if e.kind == ACH_REJECT:
+        action = f"reverse ({p.get('return_code', '')})" + (f" + NSF fee {p['nsf_fee']}" if p.get("nsf_fee") else "")
+    elif e.kind == CHANGE:
+        action = f"set {p.get('field', '')} = {p.get('new_value', '')}"
+    batch = str(p.get("batch_id") or (str(p.get("payment_date", ""))[:10] if e.kind == RECEIPT else ""))
+    tender = str(p.get("tender") or ("ACH" if e.kind == ACH_REJECT else ""))
+    return PlanRow(e.line, e.key, e.kind, action, str(p.get("account", "")), amount, tender, batch, e.state,
+                   e.outcome, e.detail)
+
+
+def journal_rows(journal: Journal, *, fingerprint: str | None = None, kinds: Sequence[str] | None = None,
+                 states: Sequence[str] | None = None) -> list[PlanRow]:
+    return [entry_row(e) for e in journal.entries(kinds=kinds, states=states, fingerprint=fingerprint)]

@@ -12,7 +12,7 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Counter Payments", None,
      "Take payments at the counter: find a customer by account, name, address or phone, see the "
      "balance and due date, take cash, check or card (swipe reader) and print a receipt."),
-    ("Posting", None,
+    ("Posting", "console.ui.tabs.posting_tab:PostingTab",
      "Post Invoice Cloud payments to Caselle as receipts, exactly once, with batch totals, "
      "voids, ACH rejects and an audit log."),
     ("Invoice Import", None,

@@ -1,0 +1,165 @@
+"""Table models of the Posting tab: preview / results rows, with a state filter and totals.
+
+``PostingRowsModel`` holds plain ``PlanRow`` objects (console.services.posting) in a list and
+answers ``data()`` from them directly, so 100,000 rows scroll smoothly (no per-row widgets,
+no per-row Qt objects). ``StateFilterProxy`` filters by state / kind and sorts.
+``RowRole`` returns the backing ``PlanRow``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from console.domain.money import format_money
+from console.services.posting import PlanRow
+
+RowRole = Qt.ItemDataRole.UserRole + 1
+SortRole = Qt.ItemDataRole.UserRole + 2
+
+STATE_LABELS = {"pending": "Pending", "in_flight": "In flight", "done": "Done", "rejected": "Rejected",
+                "needs_review": "Needs review", "reported": "Reported"}
+STATE_COLORS = {"done": "#dcfce7", "rejected": "#fee2e2", "needs_review": "#fef3c7", "reported": "#e0e7ff",
+                "in_flight": "#e0f2fe"}
+KIND_LABELS = {"receipt": "Receipt", "void": "Void", "lockbox_item": "Lockbox", "ach_reject": "ACH reject",
+               "change": "Change", "manual_void": "Manual void"}
+
+
+class PostingRowsModel(QAbstractTableModel):
+    LINE, KEY, KIND, ACTION, ACCOUNT, BATCH, TENDER, AMOUNT, STATE, OUTCOME, DETAIL = range(11)
+    HEADERS = ("Line", "Key", "Kind", "How it applies", "Account", "Batch", "Tender", "Amount", "State", "Outcome",
+               "Detail")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[PlanRow] = []
+        self._brushes = {k: QBrush(QColor(v)) for k, v in STATE_COLORS.items()}
+
+    def set_rows(self, rows: list[PlanRow]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self.rows)):
+            return None
+        r = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(r, col)
+        if role == SortRole:
+            if col == self.LINE:
+                return r.line if r.line is not None else -1
+            if col == self.AMOUNT:
+                return float(r.amount) if r.amount is not None else 0.0  # sort key only, never money math
+            return self._text(r, col)
+        if role == RowRole:
+            return r
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.LINE, self.AMOUNT):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and col == self.STATE:
+            return self._brushes.get(r.state)
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.DETAIL and r.detail:
+            return r.detail
+        return None
+
+    def _text(self, r: PlanRow, col: int) -> str:
+        if col == self.LINE:
+            return "" if r.line is None else str(r.line)
+        if col == self.KEY:
+            return r.key
+        if col == self.KIND:
+            return KIND_LABELS.get(r.kind, r.kind)
+        if col == self.ACTION:
+            return r.action
+        if col == self.ACCOUNT:
+            return r.account
+        if col == self.BATCH:
+            return r.batch_date
+        if col == self.TENDER:
+            return r.tender
+        if col == self.AMOUNT:
+            return "" if r.amount is None else format_money(r.amount)
+        if col == self.STATE:
+            return STATE_LABELS.get(r.state, r.state)
+        if col == self.OUTCOME:
+            return r.outcome.replace("_", " ")
+        if col == self.DETAIL:
+            return r.detail[:200]
+        return ""
+
+    def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        """(tender or "—", state) -> (count, amount) over all rows."""
+        out: dict[tuple[str, str], list] = {}
+        for r in self.rows:
+            acc = out.setdefault((r.tender or "—", r.state), [0, Decimal("0.00")])
+            acc[0] += 1
+            acc[1] += r.amount or 0
+        return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+    def state_counts(self) -> Counter:
+        return Counter(r.state for r in self.rows)
+
+
+class StateFilterProxy(QSortFilterProxyModel):
+    """Filter by state (None = all) and kind (None = all); sort by the source's SortRole."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._state: str | None = None
+        self._kinds: set[str] | None = None
+        self.setSortRole(SortRole)
+
+    def set_state(self, state: str | None) -> None:
+        self._refilter(lambda: setattr(self, "_state", state or None))
+
+    def set_kinds(self, kinds: set[str] | None) -> None:
+        self._refilter(lambda: setattr(self, "_kinds", set(kinds) if kinds else None))
+
+    def _refilter(self, change) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover - older Qt
+            change()
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802 - Qt override
+        model = self.sourceModel()
+        if not isinstance(model, PostingRowsModel) or source_row >= len(model.rows):
+            return True
+        r = model.rows[source_row]
+        if self._state is not None and r.state != self._state:
+            return False
+        return self._kinds is None or r.kind in self._kinds
+
+
+def totals_text(model: PostingRowsModel) -> str:
+    """One line per tender: count and amount by state (for the label under the table)."""
+    by_tender: dict[str, list[str]] = {}
+    grand: dict[str, list] = {}
+    for (tender, state), (n, amount) in model.totals().items():
+        by_tender.setdefault(tender, []).append(f"{STATE_LABELS.get(state, state)} {n} / {format_money(amount)}")
+        g = grand.setdefault(state, [0, Decimal("0.00")])
+        g[0] += n
+        g[1] += amount
+    lines = [f"{tender}: " + ", ".join(parts) for tender, parts in by_tender.items()]
+    if grand:
+        lines.append("All: " + ", ".join(f"{STATE_LABELS.get(s, s)} {n} / {format_money(a)}"
+                                         for s, (n, a) in sorted(grand.items())))
+    return "\n".join(lines) or "No rows"
