@@ -112,6 +112,13 @@ class AdjustmentRecord(Adjustment):
 
 
 @dataclass(frozen=True)
+class UsageRecord(UsagePoint):
+    """A month of usage plus what that month's bill charged (for the usage-history graph)."""
+
+    billed: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
 class CustomerRecord(CustomerDetail):
     """CustomerDetail plus Caselle's own fields."""
 
@@ -721,7 +728,8 @@ def _customer(c: dict) -> CustomerRecord:
         bill_expires=_parse_date(c.get("billExpires")), partial_payments_allowed=bool(c["partialPaymentsAllowed"]),
         autopay=bool(c["autopay"]), paperless=bool(c["paperless"]),
         adjustments=tuple(_adjustment(a) for a in c.get("adjustments") or ()),
-        usage=tuple(UsagePoint(u["period"], Decimal(u["consumption"]), u["unit"]) for u in c.get("usage") or ()),
+        usage=tuple(UsageRecord(u["period"], Decimal(u["consumption"]), u["unit"], _money(u["billedAmount"]))
+                    for u in c.get("usage") or ()),
         sort_name=c.get("sortName") or "", status=c.get("status") or "", direct_pay_status=c["directPayStatus"],
         invoice_number=c.get("invoiceNumber") or "", bill_date=_parse_date(c.get("billDate")))
 

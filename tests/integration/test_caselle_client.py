@@ -101,6 +101,7 @@ def test_customer_detail_matches_the_seed(client):
     assert [a.adjustment_id for a in detail.adjustments] == [a.adjustment_id for a in demo.adjustments]
     assert [a.balance_after for a in detail.adjustments] == [a.balance_after for a in demo.adjustments]
     assert [u.period for u in detail.usage] == [u.period for u in demo.usage] and len(detail.usage) == 24
+    assert [(u.consumption, u.billed) for u in detail.usage] == [(u.consumption, u.billed) for u in demo.usage]
     assert client.customer_detail(demo.account_number, usage_months=3).usage == detail.usage[-3:]
     assert client.customer_detail("999999-99") is None
 
