@@ -28,6 +28,13 @@ KIND_LABELS = {"receipt": "Receipt", "void": "Void", "lockbox_item": "Lockbox", 
                "change": "Change", "manual_void": "Manual void"}
 
 
+def display_state(r: PlanRow) -> str:
+    """The state as the operator reads it (a CloudStore item waiting for the lockbox is not "pending")."""
+    if r.kind == "lockbox_item" and r.state == "pending":
+        return "To lockbox"
+    return STATE_LABELS.get(r.state, r.state)
+
+
 class PostingRowsModel(QAbstractTableModel):
     LINE, KEY, KIND, ACTION, ACCOUNT, BATCH, TENDER, AMOUNT, STATE, OUTCOME, DETAIL = range(11)
     HEADERS = ("Line", "Key", "Kind", "How it applies", "Account", "Batch", "Tender", "Amount", "State", "Outcome",
@@ -95,7 +102,7 @@ class PostingRowsModel(QAbstractTableModel):
         if col == self.AMOUNT:
             return "" if r.amount is None else format_money(r.amount)
         if col == self.STATE:
-            return STATE_LABELS.get(r.state, r.state)
+            return display_state(r)
         if col == self.OUTCOME:
             return r.outcome.replace("_", " ")
         if col == self.DETAIL:
@@ -106,12 +113,13 @@ class PostingRowsModel(QAbstractTableModel):
         """(tender or "—", state) -> (count, amount) over all rows."""
         out: dict[tuple[str, str], list] = {}
         for r in self.rows:
-            acc = out.setdefault((r.tender or "—", r.state), [0, Decimal("0.00")])
+            acc = out.setdefault((r.tender or "—", display_state(r)), [0, Decimal("0.00")])
             acc[0] += 1
             acc[1] += r.amount or 0
         return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
     def state_counts(self) -> Counter:
+        """Raw journal states (pending, done …) -> count."""
         return Counter(r.state for r in self.rows)
 
 
@@ -154,12 +162,11 @@ def totals_text(model: PostingRowsModel) -> str:
     by_tender: dict[str, list[str]] = {}
     grand: dict[str, list] = {}
     for (tender, state), (n, amount) in model.totals().items():
-        by_tender.setdefault(tender, []).append(f"{STATE_LABELS.get(state, state)} {n} / {format_money(amount)}")
+        by_tender.setdefault(tender, []).append(f"{state} {n} / {format_money(amount)}")
         g = grand.setdefault(state, [0, Decimal("0.00")])
         g[0] += n
         g[1] += amount
     lines = [f"{tender}: " + ", ".join(parts) for tender, parts in by_tender.items()]
     if grand:
-        lines.append("All: " + ", ".join(f"{STATE_LABELS.get(s, s)} {n} / {format_money(a)}"
-                                         for s, (n, a) in sorted(grand.items())))
+        lines.append("All: " + ", ".join(f"{s} {n} / {format_money(a)}" for s, (n, a) in sorted(grand.items())))
     return "\n".join(lines) or "No rows"
