@@ -51,6 +51,16 @@ class Services:
 
         return ensure_sandbox(self.paths).as_dict()
 
+    # ---- Caselle Connect ------------------------------------------------------------------
+    @cached_property
+    def caselle(self):
+        """The Caselle Connect client (gql), token from the keyring (the sandbox's demo token in training)."""
+        if "caselle" in self.overrides:
+            return self.overrides["caselle"]
+        from console.services.posting import caselle_from_services
+
+        return caselle_from_services(self)
+
     # ---- journal, audit, operators, posting ------------------------------------------------
     @cached_property
     def journal(self):
@@ -72,9 +82,9 @@ class Services:
 
     @cached_property
     def posting(self):
-        from console.services.posting import PostingService, caselle_from_services
+        from console.services.posting import PostingService
 
-        return PostingService(self.journal, lambda: caselle_from_services(self), self.profile, self.audit,
+        return PostingService(self.journal, lambda: self.caselle, self.profile, self.audit,
                               inbox_dir=self.paths.data_dir / "inbox")
 
     @cached_property
@@ -98,7 +108,7 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "journal", "audit"):
+        for name in ("lockbox", "caselle", "journal", "audit"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:
