@@ -323,30 +323,32 @@ def _read_parallel(path: Path, template: BillTemplate, total: int, size: int, wo
     done_pages = 0
     pending: dict = {}
     chunks = iter(_chunks(total, size))
-    try:
-        # Keep only a couple of chunks per worker queued, so cancel never waits for the whole file.
-        def top_up() -> None:
-            while len(pending) < workers * 2:
-                nxt = next(chunks, None)
-                if nxt is None:
-                    return
-                pending[pool.submit(_read_chunk, *nxt)] = nxt
+    current = (0, size)
 
+    # Keep only a couple of chunks per worker queued, so cancel never waits for the whole file.
+    def top_up() -> None:
+        while len(pending) < workers * 2:
+            nxt = next(chunks, None)
+            if nxt is None:
+                return
+            pending[pool.submit(_read_chunk, *nxt)] = nxt
+
+    try:
         top_up()
         while pending:
             _check_cancel(cancel)
             finished, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                start, stop = pending.pop(fut)
-                try:
-                    reads.extend(fut.result())
-                except BrokenProcessPool:
-                    raise BadPdfError(path, f"the PDF reader processes stopped while reading pages "
-                                      f"{start + 1}-{stop}",
-                                      hint="the file may be damaged, or the computer ran out of memory") from None
-                done_pages += stop - start
+            for fut in sorted(finished, key=lambda f: pending[f]):
+                current = pending.pop(fut)
+                reads.extend(fut.result())
+                done_pages += current[1] - current[0]
                 _report(progress, done_pages, total, f"Read {done_pages} of {total} pages")
             top_up()
+    except BrokenProcessPool:  # a worker died (PDFium fault, out of memory): on a result or a submit
+        _stop_pool(pool)
+        first, last = min([current, *pending.values()])
+        raise BadPdfError(path, f"the PDF reader processes stopped while reading pages {first + 1}-{last}",
+                          hint="the file may be damaged, or the computer ran out of memory") from None
     except BaseException:
         _stop_pool(pool)
         raise

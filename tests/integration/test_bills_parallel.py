@@ -127,3 +127,21 @@ def test_cli_split_with_an_invoice_file_names_and_cross_checks(tmp_path):
                       encoding="utf-8")
     p = subprocess.run([*cli[:-3], str(broken)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "broken.txt" in p.stderr
+
+
+def _die(start, stop):  # a worker that crashes the way a PDFium fault would (module level: picklable)
+    import os
+
+    os._exit(3)
+
+
+def test_a_crashing_worker_gives_a_clear_error_not_a_hang(big, monkeypatch):
+    import multiprocessing
+
+    from console.bills import indexer
+    from console.bills.pdf import BadPdfError
+
+    monkeypatch.setattr(indexer, "start_method", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(indexer, "_read_chunk", _die)
+    with pytest.raises(BadPdfError, match="big.pdf.*stopped while reading pages"):
+        index_batch(big, TEMPLATE, workers=2, in_process_below=0, chunk_size=20)
