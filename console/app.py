@@ -57,9 +57,14 @@ class Services:
         """The Caselle Connect client (gql), token from the keyring (the sandbox's demo token in training)."""
         if "caselle" in self.overrides:
             return self.overrides["caselle"]
-        from console.services.posting import caselle_from_services
+        from console.adapters.caselle import CaselleClient, StoredToken
 
-        return caselle_from_services(self)
+        ep = self.endpoints
+        timeout = float(self.overrides.get("caselle_timeout", self.profile.get("caselle_timeout_s") or 20))
+        token = StoredToken(self.secrets, token_url=ep.get("caselle_token_url"),
+                            client_id=ep.get("caselle_client_id") or self.profile.get("caselle_client_id"),
+                            client_secret=ep.get("caselle_client_secret"))
+        return CaselleClient(ep["caselle_url"], token, timeout=timeout, operator=self.operator_id)
 
     # ---- journal, audit, operators, posting ------------------------------------------------
     @cached_property
