@@ -68,6 +68,7 @@ def simple_class(pattern: str) -> tuple[bytes, int, int] | None:
 
 # Past this many distinct values a column stops caching and converts cell by cell.
 CACHE_LIMIT = 40_000
+ADAPT_MIN = 512  # a chunk at least this long decides whether a column caches
 AMOUNT_CACHE_LIMIT = 100_000
 
 
@@ -215,7 +216,7 @@ class Converter:
     # -- whole columns ------------------------------------------------------------
     def column(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
         """Convert a chunk of cells. Returns (values, [(index, CellError)])."""
-        if self._adaptive and len(cells) >= 512:
+        if self._adaptive and len(cells) >= ADAPT_MIN:
             self._adaptive = False
             if len(set(cells)) * 4 < len(cells):
                 self._cache = {}

@@ -318,6 +318,13 @@ def parse_layout(data: dict, *, source: Path | None = None) -> Layout:
         source=source,
     )
     from console.files import rules  # registered rule functions
+    from console.files.convert import Converter
+
+    for col in columns:
+        try:
+            Converter(col)  # checks the default against the column's own rules
+        except ValueError as exc:
+            raise LayoutError(f"layout {name!r}: {exc}") from None
 
     for check in layout.checks:
         if check.rule not in rules.RULES:

@@ -87,15 +87,25 @@ def write_delimited(rows: Iterable[Mapping], layout: Layout | str, *, trailer: b
     layout = _layout(layout)
     rows = list(rows)
     out = io.StringIO()
-    w = csv.writer(out, delimiter=layout.delimiter, quotechar=layout.quote, lineterminator=line_ending)
+    # "\r\n" as the writer's terminator makes it quote any cell holding \r or \n (with "\n"
+    # alone a lone \r would go out unquoted); other line ends are swapped in afterwards.
+    w = csv.writer(out, delimiter=layout.delimiter, quotechar=layout.quote, lineterminator="\r\n")
     cols = layout.columns
-    w.writerow([c.name for c in cols])
-    for r in rows:
-        w.writerow([format_value(c, _get(r, c)) for c in cols])
+    table = [[c.name for c in cols]]
+    table.extend([format_value(c, _get(r, c)) for c in cols] for r in rows)
     if trailer and layout.trailer is not None:
         n, total = _control(layout, rows)
-        w.writerow([layout.trailer.marker, n, f"{total:.2f}" if layout.trailer.control == "sum" else "0"])
-    return out.getvalue()
+        table.append([layout.trailer.marker, n, f"{total:.2f}" if layout.trailer.control == "sum" else "0"])
+    if line_ending == "\r\n":
+        w.writerows(table)
+        return out.getvalue()
+    lines = []
+    for r in table:
+        w.writerow(r)
+        lines.append(out.getvalue()[:-2])
+        out.seek(0)
+        out.truncate()
+    return "".join(line + line_ending for line in lines)
 
 
 def write_fixed(rows: Iterable[Mapping], layout: Layout | str, *, trailer: bool = True,
