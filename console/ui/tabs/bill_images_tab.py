@@ -42,7 +42,7 @@ from console.bills.service import (
     sandbox_invoice_file,
     sandbox_template_path,
 )
-from console.bills.split import SplitResult, split_batch
+from console.bills.split import SplitResult, cross_check, split_batch
 from console.bills.template import BillTemplate, load_template
 from console.errors import UserFacingError, ValidationError
 from console.ui.bills_preview import BillPreview
@@ -168,6 +168,8 @@ class BillImagesTab(QWidget):
         header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
         self.problems = QListWidget(self)
         self.problems.setObjectName("bill-problems")
+        self.problems.setWordWrap(True)
+        self.problems.setToolTip("Click an entry with a page to show it")
         self.problems_label = QLabel("Needs a look", self)
         left = QWidget(self)
         lv = QVBoxLayout(left)
@@ -330,6 +332,7 @@ class BillImagesTab(QWidget):
 
         def add(text: str, page: int | None = None) -> None:
             item = QListWidgetItem(text)
+            item.setToolTip(text)
             if page is not None:
                 item.setData(PAGE_ROLE, page)
             self.problems.addItem(item)
@@ -340,8 +343,6 @@ class BillImagesTab(QWidget):
             starts = ", ".join(str(o[0]) for o in d.occurrences)
             add(f"Account {d.account} starts bills on pages {starts}: held back", d.occurrences[0][0])
         if self.invoices is not None:
-            from console.bills.split import cross_check
-
             check = cross_check(index, self.invoices)
             for r in check.invoices_without_image:
                 add(f"Invoice {r.invoice} (account {r.account}) has no bill image in this batch")
@@ -579,6 +580,12 @@ class BillImagesTab(QWidget):
             parts.append(f"{len(index.unmatched_pages)} unmatched pages")
         if index.duplicates:
             parts.append(f"{len(index.duplicates)} duplicate accounts")
+        if self.invoices is not None:
+            check = cross_check(index, self.invoices)
+            if check.invoices_without_image:
+                parts.append(f"{len(check.invoices_without_image)} invoices without a bill")
+            if check.images_without_invoice:
+                parts.append(f"{len(check.images_without_invoice)} bills without an invoice")
         if self.split_result is not None:
             parts.append(f"{len(self.split_result.written)} written")
         if self.send_report is not None:
