@@ -41,6 +41,7 @@ _TYPES = frozenset([*range(0x00, 0x05), *range(0x80, 0x86)])
 _CLEAR_T1 = re.compile(r"%[A-Za-z]\d{12,19}\^")
 _CLEAR_T2 = re.compile(r";\d{12,19}[=Dd]")
 _FRAGMENT_CHARS = 40
+_REMAINDER_CHARS = 8
 
 
 class DuplicateSwipe(SwipeRejected):
@@ -105,7 +106,7 @@ class FrameTiming:
 @dataclass(frozen=True)
 class CaptureSettings:
     max_gap: float = 0.055  # longest pause inside a reader burst (reader delays go up to 50 ms)
-    frame_timeout: float = 0.35  # a started frame is given up after this long without a character
+    frame_timeout: float = 0.6  # a started frame is given up after this long without a character
     error_hold: float = 4.0  # how long the "error" state is shown before listening again
     min_length: int = 20  # smallest plausible declared length
     max_chars: int = 4096  # longest plausible frame (typed characters)
@@ -241,6 +242,8 @@ class BurstDetector:
         return self.settings.frame_timeout if self._mode == _FRAME else self.settings.max_gap
 
     def _could_start(self, char: str) -> bool:
+        if self._state == ERROR and char >= " ":
+            return True  # the rest of a failed frame may follow: hold everything a moment
         pre = self.settings.preamble
         return char in _HEX or char in "%;" or bool(pre and char == pre[0])
 
@@ -269,6 +272,13 @@ class BurstDetector:
             return []
         body = self._body(text)
         verdict = _frame_start(body, self.settings)
+        if verdict in (None, False) and self._state == ERROR:
+            # Right after a failed frame, a reader-speed burst is most likely the rest of it
+            # (the reader stalled): eight characters this fast are no person's typing.
+            if len(self._held) >= _REMAINDER_CHARS:
+                verdict = ("lost", None)
+            else:
+                return []
         if verdict is None:  # undecided
             return []
         if verdict is False:

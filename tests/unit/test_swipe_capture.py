@@ -259,3 +259,18 @@ def test_frame_after_an_unconfigured_preamble_is_still_captured():
     out = run_stream(keys)
     assert out.delivered == "ID:"  # only the preamble the console was not told about
     assert len(out.cards) == 1
+
+
+@pytest.mark.parametrize("cut", [60, 330, 380])  # in the masked tracks, the hash zeros, the KSN
+def test_reader_stall_mid_frame_leaks_nothing(cut):
+    keys = typed(V1[:cut]) + typed(V1[cut:] + "\r", start=cut * 0.0012 + 1.0)
+    out = run_stream(keys + typed("ok", start=5.0, gap=0.1))
+    assert out.cards == []
+    assert out.failures, "the operator is asked to swipe again"
+    assert out.delivered == "ok"
+
+
+def test_person_typing_right_after_a_failed_swipe_is_kept():
+    keys = typed(V1[:-3] + "\r") + typed("12.50", start=1.5, gap=0.09)
+    out = run_stream(keys)
+    assert out.delivered == "12.50" and len(out.failures) == 1
