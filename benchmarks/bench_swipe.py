@@ -150,9 +150,13 @@ def swipe_run(app: QApplication, frame: str, busy: bool) -> dict:
 
     def busy_work():
         t0 = time.monotonic()
-        model.reset_with(ROWS)
-        view.resizeColumnsToContents()
+        resets = 0
+        while resets == 0 or time.monotonic() - t0 < 0.45:  # busy for most of the 720 ms frame
+            model.reset_with(ROWS)
+            view.resizeColumnsToContents()
+            resets += 1
         result["busy_s"] = time.monotonic() - t0
+        result["resets"] = resets
 
     result["busy_s"] = 0.0
     if busy:
@@ -248,7 +252,7 @@ def main() -> int:
         lost = r["typed"] - r["fed"]
         detected = r["card"] is not None
         lat = f"{r['latency_ms']:.1f} ms" if r["latency_ms"] is not None else "n/a"
-        print(f"{name}: busy {r['busy_s'] * 1000:.0f} ms; characters typed {r['typed']}, "
+        print(f"{name}: busy {r['busy_s'] * 1000:.0f} ms ({r.get('resets', 0)} resets); characters typed {r['typed']}, "
               f"reached the capture {r['fed']} (lost {lost}); frame detected: {detected}; "
               f"field text empty: {r['field_text'] == ''}; last keystroke -> card shown {lat}"
               + (f"; failure: {r['failure']}" if r["failure"] else ""))
