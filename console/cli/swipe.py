@@ -31,7 +31,10 @@ def register(sub) -> None:
 
 
 def parse_command(args: argparse.Namespace) -> int:
-    text = sys.stdin.read(MAX_INPUT_CHARS + 1)
+    raw = sys.stdin.buffer.read(MAX_INPUT_CHARS + 1) if hasattr(sys.stdin, "buffer") else \
+        sys.stdin.read(MAX_INPUT_CHARS + 1)
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    raw = b""
     if len(text) > MAX_INPUT_CHARS:
         print("rejected: input too long for a card frame", file=sys.stderr)
         return 2
