@@ -10,6 +10,8 @@ Rules (``continuation = "no-match"``):
 - a page whose region matches starts a bill for that account;
 - a page without a match belongs to the bill before it; with no bill before it, it is
   reported as unmatched;
+- with ``"same-account"`` a page showing the same account as the bill before it also
+  continues that bill (bills that print the account number on every page);
 - a page without any text (a scan) or that cannot be read is reported as unmatched and
   ends the bill before it: its content is unknown, so it is never sent with a bill;
 - a rotated page is read as displayed and reported, so a clerk can look at it;
@@ -163,14 +165,16 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
                                     "attached to any bill"))
             continue
         account = template.find_account(r.text)
-        if account is not None:
+        continues = template.continuation in ("no-match", "same-account")
+        if account is not None and not (template.continuation == "same-account" and current is not None
+                                        and account == current_account):
             close()
             current, current_account = [r.page], account
-        elif template.continuation == "no-match" and current is not None:
+        elif continues and current is not None:
             current.append(r.page)
         else:
             unmatched.append(r.page)
-            why = ("no account number and no bill before it" if template.continuation == "no-match"
+            why = ("no account number and no bill before it" if continues
                    else "no account number in the region")
             w, h = r.size
             x0, top, _x1, _bottom = template.region

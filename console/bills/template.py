@@ -24,6 +24,8 @@ from console.errors import Problem, ValidationError
 
 CONTINUATIONS = {
     "no-match": "a page without a match belongs to the bill before it",
+    "same-account": "a page without a match, or with the same account as the page before, "
+                    "belongs to the bill before it",
     "none": "every bill is one page; a page without a match is reported",
 }
 KEYS = ("name", "region", "pattern", "continuation")

@@ -161,8 +161,9 @@ def test_generated_sandbox_batch_is_found_completely(tmp_path):
 page_kind = st.sampled_from(["match", "cont", "notext", "error"])
 
 
-@given(st.lists(st.tuples(page_kind, st.sampled_from(["A", "B", "C", "D"])), max_size=40))
-def test_grouping_properties(pages):
+@given(st.lists(st.tuples(page_kind, st.sampled_from(["A", "B", "C", "D"])), max_size=40),
+       st.sampled_from(["no-match", "same-account", "none"]))
+def test_grouping_properties(pages, continuation):
     reads = []
     for i, (kind, acc) in enumerate(pages, 1):
         if kind == "match":
@@ -173,13 +174,18 @@ def test_grouping_properties(pages):
             reads.append(PageText(i, has_text=False))
         else:
             reads.append(PageText(i, error="bad page"))
-    bills, unmatched, dups, issues = group_pages(list(reversed(reads)), TEMPLATE)
+    template = BillTemplate(TEMPLATE.region, TEMPLATE.pattern, continuation=continuation)
+    bills, unmatched, dups, issues = group_pages(list(reversed(reads)), template)
     placed = sorted([p for b in bills for p in b.pages] + unmatched)
     assert placed == list(range(1, len(pages) + 1))  # every page exactly once
     for b in bills:
         assert list(b.pages) == list(range(b.pages[0], b.pages[0] + len(b.pages)))  # contiguous
-        assert pages[b.pages[0] - 1][0] == "match"
-        assert all(pages[p - 1][0] == "cont" for p in b.pages[1:])
+        assert pages[b.pages[0] - 1] == ("match", b.account)
+        for p in b.pages[1:]:
+            kind, acc = pages[p - 1]
+            if continuation == "none":
+                raise AssertionError("one-page bills only")
+            assert kind == "cont" or (continuation == "same-account" and (kind, acc) == ("match", b.account))
     counts = {}
     for b in bills:
         counts[b.account] = counts.get(b.account, 0) + 1
@@ -225,3 +231,13 @@ def test_a_region_outside_the_page_is_explained(tmp_path):
     index = index_batch(pdf, far)
     assert index.unmatched_pages == [1]
     assert "outside this 612 × 792 pt page" in index.issues[0].message
+
+
+def test_same_account_continuation_for_bills_that_repeat_the_account(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "Acct: A1", "more", "Acct: B2", "Acct: A1"])
+    same = BillTemplate(TEMPLATE.region, TEMPLATE.pattern, continuation="same-account")
+    index = index_batch(pdf, same)
+    assert summary(index) == [("A1", [1, 2, 3]), ("B2", [4]), ("A1", [5])]
+    assert [d.account for d in index.duplicates] == ["A1"]  # not consecutive: still a duplicate
+    # with "no-match" the repeated account on page 2 starts a second bill
+    assert summary(index_batch(pdf, TEMPLATE))[:2] == [("A1", [1]), ("A1", [2, 3])]
