@@ -94,7 +94,17 @@ class Msg:
         self.values = values
 
     def __str__(self) -> str:
-        return self.template.format(**self.values)
+        try:
+            return self.template.format_map(_Keep(self.values))
+        except (ValueError, IndexError, AttributeError):  # a layout's message with a broken {...}
+            return self.template
+
+
+class _Keep(dict):
+    """format_map mapping that leaves unknown {names} as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def _fmt(check: Check, default: str, **values) -> Msg:
