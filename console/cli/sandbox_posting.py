@@ -63,7 +63,7 @@ def report(data_dir: Path) -> dict:
         return {"journal": str(path), "entries": {}}
     import sqlite3
 
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    db = sqlite3.connect(path, timeout=30)  # not read-only: after a crash the WAL index may need recovery
     try:
         rows = db.execute("SELECT kind, state, COUNT(*) FROM entries GROUP BY kind, state").fetchall()
     except sqlite3.Error:

@@ -180,7 +180,7 @@ def test_concurrent_claims_are_exclusive(tmp_path):
     path = tmp_path / "j.sqlite3"
     with SqliteJournal(path) as j:
         _add(j, _entries(600))
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
     procs = [ctx.Process(target=_claimer, args=(str(path), q)) for _ in range(3)]
     for p in procs:

@@ -112,7 +112,8 @@ def _done_count(journal_file: Path) -> int:
     if not journal_file.exists():
         return 0
     try:
-        db = sqlite3.connect(f"file:{journal_file}?mode=ro", uri=True, timeout=5)
+        # read-write: after a SIGKILL the WAL index may need recovery, which a read-only handle cannot do
+        db = sqlite3.connect(journal_file, timeout=5)
         try:
             return db.execute("SELECT COUNT(*) FROM entries WHERE state = 'done'").fetchone()[0]
         finally:
@@ -136,17 +137,17 @@ def running_sandbox():
 def test_kill_9_mid_run_then_rerun_is_exactly_once(tmp_path, running_sandbox):
     paths = running_sandbox
     f = tmp_path / "payments.csv"
-    summary = exports.write_export("payments", f, 600, 21)
+    summary = exports.write_export("payments", f, 450, 21)
     env = _env()
     proc = _cli("post", str(f), "--kind", "payments", "--json", env=env)
     deadline = time.monotonic() + 60
-    while _done_count(paths.journal_file) < 150 and time.monotonic() < deadline and proc.poll() is None:
+    while _done_count(paths.journal_file) < 100 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     assert proc.poll() is None, proc.communicate()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     done_at_kill = _done_count(paths.journal_file)
-    assert 150 <= done_at_kill < summary["receipts"]
+    assert 100 <= done_at_kill < summary["receipts"]
     again = _cli("post", str(f), "--kind", "payments", "--json", env=env)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, (out, err)
