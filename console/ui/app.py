@@ -20,6 +20,7 @@ _T_IMPORT = time.perf_counter()
 log = logging.getLogger(__name__)
 
 SELF_TEST_OPERATOR_ID = "self-test"
+SECRETS_CACHE_S = 5.0
 
 
 def process_age_s() -> float | None:
@@ -47,12 +48,20 @@ class ConsoleApp:
         self.services = None
         self.window = None
         self.operator = None
-        self.exit_code = 0
+        self._secrets_cache = None
 
     # ---- services ---------------------------------------------------------------------
     def known_secrets(self):
+        """Secret values for the log redaction filter; cached briefly (a keyring read per log
+        line would be slow and may prompt), refreshed at once after settings are saved."""
         services = self.services
-        return services.secrets.known_values() if services is not None else ()
+        if services is None:
+            return ()
+        now = time.monotonic()
+        cached = self._secrets_cache
+        if cached is None or cached[0] is not services or now - cached[1] > SECRETS_CACHE_S:
+            cached = self._secrets_cache = (services, now, tuple(services.secrets.known_values()))
+        return cached[2]
 
     def load_services(self, profile_name: str | None):
         from console.app import build_services
@@ -121,16 +130,28 @@ class ConsoleApp:
         window.show()
         return window
 
-    def _replace_window(self, profile_name: str | None) -> None:
+    def _replace_window(self, profile_name: str | None, *, keep_operator: bool = False) -> None:
+        """New services (and window) for ``profile_name``; sign in again unless the same
+        operator (same ID and role) still exists in the reloaded profile."""
         old = self.window
         self.window = None
         if old is not None:
             old.save_state()
             old.hide()
             old.deleteLater()
+        previous = self.operator
+        old_secrets = self.services.secrets if self.services is not None else None
         self.close_services()
+        self._secrets_cache = None
         self.services = self.load_services(profile_name)
-        if not self.sign_in():
+        if old_secrets is not None and old_secrets.profile_name == self.services.profile.name:
+            self.services.secrets = old_secrets  # keeps credentials entered for this session only
+        same = self.services.profile.operator(previous.operator_id) if previous is not None else None
+        if keep_operator and same is not None and same.role == previous.role:
+            self.operator = same
+            self.services.operator_id = same.operator_id
+        elif not self.sign_in():
+            self.operator = None
             self.app.quit()
             return
         self.open_window()
@@ -144,8 +165,11 @@ class ConsoleApp:
         self._replace_window(self.services.profile.name)
 
     def _on_settings_saved(self, name: str) -> None:
+        self._secrets_cache = None
         if self.services is not None and name == self.services.profile.name:
-            self._replace_window(name)
+            self._replace_window(name, keep_operator=True)
+        elif self.window is not None:
+            self.window.ctx.status(f"Profile {name!r} saved. Switch to it with File › Switch profile.", 15_000)
 
 
 def run_gui(args) -> int:

@@ -101,9 +101,14 @@ def describe_error(exc: BaseException) -> tuple[ErrorReport, str] | None:
     return ErrorReport("Unexpected error", message, reference, []), "critical"
 
 
+_UNPARENTED: set[QMessageBox] = set()  # keeps boxes without a parent alive until they close
+
+
 def _message_box(parent: QWidget | None, report: ErrorReport, severity: str) -> None:
     if parent is not None and not shiboken6.isValid(parent):
         parent = None
+    if parent is None:
+        parent = QApplication.activeWindow()
     box = QMessageBox(QMessageBox.Icon.Critical if severity == "critical" else QMessageBox.Icon.Warning,
                       report.title, report.message, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName(ERROR_BOX_NAME)
@@ -112,6 +117,9 @@ def _message_box(parent: QWidget | None, report: ErrorReport, severity: str) -> 
     if report.details:
         box.setInformativeText("\n".join(f"• {d}" for d in report.details))
     box.setProperty("reference", report.reference or "")
+    if parent is None:
+        _UNPARENTED.add(box)
+        box.finished.connect(lambda _result: _UNPARENTED.discard(box))
     box.open()  # window-modal, never blocks the caller (or a test)
 
 
