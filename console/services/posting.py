@@ -347,7 +347,9 @@ class PostingService:
         result = read_layout_file(path, kind, progress, cancel)
         errors = [p for p in result.errors if getattr(p, "severity", "error") == "error"]
         if errors or not result.ok:
-            raise ValidationError(f"{path.name} has {len(errors)} error(s): nothing was imported", errors)
+            more = int(getattr(result, "problems_not_listed", 0) or 0)
+            count = f"{len(errors)}{f' (and {more} more)' if more else ''}"
+            raise ValidationError(f"{path.name} has {count} error(s): nothing was imported", errors)
         fingerprint = getattr(result, "fingerprint", "") or _fingerprint(path)
         warnings = list(getattr(result, "warnings", []) or [])
         records = [(rec.line, rec.values) for rec in result.records]

@@ -227,3 +227,16 @@ def test_void_dialog_validation_message(qtbot):
     assert "without a PIN" in dialog.note.text()
     dialog._on_ok()
     assert "receipt number" in dialog.error.text()
+
+
+def test_ach_rejects_disabled_on_old_api(qtbot, make_tab):
+    from console.ui.tabs.posting_tab import PostingTab
+
+    tab = make_tab()
+    assert tab.kind.model().item(tab.kind.findData("rejects")).isEnabled()
+    services = tab.ctx.services
+    services.profile = services.profile.with_values(caselle_api_version="2021.02.160")
+    old = PostingTab(UiContext(services, OPS["clerk1"]))
+    qtbot.addWidget(old)
+    item = old.kind.model().item(old.kind.findData("rejects"))
+    assert not item.isEnabled() and "2021.05" in item.toolTip()

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from console.domain.money import format_money
 from console.errors import NotPermitted
 from console.services import reconciliation
-from console.services.posting import ACH_REJECT, CHANGE, Plan, RunResult, journal_rows
+from console.services.posting import ACH_REJECT, CHANGE, V_2021_05, Plan, RunResult, journal_rows
 from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
@@ -114,6 +114,12 @@ class PostingTab(QWidget):
         self.kind = QComboBox()
         for key, label in KINDS:
             self.kind.addItem(label, key)
+        version = str(ctx.profile.get("caselle_api_version"))
+        if version != V_2021_05:  # the seed: ACH rejects need Caselle Connect 2021.05
+            item = self.kind.model().item(self.kind.findData("rejects"))
+            item.setEnabled(False)
+            item.setToolTip(f"ACH rejects need Caselle Connect API {V_2021_05}; this profile uses {version}. "
+                            "Reject files wait until Caselle is upgraded.")
         self.open_button = QPushButton("Open file…")
         self.open_button.clicked.connect(self._on_open_clicked)
         self.fetch_button = QPushButton("Fetch from Invoice Cloud")
