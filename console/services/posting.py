@@ -315,7 +315,8 @@ class PostingService:
         self.audit = audit
         self.retry = retry or RetryPolicy()
         timeout = float(profile.get("caselle_timeout_s") or 20)
-        self.lease_s = lease_s if lease_s is not None else max(120.0, 4 * timeout)
+        # long enough for a reconciliation query with its retries plus one send, renewed per chunk
+        self.lease_s = lease_s if lease_s is not None else max(300.0, 10 * timeout)
         self.workers = max(1, int(workers))
         #: entries claimed per transaction; their outcomes are recorded per chunk too (a crash
         #: in between only means those entries are reconciled — asked for — before any re-send)
@@ -684,9 +685,7 @@ class PostingService:
         or "retry" when it went back to pending."""
         try:
             if entry.attempts > self.retry.max_attempts:
-                return self._finish(entry, owner, NEEDS_REVIEW, "gave_up",
-                                    evidence={"attempts": entry.attempts, "last": entry.detail,
-                                              "why": "too many attempts without a definite answer"})
+                return self._give_up(entry, owner)
             handler = {RECEIPT: self._do_receipt, VOID: self._do_void, ACH_REJECT: self._do_reject,
                        CHANGE: self._do_change, MANUAL_VOID: self._do_manual_void}.get(entry.kind)
             if handler is None:
@@ -703,6 +702,21 @@ class PostingService:
             if exc.retryable or _outcome_unknown(exc):
                 return self._retry(entry, owner, f"remote error: {exc}")
             return self._finish(entry, owner, REJECTED, _code(exc) or "remote_refused", detail=str(exc))
+
+    def _give_up(self, entry: Entry, owner: str) -> str:
+        """Too many attempts without a definite answer: one last look, then a person decides."""
+        evidence: dict[str, Any] = {"attempts": entry.attempts, "last": entry.detail,
+                                    "why": "too many attempts without a definite answer"}
+        if entry.kind == RECEIPT:
+            try:
+                found = self._lookup(entry.key)
+            except RemoteError as exc:
+                evidence["last_lookup"] = f"failed: {exc}"
+            else:
+                if found is not None:
+                    return self._found_receipt(entry, owner, found, "already_there")
+                evidence["last_lookup"] = "Caselle has no receipt with this reference"
+        return self._finish(entry, owner, NEEDS_REVIEW, "gave_up", evidence=evidence)
 
     def _retry(self, entry: Entry, owner: str, why: str) -> str:
         self._record(("release", entry.key, owner, self.retry.delay(entry.attempts), why))

@@ -513,3 +513,23 @@ def test_reconciliation_report_counts_and_exports(env, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     today = reconciliation.build_report(journal)  # files imported today (local)
     assert today.total.counts["in_file"] == 5
+
+
+def test_giving_up_looks_once_more_before_review(env):
+    svc, fake, journal, _ = env
+    svc.retry = RetryPolicy(base_s=0.0, cap_s=0.0, max_attempts=2)
+    _import(svc, "payments", [pay(1)])
+    real_find = fake.find_receipt
+    calls = {"n": 0}
+
+    def flaky_find(ref):
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise NetworkError("down", system="Caselle")
+        return real_find(ref)
+
+    fake.find_receipt = flaky_find
+    fake.faults = ["drop_after"]  # committed, answer lost; the next lookups fail until the last one
+    svc.post_pending()
+    e = journal.get("P000001")
+    assert e.state == DONE and e.outcome == "already_there" and len(fake.creates()) == 1
