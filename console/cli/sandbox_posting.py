@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write an ic-ach-rejects-v1 file for ACH payments of the payments export (same --count/--seed)")
     g.add_argument("--export-changes", type=Path, metavar="FILE",
                    help="write an ic-changes-v1 change log of --count changes for demo customers")
-    g.add_argument("--count", type=int, default=None, help="rows to export (default 200 payments, 50 changes)")
+    if "--count" not in p._option_string_actions:  # another extension may share --count
+        g.add_argument("--count", type=int, default=None, help="rows to export (default 200 payments, 50 changes)")
     g.add_argument("--receipts-only", action="store_true",
                    help="with --export-payments: only utility payments to post (no CloudStore items, no voids)")
 
