@@ -213,3 +213,27 @@ def test_generated_files_round_trip_and_corruption_never_crashes(tmp_path_factor
         except ValidationError as exc:
             assert exc.problems or exc.message
         assert sum(j.counts().values()) == 0
+
+
+def test_sandbox_export_flags_and_report(sandbox, tmp_path, capsys):
+    paths, _ = sandbox
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["sandbox", "--export-payments", str(a), "--count", "25", "--seed", "4"]) == 0
+    assert main(["sandbox", "--export-payments", str(b), "--count", "25", "--seed", "4"]) == 0
+    capsys.readouterr()
+    assert a.read_bytes() == b.read_bytes()  # deterministic
+    from console.files.reader import read_file
+
+    result = read_file(a, "ic-payments-v1")
+    assert result.ok and len(result) == 25 and result.trailer[0] == 25
+    expected = [r for r in result.records if r["Status"] == "APPROVED" and r["InvoiceType"] == 42]
+    assert _post(capsys, a, "--kind", "payments")[0] == 0
+    assert main(["sandbox", "--report", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["receipts"] == len(expected) and rep["voided"] == 0
+    assert Decimal(rep["total"]) == sum((r["Amount"] for r in expected), Decimal("0.00"))
+    assert rep["references_posted_more_than_once"] == []
+    for kind in ("rejects", "changes"):
+        out = tmp_path / f"{kind}.csv"
+        assert main(["sandbox", f"--export-{kind}", str(out), "--count", "25", "--seed", "4"]) == 0
+        assert read_file(out, exports.LAYOUTS[kind]).ok
