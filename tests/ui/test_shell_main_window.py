@@ -175,3 +175,52 @@ def test_keyboard_shortcuts_switch_tabs(qtbot):
     actions["Lockbox"].trigger()
     assert w.tabs.tabText(w.tabs.currentIndex()) == "Lockbox"
     assert w.settings_action.shortcut().toString()
+
+
+def test_about_box_shows_the_version(qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    from console import __version__
+
+    w = make_window(qtbot)
+    w.show_about()
+    box = w.findChild(QMessageBox, "about-box")
+    assert box is not None and __version__ in box.text() and "TRAINING" in box.informativeText()
+    box.close()
+
+
+def test_profile_picker_lists_profiles_and_emits_the_choice(qtbot):
+    from console.ui.settings_dialog import ProfilePicker
+
+    save_production_profile()
+    w = make_window(qtbot)
+    picker = ProfilePicker(w.ctx.services.paths, "sandbox", w)
+    qtbot.addWidget(picker)
+    names = [picker.list.item(i).data(256) for i in range(picker.list.count())]
+    assert names == ["sandbox", "cityhall"]
+    assert "TRAINING" in picker.list.item(0).text() and "current" in picker.list.item(0).text()
+    picker.list.setCurrentRow(1)
+    with qtbot.waitSignal(picker.chosen) as blocker:
+        picker._on_accepted()
+    assert blocker.args == ["cityhall"]
+
+
+def test_session_secrets_dialog_asks_for_missing_credentials_only(qtbot):
+    from PySide6.QtWidgets import QLineEdit
+
+    from console import secrets as sec
+    from console.ui.settings_dialog import SessionSecretsDialog
+
+    save_production_profile()
+    services = build_services("cityhall", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    services.secrets._backend = None  # no secure keyring on this PC
+    services.secrets.set(sec.CASELLE_TOKEN, "already-entered-token")
+    dlg = SessionSecretsDialog(services)
+    qtbot.addWidget(dlg)
+    assert dlg.needed()
+    names = {n for n, _label in dlg.missing}
+    assert sec.CASELLE_TOKEN not in names and sec.CASELLE_CLIENT_SECRET in names
+    dlg.findChild(QLineEdit, f"secret-{sec.CASELLE_CLIENT_SECRET}").setText("typed-in-secret")
+    dlg._on_accepted()
+    assert services.secrets.get(sec.CASELLE_CLIENT_SECRET) == "typed-in-secret"
+    assert not services.secrets.secure
