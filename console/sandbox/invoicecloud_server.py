@@ -179,14 +179,18 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # noqa: BLE001 - a stand-in must answer, not die
             log.exception("ic sandbox handler failed for %s %s", method, parts.path)
             resp = Response.json({"error": "internal error"}, 500)
-        self.send_response(resp.status)
-        self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
-        for k, v in resp.headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(resp.body)
+        try:
+            self.send_response(resp.status)
+            self.send_header("Content-Type", resp.content_type)
+            self.send_header("Content-Length", str(len(resp.body)))
+            for k, v in resp.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(resp.body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a stalled answer)
+            log.debug("ic sandbox: the client closed the connection before the answer to %s", parts.path)
+            self.close_connection = True
 
     def do_GET(self):
         self._dispatch("GET")
@@ -256,8 +260,9 @@ class InvoiceCloudServer:
 
 def start(ctx) -> Any:
     """Runner part."""
+    import console.sandbox.ic_gateway  # noqa: F401 - registers the card gateway's routes
     from console.sandbox.runner import RunningPart
 
     server = InvoiceCloudServer(host=ctx.options.host, port=ctx.port_for(0)).start()
-    return RunningPart(name="invoicecloud", urls={"ic_api_url": server.url},
+    return RunningPart(name="invoicecloud", urls={"ic_api_url": server.url, "ic_gateway_url": server.url},
                        info={"ic_web_service_key": server.web_service_key}, stop=server.stop, handle=server)
