@@ -161,6 +161,11 @@ class BurstDetector:
     def held_count(self) -> int:
         return len(self._held)
 
+    @property
+    def in_burst(self) -> bool:
+        """True while keys are being held or swallowed (a frame may be arriving)."""
+        return self._mode in (_PENDING, _FRAME, _TRAILING)
+
     def feed(self, char: str, t: float | None = None) -> list:
         """One typed character (``"\\r"`` for Return) at time ``t`` (seconds)."""
         if len(char) != 1:

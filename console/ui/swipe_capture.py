@@ -177,6 +177,13 @@ class SwipeCapture(QObject):
             if not isinstance(obj, QWindow):
                 return False  # the same key again, delivered to the focus widget
             return self._on_key_press(obj, event)
+        if etype == QEvent.Type.ShortcutOverride:
+            # Mid-burst, a frame character must not fire a single-key shortcut: claim it for
+            # the focus widget so Qt delivers it as a key press (which the capture decides on).
+            if self._detector.in_burst and self._is_plain_char(event):
+                event.accept()
+                return True
+            return False
         if etype == QEvent.Type.KeyRelease:
             if not isinstance(obj, QWindow):
                 return False
@@ -193,11 +200,13 @@ class SwipeCapture(QObject):
         text = self._physical_char(event)
         if text is None:
             text = "\r" if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) else event.text()
-        if len(text) != 1 or (text < " " and text not in "\r\n") or event.isAutoRepeat() or (
+        # Auto-repeat is not a sign of a person: Qt (xcb) flags a release and press of the same
+        # key at the same millisecond as auto-repeat, which is what a reader typing "0000" does.
+        if len(text) != 1 or (text < " " and text not in "\r\n") or (
             event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
                                  | Qt.KeyboardModifier.MetaModifier)
         ):
-            # Not a character a reader types (arrows, shortcuts, held keys): a person is typing.
+            # Not a character a reader types (arrows, shortcuts): a person is typing.
             self._apply(self._detector.flush(), None)
             self._reschedule()
             return False
@@ -208,6 +217,13 @@ class SwipeCapture(QObject):
         if swallow:
             self._swallowed_releases[key] = self._swallowed_releases.get(key, 0) + 1
         return swallow
+
+    @staticmethod
+    def _is_plain_char(event: QKeyEvent) -> bool:
+        text = event.text()
+        return len(text) == 1 and (text >= " " or text in "\r\n") and not (
+            event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                                 | Qt.KeyboardModifier.MetaModifier))
 
     def _physical_char(self, event: QKeyEvent) -> str | None:
         """What a US layout types for this physical key (readers assume one), if known."""

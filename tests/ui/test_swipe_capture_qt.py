@@ -281,3 +281,39 @@ def test_reader_on_a_german_layout_is_read_by_physical_keys(qtbot, qapp):
         assert form.line.text() == "yz-"
     finally:
         capture.remove()
+
+
+def test_mid_burst_plain_keys_are_claimed_from_single_key_shortcuts(setup):
+    form, window, clock, capture, _ = setup
+    form.button.setFocus()  # a button does not claim plain keys itself (a line edit would)
+
+    def override_accepted(ch: str) -> bool:
+        ev = QKeyEvent(QEvent.Type.ShortcutOverride, _key_for(ch), Qt.KeyboardModifier.NoModifier, ch)
+        ev.ignore()
+        QGuiApplication.sendEvent(form.button, ev)
+        return ev.isAccepted()
+
+    assert not override_accepted("5")  # idle: shortcuts work as usual
+    send_text(window, clock, "029", 0.0012)  # a frame is starting
+    assert override_accepted("5")  # ... so "5" goes to the capture, not to a shortcut
+    ctrl = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier, "s")
+    ctrl.ignore()
+    QGuiApplication.sendEvent(form.button, ctrl)
+    assert not ctrl.isAccepted()  # Ctrl+S is never a reader character
+    _finish(capture, clock)
+    assert not override_accepted("5")
+
+
+def test_repeated_characters_flagged_as_auto_repeat_are_still_frame_characters(setup):
+    """Qt (xcb) flags a release+press of one key in the same millisecond as auto-repeat: a
+    reader typing "0000" or "****" gets that flag, so it must not make the keys pass."""
+    form, window, clock, capture, (cards, failures, *_r) = setup
+    previous = ""
+    for ch in V1 + "\r":
+        clock.t += 0.0012
+        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyPress, _key_for(ch),
+                                                    Qt.KeyboardModifier.NoModifier, ch, ch == previous))
+        previous = ch
+    _finish(capture, clock)
+    assert form.line.text() == ""
+    assert [c.last4 for c in cards] == ["9990"] and failures == []
