@@ -110,7 +110,7 @@ class SwipeCapture(QObject):
             settings, clock=clock, on_card=self._on_card, on_failure=self._on_failure, on_state=self._on_state
         )
         self._held: deque[_HeldKey] = deque()
-        self._swallowed_releases: dict[int, int] = {}
+        self._swallowed_releases: dict[int, tuple[int, float]] = {}  # key -> (count, last time)
         self._replaying = False
         self._in_timer = False
         self._enabled = True
@@ -215,7 +215,8 @@ class SwipeCapture(QObject):
         swallow = self._apply(self._detector.feed(text, t), copy)
         self._reschedule()
         if swallow:
-            self._swallowed_releases[key] = self._swallowed_releases.get(key, 0) + 1
+            count, _ = self._swallowed_releases.get(key, (0, 0.0))
+            self._swallowed_releases[key] = (count + 1, self._clock())
         return swallow
 
     @staticmethod
@@ -235,14 +236,21 @@ class SwipeCapture(QObject):
         return keymap.us_character(self._scan_table, event.nativeScanCode(), shift, caps)
 
     def _on_key_release(self, event: QKeyEvent) -> bool:
-        count = self._swallowed_releases.get(event.key(), 0)
-        if count:
-            if count == 1:
-                del self._swallowed_releases[event.key()]
-            else:
-                self._swallowed_releases[event.key()] = count - 1
-            return True
-        return False
+        """Releases of swallowed/held presses are swallowed too (a held key is replayed with
+        its own release). Counts older than a second are forgotten, so a release that never
+        came cannot eat a person's later key release (a button clicks on release)."""
+        key = event.key()
+        count, since = self._swallowed_releases.get(key, (0, 0.0))
+        if not count:
+            return False
+        if self._clock() - since > 1.0:
+            del self._swallowed_releases[key]
+            return False
+        if count == 1:
+            del self._swallowed_releases[key]
+        else:
+            self._swallowed_releases[key] = (count - 1, since)
+        return True
 
     def _event_time(self, event: QKeyEvent) -> float:
         now = self._clock()

@@ -317,3 +317,16 @@ def test_repeated_characters_flagged_as_auto_repeat_are_still_frame_characters(s
     _finish(capture, clock)
     assert form.line.text() == ""
     assert [c.last4 for c in cards] == ["9990"] and failures == []
+
+
+def test_a_person_s_key_release_is_not_eaten_by_a_stale_count(setup):
+    form, window, clock, capture, (cards, *_r) = setup
+    for ch in V1:  # presses only: the releases never come
+        clock.t += 0.0012
+        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyPress, _key_for(ch),
+                                                    Qt.KeyboardModifier.NoModifier, ch))
+    _finish(capture, clock)
+    assert len(cards) == 1
+    clock.t += 2
+    release = QKeyEvent(QEvent.Type.KeyRelease, _key_for("0"), Qt.KeyboardModifier.NoModifier, "0")
+    assert capture.eventFilter(window, release) is False
