@@ -111,8 +111,8 @@ def test_audit_log_panel_lists_verifies_and_exports(qtbot, tmp_path, qtmodeltest
     audit = tab.ctx.services.audit
     audit.record("clerk1", "posting.run", "batch 7", receipts=12)
     audit.record("super1", "settings.change", "sandbox", settings=["transfer_port"])
-    panel = tab.findChild(AuditLogPanel, "audit-panel")
-    assert panel is not None
+    panel = tab.tool("Audit log")
+    assert isinstance(panel, AuditLogPanel)
     panel.refresh()
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=5000)
     qtmodeltester.check(panel.model)
@@ -132,5 +132,18 @@ def test_cashiers_do_not_see_the_audit_log(qtbot):
     services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
     tab = DiagnosticsTab(UiContext(services, sandbox_profile().operators[0]), auto_run=False)
     qtbot.addWidget(tab)
-    assert tab.findChild(AuditLogPanel) is None
-    assert "supervisors and support" in tab.tools.widget(1).widget().findChild(QLabel, "slot-note").text()
+    page = tab.tool("Audit log")
+    assert not isinstance(page, AuditLogPanel) and tab.findChild(AuditLogPanel) is None
+    assert "supervisors and support" in page.findChild(QLabel, "slot-note").text()
+
+
+def test_tool_pages_are_built_when_first_shown_and_remembered(qtbot):
+    tab = make_tab(qtbot, endpoints={"caselle_url": ""})
+    current = tab.tools.currentIndex()
+    other = 1 - current
+    assert tab.tools.widget(current).widget() is not None
+    assert tab.tools.widget(other).widget() is None  # not built yet
+    tab.tools.setCurrentIndex(other)
+    assert tab.tools.widget(other).widget() is not None
+    again = make_tab(qtbot, endpoints={"caselle_url": ""})
+    assert again.tools.currentIndex() == other  # the last tool is remembered (UI state)

@@ -39,6 +39,7 @@ STATE_COLORS = {PASS: ("#dcfce7", "#166534"), WARN: ("#fef3c7", "#92400e"), FAIL
 STATE_TEXT = {PASS: "Pass", WARN: "Warning", FAIL: "Fail"}
 CheckRole = Qt.ItemDataRole.UserRole + 1
 AUTO_RUN_DELAY_MS = 300
+READER_TEST = "console.ui.reader_test:ReaderTestWidget"
 
 
 class DiagnosticsModel(QAbstractTableModel):
@@ -160,14 +161,16 @@ class DiagnosticsTab(QWidget):
         self.tools = QTabWidget()
         self.tools.setObjectName("diagnostics-tools")
         self.tools.setDocumentMode(True)
-        self.tools.addTab(_scrollable(self._reader_test_slot()), "Card reader test")
-        self.tools.addTab(_scrollable(self._audit_slot()), "Audit log")
+        # each tool is built the first time its page is shown (start-up stays fast)
+        self._tool_builders = [self._reader_test_slot, self._audit_slot]
+        for title in ("Card reader test", "Audit log"):
+            self.tools.addTab(_scrollable(None), title)
         last = ctx.ui_state("diagnostics_tab").value("tool")
         titles = [self.tools.tabText(i) for i in range(self.tools.count())]
-        if last in titles:
-            self.tools.setCurrentIndex(titles.index(last))
-        elif self.tools.widget(0).widget().objectName() == "slot-note-page":
-            self.tools.setCurrentIndex(1)  # no reader test in this build: show the audit log
+        start = titles.index(last) if last in titles else (0 if _module_exists(READER_TEST) else 1)
+        self.tools.setCurrentIndex(start)
+        self._build_tool(start)
+        self.tools.currentChanged.connect(self._build_tool)
         self.tools.currentChanged.connect(
             lambda i: ctx.ui_state("diagnostics_tab").set_value("tool", self.tools.tabText(i)))
 
@@ -203,9 +206,22 @@ class DiagnosticsTab(QWidget):
             log.exception("could not open %s", target)
             return _note(f"Could not be opened: {type(exc).__name__}. See the log.")
 
+    def _build_tool(self, index: int) -> None:
+        area = self.tools.widget(index)
+        if isinstance(area, QScrollArea) and area.widget() is None:
+            area.setWidget(self._tool_builders[index]())
+
+    def tool(self, title: str) -> QWidget | None:
+        """The built tool page (built now if needed)."""
+        for i in range(self.tools.count()):
+            if self.tools.tabText(i) == title:
+                self._build_tool(i)
+                return self.tools.widget(i).widget()
+        return None
+
     def _reader_test_slot(self) -> QWidget:
         return self._optional_widget(
-            "console.ui.reader_test:ReaderTestWidget",
+            READER_TEST,
             "The card reader test (swipe a card on the IDTech SREDKey and see the masked result, "
             "reader serial and key status) is not part of this version yet.")
 
@@ -213,8 +229,7 @@ class DiagnosticsTab(QWidget):
         services = self.ctx.services
         if not hasattr(type(services), "audit"):
             return _note("The audit log (who did what and when) is not part of this version yet.")
-        operator = self.ctx.operator
-        if hasattr(type(services), "operators") and not services.operators.can(operator, "view_audit"):
+        if not _may_view_audit(self.ctx.operator):
             return _note("The audit log is shown to supervisors and support only.")
         try:
             importlib.import_module("console.ui.audit_view")
@@ -313,13 +328,34 @@ class DiagnosticsTab(QWidget):
                   label="Exporting support bundle").success(done).failure(failed).run()
 
 
-def _scrollable(widget: QWidget) -> QScrollArea:
+def _scrollable(widget: QWidget | None) -> QScrollArea:
     """Tools scroll inside their tab, so the checks above always fit."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setWidget(widget)
+    if widget is not None:
+        area.setWidget(widget)
     return area
+
+
+def _module_exists(target: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(target.partition(":")[0]) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _may_view_audit(operator) -> bool:
+    """The operator service's permission table (read without opening the audit database)."""
+    if operator is None:
+        return False
+    try:
+        from console.services.operators import PERMISSIONS
+    except ImportError:
+        return operator.role in ("supervisor", "support")
+    return "view_audit" in PERMISSIONS.get(operator.role, frozenset())
 
 
 def _note(text: str) -> QWidget:
