@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 APP_TITLE = "Biller Console"
 CONNECTION_RECHECK_MS = 5 * 60 * 1000
+FIRST_CHECK_DELAY_MS = 400
 TRAINING_STYLE = "background:#b45309; color:white; font-weight:600;"
 
 
@@ -261,8 +262,8 @@ class MainWindow(QMainWindow):
         self._connection_timer = QTimer(self)
         self._connection_timer.setInterval(CONNECTION_RECHECK_MS)
         self._connection_timer.timeout.connect(self.check_connection)
-        if check_connection:
-            QTimer.singleShot(0, self.check_connection)
+        if check_connection:  # just after the window is painted: the check imports and connects
+            QTimer.singleShot(FIRST_CHECK_DELAY_MS, self.check_connection)
             self._connection_timer.start()
 
     # ---- layout -----------------------------------------------------------------------
