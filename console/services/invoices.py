@@ -19,7 +19,7 @@ from pathlib import Path
 
 from console.errors import Problem
 from console.files.layouts import Layout, load_layout
-from console.files.reader import ReadResult, RecordList, read_file
+from console.files.reader import ReadResult, RecordList, read_bytes, read_file
 
 DEFAULT_LAYOUT = "ic-invoice-v1"
 ZERO = Decimal("0.00")
@@ -143,6 +143,39 @@ def check_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, progress
     layout = load_layout(layout_name)
     result = read_file(path, layout, progress=progress, cancel=cancel, today=today)
     return InvoiceCheck(Path(path), result, _total(result), summarize(result))
+
+
+PREVIEW_BYTES = 256 * 1024
+
+
+def preview_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, *, max_bytes: int = PREVIEW_BYTES,
+                     today: dt.date | None = None) -> ReadResult | None:
+    """The first rows of a file, read fast so a screen can show them while the whole file is
+    checked. Only the records matter (problems and totals come from ``check_invoices``); None
+    when the file cannot be previewed (it may still be checked: the check says why)."""
+    from console.files.reader import UnreadableFileError
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(max_bytes + 1)
+    except OSError:
+        return None
+    truncated = len(head) > max_bytes
+    if truncated:
+        cut = head.rfind(b"\n", 0, max_bytes)
+        if cut <= 0:
+            return None
+        head = head[:cut + 1]
+    try:
+        result = read_bytes(head, load_layout(layout_name), name=str(path), today=today)
+    except (UnreadableFileError, ValueError):
+        return None
+    if truncated and len(result.lines) > 1:
+        # the last row may be a multi-line cell cut in two: leave it to the full check
+        result.lines.pop()
+        for col in result.columns.values():
+            col.pop()
+    return result
 
 
 def _col(result: ReadResult, name: str) -> list:

@@ -15,7 +15,7 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Posting", "console.ui.tabs.posting_tab:PostingTab",
      "Post Invoice Cloud payments to Caselle as receipts, exactly once, with batch totals, "
      "voids, ACH rejects and an audit log."),
-    ("Invoice Import", None,
+    ("Invoice Import", "console.ui.tabs.invoice_import_tab:InvoiceImportTab",
      "Build and send the invoice (bill) file to Invoice Cloud from Caselle's billing export, "
      "checked line by line before anything is sent."),
     ("Lockbox", None,

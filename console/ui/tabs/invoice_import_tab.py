@@ -1,0 +1,714 @@
+"""Invoice Import tab: open (or drop) Caselle's invoice export, see what it holds, fix what is
+wrong, then send it.
+
+    open / drop a file  ->  summary (records, total due, per invoice type, accounts with
+    several invoices, credit balances)  ->  table of every invoice (sort, filter)  ->
+    problems list (click: jump to the row and cell)  ->  Send (disabled while errors exist)
+
+Reading happens off the GUI thread through ``Operation``: a quick preview of the first rows
+is shown at once, then the whole file is checked by ``console.services.invoices``
+(``check_invoices``) with progress and Cancel.
+
+Sending belongs to the transfer side: the Send button emits ``send_requested(check)`` with
+the ``InvoiceCheck`` (path, fingerprint, totals) and ``add_send_widget(widget)`` puts the
+transfer panel (progress, delivery status) under the table. Send stays disabled while the
+file has errors, while it is being read, and when nothing is loaded.
+
+The table model keeps no per-row Python objects: it reads the reader's column store and
+sorts / filters by rearranging one list of record indexes, so 200,000 rows scroll, sort and
+filter smoothly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from decimal import Decimal
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.errors import Problem
+from console.files.layouts import list_layouts, load_layout
+from console.files.reader import ReadResult
+from console.services.invoices import DEFAULT_LAYOUT, InvoiceCheck, check_invoices, preview_invoices
+from console.ui.context import UiContext
+from console.ui.errors import show_error
+from console.ui.operations import Operation
+
+RecordRole = Qt.ItemDataRole.UserRole + 1  # the record index of a table row
+ProblemRole = Qt.ItemDataRole.UserRole + 2  # the Problem of a problems row
+
+ERROR_ROW = QColor("#fee2e2")
+ERROR_CELL = QColor("#fca5a5")
+WARNING_ROW = QColor("#fef3c7")
+WARNING_LABELS = {"date_in_past": "Due date in the past", "repeated_value": "Account with several invoices",
+                  "negative_value": "Credit balance", "encoding": "Not UTF-8 (read as Windows-1252)",
+                  "unknown_column": "Column not in the layout", "no_records": "No invoices"}
+FILE_FILTER = "Invoice files (*.txt *.csv *.dat *.bif);;All files (*)"
+
+
+def display(value) -> str:
+    """A value as the clerk reads it (money with separators, dates as MM/DD/YYYY, flags Y/N)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%m/%d/%Y %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%m/%d/%Y")
+    return str(value)
+
+
+def _sort_keys(values: list) -> list:
+    """Keys that sort a typed column with absent values first (no None comparisons)."""
+    present = next((v for v in values if v is not None and v != ""), None)
+    if present is None or isinstance(present, str):
+        return [v if v is not None else "" for v in values]
+    if isinstance(present, dt.datetime):
+        low = dt.datetime.min
+    elif isinstance(present, dt.date):
+        low = dt.date.min
+    elif isinstance(present, bool):
+        return [-1 if v is None else int(v) for v in values]
+    else:
+        low = Decimal("-Infinity")
+    return [low if v is None else v for v in values]
+
+
+class InvoiceTableModel(QAbstractTableModel):
+    """Every record of a ReadResult; column LINE then the layout's columns in order."""
+
+    LINE = 0
+    FILTER_COLUMNS = ("AccountNumber", "InvoiceNumber", "CustomerName", "ServiceAddress", "Email")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: ReadResult | None = None
+        self.headers: list[str] = ["Line"]
+        self._cols: list[list] = []
+        self._numeric: set[int] = set()
+        self._order: list[int] = []  # view row -> record index
+        self._sorted: list[int] = []  # all record indexes in the current sort order
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._filter_text = ""
+        self._only_problems = False
+        self._haystack: list[str] | None = None
+        self.row_problems: dict[int, list[Problem]] = {}
+        self.cell_problems: dict[tuple[int, str], list[Problem]] = {}
+        self.preview = False
+        self._brushes = {"error": QBrush(ERROR_ROW), "cell": QBrush(ERROR_CELL), "warning": QBrush(WARNING_ROW)}
+
+    # ---- loading ----------------------------------------------------------------------
+    def set_result(self, result: ReadResult | None, *, preview: bool = False) -> None:
+        self.beginResetModel()
+        self.result = result
+        self.preview = preview
+        self.row_problems, self.cell_problems = {}, {}
+        self._haystack = None
+        if result is None:
+            self.headers, self._cols, self._numeric = ["Line"], [], set()
+            self._sorted = []
+        else:
+            names = list(result.layout.names)
+            self.headers = ["Line", *names]
+            self._cols = [result.lines, *(result.columns[n] for n in names)]
+            self._numeric = {0} | {i + 1 for i, c in enumerate(result.layout.columns) if c.type in ("amount", "int")}
+            for p in [*result.errors, *result.warnings]:
+                i = result.index_of_line(p.line) if p.line is not None else None
+                if i is None:
+                    continue
+                self.row_problems.setdefault(i, []).append(p)
+                if p.column:
+                    self.cell_problems.setdefault((i, p.column), []).append(p)
+            self._sorted = list(range(len(result.lines)))
+            if self._sort is not None and self._sort[0] < len(self.headers):
+                self._sorted = self._sorted_indexes(*self._sort)
+        self._order = self._apply_filter(self._sorted)
+        self.endResetModel()
+
+    # ---- Qt model ---------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self._order)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
+        if role == Qt.ItemDataRole.DisplayRole:
+            if orientation == Qt.Orientation.Horizontal:
+                return self.headers[section] if 0 <= section < len(self.headers) else None
+            return None
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.result is None or not (0 <= index.row() < len(self._order)):
+            return None
+        col = index.column()
+        if not 0 <= col < len(self._cols):
+            return None
+        i = self._order[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = self._cols[col][i]
+            if value is None and col > 0:
+                raw = self.result.bad_cells.get((i, self.headers[col]))
+                return raw if raw is not None else ""
+            return display(value)
+        if role == RecordRole:
+            return i
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in self._numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            # errors: the row light red, the broken cell darker; warnings: the line number
+            # and the cell concerned only (a file may warn on every row)
+            probs = self.row_problems.get(i)
+            if not probs:
+                return None
+            cell = self.cell_problems.get((i, self.headers[col]), ()) if col > 0 else ()
+            if any(p.severity == "error" for p in cell):
+                return self._brushes["cell"]
+            if any(p.severity == "error" for p in probs):
+                return self._brushes["error"]
+            if col == self.LINE or cell:
+                return self._brushes["warning"]
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            probs = self.cell_problems.get((i, self.headers[col])) if col > 0 else None
+            probs = probs or self.row_problems.get(i)
+            if probs:
+                return "\n".join(f"{p.severity}: {p.message} [{p.rule}]" for p in probs)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.headers):
+            return
+        self.layoutAboutToBeChanged.emit()
+        self._sort = (column, order)
+        self._sorted = self._sorted_indexes(column, order) if self.result is not None else []
+        self._order = self._apply_filter(self._sorted)
+        self.layoutChanged.emit()
+
+    # ---- sort / filter by index lists ----------------------------------------------------
+    def _sorted_indexes(self, column: int, order: Qt.SortOrder) -> list[int]:
+        keys = _sort_keys(self._cols[column])
+        idx = sorted(range(len(keys)), key=keys.__getitem__)  # stable: ties keep file order
+        if order == Qt.SortOrder.DescendingOrder:
+            idx.reverse()
+        return idx
+
+    def set_filter(self, text: str = "", only_problems: bool = False) -> None:
+        self.beginResetModel()
+        self._filter_text = text.strip().casefold()
+        self._only_problems = only_problems
+        self._order = self._apply_filter(self._sorted)
+        self.endResetModel()
+
+    def _apply_filter(self, order: list[int]) -> list[int]:
+        if self.result is None:
+            return []
+        out = order
+        if self._only_problems:
+            rows = self.row_problems
+            out = [i for i in out if i in rows]
+        if self._filter_text:
+            hay = self._haystack_list()
+            needle = self._filter_text
+            out = [i for i in out if needle in hay[i]]
+        return out if out is not order else list(order)
+
+    def _haystack_list(self) -> list[str]:
+        if self._haystack is None:
+            r = self.result
+            cols = [r.columns[c] for c in self.FILTER_COLUMNS if c in r.columns]
+            # one casefolded string per row, built at C speed (text columns hold str only)
+            self._haystack = list(map(str.casefold, map("\x1f".join, zip(*cols, strict=True)))) \
+                if cols else [""] * len(r.lines)
+        return self._haystack
+
+    # ---- lookups -------------------------------------------------------------------------
+    def record_index(self, view_row: int) -> int:
+        return self._order[view_row]
+
+    def view_row(self, record_index: int) -> int | None:
+        try:
+            return self._order.index(record_index)
+        except ValueError:
+            return None
+
+    def column_of(self, name: str | None) -> int:
+        if not name:
+            return 0
+        for k, h in enumerate(self.headers):
+            if h.casefold() == name.casefold():
+                return k
+        return 0
+
+    @property
+    def total_rows(self) -> int:
+        return len(self.result.lines) if self.result is not None else 0
+
+
+class ProblemsModel(QAbstractTableModel):
+    """Errors first, then warnings; ProblemRole gives the Problem."""
+
+    SEVERITY, LINE, COLUMN, RULE, MESSAGE = range(5)
+    HEADERS = ("", "Line", "Column", "Rule", "Problem")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.problems: list[Problem] = []
+        self._brushes = {"error": QBrush(ERROR_ROW), "warning": QBrush(WARNING_ROW)}
+
+    def set_problems(self, errors: list[Problem], warnings: list[Problem]) -> None:
+        self.beginResetModel()
+        self.problems = [*errors, *warnings]
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.problems)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self.problems)):
+            return None
+        p = self.problems[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (("Error" if p.severity == "error" else "Warning"),
+                    "" if p.line is None else str(p.line), p.column or "", p.rule, p.message)[col] \
+                if 0 <= col < len(self.HEADERS) else None
+        if role == ProblemRole:
+            return p
+        if role == Qt.ItemDataRole.BackgroundRole and col == self.SEVERITY:
+            return self._brushes.get(p.severity)
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.MESSAGE:
+            return p.message
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.LINE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def summary_html(check: InvoiceCheck) -> str:
+    """The summary the clerk reads before sending (plain HTML for a QLabel)."""
+    r, s = check.result, check.summary
+    e = html.escape
+    rows = [
+        ("File", e(check.path.name)),
+        ("Layout", e(r.layout.name)),
+        ("Encoding", e(r.encoding) + (" (not UTF-8)" if r.encoding == "cp1252" else "")),
+        ("Invoices", f"{len(r):,}"),
+        ("Total amount due", f"<b>{check.total_amount_due:,.2f}</b>"),
+    ]
+    if r.trailer:
+        rows.append(("Trailer", f"{r.trailer[0]:,} records, {r.trailer[1]:,.2f}"))
+    if s.bill_dates:
+        rows.append(("Bill dates", " – ".join(d.strftime("%m/%d/%Y") for d in sorted(set(s.bill_dates)))))
+    if s.due_dates:
+        rows.append(("Due dates", " – ".join(d.strftime("%m/%d/%Y") for d in sorted(set(s.due_dates)))))
+    for t in s.by_type:
+        label = "Invoice type " + ("(none)" if t.invoice_type is None else str(t.invoice_type))
+        rows.append((e(label), f"{t.count:,} invoices, {t.total:,.2f}"))
+    several = f"{s.accounts_with_several_count:,}"
+    if s.accounts_with_several:
+        several += ": " + ", ".join(e(a.account) for a in s.accounts_with_several[:5]) + \
+            (" …" if s.accounts_with_several_count > 5 else "")
+    rows.append(("Accounts with several invoices", several))
+    rows.append(("Credit balances", f"{s.credit_balance_count:,}"
+                 + (f" ({s.credit_balance_total:,.2f})" if s.credit_balance_count else "")))
+    if r.warnings:
+        by_rule: dict[str, int] = {}
+        for w in r.warnings:
+            by_rule[w.rule] = by_rule.get(w.rule, 0) + 1
+        rows.append(("Warnings", "<br>".join(f"{WARNING_LABELS.get(k, e(k))}: {n:,}" for k, n in by_rule.items())))
+    verdict = ('<span style="color:#166534"><b>Valid</b></span>' if r.ok
+               else f'<span style="color:#991b1b"><b>{len(r.errors):,} error(s)</b></span>')
+    rows.append(("Check", verdict + f", {len(r.warnings):,} warning(s)"))
+    body = "".join(f"<tr><td style='padding-right:12px; color:#4b5563'>{k}</td><td>{v}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table><p style='color:#6b7280'>sha256 {r.fingerprint[:16]}…</p>"
+
+
+class InvoiceImportTab(QWidget):
+    """The Invoice Import tab (see the module docstring)."""
+
+    send_requested = Signal(object)  # InvoiceCheck of a valid file; the transfer side sends it
+    check_did_finish = Signal(object)  # InvoiceCheck
+
+    def __init__(self, ctx: UiContext):
+        super().__init__()
+        self.ctx = ctx
+        self.check: InvoiceCheck | None = None
+        self.path: Path | None = None
+        self.loading = False
+        self._op: Operation | None = None
+        self._generation = 0
+        self.setAcceptDrops(True)
+
+        # ---- top bar
+        self.open_button = QPushButton("Open invoice file…")
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.layout_box = QComboBox()
+        self.layout_box.setToolTip("The layout the file is checked against (resources/layouts)")
+        for name in self._invoice_layouts():
+            self.layout_box.addItem(name, name)
+        preferred = self._profile_layout()
+        if self.layout_box.findData(preferred) >= 0:
+            self.layout_box.setCurrentIndex(self.layout_box.findData(preferred))
+        self.recheck_button = QPushButton("Check again")
+        self.recheck_button.setEnabled(False)
+        self.recheck_button.clicked.connect(self.recheck)
+        self.send_button = QPushButton("Send to Invoice Cloud")
+        self.send_button.setObjectName("invoice-send")
+        self.send_button.setEnabled(False)
+        self.send_button.clicked.connect(self._on_send_clicked)
+        top = QHBoxLayout()
+        top.addWidget(self.open_button)
+        top.addWidget(QLabel("Layout"))
+        top.addWidget(self.layout_box)
+        top.addWidget(self.recheck_button)
+        top.addStretch(1)
+        top.addWidget(self.send_button)
+
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.cancel_button)
+
+        self.banner = QLabel("Open the invoice file Caselle's “Invoice Cloud Export” wrote, or drop it here.")
+        self.banner.setObjectName("invoice-banner")
+        self.banner.setWordWrap(True)
+
+        # ---- summary
+        self.summary = QLabel("")
+        self.summary.setObjectName("invoice-summary")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        summary_scroll = QScrollArea()
+        summary_scroll.setWidgetResizable(True)
+        summary_scroll.setWidget(self.summary)
+        summary_scroll.setMinimumWidth(240)
+
+        # ---- table
+        self.model = InvoiceTableModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("invoice-table")
+        self.table.setModel(self.model)
+        # file order (Line ascending) until the clerk clicks a header
+        self.table.horizontalHeader().setSortIndicator(InvoiceTableModel.LINE, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setDefaultSectionSize(110)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter: account, invoice, name, address or e-mail")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._on_filter_changed)
+        self.problems_only = QCheckBox("Only rows with problems")
+        self.problems_only.toggled.connect(self._on_filter_changed)
+        self.count_label = QLabel("")
+        filt = QHBoxLayout()
+        filt.addWidget(self.filter_edit, 1)
+        filt.addWidget(self.problems_only)
+        filt.addWidget(self.count_label)
+        table_box = QWidget()
+        tb = QVBoxLayout(table_box)
+        tb.setContentsMargins(0, 0, 0, 0)
+        tb.addLayout(filt)
+        tb.addWidget(self.table, 1)
+
+        # ---- problems
+        self.problems_model = ProblemsModel(self)
+        self.problems = QTableView()
+        self.problems.setObjectName("invoice-problems")
+        self.problems.setModel(self.problems_model)
+        self.problems.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.problems.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.problems.verticalHeader().setVisible(False)
+        self.problems.verticalHeader().setDefaultSectionSize(22)
+        self.problems.horizontalHeader().setStretchLastSection(True)
+        for col, width in ((ProblemsModel.SEVERITY, 70), (ProblemsModel.LINE, 60), (ProblemsModel.COLUMN, 130),
+                           (ProblemsModel.RULE, 150)):
+            self.problems.setColumnWidth(col, width)
+        self.problems.clicked.connect(self._on_problem_clicked)
+        self.problems.activated.connect(self._on_problem_clicked)
+        self.problems_label = QLabel("Problems")
+        problems_box = QWidget()
+        pb = QVBoxLayout(problems_box)
+        pb.setContentsMargins(0, 0, 0, 0)
+        pb.addWidget(self.problems_label)
+        pb.addWidget(self.problems, 1)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(table_box)
+        right.addWidget(problems_box)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(summary_scroll)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([280, 900])
+
+        # the transfer side puts its panel (progress, delivery status) here
+        self.send_area = QVBoxLayout()
+        self.send_area.setContentsMargins(0, 0, 0, 0)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(prog)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        layout.addLayout(self.send_area)
+
+    # ---- hooks for the transfer side ----------------------------------------------------------
+    def add_send_widget(self, widget: QWidget) -> None:
+        """Show the transfer panel (progress, Cancel, delivery status) under the table."""
+        self.send_area.addWidget(widget)
+
+    @property
+    def can_send(self) -> bool:
+        return self.check is not None and self.check.ok and not self.loading
+
+    # ---- helpers -----------------------------------------------------------------------
+    @staticmethod
+    def _invoice_layouts() -> list[str]:
+        names = []
+        for name in list_layouts():
+            try:
+                layout = load_layout(name)
+            except Exception:  # noqa: BLE001 - a broken administrator copy must not break the tab
+                continue
+            if {"accountnumber", "totalamountdue"} <= {c.key for c in layout.columns}:
+                names.append(name)
+        return names or [DEFAULT_LAYOUT]
+
+    def _profile_layout(self) -> str:
+        try:
+            return str(self.ctx.profile.get("invoice_layout") or DEFAULT_LAYOUT)
+        except Exception:  # noqa: BLE001 - profiles without that setting
+            return DEFAULT_LAYOUT
+
+    @property
+    def layout_name(self) -> str:
+        return self.layout_box.currentData() or DEFAULT_LAYOUT
+
+    def _set_loading(self, loading: bool) -> None:
+        self.loading = loading
+        self.progress.setVisible(loading)
+        self.cancel_button.setVisible(loading)
+        self.open_button.setEnabled(not loading)
+        self.recheck_button.setEnabled(not loading and self.path is not None)
+        self.layout_box.setEnabled(not loading)
+        if loading:
+            self.progress.setRange(0, 0)
+        self._update_send_button()
+
+    def _update_send_button(self) -> None:
+        self.send_button.setEnabled(self.can_send)
+        if self.check is not None and not self.check.ok:
+            self.send_button.setToolTip("Fix the errors (in Caselle, then export again) before sending")
+        else:
+            self.send_button.setToolTip("")
+
+    def _update_count(self) -> None:
+        shown, total = self.model.rowCount(), self.model.total_rows
+        self.count_label.setText(f"{shown:,} of {total:,} rows" if shown != total else f"{total:,} rows")
+
+    # ---- loading ----------------------------------------------------------------------
+    def _on_open_clicked(self) -> None:
+        start = str(self.path.parent) if self.path else str(self.ctx.ui_state("invoice_import").value("folder", ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Open the invoice export", start, FILE_FILTER)
+        if path:
+            self.ctx.ui_state("invoice_import").set_value("folder", str(Path(path).parent))
+            self.load_file(Path(path))
+
+    def recheck(self) -> Operation | None:
+        return self.load_file(self.path) if self.path is not None else None
+
+    def load_file(self, path: Path, layout_name: str | None = None) -> Operation:
+        """Preview the first rows at once, then check the whole file (off the GUI thread)."""
+        if layout_name and self.layout_box.findData(layout_name) >= 0:
+            self.layout_box.setCurrentIndex(self.layout_box.findData(layout_name))
+        layout = layout_name or self.layout_name
+        self.cancel()
+        self._generation += 1
+        gen = self._generation
+        self.path = Path(path)
+        self.check = None
+        self.summary.setText("")
+        self.problems_model.set_problems([], [])
+        self.problems_label.setText("Problems")
+        self.banner.setText(f"Checking {self.path.name}…")
+        self._set_loading(True)
+
+        Operation(self, lambda op: preview_invoices(path, layout), label="Previewing invoices…") \
+            .success(lambda result: self._show_preview(gen, result)) \
+            .failure(lambda exc: None) \
+            .run()
+        op = Operation(self, lambda op: check_invoices(path, layout, progress=op.progress, cancel=op.cancel_event),
+                       label=f"Checking {self.path.name}…", cancellable=True)
+        op.on_progress(lambda done, total, message: self._on_progress(gen, done, total, message))
+        op.success(lambda check: self._show_check(gen, check)).failure(lambda exc: self._on_failed(gen, exc))
+        self._op = op
+        op.run()
+        return op
+
+    def cancel(self) -> None:
+        if self._op is not None and not self._op.done:
+            self._op.cancel()
+        self._op = None
+        if self.loading:
+            self._generation += 1  # whatever is still running is dropped when it arrives
+            self._set_loading(False)
+            self.banner.setText("Cancelled.")
+
+    def _on_progress(self, gen: int, done: int, total: int | None, message: str) -> None:
+        if gen != self._generation:
+            return
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(done * 1000 / total))
+        self.progress.setFormat(message or "Checking…")
+
+    def _show_preview(self, gen: int, result: ReadResult | None) -> None:
+        if gen != self._generation or result is None or self.check is not None or not self.loading:
+            return
+        self.model.set_result(result, preview=True)
+        self.table.resizeColumnsToContents()
+        self._update_count()
+        self.banner.setText(f"First {len(result):,} invoices of {self.path.name} — checking the whole file…")
+
+    def _show_check(self, gen: int, check: InvoiceCheck) -> None:
+        if gen != self._generation:
+            return
+        self._op = None
+        self.check = check
+        first_time = self.model.result is None or self.model.result.layout is not check.result.layout
+        self.model.set_result(check.result)
+        if first_time:
+            self.table.resizeColumnsToContents()  # samples the first rows only (Qt: 1,000)
+        self.problems_model.set_problems(check.errors, check.warnings)
+        self.problems_label.setText(f"Problems: {len(check.errors):,} error(s), {len(check.warnings):,} warning(s)"
+                                    + (f" — {check.result.problems_not_listed:,} more not listed"
+                                       if check.result.problems_not_listed else ""))
+        self.summary.setText(summary_html(check))
+        self._update_count()
+        self._set_loading(False)
+        if check.ok:
+            self.banner.setText(f"{check.path.name}: {check.record_count:,} invoices, "
+                                f"{check.total_amount_due:,.2f} due — valid"
+                                + (", with warnings (see below)." if check.warnings else "."))
+        else:
+            self.banner.setText(f"{check.path.name} has {len(check.errors):,} error(s). Nothing can be sent "
+                                "until they are fixed in Caselle and the file is exported again. "
+                                "Click a problem to see its row.")
+        self.ctx.status(f"Checked {check.path.name}: {check.record_count:,} invoices, "
+                        f"{len(check.errors):,} error(s)")
+        self.check_did_finish.emit(check)
+
+    def _on_failed(self, gen: int, exc: BaseException) -> None:
+        if gen != self._generation:
+            return
+        self._op = None
+        self.model.set_result(None)
+        self._update_count()
+        self._set_loading(False)
+        self.banner.setText(f"{self.path.name if self.path else 'The file'} could not be read: {exc}")
+        show_error(self, exc)
+
+    # ---- filter / jump ---------------------------------------------------------------
+    def _on_filter_changed(self, *_args) -> None:
+        self.model.set_filter(self.filter_edit.text(), self.problems_only.isChecked())
+        self._update_count()
+
+    def _on_problem_clicked(self, index: QModelIndex) -> None:
+        p = self.problems_model.data(index, ProblemRole)
+        if p is not None:
+            self.jump_to(p)
+
+    def jump_to(self, problem: Problem) -> bool:
+        """Select the row (and cell) of a problem; False when it has no row (header, trailer)."""
+        r = self.model.result
+        if r is None or problem.line is None:
+            return False
+        i = r.index_of_line(problem.line)
+        if i is None:
+            return False
+        row = self.model.view_row(i)
+        if row is None:  # filtered out: show everything again
+            self.filter_edit.clear()
+            self.problems_only.setChecked(False)
+            row = self.model.view_row(i)
+            if row is None:
+                return False
+        index = self.model.index(row, self.model.column_of(problem.column))
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        return True
+
+    # ---- send -------------------------------------------------------------------------
+    def _on_send_clicked(self) -> None:
+        if self.can_send:
+            self.send_requested.emit(self.check)
+
+    # ---- drag and drop ----------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self._dropped_path(event.mimeData()) is not None and not self.loading:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        path = self._dropped_path(event.mimeData())
+        if path is not None and not self.loading:
+            event.acceptProposedAction()
+            self.load_file(path)
+
+    @staticmethod
+    def _dropped_path(mime) -> Path | None:
+        if mime is None or not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile():
+                p = Path(url.toLocalFile())
+                if p.is_file():
+                    return p
+        return None

@@ -1,0 +1,255 @@
+"""Invoice Import tab: table model (qtmodeltester, sort / filter by index lists), problems list
+that jumps to the row, summary, Send only for valid files, preview first, cancel, drop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from console.app import build_services
+from console.files.reader import read_bytes
+from console.files.writer import write_delimited
+from console.secrets import MemoryBackend
+from console.ui.context import UiContext
+from console.ui.operations import tracker
+from console.ui.tabs.invoice_import_tab import (
+    InvoiceImportTab,
+    InvoiceTableModel,
+    ProblemRole,
+    ProblemsModel,
+    RecordRole,
+    display,
+    summary_html,
+)
+
+SAMPLES = Path("/work/shared/samples")
+FUTURE = dt.date.today() + dt.timedelta(days=30)
+
+
+@pytest.fixture(autouse=True)
+def _cleanup(qtbot):
+    yield
+    tracker().cancel_all()
+    tracker().wait(10_000)
+
+
+def rows(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        prev, cur = Decimal(i % 97) - 10, Decimal((i * 7) % 400) / 4
+        out.append({"AccountNumber": f"{i // 1000:02d}-{i % 1000:04d}", "InvoiceNumber": f"INV{i}",
+                    "InvoiceType": 42 if i % 10 else 101, "CustomerName": ("SMITH, ANN" if i % 5 == 0 else f"LEE {i}"),
+                    "BillDate": FUTURE, "DueDate": FUTURE + dt.timedelta(days=20),
+                    "PreviousBalance": prev, "CurrentCharges": cur, "TotalAmountDue": prev + cur})
+    return out
+
+
+def write(tmp_path, n=50, *, corrupt=None, name="inv.txt") -> Path:
+    text = write_delimited(rows(n), "ic-invoice-v1")
+    if corrupt:
+        text = corrupt(text)
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8", newline="")
+    return p
+
+
+@pytest.fixture
+def make_tab(qtbot, monkeypatch):
+    errors = []
+    monkeypatch.setattr("console.ui.tabs.invoice_import_tab.show_error", lambda parent, exc: errors.append(exc))
+
+    def make():
+        services = build_services("sandbox", secret_backend=MemoryBackend())
+        tab = InvoiceImportTab(UiContext(services))
+        qtbot.addWidget(tab)
+        tab.errors = errors
+        return tab
+
+    return make
+
+
+def _loaded(qtbot, tab, timeout=30_000):
+    qtbot.waitUntil(lambda: not tab.loading, timeout=timeout)
+    qtbot.wait(10)
+
+
+# ---- models --------------------------------------------------------------------------
+def _result(n=30, corrupt=None):
+    text = write_delimited(rows(n), "ic-invoice-v1")
+    if corrupt:
+        text = corrupt(text)
+    return read_bytes(text.encode(), "ic-invoice-v1")
+
+
+def test_models_pass_qtmodeltester(qtmodeltester):
+    r = _result(30, corrupt=lambda t: t.replace(",INV3,42,", ",INV3,4x2,"))
+    assert r.errors and r.warnings
+    model = InvoiceTableModel()
+    model.set_result(r)
+    qtmodeltester.check(model)
+    problems = ProblemsModel()
+    problems.set_problems(r.errors, r.warnings)
+    qtmodeltester.check(problems)
+
+
+def test_table_model_shows_typed_values_and_marks_problems():
+    r = _result(12, corrupt=lambda t: t.replace(",INV4,42,", ",INV4,4x2,"))
+    model = InvoiceTableModel()
+    model.set_result(r)
+    assert model.rowCount() == 12 and model.headers[:3] == ["Line", "AccountNumber", "InvoiceNumber"]
+    total_col = model.column_of("TotalAmountDue")
+    assert model.data(model.index(0, 0)) == "2"
+    assert model.data(model.index(0, total_col)) == display(r.column("TotalAmountDue")[0])
+    bad = model.index(4, model.column_of("InvoiceType"))
+    assert model.data(bad) == "4x2"  # the raw text of a bad cell
+    assert model.data(bad, Qt.ItemDataRole.BackgroundRole) is not None
+    assert "int" in model.data(bad, Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(3, 1), Qt.ItemDataRole.BackgroundRole) is None
+    assert model.data(model.index(4, 1), RecordRole) == 4
+    assert display(Decimal("1234.5")) == "1,234.50" and display(True) == "Y" and display(None) == ""
+    assert display(dt.date(2026, 1, 2)) == "01/02/2026"
+
+
+def test_sort_and_filter_rearrange_indexes_only():
+    r = _result(20_000)
+    model = InvoiceTableModel()
+    model.set_result(r)
+    col = model.column_of("TotalAmountDue")
+    model.sort(col, Qt.SortOrder.DescendingOrder)
+    totals = r.column("TotalAmountDue")
+    shown = [totals[model.record_index(i)] for i in range(model.rowCount())]
+    assert shown == sorted(totals, reverse=True)
+    model.sort(0, Qt.SortOrder.AscendingOrder)
+    assert [model.record_index(i) for i in range(5)] == [0, 1, 2, 3, 4]
+    model.set_filter("smith, ann")
+    assert model.rowCount() == 4000
+    assert all(r.column("CustomerName")[model.record_index(i)] == "SMITH, ANN" for i in range(0, 4000, 97))
+    model.set_filter("02-0015")
+    assert model.rowCount() == 1 and model.record_index(0) == 2015
+    assert model.view_row(2015) == 0 and model.view_row(3) is None
+    model.set_filter("", only_problems=True)  # here: the credit balances (warnings)
+    credits = [i for i, v in enumerate(totals) if v < 0]
+    assert credits and [model.record_index(i) for i in range(model.rowCount())] == credits
+
+
+# ---- the tab ---------------------------------------------------------------------------
+def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    path = write(tmp_path, 50)
+    tab.load_file(path)
+    assert not tab.send_button.isEnabled()  # nothing checked yet
+    _loaded(qtbot, tab)
+    assert tab.check is not None and tab.check.ok
+    assert tab.model.rowCount() == 50
+    total = sum(r["TotalAmountDue"] for r in rows(50))
+    assert f"{total:,.2f}" in tab.summary.text() and "Invoice type 101" in tab.summary.text()
+    assert "valid" in tab.banner.text()
+    assert tab.send_button.isEnabled()
+    with qtbot.waitSignal(tab.send_requested, timeout=2000) as sig:
+        qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
+    assert sig.args[0] is tab.check and sig.args[0].fingerprint == tab.check.result.fingerprint
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
+def test_invalid_file_blocks_send_and_problems_jump_to_rows(qtbot, make_tab):
+    tab = make_tab()
+    tab.load_file(SAMPLES / "invoices-invalid.txt")
+    _loaded(qtbot, tab)
+    assert not tab.check.ok and not tab.send_button.isEnabled()
+    assert "error" in tab.banner.text()
+    pm = tab.problems_model
+    assert pm.rowCount() == len(tab.check.errors) + len(tab.check.warnings)
+    # the "not a real date" error on line 12
+    row = next(i for i in range(pm.rowCount()) if pm.data(pm.index(i, 0), ProblemRole).line == 12)
+    tab.problems.clicked.emit(pm.index(row, 1))
+    current = tab.table.currentIndex()
+    assert tab.model.data(tab.model.index(current.row(), 0)) == "12"
+    assert tab.model.headers[current.column()] == "BillDate"
+    # a jump to a row hidden by the filter clears the filter
+    tab.filter_edit.setText("no such customer")
+    assert tab.model.rowCount() == 0
+    p = pm.data(pm.index(0, 0), ProblemRole)
+    assert tab.jump_to(p)
+    assert tab.filter_edit.text() == "" and tab.model.rowCount() == 40
+    # the trailer line has no row to jump to
+    trailer = next(p for p in tab.check.errors if p.line == 42)
+    assert tab.jump_to(trailer) is False
+
+
+def test_preview_rows_come_first_and_send_waits_for_the_check(qtbot, make_tab, tmp_path, monkeypatch):
+    import console.ui.tabs.invoice_import_tab as mod
+
+    release = threading.Event()
+    real = mod.check_invoices
+
+    def slow_check(*a, **kw):
+        release.wait(20)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(mod, "check_invoices", slow_check)
+    tab = make_tab()
+    path = write(tmp_path, 6000)
+    tab.load_file(path)
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0, timeout=10_000)
+    assert tab.model.preview and 0 < tab.model.rowCount() < 6000
+    assert tab.loading and not tab.send_button.isEnabled()
+    assert "checking the whole file" in tab.banner.text()
+    release.set()
+    _loaded(qtbot, tab)
+    assert tab.model.rowCount() == 6000 and not tab.model.preview and tab.send_button.isEnabled()
+
+
+def test_cancel_and_unreadable_file(qtbot, make_tab, tmp_path, monkeypatch):
+    import console.ui.tabs.invoice_import_tab as mod
+
+    release = threading.Event()
+    real = mod.check_invoices
+    monkeypatch.setattr(mod, "check_invoices", lambda *a, **kw: (release.wait(20), real(*a, **kw))[1])
+    tab = make_tab()
+    tab.load_file(write(tmp_path, 100))
+    assert tab.loading
+    qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+    assert not tab.loading and "Cancelled" in tab.banner.text() and not tab.send_button.isEnabled()
+    release.set()
+    tracker().wait(10_000)
+    qtbot.wait(50)
+    assert tab.check is None  # the cancelled check's result is dropped
+    monkeypatch.setattr(mod, "check_invoices", real)
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(bytes(range(256)) * 30)
+    tab.load_file(garbage)
+    _loaded(qtbot, tab)
+    assert tab.errors and "binary" in str(tab.errors[-1])
+    assert not tab.send_button.isEnabled() and tab.model.rowCount() == 0
+
+
+def test_drop_a_file_loads_it(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    path = write(tmp_path, 10)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    tab.dropEvent(event)
+    _loaded(qtbot, tab)
+    assert tab.check is not None and tab.path == path and tab.model.rowCount() == 10
+
+
+def test_summary_lists_credits_and_repeated_accounts(tmp_path):
+    from console.services.invoices import check_invoices
+
+    data = rows(30)
+    data[5]["AccountNumber"] = data[6]["AccountNumber"]
+    p = tmp_path / "x.txt"
+    p.write_text(write_delimited(data, "ic-invoice-v1"), encoding="utf-8", newline="")
+    check = check_invoices(p)
+    text = summary_html(check)
+    credits = sum(1 for r in data if r["TotalAmountDue"] < 0)
+    assert f"Credit balances</td><td>{credits}" in text
+    assert data[5]["AccountNumber"] in text and "Account with several invoices: 1" in text
