@@ -454,7 +454,39 @@ def check_logs(run: _Run) -> Check:
                  [str(paths.log_file)])
 
 
-CHECKS: tuple[tuple[str, Callable[[_Run], Check]], ...] = (
+def check_transfer(run: _Run) -> Check | None:
+    """Log in to the transfer server (Stratus / SFTP) and look at every folder; None when this
+    build has no transfer service."""
+    services = run.services
+    if not hasattr(type(services), "transfer") and "transfer" not in getattr(services, "overrides", {}):
+        return None
+    title = "Transfer server (Stratus)"
+    report = services.transfer.test_connection()
+    state = getattr(report, "state", "")
+    details = [report.destination] if getattr(report, "destination", "") else []
+    if getattr(report, "fingerprint", ""):
+        details.append(f"host key {report.fingerprint}")
+    for f in getattr(report, "folders", ()):
+        details.append(f"{f.folder}: " + (f"{f.awaiting_pickup} waiting for pickup, {f.delivered} delivered"
+                                          if f.exists else f"missing or unreadable {f.error}".strip()))
+    hint = getattr(report, "hint", "") or ""
+    if state == "connected":
+        missing = [f.folder for f in report.folders if not f.exists]
+        if missing:
+            return Check("transfer", title, WARN, report.message, hint or "Check the remote folders in Settings",
+                         details)
+        return Check("transfer", title, PASS, report.message, "", details)
+    if state == "host key unknown":
+        return Check("transfer", title, WARN, report.message,
+                     hint or "Compare the fingerprint with the provider's and trust it in the transfer panel",
+                     details)
+    if getattr(report, "insecure", False):
+        details.append("plain FTP: credentials travel unencrypted")
+    return Check("transfer", title, FAIL, report.message or state,
+                 hint or "Check the transfer host, port, user and password in Settings", details)
+
+
+CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
     ("Profile settings", check_profile),
     ("Secret storage", check_keyring),
     ("Credentials", check_secrets),
@@ -462,6 +494,7 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check]], ...] = (
     ("Caselle sign-in and token", check_caselle_auth),
     ("Caselle API version and features", check_api_version),
     ("Clock", check_clock),
+    ("Transfer server (Stratus)", check_transfer),
     ("Disk space", check_disk),
     ("Journal location", check_journal),
     ("Log location", check_logs),
@@ -484,7 +517,9 @@ def run_checks(services, *, progress=None, cancel=None, now: datetime | None = N
         if progress:
             progress(i, total, title)
         try:
-            checks.append(fn(run))
+            check = fn(run)
+            if check is not None:  # None: does not apply to this build or profile
+                checks.append(check)
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
             log.exception("diagnostic check %s crashed", title)
             checks.append(Check(fn.__name__.removeprefix("check_"), title, FAIL,

@@ -192,7 +192,7 @@ def test_a_crashing_check_is_reported_not_raised(paths, monkeypatch):
     monkeypatch.setattr(d, "CHECKS", (("Disk space", boom), *d.CHECKS[1:]))
     report = d.run_checks(services(paths), now=NOW, caselle_probe=probe)
     assert report.checks[0].state == d.FAIL and "kaput" in report.checks[0].summary
-    assert len(report.checks) == len(d.CHECKS)
+    assert len(report.checks) == len(d.CHECKS) - 1  # all but the transfer check (no transfer service here)
 
 
 def test_report_json_and_overall(paths):
@@ -264,3 +264,58 @@ def test_probe_maps_network_errors_to_unreachable(paths):
 def test_probe_never_raises(paths):
     p = d.probe_caselle(_with_client(paths, _FakeClient(exc=KeyError("bug"))))
     assert not p.reachable and isinstance(p.error, KeyError)
+
+
+@dataclass(frozen=True)
+class _Folder:
+    kind: str
+    folder: str
+    exists: bool
+    awaiting_pickup: int = 0
+    delivered: int = 0
+    temporary: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class _TransferReport:
+    state: str
+    destination: str = "sftp://city@sftp.example.com:22"
+    protocol: str = "sftp"
+    insecure: bool = False
+    fingerprint: str = "SHA256:abc"
+    folders: tuple = ()
+    message: str = ""
+    hint: str = ""
+
+
+def _with_transfer(paths, report):
+    class _Transfer:
+        def test_connection(self):
+            return report
+
+    svc = services(paths)
+    svc.overrides = {"transfer": True}
+    svc.transfer = _Transfer()
+    return svc
+
+
+@pytest.mark.parametrize("report, state", [
+    (_TransferReport("connected", folders=(_Folder("invoices", "/invoices", True, 2, 5),), message="Signed in"), d.PASS),
+    (_TransferReport("connected", folders=(_Folder("bills", "/bills", False, error="no such folder"),),
+                     message="Signed in; missing"), d.WARN),
+    (_TransferReport("host key unknown", message="Unknown host key"), d.WARN),
+    (_TransferReport("host key changed", message="The host key CHANGED"), d.FAIL),
+    (_TransferReport("auth failed", message="Password refused"), d.FAIL),
+    (_TransferReport("unreachable", message="Connection refused"), d.FAIL),
+])
+def test_transfer_server_check(paths, report, state):
+    c = run(_with_transfer(paths, report))["transfer"]
+    assert c.state == state
+    if state != d.PASS:
+        assert c.hint
+    assert any("fingerprint" in x or "SHA256" in x for x in c.details)
+
+
+def test_transfer_check_is_left_out_without_a_transfer_service(paths):
+    assert "transfer" not in run(services(paths))
