@@ -151,9 +151,13 @@ def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path):
     assert f"{total:,.2f}" in tab.summary.text() and "Invoice type 101" in tab.summary.text()
     assert "valid" in tab.banner.text()
     assert tab.send_button.isEnabled()
+    sent = []
+    assert tab.sender is not None  # the transfer side's controller and panel are attached
+    tab.sender.send = lambda path, **kw: sent.append((path, kw))
     with qtbot.waitSignal(tab.send_requested, timeout=2000) as sig:
         qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
     assert sig.args[0] is tab.check and sig.args[0].fingerprint == tab.check.result.fingerprint
+    assert sent == [(path, {"expected_sha256": tab.check.fingerprint})]
 
 
 @pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
@@ -253,3 +257,53 @@ def test_summary_lists_credits_and_repeated_accounts(tmp_path):
     credits = sum(1 for r in data if r["TotalAmountDue"] < 0)
     assert f"Credit balances</td><td>{credits}" in text
     assert data[5]["AccountNumber"] in text and "Account with several invoices: 1" in text
+
+
+def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path):
+    """End to end: check, then Send through the transfer side to a real SFTP server."""
+    import os
+    from types import SimpleNamespace
+
+    import paramiko
+
+    from console.adapters import transfer as tx
+    from console.adapters.journal import SqliteJournal
+    from console.config import sandbox_profile
+    from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
+    from console.services.audit import AuditLog
+    from console.services.operators import OperatorService
+    from console.services.transfer import TransferService
+
+    root = tmp_path / "root"
+    (root / "invoices").mkdir(parents=True)
+    with SftpServer(root, paramiko.ECDSAKey.generate(bits=256)) as server:
+        settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
+                                       known_hosts=tmp_path / "known_hosts", timeout=5)
+        tx.trust_host_key(settings.known_hosts, server.host, server.port, server.public_key)
+        journal, audit = SqliteJournal(tmp_path / "j.sqlite3"), AuditLog(tmp_path / "j.sqlite3")
+        svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal, audit,
+                              folders={"invoices": "/invoices"})
+        profile = sandbox_profile()
+        services = SimpleNamespace(transfer=svc, operators=OperatorService(profile, audit), audit=audit,
+                                   profile=profile)
+        try:
+            tab = InvoiceImportTab(UiContext(services, profile.operator("clerk1")))
+            qtbot.addWidget(tab)
+            path = write(tmp_path, 40, name="ICExport.txt")
+            tab.load_file(path)
+            _loaded(qtbot, tab)
+            assert tab.send_button.isEnabled()
+            tab.sender.poll_limit = 0
+            with qtbot.waitSignal(tab.sender.finished, timeout=20_000) as done:
+                qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
+                assert not tab.send_button.isEnabled()  # no double click while sending
+            assert done.args == [True]
+            assert sorted(os.listdir(root / "invoices")) == ["ICExport.txt"]
+            assert (root / "invoices" / "ICExport.txt").read_bytes() == path.read_bytes()
+            tab.sender.stop_polling()
+            assert tab.send_button.isEnabled()
+        finally:
+            tracker().cancel_all()
+            tracker().wait(5000)
+            journal.close()
+            audit.close()

@@ -10,9 +10,11 @@ is shown at once, then the whole file is checked by ``console.services.invoices`
 (``check_invoices``) with progress and Cancel.
 
 Sending belongs to the transfer side: the Send button emits ``send_requested(check)`` with
-the ``InvoiceCheck`` (path, fingerprint, totals) and ``add_send_widget(widget)`` puts the
-transfer panel (progress, delivery status) under the table. Send stays disabled while the
-file has errors, while it is being read, and when nothing is loaded.
+the ``InvoiceCheck`` (path, fingerprint, totals); the tab hands it to the transfer helper's
+``TransferSender`` (journaled, exactly once, supervisor override for a file already sent,
+host-key trust) and shows its ``TransferPanel`` (progress, Cancel, "awaiting pickup" /
+"delivered") under the table via ``add_send_widget``. Send stays disabled while the file has
+errors, while it is being read or sent, and when nothing is loaded.
 
 The table model keeps no per-row Python objects: it reads the reader's column store and
 sorts / filters by rearranging one list of record indexes, so 200,000 rows scroll, sort and
@@ -497,6 +499,28 @@ class InvoiceImportTab(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         layout.addLayout(self.send_area)
+        self.sender = None
+        self._attach_sender()
+
+    def _attach_sender(self) -> None:
+        """Send through the transfer side's controller and panel (console/ui/transfer_sender.py):
+        the checked file's fingerprint goes along, so a file changed since the check is refused."""
+        services = self.ctx.services
+        # look, don't touch: building the transfer service starts the sandbox in training
+        if not (hasattr(type(services), "transfer") or "transfer" in getattr(services, "__dict__", {})):
+            return
+        from console.ui.transfer_panel import TransferPanel
+        from console.ui.transfer_sender import TransferSender
+
+        self.sender = TransferSender(self, self.ctx.services, self.ctx.operator, kind="invoices")
+        self.add_send_widget(TransferPanel(self.sender))
+        self.send_requested.connect(self._send_checked_file)
+        self.sender.started.connect(lambda _name: self._update_send_button())
+        self.sender.finished.connect(lambda _ok: self._update_send_button())
+
+    def _send_checked_file(self, check: InvoiceCheck) -> None:
+        self.sender.send(check.path, expected_sha256=check.fingerprint)
+        self._update_send_button()
 
     # ---- hooks for the transfer side ----------------------------------------------------------
     def add_send_widget(self, widget: QWidget) -> None:
@@ -505,7 +529,8 @@ class InvoiceImportTab(QWidget):
 
     @property
     def can_send(self) -> bool:
-        return self.check is not None and self.check.ok and not self.loading
+        sending = self.sender is not None and self.sender.busy
+        return self.check is not None and self.check.ok and not self.loading and not sending
 
     # ---- helpers -----------------------------------------------------------------------
     @staticmethod
