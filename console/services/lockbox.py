@@ -222,6 +222,7 @@ class LockboxPreview:
     date_from: date | None = None
     date_to: date | None = None
     duplicates_overridden_by: str = ""
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # confirmation -> (batch, item)
 
     @property
     def ok(self) -> bool:
@@ -443,9 +444,11 @@ class LockboxService:
             errors.append(Problem(None, None, "empty", "no CloudStore payments to put in a lockbox file"
                                   + (f" ({utility} utility payment(s) skipped)" if utility else "")))
         batches = []
+        positions: dict[str, tuple[int, int]] = {}
         for n, group in enumerate(plan_batches(items, self.layout.max_items_per_batch), start=1):
             batches.append(BatchPlan(n, group[0].deposit_date, len(group),
                                      sum((i.amount for i in group), Decimal("0.00"))))
+            positions.update((it.confirmation, (n, k)) for k, it in enumerate(group, start=1))
         gl_acc: dict[str, list] = {}
         for it in items:
             slot = gl_acc.setdefault(it.gl_account, [0, Decimal("0.00")])
@@ -457,7 +460,7 @@ class LockboxService:
             source=source, lines=lines, items=items, errors=errors, warnings=warnings, batches=batches,
             gl_totals=[GlTotal(g, n, t) for g, (n, t) in sorted(gl_acc.items())],
             total=sum((i.amount for i in items), Decimal("0.00")), skipped_utility=utility, outside_dates=outside,
-            date_from=date_from, date_to=date_to, duplicates_overridden_by=overrider)
+            date_from=date_from, date_to=date_to, duplicates_overridden_by=overrider, positions=positions)
 
     # -- build
     def header(self, created: datetime | None = None) -> FileHeader:
@@ -763,6 +766,45 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# ---- sandbox demo data ----------------------------------------------------------------------
+
+def write_sandbox_payments(path: Path, profile: Any, *, count: int = 48, day: date | None = None) -> Path:
+    """A training payments file: CloudStore payments for the profile's item codes, a few utility
+    payments (skipped by the lockbox) and one void, deterministic for a given day."""
+    import csv
+    import io
+    import random
+
+    day = day or date.today()
+    codes = sorted(profile.get("lockbox_cloudstore_types") or profile.gl_map or ["801"])
+    rnd = random.Random(day.toordinal())
+    names = ["NGUYỄN VAN AN", "BJÖRK ÅSA", "O'NEIL SEAN", "SMITH JOHN", "DUBOIS RENÉE", "LOPEZ MARIA",
+             "GARCÍA-MÁRQUEZ ISABEL CRISTINA"]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["PaymentId", "ConfirmationNumber", "AccountNumber", "InvoiceNumber", "InvoiceType", "PayerName",
+                "Tender", "CardLast4", "Amount", "ConvenienceFee", "PaymentDate", "SettlementDate", "Status"])
+    total = Decimal("0.00")
+    stamp = day.strftime("%y%m%d")
+    for i in range(1, count + 1):
+        utility = i % 12 == 0
+        card = rnd.random() < 0.6
+        amount = Decimal(rnd.randint(500, 250_000)).scaleb(-2)
+        total += amount
+        w.writerow([f"SBX{stamp}{i:04d}", f"S{stamp}{i:04d}{rnd.randint(10, 99)}",
+                    f"{rnd.randint(100000, 999999)}-{rnd.randint(0, 99):02d}" if utility else f"AR-{rnd.randint(1000, 9999)}",
+                    f"CS{stamp}{i:04d}", str(profile.get("invoicecloud_invoice_type") or 42) if utility
+                    else rnd.choice(codes), rnd.choice(names), "CARD" if card else "ACH",
+                    f"{rnd.randint(0, 9999):04d}" if card else "", f"{amount:.2f}", "2.95" if card else "0.00",
+                    f"{day:%m/%d/%Y} {8 + i % 9:02d}:{i % 60:02d}:00",
+                    f"{date.fromordinal(day.toordinal() + 1):%m/%d/%Y}", "VOIDED" if i == 7 else "APPROVED"])
+    buf.write(f"TRAILER,{count},{total}\r\n")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    return path
+
+
 # ---- composition --------------------------------------------------------------------------
 
 def sandbox_gl_map_file(paths: Any) -> Path:
@@ -862,5 +904,5 @@ __all__ = [
     "AlreadyReleased", "DUPLICATE", "INCLUDED", "INVALID", "UNMAPPED", "VOIDED", "BatchPlan", "BuildResult", "CheckResult",
     "LockboxPreview", "LockboxService", "LockboxSettings", "PaymentSource", "PreviewLine", "SendOutcome",
     "SourcePayment", "build_lockbox_service", "default_file_name", "load_payments_file", "profile_gl_map",
-    "save_profile_gl_map", "smtp_settings",
+    "save_profile_gl_map", "smtp_settings", "write_sandbox_payments",
 ]

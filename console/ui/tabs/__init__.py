@@ -18,7 +18,7 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Invoice Import", "console.ui.tabs.invoice_import_tab:InvoiceImportTab",
      "Build and send the invoice (bill) file to Invoice Cloud from Caselle's billing export, "
      "checked line by line before anything is sent."),
-    ("Lockbox", None,
+    ("Lockbox", "console.ui.tabs.lockbox_tab:LockboxTab",
      "Create CloudStore lockbox files for non-utility items with the GL account map and send "
      "them by Stratus or e-mail."),
     ("Bill Images", "console.ui.tabs.bill_images_tab:BillImagesTab",
