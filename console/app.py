@@ -93,6 +93,24 @@ class Services:
                               inbox_dir=self.paths.data_dir / "inbox")
 
     @cached_property
+    def gateway(self):
+        """The card gateway (Invoice Cloud's; the sandbox's stand-in in training)."""
+        if "gateway" in self.overrides:
+            return self.overrides["gateway"]
+        from console.adapters.gateway import gateway_from_services
+
+        return gateway_from_services(self)
+
+    @cached_property
+    def counter(self):
+        """Counter payments: account search, amount rules, card authorization, receipt, void."""
+        if "counter" in self.overrides:
+            return self.overrides["counter"]
+        from console.services.counter import build_counter_service
+
+        return build_counter_service(self)
+
+    @cached_property
     def transfer(self):
         """Sends files to Invoice Cloud (SFTP/FTPS/FTP), journaled; the sandbox's SFTP in training."""
         if "transfer" in self.overrides:
@@ -113,7 +131,7 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "caselle", "journal", "audit"):
+        for name in ("lockbox", "gateway", "caselle", "journal", "audit"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:
