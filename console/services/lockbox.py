@@ -571,6 +571,14 @@ class LockboxService:
         via = via or self.settings.send_via
         operator = operator or _operator_name()
         c, _ = self._prepare_release(path, operator, override_by)
+        reg = self.registry.file(c.file.fingerprint)
+        if reg is not None and reg.released:
+            if override_by is None:  # any second delivery, whatever the channel, may be imported twice
+                how = {SENT: "sent through Stratus", EMAILED: "e-mailed", HANDED_OVER: "handed over"}[reg.status]
+                raise AlreadyReleased(
+                    f"{c.path.name} was already {how} on {(reg.released_at or '')[:16].replace('T', ' ')} UTC by "
+                    f"{reg.released_by}", hint="a supervisor may override to send it again")
+            require_supervisor(override_by, "Sending a lockbox file again")
         if via == "stratus":
             outcome = self._send_stratus(c, operator, override_by, progress, cancel)
             self.registry.mark_released(c.file.fingerprint, status=SENT, operator=operator, via="stratus",
@@ -591,6 +599,9 @@ class LockboxService:
         """Record that the file left the console another way (USB stick, manual upload)."""
         operator = operator or _operator_name()
         c, _ = self._prepare_release(path, operator, override_by)
+        current = self.registry.file(c.file.fingerprint)
+        if current is not None and current.released:
+            return current  # already released: nothing more to record
         reg = self.registry.mark_released(c.file.fingerprint, status=HANDED_OVER, operator=operator,
                                           via="by hand", remote_ref=note)
         self._audit(operator, AUDIT_HANDED_OVER, c.path.name, fingerprint=c.file.fingerprint, note=note,

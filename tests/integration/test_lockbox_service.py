@@ -241,6 +241,11 @@ def test_stratus_send_through_the_sftp_adapter(env, tmp_path):
         assert svc.registry.file(built.fingerprint).status == "sent"
         with pytest.raises(UserFacingError):
             svc.send(tmp / "lb.txt", via="stratus", operator="clerk1")
+        # once released, no other channel either without a supervisor
+        from console.services.lockbox import AlreadyReleased
+
+        with pytest.raises(AlreadyReleased, match="already sent through Stratus"):
+            svc.send(tmp / "lb.txt", via="email", operator="clerk1")
 
 
 def test_summary_text_and_pdf(env):

@@ -169,3 +169,24 @@ def test_the_sink_is_a_sandbox_runner_part(tmp_path):
         Mailer(settings).send(_message())
         assert [m.subject for m in list_messages(tmp_path / "sb")] == ["Lockbox file"]
         assert sb.part("smtp").urls["smtp_url"].startswith("smtp://127.0.0.1:")
+
+
+def test_sandbox_cli_lists_the_mailbox_and_exports_cloudstore_payments(tmp_path, capsys):
+    import json
+
+    from console.cli import main
+    from console.paths import Paths
+    from console.services.lockbox import load_payments_file
+
+    sandbox_dir = Paths.default().sandbox_dir
+    assert main(["sandbox", "--mail"]) == 0
+    assert "no e-mail yet" in capsys.readouterr().out
+    with SmtpSink(sandbox_dir) as sink:
+        Mailer(_settings(sink)).send(_message())
+    assert main(["sandbox", "--mail", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["to"] == ["ar@demo.test"] and row["attachments"] == ["lockbox.txt"]
+    out = tmp_path / "cs.csv"
+    assert main(["sandbox", "--export-cloudstore", str(out), "--count", "12"]) == 0
+    source = load_payments_file(out)
+    assert len(source.payments) == 12 and not source.errors
