@@ -113,6 +113,7 @@ class LockboxRegistry(Protocol):
                       remote_ref: str = "") -> RegisteredFile: ...
     def find(self, *, confirmations: Iterable[str] = (), payment_ids: Iterable[str] = ()) -> list[PriorItem]: ...
     def file(self, fingerprint: str) -> RegisteredFile | None: ...
+    def items(self, fingerprint: str) -> list[RegistryItem]: ...
     def files(self, limit: int = 200) -> list[RegisteredFile]: ...
     def close(self) -> None: ...
 
@@ -201,6 +202,12 @@ class SqliteLockboxRegistry:
             row = self._conn.execute(f"SELECT {_FILE_COLS} FROM lockbox_files WHERE fingerprint = ?",
                                      (fingerprint,)).fetchone()
         return RegisteredFile(*row) if row else None
+
+    def items(self, fingerprint: str) -> list[RegistryItem]:
+        with self._lock:
+            rows = self._conn.execute("SELECT confirmation, payment_id, batch, item, amount FROM lockbox_items "
+                                      "WHERE fingerprint = ? ORDER BY batch, item", (fingerprint,)).fetchall()
+        return [RegistryItem(*r) for r in rows]
 
     def files(self, limit: int = 200) -> list[RegisteredFile]:
         with self._lock:

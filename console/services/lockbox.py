@@ -188,6 +188,38 @@ def load_payments_file(path: Path, *, progress: ProgressFn | None = None, cancel
                          errors=list(res.errors), warnings=list(res.warnings))
 
 
+QUEUE_KIND = "lockbox_item"  # journal entries the posting service queues for the lockbox
+
+
+def _iso_date(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(text)[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def load_posting_queue(journal: Any) -> PaymentSource:
+    """CloudStore payments the posting service queued (journal kind ``lockbox_item``, pending)."""
+    from console.domain.money import AmountError, parse_amount
+
+    payments, errors = [], []
+    for e in journal.entries(kinds=[QUEUE_KIND], states=["pending"]):
+        p = e.payload
+        try:
+            amount = parse_amount(str(p.get("amount", "")))
+        except AmountError:
+            errors.append(Problem(e.line, "Amount", "amount", f"queued payment {e.key} has no valid amount"))
+            continue
+        paid = _iso_date(p.get("payment_date"))
+        payments.append(SourcePayment(
+            line=e.line, payment_id=_text(p.get("payment_id")), confirmation=_text(p.get("confirmation")),
+            account=_text(p.get("account")), invoice_number=_text(p.get("invoice_number")),
+            invoice_type=_text(p.get("item_code")), payer_name=_text(p.get("payer_name")), amount=amount,
+            payment_date=datetime.combine(paid, datetime.min.time()) if paid else None,
+            settlement_date=_iso_date(p.get("settlement_date")), status="APPROVED"))
+    return PaymentSource(name="posting queue", payments=payments, errors=errors)
+
+
 # ---- preview ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -589,6 +621,7 @@ class LockboxService:
                                         remote_ref=outcome.destination)
         else:
             raise UserFacingError(f"Unknown way to send a lockbox file: {via!r} (stratus or email)")
+        self._finish_queue(c, operator)
         self._audit(operator, AUDIT_SEND, c.path.name, via=via, fingerprint=c.file.fingerprint,
                     destination=outcome.destination, key=outcome.reference, status=outcome.status,
                     items=len(c.file.items), total=str(c.file.total))
@@ -604,9 +637,31 @@ class LockboxService:
             return current  # already released: nothing more to record
         reg = self.registry.mark_released(c.file.fingerprint, status=HANDED_OVER, operator=operator,
                                           via="by hand", remote_ref=note)
+        self._finish_queue(c, operator)
         self._audit(operator, AUDIT_HANDED_OVER, c.path.name, fingerprint=c.file.fingerprint, note=note,
                     items=len(c.file.items), total=str(c.file.total))
         return reg
+
+    def _finish_queue(self, c: CheckResult, operator: str) -> int:
+        """Queued CloudStore payments (posting journal) that this released file holds are done."""
+        if self.journal is None:
+            return 0
+        from console.adapters import journal as jr
+
+        reg_items = self.registry.items(c.file.fingerprint)
+        pids = {i.payment_id for i in reg_items if i.payment_id}
+        confs = {i.confirmation for i in reg_items}
+        keys = [e.key for e in self.journal.entries(kinds=[QUEUE_KIND], states=[jr.PENDING])
+                if e.payload.get("payment_id") in pids or e.payload.get("confirmation") in confs]
+        done = 0
+        owner = jr.lease_owner_id()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start: start + 500]
+            for e in self.journal.claim(owner, [QUEUE_KIND], keys=chunk, limit=len(chunk)):
+                if self.journal.finish(e.key, owner, jr.DONE, outcome="in_lockbox", remote_ref=c.path.name,
+                                       detail=f"released by {operator}"):
+                    done += 1
+        return done
 
     def _send_stratus(self, c: CheckResult, operator: str, override_by: Any, progress, cancel) -> SendOutcome:
         if self._transfer is None:
@@ -915,5 +970,5 @@ __all__ = [
     "AlreadyReleased", "DUPLICATE", "INCLUDED", "INVALID", "UNMAPPED", "VOIDED", "BatchPlan", "BuildResult", "CheckResult",
     "LockboxPreview", "LockboxService", "LockboxSettings", "PaymentSource", "PreviewLine", "SendOutcome",
     "SourcePayment", "build_lockbox_service", "default_file_name", "load_payments_file", "profile_gl_map",
-    "save_profile_gl_map", "smtp_settings", "write_sandbox_payments",
+    "load_posting_queue", "save_profile_gl_map", "smtp_settings", "write_sandbox_payments",
 ]

@@ -265,3 +265,30 @@ def test_summary_text_and_pdf(env):
     page_text = doc[0].get_textpage().get_text_range()
     assert res.fingerprint in page_text.replace("\r", "").replace("\n", "") and "lb.txt" in page_text
     doc.close()
+
+
+def test_posting_queue_source_and_its_entries_finish_when_the_file_is_released(env):
+    from console.adapters.journal import PENDING, NewEntry
+    from console.services.lockbox import QUEUE_KIND, load_posting_queue
+
+    make, _, tmp, _, journal = env
+    entries = []
+    for r in payment_rows(6):  # what the posting service queues for CloudStore payments
+        entries.append(NewEntry(f"lockbox:{r['PaymentId']}", QUEUE_KIND, {
+            "payment_id": r["PaymentId"], "confirmation": r["ConfirmationNumber"], "account": r["AccountNumber"],
+            "invoice_number": r["InvoiceNumber"], "payer_name": r["PayerName"], "tender": r["Tender"],
+            "amount": r["Amount"], "convenience_fee": r["ConvenienceFee"], "payment_date": "2026-11-20",
+            "settlement_date": "2026-11-21", "item_code": r["InvoiceType"], "gl_account": ""}))
+    journal.add_entries(entries, operator="clerk1", fingerprint="f" * 64, file_name="p.csv", file_kind="payments",
+                        records=6, total="0")
+    svc = make()
+    source = load_posting_queue(journal)
+    assert source.name == "posting queue" and len(source.payments) == 6
+    p = svc.preview(source)
+    assert p.ok and len(p.items) == 6 and p.batches[0].deposit_date == date(2026, 11, 21)
+    svc.build(p, tmp / "q.txt")
+    assert {e.state for e in journal.entries(kinds=[QUEUE_KIND])} == {PENDING}
+    svc.mark_handed_over(tmp / "q.txt")
+    done = journal.entries(kinds=[QUEUE_KIND])
+    assert {e.state for e in done} == {DONE} and {e.remote_ref for e in done} == {"q.txt"}
+    assert load_posting_queue(journal).payments == []

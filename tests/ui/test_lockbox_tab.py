@@ -264,3 +264,25 @@ def test_sandbox_payments_button_previews_todays_training_file(qtbot):
     settle(qtbot, lambda: tab.preview is not None and not tab.busy, timeout=20000)
     assert tab.preview.ok and len(tab.preview.items) > 30
     assert len(load_payments_file(tab.source_path).payments) == 48
+
+
+def test_posting_queue_as_the_source(qtbot, tmp_path):
+    from console.adapters.journal import NewEntry
+    from console.services.lockbox import QUEUE_KIND
+
+    tab = make_tab(qtbot)
+    journal = tab.ctx.services.journal
+    rows = payment_rows(4)
+    journal.add_entries([NewEntry(f"lockbox:{r['PaymentId']}", QUEUE_KIND, {
+        "payment_id": r["PaymentId"], "confirmation": r["ConfirmationNumber"], "account": r["AccountNumber"],
+        "invoice_number": r["InvoiceNumber"], "payer_name": r["PayerName"], "amount": r["Amount"],
+        "payment_date": "2026-11-20", "settlement_date": "2026-11-21", "item_code": r["InvoiceType"]})
+        for r in rows], operator="clerk1", fingerprint="e" * 64, file_name="p.csv", file_kind="payments",
+        records=4, total="0")
+    tab.queue_button.click()
+    settle(qtbot, lambda: tab.preview is not None and not tab.busy)
+    assert tab.source_label.text() == "Posting queue" and len(tab.preview.items) == 4
+    built(qtbot, tab, tmp_path / "q.txt")
+    tab.mark_handed_over("by hand")
+    settle(qtbot, lambda: not tab.busy and tab.current.registered.status == "handed_over")
+    assert {e.state for e in journal.entries(kinds=[QUEUE_KIND])} == {"done"}

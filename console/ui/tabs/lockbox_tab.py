@@ -50,6 +50,7 @@ from console.services.lockbox import (
     SendOutcome,
     default_file_name,
     load_payments_file,
+    load_posting_queue,
     save_profile_gl_map,
     write_sandbox_payments,
 )
@@ -84,6 +85,7 @@ class LockboxTab(QWidget):
         self.setObjectName("lockbox-tab")
         self.source: PaymentSource | None = None
         self.source_path: Path | None = None
+        self.use_queue = False  # the posting queue instead of a payments file
         self.preview: LockboxPreview | None = None
         self.current: CheckResult | None = None  # the built or opened lockbox file
         self.last_build: BuildResult | None = None
@@ -96,6 +98,8 @@ class LockboxTab(QWidget):
 
         # ---- source row
         self.open_button = QPushButton("Payments file…", self)
+        self.queue_button = QPushButton("Posting queue", self)
+        self.queue_button.setToolTip("CloudStore payments the Posting tab queued for the lockbox")
         self.sandbox_button = QPushButton("Sandbox payments", self)
         self.sandbox_button.setToolTip("Write today's training payments file (CloudStore items) and open it")
         self.sandbox_button.setVisible(bool(getattr(ctx.profile, "is_sandbox", False)))
@@ -113,6 +117,7 @@ class LockboxTab(QWidget):
         self.gl_button = QPushButton("GL mapping…", self)
         top = QHBoxLayout()
         top.addWidget(self.open_button)
+        top.addWidget(self.queue_button)
         top.addWidget(self.sandbox_button)
         top.addWidget(self.source_label, 1)
         top.addWidget(self.dates_check)
@@ -223,6 +228,7 @@ class LockboxTab(QWidget):
         # ---- wiring
         self.open_button.clicked.connect(self._on_open_button_clicked)
         self.sandbox_button.clicked.connect(self._on_sandbox_button_clicked)
+        self.queue_button.clicked.connect(self.load_queue)
         self.dates_check.toggled.connect(self._on_dates_check_toggled)
         self.preview_button.clicked.connect(self.run_preview)
         self.gl_button.clicked.connect(self.open_gl_mapping)
@@ -279,7 +285,7 @@ class LockboxTab(QWidget):
     def _update_actions(self) -> None:
         idle = not self.busy
         p = self.preview
-        self.preview_button.setEnabled(idle and self.source_path is not None)
+        self.preview_button.setEnabled(idle and (self.source_path is not None or self.use_queue))
         self.build_button.setEnabled(idle and self.may_build and p is not None and p.ok)
         self.override_button.setEnabled(idle and self.may_build and p is not None and p.count(DUPLICATE) > 0
                                         and self.duplicates_by is None)
@@ -288,7 +294,7 @@ class LockboxTab(QWidget):
             w.setEnabled(idle and self.may_build and has_file)
         for w in (self.print_button, self.pdf_button):
             w.setEnabled(idle and has_file)
-        for w in (self.open_button, self.sandbox_button, self.check_button, self.gl_button):
+        for w in (self.open_button, self.queue_button, self.sandbox_button, self.check_button, self.gl_button):
             w.setEnabled(idle)
         if not self.may_build:
             self.build_button.setToolTip("Building and sending lockbox files is for clerks and supervisors")
@@ -339,7 +345,16 @@ class LockboxTab(QWidget):
         self.from_date.setEnabled(on)
         self.to_date.setEnabled(on)
 
+    def load_queue(self) -> None:
+        self.use_queue = True
+        self.source_path = None
+        self.duplicates_by = None
+        self.source_label.setText("Posting queue")
+        self.source_label.setToolTip("CloudStore payments imported in the Posting tab, not yet in a released file")
+        self.run_preview()
+
     def load_payments(self, path: Path) -> None:
+        self.use_queue = False
         self.source_path = Path(path)
         self.duplicates_by = None
         self._remember_folder(self.source_path)
@@ -348,17 +363,22 @@ class LockboxTab(QWidget):
         self.run_preview()
 
     def run_preview(self) -> None:
-        if self.source_path is None or self.busy:
+        if (self.source_path is None and not self.use_queue) or self.busy:
             return
         path, service, (d_from, d_to), by = self.source_path, self.service, self._date_range(), self.duplicates_by
+        journal = getattr(self.ctx.services, "journal", None) if self.use_queue else None
 
         def work(op):
-            source = load_payments_file(path, progress=op.progress, cancel=op.cancel_event)
+            if journal is not None:
+                source = load_posting_queue(journal)
+            else:
+                source = load_payments_file(path, progress=op.progress, cancel=op.cancel_event)
             return source, service.preview(source, date_from=d_from, date_to=d_to, override_duplicates_by=by,
                                            progress=op.progress, cancel=op.cancel_event)
 
-        self.summary_label.setText(f"Reading {path.name}…")
-        self._run(work, f"Reading {path.name}…", self._on_previewed, cancellable=True)
+        name = "the posting queue" if self.use_queue else path.name
+        self.summary_label.setText(f"Reading {name}…")
+        self._run(work, f"Reading {name}…", self._on_previewed, cancellable=True)
 
     def _on_previewed(self, result: tuple[PaymentSource, LockboxPreview]) -> None:
         self.source, self.preview = result
@@ -618,7 +638,7 @@ class LockboxTab(QWidget):
             services.profile = updated
             self.service.use_gl_map(GlMap(dict(updated.gl_map), source=f"profile {updated.name}"))
             self.ctx.status("GL mapping saved")
-            if self.source_path is not None:
+            if self.source_path is not None or self.use_queue:
                 self.run_preview()
 
         return GlMapDialog(s.gl_map, s.gl_format, editable=editable, save=save, unlock=unlock, parent=self)
