@@ -336,3 +336,87 @@ def test_send_to_sftp_and_check_delivery(qtbot, batch, tmp_path):
         assert any(second in tab.problems.item(i).text() for i in range(tab.problems.count()))
         tracker().wait(5000)
         journal.close()
+
+
+def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, batch, tmp_path, monkeypatch):
+    """The file-dialog and confirmation paths of the tab, with the dialogs answered."""
+    import paramiko
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    import console.ui.host_key_dialog as host_key_dialog
+    from console.adapters import transfer as tx
+    from console.adapters.journal import SqliteJournal
+    from console.sandbox.invoice_export import write_invoice_export
+    from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
+    from console.services.transfer import TransferService
+
+    tab = make_tab(qtbot)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(batch), ""))
+    qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('region = [1, 2, 3]\npattern = "x"\n', encoding="utf-8")
+    shown = []
+    monkeypatch.setattr("console.ui.tabs.bill_images_tab.show_error", lambda parent, exc: shown.append(exc))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    qtbot.mouseClick(tab.template_button, Qt.MouseButton.LeftButton)
+    assert shown and "region" in str(shown[-1])  # a broken template is refused with its problems
+
+    invoices = tmp_path / "invoices.txt"
+    write_invoice_export(invoices, CUSTOMERS)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(invoices), ""))
+    qtbot.mouseClick(tab.invoices_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.invoices is not None, timeout=20000)
+    assert all(r.invoice for r in tab.model.rows())
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    qtbot.mouseClick(tab.split_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.split_result is not None, timeout=20000)
+    assert sorted(p.name for p in out.iterdir()) == sorted(r.file_name for r in tab.model.rows())
+
+    root = tmp_path / "root"
+    (root / "bills").mkdir(parents=True)
+    key = paramiko.ECDSAKey.generate(bits=256)
+    with SftpServer(root, key) as server:
+        settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
+                                       known_hosts=tmp_path / "known_hosts", timeout=5)
+        journal = SqliteJournal(tmp_path / "journal.sqlite3")
+        tab.ctx.services.transfer = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
+                                                    folders={"bills": "/bills"})
+        asked = []
+        monkeypatch.setattr(host_key_dialog, "ask_trust_host_key", lambda parent, err: asked.append(err) or True)
+        monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+        qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: tab.send_report is not None, timeout=30000)
+        assert len(asked) == 1 and asked[0].port == server.port  # asked once, then pinned and sent
+        assert {r.status_text for r in tab.model.rows()} == {"Sent"}
+        assert len(list((root / "bills").iterdir())) == CUSTOMERS
+        tracker().wait(5000)
+        journal.close()
+
+
+def test_draw_template_button_reindexes_with_the_new_template(qtbot, batch, monkeypatch):
+    from console.bills.authoring import build_template
+    from console.ui import bills_template_dialog
+
+    tab = make_tab(qtbot)
+    tab.open_batch(batch)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    tab.select_row(3)
+    expected_page = tab.current_row().first_page
+    opened_on = []
+
+    def fake_exec(dialog):
+        opened_on.append(dialog.page_spin.value())
+        dialog.template = build_template((0, 0, 10, 10), r"Nothing here (?P<account>\d+)")  # matches no page
+        return 1
+
+    monkeypatch.setattr(bills_template_dialog.TemplateDialog, "exec", fake_exec)
+    before = tab.index
+    qtbot.mouseClick(tab.draw_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.index is not before and tab.index is not None, timeout=20000)
+    assert opened_on == [expected_page]  # the dialog opens on the selected bill's page
+    assert tab.index.bills == [] and len(tab.index.unmatched_pages) == tab.index.pages
+    assert tab.template_label.text() == "Template: drawn, not saved"
