@@ -112,7 +112,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"{index.path.name}: {index.pages} pages, {len(index.bills)} bills")
         for b in index.bills:
             flag = "  DUPLICATE" if b.account in index.duplicate_accounts else ""
-            print(f"  {b.account:<20} pages {_ranges(b.pages)}{flag}")
+            print(f"  {b.account:<20} {'page' if len(b.pages) == 1 else 'pages'} {_ranges(b.pages)}{flag}")
         for issue in index.issues:
             print(f"  ! {issue.message}")
         if index.unmatched_pages:
@@ -147,7 +147,7 @@ def cmd_split(args: argparse.Namespace) -> int:
             if f.status != "ok" or f.message:
                 print(f"  ! {f.file_name}: {f.message}")
         for f in result.held:
-            print(f"  held {f.account} (pages {_ranges(f.pages)}): {f.message}")
+            print(f"  held {f.account} ({'page' if len(f.pages) == 1 else 'pages'} {_ranges(f.pages)}): {f.message}")
         if index.unmatched_pages:
             print(f"unmatched pages (in no bill): {_ranges(index.unmatched_pages)}")
         if check is not None:
