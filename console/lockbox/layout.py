@@ -208,11 +208,19 @@ def parse_layout(data: dict, *, source: Path | None = None) -> FixedLayout:
     )
 
 
+def layout_file(name: str) -> Path:
+    """``<config dir>/layouts/<name>.toml`` (an administrator's copy) wins over the shipped one."""
+    from console.paths import Paths
+
+    own = Paths.default().config_dir / "layouts" / f"{name}.toml"
+    return own if own.is_file() else resource("layouts", f"{name}.toml")
+
+
 def load_lockbox_layout(name_or_path: str | Path = DEFAULT_LAYOUT) -> FixedLayout:
-    """Load a layout by name (``resources/layouts/<name>.toml``) or by path."""
+    """Load a layout by name (administrator copy first, then ``resources/layouts``) or by path."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
-        path = resource("layouts", f"{name_or_path}.toml")
+        path = layout_file(str(name_or_path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

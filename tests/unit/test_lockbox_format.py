@@ -283,3 +283,15 @@ def test_bad_layouts_are_refused_with_the_reason(change, rule):
     with pytest.raises(ValidationError) as exc:
         parse_layout(data)
     assert rule in {p.rule for p in exc.value.problems}
+
+
+def test_an_administrators_copy_of_the_layout_wins(console_home):
+    from console.paths import Paths
+
+    own = Paths.default().config_dir / "layouts" / "lockbox-bai80.toml"
+    own.parent.mkdir(parents=True)
+    own.write_text(LAYOUT.source.read_text(encoding="utf-8").replace('origin", start = 14, end = 23',
+                                                                     'origin", start = 14, end = 22'),
+                   encoding="utf-8")
+    layout = load_lockbox_layout()
+    assert layout.source == own and layout.record("file_header").field("origin").width == 9
