@@ -42,6 +42,24 @@ class GlFormat:
     def matches(self, account: str) -> bool:
         return bool(self._re.fullmatch(account))
 
+    def describe(self) -> str:
+        """The format for people: the mask (``NN-NNNN-NNN``) when the pattern is a simple one."""
+        if _MASK_RE.fullmatch(self.pattern):
+            return self.pattern
+        out, rest = [], self.pattern
+        token = re.compile(r"(\\d|\[0-9]|\[A-Z]|\[A-Za-z]|\[A-Za-z0-9]|\[A-Z0-9])(?:\{(\d+)\})?|(\\[-.]|[-./ ])")
+        letters = {"\\d": "N", "[0-9]": "N", "[A-Z]": "A", "[A-Za-z]": "A", "[A-Za-z0-9]": "X", "[A-Z0-9]": "X"}
+        while rest:
+            m = token.match(rest)
+            if not m:
+                return self.pattern
+            if m.group(1):
+                out.append(letters[m.group(1)] * int(m.group(2) or 1))
+            else:
+                out.append(m.group(3)[-1])
+            rest = rest[m.end():]
+        return "".join(out)
+
     def __str__(self) -> str:
         return self.pattern
 
@@ -86,7 +104,7 @@ def check_entry(code: str, account: str, gl_format: GlFormat, *, line: int | Non
         out.append(Problem(line, "GLAccount", "required", f"item {code} has no GL account"))
     elif not gl_format.matches(account):
         out.append(Problem(line, "GLAccount", "gl_format",
-                           f"GL account {account!r} for item {code} does not match the format {gl_format}"))
+                           f"GL account {account!r} for item {code} does not match the format {gl_format.describe()}"))
     elif len(account) > gl_width:
         out.append(Problem(line, "GLAccount", "width", f"GL account {account!r} is longer than {gl_width}"))
     return out

@@ -106,7 +106,8 @@ class GlMapDialog(QDialog):
         self._save = save
         self._unlock = unlock
         self.saved: GlMap | None = None
-        self.format_label = QLabel(f"GL account format: <b>{gl_format}</b> (e.g. 10-4100-000)", self)
+        self.format_label = QLabel(f"GL account format: <b>{gl_format.describe()}</b> "
+                                   "(N a digit, A a letter, X either; e.g. 10-4100-000)", self)
         self.lock_label = QLabel("Only a supervisor can change the GL mapping.", self)
         self.lock_label.setObjectName("gl-lock-label")
         self.unlock_button = QPushButton("Unlock (supervisor)…", self)
@@ -152,6 +153,16 @@ class GlMapDialog(QDialog):
         self.buttons.accepted.connect(self._on_save)
         self.buttons.rejected.connect(self.reject)
         self.set_editable(editable)
+        self._validate()
+
+    def add_item_code(self, code: str) -> None:
+        """Start a row for ``code`` (from an unmapped payment) unless it is there already."""
+        if any(c == code for _, c, _ in self.entries()):
+            return
+        self.table.blockSignals(True)
+        self._append(code, "")
+        self.table.blockSignals(False)
+        self.table.setCurrentCell(self.table.rowCount() - 1, GL_COL)
         self._validate()
 
     # ---- state

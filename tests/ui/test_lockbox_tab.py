@@ -286,3 +286,16 @@ def test_posting_queue_as_the_source(qtbot, tmp_path):
     tab.mark_handed_over("by hand")
     settle(qtbot, lambda: not tab.busy and tab.current.registered.status == "handed_over")
     assert {e.state for e in journal.entries(kinds=[QUEUE_KIND])} == {"done"}
+
+
+def test_double_clicking_an_unmapped_payment_opens_the_mapping_with_its_code(qtbot, tmp_path):
+    tab = make_tab(qtbot)
+    rows = payment_rows(3)
+    rows[1]["InvoiceType"] = "555"
+    previewed(qtbot, tab, write_payments(tmp_path / "p.csv", rows))
+    index = tab.proxy.index(0, 0)  # "Needs a look" shows the unmapped one
+    tab.table.doubleClicked.emit(index)
+    dialog = tab.gl_dialog
+    assert dialog is not None and dialog.isVisible() and "555" in [c for _, c, _ in dialog.entries()]
+    assert "NN-NNNN-NNN" in dialog.format_label.text()
+    dialog.close()

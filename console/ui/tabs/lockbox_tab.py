@@ -42,6 +42,7 @@ from console.lockbox.glmap import GlMap
 from console.lockbox.summary import Summary, summary_lines
 from console.services.lockbox import (
     DUPLICATE,
+    UNMAPPED,
     AlreadyReleased,
     BuildResult,
     CheckResult,
@@ -61,6 +62,7 @@ from console.ui.lockbox_models import (
     LINE,
     NOTE,
     PAYER,
+    ROW_ROLE,
     LockboxFilterModel,
     LockboxItemsModel,
     TotalsModel,
@@ -92,6 +94,7 @@ class LockboxTab(QWidget):
         self.last_send: SendOutcome | None = None
         self.duplicates_by: Operator | None = None
         self._op: Operation | None = None
+        self.gl_dialog: GlMapDialog | None = None
         self.ask_supervisor = ask_supervisor  # replaced in tests
         self.ask_save_path = self._ask_save_path
         self._state = ctx.ui_state("lockbox") if hasattr(ctx, "ui_state") else None
@@ -173,6 +176,7 @@ class LockboxTab(QWidget):
         self.batch_table = self._small_table(self.batch_model, "lockbox-batches")
         self.problems = QListWidget(self)
         self.problems.setObjectName("lockbox-problems")
+        self.problems.setWordWrap(True)
         right = QWidget(self)
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
@@ -234,6 +238,7 @@ class LockboxTab(QWidget):
         self.gl_button.clicked.connect(self.open_gl_mapping)
         self.group_combo.currentIndexChanged.connect(self.proxy.set_group)
         self.search_edit.textChanged.connect(self.proxy.set_text)
+        self.table.doubleClicked.connect(self._on_table_double_clicked)
         self.override_button.clicked.connect(self._on_override_button_clicked)
         self.build_button.clicked.connect(self._on_build_button_clicked)
         self.check_button.clicked.connect(self._on_check_button_clicked)
@@ -412,6 +417,7 @@ class LockboxTab(QWidget):
         self.problems.clear()
         for p, severity in [(e, "error") for e in errors] + [(w, "warning") for w in warnings]:
             item = QListWidgetItem(str(p))
+            item.setToolTip(str(p))
             item.setData(Qt.ItemDataRole.UserRole, p.line)
             if severity == "error":
                 item.setForeground(Qt.GlobalColor.darkRed)
@@ -615,10 +621,18 @@ class LockboxTab(QWidget):
                   lambda p: self.ctx.status(f"Summary sheet saved: {p}"))
 
     # ---- GL mapping ---------------------------------------------------------------------------
-    def open_gl_mapping(self) -> GlMapDialog:
+    def open_gl_mapping(self, item_code: str = "") -> GlMapDialog:
         dialog = self.gl_mapping_dialog()
+        if item_code:
+            dialog.add_item_code(item_code)
+        self.gl_dialog = dialog
         dialog.open()
         return dialog
+
+    def _on_table_double_clicked(self, index) -> None:
+        row = self.proxy.data(index, ROW_ROLE)
+        if row is not None and row.status == UNMAPPED:  # map the missing item code right here
+            self.open_gl_mapping(row.item_code)
 
     def gl_mapping_dialog(self) -> GlMapDialog:
         services = self.ctx.services
