@@ -309,9 +309,17 @@ def start_method():
     """How worker processes start. ``fork`` is instant and inherits the loaded PDFium, but is
     only safe in a single-threaded process on Linux (the command line); with other threads
     running (the GUI, its operation workers) or elsewhere, ``spawn`` starts clean ones."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and _os_threads() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
+
+
+def _os_threads() -> int:
+    """Threads of this process as the OS counts them (Qt's threads are unknown to ``threading``)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return max(2, threading.active_count())
 
 
 def _chunk_size(total: int, workers: int) -> int:

@@ -420,3 +420,29 @@ def test_draw_template_button_reindexes_with_the_new_template(qtbot, batch, monk
     assert opened_on == [expected_page]  # the dialog opens on the selected bill's page
     assert tab.index.bills == [] and len(tab.index.unmatched_pages) == tab.index.pages
     assert tab.template_label.text() == "Template: drawn, not saved"
+
+
+def test_large_batches_are_read_by_worker_processes_from_the_gui(qtbot, batch, monkeypatch):
+    """The GUI's path: the pool is started from an operation's worker thread (spawned workers)."""
+    from console.bills import indexer
+
+    started = []
+    real = indexer.start_method
+
+    def spy():
+        ctx = real()
+        started.append(ctx.get_start_method())
+        return ctx
+
+    monkeypatch.setattr(indexer, "IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(indexer, "start_method", spy)
+    monkeypatch.setattr(indexer, "default_workers", lambda: 2)
+    import console.ui.tabs.bill_images_tab as mod
+
+    monkeypatch.setattr(mod, "index_batch", lambda path, template, **kw: indexer.index_batch(
+        path, template, in_process_below=0, **kw))
+    tab = make_tab(qtbot)
+    tab.open_batch(batch)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=60000)
+    assert started == ["spawn"]
+    assert [(r.account, r.pages) for r in tab.model.rows()] == expected_bills()
