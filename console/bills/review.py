@@ -59,9 +59,13 @@ class BillRow:
         return self.send_message or self.message
 
     def matches(self, needle: str) -> bool:
+        """Search: part of the account, invoice, file name or status, or a page number."""
         needle = needle.strip().lower()
-        return not needle or any(needle in s.lower() for s in (self.account, self.invoice, self.file_name,
-                                                                self.status_text))
+        if not needle:
+            return True
+        if needle.isdigit() and int(needle) in self.pages:
+            return True
+        return any(needle in s.lower() for s in (self.account, self.invoice, self.file_name, self.status_text))
 
 
 def rows_for(index: BatchIndex, invoices: Iterable[InvoiceRef] | None = None,

@@ -108,6 +108,7 @@ def test_review_rows_follow_plan_split_and_send():
     b = rows[1]
     assert b.status_text == "Send failed" and b.needs_attention and b.detail == "refused"
     assert rows[1].matches("b_2") and not rows[1].matches("zzz")
+    assert rows[0].matches("2") and rows[0].matches(" 1 ") and not rows[3].matches("4")  # page numbers
 
 
 def test_connection_problems_before_any_send_are_raised_for_the_caller(tmp_path):

@@ -145,7 +145,7 @@ class BillImagesTab(QWidget):
         # ---- left: search, bills, problems
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("bill-search")
-        self.search_edit.setPlaceholderText("Search account, invoice, file or status")
+        self.search_edit.setPlaceholderText("Search account, invoice, file, status or page number")
         self.search_edit.setClearButtonEnabled(True)
         self.attention_check = QCheckBox("Only bills that need a look", self)
         self.model = BillTableModel(self)
