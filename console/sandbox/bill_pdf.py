@@ -15,6 +15,7 @@ choices), so tests and benchmarks can rely on it. Customers are passed in (norma
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import random
 import unicodedata
@@ -90,6 +91,11 @@ def _is_latin1(ch: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _month_before(d: dt.date) -> dt.date:
+    y, m = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
+    return dt.date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
 def _date(d: dt.date) -> str:
@@ -205,9 +211,7 @@ def _first_page(pdf: FPDF, c, biller: Biller, message: str, usage_months: int) -
             y += 13
 
     # service information
-    period_end = c.bill_date - dt.timedelta(days=1)
-    period_start = (period_end.replace(day=1) - dt.timedelta(days=1)).replace(day=period_end.day) \
-        if period_end.day <= 28 else period_end.replace(day=1)
+    period_start, period_end = _month_before(c.bill_date), c.bill_date - dt.timedelta(days=1)
     _text(pdf, 372, 136, "Service Address", 8, "B", BLUE)
     _text(pdf, 372, 148, c.service_address, 9)
     _text(pdf, 372, 162, f"Service period {_date(period_start)} - {_date(period_end)}", 8)
