@@ -81,13 +81,13 @@ def _sortable_date(value) -> str:
 
 def sandbox_batch(paths, *, count: int | None = None, progress=None, cancel=None) -> Path:
     """The sandbox's bill batch PDF for its demo customers (printed once, then reused)."""
-    from console.sandbox.bill_pdf import build_bill_batch
+    from console.sandbox.bill_pdf import LAYOUT_VERSION, build_bill_batch
     from console.sandbox.seed import DEFAULT_COUNT, demo_customers
 
     count = count or DEFAULT_COUNT
     folder = Path(paths.sandbox_dir) / "bills"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"bill-batch-{count}.pdf"
+    target = folder / f"bill-batch-{count}-v{LAYOUT_VERSION}.pdf"
     if not target.exists():
         if cancel is not None and cancel.is_set():
             from console.errors import Cancelled

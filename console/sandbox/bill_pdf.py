@@ -28,6 +28,7 @@ from fpdf import FPDF
 
 from console.domain.money import format_money
 
+LAYOUT_VERSION = 1  # bump when the printed layout changes (cached sandbox batches are reprinted)
 PAGE_W, PAGE_H = 612.0, 792.0  # US Letter in points
 MARGIN = 36.0
 # The account box (top right). The sandbox template's region covers its first two lines.
