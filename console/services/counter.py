@@ -422,7 +422,9 @@ class CounterService:
             else:
                 problems.append(AmountProblem("partial", f"Partial payment: {format_money(due - amount)} stays due",
                                               "info"))
-        elif amount > due:
+        elif amount == due:
+            problems.append(AmountProblem("full", "Pays the amount due in full", "info"))
+        else:
             kind = "overpayment"
             extra = amount - due
             limit = money(self.profile.get("biller_overpayment_limit") or 0)

@@ -313,7 +313,7 @@ def _view(svc, **kw):
 @pytest.mark.parametrize("text,rule,ok", [
     ("", "required", False), ("abc", "amount", False), ("0", "positive", False), ("12.345", "amount", False),
     ("100000", "too_large", False), ("0.50", "minimum_payment", False), ("10.00", "minimum_due", False),
-    ("25.00", "partial", True), ("80", None, True), ("$80.00", None, True), ("85.00", "overpayment", True),
+    ("25.00", "partial", True), ("80", "full", True), ("$80.00", "full", True), ("85.00", "overpayment", True),
 ])
 def test_amount_rules(env, text, rule, ok):
     svc = env()

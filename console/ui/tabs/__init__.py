@@ -9,7 +9,7 @@ exists, its row's text is shown as a placeholder — no fake behaviour.
 from __future__ import annotations
 
 TABS: list[tuple[str, str | None, str]] = [
-    ("Counter Payments", None,
+    ("Counter Payments", "console.ui.tabs.counter_tab:CounterTab",
      "Take payments at the counter: find a customer by account, name, address or phone, see the "
      "balance and due date, take cash, check or card (swipe reader) and print a receipt."),
     ("Posting", "console.ui.tabs.posting_tab:PostingTab",

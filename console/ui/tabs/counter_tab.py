@@ -1,0 +1,745 @@
+"""Counter Payments: find the account, take the amount, swipe the card, authorize, hand over a receipt.
+
+Keyboard: F2 search · Enter picks an account · type the amount · swipe (the reader works
+whichever widget has focus) · F5 (or Enter in the amount) authorizes · Ctrl+P prints ·
+Ctrl+S saves the PDF · Ctrl+N starts the next payment · Esc cancels the step in progress.
+
+All work goes through ``ctx.services.counter`` (console.services.counter) in ``Operation``s;
+this module only lays out and reacts. The swiped card (masked fields plus the opaque encrypted
+read) is held only until it is used for one authorization, the cashier cancels, or it is
+left unused for a few minutes; no widget ever shows or holds anything but masked card data.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QRegularExpression, Qt, QTimer
+from PySide6.QtGui import QFont, QKeySequence, QRegularExpressionValidator, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.domain.money import format_money
+from console.services.counter import SEARCH_BY, AccountView, CounterPayment, PaymentResult, PaymentUnconfirmed
+from console.ui.counter_models import AccountResultsModel, RowRole, TodayPaymentsModel
+from console.ui.counter_receipt import ReceiptPreview, print_receipt, save_receipt_pdf
+from console.ui.counter_widgets import AccountPanel, CardBox
+from console.ui.errors import show_error
+from console.ui.operations import Operation
+
+log = logging.getLogger(__name__)
+
+CARD_HOLD_MS = 3 * 60 * 1000  # an unused card read is dropped after this long
+
+
+def ask_confirmation(parent: QWidget, title: str, text: str) -> bool:
+    """Yes / No question (module-level so tests can answer it)."""
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_void(parent: QWidget, payment: CounterPayment, role: str, why_supervisor: str):
+    """The void dialog (reason list + comment, supervisor PIN when needed); None when cancelled."""
+    from console.ui.posting_dialogs import ManualVoidDialog
+
+    dlg = ManualVoidDialog(parent, receipt_number=payment.receipt_number, operator_role=role)
+    dlg.setWindowTitle(f"Void card payment {format_money(payment.amount)} — {payment.account_number}")
+    dlg.receipt.setReadOnly(True)
+    if why_supervisor:
+        dlg.note.setText(f"A supervisor must approve: {why_supervisor}. The card charge is reversed too.")
+    else:
+        dlg.note.setText("You may void this receipt yourself (your own, today). The card charge is reversed too.")
+        dlg.supervisor.setEnabled(False)
+        dlg.pin.setEnabled(False)
+    dlg.reason.setFocus()
+    if dlg.exec() != ManualVoidDialog.DialogCode.Accepted:
+        return None
+    return dlg.request()
+
+
+def save_pdf_path(parent: QWidget, suggested: Path) -> Path | None:
+    name, _ = QFileDialog.getSaveFileName(parent, "Save receipt as PDF", str(suggested), "PDF (*.pdf)")
+    return Path(name) if name else None
+
+
+class CounterTab(QWidget):
+    def __init__(self, ctx, parent=None, *, capture=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.counter = ctx.services.counter
+        self.account: AccountView | None = None
+        self._card = None  # the swiped card until it is used (masked fields + opaque payload)
+        self._busy = False
+        self.last_result: PaymentResult | None = None
+        self.last_document = None
+        self._card_timer = QTimer(self)
+        self._card_timer.setSingleShot(True)
+        self._card_timer.timeout.connect(self._on_card_expired)
+        self._build()
+        self._connect_capture(capture)
+        self._shortcuts()
+        self.refresh_today()
+        self._update_state()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        # search row
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Account number, name, service address or phone — then Enter")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setAccessibleName("Account search")
+        self.search_by = QComboBox()
+        for code, label in SEARCH_BY.items():
+            self.search_by.addItem(label, code)
+        self.search_button = QPushButton("Search (F2)")
+        self.search_edit.returnPressed.connect(self.search)
+        self.search_button.clicked.connect(self.search)
+        self.results_model = AccountResultsModel(self)
+        self.results = QTableView()
+        self.results.setModel(self.results_model)
+        self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results.verticalHeader().hide()
+        self.results.horizontalHeader().setSectionResizeMode(AccountResultsModel.ADDRESS, QHeaderView.ResizeMode.Stretch)
+        self.results.setAlternatingRowColors(True)
+        self.results.setMaximumHeight(170)
+        self.results.setWordWrap(False)
+        self.results.verticalHeader().setDefaultSectionSize(self.results.fontMetrics().height() + 8)
+        for col in (AccountResultsModel.ACCOUNT, AccountResultsModel.NAME, AccountResultsModel.PHONE,
+                    AccountResultsModel.BALANCE):
+            self.results.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.results.hide()
+        self.results.activated.connect(self._on_result_activated)
+        self.results.doubleClicked.connect(self._on_result_activated)
+        self.results.setAccessibleName("Search results")
+        self.results.installEventFilter(self)
+        self.results_note = QLabel("")
+        self.results_note.setStyleSheet("color: #4b5563;")
+        search_row = QHBoxLayout()
+        search_row.addWidget(QLabel("Find account"))
+        search_row.addWidget(self.search_edit, 1)
+        search_row.addWidget(self.search_by)
+        search_row.addWidget(self.search_button)
+
+        # account panel (left)
+        self.panel = AccountPanel()
+
+        # payment panel (right): entry page and receipt page
+        self.steps = QLabel("")
+        self.steps.setTextFormat(Qt.TextFormat.RichText)
+        self.amount_edit = QLineEdit()
+        self.amount_edit.setAccessibleName("Amount to pay")
+        self.amount_edit.setPlaceholderText("0.00")
+        self.amount_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\$?[0-9,]{0,9}(\.[0-9]{0,2})?"),
+                                                                  self.amount_edit))
+        big = QFont(self.amount_edit.font())
+        big.setPointSizeF(big.pointSizeF() * 2.4)
+        big.setBold(True)
+        self.amount_edit.setFont(big)
+        self.amount_edit.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.amount_edit.setMinimumHeight(56)
+        self.amount_edit.textChanged.connect(self._on_amount_changed)
+        self.amount_edit.returnPressed.connect(self._on_amount_enter)
+        dollar = QLabel("$")
+        dollar.setFont(big)
+        self.pay_due_button = QPushButton("Amount due")
+        self.pay_due_button.setToolTip("Fill in the amount due")
+        self.pay_due_button.clicked.connect(self._fill_amount_due)
+        self.pay_due_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        amount_row = QHBoxLayout()
+        amount_row.addWidget(dollar)
+        amount_row.addWidget(self.amount_edit, 1)
+        amount_row.addWidget(self.pay_due_button)
+        self.amount_message = QLabel("")
+        self.amount_message.setWordWrap(True)
+        self.card_box = CardBox()
+        self.authorize_button = QPushButton("Authorize  (F5)")
+        self.authorize_button.setMinimumHeight(48)
+        fb = QFont(self.authorize_button.font())
+        fb.setPointSizeF(fb.pointSizeF() * 1.3)
+        fb.setBold(True)
+        self.authorize_button.setFont(fb)
+        self.authorize_button.clicked.connect(self.authorize)
+        self.authorize_button.setStyleSheet(
+            "QPushButton:enabled { background: #1d4ed8; color: white; border: 1px solid #1e3a8a; border-radius: 6px; }"
+            "QPushButton:enabled:focus { border: 3px solid #f59e0b; }")
+        self.cancel_button = QPushButton("Cancel  (Esc)")
+        self.cancel_button.setMinimumHeight(48)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.authorize_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        self.progress_label = QLabel("")
+        self.progress_label.setStyleSheet("color: #1e3a8a; font-weight: bold;")
+        entry = QWidget()
+        el = QVBoxLayout(entry)
+        el.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(QLabel("<b>Amount</b>"))
+        el.addLayout(amount_row)
+        el.addWidget(self.amount_message)
+        el.addSpacing(6)
+        el.addWidget(QLabel("<b>Card</b>"))
+        el.addWidget(self.card_box)
+        el.addSpacing(6)
+        el.addLayout(buttons)
+        el.addWidget(self.progress_label)
+        el.addStretch(1)
+
+        self.result_banner = QLabel("")
+        self.result_banner.setWordWrap(True)
+        self.result_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.preview = ReceiptPreview()
+        self.print_button = QPushButton("Print  (Ctrl+P)")
+        self.print_button.clicked.connect(self.print_receipt)
+        self.pdf_button = QPushButton("Save PDF  (Ctrl+S)")
+        self.pdf_button.clicked.connect(lambda: self.save_pdf())
+        self.next_button = QPushButton("Next payment  (Ctrl+N)")
+        self.next_button.clicked.connect(self.new_payment)
+        receipt_buttons = QHBoxLayout()
+        receipt_buttons.addWidget(self.print_button)
+        receipt_buttons.addWidget(self.pdf_button)
+        receipt_buttons.addWidget(self.next_button)
+        done = QWidget()
+        dl = QVBoxLayout(done)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.result_banner)
+        dl.addWidget(self.preview, 1)
+        dl.addLayout(receipt_buttons)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(entry)
+        self.pages.addWidget(done)
+        right = QFrame()
+        right.setObjectName("paybox")
+        right.setStyleSheet("#paybox { border: 1px solid #d1d5db; border-radius: 8px; }")
+        rl = QVBoxLayout(right)
+        rl.addWidget(self.steps)
+        rl.addWidget(self.pages, 1)
+
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(self.panel)
+        middle.addWidget(right)
+        middle.setStretchFactor(0, 3)
+        middle.setStretchFactor(1, 2)
+        middle.setChildrenCollapsible(False)
+
+        # today's payments (bottom)
+        self.today_model = TodayPaymentsModel(self)
+        self.today = QTableView()
+        self.today.setModel(self.today_model)
+        self.today.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.today.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.today.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.today.verticalHeader().hide()
+        self.today.setWordWrap(False)
+        self.today.verticalHeader().setDefaultSectionSize(self.today.fontMetrics().height() + 8)
+        header = self.today.horizontalHeader()
+        for col in range(len(TodayPaymentsModel.HEADERS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(TodayPaymentsModel.NAME, QHeaderView.ResizeMode.Stretch)
+        self.today.setAccessibleName("Today's card payments")
+        self.today.selectionModel().selectionChanged.connect(lambda *_: self._update_today_buttons())
+        self.today_title = QLabel("<b>Today's card payments</b>")
+        self.void_button = QPushButton("Void…")
+        self.void_button.clicked.connect(self.void_selected)
+        self.reprint_button = QPushButton("Show receipt")
+        self.reprint_button.clicked.connect(self.show_selected_receipt)
+        self.check_button = QPushButton("Check again")
+        self.check_button.setToolTip("Ask the gateway about unconfirmed payments; retry queued receipts and voids")
+        self.check_button.clicked.connect(self.check_again)
+        today_bar = QHBoxLayout()
+        today_bar.addWidget(self.today_title)
+        today_bar.addStretch(1)
+        today_bar.addWidget(self.reprint_button)
+        today_bar.addWidget(self.check_button)
+        today_bar.addWidget(self.void_button)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addLayout(today_bar)
+        bl.addWidget(self.today)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(search_row)
+        tl.addWidget(self.results)
+        tl.addWidget(self.results_note)
+        tl.addWidget(middle, 1)
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(top)
+        outer.addWidget(bottom)
+        outer.setStretchFactor(0, 4)
+        outer.setStretchFactor(1, 1)
+        outer.setChildrenCollapsible(False)
+        self.training_banner = QLabel("TRAINING — sandbox: no real cards are charged")
+        self.training_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.training_banner.setStyleSheet("background: #b91c1c; color: white; font-weight: bold; padding: 3px;")
+        self.training_banner.setVisible(bool(self.ctx.training))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.training_banner)
+        layout.addWidget(outer, 1)
+        QWidget.setTabOrder(self.search_edit, self.search_by)
+        QWidget.setTabOrder(self.search_by, self.search_button)
+        QWidget.setTabOrder(self.search_button, self.results)
+        QWidget.setTabOrder(self.results, self.amount_edit)
+        QWidget.setTabOrder(self.amount_edit, self.authorize_button)
+        QWidget.setTabOrder(self.authorize_button, self.cancel_button)
+        QWidget.setTabOrder(self.cancel_button, self.today)
+        QWidget.setTabOrder(self.today, self.reprint_button)
+        QWidget.setTabOrder(self.reprint_button, self.check_button)
+        QWidget.setTabOrder(self.check_button, self.void_button)
+
+    def _shortcuts(self) -> None:
+        def bind(seq, slot) -> QShortcut:
+            s = QShortcut(QKeySequence(seq), self)
+            s.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            s.activated.connect(slot)
+            return s
+
+        self.shortcut_search = bind("F2", self.focus_search)
+        self.shortcut_authorize = bind("F5", self.authorize)
+        self.shortcut_print = bind(QKeySequence.StandardKey.Print, self.print_receipt)
+        self.shortcut_pdf = bind(QKeySequence.StandardKey.Save, lambda: self.save_pdf())
+        self.shortcut_next = bind(QKeySequence.StandardKey.New, self.new_payment)
+        self.shortcut_cancel = bind("Esc", self.cancel)
+
+    def _connect_capture(self, capture) -> None:
+        if capture is None:
+            try:
+                from console.ui.swipe_capture import SwipeCapture
+
+                capture = SwipeCapture.install()
+            except Exception:  # noqa: BLE001 - a console without a reader still takes the rest
+                log.exception("card reader capture unavailable")
+                capture = None
+        self.capture = capture
+        if capture is not None:
+            capture.card_did_arrive.connect(self._on_card)
+            capture.swipe_did_fail.connect(self._on_swipe_failed)
+            capture.state_did_change.connect(self._on_reader_state)
+
+    # ------------------------------------------------------------------ search and account
+    def focus_search(self) -> None:
+        if self._busy:
+            return
+        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_edit.selectAll()
+
+    def search(self) -> None:
+        text = self.search_edit.text().strip()
+        if not text or self._busy:
+            return
+        by = str(self.search_by.currentData())
+        self.results_note.setText("Searching…")
+        Operation(self, lambda op: self.counter.search(text, by), label="Searching accounts…") \
+            .success(self._on_results).failure(self._on_failed_quietly).run()
+
+    def _on_results(self, rows) -> None:
+        self.results_model.set_rows(rows)
+        self.results.setVisible(bool(rows))
+        n = len(rows)
+        self.results_note.setText("No account found — try part of the name, the street or the phone number."
+                                  if not n else f"{n} account(s). Up/Down to choose, Enter to open.")
+        if n:
+            self.results.setFocus()
+            self.results.selectRow(0)
+        if n == 1:
+            self.open_account(rows[0].account_number)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        if obj is self.results and event.type() == event.Type.KeyPress and event.key() in (
+                Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._on_result_activated(self.results.currentIndex())
+            return True
+        return super().eventFilter(obj, event)
+
+    def _on_result_activated(self, index) -> None:
+        row = self.results_model.row(index.row()) if index.isValid() else None
+        if row is not None:
+            self.open_account(row.account_number)
+
+    def open_account(self, account_number: str) -> None:
+        if self._busy:
+            return
+        self.ctx.status(f"Opening account {account_number}…")
+        Operation(self, lambda op: self.counter.account(account_number), label="Loading the account…") \
+            .success(self._on_account).failure(self._on_failed_quietly).run()
+
+    def _on_account(self, view: AccountView) -> None:
+        self.new_payment(keep_account=True)
+        self.results.hide()
+        if self.results_model.rowCount() > 1:
+            self.results_note.setText(f"{self.results_model.rowCount()} accounts found — Esc goes back to the list, "
+                                      "F2 searches again.")
+        else:
+            self.results_note.setText("F2 searches again.")
+        self.account = view
+        self.panel.set_account(view)
+        self.amount_edit.setText(f"{view.suggested_amount:.2f}" if view.suggested_amount > 0 else "")
+        self.amount_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.amount_edit.selectAll()
+        self._update_state()
+
+    # ------------------------------------------------------------------ amount
+    def _fill_amount_due(self) -> None:
+        if self.account is not None:
+            self.amount_edit.setText(f"{self.account.suggested_amount:.2f}")
+            self.amount_edit.setFocus()
+
+    def amount_check(self):
+        if self.account is None:
+            return None
+        return self.counter.check_amount(self.account, self.amount_edit.text())
+
+    def _on_amount_changed(self, _text: str) -> None:
+        self._update_state()
+
+    def _on_amount_enter(self) -> None:
+        if self._card is not None:
+            self.authorize()
+        else:
+            check = self.amount_check()
+            if check is not None and check.ok:
+                self.card_box.show_state("waiting", "Swipe the card now",
+                                         f"{format_money(check.amount)} — the reader works whichever field has "
+                                         "focus.")
+
+    # ------------------------------------------------------------------ card reader
+    def _accepting_cards(self) -> bool:
+        return self.isVisible() and self.account is not None and not self._busy and self.pages.currentIndex() == 0
+
+    def _on_card(self, card) -> None:
+        if not self._accepting_cards():
+            if self.isVisible() and self.account is None:
+                self.card_box.show_state("error", "Find the account first",
+                                         "The card read was discarded. Choose the account, then swipe again.")
+            return
+        if getattr(card, "payload", None) is None:
+            self.card_box.show_state("error", "This card read cannot be used", "Swipe the card again.")
+            return
+        self._card = card
+        self._card_timer.start(CARD_HOLD_MS)
+        self._update_state()
+        if self.authorize_button.isEnabled():
+            self.authorize_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_swipe_failed(self, reason: str) -> None:
+        if not self.isVisible() or self.pages.currentIndex() != 0:
+            return
+        self._drop_card()
+        self.card_box.show_state("error", "Card read failed — swipe again", reason)
+
+    def _on_reader_state(self, state: str) -> None:
+        if not self._accepting_cards() or self._card is not None:
+            return
+        if state == "receiving":
+            self.card_box.show_state("reading", "Reading the card…", "Keep the card moving through the reader.")
+        elif state == "listening":
+            self._update_state()
+
+    def _on_card_expired(self) -> None:
+        if self._card is not None and not self._busy:
+            self._drop_card()
+            self.card_box.show_state("waiting", "Card read timed out — swipe again",
+                                     "An unused card read is discarded after a few minutes.")
+            self._update_state(keep_card_box=True)
+
+    def _drop_card(self) -> None:
+        self._card = None
+        self._card_timer.stop()
+
+    # ------------------------------------------------------------------ authorize
+    def authorize(self) -> None:
+        if self._busy or self.account is None or self.pages.currentIndex() != 0:
+            return
+        check = self.amount_check()
+        if check is None or not check.ok:
+            self.amount_edit.setFocus()
+            return
+        if self._card is None:
+            self.card_box.show_state("waiting", "Swipe the card now", f"{format_money(check.amount)} to charge.")
+            return
+        confirmed = False
+        if check.needs_confirmation:
+            if not ask_confirmation(self, "Overpayment", check.needs_confirmation):
+                self.amount_edit.setFocus()
+                self.amount_edit.selectAll()
+                return
+            confirmed = True
+        card, self._card = self._card, None  # used once: the tab no longer holds it
+        self._card_timer.stop()
+        account, amount, operator = self.account, check.amount, self.ctx.operator_id
+        self._set_busy(True, f"Authorizing {format_money(amount)}…")
+
+        def work(op):
+            return self.counter.take_payment(account, amount, card, operator, confirmed=confirmed,
+                                             progress=op.progress)
+
+        Operation(self, work, label=f"Card payment {format_money(amount)}…") \
+            .on_progress(lambda done, total, msg: self.progress_label.setText(msg.capitalize() if msg else "")) \
+            .success(self._on_paid).failure(self._on_payment_failed).run()
+
+    def _on_paid(self, result: PaymentResult) -> None:
+        self._set_busy(False)
+        self.last_result = result
+        self.refresh_today()
+        if result.status == "declined":
+            self.card_box.show_state("error", f"DECLINED — {result.reason}",
+                                     "Nothing was charged. Ask for another card (swipe it now) or another way to pay.")
+            self.ctx.status(f"Declined: {result.reason}")
+            self.amount_edit.setFocus()
+            self._update_state(keep_card_box=True)
+            return
+        self.last_document = self.counter.receipt_document(result.payment or result.key)
+        self.preview.set_document(self.last_document)
+        color = "#15803d" if result.status == "posted" else "#b45309"
+        head = "APPROVED" if result.status == "posted" else "APPROVED — CHARGED"
+        self.result_banner.setText(
+            f"<div style='font-size:16pt; color:{color}'><b>{head}  {format_money(result.amount)}</b></div>"
+            f"<div>{result.brand} {result.masked_pan} · auth {result.auth_code}</div><div>{result.message}</div>")
+        self.pages.setCurrentIndex(1)
+        self.print_button.setFocus()
+        self.ctx.status(result.message)
+        self._update_state()
+
+    def _on_payment_failed(self, exc: BaseException) -> None:
+        self._set_busy(False)
+        self.refresh_today()
+        if isinstance(exc, PaymentUnconfirmed):
+            self.card_box.show_state("error", "NOT CONFIRMED — do not swipe again",
+                                     f"{exc.message}. Use “Check again” under Today's card payments.")
+        else:
+            self.card_box.show_state("error", "Not charged", str(exc))
+        self._update_state(keep_card_box=True)
+        show_error(self, exc)
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self._busy = busy
+        self.progress_label.setText(message)
+        for w in (self.search_edit, self.search_button, self.results, self.amount_edit, self.pay_due_button,
+                  self.cancel_button, self.void_button, self.check_button):
+            w.setEnabled(not busy)
+        self._update_state(keep_card_box=True)
+
+    # ------------------------------------------------------------------ after the payment
+    def print_receipt(self) -> None:
+        if self.last_document is not None and self.pages.currentIndex() == 1:
+            if print_receipt(self, self.last_document):
+                self.ctx.status("Receipt sent to the printer")
+
+    def save_pdf(self, path: Path | None = None) -> Path | None:
+        doc = self.last_document
+        if doc is None or self.pages.currentIndex() != 1:
+            return None
+        if path is None:
+            folder = self.ctx.services.paths.data_dir / "receipts"
+            name = f"receipt-{(doc.receipt_number or doc.transaction_id).replace('/', '-')}.pdf"
+            path = save_pdf_path(self, folder / name)
+            if path is None:
+                return None
+        try:
+            written = save_receipt_pdf(doc, path)
+        except OSError as exc:
+            show_error(self, exc)
+            return None
+        self.ctx.status(f"Receipt saved: {written}")
+        return written
+
+    def new_payment(self, keep_account: bool = False, keep_results: bool = False) -> None:
+        if self._busy:
+            return
+        self._drop_card()
+        self.pages.setCurrentIndex(0)
+        self.last_document = None
+        self.preview.set_document(None)
+        self.result_banner.setText("")
+        self.progress_label.setText("")
+        if not keep_account:
+            self.account = None
+            self.panel.set_account(None)
+            self.amount_edit.clear()
+            if not keep_results:
+                self.results_model.set_rows([])
+                self.results.hide()
+                self.results_note.setText("")
+                self.focus_search()
+        self._update_state()
+
+    def cancel(self) -> None:
+        """Esc: drop the card read; else leave the receipt page; else clear the account."""
+        if self._busy:
+            return
+        if self._card is not None:
+            self._drop_card()
+            self._update_state()
+            self.ctx.status("Card read discarded")
+        elif self.pages.currentIndex() == 1:
+            self.new_payment()
+        elif self.account is not None:
+            back_to_list = self.results_model.rowCount() > 1
+            self.new_payment(keep_results=back_to_list)
+            if back_to_list:
+                self.results.show()
+                self.results_note.setText("Up/Down to choose, Enter to open.")
+                self.results.setFocus()
+
+    # ------------------------------------------------------------------ today's payments
+    def refresh_today(self) -> None:
+        try:
+            rows = self.counter.todays_payments()
+        except Exception as exc:  # noqa: BLE001 - the list is secondary; show why
+            log.exception("today's payments")
+            self.today_title.setText(f"<b>Today's card payments</b> — could not be read: {exc}")
+            return
+        self.today_model.set_rows(rows)
+        posted = [p for p in rows if p.state in ("posted", "queued", "review")]
+        total = sum((p.amount for p in posted), start=0)
+        attention = sum(p.state in ("unconfirmed", "queued", "review", "void_pending") for p in rows)
+        note = f" · <span style='color:#b45309'>{attention} need attention</span>" if attention else ""
+        self.today_title.setText(f"<b>Today's card payments</b> — {len(posted)} taken, "
+                                 f"{format_money(total)}{note}")
+        self._update_today_buttons()
+
+    def selected_payment(self) -> CounterPayment | None:
+        idx = self.today.selectionModel().selectedRows()
+        return self.today_model.data(idx[0], RowRole) if idx else None
+
+    def _update_today_buttons(self) -> None:
+        p = self.selected_payment()
+        self.void_button.setEnabled(not self._busy and p is not None and p.voidable)
+        self.reprint_button.setEnabled(p is not None and p.state in ("posted", "queued", "voided", "void_pending"))
+
+    def show_selected_receipt(self) -> None:
+        p = self.selected_payment()
+        if p is None or self._busy:
+            return
+        self._drop_card()
+        self.last_document = self.counter.receipt_document(p)
+        self.preview.set_document(self.last_document)
+        self.result_banner.setText(f"<b>Receipt {p.receipt_number or '(to follow)'}</b> — {p.state_label}")
+        self.pages.setCurrentIndex(1)
+        self.print_button.setFocus()
+        self._update_state()
+
+    def void_selected(self) -> None:
+        p = self.selected_payment()
+        if p is None or not p.voidable or self._busy:
+            return
+        why = self.counter.void_permission(p, self.ctx.operator_id)
+        request = ask_void(self, p, self.ctx.role, why)
+        if request is None:
+            return
+        operator = self.ctx.operator_id
+
+        def work(op):
+            return self.counter.void_counter_payment(p, request.reason_code, request.comment, operator,
+                                                     supervisor_pin=request.supervisor_pin or None,
+                                                     supervisor_id=request.supervisor_id or None)
+
+        self._set_busy(True, f"Voiding receipt {p.receipt_number}…")
+        Operation(self, work, label=f"Voiding receipt {p.receipt_number}…") \
+            .success(self._on_voided).failure(self._on_void_failed).run()
+
+    def _on_voided(self, outcome) -> None:
+        self._set_busy(False)
+        self.refresh_today()
+        self.ctx.status(outcome.message)
+        self.progress_label.setText(outcome.message)
+
+    def _on_void_failed(self, exc: BaseException) -> None:
+        self._set_busy(False)
+        self.refresh_today()
+        show_error(self, exc)
+
+    def check_again(self) -> None:
+        if self._busy:
+            return
+        operator = self.ctx.operator_id
+        Operation(self, lambda op: self.counter.reconcile(operator=operator), label="Checking card payments…") \
+            .success(self._on_checked).failure(self._on_failed_quietly).run()
+
+    def _on_checked(self, result) -> None:
+        self.refresh_today()
+        n, left = len(result.resolved), len(result.still_unconfirmed)
+        self.ctx.status(f"Checked: {n} resolved" + (f", {left} still unconfirmed" if left else ""))
+
+    def _on_failed_quietly(self, exc: BaseException) -> None:
+        self.results_note.setText("")
+        show_error(self, exc)
+
+    # ------------------------------------------------------------------ state
+    def _update_state(self, keep_card_box: bool = False) -> None:
+        has_account = self.account is not None
+        check = self.amount_check()
+        on_entry = self.pages.currentIndex() == 0
+        self.amount_edit.setEnabled(has_account and not self._busy and on_entry)
+        self.pay_due_button.setEnabled(has_account and not self._busy)
+        if check is None:
+            self.amount_message.setText("")
+        else:
+            color = "#b91c1c" if not check.ok else ("#b45309" if check.needs_confirmation else "#374151")
+            self.amount_message.setStyleSheet(f"color: {color};")
+            self.amount_message.setText(check.message)
+        ready = bool(has_account and check is not None and check.ok and self._card is not None and not self._busy)
+        self.authorize_button.setEnabled(ready and on_entry)
+        self.cancel_button.setEnabled(not self._busy and (has_account or self._card is not None))
+        if not keep_card_box and on_entry and not self._busy:
+            if not has_account:
+                self.card_box.show_state("idle", "Card reader", "Find the account first (F2).")
+            elif self._card is not None:
+                c = self._card
+                name = f" · {c.name}" if c.name else ""
+                exp = f" · exp {c.expiry[2:]}/{c.expiry[:2]}" if c.expiry else ""
+                self.card_box.show_state("card", f"{c.brand or 'Card'}  {c.masked_pan or '(keyed)'}",
+                                         f"Card read OK{name}{exp}. Press F5 to authorize, Esc to discard.")
+            else:
+                amount = f"{format_money(check.amount)} — " if check is not None and check.ok else ""
+                self.card_box.show_state("waiting", "Swipe the card now",
+                                         f"{amount}the reader works whichever field has focus.")
+        self.steps.setText(self._steps_text(has_account, check, on_entry))
+
+    def _steps_text(self, has_account: bool, check, on_entry: bool) -> str:
+        done = "<span style='color:#15803d'>✔ {}</span>"
+        now = "<span style='color:#1d4ed8'><b>▶ {}</b></span>"
+        todo = "<span style='color:#9ca3af'>{}</span>"
+        amount_ok = check is not None and check.ok
+        card_ok = self._card is not None
+        paid = not on_entry
+        stages = [("1 Account", has_account), ("2 Amount", amount_ok), ("3 Card", card_ok or paid),
+                  ("4 Authorize", paid), ("5 Receipt", False)]
+        out, current_marked = [], False
+        for label, ok in stages:
+            if ok:
+                out.append(done.format(label))
+            elif not current_marked:
+                out.append(now.format(label))
+                current_marked = True
+            else:
+                out.append(todo.format(label))
+        return "&nbsp;&nbsp;".join(out)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh_today()
+        if self.account is None:
+            QTimer.singleShot(0, self.focus_search)
+
