@@ -299,3 +299,36 @@ def test_double_clicking_an_unmapped_payment_opens_the_mapping_with_its_code(qtb
     assert dialog is not None and dialog.isVisible() and "555" in [c for _, c, _ in dialog.entries()]
     assert "NN-NNNN-NNN" in dialog.format_label.text()
     dialog.close()
+
+
+def test_stratus_send_then_the_pickup_receipt(qtbot, tmp_path):
+    import paramiko
+
+    from console.adapters import transfer as tx
+    from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer, StratusPickup
+    from console.services.transfer import TransferService
+
+    root = tmp_path / "sftp"
+    (root / "lockbox").mkdir(parents=True)
+    with SftpServer(root, paramiko.ECDSAKey.generate(bits=256)) as srv:
+        pickup = StratusPickup(root, delay=0.3).start()
+        try:
+            kh = tmp_path / "known_hosts"
+            tx.trust_host_key(kh, srv.host, srv.port, srv.public_key)
+            settings = tx.TransferSettings("sftp", srv.host, srv.port, DEMO_USER, password=DEMO_PASSWORD,
+                                           known_hosts=kh, timeout=5)
+            tab = make_tab(qtbot)
+            journal = tab.ctx.services.journal
+            tab.ctx.services.overrides["transfer"] = TransferService(
+                lambda: tx.open_transfer(settings), settings, journal, folders={"lockbox": "/lockbox"})
+            tab._poll_timer.setInterval(200)
+            previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(5)))
+            built(qtbot, tab, tmp_path / "lb.txt")
+            tab.send_current("stratus")
+            settle(qtbot, lambda: tab.last_send is not None and not tab.busy)
+            assert tab.last_send.destination == "/lockbox/lb.txt"
+            assert "sent through Stratus" in tab.file_label.text()
+            settle(qtbot, lambda: tab.delivery == "delivered" and not tab.busy, timeout=15000)
+            assert (root / "lockbox" / "lb.txt.snt").exists() and "delivered" in tab.summary_label.text()
+        finally:
+            pickup.stop()

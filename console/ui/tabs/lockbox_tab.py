@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -95,6 +95,12 @@ class LockboxTab(QWidget):
         self.duplicates_by: Operator | None = None
         self._op: Operation | None = None
         self.gl_dialog: GlMapDialog | None = None
+        self.delivery = ""
+        self._polls = 0
+        self.poll_limit = 120
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(5000)
+        self._poll_timer.timeout.connect(self._poll_delivery)
         self.ask_supervisor = ask_supervisor  # replaced in tests
         self.ask_save_path = self._ask_save_path
         self._state = ctx.ui_state("lockbox") if hasattr(ctx, "ui_state") else None
@@ -534,6 +540,38 @@ class LockboxTab(QWidget):
             msg += " — an earlier attempt had already delivered it; nothing was sent twice"
         self.summary_label.setText(msg + ".")
         self.ctx.status(msg)
+        if s.via == "stratus" and s.status != "delivered":
+            self._polls = 0
+            self._poll_timer.start()
+
+    # ---- Stratus delivery receipt: the pickup renames the file to .snt ---------------------------
+    def _poll_delivery(self) -> None:
+        s = self.last_send
+        if s is None or s.via != "stratus" or self.busy:
+            return
+        self._polls += 1
+        if self._polls > self.poll_limit:
+            self._poll_timer.stop()
+            return
+        services, key = self.ctx.services, s.reference
+        self._op = (Operation(self, lambda op: str(services.transfer.delivery_status(key)))
+                    .success(self._on_delivery).failure(self._on_delivery_failed))
+        self._op.run()
+
+    def _on_delivery(self, status: str) -> None:
+        self._op = None
+        self._update_actions()
+        self.delivery = status
+        if self.last_send is not None:
+            self.summary_label.setText(f"{self.last_send.path.name} on the Stratus server: {status}.")
+        if status == "delivered":
+            self._poll_timer.stop()
+            self.ctx.status(f"{self.last_send.path.name if self.last_send else 'File'} delivered (Stratus receipt)")
+
+    def _on_delivery_failed(self, exc: BaseException) -> None:
+        self._op = None
+        self._update_actions()
+        log.info("delivery status not available: %s", exc)
 
     def _on_send_failed(self, exc: BaseException, via: str) -> bool:
         from console.adapters.transfer import HostKeyUnknown
