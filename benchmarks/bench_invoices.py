@@ -109,14 +109,12 @@ def bare_pass(path: Path) -> int:
     return n
 
 
-def best(fn, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        gc.collect()
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), result
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    gc.collect()
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
 
 
 def peak_mb(fn) -> float:
@@ -130,42 +128,99 @@ def peak_mb(fn) -> float:
 
 
 def measure(name: str, path: Path, fn, records: int, runs: int) -> bool:
-    bare_times, read_times = [], []
-    for _ in range(runs):  # interleaved: a busy machine slows both sides alike
-        b, _ = best(lambda: bare_pass(path), 1)
-        r, result = best(fn, 1)
-        bare_times.append(b)
-        read_times.append(r)
-    bare, read = min(bare_times), min(read_times)
+    """Best of `runs` interleaved runs of the bare pass and of fn. The verdict uses CPU time
+    (this process only), so other work on a shared machine does not decide it; wall time is
+    printed too."""
+    bare_w, bare_c, read_w, read_c = [], [], [], []
+    for _ in range(runs):
+        w, c = timed(lambda: bare_pass(path))
+        bare_w.append(w)
+        bare_c.append(c)
+        w, c = timed(fn)
+        read_w.append(w)
+        read_c.append(c)
+    bare, read = min(bare_c), min(read_c)
     rate = records / read
     ratio = read / bare
     mem = peak_mb(fn)
     ok = rate >= 100_000 and ratio <= 3.0 and mem <= 300
     print(f"{name}: {records:,} records, {path.stat().st_size / 1e6:.1f} MB")
-    print(f"  bare csv.reader pass  {bare:7.3f} s")
-    print(f"  parse + validate      {read:7.3f} s   {rate:>10,.0f} records/s  (target >= 100,000)")
-    print(f"  ratio to bare pass    {ratio:7.2f} x   (target <= 3.0)")
+    print(f"  bare csv.reader pass  {bare:7.3f} s CPU ({min(bare_w):.3f} s wall)")
+    print(f"  parse + validate      {read:7.3f} s CPU ({min(read_w):.3f} s wall)   "
+          f"{rate:>9,.0f} records/s  (target >= 100,000)")
+    print(f"  ratio to bare pass    {ratio:7.2f} x   (wall {min(read_w) / min(bare_w):.2f} x; target <= 3.0)")
     print(f"  peak memory           {mem:7.1f} MB  (target <= 300, tracemalloc)")
     print(f"  {'OK' if ok else 'MISSED'}")
     return ok
+
+
+def first_rows_in_tab(path: Path) -> float | None:
+    """Seconds from choosing the file to the first rows in the Invoice Import tab (offscreen Qt)."""
+    try:
+        import os
+
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtWidgets import QApplication
+
+        from console.app import build_services
+        from console.secrets import MemoryBackend
+        from console.ui.context import UiContext
+        from console.ui.operations import tracker
+        from console.ui.tabs.invoice_import_tab import InvoiceImportTab
+    except ImportError:
+        return None
+    app = QApplication.instance() or QApplication([])
+    services = build_services("sandbox", secret_backend=MemoryBackend())
+    tab = InvoiceImportTab(UiContext(services))
+    tab.resize(1200, 700)
+    tab.show()
+    start = time.perf_counter()
+    tab.load_file(path)
+    first = None
+    while tab.loading and time.perf_counter() - start < 120:
+        app.processEvents()
+        if first is None and tab.model.rowCount() > 0:
+            first = time.perf_counter() - start
+        time.sleep(0.002)
+    if first is None and tab.model.rowCount() > 0:
+        first = time.perf_counter() - start
+    print(f"invoice import tab: first rows after {first:.3f} s, whole file checked after "
+          f"{time.perf_counter() - start:.2f} s  (target: first rows within 1 s)")
+    tracker().cancel_all()
+    tracker().wait(10_000)
+    tab.close()
+    tab.deleteLater()
+    app.processEvents()
+    services.close()
+    return first
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--keep", type=Path, help="write the generated files here and keep them")
+    ap.add_argument("--keep", type=Path, help="write the generated files here and keep them (reused next time)")
     args = ap.parse_args()
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench-invoices-"))
     tmp.mkdir(parents=True, exist_ok=True)
     inv_path, pay_path = tmp / "invoices.txt", tmp / "payments.csv"
     t = time.perf_counter()
-    inv_path.write_text(write_delimited(invoice_rows(args.records), load_layout("ic-invoice-v1")),
-                        encoding="utf-8", newline="")
-    pay_path.write_text(write_delimited(payment_rows(args.records), load_layout("ic-payments-v1")),
-                        encoding="utf-8", newline="")
-    print(f"generated in {time.perf_counter() - t:.1f} s ({tmp})")
+    if args.keep and inv_path.exists() and pay_path.exists():
+        print(f"reusing the files in {tmp}")
+    else:
+        generate(inv_path, pay_path, args.records)
+        print(f"generated in {time.perf_counter() - t:.1f} s ({tmp})")
+    return run(args, tmp, inv_path, pay_path)
 
+
+def generate(inv_path: Path, pay_path: Path, records: int) -> None:
+    inv_path.write_text(write_delimited(invoice_rows(records), load_layout("ic-invoice-v1")),
+                        encoding="utf-8", newline="")
+    pay_path.write_text(write_delimited(payment_rows(records), load_layout("ic-payments-v1")),
+                        encoding="utf-8", newline="")
+
+
+def run(args, tmp: Path, inv_path: Path, pay_path: Path) -> int:
     check = check_invoices(inv_path)
     assert check.ok and check.record_count == args.records, check.errors[:3]
     pay = read_file(pay_path, "ic-payments-v1")
@@ -175,6 +230,9 @@ def main() -> int:
                  lambda: check_invoices(inv_path), args.records, args.runs)
     ok &= measure("payments parse + validate (ic-payments-v1, read_file)", pay_path,
                   lambda: read_file(pay_path, "ic-payments-v1"), args.records, args.runs)
+    first = first_rows_in_tab(inv_path)
+    if first is not None:
+        ok &= first <= 1.0
     if not args.keep:
         inv_path.unlink()
         pay_path.unlink()

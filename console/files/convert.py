@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
-from itertools import compress, count
+from decimal import Context, Decimal, InvalidOperation
+from itertools import compress, count, repeat
+from operator import is_
 
 from console.domain.money import CENT, AmountError, parse_amount
 from console.files.layouts import Column
@@ -37,6 +38,9 @@ _DATE_RE = {
     "YYMMDD": (re.compile(r"(\d\d)(\d\d)(\d\d)"), (1, 2, 3)),
 }
 
+# create_decimal skips the thread-local context lookup of Decimal(); 60 digits keep every
+# amount exact (the checks above allow only digits, '.', '-').
+_EXACT = Context(prec=60, traps=[InvalidOperation])
 _AMOUNT_BYTES_NL = b"0123456789.-\n"
 _NOT_TWO_PLACES = re.compile(rb"\.(?:\d{3}|\d?\D)")
 _SIMPLE = re.compile(r"(\[(?:[^\]\\]|\\.)+\]|\\d)(?:\{(\d+)(?:,(\d*))?\}|(\+)|(\*))?")
@@ -79,6 +83,9 @@ class CellError(ValueError):
         self.message = message
 
 
+_MISS = object()  # a cache lookup that found nothing
+
+
 class _Bad:
     """A cached conversion failure (kept in the distinct-value cache)."""
 
@@ -101,7 +108,6 @@ class Converter:
         t = column.type
         self.type = t
         self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
-        self._rx_opt = re.compile(f"(?:{column.pattern})?", re.DOTALL) if column.pattern else None
         self._simple = simple_class(column.pattern) if column.pattern else None
         # Columns with few distinct values convert each distinct text once (int, date, flag,
         # enum; amounts repeat a lot in billing data too). Text with a rule and timestamps
@@ -218,7 +224,8 @@ class Converter:
         """Convert a chunk of cells. Returns (values, [(index, CellError)])."""
         if self._adaptive and len(cells) >= ADAPT_MIN:
             self._adaptive = False
-            if len(set(cells)) * 4 < len(cells):
+            # a cache pays when a value repeats; below ~60% distinct it beats per-cell checks
+            if len(set(cells)) * 5 < len(cells) * 3:
                 self._cache = {}
         if self._cache is not None:
             return self._cached(cells)
@@ -242,6 +249,10 @@ class Converter:
 
     def _cached(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
         cache = self._cache
+        if cache and not self._bad_keys:  # warm cache, nothing bad seen: one lookup per cell
+            values = list(map(cache.get, cells, repeat(_MISS)))
+            if not any(map(is_, values, repeat(_MISS))):
+                return values, []
         uniq = set(cells)
         new = list(uniq.difference(cache)) if cache else list(uniq)
         converted = self._fast(new) if len(new) > 8 else None
@@ -275,8 +286,9 @@ class Converter:
         if t == "text":
             if (c.required and "" in cells) or any(map(str.isspace, cells)):
                 return None
-            if self._rx_opt is not None and not self._simple_ok(cells) \
-                    and not all(map(self._rx_opt.fullmatch, cells)):
+            # empty cells are absent (required was checked above): filter(None) skips them
+            if self._rx is not None and not self._simple_ok(cells) \
+                    and not all(map(self._rx.fullmatch, filter(None, cells))):
                 return None
             if c.max_length is not None and max(map(len, cells), default=0) > c.max_length:
                 return None
@@ -333,7 +345,7 @@ def _canonical_amounts(cells) -> list | None:
     if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != len(cells) or _NOT_TWO_PLACES.search(data):
         return None
     try:
-        return list(map(Decimal, cells))
+        return list(map(_EXACT.create_decimal, cells))
     except InvalidOperation:
         return None
 

@@ -33,8 +33,8 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import islice
-from operator import itemgetter
+from itertools import islice, repeat
+from operator import is_, itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -432,7 +432,9 @@ class _State:
             unreadable = any(col == t.column for _, col in self.bad_cells)
             if total is None or unreadable:
                 return  # the bad amounts are already errors; a sum over the rest proves nothing
-            actual = sum((v for v in values if v is not None), Decimal("0.00"))
+            if any(map(is_, values, repeat(None))):
+                values = [v for v in values if v is not None]
+            actual = sum(values, Decimal("0.00"))
             if actual != total:
                 self.sink.add(line, "control total", "trailer_total",
                               f"Trailer control total is {total} but {t.column} adds up to {actual}; the file is rejected")

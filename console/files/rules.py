@@ -128,9 +128,10 @@ def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
     """``minimum`` is between 0 and ``total`` when ``total`` > 0, and 0 when nothing is due."""
     mn, tot = t.name(_p(check, "minimum", "MinimumAmountDue")), t.name(_p(check, "total", "TotalAmountDue"))
     idx, (mv, tv) = t.complete(mn, tot)
-    # suspect: above the total, or negative, or above zero when nothing is due
-    suspect = set(compress(idx, map(gt, mv, tv))).intersection(compress(idx, map(gt, mv, repeat(ZERO)))) \
-        | set(compress(idx, map(lt, mv, repeat(ZERO))))
+    # suspect: above the total (but not a zero minimum on a credit), or negative
+    suspect = {i for i in compress(idx, map(gt, mv, tv)) if t.col(mn)[i] > 0}
+    if mv and min(mv) < ZERO:
+        suspect.update(compress(idx, map(lt, mv, repeat(ZERO))))
     for i in sorted(suspect):
         m, total = t.col(mn)[i], t.col(tot)[i]
         if m < 0:
