@@ -306,11 +306,22 @@ def index_batch(
 
 
 def start_method():
-    """How worker processes start. ``fork`` is instant and inherits the loaded PDFium, but is
-    only safe in a single-threaded process on Linux (the command line); with other threads
-    running (the GUI, its operation workers) or elsewhere, ``spawn`` starts clean ones."""
-    if sys.platform.startswith("linux") and _os_threads() == 1:
-        return multiprocessing.get_context("fork")
+    """How worker processes start.
+
+    - ``fork``: instant, inherits the loaded PDFium; only safe in a process with a single
+      thread, on Linux (the command line);
+    - ``forkserver`` (Linux with other threads running: the GUI): a clean single-threaded
+      server, started once per program with this module preloaded, forks the workers, so
+      only the first indexing pays for starting Python and loading PDFium;
+    - ``spawn`` everywhere else (Windows, macOS, frozen builds).
+    """
+    if sys.platform.startswith("linux"):
+        if _os_threads() == 1:
+            return multiprocessing.get_context("fork")
+        if not getattr(sys, "frozen", False):
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload([__name__])
+            return ctx
     return multiprocessing.get_context("spawn")
 
 

@@ -25,9 +25,9 @@ def big(tmp_path_factory):
     return make_pdf(tmp_path_factory.mktemp("b") / "big.pdf", pages)
 
 
-@pytest.fixture(params=["fork", "spawn"])
+@pytest.fixture(params=["fork", "forkserver", "spawn"])
 def start(request, monkeypatch):
-    """Both ways workers start: fork (the command line) and spawn (the GUI, other systems)."""
+    """Every way workers start: fork (command line), fork server (GUI), spawn (other systems)."""
     import multiprocessing
 
     from console.bills import indexer
@@ -43,7 +43,7 @@ def test_start_method_is_spawn_when_threads_run():
     t = threading.Thread(target=done.wait)
     t.start()
     try:
-        assert start_method().get_start_method() == "spawn"
+        assert start_method().get_start_method() == "forkserver"
     finally:
         done.set()
         t.join()
