@@ -142,7 +142,7 @@ class AccountPanel(QWidget):
         for r, a in enumerate(reversed(rows)):
             when = a.adjusted_at.strftime("%m/%d/%Y") if a.adjusted_at else ""
             amount = QTableWidgetItem(format_money(a.amount))
-            amount.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+            amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.adjustments.setItem(r, 0, QTableWidgetItem(when))
             self.adjustments.setItem(r, 1, amount)
             self.adjustments.setItem(r, 2, QTableWidgetItem(a.reason))

@@ -95,6 +95,7 @@ class CounterTab(QWidget):
         self._build()
         self._connect_capture(capture)
         self._shortcuts()
+        self._restore_ui_state()
         self.refresh_today()
         self._update_state()
 
@@ -234,7 +235,7 @@ class CounterTab(QWidget):
         rl.addWidget(self.steps)
         rl.addWidget(self.pages, 1)
 
-        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle = self.middle_splitter = QSplitter(Qt.Orientation.Horizontal)
         middle.addWidget(self.panel)
         middle.addWidget(right)
         middle.setStretchFactor(0, 3)
@@ -284,7 +285,7 @@ class CounterTab(QWidget):
         tl.addWidget(self.results)
         tl.addWidget(self.results_note)
         tl.addWidget(middle, 1)
-        outer = QSplitter(Qt.Orientation.Vertical)
+        outer = self.outer_splitter = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(top)
         outer.addWidget(bottom)
         outer.setStretchFactor(0, 4)
@@ -736,6 +737,34 @@ class CounterTab(QWidget):
             else:
                 out.append(todo.format(label))
         return "&nbsp;&nbsp;".join(out)
+
+    def _restore_ui_state(self) -> None:
+        """Splitters and the search field choice (UI state only: never customer or card data)."""
+        try:
+            state = self.ctx.ui_state("counter")
+            for name, splitter in (("middle", self.middle_splitter), ("outer", self.outer_splitter)):
+                saved = state.bytes(f"{name}_splitter")
+                if saved is not None:
+                    splitter.restoreState(saved)
+            by = state.value("search_by")
+            if by in SEARCH_BY:
+                self.search_by.setCurrentIndex(list(SEARCH_BY).index(by))
+        except Exception:  # noqa: BLE001 - UI state is a convenience
+            log.debug("counter UI state not restored", exc_info=True)
+
+    def save_ui_state(self) -> None:
+        try:
+            state = self.ctx.ui_state("counter")
+            state.set_value("middle_splitter", self.middle_splitter.saveState())
+            state.set_value("outer_splitter", self.outer_splitter.saveState())
+            state.set_value("search_by", str(self.search_by.currentData()))
+            state.sync()
+        except Exception:  # noqa: BLE001
+            log.debug("counter UI state not saved", exc_info=True)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.save_ui_state()
+        super().hideEvent(event)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
