@@ -30,6 +30,9 @@ class BillTableModel(QAbstractTableModel):
     def rows(self) -> list[BillRow]:
         return list(self._rows)
 
+    def row_at(self, i: int) -> BillRow | None:
+        return self._rows[i] if 0 <= i < len(self._rows) else None
+
     def row_of_page(self, page: int) -> int | None:
         for i, r in enumerate(self._rows):
             if page in r.pages:
@@ -93,7 +96,9 @@ class BillFilterModel(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row, source_parent) -> bool:
-        row = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        source = self.sourceModel()
+        row = source.row_at(source_row) if isinstance(source, BillTableModel) else \
+            source.index(source_row, 0, source_parent).data(ROW_ROLE)
         if row is None:
             return False
         if self._attention_only and not row.needs_attention:
