@@ -638,6 +638,22 @@ class CounterService:
                 self.journal.add_entry(NewEntry(tid, RECEIPT, self._receipt_payload(payload, auth)),
                                        operator=e.operator)
                 self._post(tid, operator or e.operator)
+        # receipts of counter payments still queued for Caselle (the posting machinery, reconciled first)
+        queued = [e.remote_ref for e in self.journal.entries(kinds=[CARD_AUTH], states=[DONE], keys=keys)
+                  if e.remote_ref]
+        waiting = [r.key for r in self.journal.entries(kinds=[RECEIPT], states=[PENDING], keys=queued)] \
+            if queued else []
+        if waiting:
+            deadline = _Deadline(self.post_wait_s)
+            try:
+                self.posting.post_pending(operator=operator or "system", kinds=[RECEIPT], keys=waiting,
+                                          cancel=deadline)
+            except RemoteError as exc:
+                log.warning("posting queued counter receipts: %s", exc)
+            for key in waiting:
+                e = self.journal.get(key)
+                if e is not None and e.state == DONE:
+                    out.resolved[key] = "posted"
         # card voids not yet done at the gateway
         void_keys = None if keys is None else [f"card_void:{self._txn_of(k)}" for k in keys]
         for e in self.journal.entries(kinds=[CARD_VOID], states=[PENDING], keys=void_keys):

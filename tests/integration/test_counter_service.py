@@ -225,9 +225,11 @@ def test_caselle_down_after_the_charge_keeps_the_receipt_queued_and_says_so(env,
     assert svc.payment(result.key).state == "queued"
     doc = svc.receipt_document(result.key)
     assert doc.receipt_number == "" and "follow" in doc.status
-    # the posting run (the Posting tab's, or the next counter payment's reconcile) finishes it, once
-    svc.posting.post_pending(operator="cashier1", kinds=["receipt"], keys=[result.transaction_id])
+    # "Check again" (or the Posting tab's run) posts it through the posting machinery, once
+    out = svc.reconcile(keys=[result.key], operator="cashier1")
+    assert out.resolved == {result.transaction_id: "posted"}
     assert svc.payment(result.key).state == "posted"
+    assert svc.caselle.find_receipt(result.transaction_id).amount == account.amount_due
     assert gateway_count(ic_server, idempotency_key=result.key) == 1
 
 

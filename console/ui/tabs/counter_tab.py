@@ -769,6 +769,11 @@ class CounterTab(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         self.refresh_today()
+        if not getattr(self, "_checked_on_show", False):
+            self._checked_on_show = True
+            # payments left unconfirmed or queued (the console stopped, the network failed): check them now
+            if any(p.state in ("unconfirmed", "queued", "void_pending") for p in self.today_model.rows):
+                QTimer.singleShot(0, self.check_again)
         if self.account is None:
             QTimer.singleShot(0, self.focus_search)
 
