@@ -19,6 +19,15 @@ if sys.version_info < (3, 12):
 
 
 @pytest.fixture(autouse=True)
+def no_leftover_swipe_capture():
+    """A test that opened a reader test or counter tab leaves no app-wide key capture behind."""
+    yield
+    module = sys.modules.get("console.ui.swipe_capture")
+    if module is not None:
+        module.SwipeCapture.remove_installed()
+
+
+@pytest.fixture(autouse=True)
 def console_home(tmp_path, monkeypatch):
     """Config, data, logs and cache under a temp folder; never the real user directories."""
     home = tmp_path / "console-home"

@@ -263,7 +263,7 @@ class _Fields:
 
 
 def _strip(text: str, preamble: str, postamble: str) -> str:
-    s = text.strip(" \t\r\n\x00\ufeff")
+    s = text.strip(" \t\r\n\ufeff")
     if preamble and s.startswith(preamble):
         s = s[len(preamble):].lstrip(" \t\r\n")
     if postamble and s.endswith(postamble):

@@ -140,6 +140,17 @@ class SwipeCapture(QObject):
         capture.setObjectName(cls.OBJECT_NAME)
         return capture
 
+    @classmethod
+    def remove_installed(cls, app: QCoreApplication | None = None) -> None:
+        """Uninstall and drop the application's capture, if any (at shutdown; between tests)."""
+        app = app or QCoreApplication.instance()
+        existing = app.findChild(SwipeCapture, cls.OBJECT_NAME) if app is not None else None
+        if existing is not None:
+            existing.remove()
+            existing.setObjectName("")
+            existing.setParent(None)
+            existing.deleteLater()
+
     @property
     def detector(self) -> BurstDetector:
         return self._detector

@@ -70,6 +70,13 @@ class Form(QWidget):
         QVBoxLayout(self).addWidget(self.tabs)
 
 
+@pytest.fixture(autouse=True)
+def no_app_wide_capture(qapp):
+    """Another test's app-wide capture (e.g. a Diagnostics tab's reader test) must not interfere."""
+    SwipeCapture.remove_installed(qapp)
+    yield
+
+
 @pytest.fixture
 def setup(qtbot, qapp):
     clock = FakeClock()

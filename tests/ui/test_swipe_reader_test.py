@@ -18,6 +18,13 @@ SAMPLES = json.loads(
 )
 
 
+@pytest.fixture(autouse=True)
+def no_app_wide_capture(qapp):
+    """Another test's app-wide capture (e.g. a Diagnostics tab's reader test) must not interfere."""
+    SwipeCapture.remove_installed(qapp)
+    yield
+
+
 @pytest.fixture
 def widget(qtbot, qapp):
     clock = FakeClock()

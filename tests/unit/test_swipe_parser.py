@@ -256,7 +256,7 @@ _SPECS = st.builds(
     ksn=st.binary(min_size=10, max_size=10).map(lambda b: b.hex().upper()),
     aes=st.booleans(),
 )
-_CHARS = st.sampled_from(list("0123456789ABCDEFabcdef%;^=?*/ XYZxyz\r\t") + ["\x00", "é"])
+_CHARS = st.sampled_from(list("0123456789ABCDEFabcdef%;^=?*/ XYZxyz\r\t") + ["\x00", "é", "\ufeff"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -281,7 +281,7 @@ def test_any_single_character_damage_is_rejected_never_misparsed(spec, data):
         i = data.draw(st.integers(0, len(frame)))
         c = data.draw(_CHARS)
         damaged = frame[:i] + c + frame[i:]
-        if c.isspace() and i in (0, len(frame)):
+        if (c.isspace() or c == "\ufeff") and i in (0, len(frame)):
             assert _fields(parse_frame(damaged)) == good
             return
     else:
