@@ -28,6 +28,7 @@ An entry is one external effect, identified by its idempotency key (UNIQUE):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -67,7 +68,7 @@ class JournalError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- records
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NewEntry:
     """An entry to add: written by an import before anything is sent."""
 
@@ -186,30 +187,54 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+@functools.lru_cache(maxsize=1024)
+def _forbidden_key(key: str) -> bool:
+    return _FORBIDDEN_KEYS.match(key) is not None
+
+
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _string_problem(text: str) -> str:
+    """Why one string may not be stored ("" = fine). Strings under 13 characters or with fewer
+    than 12 digits cannot hold a card number or track data, so most values cost two length checks."""
+    if len(text) < 13 or len(text) - len(text.translate(_DROP_DIGITS)) < 12:
+        return ""
+    if _TRACK1.search(text) or _TRACK2.search(text):
+        return "looks like magnetic-stripe track data"
+    for m in _DIGIT_RUN.finditer(text):
+        digits = m.group(0).replace(" ", "").replace("-", "")
+        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            return "holds a digit run that looks like a card number"
+    return ""
+
+
 def card_data_problems(payload: Any, path: str = "") -> list[str]:
     """Why ``payload`` may not be journaled (empty = fine). Masked PANs like 411111******1111 pass."""
     problems: list[str] = []
     if isinstance(payload, dict):
         for k, v in payload.items():
             where = f"{path}.{k}" if path else str(k)
-            if _FORBIDDEN_KEYS.match(str(k)) and v not in (None, ""):
+            if _forbidden_key(str(k)) and v not in (None, ""):
                 problems.append(f"{where}: card-secret field names may not be stored")
-            problems.extend(card_data_problems(v, where))
+            if isinstance(v, str):
+                why = _string_problem(v)
+                if why:
+                    problems.append(f"{where}: {why}")
+            elif isinstance(v, (dict, list, tuple)):
+                problems.extend(card_data_problems(v, where))
     elif isinstance(payload, (list, tuple)):
         for i, v in enumerate(payload):
             problems.extend(card_data_problems(v, f"{path}[{i}]"))
     elif isinstance(payload, str):
-        if _TRACK1.search(payload) or _TRACK2.search(payload):
-            problems.append(f"{path}: looks like magnetic-stripe track data")
-        for m in _DIGIT_RUN.finditer(payload):
-            digits = re.sub(r"[ -]", "", m.group(0))
-            if 13 <= len(digits) <= 19 and luhn_ok(digits):
-                problems.append(f"{path}: holds a digit run that looks like a card number")
-                break
+        why = _string_problem(payload)
+        if why:
+            problems.append(f"{path}: {why}")
     return problems
 
 
-def check_payload(key: str, payload: dict[str, Any], line: int | None = None) -> None:
+def check_payload(key: str, payload: dict[str, Any], line: int | None = None, *, text: str | None = None) -> None:
+    """Refuse card data (``text``, the serialized payload, is accepted for callers that have it)."""
     problems = card_data_problems(payload)
     if problems:
         raise CardDataError(
@@ -217,6 +242,10 @@ def check_payload(key: str, payload: dict[str, Any], line: int | None = None) ->
             [Problem(line, p.split(":", 1)[0], "card_data", p) for p in problems],
             hint="only a masked PAN, last 4 digits, name and expiry may be kept",
         )
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -417,8 +446,9 @@ class SqliteJournal:
         for e in entries:
             if e.state not in STATES or e.state == IN_FLIGHT:
                 raise JournalError(f"an entry cannot be born {e.state!r}")
-            check_payload(e.key, e.payload, e.line)
-            rows.append(e)
+            text = _dumps(e.payload)
+            check_payload(e.key, e.payload, e.line, text=text)
+            rows.append((e, text))
         now = _now_iso()
         with self._tx() as conn:
             existing = conn.execute("SELECT imports FROM files WHERE fingerprint = ?", (fingerprint,)).fetchone()
@@ -428,19 +458,25 @@ class SqliteJournal:
                 "INSERT INTO imports (fingerprint, name, kind, at, operator, override, added, already) "
                 "VALUES (?, ?, ?, ?, ?, ?, 0, 0)", (fingerprint, file_name, file_kind, now, operator, int(override)))
             import_id = int(cur.lastrowid or 0)
-            already: list[str] = []
-            added = 0
-            for e in rows:
-                cur = conn.execute(
-                    "INSERT INTO entries (key, kind, payload, state, outcome, detail, created_at, updated_at, "
-                    "operator, import_id, file_fingerprint, line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    (e.key, e.kind, json.dumps(e.payload, sort_keys=True, separators=(",", ":")), e.state,
-                     e.outcome, e.detail, now, now, operator, import_id, fingerprint, e.line))
-                if cur.rowcount:
-                    added += 1
-                else:
-                    already.append(e.key)
+            keys = [e.key for e, _ in rows]
+            known: set[str] = set()
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                known.update(r[0] for r in conn.execute(
+                    f"SELECT key FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+            already = [k for k in keys if k in known]
+            seen: set[str] = set()
+            fresh = []
+            for e, text in rows:
+                if e.key in known or e.key in seen:
+                    continue
+                seen.add(e.key)
+                fresh.append((e.key, e.kind, text, e.state, e.outcome, e.detail, now, now, operator, import_id,
+                              fingerprint, e.line))
+            conn.executemany(
+                "INSERT INTO entries (key, kind, payload, state, outcome, detail, created_at, updated_at, "
+                "operator, import_id, file_fingerprint, line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", fresh)
+            added = len(fresh)
             conn.execute("UPDATE imports SET added = ?, already = ? WHERE id = ?", (added, len(already), import_id))
             if existing:
                 conn.execute("UPDATE files SET imports = imports + 1 WHERE fingerprint = ?", (fingerprint,))
@@ -461,7 +497,7 @@ class SqliteJournal:
             cur = conn.execute(
                 "INSERT INTO entries (key, kind, payload, state, outcome, detail, created_at, updated_at, operator, "
                 "line) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
-                (entry.key, entry.kind, json.dumps(entry.payload, sort_keys=True, separators=(",", ":")), entry.state,
+                (entry.key, entry.kind, _dumps(entry.payload), entry.state,
                  entry.outcome, entry.detail, now, now, operator, entry.line))
             return cur.rowcount == 1
 

@@ -112,8 +112,8 @@ class AuditLog:
 
     def record(self, operator: str, action: str, subject: str = "", **details: Any) -> AuditRow:
         """Append one row. ``details`` must be JSON-able (Decimals are written as strings)."""
-        check_payload(f"audit:{action}", details)
         text = json.dumps(details, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+        check_payload(f"audit:{action}", json.loads(text), text=text)
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self._lock, immediate(self._conn) as conn:
             head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
