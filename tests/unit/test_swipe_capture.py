@@ -274,3 +274,39 @@ def test_person_typing_right_after_a_failed_swipe_is_kept():
     keys = typed(V1[:-3] + "\r") + typed("12.50", start=1.5, gap=0.09)
     out = run_stream(keys)
     assert out.delivered == "12.50" and len(out.failures) == 1
+
+
+_HUMAN = st.text(alphabet=st.sampled_from(list("0123456789abcdefABCDEF02%;^=?*/ .,\rxyzXYZ")), min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parts=st.lists(st.one_of(
+        st.tuples(st.just("human"), _HUMAN, st.floats(min_value=0.060, max_value=0.150)),
+        st.tuples(st.just("reader"), st.sampled_from(["enhanced", "original", "keyed"]),
+                  st.sampled_from([0.0012, 0.002, 0.005, 0.010, 0.020, 0.050])),
+    ), min_size=1, max_size=5),
+    caps=st.booleans(),
+    cr=st.booleans(),
+)
+def test_property_mixed_typing_and_swipes(parts, caps, cr):
+    """Any interleaving of people typing and swipes (seconds apart): every typed character is
+    delivered in order, every swipe is read, nothing else happens."""
+    keys: list = []
+    want_text = ""
+    want_ksns = []
+    t = 0.0
+    for n, (kind, value, gap) in enumerate(parts):
+        if kind == "human":
+            keys += typed(value, start=t, gap=gap)
+            want_text += value
+        else:
+            ksn = f"62994900000000A{n:05X}"
+            keys += typed(build_frame(FrameSpec(format=value, caps_lock=caps, ksn=ksn)) + ("\r" if cr else ""),
+                          start=t, gap=gap)
+            want_ksns.append(ksn)
+        t = keys[-1][1] + 0.5
+    out = run_stream(keys)
+    assert out.delivered == want_text
+    assert [c.ksn for c in out.cards] == want_ksns
+    assert out.failures == []
