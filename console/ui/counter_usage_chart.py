@@ -104,7 +104,7 @@ class UsageChart(QWidget):
                 continue
             label = _MONTHS[month - 1] if 1 <= month <= 12 else "?"
             if month == 1 or i == 0:
-                label = f"{label} '{b.period[2:4]}" if slot * 3 > 30 else label
+                label = f"{label} '{b.period[2:4]}" if slot > 24 else label
             p.drawText(QRectF(plot.left() + i * slot - 10, plot.bottom() + 2, slot + 20, 16),
                        Qt.AlignmentFlag.AlignHCenter, label)
         p.end()

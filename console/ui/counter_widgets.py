@@ -105,7 +105,9 @@ class AccountPanel(QWidget):
         layout.addWidget(adj_title)
         layout.addWidget(self.adjustments)
         layout.addWidget(self.no_adjustments)
-        layout.addWidget(self.chart, 1)
+        self.chart.setMaximumHeight(240)
+        layout.addWidget(self.chart)
+        layout.addStretch(1)
         self.set_account(None)
 
     def set_account(self, view: AccountView | None) -> None:

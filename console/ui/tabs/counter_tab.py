@@ -203,6 +203,10 @@ class CounterTab(QWidget):
         el.addLayout(buttons)
         el.addWidget(self.progress_label)
         el.addStretch(1)
+        keys = QLabel("F2 find account · Enter open · F5 authorize · Esc cancel · Ctrl+P print · Ctrl+N next")
+        keys.setStyleSheet("color: #6b7280;")
+        keys.setWordWrap(True)
+        el.addWidget(keys)
 
         self.result_banner = QLabel("")
         self.result_banner.setWordWrap(True)
@@ -291,6 +295,7 @@ class CounterTab(QWidget):
         outer.setStretchFactor(0, 4)
         outer.setStretchFactor(1, 1)
         outer.setChildrenCollapsible(False)
+        outer.setSizes([620, 200])
         self.training_banner = QLabel("TRAINING — sandbox: no real cards are charged")
         self.training_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.training_banner.setStyleSheet("background: #b91c1c; color: white; font-weight: bold; padding: 3px;")
@@ -713,9 +718,9 @@ class CounterTab(QWidget):
                 self.card_box.show_state("card", f"{c.brand or 'Card'}  {c.masked_pan or '(keyed)'}",
                                          f"Card read OK{name}{exp}. Press F5 to authorize, Esc to discard.")
             else:
-                amount = f"{format_money(check.amount)} — " if check is not None and check.ok else ""
-                self.card_box.show_state("waiting", "Swipe the card now",
-                                         f"{amount}the reader works whichever field has focus.")
+                hint = "the reader works whichever field has focus."
+                hint = f"{format_money(check.amount)} — {hint}" if check is not None and check.ok else hint.capitalize()
+                self.card_box.show_state("waiting", "Swipe the card now", hint)
         self.steps.setText(self._steps_text(has_account, check, on_entry))
 
     def _steps_text(self, has_account: bool, check, on_entry: bool) -> str:
