@@ -63,10 +63,14 @@ def cmd_check(args) -> int:
     except UserFacingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(check.as_dict(), indent=1))
-    else:
-        _print_human(check)
+    try:
+        if args.json:
+            print(json.dumps(check.as_dict(), indent=1))
+        else:
+            _print_human(check)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader went away; the exit code still tells
+        sys.stderr.close()
     return 0 if check.ok else 1
 
 
@@ -89,8 +93,12 @@ def _print_human(check) -> None:
         print(f"  ERROR    {p}")
     if len(r.errors) > 200:
         print(f"  … {len(r.errors) - 200:,} more errors (use --json for all)")
-    for p in r.warnings[:50]:
-        print(f"  warning  {p}")
-    if len(r.warnings) > 50:
-        print(f"  … {len(r.warnings) - 50:,} more warnings (use --json for all)")
+    shown: dict[str, int] = {}
+    for p in r.warnings:  # at most 10 of each kind (a file can warn on every row)
+        shown[p.rule] = shown.get(p.rule, 0) + 1
+        if shown[p.rule] <= 10:
+            print(f"  warning  {p}")
+    for rule, n in shown.items():
+        if n > 10:
+            print(f"  … {n - 10:,} more [{rule}] warnings (use --json for all)")
     print("VALID" if check.ok else "INVALID: fix the errors above before sending")

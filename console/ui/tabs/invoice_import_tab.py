@@ -438,6 +438,7 @@ class InvoiceImportTab(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setDefaultSectionSize(110)
+        self.table.horizontalHeader().setResizeContentsPrecision(200)  # column widths from 200 rows
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: account, invoice, name, address or e-mail")
         self.filter_edit.setClearButtonEnabled(True)
@@ -604,21 +605,28 @@ class InvoiceImportTab(QWidget):
         self.banner.setText(f"Checking {self.path.name}…")
         self._set_loading(True)
 
-        Operation(self, lambda op: preview_invoices(path, layout), label="Previewing invoices…") \
-            .success(lambda result: self._show_preview(gen, result)) \
-            .failure(lambda exc: None) \
-            .run()
+        # the whole-file check starts once the preview is on screen: alone on the CPU, the
+        # preview takes a few milliseconds instead of sharing the interpreter with the check
         op = Operation(self, lambda op: check_invoices(path, layout, progress=op.progress, cancel=op.cancel_event),
                        label=f"Checking {self.path.name}…", cancellable=True)
         op.on_progress(lambda done, total, message: self._on_progress(gen, done, total, message))
         op.success(lambda check: self._show_check(gen, check)).failure(lambda exc: self._on_failed(gen, exc))
         self._op = op
-        op.run()
+
+        def then_check(preview):
+            self._show_preview(gen, preview)
+            if gen == self._generation and not op.cancelled:
+                op.run()
+
+        Operation(self, lambda _op: preview_invoices(path, layout), label="Previewing invoices…") \
+            .success(then_check) \
+            .failure(lambda exc: then_check(None)) \
+            .run()
         return op
 
     def cancel(self) -> None:
         if self._op is not None and not self._op.done:
-            self._op.cancel()
+            self._op.cancel()  # not started yet (preview running): it never starts
         self._op = None
         if self.loading:
             self._generation += 1  # whatever is still running is dropped when it arrives
@@ -649,7 +657,7 @@ class InvoiceImportTab(QWidget):
         first_time = self.model.result is None or self.model.result.layout is not check.result.layout
         self.model.set_result(check.result)
         if first_time:
-            self.table.resizeColumnsToContents()  # samples the first rows only (Qt: 1,000)
+            self.table.resizeColumnsToContents()  # samples the first 200 rows only
         self.problems_model.set_problems(check.errors, check.warnings)
         self.problems_label.setText(f"Problems: {len(check.errors):,} error(s), {len(check.warnings):,} warning(s)"
                                     + (f" — {check.result.problems_not_listed:,} more not listed"
