@@ -317,3 +317,35 @@ def test_a_changed_amount_is_always_caught(rows, data):
     r = read_bytes("\r\n".join(lines).encode(), layout, today=TODAY)
     assert not r.ok
     assert {p.rule for p in r.errors} & {"balance_forward", "trailer_total", "minimum_within_total"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_of(payment, 4), st.lists(corruption, min_size=1, max_size=3))
+def test_payment_file_corruption_never_crashes(rows, hows):
+    data = write_delimited(rows, load_layout("ic-payments-v1")).encode("utf-8")
+    for how in hows:
+        data = _corrupt(data, how) if data else data
+    try:
+        r = read_bytes(data, "ic-payments-v1", today=TODAY)
+    except UnreadableFileError:
+        return
+    _check_result(r, data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(corruption, min_size=1, max_size=3))
+def test_fixed_width_corruption_never_crashes(hows):
+    from console.files.writer import write_fixed
+
+    rows = [{"AccountNumber": f"12-3456-{i:02d}", "InvoiceNumber": f"INV{i}", "InvoiceType": 42,
+             "CustomerName": "NUÑEZ, ZOË", "BillDate": dt.date(2026, 11, 1), "DueDate": dt.date(2026, 11, 25),
+             "PreviousBalance": Decimal("1.00"), "CurrentCharges": Decimal(i), "TotalAmountDue": Decimal(i + 1)}
+            for i in range(4)]
+    data = write_fixed(rows, "ic-invoice-fixed-v1").encode("utf-8")
+    for how in hows:
+        data = _corrupt(data, how) if data else data
+    try:
+        r = read_bytes(data, "ic-invoice-fixed-v1", today=TODAY)
+    except UnreadableFileError:
+        return
+    _check_result(r, data)
