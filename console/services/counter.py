@@ -224,12 +224,14 @@ class CounterPayment:
     receipt_number: str
     operator: str
     state: str  # posted | queued | review | declined | unconfirmed | not_charged | voided | void_pending
+    #             | receipt_voided (voided in Caselle by hand, the card charge stands)
     detail: str = ""
     card_name: str = ""
 
     STATE_LABELS = {"posted": "Posted", "queued": "Charged — receipt queued", "review": "Charged — needs review",
                     "declined": "Declined", "unconfirmed": "Unconfirmed — checking", "not_charged": "Not charged",
-                    "voided": "Voided", "void_pending": "Void in progress"}
+                    "voided": "Voided", "void_pending": "Void in progress",
+                    "receipt_voided": "Receipt voided — card charge stands"}
 
     @property
     def state_label(self) -> str:
@@ -773,9 +775,15 @@ class CounterService:
             state = "posted"
             cv = self.journal.get(f"card_void:{tid}")
             mv = self.journal.get(f"manual_void:{receipt_number}") if receipt_number else None
-            if cv is not None or (mv is not None and mv.state == DONE):
-                state = "voided" if (cv is not None and cv.state == DONE and mv is not None and mv.state == DONE) \
-                    else "void_pending"
+            if cv is not None:
+                state = "voided" if cv.state == DONE and mv is not None and mv.state == DONE else "void_pending"
+                if cv.state == NEEDS_REVIEW:
+                    detail = f"the gateway refused the card reversal: {cv.detail}"
+            elif mv is not None and mv.state == DONE:
+                # voided in Caselle by hand (the Posting tab): the card charge stands until someone reverses it
+                state, detail = "receipt_voided", "voided in Caselle only; the card charge was not reversed"
+            elif mv is not None and mv.state in (PENDING, IN_FLIGHT):
+                state = "void_pending"
         return CounterPayment(
             key=e.key, taken_at=_local(p.get("taken_at") or e.created_at), account_number=p.get("account", ""),
             name=p.get("name", ""), amount=Decimal(p.get("amount", "0")), masked_pan=p.get("masked_pan", ""),
@@ -790,7 +798,8 @@ class CounterService:
         if p.state in ("declined", "not_charged", "unconfirmed"):
             raise ValidationError(f"There is no receipt for a payment that is {p.state_label.lower()}")
         op = self.profile.operator(p.operator)
-        status = {"posted": "PAID", "voided": "VOIDED", "void_pending": "VOID IN PROGRESS"}.get(
+        status = {"posted": "PAID", "voided": "VOIDED", "void_pending": "VOID IN PROGRESS",
+                  "receipt_voided": "RECEIPT VOIDED"}.get(
             p.state, "PAID — receipt number to follow")
         biller = str(self.profile.get("invoicecloud_biller_id") or "")
         return ReceiptDocument(biller=biller, receipt_number=p.receipt_number, account_number=p.account_number,

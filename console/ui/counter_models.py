@@ -17,7 +17,8 @@ RowRole = Qt.ItemDataRole.UserRole + 1
 
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 STATE_COLORS = {"posted": "#dcfce7", "voided": "#e5e7eb", "declined": "#fee2e2", "queued": "#fef3c7",
-                "review": "#fde68a", "unconfirmed": "#fde68a", "not_charged": "#f3f4f6", "void_pending": "#e0f2fe"}
+                "review": "#fde68a", "unconfirmed": "#fde68a", "not_charged": "#f3f4f6", "void_pending": "#e0f2fe",
+                "receipt_voided": "#fde68a"}
 
 
 class _RecordsModel(QAbstractTableModel):

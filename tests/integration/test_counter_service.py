@@ -344,3 +344,15 @@ def test_expired_bill_under_the_profile_pays_toward_the_balance(env):
     assert view.payable_due == Decimal("120.00")
     check = svc.check_amount(view, "10.00")  # the old bill's minimum no longer applies
     assert check.ok and any(p.rule == "bill_expired" for p in check.problems)
+
+
+def test_receipt_voided_from_the_posting_tab_shows_the_card_charge_stands(env, ic_server):
+    svc = env()
+    account = next_account(svc)
+    result = svc.take_payment(account, account.amount_due, swipe(), "cashier1")
+    svc.posting.void_receipt_manually(result.receipt_number, "WRONG_ACCOUNT", "re-post to the right account",
+                                      "cashier1")
+    p = svc.payment(result.key)
+    assert p.state == "receipt_voided" and "not reversed" in p.detail
+    assert not ic_gateway.store_of(ic_server).by_id[result.transaction_id].voided  # no silent refund
+    assert svc.receipt_document(p).status == "RECEIPT VOIDED"

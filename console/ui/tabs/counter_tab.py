@@ -619,7 +619,7 @@ class CounterTab(QWidget):
         self.today_model.set_rows(rows)
         posted = [p for p in rows if p.state in ("posted", "queued", "review")]
         total = sum((p.amount for p in posted), start=0)
-        attention = sum(p.state in ("unconfirmed", "queued", "review", "void_pending") for p in rows)
+        attention = sum(p.state in ("unconfirmed", "queued", "review", "void_pending", "receipt_voided") for p in rows)
         note = f" · <span style='color:#b45309'>{attention} need attention</span>" if attention else ""
         self.today_title.setText(f"<b>Today's card payments</b> — {len(posted)} taken, "
                                  f"{format_money(total)}{note}")
@@ -632,7 +632,8 @@ class CounterTab(QWidget):
     def _update_today_buttons(self) -> None:
         p = self.selected_payment()
         self.void_button.setEnabled(not self._busy and p is not None and p.voidable)
-        self.reprint_button.setEnabled(p is not None and p.state in ("posted", "queued", "voided", "void_pending"))
+        self.reprint_button.setEnabled(p is not None and p.state in ("posted", "queued", "voided", "void_pending",
+                                                                              "receipt_voided"))
 
     def show_selected_receipt(self) -> None:
         p = self.selected_payment()
