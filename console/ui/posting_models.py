@@ -109,6 +109,30 @@ class PostingRowsModel(QAbstractTableModel):
             return r.detail[:200]
         return ""
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the backing list with a key function (100,000 rows in a fraction of a second,
+        instead of millions of Python ``lessThan`` calls through a proxy)."""
+        if not 0 <= column < len(self.HEADERS):
+            return
+        if column == self.LINE:
+            def key(r):
+                return r.line if r.line is not None else -1
+        elif column == self.AMOUNT:
+            def key(r):
+                return r.amount if r.amount is not None else Decimal("-1e12")
+        else:
+            def key(r, col=column):
+                return self._text(r, col)
+        self.layoutAboutToBeChanged.emit()
+        old_rows = self.rows
+        persistent = self.persistentIndexList()
+        self.rows = sorted(old_rows, key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        if persistent:
+            new_pos = {id(r): i for i, r in enumerate(self.rows)}
+            self.changePersistentIndexList(
+                persistent, [self.index(new_pos[id(old_rows[ix.row()])], ix.column()) for ix in persistent])
+        self.layoutChanged.emit()
+
     def totals(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
         """(tender or "—", state) -> (count, amount) over all rows."""
         out: dict[tuple[str, str], list] = {}
@@ -131,6 +155,14 @@ class StateFilterProxy(QSortFilterProxyModel):
         self._state: str | None = None
         self._kinds: set[str] | None = None
         self.setSortRole(SortRole)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is done by the source model (fast key sort); the proxy only filters."""
+        source = self.sourceModel()
+        if isinstance(source, PostingRowsModel) and column >= 0:
+            source.sort(column, order)
+        else:
+            super().sort(column, order)
 
     def set_state(self, state: str | None) -> None:
         self._refilter(lambda: setattr(self, "_state", state or None))

@@ -51,8 +51,8 @@ def _table(model) -> QTableView:
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
-    view.setSortingEnabled(True)
-    view.sortByColumn(PostingRowsModel.LINE, Qt.SortOrder.AscendingOrder)
+    view.horizontalHeader().setSortIndicator(PostingRowsModel.LINE, Qt.SortOrder.AscendingOrder)
+    view.setSortingEnabled(True)  # rows arrive in line order; a click sorts the model's list
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(22)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
