@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 
@@ -10,12 +9,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-if sys.version_info < (3, 12):
-    # PySide6 6.12 on Python 3.11 drops one reference to None on every call of a void method
-    # (QTimer.start, QLineEdit.setText, ...): after ~5,000 calls the interpreter aborts with
-    # "Fatal Python error: none_dealloc". None is immortal from Python 3.12; give it spare
-    # references here (the app needs the same guard where PySide6 is first imported).
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+import console.ui  # noqa: E402,F401 - applies the PySide6 6.12 / Python 3.11 None-refcount guard first
 
 
 @pytest.fixture(autouse=True)
