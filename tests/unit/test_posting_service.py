@@ -533,3 +533,33 @@ def test_giving_up_looks_once_more_before_review(env):
     svc.post_pending()
     e = journal.get("P000001")
     assert e.state == DONE and e.outcome == "already_there" and len(fake.creates()) == 1
+
+
+def test_auth_refusal_stops_the_run_and_leaves_entries_pending(env):
+    from console.errors import AuthError
+
+    svc, fake, journal, audit = env
+    _import(svc, "payments", [pay(i) for i in range(5)])
+
+    def refuse(**kw):
+        raise AuthError("token expired", system="Caselle")
+
+    real = fake.create_receipt
+    fake.create_receipt = refuse
+    res = svc.post_pending()
+    assert res.aborted and "credentials" in res.aborted and not res.complete
+    assert journal.counts()[PENDING] == 5 and not fake.receipts
+    fake.create_receipt = real
+    assert svc.post_pending().complete and len(fake.receipts) == 5
+
+
+def test_batch_closed_behind_our_back_goes_to_todays_batch(env):
+    svc, fake, journal, _ = env
+    _import(svc, "payments", [pay(1)], fp="a")
+    svc.profile = svc.profile.with_values(biller_batch_auto_close=False)
+    svc.post_pending()
+    fake.batches[dt.date(2026, 11, 25)]["status"] = "CLOSED"  # a clerk closed it in Caselle
+    _import(svc, "payments", [pay(2)], fp="b")
+    res = svc.post_pending()
+    assert res.complete and fake.receipts["P000002"].batch_id == "CR20261126"
+    assert fake.receipts["P000002"].receipt_date == dt.date(2026, 11, 25)
