@@ -60,6 +60,21 @@ def _with_system(exc: RemoteError) -> str:
     return msg
 
 
+def log_unexpected(exc: BaseException) -> str:
+    """Log an unexpected error once, with a reference; returns that reference."""
+    reference = getattr(exc, "console_reference", None)
+    if reference:
+        return reference
+    reference = new_reference()
+    try:
+        exc.console_reference = reference  # type: ignore[attr-defined]
+    except AttributeError:  # exceptions with __slots__
+        pass
+    log.error("Unexpected error [%s]: %s: %s", reference, type(exc).__name__, exc,
+              exc_info=(type(exc), exc, exc.__traceback__))
+    return reference
+
+
 def describe_error(exc: BaseException) -> tuple[ErrorReport, str] | None:
     """(report, severity) for an exception, or None when nothing should be shown.
 
@@ -92,9 +107,7 @@ def describe_error(exc: BaseException) -> tuple[ErrorReport, str] | None:
         return ErrorReport(title, _with_system(exc), None, details), "warning"
     if isinstance(exc, UserFacingError):
         return ErrorReport("Biller Console", exc.message, None, [exc.hint] if exc.hint else []), "warning"
-    reference = new_reference()
-    log.error("Unexpected error [%s]: %s: %s", reference, type(exc).__name__, exc,
-              exc_info=(type(exc), exc, exc.__traceback__))
+    reference = log_unexpected(exc)
     message = ("Something went wrong inside the console. It was recorded in the log with reference "
                f"{reference} — please quote it when you contact support. The console keeps running; "
                "check the result of what you were doing before repeating it.")

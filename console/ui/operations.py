@@ -283,13 +283,13 @@ class Operation:
         if isinstance(exc, Cancelled):
             log.info("operation %r cancelled", self.label)
             return
+        from console.ui.errors import log_unexpected, show_error
+
+        if not isinstance(exc, UserFacingError):
+            log_unexpected(exc)  # a bug is always in the log, whoever handles it (once)
         if not alive:
-            if not isinstance(exc, UserFacingError):
-                log.error("operation %r failed after its window closed", self.label, exc_info=exc)
             return
         if self._on_failure is not None:
             self._on_failure(exc)
             return
-        from console.ui.errors import show_error
-
         show_error(self.parent, exc)

@@ -139,3 +139,15 @@ def test_an_operation_runs_once(qtbot, parent):
     with pytest.raises(RuntimeError):
         op.run()
     qtbot.waitUntil(lambda: op.done, timeout=5000)
+
+
+def test_a_bug_is_logged_once_even_when_the_caller_handles_the_failure(qtbot, parent, caplog):
+    import logging
+
+    got = []
+    with caplog.at_level(logging.ERROR):
+        Operation(parent, lambda op: {}["missing"]).failure(got.append).run()
+        qtbot.waitUntil(lambda: bool(got), timeout=5000)
+        report = ui_errors.show_error(parent, got[0], presenter=lambda *a: None)
+    refs = [r for r in caplog.records if "Unexpected error" in r.getMessage()]
+    assert len(refs) == 1 and report.reference in refs[0].getMessage()
