@@ -395,18 +395,19 @@ class PostingService:
                     approver: str | None = None) -> ImportResult:
         """Journal a previewed plan (one transaction). ``override`` re-imports a known file and
         needs a supervisor: ``approver`` (already authenticated) or the operator's own role."""
-        if override and plan.already_imported is not None:
+        if override:
             who = approver or operator
             op = self.profile.operator(who)
             if self.profile.operators and (op is None or op.role != "supervisor"):
                 raise NotPermitted("Importing a file a second time needs a supervisor's approval",
                                    hint="ask a supervisor to approve the override with their PIN")
             if self.audit is not None:
+                first = plan.already_imported.imported_at if plan.already_imported else None
                 self.audit.record(operator, "file.override", plan.name, fingerprint=plan.fingerprint,
-                                  approved_by=who, first_import=plan.already_imported.imported_at)
+                                  approved_by=who, first_import=first)
         try:
             with _gc_paused():
-                    added = self.journal.add_entries(plan.entries, operator=operator, fingerprint=plan.fingerprint,
+                added = self.journal.add_entries(plan.entries, operator=operator, fingerprint=plan.fingerprint,
                                                  file_name=plan.name, file_kind=plan.kind, records=plan.records,
                                                  total=str(plan.control_total), override=override,
                                                  watermarks=plan.watermarks)

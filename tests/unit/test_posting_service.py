@@ -563,3 +563,12 @@ def test_batch_closed_behind_our_back_goes_to_todays_batch(env):
     res = svc.post_pending()
     assert res.complete and fake.receipts["P000002"].batch_id == "CR20261126"
     assert fake.receipts["P000002"].receipt_date == dt.date(2026, 11, 25)
+
+
+def test_override_always_needs_a_supervisor(env):
+    svc, _, journal, _ = env
+    plan = svc.plan_records("payments", [(2, pay(1))], name="new.csv", fingerprint="fresh")
+    assert plan.already_imported is None
+    with pytest.raises(NotPermitted):
+        svc.import_plan(plan, "clerk1", override=True)  # even for a file not seen (yet)
+    assert journal.file_record("fresh") is None
