@@ -287,10 +287,11 @@ def check_keyring(run: _Run) -> Check:
 
 
 def required_secrets(profile) -> list[tuple[str, str]]:
+    """(secret name, label) a production profile cannot work without. The Caselle client
+    secret is optional: the OAuth token is what every request carries."""
     from console import secrets as s
 
-    needed = [(s.CASELLE_CLIENT_SECRET, "Caselle client secret"), (s.CASELLE_TOKEN, "Caselle OAuth token"),
-              (s.IC_WEB_SERVICE_KEY, "Invoice Cloud web-service key")]
+    needed = [(s.CASELLE_TOKEN, "Caselle OAuth token"), (s.IC_WEB_SERVICE_KEY, "Invoice Cloud web-service key")]
     if profile.transfer_auth == "password":
         needed.append((s.TRANSFER_PASSWORD, "Transfer (SFTP/FTP) password"))
     if profile.smtp_host and profile.smtp_user:

@@ -330,6 +330,14 @@ class MainWindow(QMainWindow):
         view_menu.addAction(recheck)
 
         help_menu = self.menuBar().addMenu("&Help")
+        diagnostics = QAction("&Diagnostics", self)
+        diagnostics.setShortcut(QKeySequence("F1"))
+        diagnostics.triggered.connect(lambda: self.tabs.setCurrentIndex(self.tab_index("Diagnostics")))
+        help_menu.addAction(diagnostics)
+        logs = QAction("Open the &log folder", self)
+        logs.triggered.connect(self._on_open_logs_triggered)
+        help_menu.addAction(logs)
+        help_menu.addSeparator()
         about = QAction("&About Biller Console", self)
         about.setMenuRole(QAction.MenuRole.AboutRole)
         about.triggered.connect(self.show_about)
@@ -431,6 +439,14 @@ class MainWindow(QMainWindow):
         box.open()
 
     # ---- menu actions -------------------------------------------------------------------
+    def _on_open_logs_triggered(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        folder = self.ctx.services.paths.log_dir
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.ctx.status(f"Logs are in {folder}", 15_000)
+
     def _on_settings_triggered(self) -> None:
         from console.ui.settings_dialog import SettingsDialog
 

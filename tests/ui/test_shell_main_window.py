@@ -219,8 +219,8 @@ def test_session_secrets_dialog_asks_for_missing_credentials_only(qtbot):
     qtbot.addWidget(dlg)
     assert dlg.needed()
     names = {n for n, _label in dlg.missing}
-    assert sec.CASELLE_TOKEN not in names and sec.CASELLE_CLIENT_SECRET in names
-    dlg.findChild(QLineEdit, f"secret-{sec.CASELLE_CLIENT_SECRET}").setText("typed-in-secret")
+    assert sec.CASELLE_TOKEN not in names and sec.IC_WEB_SERVICE_KEY in names
+    dlg.findChild(QLineEdit, f"secret-{sec.IC_WEB_SERVICE_KEY}").setText("typed-in-secret")
     dlg._on_accepted()
-    assert services.secrets.get(sec.CASELLE_CLIENT_SECRET) == "typed-in-secret"
+    assert services.secrets.get(sec.IC_WEB_SERVICE_KEY) == "typed-in-secret"
     assert not services.secrets.secure

@@ -97,7 +97,8 @@ def test_missing_credentials_fail_and_are_named(paths):
     svc = services(paths)
     c = run(svc)["secrets"]
     assert c.state == d.FAIL
-    assert "Caselle client secret" in c.details and "Invoice Cloud web-service key" in c.details
+    assert "Caselle OAuth token" in c.details and "Invoice Cloud web-service key" in c.details
+    assert "Transfer (SFTP/FTP) password" in c.details
 
 
 @pytest.mark.parametrize("days, state", [(150, d.PASS), (29, d.WARN), (1, d.WARN), (-1, d.FAIL)])
