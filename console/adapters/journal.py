@@ -566,7 +566,9 @@ class SqliteJournal:
     def record_many(self, ops: Sequence[tuple]) -> list[bool]:
         """Several finish / release records in ONE transaction (one fsync). Each op is
         ``("finish", key, owner, state, outcome, remote_ref, detail, payload_update)`` or
-        ``("release", key, owner, delay_s, detail)``. Returns, per op, whether the lease held."""
+        ``("release", key, owner, delay_s, detail)`` or ``("unclaim", key, owner)`` (claimed but
+        certainly never sent: back to pending with the claim's attempt taken back). Returns, per
+        op, whether the lease held."""
         for op in ops:
             if op[0] == "finish" and op[3] not in TERMINAL:
                 raise JournalError(f"finish needs a terminal state, not {op[3]!r}")
@@ -574,6 +576,14 @@ class SqliteJournal:
         now_iso, now = _now_iso(), time.time()
         with self._tx() as conn:
             for op in ops:
+                if op[0] == "unclaim":  # claimed but certainly never sent: as if never claimed
+                    _, key, owner = op[:3]
+                    cur = conn.execute("UPDATE entries SET state = 'pending', lease_owner = '', lease_expires = 0, "
+                                       "attempts = MAX(attempts - 1, 0), updated_at = ? "
+                                       "WHERE key = ? AND state = 'in_flight' AND lease_owner = ?",
+                                       (now_iso, key, owner))
+                    results.append(cur.rowcount == 1)
+                    continue
                 if op[0] == "release":
                     _, key, owner, delay_s, detail = op
                     cur = conn.execute("UPDATE entries SET state = 'pending', lease_owner = '', lease_expires = 0, "

@@ -624,7 +624,7 @@ class PostingService:
                     for i, entry in enumerate(claimed):
                         if state["abort"] or (cancel is not None and cancel.is_set()):
                             for rest in claimed[i:]:
-                                self._record(("release", rest.key, owner, 0.0, "run stopped before it was sent"))
+                                self._record(("unclaim", rest.key, owner))
                             break
                         if time.monotonic() - claimed_at > self.lease_s / 3:
                             self._flush(owner)  # keep the record short, and the leases fresh
@@ -637,8 +637,15 @@ class PostingService:
                             with lock:
                                 state["abort"] = state["abort"] or str(exc)
                             for rest in claimed[i + 1:]:
-                                self._record(("release", rest.key, owner, 0.0, "run stopped before it was sent"))
+                                self._record(("unclaim", rest.key, owner))
                             break
+                        except BaseException as exc:
+                            # a bug or an interruption: this entry may have been sent (reconcile it
+                            # next time); the rest of the chunk certainly was not
+                            self._record(("release", entry.key, owner, 0.0, f"interrupted: {type(exc).__name__}"))
+                            for rest in claimed[i + 1:]:
+                                self._record(("unclaim", rest.key, owner))
+                            raise
                         with lock:
                             if outcome == "retry":
                                 state["consecutive_network"] += 1
@@ -662,11 +669,24 @@ class PostingService:
         if self.workers == 1:
             worker()
         else:
-            threads = [threading.Thread(target=worker, name=f"posting-{i}", daemon=True) for i in range(self.workers)]
+            failures: list[BaseException] = []
+
+            def guarded() -> None:
+                try:
+                    worker()
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                    with lock:
+                        failures.append(exc)
+                        state["abort"] = state["abort"] or f"{type(exc).__name__}: {exc}"
+
+            threads = [threading.Thread(target=guarded, name=f"posting-{i}", daemon=True)
+                       for i in range(self.workers)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            if failures:
+                raise failures[0]
         result.cancelled = bool(cancel is not None and cancel.is_set())
         result.aborted = state["abort"]
         if not result.aborted:

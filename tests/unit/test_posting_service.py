@@ -572,3 +572,35 @@ def test_override_always_needs_a_supervisor(env):
     with pytest.raises(NotPermitted):
         svc.import_plan(plan, "clerk1", override=True)  # even for a file not seen (yet)
     assert journal.file_record("fresh") is None
+
+
+def test_a_bug_mid_chunk_leaves_nothing_stuck_in_flight(env):
+    svc, fake, journal, _ = env
+    _import(svc, "payments", [pay(i) for i in range(5)])
+    real = fake.create_receipt
+    calls = {"n": 0}
+
+    def explode(**kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ZeroDivisionError("bug")
+        return real(**kw)
+
+    fake.create_receipt = explode
+    with pytest.raises(ZeroDivisionError):
+        svc.post_pending()
+    assert journal.counts()[IN_FLIGHT] == 0
+    assert journal.get("P000002").attempts == 1 and journal.get("P000003").attempts == 0  # never sent
+    fake.create_receipt = real
+    assert svc.post_pending().complete and len(fake.receipts) == 5
+    assert ("find", "P000002") in fake.calls and ("find", "P000003") not in fake.calls
+
+
+def test_cancel_takes_back_unsent_claims(env):
+    svc, fake, journal, _ = env
+    _import(svc, "payments", [pay(i) for i in range(10)])
+    cancel = threading.Event()
+    svc.post_pending(lambda d, t, m="": cancel.set() if d >= 2 else None, cancel)
+    assert journal.counts()[IN_FLIGHT] == 0
+    unsent = [e for e in journal.entries() if e.state == PENDING]
+    assert unsent and all(e.attempts == 0 for e in unsent)
