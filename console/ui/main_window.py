@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 APP_TITLE = "Biller Console"
 CONNECTION_RECHECK_MS = 5 * 60 * 1000
 FIRST_CHECK_DELAY_MS = 400
+ACTIVITY_TEXT_WIDTH = 420  # px: a long progress message must not push the status fields away
 TRAINING_STYLE = "background:#b45309; color:white; font-weight:600;"
 
 
@@ -207,7 +208,9 @@ class ActivityArea(QWidget):
             self.bar.setRange(0, 0)
         if len(self._ops) > 1:
             text += f"  (+{len(self._ops) - 1} more)"
-        self.label.setText(text)
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, ACTIVITY_TEXT_WIDTH))
+        self.label.setToolTip(text)
         self.cancel_button.setVisible(op.cancellable)
         self.cancel_button.setEnabled(op.cancellable and not op.cancelled)
 
