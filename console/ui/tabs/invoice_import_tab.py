@@ -32,7 +32,6 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -116,6 +115,7 @@ class InvoiceTableModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._filter_text = ""
         self._only_problems = False
+        self._subset: set[int] | None = None
         self._haystack: list[str] | None = None
         self.row_problems: dict[int, list[Problem]] = {}
         self.cell_problems: dict[tuple[int, str], list[Problem]] = {}
@@ -219,12 +219,34 @@ class InvoiceTableModel(QAbstractTableModel):
             idx.reverse()
         return idx
 
-    def set_filter(self, text: str = "", only_problems: bool = False) -> None:
+    def set_filter(self, text: str = "", only_problems: bool = False, subset: set[int] | None = None) -> None:
+        """Show rows containing ``text`` (account, invoice, name, address, e-mail), only rows
+        with problems, and / or only the record indexes in ``subset``."""
         self.beginResetModel()
         self._filter_text = text.strip().casefold()
         self._only_problems = only_problems
+        self._subset = subset
         self._order = self._apply_filter(self._sorted)
         self.endResetModel()
+
+    def rows_where(self, show: str) -> set[int] | None:
+        """Record indexes for a "Show" choice: errors, warnings, credits, several (None: all)."""
+        r = self.result
+        if r is None or show == "all":
+            return None
+        if show == "errors":
+            return {i for i, ps in self.row_problems.items() if any(p.severity == "error" for p in ps)}
+        if show == "warnings":
+            return {i for i, ps in self.row_problems.items() if any(p.severity == "warning" for p in ps)}
+        if show == "credits" and "TotalAmountDue" in r.columns:
+            return {i for i, v in enumerate(r.columns["TotalAmountDue"]) if v is not None and v < 0}
+        if show == "several" and "AccountNumber" in r.columns:
+            accounts = r.columns["AccountNumber"]
+            seen: dict[str, int] = {}
+            for a in accounts:
+                seen[a] = seen.get(a, 0) + 1
+            return {i for i, a in enumerate(accounts) if a and seen[a] > 1}
+        return None
 
     def _apply_filter(self, order: list[int]) -> list[int]:
         if self.result is None:
@@ -233,6 +255,9 @@ class InvoiceTableModel(QAbstractTableModel):
         if self._only_problems:
             rows = self.row_problems
             out = [i for i in out if i in rows]
+        if self._subset is not None:
+            subset = self._subset
+            out = [i for i in out if i in subset]
         if self._filter_text:
             hay = self._haystack_list()
             needle = self._filter_text
@@ -443,12 +468,17 @@ class InvoiceImportTab(QWidget):
         self.filter_edit.setPlaceholderText("Filter: account, invoice, name, address or e-mail")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._on_filter_changed)
-        self.problems_only = QCheckBox("Only rows with problems")
-        self.problems_only.toggled.connect(self._on_filter_changed)
+        self.show_box = QComboBox()
+        self.show_box.setToolTip("Which rows the table shows")
+        for label, key in (("All rows", "all"), ("Rows with errors", "errors"), ("Rows with warnings", "warnings"),
+                           ("Credit balances", "credits"), ("Accounts with several invoices", "several")):
+            self.show_box.addItem(label, key)
+        self.show_box.currentIndexChanged.connect(self._on_filter_changed)
         self.count_label = QLabel("")
         filt = QHBoxLayout()
         filt.addWidget(self.filter_edit, 1)
-        filt.addWidget(self.problems_only)
+        filt.addWidget(QLabel("Show"))
+        filt.addWidget(self.show_box)
         filt.addWidget(self.count_label)
         table_box = QWidget()
         tb = QVBoxLayout(table_box)
@@ -659,6 +689,8 @@ class InvoiceImportTab(QWidget):
         if first_time:
             self.table.resizeColumnsToContents()  # samples the first 200 rows only
         self.problems_model.set_problems(check.errors, check.warnings)
+        if self.show_box.currentData() != "all":
+            self._on_filter_changed()
         self.problems_label.setText(f"Problems: {len(check.errors):,} error(s), {len(check.warnings):,} warning(s)"
                                     + (f" — {check.result.problems_not_listed:,} more not listed"
                                        if check.result.problems_not_listed else ""))
@@ -689,7 +721,7 @@ class InvoiceImportTab(QWidget):
 
     # ---- filter / jump ---------------------------------------------------------------
     def _on_filter_changed(self, *_args) -> None:
-        self.model.set_filter(self.filter_edit.text(), self.problems_only.isChecked())
+        self.model.set_filter(self.filter_edit.text(), subset=self.model.rows_where(self.show_box.currentData()))
         self._update_count()
 
     def _on_problem_clicked(self, index: QModelIndex) -> None:
@@ -708,7 +740,7 @@ class InvoiceImportTab(QWidget):
         row = self.model.view_row(i)
         if row is None:  # filtered out: show everything again
             self.filter_edit.clear()
-            self.problems_only.setChecked(False)
+            self.show_box.setCurrentIndex(0)
             row = self.model.view_row(i)
             if row is None:
                 return False
