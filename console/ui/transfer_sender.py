@@ -14,6 +14,9 @@ What it does (all work through ``Operation``, never a thread of its own):
 - after the upload it polls the delivery status ("awaiting pickup" → "delivered" once
   Stratus renamed the file to ``.snt``) until delivered or ``poll_limit`` polls;
 - every other error goes to ``show_error`` (a changed host key is refused loudly there).
+
+``ask_trust`` and ``ask_override`` (the two modal questions) are plain attributes, so a test
+or a kiosk build can replace them.
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ class TransferSender(QObject):
         self._services = services
         self._operator = operator
         self.kind = kind
-        self._ask_trust = ask_trust
-        self._ask_override = ask_override
+        self.ask_trust = ask_trust
+        self.ask_override = ask_override
         self._op: Operation | None = None
         self._poll_op: Operation | None = None
         self._polls = 0
@@ -137,12 +140,12 @@ class TransferSender(QObject):
     def _on_failed(self, path: Path, exc: BaseException) -> None:
         self._op = None
         if isinstance(exc, HostKeyUnknown):
-            if self._ask_trust(self._parent, exc):
+            if self.ask_trust(self._parent, exc):
                 self._trust_then_send(path, exc)
                 return
             self.message.emit("Not sent: the server's host key was not trusted.")
         elif isinstance(exc, AlreadySent):
-            supervisor = self._ask_override(self._parent, exc, self._approve, file_name=path.name)
+            supervisor = self.ask_override(self._parent, exc, self._approve, file_name=path.name)
             if supervisor is not None:
                 self.send(path, override_by=supervisor, expected_sha256=self._expected)
                 return
@@ -179,6 +182,9 @@ class TransferSender(QObject):
 
     def stop_polling(self) -> None:
         self._timer.stop()
+
+    def set_poll_interval(self, ms: int) -> None:
+        self._timer.setInterval(int(ms))
 
     def poll_now(self) -> None:
         self._poll()
