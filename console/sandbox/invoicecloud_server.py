@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -88,6 +89,10 @@ class Response:
     def csv(cls, text: str, filename: str) -> Response:
         return cls(200, text.encode("utf-8"), "text/csv; charset=utf-8",
                    {"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+class DropConnection(Exception):  # noqa: N818 - an instruction, not an error
+    """Raised by a handler to close the connection without answering (sandbox fault injection)."""
 
 
 class HttpError(Exception):
@@ -162,6 +167,11 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "InvoiceCloudSandbox/1"
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):  # to the logger, never stderr
         log.debug("ic sandbox: " + fmt, *args)
 
@@ -176,6 +186,13 @@ class _Handler(BaseHTTPRequestHandler):
             resp = app.handle(req)
         except HttpError as exc:
             resp = Response.json({"error": exc.message}, exc.status)
+        except DropConnection:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         except Exception:  # noqa: BLE001 - a stand-in must answer, not die
             log.exception("ic sandbox handler failed for %s %s", method, parts.path)
             resp = Response.json({"error": "internal error"}, 500)
@@ -261,8 +278,16 @@ class InvoiceCloudServer:
 def start(ctx) -> Any:
     """Runner part."""
     import console.sandbox.ic_gateway  # noqa: F401 - registers the card gateway's routes
+    from console.sandbox import ic_balances  # registers the balance routes (account sync)
     from console.sandbox.runner import RunningPart
 
-    server = InvoiceCloudServer(host=ctx.options.host, port=ctx.port_for(0)).start()
+    server = InvoiceCloudServer(host=ctx.options.host, port=ctx.port_for(0))
+    ic_balances.attach(server, ctx)
+    server.start()
+
+    def stop() -> None:
+        server.stop()
+        ic_balances.close(server)
+
     return RunningPart(name="invoicecloud", urls={"ic_api_url": server.url, "ic_gateway_url": server.url},
-                       info={"ic_web_service_key": server.web_service_key}, stop=server.stop, handle=server)
+                       info={"ic_web_service_key": server.web_service_key}, stop=stop, handle=server)
