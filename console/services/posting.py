@@ -309,7 +309,7 @@ class PostingService:
     def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
                  audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
                  workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None,
-                 chunk: int = 16):
+                 chunk: int = 64):
         self.journal = journal
         self.inbox_dir = inbox_dir
         self._caselle = caselle
@@ -326,7 +326,11 @@ class PostingService:
         self._local = threading.local()
         self._today = today or dt.date.today
         self._batch_lock = threading.Lock()
-        self._opened_this_run: set[str] = set()
+        self._batch_for: dict[dt.date, dt.date] = {}
+        #: handlers for entry kinds journaled by other services (see :meth:`register_handler`)
+        self._handlers: dict[str, Callable[[Entry, str, str], str]] = {}
+        #: the remote named in run-level messages (account sync's runs say "Invoice Cloud")
+        self.remote_name = "Caselle"
 
     @property
     def caselle(self) -> CasellePort:
@@ -589,7 +593,8 @@ class PostingService:
         lock = threading.Lock()
         state = {"consecutive_network": 0, "done": 0, "abort": ""}
         started = time.monotonic()
-        self._opened_this_run = set()
+        with self._batch_lock:
+            self._batch_for = {}
 
         def report(message: str = "") -> None:
             if progress is not None:
@@ -650,8 +655,8 @@ class PostingService:
                             if outcome == "retry":
                                 state["consecutive_network"] += 1
                                 if state["consecutive_network"] >= self.retry.max_consecutive_network:
-                                    state["abort"] = "Caselle did not answer (many attempts in a row); the run " \
-                                                     "stopped and will resume where it left off"
+                                    state["abort"] = f"{self.remote_name} did not answer (many attempts in a " \
+                                                     "row); the run stopped and will resume where it left off"
                             else:
                                 state["consecutive_network"] = 0
                                 result.outcomes[outcome] += 1
@@ -689,7 +694,7 @@ class PostingService:
                 raise failures[0]
         result.cancelled = bool(cancel is not None and cancel.is_set())
         result.aborted = state["abort"]
-        if not result.aborted:
+        if not result.aborted and any(k in POSTED_KINDS for k in kinds):
             try:
                 result.batches_closed = self.auto_close_batches(operator=operator)
             except (RemoteError, _Abort) as exc:
@@ -705,6 +710,28 @@ class PostingService:
         report("finished" if result.complete else "stopped")
         return result
 
+    # ---- other kinds of effect
+    def register_handler(self, kind: str, handler: Callable[[Entry, str, str], str]) -> None:
+        """Let :meth:`post_pending` run entries of another ``kind`` (account sync's balance updates
+        to Invoice Cloud) with the same claim loop: leases, reconciliation before any re-send,
+        backoff, abort on auth errors, progress and cancel. ``handler(entry, owner, operator)``
+        does the effect of one claimed entry (``entry.needs_reconcile``: ask the remote first),
+        records it with :meth:`finish_entry` (or :meth:`retry_entry`) and returns the outcome. It
+        raises console.errors exceptions like the built-in handlers: NetworkError or a retryable
+        RemoteError put the entry back to pending (reconciled on its next claim), AuthError stops
+        the run, another RemoteError rejects the entry with its code."""
+        self._handlers[kind] = handler
+
+    def finish_entry(self, entry: Entry, owner: str, state: str, outcome: str, *, remote_ref: str = "",
+                     detail: str = "", evidence: dict | None = None, payload_update: dict | None = None) -> str:
+        """Record a registered handler's result (buffered with the chunk, like the built-in ones)."""
+        return self._finish(entry, owner, state, outcome, remote_ref=remote_ref, detail=detail, evidence=evidence,
+                            payload_update=payload_update)
+
+    def retry_entry(self, entry: Entry, owner: str, why: str) -> str:
+        """Back to pending with a backoff; its next claim reconciles before anything is re-sent."""
+        return self._retry(entry, owner, why)
+
     # ---- one entry
     def _execute(self, entry: Entry, owner: str, operator: str) -> str:
         """Run one claimed entry to a terminal state or back to pending. Returns the outcome,
@@ -712,14 +739,15 @@ class PostingService:
         try:
             if entry.attempts > self.retry.max_attempts:
                 return self._give_up(entry, owner)
-            handler = {RECEIPT: self._do_receipt, VOID: self._do_void, ACH_REJECT: self._do_reject,
-                       CHANGE: self._do_change, MANUAL_VOID: self._do_manual_void}.get(entry.kind)
+            handler = self._handlers.get(entry.kind) or {
+                RECEIPT: self._do_receipt, VOID: self._do_void, ACH_REJECT: self._do_reject, CHANGE: self._do_change,
+                MANUAL_VOID: self._do_manual_void}.get(entry.kind)
             if handler is None:
                 return self._finish(entry, owner, REJECTED, "unknown_kind", detail=f"no handler for {entry.kind}")
             return handler(entry, owner, operator)
         except AuthError as exc:
             self._record(("release", entry.key, owner, 0.0, f"auth: {exc}"))
-            raise _Abort(f"Caselle refused the credentials: {exc}") from exc
+            raise _Abort(f"{self.remote_name} refused the credentials: {exc}") from exc
         except UnsupportedVersionError as exc:
             return self._finish(entry, owner, REJECTED, "unsupported_version", detail=str(exc))
         except NetworkError as exc:
@@ -802,7 +830,7 @@ class PostingService:
         except RemoteError as exc:
             if _code(exc) in ("BATCH_CLOSED", "BATCH_NOT_OPEN") and not isinstance(exc, NetworkError):
                 # someone closed (or never kept) the batch we remembered: forget it and go again
-                self.journal.delete_watermark(f"batch:open:{batch_date.isoformat()}")
+                self._forget_batch(pay_date, batch_date)
                 return self._retry(entry, owner, f"batch changed: {exc}")
             raise
         return self._found_receipt(entry, owner, _unwrap(r), "posted")
@@ -993,20 +1021,34 @@ class PostingService:
     # ================================================================== batches
     def ensure_batch(self, pay_date: dt.date) -> dt.date:
         """The batch date a receipt for ``pay_date`` goes to: that date's batch (opened when
-        needed) or, when it is closed, today's."""
-        key = f"batch:open:{pay_date.isoformat()}"
+        needed) or, when it is closed, today's. Remembered for the run (a batch closed behind
+        our back shows up as BATCH_CLOSED on create_receipt, which forgets it)."""
         with self._batch_lock:
+            cached = self._batch_for.get(pay_date)
+            if cached is not None:
+                return cached
+            key = f"batch:open:{pay_date.isoformat()}"
             if self.journal.get_watermark(key) is not None:
-                return pay_date
-            try:
-                batch = self.caselle.open_batch(pay_date)
-            except RemoteError as exc:
-                if _code(exc) != "BATCH_CLOSED" or pay_date == self._today():
-                    raise
-                log.info("batch for %s is closed; posting into today's batch", pay_date)
-                return self.ensure_batch_locked_today()
-            self.journal.set_watermark(key, _batch_id(batch, pay_date))
-            return pay_date
+                result = pay_date
+            else:
+                try:
+                    batch = self.caselle.open_batch(pay_date)
+                except RemoteError as exc:
+                    if _code(exc) != "BATCH_CLOSED" or pay_date == self._today():
+                        raise
+                    log.info("batch for %s is closed; posting into today's batch", pay_date)
+                    result = self.ensure_batch_locked_today()
+                else:
+                    self.journal.set_watermark(key, _batch_id(batch, pay_date))
+                    result = pay_date
+            self._batch_for[pay_date] = result
+            return result
+
+    def _forget_batch(self, pay_date: dt.date, batch_date: dt.date) -> None:
+        with self._batch_lock:
+            self._batch_for.pop(pay_date, None)
+            self._batch_for.pop(batch_date, None)
+        self.journal.delete_watermark(f"batch:open:{batch_date.isoformat()}")
 
     def ensure_batch_locked_today(self) -> dt.date:
         today = self._today()
