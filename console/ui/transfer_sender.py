@@ -12,7 +12,9 @@ What it does (all work through ``Operation``, never a thread of its own):
 - a file already delivered → :func:`~console.ui.transfer_override_dialog.ask_supervisor_override`;
   an approving supervisor (ID + PIN) sends it again (journaled and audited);
 - after the upload it polls the delivery status ("awaiting pickup" → "delivered" once
-  Stratus renamed the file to ``.snt``) until delivered or ``poll_limit`` polls;
+  Stratus renamed the file to ``.snt``) until delivered or ``poll_limit`` polls; the interval
+  starts at ``poll_ms`` and grows by half each poll up to ``max_poll_ms`` (one SSH login per
+  poll: a pickup that takes an hour must not mean 1,800 logins on the provider's server);
 - every other error goes to ``show_error`` (a changed host key is refused loudly there).
 
 ``ask_trust`` and ``ask_override`` (the two modal questions) are plain attributes, so a test
@@ -57,7 +59,7 @@ class TransferSender(QObject):
 
     def __init__(self, parent: QWidget, services: Any, operator: Operator | None, *, kind: str = "invoices",
                  ask_trust: AskTrust = ask_trust_host_key, ask_override: AskOverride = ask_supervisor_override,
-                 poll_ms: int = 2000, poll_limit: int = 900):
+                 poll_ms: int = 2000, poll_limit: int = 200, max_poll_ms: int = 60_000):
         super().__init__(parent)
         self._parent = parent
         self._services = services
@@ -72,9 +74,13 @@ class TransferSender(QObject):
         self.result: SendResult | None = None
         self.delivery: str = ""
         self._expected: str | None = None
+        self.poll_ms = poll_ms
+        self.max_poll_ms = max_poll_ms
         self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self._poll)
+        self._polling = False
 
     # ---- state
     @property
@@ -83,7 +89,7 @@ class TransferSender(QObject):
 
     @property
     def polling(self) -> bool:
-        return self._timer.isActive()
+        return self._polling
 
     @property
     def operator_id(self) -> str:
@@ -135,7 +141,8 @@ class TransferSender(QObject):
         self.finished.emit(True)
         if result.status != DeliveryStatus.DELIVERED:
             self._polls = 0
-            self._timer.start()
+            self._polling = True
+            self._timer.start(self.poll_ms)
 
     def _on_failed(self, path: Path, exc: BaseException) -> None:
         self._op = None
@@ -181,17 +188,28 @@ class TransferSender(QObject):
         self.delivery_changed.emit(status)
 
     def stop_polling(self) -> None:
+        self._polling = False
         self._timer.stop()
 
-    def set_poll_interval(self, ms: int) -> None:
-        self._timer.setInterval(int(ms))
+    def set_poll_interval(self, ms: int, max_ms: int | None = None) -> None:
+        """First interval (and the ceiling it grows to) between delivery checks."""
+        self.poll_ms = int(ms)
+        self.max_poll_ms = int(max_ms) if max_ms is not None else max(self.max_poll_ms, self.poll_ms)
+        self._timer.setInterval(self.poll_ms)
+
+    def _schedule_next_poll(self) -> None:
+        if not self._polling:
+            return
+        grown = min(self.max_poll_ms, max(self.poll_ms, int(self._timer.interval() * 1.5)))
+        self._timer.start(grown)
 
     def poll_now(self) -> None:
-        self._poll()
+        """Check the delivery status once now (a Refresh), polling or not."""
+        self._poll(once=True)
 
-    def _poll(self) -> None:
+    def _poll(self, *, once: bool = False) -> None:
         result = self.result
-        if result is None or self._poll_op is not None:
+        if result is None or self._poll_op is not None or not (self._polling or once):
             return
         self._polls += 1
         if self._polls > self.poll_limit:
@@ -210,9 +228,12 @@ class TransferSender(QObject):
             self._set_delivery(status)
         if status == DeliveryStatus.DELIVERED:
             self.stop_polling()
+        else:
+            self._schedule_next_poll()
 
     def _on_poll_failed(self, exc: BaseException) -> None:
         self._poll_op = None
         log.info("delivery status check failed: %s", exc)
         if self.delivery != "unknown":
             self._set_delivery("unknown")
+        self._schedule_next_poll()

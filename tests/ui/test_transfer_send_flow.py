@@ -185,3 +185,25 @@ def test_plain_ftp_result_shows_the_warning(qtbot, parent, services):
     secure = SendResult("k", "/invoices/a.txt", 10, "f", tx.DeliveryStatus.AWAITING_PICKUP, "sftp")
     sender.sent.emit(secure)
     assert not panel.warning.isVisibleTo(panel)
+
+
+def test_delivery_polling_backs_off(qtbot, parent, services, server, invoice):
+    tx.trust_host_key(services.transfer.settings.known_hosts, server.host, server.port, server.public_key)
+    sender = TransferSender(parent, services, CLERK, poll_ms=40, max_poll_ms=150)
+    intervals: list[int] = []
+    real_poll = sender._poll
+
+    def spy(**kw):
+        intervals.append(sender._timer.interval())
+        real_poll(**kw)
+
+    sender._timer.timeout.disconnect()
+    sender._timer.timeout.connect(lambda: spy())
+    with qtbot.waitSignal(sender.finished, timeout=15000):
+        sender.send(invoice)
+    qtbot.waitUntil(lambda: len(intervals) >= 6, timeout=10000)
+    assert intervals[0] == 40
+    assert intervals == sorted(intervals) and intervals[-1] == 150  # grows, then stays at the ceiling
+    StratusPickup(server.root, delay=0).scan_once()
+    qtbot.waitUntil(lambda: sender.delivery == "delivered", timeout=5000)
+    assert not sender.polling
