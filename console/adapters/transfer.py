@@ -469,6 +469,7 @@ class SftpTransfer(Transfer):
         try:
             client.connect(**kwargs)
             _no_delay(client.get_transport())
+            client.get_transport().set_keepalive(30)  # long bill batches through NAT / firewalls
             sftp = client.open_sftp()
             sftp.get_channel().settimeout(s.timeout)
         except (HostKeyUnknown, HostKeyChanged):

@@ -17,12 +17,13 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from console.adapters.transfer import HostKeyUnknown, known_hosts_name
+from console.adapters.transfer import HostKeyChanged, HostKeyUnknown, known_hosts_name
 
 
 class HostKeyDialog(QDialog):
@@ -107,3 +108,26 @@ def ask_trust_host_key(parent: QWidget | None, error: HostKeyUnknown) -> bool:
         return dialog.exec() == QDialog.DialogCode.Accepted and dialog.trusted
     finally:
         dialog.deleteLater()
+
+
+HOST_KEY_CHANGED_BOX = "host-key-changed-box"
+
+
+def show_host_key_changed(parent: QWidget | None, error: HostKeyChanged) -> QMessageBox:
+    """The loud refusal: a critical, non-blocking box with both fingerprints. Nothing to click
+    that would accept the new key — that takes support removing the old one after the provider
+    confirmed the change."""
+    box = QMessageBox(QMessageBox.Icon.Critical, "Server identity changed — nothing was sent",
+                      f"The SFTP server {known_hosts_name(error.host, error.port)} presented a different "
+                      "host key than the one pinned when it was first trusted.",
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName(HOST_KEY_CHANGED_BOX)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setInformativeText(
+        f"Pinned:  {error.expected}\nOffered: {error.offered}\n\n"
+        "This can mean someone is intercepting the connection. Do not send anything; call the provider "
+        "(Invoice Cloud) and ask whether the server's key changed. Only after they confirm the new "
+        "fingerprint may support remove the old key (File transfer connection → Forget).")
+    box.open()
+    return box

@@ -31,12 +31,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from console.adapters.transfer import DeliveryStatus, HostKeyUnknown
+from console.adapters.transfer import DeliveryStatus, HostKeyChanged, HostKeyUnknown
 from console.config import Operator
 from console.errors import Cancelled
 from console.services.transfer import AlreadySent, SendResult
 from console.ui.errors import show_error
-from console.ui.host_key_dialog import ask_trust_host_key
+from console.ui.host_key_dialog import ask_trust_host_key, show_host_key_changed
 from console.ui.operations import Operation
 from console.ui.transfer_override_dialog import ask_supervisor_override
 
@@ -157,6 +157,9 @@ class TransferSender(QObject):
                 self.send(path, override_by=supervisor, expected_sha256=self._expected)
                 return
             self.message.emit(f"Not sent: {path.name} was already sent and no supervisor approved sending it again.")
+        elif isinstance(exc, HostKeyChanged):
+            show_host_key_changed(self._parent, exc)
+            self.message.emit("Not sent: the server's host key has changed (see the warning).")
         else:
             show_error(self._parent, exc)
         self.finished.emit(False)

@@ -207,3 +207,24 @@ def test_delivery_polling_backs_off(qtbot, parent, services, server, invoice):
     StratusPickup(server.root, delay=0).scan_once()
     qtbot.waitUntil(lambda: sender.delivery == "delivered", timeout=5000)
     assert not sender.polling
+
+
+def test_changed_host_key_is_refused_loudly_and_nothing_is_sent(qtbot, parent, services, server, invoice):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from console.ui.host_key_dialog import HOST_KEY_CHANGED_BOX
+
+    tx.trust_host_key(services.transfer.settings.known_hosts, server.host, server.port,
+                      paramiko.ECDSAKey.generate(bits=256))
+    asked = []
+    sender = TransferSender(parent, services, CLERK, ask_trust=lambda w, e: asked.append(e) or True)
+    with qtbot.waitSignal(sender.finished, timeout=15000) as done:
+        sender.send(invoice)
+    assert done.args == [False] and asked == []  # never offered for trust
+    assert files(server) == []
+    boxes = [w for w in QApplication.topLevelWidgets()
+             if isinstance(w, QMessageBox) and w.objectName() == HOST_KEY_CHANGED_BOX]
+    assert boxes and server.fingerprint in boxes[0].informativeText()
+    assert boxes[0].icon() == QMessageBox.Icon.Critical
+    for b in boxes:
+        b.close()
