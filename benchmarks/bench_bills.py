@@ -28,6 +28,16 @@ TARGET_RATIO = 20.0
 TARGET_PREVIEW_MS = 100.0
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the indexer's workers)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def make_batch(pages: int, dest: Path) -> Path:
     from console.sandbox.bill_pdf import bill_page_count, build_bill_batch
     from console.sandbox.seed import demo_customers
@@ -122,14 +132,22 @@ def main() -> int:
                   f"{time.perf_counter() - t0:.1f} s")
 
         workers = default_workers()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"machine: {os.cpu_count()} cores, {workers} usable, load average {load:.1f} at start "
+              "(other work on the machine slows every figure below alike)")
+        cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         index = index_batch(pdf, template)
         parallel_s = time.perf_counter() - t0
+        cpu_s = _cpu_seconds() - cpu0
         pages = index.pages
         rate = pages / parallel_s
         problems = len(index.unmatched_pages) + len(index.duplicates)
         print(f"indexer ({workers} workers): {pages} pages, {len(index.bills)} bills, {problems} problems "
               f"in {parallel_s:.2f} s = {rate:,.0f} pages/s")
+        if cpu_s > 0:
+            print(f"  CPU used: {cpu_s:.2f} s = {pages / cpu_s:,.0f} pages per CPU-second; on {workers} idle cores "
+                  f"that is about {workers * pages / cpu_s:,.0f} pages/s (estimate, not a measurement)")
 
         t0 = time.perf_counter()
         serial = index_batch(pdf, template, workers=1)
