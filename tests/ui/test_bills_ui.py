@@ -446,3 +446,17 @@ def test_large_batches_are_read_by_worker_processes_from_the_gui(qtbot, batch, m
     qtbot.waitUntil(lambda: tab.index is not None, timeout=60000)
     assert started == ["forkserver"]  # never fork a process that runs Qt threads
     assert [(r.account, r.pages) for r in tab.model.rows()] == expected_bills()
+
+
+def test_dropping_a_pdf_on_the_tab_opens_it(qtbot, batch):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    tab = make_tab(qtbot)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(batch.with_suffix(".txt"))), QUrl.fromLocalFile(str(batch))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    tab.dropEvent(event)
+    qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    assert tab.pdf_path == batch and len(tab.model.rows()) == CUSTOMERS

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -211,6 +212,10 @@ class BillImagesTab(QWidget):
         self.problems.itemActivated.connect(self._on_problems_item_activated)
         self.problems.itemClicked.connect(self._on_problems_item_activated)
         tracker().ended.connect(self._on_tracker_ended)
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.activated.connect(self._on_find_shortcut_activated)
+        self.setAcceptDrops(True)  # drop a batch PDF on the tab to open it
         self._restore_state()
         self._update_labels()
         self._update_buttons()
@@ -232,6 +237,29 @@ class BillImagesTab(QWidget):
         super().hideEvent(event)
 
     # ---- opening
+    @staticmethod
+    def _dropped_pdf(mime) -> Path | None:
+        for url in mime.urls() if mime.hasUrls() else []:
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(".pdf"):
+                return Path(url.toLocalFile())
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        if not self._busy() and self._dropped_pdf(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        path = self._dropped_pdf(event.mimeData())
+        if path is not None and not self._busy():
+            event.acceptProposedAction()
+            self.open_batch(path)
+
+    def _on_find_shortcut_activated(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
     def open_batch(self, path: Path | str, *, index: bool = True) -> None:
         path = Path(path)
         self.pdf_path = path
