@@ -51,6 +51,7 @@ from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretSt
 log = logging.getLogger(__name__)
 
 KINDS = ("invoices", "bills", "lockbox", "balances")
+DEFAULT_PORTS = {"sftp": 22, "ftps": 21, "ftp": 21}
 JOURNAL_KIND_PREFIX = "transfer."
 AUDIT_SEND = "transfer.send"
 AUDIT_OVERRIDE = "file.override"
@@ -703,9 +704,12 @@ def settings_for_profile(profile: Profile, secrets: SecretStore, paths: Paths,
             _forget_old_sandbox_ports(paths.known_hosts_file, host, port, tx.host_key_fingerprint(key))
         return settings
     auth = str(profile.transfer_auth)
+    protocol = str(profile.transfer_protocol)
+    # a port the profile does not set follows the protocol (the declared default, 22, is SFTP's)
+    port = endpoints.get("transfer_port") or profile.values.get("transfer_port") or DEFAULT_PORTS[protocol]
     return TransferSettings(
-        protocol=str(profile.transfer_protocol), host=str(endpoints.get("transfer_host") or profile.transfer_host),
-        port=int(endpoints.get("transfer_port") or profile.transfer_port), user=str(profile.transfer_user),
+        protocol=protocol, host=str(endpoints.get("transfer_host") or profile.transfer_host),
+        port=int(port), user=str(profile.transfer_user),
         auth=auth, password=secrets.get(TRANSFER_PASSWORD),
         key_file=Path(str(profile.transfer_key_file)).expanduser() if profile.transfer_key_file else None,
         key_passphrase=secrets.get(TRANSFER_KEY_PASSPHRASE) if auth == "key" else None,

@@ -106,3 +106,24 @@ def test_sandbox_pins_are_not_left_behind_for_earlier_ports(sandbox, paths):
     settings_for_profile(sandbox_profile(), SecretStore("sandbox", backend=MemoryBackend()), paths, endpoints)
     names = [h for h, _, _ in tx.pinned_hosts(paths.known_hosts_file)]
     assert names == sorted([f"[127.0.0.1]:{server.port}", "sftp.example.net"])
+
+
+def test_production_settings_take_secrets_from_the_keyring_and_the_port_from_the_protocol(paths):
+    from console.config import Profile
+
+    secrets = SecretStore("town", backend=MemoryBackend())
+    secrets.set("transfer_password", "pw")
+    ftps = settings_for_profile(Profile("town", values={"transfer_protocol": "ftps", "transfer_host": "ftp.example"}),
+                                secrets, paths)
+    assert (ftps.protocol, ftps.port, ftps.password) == ("ftps", 21, "pw")
+    assert "pw" not in repr(ftps)
+    sftp = settings_for_profile(Profile("town", values={"transfer_host": "sftp.example"}), secrets, paths)
+    assert (sftp.protocol, sftp.port, sftp.known_hosts) == ("sftp", 22, paths.known_hosts_file)
+    custom = settings_for_profile(Profile("town", values={"transfer_protocol": "ftps", "transfer_port": 990,
+                                                          "transfer_host": "ftp.example"}), secrets, paths)
+    assert custom.port == 990
+    secrets.set("transfer_key_passphrase", "phrase")
+    key = settings_for_profile(Profile("town", values={"transfer_auth": "key", "transfer_key_file": "~/id_ed25519",
+                                                       "transfer_host": "sftp.example"}), secrets, paths)
+    assert key.auth == "key" and key.key_passphrase == "phrase" and key.key_file.name == "id_ed25519"
+    assert "phrase" not in repr(key)
