@@ -470,6 +470,9 @@ class PostingService:
             if status == "VOIDED":
                 key, kind, action = f"void:{pid}", VOID, "void receipt"
                 payload["reason"] = "Voided in Invoice Cloud"
+                if inv_type in cloudstore:
+                    action = "take out of the lockbox queue"
+                    payload["cloudstore"] = True
             elif inv_type in cloudstore:
                 key, kind, action = f"lockbox:{pid}", LOCKBOX_ITEM, "queue for lockbox"
                 payload = {k: payload[k] for k in ("payment_id", "confirmation", "account", "invoice_number",
@@ -851,6 +854,8 @@ class PostingService:
 
     def _do_void(self, entry: Entry, owner: str, operator: str) -> str:
         pid = entry.payload["payment_id"]
+        if entry.payload.get("cloudstore"):
+            return self._void_lockbox_item(entry, owner, pid)
         orig, r = self._original(pid)
         if r is None:
             if orig is not None and orig.kind == RECEIPT and orig.state in (PENDING, IN_FLIGHT):
@@ -874,6 +879,31 @@ class PostingService:
                                               reason=entry.payload.get("reason") or "Voided in Invoice Cloud"))
         return self._finish(entry, owner, DONE, "voided", remote_ref=v.receipt_number,
                             payload_update={"batch_id": r.batch_id, "receipt_number": r.receipt_number})
+
+    def _void_lockbox_item(self, entry: Entry, owner: str, pid: str) -> str:
+        """A voided CloudStore payment: take it out of the lockbox queue if it is still there;
+        once it went out in a lockbox file a person reverses it in Caselle AR."""
+        key = f"lockbox:{pid}"
+        item = self.journal.get(key)
+        if item is None or item.state in (REJECTED, REPORTED):
+            return self._finish(entry, owner, REPORTED, "void_not_posted",
+                                detail=f"CloudStore payment {pid} was never queued for the lockbox: nothing to void")
+        if item.state == PENDING:
+            claim_owner = f"{owner}:void"
+            if self.journal.claim(claim_owner, [LOCKBOX_ITEM], keys=[key], lease_s=60):
+                self.journal.finish(key, claim_owner, REPORTED, outcome="voided",
+                                    detail="voided in Invoice Cloud before it went into a lockbox file")
+                return self._finish(entry, owner, DONE, "removed_from_lockbox", remote_ref=key)
+            item = self.journal.get(key)
+        if item is not None and item.state in (IN_FLIGHT, PENDING):
+            self._record(("release", entry.key, owner, max(1.0, self.retry.base_s),
+                          "the lockbox file with this item is being built"))
+            return "retry"
+        return self._finish(entry, owner, NEEDS_REVIEW, "void_after_lockbox", remote_ref=item.remote_ref if item else "",
+                            evidence={"why": "the payment was voided in Invoice Cloud after it went out in a lockbox "
+                                             "file: reverse it in Caselle accounts receivable by hand",
+                                      "lockbox_file": item.remote_ref if item else "", "payment_id": pid,
+                                      "amount": entry.payload.get("amount")})
 
     def _do_reject(self, entry: Entry, owner: str, operator: str) -> str:
         p = entry.payload

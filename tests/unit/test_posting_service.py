@@ -604,3 +604,20 @@ def test_cancel_takes_back_unsent_claims(env):
     assert journal.counts()[IN_FLIGHT] == 0
     unsent = [e for e in journal.entries() if e.state == PENDING]
     assert unsent and all(e.attempts == 0 for e in unsent)
+
+
+def test_voided_cloudstore_payment_leaves_the_lockbox_queue_or_goes_to_review(env):
+    svc, fake, journal, _ = env
+    _import(svc, "payments", [pay(1, inv_type="802"), pay(2, inv_type="803")], fp="a")
+    # the lockbox helper sends item 2 in a lockbox file
+    [e] = journal.claim("lockbox", [LOCKBOX_ITEM], keys=["lockbox:P000002"])
+    journal.finish(e.key, "lockbox", DONE, outcome="in_lockbox", remote_ref="LB20261126.txt")
+    _import(svc, "payments", [pay(1, inv_type="802", status="VOIDED"), pay(2, inv_type="803", status="VOIDED"),
+                              pay(3, inv_type="804", status="VOIDED")], fp="b")
+    svc.post_pending()
+    assert journal.get("lockbox:P000001").state == REPORTED and journal.get("lockbox:P000001").outcome == "voided"
+    assert journal.get("void:P000001").outcome == "removed_from_lockbox"
+    v2 = journal.get("void:P000002")
+    assert v2.state == NEEDS_REVIEW and v2.evidence["lockbox_file"] == "LB20261126.txt"
+    assert journal.get("void:P000003").outcome == "void_not_posted"
+    assert not any(c[0] == "void" for c in fake.calls)  # nothing sent to Caselle cash receipting
