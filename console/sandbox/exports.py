@@ -165,6 +165,7 @@ def write_export(kind: str, path: Path, count: int, seed: int = 1, **kw) -> dict
     if kind == "payments":
         receipts = [r for r in rows if r["Status"] == "APPROVED" and r["InvoiceType"] == UTILITY_INVOICE_TYPE]
         summary.update(receipts=len(receipts), receipts_total=str(sum((r["Amount"] for r in receipts), Decimal("0.00"))),
-                       cloudstore=sum(1 for r in rows if r["InvoiceType"] in CLOUDSTORE_TYPES),
+                       cloudstore=sum(1 for r in rows if r["InvoiceType"] in CLOUDSTORE_TYPES
+                                      and r["Status"] == "APPROVED"),
                        voided=sum(1 for r in rows if r["Status"] == "VOIDED"))
     return summary
