@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 THUMB_WIDTH = 96
 ZOOM_STEP = 1.25
+THUMBS_AT_ONCE = 4  # rendered right away; the rest of a long bill's thumbnails follow in idle time
 
 
 class BillPreview(QWidget):
@@ -39,7 +40,11 @@ class BillPreview(QWidget):
         self.view.setPageMode(QPdfView.PageMode.SinglePage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitInView)
         self._bill_pages: tuple[int, ...] = ()
+        self._thumbs_todo: list[int] = []  # rows of the thumbnail list still without a picture
         self.last_jump_ms: float | None = None
+        self._thumb_timer = QTimer(self)
+        self._thumb_timer.setInterval(0)
+        self._thumb_timer.timeout.connect(self._render_some_thumbnails)
 
         self.thumbs = QListWidget(self)
         self.thumbs.setObjectName("bill-preview-thumbnails")
@@ -108,6 +113,8 @@ class BillPreview(QWidget):
         return None
 
     def clear(self) -> None:
+        self._thumb_timer.stop()
+        self._thumbs_todo = []
         self.thumbs.clear()
         self._bill_pages = ()
         self.document.close()
@@ -129,12 +136,18 @@ class BillPreview(QWidget):
         self._bill_pages = tuple(pages)
         self.thumbs.blockSignals(True)
         self.thumbs.clear()
-        for p in self._bill_pages:
-            item = QListWidgetItem(self._thumbnail(p), f"Page {p}")
+        self._thumbs_todo = []
+        for row, p in enumerate(self._bill_pages):
+            now = row < THUMBS_AT_ONCE
+            item = QListWidgetItem(self._thumbnail(p) if now else QIcon(), f"Page {p}")
             item.setData(Qt.ItemDataRole.UserRole, p)
             self.thumbs.addItem(item)
+            if not now:
+                self._thumbs_todo.append(row)
         self.thumbs.setCurrentRow(0)
         self.thumbs.blockSignals(False)
+        if self._thumbs_todo:
+            self._thumb_timer.start()
         self.info.setText(title)
         if self._bill_pages:
             self.show_page(self._bill_pages[0])
@@ -148,6 +161,20 @@ class BillPreview(QWidget):
         self._sync_thumbs(page)
         self._update_controls()
         self.pageShown.emit(page)
+
+    def _render_some_thumbnails(self) -> None:
+        for _ in range(THUMBS_AT_ONCE):
+            if not self._thumbs_todo:
+                break
+            item = self.thumbs.item(self._thumbs_todo.pop(0))
+            if item is not None:
+                item.setIcon(self._thumbnail(int(item.data(Qt.ItemDataRole.UserRole))))
+        if not self._thumbs_todo:
+            self._thumb_timer.stop()
+
+    @property
+    def thumbnails_pending(self) -> int:
+        return len(self._thumbs_todo)
 
     def _thumbnail(self, page: int) -> QIcon:
         size = self.document.pagePointSize(page - 1)

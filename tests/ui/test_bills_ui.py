@@ -460,3 +460,24 @@ def test_dropping_a_pdf_on_the_tab_opens_it(qtbot, batch):
     tab.dropEvent(event)
     qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
     assert tab.pdf_path == batch and len(tab.model.rows()) == CUSTOMERS
+
+
+def test_a_long_bill_shows_its_first_page_at_once_and_thumbnails_follow(qtbot, tmp_path):
+    from console.ui.bills_preview import THUMBS_AT_ONCE, BillPreview
+
+    pdf = make_pdf(tmp_path / "long.pdf", [f"Acct: A{i}" for i in range(12)])
+    preview = BillPreview()
+    qtbot.addWidget(preview)
+    preview.show()
+    assert preview.load(pdf) is None
+    preview.show_bill(tuple(range(2, 12)))
+    assert preview.current_page == 2 and preview.thumbs.count() == 10
+    assert preview.thumbnails_pending == 10 - THUMBS_AT_ONCE
+    assert preview.thumbs.item(9).icon().isNull()  # not rendered yet
+    qtbot.waitUntil(lambda: preview.thumbnails_pending == 0, timeout=5000)
+    assert all(not preview.thumbs.item(i).icon().isNull() for i in range(10))
+    preview.thumbs.setCurrentRow(9)
+    assert preview.current_page == 11
+    preview.page_spin.setValue(5)
+    assert preview.current_page == 5 and preview.thumbs.currentRow() == 3
+    assert preview.load(tmp_path / "missing.pdf") is not None  # QtPdf's error text, no crash
