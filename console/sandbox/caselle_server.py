@@ -356,6 +356,13 @@ class CaselleStore:
         with self._write() as db2:
             return run(db2)
 
+    def create_adjustments(self, items: list[tuple[str, Decimal, str]], by: str = "sandbox") -> int:
+        """Tests and benchmarks: many ``(account, amount, reason)`` adjustments in ONE transaction."""
+        with self._write() as db:
+            for account, amount, reason in items:
+                self.create_adjustment(account, amount, reason, by, db=db)
+        return len(items)
+
     # ---- batches
     def batch_by_date(self, date: dt.date) -> sqlite3.Row | None:
         return self._one("SELECT * FROM batches WHERE batch_date = ?", date.isoformat())
