@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import time
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 APP_TITLE = "Biller Console"
 CONNECTION_RECHECK_MS = 5 * 60 * 1000
 FIRST_CHECK_DELAY_MS = 400
+FIRST_PAINT_FALLBACK_MS = 1000  # build the current tab even if no expose event ever arrives
 ACTIVITY_TEXT_WIDTH = 420  # px: a long progress message must not push the status fields away
 TRAINING_STYLE = "background:#b45309; color:white; font-weight:600;"
 
@@ -259,8 +261,11 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_menus()
+        self.first_exposed_at: float | None = None  # perf_counter() of the first paint (start-up timing)
+        self._content_scheduled = False
+        self._restoring = True
         self._restore_state()
-        self._ensure_current_tab()
+        self._restoring = False
 
         self._connection_timer = QTimer(self)
         self._connection_timer.setInterval(CONNECTION_RECHECK_MS)
@@ -361,13 +366,38 @@ class MainWindow(QMainWindow):
         host = self.tabs.widget(i)
         return host.ensure_built(self.ctx) if isinstance(host, _TabHost) else host
 
+    def event(self, e: QEvent) -> bool:  # Qt override
+        if e.type() == QEvent.Type.Show and not self._content_scheduled:
+            # The window (menus, tab bar, status bar) is painted first; the current tab's content
+            # is built right after its first expose, so a heavy tab never delays the window.
+            self._content_scheduled = True
+            handle = self.windowHandle()
+            if handle is not None:
+                handle.installEventFilter(self)
+            QTimer.singleShot(FIRST_PAINT_FALLBACK_MS, self._on_first_exposed)
+        return super().event(e)
+
+    def eventFilter(self, obj, e: QEvent) -> bool:  # noqa: N802 - Qt override
+        if e.type() == QEvent.Type.Expose and obj is self.windowHandle() and self.first_exposed_at is None:
+            QTimer.singleShot(0, self._on_first_exposed)  # after this expose has been painted
+        return super().eventFilter(obj, e)
+
+    def _on_first_exposed(self) -> None:
+        if self.first_exposed_at is None:
+            self.first_exposed_at = time.perf_counter()
+            handle = self.windowHandle()
+            if handle is not None:
+                handle.removeEventFilter(self)
+        self._ensure_current_tab()
+
     def _ensure_current_tab(self) -> None:
         host = self.tabs.currentWidget()
         if isinstance(host, _TabHost):
             host.ensure_built(self.ctx)
 
     def _on_tabs_current_changed(self, index: int) -> None:
-        self._ensure_current_tab()
+        if not self._restoring:  # the restored tab is built after the first paint (_on_first_exposed)
+            self._ensure_current_tab()
         if index >= 0:
             self._state.set_value("last_tab", self.tabs.tabText(index))
 

@@ -224,3 +224,12 @@ def test_session_secrets_dialog_asks_for_missing_credentials_only(qtbot):
     dlg._on_accepted()
     assert services.secrets.get(sec.IC_WEB_SERVICE_KEY) == "typed-in-secret"
     assert not services.secrets.secure
+
+
+def test_the_current_tab_is_built_after_the_window_is_painted(qtbot, monkeypatch):
+    monkeypatch.setattr("console.ui.main_window.TABS", [(t, None, x) for t, _m, x in tabs_mod.TABS])
+    w = make_window(qtbot)
+    assert w.tabs.currentWidget().content is None  # nothing heavy before the window appears
+    w.show()
+    qtbot.waitUntil(lambda: w.tabs.currentWidget().content is not None, timeout=3000)
+    assert w.first_exposed_at is not None
