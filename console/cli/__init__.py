@@ -23,6 +23,7 @@ AREAS: dict[str, str] = {
     "lockbox": "CloudStore lockbox files: build, check, send, summary sheet",
     "invoices": "invoice export: check it against its layout (and send it) to Invoice Cloud",
     "transfer": "file transfer: connection test, pinned host keys, remote folders, delivery status",
+    "adjustments": "account sync: send Caselle adjustments to Invoice Cloud as balance updates, exactly once",
 }
 
 
