@@ -637,7 +637,7 @@ class FtpTransfer(Transfer):
                             hint="enter it in Settings → Transfer")
         ftp: ftplib.FTP
         if s.protocol == "ftps":
-            ftp = ftplib.FTP_TLS(context=self._context(), timeout=s.timeout)
+            ftp = _SessionReusingFTP_TLS(context=self._context(), timeout=s.timeout)
         else:
             ftp = ftplib.FTP(timeout=s.timeout)
             log.warning("plain FTP to %s: credentials and files travel unencrypted", s.host)
@@ -762,6 +762,21 @@ class FtpTransfer(Transfer):
     def _rename(self, src: str, dst: str) -> None:
         with self._errors(f"renaming to {posixpath.basename(dst)}"):
             self._f.rename(src, dst)
+
+
+class _SessionReusingFTP_TLS(ftplib.FTP_TLS):  # noqa: N801 - ftplib's naming
+    """Data connections resume the control connection's TLS session.
+
+    Many FTPS servers (vsftpd ``require_ssl_reuse``, FileZilla Server, ProFTPD) refuse a data
+    connection that starts a new TLS session ("425 … TLS session of data connection not
+    resumed"); ftplib does not resume by default."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            session = getattr(self.sock, "session", None)
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
+        return conn, size
 
 
 # ---- factory -------------------------------------------------------------------------------

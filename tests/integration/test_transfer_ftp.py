@@ -216,3 +216,17 @@ def test_ftps_connection_dropped_mid_upload_then_the_journaled_resend_delivers_o
     finally:
         server.close_all()
         thread.join(timeout=5)
+
+
+def test_ftps_data_connections_resume_the_control_tls_session(ftps_server, cert_files):
+    """Servers like vsftpd (require_ssl_reuse) refuse data connections that start a new TLS session."""
+    _root, port = ftps_server
+    with tx.open_transfer(settings("ftps", port, ca_file=cert_files[0])) as t:
+        ftp = t._f
+        conn, _size = ftp.ntransfercmd("NLST /")
+        try:
+            conn.recv(1)  # completes the handshake
+            assert conn.session_reused
+        finally:
+            conn.close()
+            ftp.voidresp()
