@@ -30,19 +30,40 @@ CASELLE = ["console.sandbox.caselle_server"]
 
 
 class CountingClient(CaselleClient):
-    """The real client, counting create_receipt calls that hit an existing reference (a blind re-send)."""
+    """The real client, logging per reference every create_receipt sent and every lookup answered."""
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.existing_hits: list[str] = []
+        self.events: dict[str, list[str]] = {}
         self.lock = threading.Lock()
 
+    def _log(self, ref: str, what: str) -> None:
+        with self.lock:
+            self.events.setdefault(ref, []).append(what)
+
     def create_receipt(self, **kw):
-        result = super().create_receipt(**kw)
-        if result.existing:
-            with self.lock:
-                self.existing_hits.append(kw["reference"])
-        return result
+        self._log(kw["reference"], "create")
+        return super().create_receipt(**kw)
+
+    def find_receipt(self, reference):
+        found = super().find_receipt(reference)  # raises when no answer came: not a "not there"
+        self._log(reference, "found" if found is not None else "not_there")
+        return found
+
+    def blind_resends(self) -> list[str]:
+        """References sent again without a lookup answering "not there" since the last send."""
+        bad = []
+        for ref, events in self.events.items():
+            sent, cleared = False, True
+            for e in events:
+                if e == "create":
+                    if sent and not cleared:
+                        bad.append(ref)
+                        break
+                    sent, cleared = True, False
+                elif e == "not_there":
+                    cleared = True
+        return bad
 
 
 def _client(sb: Sandbox, timeout: float) -> CountingClient:
@@ -87,7 +108,8 @@ def test_chaos_2000_payments_exactly_once(tmp_path):
     assert len({r for r, _ in refs}) == len(refs) == 2000
     assert rep["references_posted_more_than_once"] == []
     assert Decimal(rep["total"]) == Decimal(summary["control_total"])
-    assert client.existing_hits == []  # nothing was ever re-sent without asking Caselle first
+    assert client.blind_resends() == []  # nothing was ever re-sent without Caselle saying "not there"
+    assert sum(e.count("create") > 1 for e in client.events.values()) > 0  # re-sends did happen, after a look
     assert result.outcomes["posted"] + result.outcomes["already_there"] == 2000
     assert result.outcomes["already_there"] > 0  # commit-then-drop really happened and was reconciled
     counts = journal.counts()
