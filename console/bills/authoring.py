@@ -9,12 +9,13 @@ template regions: the page as displayed (CropBox, rotation), see ``console.bills
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from console.bills.geometry import PageBox, normalise_rotation
-from console.bills.pdf import PDFIUM_LOCK, BadPdfError, check_pdf_file
+from console.bills.pdf import PDFIUM_LOCK, BadPdfError, check_pdf_file, open_document
 from console.bills.template import CONTINUATIONS, BillTemplate, parse_template
 
 Rect = tuple[float, float, float, float]
@@ -68,34 +69,42 @@ class SamplePage:
 
 
 def load_sample_page(path: Path | str, page: int) -> SamplePage:
-    """Read page ``page`` (1-based) of a PDF with pdfplumber, words in displayed coordinates."""
+    """Read page ``page`` (1-based) of a PDF with pdfplumber, words in displayed coordinates.
+
+    Only that page is handed to pdfplumber (copied into a one-page PDF in memory): opening a
+    batch of thousands of pages with pdfplumber would take seconds for every page shown.
+    """
     import pdfplumber
     import pypdfium2 as pdfium
 
     path = check_pdf_file(path)
     with PDFIUM_LOCK:
+        doc = open_document(path)
         try:
-            pdf = pdfplumber.open(str(path))
-        except Exception as exc:  # pdfminer raises many types for damaged files
-            raise BadPdfError(path, f"it is not a PDF or it is damaged ({type(exc).__name__})") from None
-        try:
-            count = len(pdf.pages)
+            count = len(doc)
             if not 1 <= page <= count:
                 raise BadPdfError(path, f"it has no page {page} (pages 1-{count})")
-            pl_page = pdf.pages[page - 1]
-            raw_words = pl_page.extract_words(keep_blank_chars=False, use_text_flow=False)
-            pl_page.close()
-        finally:
-            pdf.close()
-        doc = pdfium.PdfDocument(str(path))
-        try:
             p = doc[page - 1]
             rotation = normalise_rotation(p.get_rotation())
             media = PageBox(*p.get_mediabox(), rotation=rotation)
             shown = PageBox(*p.get_bbox(), rotation=rotation)
             p.close()
+            single = pdfium.PdfDocument.new()
+            try:
+                single.import_pages(doc, [page - 1])
+                buf = io.BytesIO()
+                single.save(buf)
+            finally:
+                single.close()
         finally:
             doc.close()
+        try:
+            with pdfplumber.open(io.BytesIO(buf.getvalue())) as pdf:
+                pl_page = pdf.pages[0]
+                raw_words = pl_page.extract_words(keep_blank_chars=False, use_text_flow=False)
+                pl_page.close()
+        except Exception as exc:  # pdfminer raises many types for damaged content
+            raise BadPdfError(path, f"page {page} cannot be read ({type(exc).__name__})") from None
     words = []
     for w in raw_words:
         a = shown.to_display(*media.to_user(float(w["x0"]), float(w["top"])))
