@@ -440,7 +440,32 @@ def check_journal(run: _Run) -> Check:
         return Check("journal", "Journal location", FAIL, f"Cannot write to {path.parent}: {error}",
                      "The journal records every posting: give this user write access to the folder", [str(path)])
     state = f"{path.stat().st_size / 1e6:.1f} MB" if path.exists() else "not created yet"
-    return Check("journal", "Journal location", PASS, f"Writable ({state})", "", [str(path)])
+    details = [str(path)]
+    services = run.services
+    if hasattr(type(services), "journal") and path.exists():
+        counts = services.journal.counts()
+        details.append(", ".join(f"{n} {state_.replace('_', ' ')}" for state_, n in counts.items()))
+        review = counts.get("needs_review", 0)
+        if review:
+            return Check("journal", "Journal location", WARN,
+                         f"Writable ({state}); {review} posting(s) need review",
+                         "Open the Posting tab and resolve them (a supervisor decides): the console did not "
+                         "learn whether Caselle has them", details)
+    return Check("journal", "Journal location", PASS, f"Writable ({state})", "", details)
+
+
+def check_audit(run: _Run) -> Check | None:
+    """Recompute the audit log's hash chain; None when this build has no audit log."""
+    services = run.services
+    if not hasattr(type(services), "audit"):
+        return None
+    result = services.audit.verify()
+    if result.ok:
+        return Check("audit", "Audit log", PASS, f"Intact ({result.rows} entries, hash chain verified)")
+    return Check("audit", "Audit log", FAIL, str(result),
+                 "The audit database was changed outside the console: stop posting, export the support bundle "
+                 "and the audit log (Diagnostics › Audit log › Export CSV) and contact your supervisor",
+                 [f"first bad entry: {result.first_bad_seq}", result.reason])
 
 
 def check_logs(run: _Run) -> Check:
@@ -498,6 +523,7 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
     ("Transfer server (Stratus)", check_transfer),
     ("Disk space", check_disk),
     ("Journal location", check_journal),
+    ("Audit log", check_audit),
     ("Log location", check_logs),
 )
 

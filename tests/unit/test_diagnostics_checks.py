@@ -193,7 +193,7 @@ def test_a_crashing_check_is_reported_not_raised(paths, monkeypatch):
     monkeypatch.setattr(d, "CHECKS", (("Disk space", boom), *d.CHECKS[1:]))
     report = d.run_checks(services(paths), now=NOW, caselle_probe=probe)
     assert report.checks[0].state == d.FAIL and "kaput" in report.checks[0].summary
-    assert len(report.checks) == len(d.CHECKS) - 1  # all but the transfer check (no transfer service here)
+    assert len(report.checks) == len(d.CHECKS) - 2  # no transfer service and no audit log here
 
 
 def test_report_json_and_overall(paths):
@@ -320,3 +320,56 @@ def test_transfer_server_check(paths, report, state):
 
 def test_transfer_check_is_left_out_without_a_transfer_service(paths):
     assert "transfer" not in run(services(paths))
+
+
+@dataclass
+class _Verify:
+    ok: bool
+    rows: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self):
+        return "audit log intact" if self.ok else f"audit log tampered at row {self.first_bad_seq}: {self.reason}"
+
+
+def _with_journal_and_audit(paths, counts, verify):
+    class _Journal:
+        def counts(self):
+            return counts
+
+    class _Audit:
+        def verify(self):
+            return verify
+
+    @dataclass
+    class Full(FakeServices):
+        @property
+        def journal(self):
+            return _Journal()
+
+        @property
+        def audit(self):
+            return _Audit()
+
+    svc = services(paths)
+    paths.journal_file.write_bytes(b"x")
+    return Full(svc.paths, svc.profile, svc.secrets, svc.endpoints)
+
+
+def test_postings_needing_review_are_a_warning_with_a_hint(paths):
+    checks = run(_with_journal_and_audit(paths, {"pending": 3, "needs_review": 2, "done": 40}, _Verify(True, 9)))
+    assert checks["journal"].state == d.WARN and "2 posting(s) need review" in checks["journal"].summary
+    assert "Posting tab" in checks["journal"].hint
+    assert checks["audit"].state == d.PASS and "9 entries" in checks["audit"].summary
+
+
+def test_a_tampered_audit_log_fails(paths):
+    checks = run(_with_journal_and_audit(paths, {"done": 1}, _Verify(False, 9, 4, "content does not match its hash")))
+    assert checks["journal"].state == d.PASS
+    c = checks["audit"]
+    assert c.state == d.FAIL and "row 4" in c.summary and "stop posting" in c.hint
+
+
+def test_audit_check_is_left_out_without_an_audit_log(paths):
+    assert "audit" not in run(services(paths))
