@@ -399,8 +399,8 @@ class TransferService:
             if reconciled is not None:
                 self._finish(key, DONE, outcome="already_there", remote_ref=reconciled.path,
                              detail=f"an earlier attempt had delivered it ({reconciled.path})")
-                self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", entry=entry.id, fingerprint=grouped(sha),
-                            outcome="reconciled", size=size)
+                self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", entry=entry.id,
+                            fingerprint=grouped(sha), outcome="reconciled", size=size)
                 status = DeliveryStatus.DELIVERED if reconciled.path != remote_path \
                     else DeliveryStatus.AWAITING_PICKUP
                 return SendResult(key, remote_path, size, sha, status, t.protocol, reconciled=True,
@@ -429,8 +429,8 @@ class TransferService:
             if exc.remote.size == size and self._same_content(t, exc.remote, local_path, require_checksum=True):
                 self._finish(key, DONE, outcome="already_there", remote_ref=exc.remote.path,
                              detail="this same file was already waiting on the server")
-                self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", entry=entry.id, fingerprint=grouped(sha),
-                            outcome="already_there", size=size)
+                self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", entry=entry.id,
+                            fingerprint=grouped(sha), outcome="already_there", size=size)
                 return SendResult(key, remote_path, size, sha, DeliveryStatus.AWAITING_PICKUP, t.protocol,
                                   reconciled=True, override=override, insecure=t.insecure,
                                   warnings=(tx.PLAIN_FTP_WARNING,) if t.insecure else ())
@@ -443,8 +443,8 @@ class TransferService:
             raise
         self._finish(key, DONE, outcome="sent", remote_ref=result.remote_path,
                      detail=result.checksum or "size verified")
-        self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", entry=entry.id, fingerprint=grouped(sha), size=size,
-                    protocol=t.protocol, insecure=t.insecure, override=override)
+        self._audit(operator, AUDIT_SEND, f"{name} → {remote_path}", entry=entry.id, fingerprint=grouped(sha),
+                    size=size, protocol=t.protocol, insecure=t.insecure, override=override)
         status = self._status(t, remote_path, previous_receipt)
         return SendResult(key, result.remote_path, size, sha, status, result.protocol, override=override,
                           insecure=result.insecure, checksum=result.checksum, warnings=result.warnings)
@@ -498,7 +498,7 @@ class TransferService:
         entry = self.journal.get(key)
         if entry is None:
             raise UserFacingError(f"No send is journaled under {key}")
-        remote_path = entry.remote_ref or entry.payload["remote_path"]
+        remote_path = entry.payload.get("remote_path") or entry.remote_ref  # remote_ref may be the .snt
         with self.transfer_factory() as t:
             return self._status(t, remote_path, entry.payload.get("previous_receipt"))
 

@@ -157,6 +157,7 @@ def test_lost_reply_after_rename_reconciles_without_a_second_upload(make_service
     assert (server.root / "invoices" / "ICExport.txt.snt").stat().st_mtime_ns == before  # not sent again
     entry = make_service().journal.get(result.key)
     assert entry.state == DONE and entry.outcome == "already_there"
+    assert make_service().delivery_status(result) == "delivered"  # polled later: still the receipt
 
 
 def test_last_cycles_receipt_of_the_same_size_is_not_taken_for_this_send(make_service, server, tmp_path):
