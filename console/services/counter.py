@@ -194,17 +194,29 @@ class ReceiptDocument:
     training: bool
     status: str  # "Paid" | "Paid — receipt number to follow" | "VOIDED"
     card_name: str = ""
+    tender: str = "CARD"
+    check_number: str = ""
+    tendered: Decimal | None = None
+    change: Decimal | None = None
 
     def lines(self) -> list[tuple[str, str]]:
         rows = [("Receipt", self.receipt_number or "to follow (queued for Caselle)"),
                 ("Date", self.taken_at.strftime("%m/%d/%Y %I:%M %p")),
                 ("Account", self.account_number), ("Name", self.name),
-                ("Amount", format_money(self.amount)),
-                ("Card", f"{self.brand} {self.masked_pan}".strip()),
-                ("Auth code", self.auth_code), ("Transaction", self.transaction_id),
-                ("Cashier", f"{self.operator_name} ({self.operator})" if self.operator_name else self.operator)]
-        if self.card_name:
-            rows.insert(6, ("Cardholder", self.card_name))
+                ("Amount", format_money(self.amount))]
+        if self.tender == "CASH":
+            rows.append(("Paid by", "Cash"))
+            if self.tendered is not None:
+                rows.append(("Tendered", format_money(self.tendered)))
+                rows.append(("Change", format_money(self.change or Decimal("0.00"))))
+        elif self.tender == "CHECK":
+            rows.append(("Paid by", f"Check {self.check_number}".strip()))
+        else:
+            rows.append(("Card", f"{self.brand} {self.masked_pan}".strip()))
+            if self.card_name:
+                rows.append(("Cardholder", self.card_name))
+            rows += [("Auth code", self.auth_code), ("Transaction", self.transaction_id)]
+        rows.append(("Cashier", f"{self.operator_name} ({self.operator})" if self.operator_name else self.operator))
         return rows
 
 
@@ -227,6 +239,10 @@ class CounterPayment:
     #             | receipt_voided (voided in Caselle by hand, the card charge stands)
     detail: str = ""
     card_name: str = ""
+    tender: str = "CARD"  # CARD | CASH | CHECK
+    check_number: str = ""
+    tendered: Decimal | None = None  # cash handed over
+    change: Decimal | None = None  # cash given back
 
     STATE_LABELS = {"posted": "Posted", "queued": "Charged — receipt queued", "review": "Charged — needs review",
                     "declined": "Declined", "unconfirmed": "Unconfirmed — checking", "not_charged": "Not charged",
@@ -240,6 +256,15 @@ class CounterPayment:
     @property
     def voidable(self) -> bool:
         return self.state == "posted"
+
+    @property
+    def paid_by(self) -> str:
+        """How it was paid, masked: "Visa 4111********1111", "Cash", "Check 1042"."""
+        if self.tender == "CASH":
+            return "Cash"
+        if self.tender == "CHECK":
+            return f"Check {self.check_number}".strip()
+        return f"{self.brand} {self.masked_pan}".strip()
 
 
 @dataclass(frozen=True)
@@ -311,6 +336,10 @@ class _Deadline:
                 return True
             self._event.wait(min(0.05, max(0.0, end - time.monotonic())))
         return self.is_set()
+
+
+def _money_or_none(value) -> Decimal | None:
+    return Decimal(value) if value not in (None, "") else None
 
 
 def _local(iso: str) -> dt.datetime:
@@ -506,6 +535,72 @@ class CounterService:
         payment = self.payment(key)
         return self._result_of(payment)
 
+    def take_other_payment(self, account: AccountView, amount: Decimal | str, tender: str, operator: str, *,
+                           tendered: Decimal | str | None = None, check_number: str = "", confirmed: bool = False,
+                           progress: ProgressFn | None = None, cancel=None) -> PaymentResult:
+        """Cash or check at the counter: a receipt journal entry posted by the posting machinery
+        (no gateway). Cash: ``tendered`` (when given) must cover the amount; the change is kept on
+        the receipt. Check: the check number is required."""
+        tender = (tender or "").upper()
+        if tender not in ("CASH", "CHECK"):
+            raise ValidationError(f"Unknown tender {tender!r}", [Problem(None, "tender", "tender", "CASH or CHECK")])
+        check = self.check_amount(account, amount)
+        if not check.ok:
+            raise ValidationError(check.error, [Problem(None, "amount", p.rule, p.message)
+                                                for p in check.problems if p.severity == "error"])
+        if check.needs_confirmation and not confirmed:
+            raise ValidationError(check.needs_confirmation,
+                                  [Problem(None, "amount", "overpayment", "the overpayment was not confirmed")])
+        amount = check.amount
+        extra: dict[str, str] = {}
+        if tender == "CASH" and tendered not in (None, ""):
+            given = self.check_tendered(amount, tendered)
+            extra = {"tendered": str(given), "change": str(given - amount)}
+        if tender == "CHECK":
+            number = self.check_check_number(check_number)
+            extra = {"check_number": number}
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        if progress is not None:
+            progress(1, 3, "recording the payment…")
+        key = f"ctr-{tender.lower()}:{self._today():%Y%m%d}:" + "".join(secrets.choice(_KEY_LETTERS)
+                                                                     for _ in range(16))
+        taken = dt.datetime.now(dt.UTC)
+        payload = {"payment_id": key, "confirmation": extra.get("check_number", ""),
+                   "account": account.account_number, "invoice_number": "", "invoice_type": "",
+                   "payer_name": account.name, "tender": tender, "card_last4": "", "amount": str(amount),
+                   "convenience_fee": "0.00", "payment_date": taken.astimezone().date().isoformat(),
+                   "settlement_date": "", "source": "counter", "name": account.name, "operator": operator,
+                   "training": bool(self.profile.training), "taken_at": taken.isoformat(timespec="seconds"), **extra}
+        self.journal.add_entry(NewEntry(key, RECEIPT, payload), operator=operator)
+        self._audit(operator, f"counter.{tender.lower()}", account.account_number, amount=str(amount), key=key)
+        if progress is not None:
+            progress(2, 3, "posting the receipt to Caselle…")
+        self._post(key, operator, cancel)
+        if progress is not None:
+            progress(3, 3, "done")
+        return self._result_of(self.payment(key))
+
+    @staticmethod
+    def check_tendered(amount: Decimal, tendered: Decimal | str) -> Decimal:
+        try:
+            given = parse_amount(str(tendered).replace("$", "").replace(",", ""))
+        except AmountError:
+            raise ValidationError("Enter the cash handed over, such as 100.00",
+                                  [Problem(None, "tendered", "amount", "not an amount")]) from None
+        if given < amount:
+            raise ValidationError(f"The cash handed over ({format_money(given)}) is less than "
+                                  f"{format_money(amount)}", [Problem(None, "tendered", "short", "not enough cash")])
+        return given
+
+    @staticmethod
+    def check_check_number(text: str) -> str:
+        number = (text or "").strip()
+        if not (number.isdigit() and 1 <= len(number) <= 10):
+            raise ValidationError("Enter the check number (1 to 10 digits)",
+                                  [Problem(None, "check_number", "check_number", "digits only")])
+        return number
+
     def _resolve_earlier(self, account_number: str) -> None:
         open_ = [e for e in self.journal.entries(kinds=[CARD_AUTH], states=[PENDING, IN_FLIGHT])
                  if e.payload.get("account") == account_number]
@@ -589,6 +684,13 @@ class CounterService:
             log.warning("posting counter receipt %s: %s", transaction_id, exc)
 
     def _result_of(self, p: CounterPayment) -> PaymentResult:
+        if p.tender != "CARD":
+            change = f" Change due: {format_money(p.change)}." if p.change else ""
+            msg = {"posted": f"Posted: receipt {p.receipt_number}.{change}",
+                   "review": f"Caselle refused the receipt: it waits in the Posting tab's review queue. {p.detail}"
+                   }.get(p.state, f"Caselle did not take the receipt yet: it is queued and posted automatically.{change}")
+            return PaymentResult(p.state if p.state in ("posted", "review") else "queued", p.key, p.amount,
+                                 p.account_number, receipt_number=p.receipt_number, message=msg.strip(), payment=p)
         messages = {
             "posted": f"Approved and posted: receipt {p.receipt_number}.",
             "queued": "The card WAS charged (approved). Caselle did not take the receipt yet: it is queued and "
@@ -686,7 +788,14 @@ class CounterService:
         caselle_state = entry.state if entry else PENDING
         if caselle_state in (REJECTED, NEEDS_REVIEW):
             raise RemoteError(f"Caselle did not void receipt {p.receipt_number}: {entry.detail or entry.outcome}",
-                              system="Caselle", hint="the card was not refunded; see the Posting tab's queue")
+                              system="Caselle", hint="nothing was refunded; see the Posting tab's queue")
+        if p.tender != "CARD":
+            self._audit(operator, "counter.void", p.receipt_number, account=p.account_number, amount=str(p.amount),
+                        tender=p.tender, reason=reason_code, caselle=caselle_state)
+            what = "cash" if p.tender == "CASH" else f"check {p.check_number}"
+            msg = (f"Receipt {p.receipt_number} voided; give back the {what} ({format_money(p.amount)})."
+                   if caselle_state == DONE else f"The void of receipt {p.receipt_number} is queued for Caselle.")
+            return VoidOutcome(p.receipt_number, "", caselle_state, DONE, msg)
         void_key = f"card_void:{p.transaction_id}"
         self.journal.add_entry(NewEntry(void_key, CARD_VOID, {
             "transaction_id": p.transaction_id, "receipt_number": p.receipt_number, "account": p.account_number,
@@ -743,17 +852,39 @@ class CounterService:
     # ================================================================== today's payments
     def payment(self, key: str) -> CounterPayment | None:
         e = self.journal.get(key)
-        return self._payment_of(e) if e is not None and e.kind == CARD_AUTH else None
+        if e is None or not (e.kind == CARD_AUTH or (e.kind == RECEIPT and e.key.startswith("ctr-"))):
+            return None
+        return self._payment_of(e)
+
+    def _other_payment_of(self, e: Entry) -> CounterPayment:
+        """A cash or check payment (its receipt entry is the payment)."""
+        p = e.payload
+        receipt_number = (p.get("receipt_number") or e.remote_ref) if e.state == DONE else ""
+        state, detail = {PENDING: ("queued", e.detail), IN_FLIGHT: ("queued", e.detail),
+                         REJECTED: ("review", e.detail), NEEDS_REVIEW: ("review", e.detail)}.get(e.state, ("posted", ""))
+        if state == "posted" and receipt_number:
+            mv = self.journal.get(f"manual_void:{receipt_number}")
+            if mv is not None:
+                state = "voided" if mv.state == DONE else "void_pending"
+        return CounterPayment(
+            key=e.key, taken_at=_local(p.get("taken_at") or e.created_at), account_number=p.get("account", ""),
+            name=p.get("name") or p.get("payer_name", ""), amount=Decimal(p.get("amount", "0")), masked_pan="",
+            brand="", auth_code="", transaction_id="", receipt_number=receipt_number,
+            operator=p.get("operator") or e.operator, state=state, detail=detail, tender=p.get("tender", "CASH"),
+            check_number=p.get("check_number", ""), tendered=_money_or_none(p.get("tendered")),
+            change=_money_or_none(p.get("change")))
 
     def todays_payments(self, day: dt.date | None = None, *, operator: str | None = None) -> list[CounterPayment]:
         day = day or self._today()
-        prefix = f"ctr:{day:%Y%m%d}:"
-        rows = [self._payment_of(e) for e in self.journal.entries(kinds=[CARD_AUTH])
-                if e.key.startswith(prefix) and (operator is None or e.operator == operator)]
-        rows.reverse()  # newest first (journal order is the order they were taken)
-        return rows
+        prefixes = (f"ctr:{day:%Y%m%d}:", f"ctr-cash:{day:%Y%m%d}:", f"ctr-check:{day:%Y%m%d}:")
+        entries = [e for e in self.journal.entries(kinds=[CARD_AUTH, RECEIPT])
+                   if e.key.startswith(prefixes) and (operator is None or e.operator == operator)]
+        entries.sort(key=lambda e: e.id, reverse=True)  # newest first (the order they were taken)
+        return [self._payment_of(e) for e in entries]
 
     def _payment_of(self, e: Entry) -> CounterPayment:
+        if e.kind == RECEIPT:
+            return self._other_payment_of(e)
         p = e.payload
         tid = p.get("transaction_id") or e.remote_ref
         receipt = self.journal.get(tid) if tid and e.state == DONE else None
@@ -806,7 +937,8 @@ class CounterService:
                                name=p.name, amount=p.amount, masked_pan=p.masked_pan, brand=p.brand,
                                auth_code=p.auth_code, transaction_id=p.transaction_id, taken_at=p.taken_at,
                                operator=p.operator, operator_name=op.name if op else "",
-                               training=bool(self.profile.training), status=status, card_name=p.card_name)
+                               training=bool(self.profile.training), status=status, card_name=p.card_name,
+                               tender=p.tender, check_number=p.check_number, tendered=p.tendered, change=p.change)
 
     # ================================================================== misc
     def _audit(self, operator: str, action: str, subject: str, **details: Any) -> None:

@@ -1,4 +1,4 @@
-"""Table models of the Counter Payments tab: account search results and today's card payments.
+"""Table models of the Counter Payments tab: account search results and today's payments.
 
 Both hold plain records (``AccountSummary`` / ``CounterPayment``) and answer ``data()`` from
 them; ``RowRole`` returns the backing record. Only masked card data ever reaches them.
@@ -78,7 +78,7 @@ class AccountResultsModel(_RecordsModel):
 
 class TodayPaymentsModel(_RecordsModel):
     TIME, ACCOUNT, NAME, AMOUNT, CARD, AUTH, RECEIPT, STATUS, CASHIER = range(9)
-    HEADERS = ("Time", "Account", "Name", "Amount", "Card", "Auth", "Receipt", "Status", "Cashier")
+    HEADERS = ("Time", "Account", "Name", "Amount", "Paid by", "Auth", "Receipt", "Status", "Cashier")
     RIGHT_COLUMNS = (AMOUNT,)
 
     def __init__(self, parent=None):
@@ -87,7 +87,7 @@ class TodayPaymentsModel(_RecordsModel):
 
     def _text(self, p: CounterPayment, col: int) -> str:
         return (p.taken_at.strftime("%I:%M %p").lstrip("0"), p.account_number, p.name, format_money(p.amount),
-                f"{p.brand} {p.masked_pan}".strip(), p.auth_code, p.receipt_number, p.state_label, p.operator)[col]
+                p.paid_by, p.auth_code, p.receipt_number, p.state_label, p.operator)[col]
 
     def _extra(self, p: CounterPayment, col: int, role: int):
         if role == Qt.ItemDataRole.BackgroundRole and col == self.STATUS:

@@ -20,7 +20,7 @@ from console.services.counter import ReceiptDocument
 
 def paint_receipt(p: QPainter, page: QRectF, doc: ReceiptDocument) -> None:
     """Draw ``doc`` into ``page`` (device units); works at any resolution."""
-    unit = min(page.width() / 60.0, page.height() / 80.0)  # one "em" of the layout; the whole receipt fits
+    unit = min(page.width() / 46.0, page.height() / 62.0)  # one "em" of the layout; the whole receipt fits
     y = page.top()
 
     def font(size: float, bold: bool = False) -> QFont:
@@ -73,8 +73,8 @@ def paint_receipt(p: QPainter, page: QRectF, doc: ReceiptDocument) -> None:
     y += unit
     p.drawLine(int(page.left()), int(y), int(page.right()), int(y))
     y += unit
-    line("Card payment approved. Keep this receipt for your records.", 1.3, False, Qt.AlignmentFlag.AlignHCenter,
-         "#4b5563")
+    thanks = "Card payment approved." if doc.tender == "CARD" else "Payment received."
+    line(f"{thanks} Keep this receipt for your records.", 1.3, False, Qt.AlignmentFlag.AlignHCenter, "#4b5563")
     if doc.training:
         line("TRAINING", 2.0, True, Qt.AlignmentFlag.AlignHCenter, "#b91c1c")
 

@@ -43,7 +43,7 @@ def caselle_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ic_server():
     with InvoiceCloudServer() as s:
-        ic_gateway.store_of(s).stall_s = 1.0
+        ic_gateway.store_of(s).stall_s = 4.0  # well past the client timeout, even on a busy machine
         yield s
 
 
@@ -90,7 +90,7 @@ def env(caselle_server, ic_server, token, tmp_path):
     def make(operator="cashier1", **kw):
         caselle = clients[operator]
         posting = PostingService(journal, caselle, profile, audit, retry=RetryPolicy(base_s=0.05, cap_s=0.1))
-        gateway = GatewayClient(ic_server.url, DEMO_WEB_SERVICE_KEY, timeout=0.5)
+        gateway = GatewayClient(ic_server.url, DEMO_WEB_SERVICE_KEY, timeout=2.0)
         svc = CounterService(caselle=caselle, gateway=gateway, journal=journal, posting=posting, profile=profile,
                              audit=audit, find_pause_s=0.05, **kw)
         svc.flaky = caselle
@@ -356,3 +356,33 @@ def test_receipt_voided_from_the_posting_tab_shows_the_card_charge_stands(env, i
     assert p.state == "receipt_voided" and "not reversed" in p.detail
     assert not ic_gateway.store_of(ic_server).by_id[result.transaction_id].voided  # no silent refund
     assert svc.receipt_document(p).status == "RECEIPT VOIDED"
+
+
+def test_cash_payment_with_change_is_posted_once_and_voided(env):
+    svc = env()
+    account = next_account(svc)
+    with pytest.raises(ValidationError):
+        svc.take_other_payment(account, account.amount_due, "CASH", "cashier1", tendered="1.00")
+    result = svc.take_other_payment(account, account.amount_due, "CASH", "cashier1",
+                                    tendered=account.amount_due + Decimal("10.00"))
+    assert result.status == "posted" and "Change due: $10.00" in result.message
+    receipt = svc.caselle.find_receipt(result.key)
+    assert receipt.tender == "CASH" and receipt.amount == account.amount_due
+    doc = svc.receipt_document(result.key)
+    assert ("Paid by", "Cash") in doc.lines() and ("Change", "$10.00") in doc.lines()
+    assert not any(label == "Card" for label, _ in doc.lines())
+    assert svc.todays_payments()[0].key == result.key
+    out = svc.void_counter_payment(result.key, "CUSTOMER_REQUEST", "changed mind", "cashier1")
+    assert out.caselle_state == DONE and "give back the cash" in out.message
+    assert svc.payment(result.key).state == "voided"
+
+
+def test_check_payment_needs_a_check_number(env):
+    svc = env()
+    account = next_account(svc)
+    with pytest.raises(ValidationError):
+        svc.take_other_payment(account, account.amount_due, "CHECK", "cashier1", check_number="12a")
+    result = svc.take_other_payment(account, account.amount_due, "CHECK", "cashier1", check_number="1042")
+    assert result.status == "posted"
+    assert svc.caselle.find_receipt(result.key).tender == "CHECK"
+    assert svc.payment(result.key).paid_by == "Check 1042"

@@ -58,7 +58,7 @@ def send_keys(window, clock: FakeClock, text: str, gap: float) -> None:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     with CaselleServer(tmp_path_factory.mktemp("caselle")) as caselle, InvoiceCloudServer() as ic:
-        ic_gateway.store_of(ic).stall_s = 1.0
+        ic_gateway.store_of(ic).stall_s = 4.0  # well past the client timeout, even on a busy machine
         yield {"caselle": caselle, "ic": ic, "dir": caselle.data_dir}
 
 
@@ -76,7 +76,7 @@ def make_tab(qtbot, qapp, sandbox, monkeypatch):
                      "caselle_client_secret": "sandbox-secret", "ic_api_url": ic.url, "ic_gateway_url": ic.url,
                      "ic_web_service_key": DEMO_WEB_SERVICE_KEY}
         services = build_services("sandbox", secret_backend=MemoryBackend(), operator_id=operator,
-                                  endpoints=endpoints, gateway_timeout=0.5)
+                                  endpoints=endpoints, gateway_timeout=2.0)
         clock = FakeClock()
         capture = SwipeCapture(qapp, CaptureSettings(), clock=clock, physical_keys=None)
         tab = CounterTab(UiContext(services, OPS[operator]), capture=capture)
@@ -254,3 +254,40 @@ def _summary(c):
     from console.domain.models import AccountSummary
 
     return AccountSummary(c.account_number, c.name, c.service_address, c.phone, c.balance)
+
+
+def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
+    tab = make_tab()
+    c = customers()[11]
+    open_account(tab, qtbot, c.account_number)
+    due = tab.account.amount_due
+    key(tab, Qt.Key.Key_F7)  # cash
+    assert tab.tender == "CASH" and tab.tendered_edit.hasFocus()
+    assert tab.authorize_button.isEnabled() and "cash" in tab.authorize_button.text().lower()  # blank = exact
+    qtbot.keyClicks(tab.tendered_edit, "1.00")
+    assert "short" in tab.change_label.text() and not tab.authorize_button.isEnabled()
+    tab.tendered_edit.clear()
+    qtbot.keyClicks(tab.tendered_edit, f"{due + Decimal('20'):.2f}")
+    assert tab.change_label.text() == "$20.00"
+    key(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
+    assert tab.last_result.status == "posted" and "Change due $20.00" in tab.result_banner.text()
+    assert ("Change", "$20.00") in tab.preview.doc.lines()
+    assert tab.today_model.rows[0].paid_by == "Cash"
+
+    key(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    open_account(tab, qtbot, customers()[12].account_number)
+    assert tab.tender == "CARD"  # every payment starts as a card payment
+    key(tab, Qt.Key.Key_F8)  # check
+    assert tab.tender == "CHECK" and not tab.authorize_button.isEnabled()
+    qtbot.keyClicks(tab.check_edit, "1042")
+    qtbot.keyClick(tab.check_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
+    assert tab.today_model.rows[0].paid_by == "Check 1042" and tab.today_model.rows[0].state == "posted"
+
+    # a swipe while "Cash" is chosen switches to the card
+    key(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    open_account(tab, qtbot, customers()[13].account_number)
+    tab.set_tender("CASH")
+    swipe(tab, qtbot)
+    assert tab.tender == "CARD" and tab.card_box.state == "card"

@@ -1,7 +1,8 @@
 """Counter Payments: find the account, take the amount, swipe the card, authorize, hand over a receipt.
 
 Keyboard: F2 search · Enter picks an account · type the amount · swipe (the reader works
-whichever widget has focus) · F5 (or Enter in the amount) authorizes · Ctrl+P prints ·
+whichever widget has focus) — or F7 cash / F8 check (F6 back to card) · F5 (or Enter in the
+amount) authorizes or takes the cash / check · Ctrl+P prints ·
 Ctrl+S saves the PDF · Ctrl+N starts the next payment · Esc cancels the step in progress.
 
 All work goes through ``ctx.services.counter`` (console.services.counter) in ``Operation``s;
@@ -13,14 +14,17 @@ left unused for a few minutes; no widget ever shows or holds anything but masked
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence, QRegularExpressionValidator, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -172,6 +176,54 @@ class CounterTab(QWidget):
         self.amount_message = QLabel("")
         self.amount_message.setWordWrap(True)
         self.card_box = CardBox()
+        self.tender_buttons = QButtonGroup(self)
+        self.tender_buttons.setExclusive(True)
+        tender_row = QHBoxLayout()
+        for i, (code, label) in enumerate((("CARD", "Card  (F6)"), ("CASH", "Cash  (F7)"), ("CHECK", "Check  (F8)"))):
+            b = QPushButton(label)
+            b.setCheckable(True)
+            b.setChecked(code == "CARD")
+            b.setProperty("tender", code)
+            b.setMinimumHeight(32)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.setStyleSheet("QPushButton:checked { background: #1e3a8a; color: white; font-weight: bold; }")
+            self.tender_buttons.addButton(b, i)
+            tender_row.addWidget(b)
+        self.tender_buttons.buttonToggled.connect(self._on_tender_toggled)
+        self.tendered_edit = QLineEdit()
+        self.tendered_edit.setAccessibleName("Cash handed over")
+        self.tendered_edit.setPlaceholderText("exact amount")
+        self.tendered_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\$?[0-9,]{0,9}(\.[0-9]{0,2})?"),
+                                                                    self.tendered_edit))
+        self.tendered_edit.textChanged.connect(lambda _t: self._update_state())
+        self.tendered_edit.returnPressed.connect(self.authorize)
+        self.change_label = QLabel("")
+        fc = QFont(self.change_label.font())
+        fc.setPointSizeF(fc.pointSizeF() * 1.6)
+        fc.setBold(True)
+        self.change_label.setFont(fc)
+        cash = QWidget()
+        cf = QFormLayout(cash)
+        cf.setContentsMargins(0, 0, 0, 0)
+        cf.addRow("Cash handed over", self.tendered_edit)
+        cf.addRow("Change due", self.change_label)
+        self.check_edit = QLineEdit()
+        self.check_edit.setAccessibleName("Check number")
+        self.check_edit.setPlaceholderText("check number")
+        self.check_edit.setMaxLength(10)
+        self.check_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9]{0,10}"), self.check_edit))
+        self.check_edit.textChanged.connect(lambda _t: self._update_state())
+        self.check_edit.returnPressed.connect(self.authorize)
+        check_page = QWidget()
+        kf = QFormLayout(check_page)
+        kf.setContentsMargins(0, 0, 0, 0)
+        kf.addRow("Check number", self.check_edit)
+        kf.addRow(QLabel("Make sure the check is payable to the utility and signed."))
+        self.tender_pages = QStackedWidget()
+        self.tender_pages.addWidget(self.card_box)
+        self.tender_pages.addWidget(cash)
+        self.tender_pages.addWidget(check_page)
+        self.tender_pages.setMaximumHeight(110)
         self.authorize_button = QPushButton("Authorize  (F5)")
         self.authorize_button.setMinimumHeight(48)
         fb = QFont(self.authorize_button.font())
@@ -197,13 +249,15 @@ class CounterTab(QWidget):
         el.addLayout(amount_row)
         el.addWidget(self.amount_message)
         el.addSpacing(6)
-        el.addWidget(QLabel("<b>Card</b>"))
-        el.addWidget(self.card_box)
+        el.addWidget(QLabel("<b>Paid by</b>"))
+        el.addLayout(tender_row)
+        el.addWidget(self.tender_pages)
         el.addSpacing(6)
         el.addLayout(buttons)
         el.addWidget(self.progress_label)
         el.addStretch(1)
-        keys = QLabel("F2 find account · Enter open · F5 authorize · Esc cancel · Ctrl+P print · Ctrl+N next")
+        keys = QLabel("F2 find account · Enter open · F6 card · F7 cash · F8 check · F5 authorize / take · "
+                      "Esc cancel · Ctrl+P print · Ctrl+N next")
         keys.setStyleSheet("color: #6b7280;")
         keys.setWordWrap(True)
         el.addWidget(keys)
@@ -260,9 +314,9 @@ class CounterTab(QWidget):
         for col in range(len(TodayPaymentsModel.HEADERS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(TodayPaymentsModel.NAME, QHeaderView.ResizeMode.Stretch)
-        self.today.setAccessibleName("Today's card payments")
+        self.today.setAccessibleName("Today's payments")
         self.today.selectionModel().selectionChanged.connect(lambda *_: self._update_today_buttons())
-        self.today_title = QLabel("<b>Today's card payments</b>")
+        self.today_title = QLabel("<b>Today's payments</b>")
         self.void_button = QPushButton("Void…")
         self.void_button.clicked.connect(self.void_selected)
         self.reprint_button = QPushButton("Show receipt")
@@ -307,7 +361,9 @@ class CounterTab(QWidget):
         QWidget.setTabOrder(self.search_by, self.search_button)
         QWidget.setTabOrder(self.search_button, self.results)
         QWidget.setTabOrder(self.results, self.amount_edit)
-        QWidget.setTabOrder(self.amount_edit, self.authorize_button)
+        QWidget.setTabOrder(self.amount_edit, self.tendered_edit)
+        QWidget.setTabOrder(self.tendered_edit, self.check_edit)
+        QWidget.setTabOrder(self.check_edit, self.authorize_button)
         QWidget.setTabOrder(self.authorize_button, self.cancel_button)
         QWidget.setTabOrder(self.cancel_button, self.today)
         QWidget.setTabOrder(self.today, self.reprint_button)
@@ -327,6 +383,9 @@ class CounterTab(QWidget):
         self.shortcut_pdf = bind(QKeySequence.StandardKey.Save, lambda: self.save_pdf())
         self.shortcut_next = bind(QKeySequence.StandardKey.New, self.new_payment)
         self.shortcut_cancel = bind("Esc", self.cancel)
+        self.shortcut_card = bind("F6", lambda: self._choose_tender("CARD"))
+        self.shortcut_cash = bind("F7", lambda: self._choose_tender("CASH"))
+        self.shortcut_check = bind("F8", lambda: self._choose_tender("CHECK"))
 
     def _connect_capture(self, capture) -> None:
         if capture is None:
@@ -420,6 +479,9 @@ class CounterTab(QWidget):
         self._update_state()
 
     def _on_amount_enter(self) -> None:
+        if self.tender != "CARD":
+            (self.tendered_edit if self.tender == "CASH" else self.check_edit).setFocus()
+            return
         if self._card is not None:
             self.authorize()
         else:
@@ -428,6 +490,36 @@ class CounterTab(QWidget):
                 self.card_box.show_state("waiting", "Swipe the card now",
                                          f"{format_money(check.amount)} — the reader works whichever field has "
                                          "focus.")
+
+    # ------------------------------------------------------------------ tender
+    @property
+    def tender(self) -> str:
+        b = self.tender_buttons.checkedButton()
+        return str(b.property("tender")) if b is not None else "CARD"
+
+    def _choose_tender(self, tender: str) -> None:
+        if not self._busy and self.pages.currentIndex() == 0 and self.account is not None:
+            self.set_tender(tender)
+
+    def set_tender(self, tender: str) -> None:
+        for b in self.tender_buttons.buttons():
+            if b.property("tender") == tender:
+                b.setChecked(True)
+
+    def _on_tender_toggled(self, button, checked: bool) -> None:
+        if not checked:
+            return
+        tender = str(button.property("tender"))
+        self.tender_pages.setCurrentIndex({"CARD": 0, "CASH": 1, "CHECK": 2}[tender])
+        if tender != "CARD":
+            self._drop_card()
+        self.authorize_button.setText({"CARD": "Authorize  (F5)", "CASH": "Take cash  (F5)",
+                                       "CHECK": "Take check  (F5)"}[tender])
+        self._update_state()
+        if tender == "CASH":
+            self.tendered_edit.setFocus()
+        elif tender == "CHECK":
+            self.check_edit.setFocus()
 
     # ------------------------------------------------------------------ card reader
     def _accepting_cards(self) -> bool:
@@ -442,6 +534,8 @@ class CounterTab(QWidget):
         if getattr(card, "payload", None) is None:
             self.card_box.show_state("error", "This card read cannot be used", "Swipe the card again.")
             return
+        if self.tender != "CARD":
+            self.set_tender("CARD")  # a swipe says how the customer pays
         self._card = card
         self._card_timer.start(CARD_HOLD_MS)
         self._update_state()
@@ -452,6 +546,8 @@ class CounterTab(QWidget):
         if not self.isVisible() or self.pages.currentIndex() != 0:
             return
         self._drop_card()
+        if self.tender != "CARD":
+            self.set_tender("CARD")
         self.card_box.show_state("error", "Card read failed — swipe again", reason)
 
     def _on_reader_state(self, state: str) -> None:
@@ -481,8 +577,12 @@ class CounterTab(QWidget):
         if check is None or not check.ok:
             self.amount_edit.setFocus()
             return
-        if self._card is None:
+        tender = self.tender
+        if tender == "CARD" and self._card is None:
             self.card_box.show_state("waiting", "Swipe the card now", f"{format_money(check.amount)} to charge.")
+            return
+        if tender != "CARD" and not self._other_ready(check):
+            (self.tendered_edit if tender == "CASH" else self.check_edit).setFocus()
             return
         confirmed = False
         if check.needs_confirmation:
@@ -491,9 +591,21 @@ class CounterTab(QWidget):
                 self.amount_edit.selectAll()
                 return
             confirmed = True
+        account, amount, operator = self.account, check.amount, self.ctx.operator_id
+        if tender != "CARD":
+            tendered, number = self.tendered_edit.text().strip(), self.check_edit.text().strip()
+            self._set_busy(True, f"Recording {tender.lower()} {format_money(amount)}…")
+
+            def other(op):
+                return self.counter.take_other_payment(account, amount, tender, operator, confirmed=confirmed,
+                                                       tendered=tendered or None, check_number=number,
+                                                       progress=op.progress)
+
+            Operation(self, other, label=f"{tender.capitalize()} payment {format_money(amount)}…") \
+                .success(self._on_paid).failure(self._on_payment_failed).run()
+            return
         card, self._card = self._card, None  # used once: the tab no longer holds it
         self._card_timer.stop()
-        account, amount, operator = self.account, check.amount, self.ctx.operator_id
         self._set_busy(True, f"Authorizing {format_money(amount)}…")
 
         def work(op):
@@ -518,10 +630,19 @@ class CounterTab(QWidget):
         self.last_document = self.counter.receipt_document(result.payment or result.key)
         self.preview.set_document(self.last_document)
         color = "#15803d" if result.status == "posted" else "#b45309"
-        head = "APPROVED" if result.status == "posted" else "APPROVED — CHARGED"
+        p = result.payment
+        if p is not None and p.tender != "CARD":
+            head = "PAID" if result.status == "posted" else "PAID — RECEIPT QUEUED"
+            change = (f"<div style='font-size:14pt'><b>Change due {format_money(p.change)}</b></div>"
+                      if p.change else "")
+            line = p.paid_by
+        else:
+            head = "APPROVED" if result.status == "posted" else "APPROVED — CHARGED"
+            change = ""
+            line = f"{result.brand} {result.masked_pan} · auth {result.auth_code}"
         self.result_banner.setText(
             f"<div style='font-size:16pt; color:{color}'><b>{head}  {format_money(result.amount)}</b></div>"
-            f"<div>{result.brand} {result.masked_pan} · auth {result.auth_code}</div><div>{result.message}</div>")
+            f"{change}<div>{line}</div><div>{result.message}</div>")
         self.pages.setCurrentIndex(1)
         self.print_button.setFocus()
         self.ctx.status(result.message)
@@ -532,8 +653,8 @@ class CounterTab(QWidget):
         self.refresh_today()
         if isinstance(exc, PaymentUnconfirmed):
             self.card_box.show_state("error", "NOT CONFIRMED — do not swipe again",
-                                     f"{exc.message}. Use “Check again” under Today's card payments.")
-        else:
+                                     f"{exc.message}. Use “Check again” under Today's payments.")
+        elif self.tender == "CARD":
             self.card_box.show_state("error", "Not charged", str(exc))
         self._update_state(keep_card_box=True)
         show_error(self, exc)
@@ -542,7 +663,8 @@ class CounterTab(QWidget):
         self._busy = busy
         self.progress_label.setText(message)
         for w in (self.search_edit, self.search_button, self.results, self.amount_edit, self.pay_due_button,
-                  self.cancel_button, self.void_button, self.check_button):
+                  self.cancel_button, self.void_button, self.check_button, self.tendered_edit, self.check_edit,
+                  *self.tender_buttons.buttons()):
             w.setEnabled(not busy)
         self._update_state(keep_card_box=True)
 
@@ -574,6 +696,9 @@ class CounterTab(QWidget):
         if self._busy:
             return
         self._drop_card()
+        self.tendered_edit.clear()
+        self.check_edit.clear()
+        self.set_tender("CARD")
         self.pages.setCurrentIndex(0)
         self.last_document = None
         self.preview.set_document(None)
@@ -614,14 +739,14 @@ class CounterTab(QWidget):
             rows = self.counter.todays_payments()
         except Exception as exc:  # noqa: BLE001 - the list is secondary; show why
             log.exception("today's payments")
-            self.today_title.setText(f"<b>Today's card payments</b> — could not be read: {exc}")
+            self.today_title.setText(f"<b>Today's payments</b> — could not be read: {exc}")
             return
         self.today_model.set_rows(rows)
         posted = [p for p in rows if p.state in ("posted", "queued", "review")]
         total = sum((p.amount for p in posted), start=0)
         attention = sum(p.state in ("unconfirmed", "queued", "review", "void_pending", "receipt_voided") for p in rows)
         note = f" · <span style='color:#b45309'>{attention} need attention</span>" if attention else ""
-        self.today_title.setText(f"<b>Today's card payments</b> — {len(posted)} taken, "
+        self.today_title.setText(f"<b>Today's payments</b> — {len(posted)} taken, "
                                  f"{format_money(total)}{note}")
         self._update_today_buttons()
 
@@ -706,10 +831,16 @@ class CounterTab(QWidget):
             color = "#b91c1c" if not check.ok else ("#b45309" if check.needs_confirmation else "#374151")
             self.amount_message.setStyleSheet(f"color: {color};")
             self.amount_message.setText(check.message)
-        ready = bool(has_account and check is not None and check.ok and self._card is not None and not self._busy)
+        amount_ok = bool(has_account and check is not None and check.ok and not self._busy)
+        tender = self.tender
+        if tender == "CARD":
+            ready = amount_ok and self._card is not None
+        else:
+            ready = amount_ok and self._other_ready(check)
         self.authorize_button.setEnabled(ready and on_entry)
+        self._show_change(check)
         self.cancel_button.setEnabled(not self._busy and (has_account or self._card is not None))
-        if not keep_card_box and on_entry and not self._busy:
+        if not keep_card_box and on_entry and not self._busy and tender == "CARD":
             if not has_account:
                 self.card_box.show_state("idle", "Card reader", "Find the account first (F2).")
             elif self._card is not None:
@@ -724,15 +855,46 @@ class CounterTab(QWidget):
                 self.card_box.show_state("waiting", "Swipe the card now", hint)
         self.steps.setText(self._steps_text(has_account, check, on_entry))
 
+    def _other_ready(self, check) -> bool:
+        """Cash: the cash handed over (blank = exact) covers the amount; check: a check number."""
+        if check is None or not check.ok:
+            return False
+        if self.tender == "CASH":
+            text = self.tendered_edit.text().strip().replace("$", "").replace(",", "")
+            if not text:
+                return True
+            try:
+                return Decimal(text) >= check.amount
+            except ArithmeticError:
+                return False
+        return bool(self.check_edit.text().strip())
+
+    def _show_change(self, check) -> None:
+        if self.tender != "CASH" or check is None or not check.ok:
+            self.change_label.setText("")
+            return
+        text = self.tendered_edit.text().strip().replace("$", "").replace(",", "")
+        try:
+            given = Decimal(text) if text else check.amount
+        except ArithmeticError:
+            given = Decimal("0")
+        if given < check.amount:
+            self.change_label.setStyleSheet("color: #b91c1c;")
+            self.change_label.setText(f"{format_money(check.amount - given)} short")
+        else:
+            self.change_label.setStyleSheet("color: #15803d;")
+            self.change_label.setText(format_money(given - check.amount))
+
     def _steps_text(self, has_account: bool, check, on_entry: bool) -> str:
         done = "<span style='color:#15803d'>✔ {}</span>"
         now = "<span style='color:#1d4ed8'><b>▶ {}</b></span>"
         todo = "<span style='color:#9ca3af'>{}</span>"
         amount_ok = check is not None and check.ok
-        card_ok = self._card is not None
+        card_ok = self._card is not None if self.tender == "CARD" else self._other_ready(check)
         paid = not on_entry
-        stages = [("1 Account", has_account), ("2 Amount", amount_ok), ("3 Card", card_ok or paid),
-                  ("4 Authorize", paid), ("5 Receipt", False)]
+        third = {"CARD": "3 Card", "CASH": "3 Cash", "CHECK": "3 Check"}[self.tender]
+        stages = [("1 Account", has_account), ("2 Amount", amount_ok), (third, card_ok or paid),
+                  ("4 Authorize" if self.tender == "CARD" else "4 Take", paid), ("5 Receipt", False)]
         out, current_marked = [], False
         for label, ok in stages:
             if ok:
