@@ -129,6 +129,24 @@ class Services:
 
         return build_lockbox_service(self)
 
+    @cached_property
+    def account_sync(self):
+        """Caselle adjustments to Invoice Cloud balance updates, exactly once (API or file)."""
+        if "account_sync" in self.overrides:
+            return self.overrides["account_sync"]
+        from console.services.account_sync import build_account_sync_service
+
+        return build_account_sync_service(self)
+
+    @cached_property
+    def conversions(self):
+        """ic-conversion-v1 files (paperless, AutoPay, registration) from Caselle customers."""
+        if "conversions" in self.overrides:
+            return self.overrides["conversions"]
+        from console.services.conversions import build_conversion_service
+
+        return build_conversion_service(self)
+
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
         for name in ("lockbox", "gateway", "caselle", "journal", "audit"):

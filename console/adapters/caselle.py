@@ -142,6 +142,13 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class CustomerPage:
+    total_count: int
+    next_cursor: str | None  # pass as ``after`` for the next page; None on the last page
+    customers: tuple[CustomerRecord, ...]
+
+
+@dataclass(frozen=True)
 class Batch:
     batch_id: str
     batch_date: dt.date
@@ -590,6 +597,22 @@ class CaselleClient:
         data = self.execute("customer_detail", {"accountNumber": account_number, "usageMonths": usage_months})
         c = data["customerDetail"]
         return _customer(c) if c is not None else None
+
+    def list_customers(self, *, after: str | None = None, limit: int = 200) -> CustomerPage:
+        """One page of every account, in account-number order (data conversions)."""
+        data = self.execute("list_customers", {"after": after, "first": limit})["customers"]
+        return CustomerPage(int(data["totalCount"]), data.get("nextCursor"),
+                            tuple(_customer(c) for c in data["customers"]))
+
+    def iter_customers(self, *, page_size: int = 200) -> Iterator[CustomerRecord]:
+        """Every account, a page at a time."""
+        after: str | None = None
+        while True:
+            page = self.list_customers(after=after, limit=page_size)
+            yield from page.customers
+            if not page.next_cursor:
+                return
+            after = page.next_cursor
 
     def adjustments_since(self, since: dt.datetime | None = None, *, after_sequence: int | None = None,
                           limit: int = 500) -> list[AdjustmentRecord]:

@@ -284,6 +284,13 @@ class CaselleStore:
             f"LIMIT ?", *args, text.strip(), max(0, min(first, 500)))
         return total, rows
 
+    def customers_after(self, after: str, limit: int) -> list[sqlite3.Row]:
+        return self._all("SELECT * FROM customers WHERE account_number > ? ORDER BY account_number LIMIT ?",
+                         after, limit)
+
+    def customer_count(self) -> int:
+        return self._one("SELECT COUNT(*) AS n FROM customers")["n"]
+
     def usage(self, account: str, months: int) -> list[sqlite3.Row]:
         rows = self._all("SELECT * FROM usage WHERE account_number = ? ORDER BY period DESC LIMIT ?",
                          account, max(0, months))
@@ -726,6 +733,15 @@ class _Resolvers:
     def customerDetail(self, info, accountNumber):
         row = self.store.customer_row(accountNumber.strip())
         return self._customer(row) if row is not None else None
+
+    def customers(self, info, after=None, first=200):
+        first = max(1, min(int(first), 1000))
+        rows = self.store.customers_after(after or "", first + 1)
+        total = self.store.customer_count()
+        more = len(rows) > first
+        rows = rows[:first]
+        return {"totalCount": total, "nextCursor": rows[-1]["account_number"] if more and rows else None,
+                "customers": [self._customer(r) for r in rows]}
 
     def adjustments(self, info, since=None, afterSequence=None, first=500):
         return [_adjustment(a) for a in self.store.adjustments_after(since, afterSequence, first)]
