@@ -20,10 +20,12 @@ Rules (``continuation = "no-match"``):
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +38,7 @@ from console.bills.template import BillTemplate
 from console.errors import Cancelled, UserFacingError
 
 Progress = Callable[..., None]
+log = logging.getLogger(__name__)
 
 IN_PROCESS_BELOW = 400  # pages; below this, starting worker processes costs more than it saves
 
@@ -275,6 +278,7 @@ def index_batch(
 ) -> BatchIndex:
     """Index a batch PDF. Raises BadPdfError for an unreadable file, Cancelled on cancel."""
     path = Path(path)
+    started = time.perf_counter()
     stamp = file_stamp(path)
     with PDFIUM_LOCK:
         reader = PageReader(path, template.region)
@@ -302,6 +306,9 @@ def index_batch(
     bills, unmatched, duplicates, issues = group_pages(reads, template)
     index = BatchIndex(path, total, bills, unmatched, duplicates, issues, stamp)
     index.check_unchanged()  # the file was replaced while it was read: the result is not trustworthy
+    log.info("indexed %s: %d pages, %d bills, %d unmatched pages, %d duplicate accounts in %.2f s (%s)",
+             path.name, total, len(bills), len(unmatched), len(duplicates), time.perf_counter() - started,
+             f"{workers} worker processes" if parallel else "in-process")
     return index
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
 import re
 import shutil
@@ -31,6 +32,8 @@ import pypdfium2 as pdfium
 from console.bills.indexer import BatchIndex
 from console.bills.pdf import PDFIUM_LOCK, open_document
 from console.errors import Cancelled, UserFacingError, ValidationError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_NAMING = "{account}_{invoice}.pdf"
 NO_INVOICE_NAMING = "{account}.pdf"
@@ -253,6 +256,8 @@ def split_batch(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     check = cross_check(index, invoices) if invoices is not None else None
+    log.info("split %s into %s: %d written, %d held", Path(pdf_path).name, out_dir, len(to_write),
+             len(planned) - len(to_write))
     return SplitResult(out_dir, planned, check)
 
 
