@@ -836,7 +836,10 @@ class PostingService:
                 self._forget_batch(pay_date, batch_date)
                 return self._retry(entry, owner, f"batch changed: {exc}")
             raise
-        return self._found_receipt(entry, owner, _unwrap(r), "posted")
+        # Caselle's idempotency caught a second send of this reference: the second safety net
+        # worked, but it should not have been needed — counted apart so tests and runs show it
+        outcome = "existing_on_send" if getattr(r, "existing", False) else "posted"
+        return self._found_receipt(entry, owner, _unwrap(r), outcome)
 
     def _found_receipt(self, entry: Entry, owner: str, r: Receipt, outcome: str) -> str:
         diffs = self._check_same(entry, r)
