@@ -72,6 +72,8 @@ FIELDS: tuple[Setting, ...] = (
     Setting("transfer", "user", "str", "", "User name", required_in_production=True),
     Setting("transfer", "auth", "choice", "password", "Authentication", choices=("password", "key")),
     Setting("transfer", "key_file", "path", "", "Private key file", "Only with key authentication"),
+    Setting("transfer", "ca_file", "path", "", "FTPS CA certificate file",
+            "Trust this CA (or self-signed certificate) instead of the system store; FTPS only"),
     Setting("transfer", "invoice_folder", "str", "/invoices", "Remote folder for invoice files"),
     Setting("transfer", "bills_folder", "str", "/bills", "Remote folder for bill images"),
     Setting("transfer", "lockbox_folder", "str", "/lockbox", "Remote folder for lockbox files"),

@@ -713,6 +713,7 @@ def settings_for_profile(profile: Profile, secrets: SecretStore, paths: Paths,
         auth=auth, password=secrets.get(TRANSFER_PASSWORD),
         key_file=Path(str(profile.transfer_key_file)).expanduser() if profile.transfer_key_file else None,
         key_passphrase=secrets.get(TRANSFER_KEY_PASSPHRASE) if auth == "key" else None,
+        ca_file=Path(str(profile.transfer_ca_file)).expanduser() if profile.transfer_ca_file else None,
         known_hosts=paths.known_hosts_file)
 
 
