@@ -122,7 +122,10 @@ class ConsoleApp:
         from console.ui.main_window import MainWindow
 
         ctx = UiContext(self.services, self.operator, settings=ui_settings(self.paths.config_dir))
-        window = MainWindow(ctx, check_connection=check_connection)
+        from console.ui.signin_dialog import IDLE_LOCK_MS
+
+        window = MainWindow(ctx, check_connection=check_connection,
+                            idle_lock_ms=None if self.args.self_test else IDLE_LOCK_MS)
         window.switch_profile_requested.connect(self.switch_profile)
         window.sign_out_requested.connect(self.sign_out)
         window.settings_saved.connect(self._on_settings_saved)

@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
     sign_out_requested = Signal()
     settings_saved = Signal(str)  # profile name; the app reloads services when it is the current one
 
-    def __init__(self, ctx: UiContext, *, check_connection: bool = True):
+    def __init__(self, ctx: UiContext, *, check_connection: bool = True, idle_lock_ms: int | None = None):
         super().__init__()
         self.ctx = ctx
         ctx.status_sink = self._show_status
@@ -266,6 +266,14 @@ class MainWindow(QMainWindow):
         self._restoring = True
         self._restore_state()
         self._restoring = False
+
+        self.idle_lock = None
+        self.lock_dialog = None
+        if ctx.operator is not None and idle_lock_ms:
+            from console.ui.signin_dialog import IdleLock
+
+            self.idle_lock = IdleLock(self, idle_lock_ms)
+            self.idle_lock.idle.connect(self.lock)
 
         self._connection_timer = QTimer(self)
         self._connection_timer.setInterval(CONNECTION_RECHECK_MS)
@@ -314,6 +322,10 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self._on_settings_triggered)
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
+        self.lock_action = QAction("&Lock the console", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.lock)
+        file_menu.addAction(self.lock_action)
         self.sign_out_action = QAction("Sign &out", self)
         self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.sign_out_action.triggered.connect(self.sign_out_requested)
@@ -422,6 +434,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_state()
         self._connection_timer.stop()
+        if self.idle_lock is not None:
+            self.idle_lock.stop()
         super().closeEvent(event)
 
     # ---- status ---------------------------------------------------------------------------
@@ -470,6 +484,32 @@ class MainWindow(QMainWindow):
             f"Python {sys.version.split()[0]} · Qt for Python {pyside_version}")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    # ---- idle lock --------------------------------------------------------------------
+    def lock(self) -> None:
+        """Cover the console until the operator's PIN is entered again (background work goes on)."""
+        if self.lock_dialog is not None or self.ctx.operator is None:
+            return
+        from console.ui.signin_dialog import LockDialog
+
+        log.info("console locked after inactivity (operator %s)", self.ctx.operator_id)
+        if self.idle_lock is not None:
+            self.idle_lock.pause()
+        dlg = LockDialog(self.ctx.services, self.ctx.operator, self)
+        dlg.sign_out.connect(self.sign_out_requested)
+        dlg.accepted.connect(self._on_unlocked)
+        self.lock_dialog = dlg
+        self.tabs.setEnabled(False)
+        self.menuBar().setEnabled(False)
+        dlg.open()
+
+    def _on_unlocked(self) -> None:
+        log.info("console unlocked by %s", self.ctx.operator_id)
+        self.lock_dialog = None
+        self.tabs.setEnabled(True)
+        self.menuBar().setEnabled(True)
+        if self.idle_lock is not None:
+            self.idle_lock.resume()
 
     # ---- menu actions -------------------------------------------------------------------
     def _on_open_logs_triggered(self) -> None:

@@ -89,3 +89,52 @@ def test_profile_without_operators_allows_a_setup_sign_in(qtbot, operators):
     dlg = make(qtbot, "bare")
     assert not dlg.pin_edit.isEnabled()
     assert dlg.try_sign_in() and dlg.operator is SETUP_OPERATOR
+
+
+def _locking_window(qtbot, idle_ms=150):
+    from console.ui.context import UiContext
+    from console.ui.main_window import MainWindow
+
+    services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    ctx = UiContext(services, services.profile.operator("cashier1"))
+    w = MainWindow(ctx, check_connection=False, idle_lock_ms=idle_ms)
+    qtbot.addWidget(w)
+    return w
+
+
+def test_idle_console_locks_and_only_the_operators_pin_unlocks_it(qtbot):
+    w = _locking_window(qtbot)
+    qtbot.waitUntil(lambda: w.lock_dialog is not None, timeout=3000)
+    dlg = w.lock_dialog
+    assert not w.tabs.isEnabled()
+    dlg.reject()  # Esc does not unlock
+    assert dlg.isVisible() or w.lock_dialog is dlg
+    dlg.pin_edit.setText("2222")  # another operator's PIN
+    assert dlg.try_unlock() is False and "wrong PIN" in dlg.error_label.text()
+    dlg.pin_edit.setText("1111")
+    assert dlg.try_unlock() is True
+    assert w.lock_dialog is None and w.tabs.isEnabled()
+    assert w.idle_lock.timer.isActive()  # counting again
+
+
+def test_sign_out_from_the_lock(qtbot):
+    w = _locking_window(qtbot)
+    w.lock()
+    with qtbot.waitSignal(w.sign_out_requested, timeout=2000):
+        w.lock_dialog._on_sign_out_clicked()
+
+
+def test_input_restarts_the_idle_countdown(qtbot, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from console.ui import tabs as tabs_mod
+
+    monkeypatch.setattr("console.ui.main_window.TABS", [(t, None, x) for t, _m, x in tabs_mod.TABS])
+    w = _locking_window(qtbot, idle_ms=800)
+    w.show()
+    qtbot.keyClick(w.tabs, Qt.Key.Key_Shift)
+    for _ in range(6):  # 6 x 200 ms with a key press each time > 800 ms: never locks
+        qtbot.wait(200)
+        qtbot.keyClick(w.tabs, Qt.Key.Key_Shift)
+    assert w.lock_dialog is None
+    qtbot.waitUntil(lambda: w.lock_dialog is not None, timeout=3000)
