@@ -386,3 +386,52 @@ def test_check_payment_needs_a_check_number(env):
     assert result.status == "posted"
     assert svc.caselle.find_receipt(result.key).tender == "CHECK"
     assert svc.payment(result.key).paid_by == "Check 1042"
+
+
+def test_console_died_during_the_authorization_is_recovered_by_key(env, ic_server):
+    """The console journaled card_auth, sent it, and died (its lease owner's process is gone):
+    "Check again" asks the gateway by key, records the approval and posts the receipt, once."""
+    from console.adapters.journal import NewEntry
+
+    svc = env()
+    account = next_account(svc)
+    key = "ctr:20261126:DIEDDURINGAUTHQQ"
+    svc.journal.add_entry(NewEntry(key, CARD_AUTH, {"account": account.account_number, "name": account.name,
+                                                    "amount": str(account.amount_due), "masked_pan": "4111********1111",
+                                                    "last4": "1111", "brand": "Visa", "operator": "cashier1",
+                                                    "taken_at": dt.datetime.now(dt.UTC).isoformat()}),
+                          operator="cashier1")
+    import socket
+
+    dead_owner = f"{socket.gethostname()}:999999:deadbeef"  # no such process
+    assert svc.journal.claim(dead_owner, [CARD_AUTH], keys=[key])
+    svc.gateway.authorize(swipe(), account.amount_due, key, account=account.account_number)  # it reached the gateway
+    assert svc.payment(key).state == "unconfirmed"
+    out = svc.reconcile()
+    assert out.resolved.get(key) == "approved"
+    p = svc.payment(key)
+    assert p.state == "posted" and p.receipt_number
+    assert gateway_count(ic_server, idempotency_key=key) == 1
+
+
+def test_crash_between_approval_and_receipt_entry_is_repaired(env, ic_server):
+    """card_auth recorded as approved, but the receipt entry was never written: reconcile adds and posts it."""
+    from console.adapters.journal import NewEntry, lease_owner_id
+
+    svc = env()
+    account = next_account(svc)
+    key = "ctr:20261126:CRASHBETWEENWRQQ"
+    svc.journal.add_entry(NewEntry(key, CARD_AUTH, {"account": account.account_number, "name": account.name,
+                                                    "amount": str(account.amount_due), "masked_pan": "4111********1111",
+                                                    "last4": "1111", "brand": "Visa", "operator": "cashier1",
+                                                    "taken_at": dt.datetime.now(dt.UTC).isoformat()}),
+                          operator="cashier1")
+    owner = lease_owner_id()
+    svc.journal.claim(owner, [CARD_AUTH], keys=[key])
+    auth = svc.gateway.authorize(swipe(), account.amount_due, key)
+    svc.journal.finish(key, owner, DONE, outcome="approved", remote_ref=auth.transaction_id,
+                       payload_update={"transaction_id": auth.transaction_id, "auth_code": auth.auth_code})
+    assert svc.payment(key).state == "queued"
+    svc.reconcile()
+    assert svc.payment(key).state == "posted"
+    assert svc.caselle.find_receipt(auth.transaction_id).amount == account.amount_due
