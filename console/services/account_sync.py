@@ -334,8 +334,10 @@ class AccountSyncService:
             for e in self.journal.entries(keys=list(touched)) if touched else []:
                 if e.state == REJECTED and e.outcome in ("invalid", "no_caselle_account"):
                     result.outcomes[e.outcome] += 1
-            if marker or self.via == "file":
+            if marker:  # first the file an interrupted sync built (same file, same entries)
                 result.file = self._send_file(operator, progress, cancel, result)
+            if self.via == "file":
+                result.file = self._send_file(operator, progress, cancel, result) or result.file
             if self.via == "api":
                 run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE])
                 result.outcomes.update(run.outcomes)
