@@ -237,7 +237,8 @@ class LockDialog(QDialog):
             self.services.operators.sign_in(self.operator.operator_id, self.pin_edit.text())
         except UserFacingError as exc:
             self.pin_edit.clear()
-            self.error_label.setText(exc.message + ".")
+            text = "Wrong PIN" if exc.message.startswith("Unknown operator") else exc.message
+            self.error_label.setText(text + ".")
             self.error_label.setVisible(True)
             return False
         self.accept()

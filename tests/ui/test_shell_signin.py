@@ -110,7 +110,7 @@ def test_idle_console_locks_and_only_the_operators_pin_unlocks_it(qtbot):
     dlg.reject()  # Esc does not unlock
     assert dlg.isVisible() or w.lock_dialog is dlg
     dlg.pin_edit.setText("2222")  # another operator's PIN
-    assert dlg.try_unlock() is False and "wrong PIN" in dlg.error_label.text()
+    assert dlg.try_unlock() is False and dlg.error_label.text() == "Wrong PIN."
     dlg.pin_edit.setText("1111")
     assert dlg.try_unlock() is True
     assert w.lock_dialog is None and w.tabs.isEnabled()
