@@ -251,7 +251,11 @@ def gateway_from_services(services) -> GatewayClient:
     from console.secrets import IC_WEB_SERVICE_KEY
 
     ep = services.endpoints
-    url = ep.get("ic_gateway_url") or ep.get("ic_api_url") or services.profile.get("invoicecloud_gateway_url")
+    url = ep.get("ic_gateway_url") or ""
+    if not url and services.profile.is_sandbox:
+        url = ep.get("ic_api_url") or ""  # the stand-in serves the gateway beside the data API
+    if not url and not services.profile.is_sandbox:
+        url = services.profile.get("invoicecloud_gateway_url") or ""  # never guessed from another URL
     key = services.secrets.get(IC_WEB_SERVICE_KEY) or ep.get("ic_web_service_key") or ""
     timeout = float(services.overrides.get("gateway_timeout", 30))
     return GatewayClient(url, key, timeout=timeout)

@@ -177,3 +177,21 @@ def test_sandbox_settings_route(server):
     assert requests.get(url, timeout=2).status_code == 401
     requests.post(url, json={"stall_s": before}, headers={KEY_HEADER: DEMO_WEB_SERVICE_KEY}, timeout=2)
     assert ic_gateway.store_of(server).stall_s == before
+
+
+def test_gateway_from_services_uses_the_gateway_url_only(server):
+    from console.adapters.gateway import gateway_from_services
+    from console.app import build_services
+    from console.secrets import MemoryBackend
+
+    sandbox = build_services("sandbox", secret_backend=MemoryBackend(),
+                             endpoints={"ic_api_url": server.url, "ic_web_service_key": DEMO_WEB_SERVICE_KEY})
+    gw = gateway_from_services(sandbox)
+    assert gw.base_url == server.url and gw.verify is True
+    assert gw.find("never-used-key-abc") is None
+    production = build_services("sandbox", secret_backend=MemoryBackend(),
+                                endpoints={"ic_api_url": server.url, "ic_gateway_url": ""})
+    production.profile = production.profile.__class__(name="town", values=dict(production.profile.values))
+    with pytest.raises(Exception) as info:
+        gateway_from_services(production)
+    assert "No card gateway URL" in str(info.value)
