@@ -369,7 +369,7 @@ class PostingTab(QWidget):
 
     def _show_run(self, result: RunResult) -> None:
         self.last_run = result
-        parts = [f"{n} {k.replace('_', ' ')}" for k, n in sorted(result.outcomes.items())]
+        parts = [f"{n} {k.replace('_', ' ').lower()}" for k, n in sorted(result.outcomes.items())]
         text = "Posted: " + (", ".join(parts) or "nothing to do")
         if result.cancelled:
             text += ". Cancelled — Post again to finish."
