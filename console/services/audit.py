@@ -145,8 +145,15 @@ class AuditLog:
             clauses.append("at >= ?")
             args.append(since)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        out = [AuditRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in self._iter_raw(where, args)]
-        return out[-limit:] if limit else out
+        if limit:
+            with self._lock:
+                raw = self._conn.execute(
+                    "SELECT seq, at, operator, action, subject, details, prev_hash, hash FROM audit"
+                    f"{where} ORDER BY seq DESC LIMIT ?", (*args, int(limit))).fetchall()
+            raw.reverse()
+        else:
+            raw = list(self._iter_raw(where, args))
+        return [AuditRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in raw]
 
     def verify(self) -> VerifyResult:
         """Recompute the chain; name the first row that does not match."""

@@ -35,6 +35,7 @@ def test_intact_chain_verifies(log):
     rows = log.rows()
     assert rows[0].prev_hash == "0" * 64 and rows[1].prev_hash == rows[0].hash
     assert rows[3].details == {"posted": 3, "total": "12.50"}
+    assert [r.seq for r in log.rows(limit=3)] == [8, 9, 10]
 
 
 def test_sql_update_and_delete_are_refused(log):
