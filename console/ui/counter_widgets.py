@@ -101,8 +101,8 @@ class AccountPanel(QWidget):
         layout.addLayout(figures)
         layout.addWidget(self.facts)
         layout.addWidget(self.notices)
-        adj_title = QLabel("<b>Adjustments</b>")
-        layout.addWidget(adj_title)
+        self.adjustments_title = QLabel("<b>Adjustments</b>")
+        layout.addWidget(self.adjustments_title)
         layout.addWidget(self.adjustments)
         layout.addWidget(self.no_adjustments)
         self.chart.setMaximumHeight(240)
@@ -113,7 +113,8 @@ class AccountPanel(QWidget):
     def set_account(self, view: AccountView | None) -> None:
         self.view = view
         has = view is not None
-        for w in (self.balance, self.amount_due, self.minimum_due, self.due_date, self.facts, self.chart):
+        for w in (self.balance, self.amount_due, self.minimum_due, self.due_date, self.facts, self.chart,
+                  self.adjustments_title):
             w.setVisible(has)
         if view is None:
             self.title.setText("No account selected")

@@ -291,3 +291,32 @@ def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
     tab.set_tender("CASH")
     swipe(tab, qtbot)
     assert tab.tender == "CARD" and tab.card_box.state == "card"
+
+
+def test_usage_chart_and_account_panel(qtbot):
+    import datetime as dt
+
+    from console.services.counter import AccountView, UsageBar
+    from console.ui.counter_widgets import AccountPanel
+
+    panel = AccountPanel()
+    qtbot.addWidget(panel)
+    panel.resize(520, 560)
+    panel.show()
+    assert not panel.chart.isVisible() and not panel.adjustments_title.isVisible()
+    bars = [UsageBar(f"{2025 + (i + 10) // 12}-{(i + 10) % 12 + 1:02d}", Decimal(i % 7 + 3), "kgal",
+                     Decimal("80.00") + i) for i in range(24)]
+    view = AccountView("100001-01", "Pat Doe", "1 Main St", "", "", "", Decimal("80.00"), Decimal("80.00"),
+                       Decimal("10.00"), dt.date(2026, 11, 20), dt.date(2026, 11, 25), True, False, True, False,
+                       usage=tuple(bars), notices=("The bill expired on 11/25/2026: a payment goes to the account "
+                                                   "balance ($80.00).",))
+    panel.set_account(view)
+    assert panel.chart.isVisible() and panel.notices.isVisible() and "expired" in panel.facts.text()
+    assert panel.no_adjustments.isVisible() and not panel.adjustments.isVisible()
+    image = panel.chart.grab().toImage()
+    assert image.width() > 100
+    assert panel.chart.tooltip_text(0) == "November 2025: 3 kgal, billed $80.00"
+    plot = panel.chart._plot_rect()
+    assert panel.chart.bar_at(plot.left() + 1, plot.center().y()) == 0
+    assert panel.chart.bar_at(plot.right() - 1, plot.center().y()) == 23
+    assert panel.chart.bar_at(plot.left() - 5, 10) is None
