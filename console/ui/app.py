@@ -24,7 +24,9 @@ SECRETS_CACHE_S = 5.0
 
 
 def process_age_s() -> float | None:
-    """Seconds since this process started (Linux /proc), or None where unknown."""
+    """Seconds since this process started (Linux /proc, Windows GetProcessTimes), or None."""
+    if sys.platform == "win32":
+        return _windows_process_age_s()
     try:
         stat = Path("/proc/self/stat").read_text()
         fields = stat[stat.rindex(")") + 2:].split()
@@ -32,6 +34,25 @@ def process_age_s() -> float | None:
         uptime = float(Path("/proc/uptime").read_text().split()[0])
         return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _windows_process_age_s() -> float | None:
+    import ctypes
+    from ctypes import wintypes
+
+    try:
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        created, exited, kernel, user = (wintypes.FILETIME() for _ in range(4))
+        if not kernel32.GetProcessTimes(kernel32.GetCurrentProcess(), ctypes.byref(created), ctypes.byref(exited),
+                                        ctypes.byref(kernel), ctypes.byref(user)):
+            return None
+        now = wintypes.FILETIME()
+        kernel32.GetSystemTimeAsFileTime(ctypes.byref(now))
+        ticks = ((now.dwHighDateTime << 32) | now.dwLowDateTime) - ((created.dwHighDateTime << 32)
+                                                                    | created.dwLowDateTime)
+        return max(0.0, ticks / 10_000_000)  # FILETIME counts 100 ns
+    except (AttributeError, OSError):
         return None
 
 
