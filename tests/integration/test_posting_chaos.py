@@ -153,13 +153,13 @@ def running_sandbox():
     sb = Sandbox(SandboxOptions(latency_ms=3, drop_after_commit_rate=0.03, seed=7), data_dir=paths.sandbox_dir,
                  parts=CASELLE).start()
     write_state(paths.sandbox_dir, sb.as_endpoints(embedded=False))
-    yield paths
+    yield paths, sb
     remove_state(paths.sandbox_dir)
     sb.stop()
 
 
 def test_kill_9_mid_run_then_rerun_is_exactly_once(tmp_path, running_sandbox):
-    paths = running_sandbox
+    paths, _ = running_sandbox
     f = tmp_path / "payments.csv"
     summary = exports.write_export("payments", f, 450, 21)
     env = _env()
@@ -188,7 +188,8 @@ def test_kill_9_mid_run_then_rerun_is_exactly_once(tmp_path, running_sandbox):
 
 
 def test_two_consoles_post_the_same_file_at_once(tmp_path, running_sandbox):
-    paths = running_sandbox
+    paths, sb = running_sandbox
+    sb.part("caselle").handle.faults.update(latency_ms=12)  # long enough for both to be at work
     f = tmp_path / "payments.csv"
     summary = exports.write_export("payments", f, 400, 33, receipts_only=True)
     env = _env()
