@@ -118,6 +118,7 @@ class Converter:
                                           or column.default)
         self._adaptive = t in ("timestamp", "amount") or (t == "text" and not plain_text)
         self._bad_keys: set[str] = set()
+        self._droppable = False  # an adaptive cache that may be dropped when it stops paying
         self.absent = "" if t == "text" else None
         self.default = self.absent
         if column.default is not None:
@@ -224,9 +225,10 @@ class Converter:
         """Convert a chunk of cells. Returns (values, [(index, CellError)])."""
         if self._adaptive and len(cells) >= ADAPT_MIN:
             self._adaptive = False
-            # a cache pays when a value repeats; below ~60% distinct it beats per-cell checks
-            if len(set(cells)) * 5 < len(cells) * 3:
+            # a cache pays only when values repeat a lot (states, cities, fees, zero balances)
+            if len(set(cells)) * 10 < len(cells):
                 self._cache = {}
+                self._droppable = True
         if self._cache is not None:
             return self._cached(cells)
         fast = self._fast(cells)
@@ -255,6 +257,12 @@ class Converter:
                 return values, []
         uniq = set(cells)
         new = list(uniq.difference(cache)) if cache else list(uniq)
+        if self._droppable and cache and len(new) * 4 > len(cells):
+            # new values keep coming: the cache costs more than it saves; convert directly
+            self._cache = None
+            self._bad_keys = set()
+            fast = self._fast(cells)
+            return (fast, []) if fast is not None else self._slow(cells)
         converted = self._fast(new) if len(new) > 8 else None
         if converted is not None:
             cache.update(zip(new, converted, strict=True))

@@ -56,7 +56,7 @@ def sniff(stream: BinaryIO) -> Sniffed:
         except UnicodeDecodeError:
             utf8_ok = False  # truncated multi-byte sequence at the very end
     fingerprint = digest.hexdigest()
-    reason = _binary_reason(sample)
+    reason = binary_reason(sample)
     if reason:
         return Sniffed(fingerprint, size, "utf-8", binary_reason=reason)
     if utf8_ok:
@@ -83,7 +83,7 @@ def sniff(stream: BinaryIO) -> Sniffed:
 _CP1252_UNDEFINED = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
 
 
-def _binary_reason(sample: bytes) -> str | None:
+def binary_reason(sample: bytes) -> str | None:
     if sample.startswith(_WIDE_BOMS):
         return "the file is UTF-16/UTF-32 text; save it as UTF-8"
     if not sample:

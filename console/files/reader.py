@@ -26,9 +26,11 @@ content.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import gc
+import hashlib
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from typing import BinaryIO
 from console.errors import Cancelled, Problem, ValidationError
 from console.files import rules as _rules
 from console.files.convert import CellError, Converter
-from console.files.encoding import line_of_offset, sniff
+from console.files.encoding import SAMPLE, binary_reason, line_of_offset, sniff
 from console.files.layouts import Column, Layout, load_layout
 
 CHUNK = 2048
@@ -197,23 +199,67 @@ def read_bytes(data: bytes, layout: Layout | str, *, name: str = "<data>", progr
 
 
 def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, max_problems) -> ReadResult:
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    sample = stream.read(SAMPLE)
+    stream.seek(0)
+    reason = binary_reason(sample)
+    if reason:
+        raise UnreadableFileError(name, reason)
+    # Most files are UTF-8: read them in one pass, hashing the bytes on the way. Bytes that
+    # are not UTF-8 stop that pass; the file is then sniffed and read again as Windows-1252.
+    encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        return _read_text(stream, name, layout, encoding, "strict", size, [], progress, cancel, today, max_problems)
+    except UnicodeDecodeError:
+        pass
+    stream.seek(0)
     sniffed = sniff(stream)
-    if sniffed.binary_reason:
-        raise UnreadableFileError(name, sniffed.binary_reason)
-    sink = _Sink(max_problems)
+    notes: list[tuple] = []
     if sniffed.encoding == "cp1252":
         if sniffed.bad_byte_offset is not None:
             line = line_of_offset(stream, sniffed.bad_byte_offset)
-            sink.add(line, None, "encoding",
-                     f"{sniffed.bad_byte_count} byte(s) are valid in neither UTF-8 nor Windows-1252 "
-                     f"(first on line {line}); they are shown as \N{REPLACEMENT CHARACTER}")
+            notes.append((line, None, "encoding",
+                          f"{sniffed.bad_byte_count} byte(s) are valid in neither UTF-8 nor Windows-1252 "
+                          f"(first on line {line}); they are shown as \N{REPLACEMENT CHARACTER}"))
         else:
-            sink.add(None, None, "encoding",
-                     "The file is not UTF-8; it was read as Windows-1252 (cp1252). "
-                     "Check accented names, and ask for UTF-8 exports.", "warning")
+            notes.append((None, None, "encoding",
+                          "The file is not UTF-8; it was read as Windows-1252 (cp1252). "
+                          "Check accented names, and ask for UTF-8 exports.", "warning"))
+    return _read_text(stream, name, layout, sniffed.encoding, "replace", size, notes, progress, cancel, today,
+                      max_problems)
+
+
+class _Hashing(io.RawIOBase):
+    """Passes the bytes through and keeps their SHA-256 (the file's fingerprint)."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.raw.readinto(b)
+        if n:
+            self.digest.update(memoryview(b)[:n])
+            self.size += n
+        return n
+
+
+def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, errors: str, size: int, notes: list,
+               progress, cancel, today, max_problems) -> ReadResult:
     stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=sniffed.encoding, errors="replace", newline="")
-    state = _State(layout, sink, sniffed.size, progress, cancel, stream)
+    sink = _Sink(max_problems)
+    for note in notes:
+        sink.add(*note)
+    hashing = _Hashing(stream)
+    text = io.TextIOWrapper(io.BufferedReader(hashing, buffer_size=1 << 20), encoding=encoding, errors=errors,
+                            newline="")
+    state = _State(layout, sink, size, progress, cancel, lambda: hashing.size)
     was_enabled = gc.isenabled()
     gc.disable()  # millions of small objects, no cycles: the collector would only slow us down
     try:
@@ -221,11 +267,12 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
             _read_fixed(text, state)
         else:
             _read_delimited(text, state)
+        while hashing.read(1 << 20):  # the fingerprint covers every byte, read or not
+            pass
         state.finish(today)
     finally:
         if was_enabled:
             gc.enable()
-        text.detach()
     problems_errors = sorted(sink.errors, key=_order)
     problems_warnings = sorted(sink.warnings, key=_order)
     if sink.dropped:
@@ -236,7 +283,7 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
                                          f"{sink.dropped_warnings:,} more warnings were found but not listed",
                                          "warning"))
     return ReadResult(
-        layout=layout, path=name, encoding=sniffed.encoding, fingerprint=sniffed.fingerprint, size=sniffed.size,
+        layout=layout, path=name, encoding=encoding, fingerprint=hashing.digest.hexdigest(), size=size,
         header=state.header, columns=state.columns, lines=state.lines, errors=problems_errors,
         warnings=problems_warnings, trailer=state.trailer_values, bad_cells=state.bad_cells,
         problems_not_listed=sink.dropped,
@@ -250,13 +297,13 @@ def _order(p: Problem):
 class _State:
     """What a read accumulates: column store, lines, trailer, problems."""
 
-    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, stream):
+    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, position):
         self.layout = layout
         self.sink = sink
         self.size = size
         self.progress = progress
         self.cancel = cancel
-        self.stream = stream
+        self.position = position  # bytes consumed so far
         self.converters = {c.name: Converter(c) for c in layout.columns}
         self.columns: dict[str, list] = {c.name: [] for c in layout.columns}
         self.lines: list[int] = []
@@ -274,11 +321,7 @@ class _State:
 
     def report(self) -> None:
         if self.progress is not None:
-            try:
-                done = self.stream.tell()
-            except (OSError, ValueError):
-                done = 0
-            self.progress(min(done, self.size), self.size, f"{len(self.lines):,} records read")
+            self.progress(min(self.position(), self.size), self.size, f"{len(self.lines):,} records read")
 
     # -- header -----------------------------------------------------------------
     def set_header(self, cells: list[str], line: int) -> None:

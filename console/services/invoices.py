@@ -144,7 +144,8 @@ def check_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, progress
     LayoutError (no such layout) or Cancelled; bad content is reported on the result."""
     layout = load_layout(layout_name)
     result = read_file(path, layout, progress=progress, cancel=cancel, today=today)
-    return InvoiceCheck(Path(path), result, _total(result), summarize(result))
+    total = _total(result)
+    return InvoiceCheck(Path(path), result, total, summarize(result, total=total))
 
 
 PREVIEW_BYTES = 256 * 1024
@@ -198,7 +199,7 @@ def _total(result: ReadResult) -> Decimal:
     return sum(_present(_col(result, TOTAL)), ZERO).quantize(ZERO)
 
 
-def summarize(result: ReadResult) -> InvoiceSummary:
+def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSummary:
     """Totals per invoice type, accounts with several invoices, credit balances, date ranges.
     Written over whole columns (C-speed passes) so 200,000 invoices take a few milliseconds."""
     s = InvoiceSummary()
@@ -208,7 +209,7 @@ def summarize(result: ReadResult) -> InvoiceSummary:
     by_type_count: Counter = Counter(types)
     if len(by_type_count) == 1:
         (only,) = by_type_count
-        by_type_total = {only: sum(_present(totals), ZERO)}
+        by_type_total = {only: total if total is not None else sum(_present(totals), ZERO)}
     else:
         by_type_total = defaultdict(lambda: ZERO)
         for t, amount in zip(types, totals, strict=True):

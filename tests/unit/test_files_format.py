@@ -264,3 +264,24 @@ def test_problems_are_capped_but_counted():
     assert len([p for p in r.errors if p.rule == "amount"]) == 10
     assert r.errors[-1].rule == "too_many_problems" and "40" in r.errors[-1].message
     assert not r.ok
+
+
+def test_a_late_non_utf8_byte_rereads_the_file_as_cp1252():
+    import hashlib
+
+    head = (H + "\r\n" + "\r\n".join(row(i) for i in range(1, 6001)) + "\r\n").encode("utf-8")
+    data = head + row(6001, name='"MÜLLER, ZOË"').encode("cp1252") + b"\r\n"
+    progress = []
+    r = read_bytes(data, "ic-invoice-v1", today=TODAY, progress=lambda d, t, m="": progress.append((d, t)))
+    assert r.ok and r.encoding == "cp1252" and len(r.records) == 6001
+    assert r.records[-1].values["CustomerName"] == "MÜLLER, ZOË"
+    assert [w.rule for w in r.warnings] == ["encoding"]
+    assert r.fingerprint == hashlib.sha256(data).hexdigest() and r.size == len(data)
+    assert progress[-1] == (len(data), len(data))
+
+
+def test_utf8_cut_inside_a_character_at_the_end():
+    data = (H + "\n" + row(name='"ZOË"') + "\n").encode("utf-8") + "Ë".encode()[:1]
+    r = read_bytes(data, "ic-invoice-v1", today=TODAY)
+    assert r.encoding == "cp1252"
+    assert not r.ok  # the stray last byte is a record with too few fields
