@@ -25,6 +25,7 @@ AREAS: dict[str, str] = {
     "transfer": "file transfer: connection test, pinned host keys, remote folders, delivery status",
     "adjustments": "account sync: send Caselle adjustments to Invoice Cloud as balance updates, exactly once",
     "conversions": "data conversion file (paperless, AutoPay, registration) for Invoice Cloud",
+    "counter": "counter payments: list a day's payments, resolve unconfirmed card payments",
 }
 
 
