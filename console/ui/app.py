@@ -216,6 +216,7 @@ def run_gui(args) -> int:
     controller = ConsoleApp(app, args, t0=process_start)
     setup_logging(controller.paths, secret_source=controller.known_secrets)
     uninstall_hooks = install_exception_hooks(lambda: app.activeWindow() or controller.window)
+    capture = _install_swipe_capture(app)
     try:
         controller.services = controller.load_services(getattr(args, "profile", None))
         log.info("console %s starting on profile %s", _version(), controller.services.profile.name)
@@ -231,7 +232,19 @@ def run_gui(args) -> int:
         controller.close_services()
         return int(code)
     finally:
+        if capture is not None:
+            capture.remove_installed(app)
         uninstall_hooks()
+
+
+def _install_swipe_capture(app):
+    """The card reader's keystrokes are captured from the very start (before sign-in), so a
+    swipe can never type card data into whatever field has focus. Tabs use the same capture."""
+    try:
+        from console.ui.swipe_capture import SwipeCapture
+    except ImportError:  # a build without the swipe reader
+        return None
+    return SwipeCapture.install(app)
 
 
 def _route_qt_messages() -> None:

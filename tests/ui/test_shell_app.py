@@ -133,3 +133,13 @@ def test_redaction_secrets_are_cached_and_refreshed_after_settings(controller, m
     controller.services.secrets.set(sec.SMTP_PASSWORD, "second-secret-2")
     controller._on_settings_saved("other")
     assert "second-secret-2" in controller.known_secrets()
+
+
+def test_the_swipe_capture_is_installed_once_for_the_whole_application(qapp):
+    from console.ui.swipe_capture import SwipeCapture
+
+    capture = app_mod._install_swipe_capture(qapp)
+    try:
+        assert capture is not None and SwipeCapture.install() is capture
+    finally:
+        SwipeCapture.remove_installed(qapp)
