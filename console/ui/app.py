@@ -70,6 +70,7 @@ class ConsoleApp:
         self.window = None
         self.operator = None
         self._secrets_cache = None
+        self.startup_presenter = _read_before_continuing  # tests replace it
 
     # ---- services ---------------------------------------------------------------------
     def known_secrets(self):
@@ -96,7 +97,7 @@ class ConsoleApp:
                 raise
             log.error("profile %r could not be loaded; starting on the sandbox", profile_name)
             if not self.args.self_test:
-                show_error(None, exc)
+                show_error(None, exc, presenter=self.startup_presenter)
             return build_services("sandbox", paths=self.paths)
 
     def close_services(self) -> None:
@@ -235,6 +236,18 @@ def run_gui(args) -> int:
         if capture is not None:
             capture.remove_installed(app)
         uninstall_hooks()
+
+
+def _read_before_continuing(parent, report, severity: str) -> None:
+    """At start-up (before sign-in) an error is read and dismissed before anything else opens."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical if severity == "critical" else QMessageBox.Icon.Warning,
+                      report.title, report.message + "\n\nThe console starts on the sandbox (TRAINING) instead.",
+                      QMessageBox.StandardButton.Ok, parent)
+    if report.details:
+        box.setInformativeText("\n".join(f"• {d}" for d in report.details))
+    box.exec()
 
 
 def _install_swipe_capture(app):

@@ -67,10 +67,12 @@ def save(name="cityhall", **values):
 
 def test_a_broken_profile_falls_back_to_the_sandbox_with_an_error_shown(controller):
     Paths.default().ensure().profiles_file.write_text("this is = not [valid toml", encoding="utf-8")
+    shown = []
+    controller.startup_presenter = lambda parent, report, severity: shown.append(report)
     services = controller.load_services("cityhall")
     assert services.profile.name == "sandbox"
-    boxes = find_error_boxes()
-    assert any("not valid TOML" in b.text() for b in boxes), [b.text() for b in boxes]
+    assert len(shown) == 1 and "not valid TOML" in shown[0].message
+    assert any("toml" in d.lower() for d in shown[0].details)
 
 
 def test_switch_profile_signs_in_again_and_opens_a_new_window(controller, signins, qtbot):
