@@ -102,7 +102,7 @@ class _Transfer:
 
     def send_file(self, path, **kw):
         self.sent.append((path, kw))
-        return type("Sent", (), {"remote_path": f"/invoices/{path.name}"})()
+        return type("Sent", (), {"remote_path": f"/invoices/{path.name}", "status": "awaiting pickup"})()
 
 
 def test_service_pages_writes_atomically_refuses_errors_and_sends_like_invoices(tmp_path):

@@ -35,6 +35,7 @@ from console.domain.money import format_money
 from console.errors import NotPermitted
 from console.services import reconciliation
 from console.services.posting import ACH_REJECT, CHANGE, V_2021_05, Plan, RunResult, journal_rows
+from console.ui.account_sync_view import AccountSyncView
 from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
@@ -221,6 +222,8 @@ class PostingTab(QWidget):
         self.pages.addTab(self.rejects, "ACH rejects")
         self.pages.addTab(self.changes, "Change log")
         self.pages.addTab(report_page, "End of day")
+        self.account_sync = AccountSyncView(ctx)  # Caselle adjustments and conversions to Invoice Cloud
+        self.pages.addTab(self.account_sync, "Account sync")
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         self.pages.setCornerWidget(self.refresh_button)
