@@ -1,8 +1,13 @@
-"""One streaming pass over the raw bytes: SHA-256 fingerprint, text encoding, binary detection.
+"""Text encoding and binary detection for the reader.
 
 UTF-8 (with or without a BOM) is read silently; Windows-1252 (what older Windows exports
 write) is accepted with a warning; bytes that are neither become U+FFFD and an error on the
-line where they are. A file that is mostly control bytes, or UTF-16/32, is not a text file.
+line where they are. A file that is mostly control bytes, or UTF-16/32, is not a text file
+(``binary_reason`` on the first 64 KB).
+
+The reader reads UTF-8 files in one pass (hashing on the way); only when a byte is not UTF-8
+does it call ``sniff`` — one streaming pass for the SHA-256 fingerprint, UTF-8 validity and
+the first byte valid in neither encoding — and read the file again as Windows-1252.
 """
 
 from __future__ import annotations
