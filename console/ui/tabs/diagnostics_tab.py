@@ -302,7 +302,7 @@ class DiagnosticsTab(QWidget):
     def _on_bundle_clicked(self) -> None:
         from console.services.support_bundle import default_bundle_name
 
-        suggested = str(Path.home() / default_bundle_name(self.ctx.profile.name))
+        suggested = str(_documents_dir() / default_bundle_name(self.ctx.profile.name))
         path, _ = QFileDialog.getSaveFileName(self, "Export support bundle", suggested, "Zip files (*.zip)")
         if path:
             self.export_bundle(Path(path))
@@ -326,6 +326,13 @@ class DiagnosticsTab(QWidget):
 
         Operation(self, lambda op: build_support_bundle(services, path, report=report, progress=op.progress),
                   label="Exporting support bundle").success(done).failure(failed).run()
+
+
+def _documents_dir() -> Path:
+    from PySide6.QtCore import QStandardPaths
+
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(found) if found else Path.home()
 
 
 def _scrollable(widget: QWidget | None) -> QScrollArea:
@@ -478,7 +485,8 @@ class AuditLogPanel(QWidget):
 
     def _on_export_clicked(self) -> None:
         name = f"audit-{self.ctx.profile.name}.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export audit log", str(Path.home() / name), "CSV files (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export audit log", str(_documents_dir() / name),
+                                              "CSV files (*.csv)")
         if path:
             self.export_csv(Path(path))
 
