@@ -53,6 +53,7 @@ class PageText:
     has_text: bool = True
     error: str | None = None
     size: tuple[float, float] = (0.0, 0.0)  # width, height as displayed (points)
+    cut: str = ""  # the account number as printed, when the region's edge cuts through it
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,13 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
                                     f"page {r.page} has no text layer (a scanned image?); it is not "
                                     "attached to any bill"))
             continue
+        if r.cut:
+            close()
+            unmatched.append(r.page)
+            issues.append(PageIssue(r.page, "cut",
+                                    f"page {r.page}: the account number {r.cut!r} runs past the edge of the "
+                                    "template's region; widen the region (the page is not attached to any bill)"))
+            continue
         account = template.find_account(r.text)
         continues = template.continuation in ("no-match", "same-account")
         if account is not None and not (template.continuation == "same-account" and current is not None
@@ -197,11 +205,18 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
 # ---- reading pages ----------------------------------------------------------------------------
 
 class PageReader:
-    """Reads the template region of pages of one open document (one per process)."""
+    """Reads the template region of pages of one open document (one per process).
 
-    def __init__(self, path: Path | str, region: tuple[float, float, float, float]):
+    With the template's ``pattern`` it also checks that a found account number is not cut
+    by the region's edge: PDFium returns every character that touches the region, so a
+    region ending inside "100102-01" reads "100102-0", which a loose pattern would accept
+    as an account — the wrong customer's bill. Such a page is reported instead.
+    """
+
+    def __init__(self, path: Path | str, region: tuple[float, float, float, float], pattern: str | None = None):
         self.path = Path(path)
         self.region = region
+        self.template = BillTemplate(region, pattern) if pattern else None
         self.doc = open_document(self.path)
 
     def __len__(self) -> int:
@@ -222,15 +237,43 @@ class PageReader:
             try:
                 if textpage.count_chars() <= 0:
                     return PageText(number, rotation=rotation, has_text=False, size=size)
-                ul, ub, ur, ut = box.region_to_user(self.region)
-                text = textpage.get_text_bounded(left=ul, bottom=ub, right=ur, top=ut)
+                user = box.region_to_user(self.region)
+                text = textpage.get_text_bounded(left=user[0], bottom=user[1], right=user[2], top=user[3])
+                cut = self._cut_account(textpage, text, user)
             finally:
                 textpage.close()
-            return PageText(number, text=text, rotation=rotation, size=size)
+            return PageText(number, text=text, rotation=rotation, size=size, cut=cut)
         except Exception as exc:
             return PageText(number, error=str(exc) or type(exc).__name__)
         finally:
             page.close()
+
+    def _cut_account(self, textpage, text: str, user: tuple[float, float, float, float]) -> str:
+        """The whole word, when the account found in the region continues outside it; else ""."""
+        if self.template is None:
+            return ""
+        account = self.template.find_account(text)
+        if not account:
+            return ""
+        full = textpage.get_text_range()
+        n = len(full)
+
+        def inside(i: int) -> bool:
+            left, bottom, right, top = textpage.get_charbox(i)
+            return left <= user[2] and right >= user[0] and bottom <= user[3] and top >= user[1]
+
+        start = full.find(account)
+        while start >= 0:
+            end = start + len(account)
+            if inside(start) or inside(end - 1):
+                first, last = start, end
+                while first > 0 and not full[first - 1].isspace() and not inside(first - 1):
+                    first -= 1
+                while last < n and not full[last].isspace() and not inside(last):
+                    last += 1
+                return full[first:last] if (first, last) != (start, end) else ""
+            start = full.find(account, start + 1)
+        return ""
 
     def read_range(self, start: int, stop: int) -> list[PageText]:
         return [self.read(i) for i in range(start, stop)]
@@ -242,9 +285,9 @@ class PageReader:
 _worker_reader: PageReader | None = None  # one per worker process, set by the pool initializer
 
 
-def _init_worker(path: str, region: tuple[float, float, float, float]) -> None:
+def _init_worker(path: str, region: tuple[float, float, float, float], pattern: str | None = None) -> None:
     global _worker_reader
-    _worker_reader = PageReader(path, region)
+    _worker_reader = PageReader(path, region, pattern)
 
 
 def _read_chunk(start: int, stop: int) -> list[PageText]:
@@ -281,7 +324,7 @@ def index_batch(
     started = time.perf_counter()
     stamp = file_stamp(path)
     with PDFIUM_LOCK:
-        reader = PageReader(path, template.region)
+        reader = PageReader(path, template.region, template.pattern)
         total = len(reader)
         if total == 0:
             reader.close()
@@ -348,7 +391,7 @@ def _chunk_size(total: int, workers: int) -> int:
 def _read_parallel(path: Path, template: BillTemplate, total: int, size: int, workers: int,
                    progress: Progress | None, cancel) -> list[PageText]:
     pool = ProcessPoolExecutor(max_workers=min(workers, -(-total // size)), mp_context=start_method(),
-                               initializer=_init_worker, initargs=(str(path), template.region))
+                               initializer=_init_worker, initargs=(str(path), template.region, template.pattern))
     reads: list[PageText] = []
     done_pages = 0
     pending: dict = {}

@@ -241,3 +241,23 @@ def test_same_account_continuation_for_bills_that_repeat_the_account(tmp_path):
     assert [d.account for d in index.duplicates] == ["A1"]  # not consecutive: still a duplicate
     # with "no-match" the repeated account on page 2 starts a second bill
     assert summary(index_batch(pdf, TEMPLATE))[:2] == [("A1", [1]), ("A1", [2, 3])]
+
+
+@pytest.mark.parametrize("region", [(50, 40, 120, 70), (110, 40, 300, 70)])  # the number spans x 90-137
+def test_an_account_cut_by_the_region_edge_is_reported_not_misread(tmp_path, region):
+    # "Acct: 1234567" starts at x=60; a region ending (or starting) inside the number would
+    # read a shorter number that a loose pattern accepts: another customer's account
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: 1234567", "continued", "Acct: 7654321"])
+    loose = BillTemplate(region, r"(?P<account>\d{2,})")
+    index = index_batch(pdf, loose)
+    assert index.bills == []  # never a shortened account number
+    cut = [i for i in index.issues if i.kind == "cut"]
+    assert [i.page for i in cut] == [1, 3]
+    assert "1234567" in cut[0].message and "widen the region" in cut[0].message
+    assert 2 in index.unmatched_pages  # the page after a cut one is not attached to a guessed bill
+
+
+def test_a_region_that_holds_the_whole_number_is_not_flagged(tmp_path):
+    pdf = make_pdf(tmp_path / "b.pdf", ["Acct: 1234567 Due 12/01"])
+    index = index_batch(pdf, BillTemplate((50, 40, 300, 70), r"Acct:\s*(?P<account>\d+)"))
+    assert [b.account for b in index.bills] == ["1234567"] and not index.issues
