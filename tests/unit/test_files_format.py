@@ -132,6 +132,13 @@ def test_trailer_mismatch_rejects_the_file(trailer, rule, column):
     assert where(r.errors) == [(4, column, rule)]
 
 
+def test_trailer_padded_with_empty_cells_is_accepted():
+    r = read(H + "\n" + row(1) + "\nTRAILER,1,15.50,,,,,,\n")
+    assert r.ok and r.trailer == (1, Decimal("15.50"))
+    r = read(H + "\n" + row(1) + "\nTRAILER,1,15.50,x\n")
+    assert [(p.line, p.rule) for p in r.errors] == [(3, "trailer_format")]
+
+
 def test_trailer_must_be_last():
     r = read(H + "\n" + row(1) + "\nTRAILER,1,15.50\n" + row(2) + "\n")
     assert (3, None, "trailer_not_last") in where(r.errors)
