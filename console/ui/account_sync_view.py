@@ -49,7 +49,7 @@ from console.ui.operations import Operation
 log = logging.getLogger(__name__)
 
 RowRole = Qt.ItemDataRole.UserRole + 1
-STATE_LABELS = {"": "Not journaled yet", "pending": "Pending", "in_flight": "In flight", "done": "Sent",
+STATE_LABELS = {"": "New in Caselle", "pending": "Pending", "in_flight": "In flight", "done": "Sent",
                 "rejected": "Reported", "needs_review": "Needs review", "reported": "Reported"}
 STATE_COLORS = {"done": "#dcfce7", "rejected": "#fee2e2", "needs_review": "#fef3c7", "in_flight": "#e0f2fe"}
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -483,8 +483,9 @@ class AccountSyncView(QWidget):
         text = f"{len(rows)} balance update(s) waiting, total {format_money(self.pending_model.total())}"
         if bad:
             text += f"; {bad} cannot be sent (see State)"
-        self.pending_label.setText(text)
-        self.summary.setText(text if rows else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
+        self.pending_label.setText(text if rows else "No balance updates waiting")
+        self.summary.setText("Sync now sends each of them to Invoice Cloud exactly once." if rows
+                             else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
 
     def sync(self) -> Operation:
         svc = self.sync_service
@@ -624,8 +625,8 @@ def sync_summary(r: SyncResult) -> str:
         head = "Sync complete."
     else:
         head = f"Sync unfinished: {r.remaining} update(s) still to send."
-    parts = [f"{n} {OUTCOME_LABELS.get(k, k).lower()}" for k, n in sorted(r.outcomes.items())]
-    lines = [head + (" " + ", ".join(parts) + "." if parts else " Nothing new to send.")]
+    parts = [f"{OUTCOME_LABELS.get(k, k)}: {n}" for k, n in sorted(r.outcomes.items())]
+    lines = [head + (" " + "; ".join(parts) + "." if parts else " Nothing new to send.")]
     if r.reported:
         lines.append("Reported: " + "; ".join(f"{x.adjustment_id} ({x.account}): {x.detail}" for x in r.reported[:5])
                      + (" …" if len(r.reported) > 5 else ""))
