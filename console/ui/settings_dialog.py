@@ -466,6 +466,8 @@ class SettingsDialog(QDialog):
             if item or gl:
                 if not item:
                     problems.append(Problem(r + 1, "gl_map", "required", "item code is empty"))
+                elif item in gl_map:
+                    problems.append(Problem(r + 1, f"gl_map.{item}", "unique", f"item code {item} is listed twice"))
                 gl_map[item] = gl
         operators = []
         for r in range(self.op_table.rowCount()):

@@ -144,3 +144,17 @@ def test_settings_change_is_audited(qtbot, backend):
     rows = list(services.audit.rows(action="settings.change"))
     assert rows and rows[-1].operator == "sup" and rows[-1].subject == "cityhall"
     assert rows[-1].details["settings"] == ["transfer_port"]
+
+
+def test_gl_map_rows_are_checked(qtbot, backend):
+    save_profile()
+    dlg = dialog(qtbot, backend)
+    dlg._add_gl_row("801", "10-4100-000")
+    dlg._add_gl_row("801", "10-4200-000")
+    dlg._add_gl_row("802", "1041")
+    texts = [str(p) for p in dlg.problems]
+    assert any("listed twice" in t for t in texts)
+    assert any("does not match" in t and "1041" in t for t in texts)
+    assert not dlg.save_button.isEnabled()
+    assert "⚠" in dlg.pages.tabText([dlg.pages.tabText(i).removesuffix(" ⚠")
+                                     for i in range(dlg.pages.count())].index("GL accounts"))
