@@ -120,6 +120,7 @@ class DraftResult:
     text: str
     account: str | None
     error: str | None  # the pattern or region is not usable yet (shown next to the field)
+    warning: str | None = None  # usable, but risky: the rectangle cuts through the account number
 
 
 def evaluate(sample: SamplePage, region: Rect | None, pattern: str) -> DraftResult:
@@ -136,7 +137,18 @@ def evaluate(sample: SamplePage, region: Rect | None, pattern: str) -> DraftResu
         return DraftResult(words, text, None, "The pattern needs a group (?P<account>...)")
     m = rx.search(text)
     account = (m.group("account") or "").strip() if m else ""
-    return DraftResult(words, text, account or None, None if m else "The pattern does not match the text")
+    warning = None
+    if account:
+        x0, top, x1, bottom = region
+        cut = [w for w in sample.words
+               if w.x0 < x1 and w.x1 > x0 and w.top < bottom and w.bottom > top  # touches the rectangle
+               and not (w.x0 >= x0 and w.x1 <= x1 and w.top >= top and w.bottom <= bottom)  # not inside
+               and (account in w.text or w.text in account)]
+        if cut:
+            warning = (f"The rectangle cuts through {cut[0].text!r}: make it a little larger, or pages "
+                       "whose number is longer are reported as cut")
+    return DraftResult(words, text, account or None, None if m else "The pattern does not match the text",
+                       warning)
 
 
 def suggest_pattern(text: str) -> str | None:

@@ -37,6 +37,7 @@ from console.ui.operations import Operation
 RENDER_WIDTH = 1100  # pixels of the page image the clerk draws on
 OK_STYLE = "color: #166534; font-weight: bold"
 BAD_STYLE = "color: #991b1b"
+WARN_STYLE = "color: #92400e; font-weight: bold"
 
 
 class TemplateDialog(QDialog):
@@ -162,7 +163,10 @@ class TemplateDialog(QDialog):
         result = evaluate(self.sample, region, self.pattern_edit.text())
         self.words_view.setPlainText(result.text)
         self.canvas.set_highlights([(w.x0, w.top, w.x1, w.bottom) for w in result.words])
-        if result.account:
+        if result.account and result.warning:
+            self.match_label.setText(f"Account found: {result.account} – {result.warning}")
+            self.match_label.setStyleSheet(WARN_STYLE)
+        elif result.account:
             self._set_match(f"Account found: {result.account}", ok=True)
         else:
             self._set_match(result.error or "No match", ok=False)

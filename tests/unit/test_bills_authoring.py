@@ -66,6 +66,9 @@ def test_evaluate_reports_what_is_wrong():
     assert "not a valid" in evaluate(sample, (0, 0, 100, 30), "(").error
     assert "needs a group" in evaluate(sample, (0, 0, 100, 30), r"\d+").error
     assert "does not match" in evaluate(sample, (0, 0, 100, 30), r"Nope (?P<account>\d+)").error
+    assert r.warning is None
+    cut = evaluate(sample, (0, 0, 80, 30), r"Account\s*(?P<account>\d+)")  # ends inside "12345"
+    assert cut.account == "12345" and "cuts through '12345'" in cut.warning
 
 
 def test_build_template_validates_like_a_file():
