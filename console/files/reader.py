@@ -308,6 +308,7 @@ class _State:
         self.columns: dict[str, list] = {c.name: [] for c in layout.columns}
         self.lines: list[int] = []
         self.header: list[str] = []
+        self.header_seen = False
         self.present: dict[str, int] = {}  # layout column name -> position in the file's rows
         self.missing: set[str] = set()
         self.trailers: list[tuple[int, list[str]]] = []
@@ -325,6 +326,7 @@ class _State:
 
     # -- header -----------------------------------------------------------------
     def set_header(self, cells: list[str], line: int) -> None:
+        self.header_seen = True
         self.header = list(cells)
         by_key = {c.key: c for c in self.layout.columns}
         seen: dict[str, int] = {}
@@ -391,8 +393,9 @@ class _State:
         self.check_cancel()
         layout = self.layout
         n = len(self.lines)
-        if not self.header and layout.header and not self.trailers:
-            self.sink.add(None, None, "empty_file", "The file is empty (no header line)")
+        if not n and not self.trailers and (not layout.header or not self.header_seen):
+            self.sink.add(None, None, "empty_file",
+                          "The file is empty (no header line)" if layout.header else "The file is empty")
             return
         if n == 0:
             self.sink.add(None, None, "no_records", "The file has no records", "warning")
@@ -513,6 +516,10 @@ def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
     marker = layout.trailer.marker if layout.trailer else "TRAILER"
     consumed = 0  # physical lines consumed so far
     header_pending = layout.header
+    if not layout.header:  # columns by position, in the layout's order
+        st.present = {c.name: i for i, c in enumerate(layout.columns)}
+        st.width = len(layout.columns)
+        st.header = list(layout.names)
     while True:
         st.check_cancel()
         try:

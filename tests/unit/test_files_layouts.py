@@ -4,6 +4,7 @@ an administrator's copy wins; rules are registered functions referenced by name.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,14 @@ def test_a_layout_message_with_unknown_placeholders_does_not_break_reading():
                                          "message": "credit {value} {nope} {0}"}]})
     r = read_bytes(b"A\n-1.00\n", layout)
     assert r.warnings[0].message.startswith("credit")
+
+
+def test_a_delimited_layout_without_a_header_reads_columns_by_position():
+    layout = parse_layout({"name": "t", "header": False, "columns": [
+        {"name": "Account", "required": True}, {"name": "Amount", "type": "amount", "required": True}],
+        "trailer": {"control": "sum", "column": "Amount"}})
+    r = read_bytes(b"A-1,1.50\nA-2,2.50\nTRAILER,2,4.00\n", layout)
+    assert r.ok and r.column("Amount") == [Decimal("1.50"), Decimal("2.50")] and r.records[1].line == 2
+    bad = read_bytes(b"A-1,x\n", layout)
+    assert [(p.line, p.column, p.rule) for p in bad.errors] == [(1, "Amount", "amount")]
+    assert [p.rule for p in read_bytes(b"", layout).errors] == ["empty_file"]
