@@ -6,7 +6,7 @@ import threading
 
 import pypdfium2 as pdfium
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from console.bills.geometry import PageBox
@@ -158,7 +158,7 @@ def test_generated_sandbox_batch_is_found_completely(tmp_path):
 
 # ---- the pure grouping ------------------------------------------------------------------------
 
-page_kind = st.sampled_from(["match", "cont", "notext", "error"])
+page_kind = st.sampled_from(["match", "cont", "notext", "error", "cut"])
 
 
 @given(st.lists(st.tuples(page_kind, st.sampled_from(["A", "B", "C", "D"])), max_size=40),
@@ -172,6 +172,8 @@ def test_grouping_properties(pages, continuation):
             reads.append(PageText(i, text="nothing here"))
         elif kind == "notext":
             reads.append(PageText(i, has_text=False))
+        elif kind == "cut":
+            reads.append(PageText(i, text=f"Acct: {acc}", cut=f"{acc}XYZ"))
         else:
             reads.append(PageText(i, error="bad page"))
     template = BillTemplate(TEMPLATE.region, TEMPLATE.pattern, continuation=continuation)
@@ -261,3 +263,15 @@ def test_a_region_that_holds_the_whole_number_is_not_flagged(tmp_path):
     pdf = make_pdf(tmp_path / "b.pdf", ["Acct: 1234567 Due 12/01"])
     index = index_batch(pdf, BillTemplate((50, 40, 300, 70), r"Acct:\s*(?P<account>\d+)"))
     assert [b.account for b in index.bills] == ["1234567"] and not index.issues
+
+
+@pytest.fixture(scope="module")
+def number_pdf(tmp_path_factory):
+    return make_pdf(tmp_path_factory.mktemp("cut") / "n.pdf", ["Acct: 1234567 due 12/01"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(x0=st.floats(30, 140), width=st.floats(3, 250), top=st.floats(35, 55), height=st.floats(3, 30))
+def test_wherever_the_region_is_drawn_the_account_is_whole_or_not_read(number_pdf, x0, width, top, height):
+    index = index_batch(number_pdf, BillTemplate((x0, top, x0 + width, top + height), r"(?P<account>\d+)"))
+    assert all(b.account in ("1234567", "12", "01") for b in index.bills)  # whole numbers only
