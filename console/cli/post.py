@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from console.errors import Cancelled, NotPermitted, UserFacingError, ValidationError
+from console.errors import Cancelled, NotPermitted, Problem, UserFacingError, ValidationError
 
 EXIT_OK, EXIT_INVALID, EXIT_UNFINISHED = 0, 1, 2
 
@@ -28,7 +28,9 @@ EXIT_OK, EXIT_INVALID, EXIT_UNFINISHED = 0, 1, 2
 def register(sub) -> None:
     p = sub.add_parser("post", help="import an Invoice Cloud file and post it to Caselle, exactly once",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", type=Path, help="payments, ACH rejects or change-log file")
+    p.add_argument("file", type=Path, nargs="?", help="payments, ACH rejects or change-log file")
+    p.add_argument("--fetch", action="store_true",
+                   help="instead of a file, fetch the data from the Invoice Cloud API (kept in the inbox folder)")
     p.add_argument("--kind", required=True, choices=("payments", "rejects", "changes"), help="what the file holds")
     p.add_argument("--dry-run", action="store_true", help="check and show what would happen; journal nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -75,7 +77,7 @@ def cmd_post(args) -> int:
     from console.app import build_services
 
     operator = _operator(args)
-    out: dict = {"file": str(args.file), "kind": args.kind}
+    out: dict = {"file": str(args.file) if args.file else "(Invoice Cloud API)", "kind": args.kind}
     services = build_services(args.profile, operator_id=operator)
     try:
         return _run(args, services, operator, out)
@@ -94,7 +96,20 @@ def cmd_post(args) -> int:
 
 def _run(args, services, operator: str, out: dict) -> int:
     posting = services.posting
-    plan = posting.preview_file(args.file, args.kind)
+    if args.fetch == (args.file is not None):
+        raise ValidationError("Give a FILE or --fetch (one of them)",
+                              [Problem(None, "file", "source", "name a file to post, or --fetch from Invoice Cloud")])
+    if args.fetch:
+        from console.adapters.invoicecloud import client_from_services
+
+        client = client_from_services(services)
+        try:
+            plan = posting.fetch_and_preview(args.kind, client)
+        finally:
+            client.close()
+        out["file"] = plan.name
+    else:
+        plan = posting.preview_file(args.file, args.kind)
     out.update(fingerprint=plan.fingerprint, records=plan.records, control_total=str(plan.control_total),
                warnings=_problems(plan.warnings))
     planned = Counter(r.action for r in plan.rows)

@@ -237,3 +237,14 @@ def test_sandbox_export_flags_and_report(sandbox, tmp_path, capsys):
         out = tmp_path / f"{kind}.csv"
         assert main(["sandbox", f"--export-{kind}", str(out), "--count", "25", "--seed", "4"]) == 0
         assert read_file(out, exports.LAYOUTS[kind]).ok
+
+
+def test_post_fetch_from_invoice_cloud(sandbox, capsys):
+    paths, _ = sandbox
+    code, data = _post(capsys, "--kind", "payments", "--fetch")
+    assert code == 0 and data["records"] == 200 and data["import"]["status"] == "imported"
+    assert data["file"].startswith("ic-payments-")
+    code, data = _post(capsys, "--kind", "payments", "--fetch")
+    assert code == 0 and data["import"]["status"] == "already_imported"  # the same data is the same file
+    code, data = _post(capsys, "--kind", "payments")
+    assert code == 1 and data["errors"][0]["rule"] == "source"
