@@ -27,6 +27,9 @@ How it works (modelled on Anki's ``QueryOp`` / ``CollectionOp``):
   exception goes to the ``failure`` callback or, by default, to ``show_error``.
 - Cancel sets ``cancel_event``; the service stops at its next check and raises ``Cancelled``.
   If ``fn`` still returns a value, ``success`` gets it (the work completed after all).
+- ``exclusive="posting"``: while an operation with that key runs, ``run()`` of another one
+  with the same key starts nothing and returns the running one (a double click on "Post"
+  posts once). ``busy(key)`` tells a view whether to disable its button.
 """
 
 from __future__ import annotations
@@ -129,6 +132,9 @@ class OperationTracker(QObject):
         for op in list(self.running):
             op.cancel()
 
+    def running_exclusive(self, key: str) -> Operation | None:
+        return next((op for op in self.running if op.exclusive == key), None)
+
     def wait(self, timeout_ms: int = -1) -> bool:
         """Block until every worker finished (used at shutdown and by tests)."""
         return self.pool.waitForDone(timeout_ms)
@@ -149,8 +155,9 @@ class Operation:
     """A background call with GUI-thread callbacks. Build it, chain callbacks, ``run()``."""
 
     def __init__(self, parent: QWidget | None, fn: Callable[[OpContext], Any], label: str = "",
-                 cancellable: bool = False, *, modal: bool = False):
+                 cancellable: bool = False, *, modal: bool = False, exclusive: str | None = None):
         self.parent = parent
+        self.exclusive = exclusive
         self.label = label
         self.cancellable = cancellable
         self.modal = modal
@@ -195,8 +202,13 @@ class Operation:
     def run(self) -> Operation:
         if self._started:
             raise RuntimeError("an Operation runs once")
-        self._started = True
         t = tracker()
+        if self.exclusive is not None:
+            already = t.running_exclusive(self.exclusive)
+            if already is not None:
+                log.info("%r is already running; not started again", self.exclusive)
+                return already
+        self._started = True
         b = self._bridge
         b.progressed.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
         b.finished.connect(self._deliver_success, Qt.ConnectionType.QueuedConnection)
@@ -293,3 +305,8 @@ class Operation:
             self._on_failure(exc)
             return
         show_error(self.parent, exc)
+
+
+def busy(key: str) -> bool:
+    """Whether an ``exclusive=key`` operation is running (for enabling buttons)."""
+    return tracker().running_exclusive(key) is not None

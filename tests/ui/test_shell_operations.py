@@ -151,3 +151,25 @@ def test_a_bug_is_logged_once_even_when_the_caller_handles_the_failure(qtbot, pa
         report = ui_errors.show_error(parent, got[0], presenter=lambda *a: None)
     refs = [r for r in caplog.records if "Unexpected error" in r.getMessage()]
     assert len(refs) == 1 and report.reference in refs[0].getMessage()
+
+
+def test_exclusive_operations_do_not_run_twice(qtbot, parent):
+    from console.ui.operations import busy
+
+    gate = threading.Event()
+    calls = []
+
+    def work(op):
+        calls.append(1)
+        gate.wait(5)
+        return len(calls)
+
+    first = Operation(parent, work, label="Posting", exclusive="posting").run()
+    assert busy("posting")
+    second = Operation(parent, work, label="Posting", exclusive="posting").run()
+    assert second is first
+    other = Operation(parent, lambda op: "other", exclusive="lockbox").run()
+    assert other is not first
+    gate.set()
+    qtbot.waitUntil(lambda: first.done and other.done, timeout=5000)
+    assert calls == [1] and not busy("posting")
