@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 BALANCE = "ic_balance"
 KEY_PREFIX = "balance:"
 WATERMARK = "account_sync:sequence"
+LAST_ID = "account_sync:last_adjustment"  # the AdjustmentId at the watermark (Caselle's history check)
 OPEN_FILE = "account_sync:file"
 LAYOUT = "ic-balance-v1"
 PAGE_SIZE = 500
@@ -237,6 +238,23 @@ class AccountSyncService:
     def watermark(self) -> int:
         return int(self.journal.get_watermark(WATERMARK, "0") or 0)
 
+    def _start(self) -> int:
+        """The watermark, after checking Caselle still has the adjustment it points at (sequences
+        never change in Caselle; a restored database or a reset sandbox would make the sync skip
+        or resend adjustments silently)."""
+        mark = self.watermark()
+        last_id = self.journal.get_watermark(LAST_ID)
+        if mark and last_id:
+            found = self.caselle.adjustments_since(after_sequence=mark - 1, limit=1)
+            now = found[0].adjustment_id if found and found[0].sequence == mark else None
+            if now != last_id:
+                raise UserFacingError(
+                    f"Caselle's adjustments do not match the last sync: sequence {mark} was {last_id}, Caselle now "
+                    f"has {now or 'nothing'} there",
+                    hint="Caselle's data was restored or the sandbox was reset; nothing was sent. Ask support to "
+                         "check the account sync watermark before syncing again")
+        return mark
+
     # ---- reading Caselle
     def _pages(self, after: int, cancel) -> Any:
         while True:
@@ -279,7 +297,7 @@ class AccountSyncService:
         rows = [BalanceUpdate.from_entry(e) for e in self.journal.entries(kinds=[BALANCE], states=[PENDING, IN_FLIGHT])]
         known = {r.adjustment_id for r in rows}
         details: dict[str, Any] = {}
-        for page in self._pages(self.watermark(), cancel):
+        for page in self._pages(self._start(), cancel):
             rows.extend(u for u in self._updates(page, details, cancel) if u.adjustment_id not in known)
             if progress is not None:
                 progress(len(rows), None, f"read {len(rows)} adjustments…")
@@ -290,7 +308,7 @@ class AccountSyncService:
         watermark moves with its page). Returns (adjustments read, entries added)."""
         found = added = 0
         details: dict[str, Any] = {}
-        for page in self._pages(self.watermark(), cancel):
+        for page in self._pages(self._start(), cancel):
             updates = self._updates(page, details, cancel)
             found += len(updates)
             entries = [_entry(u) for u in updates]
@@ -300,13 +318,14 @@ class AccountSyncService:
                 res = self.journal.add_entries(
                     entries, operator=operator or "system", fingerprint=f"caselle-adjustments:{first}-{last}",
                     file_name=f"Caselle adjustments {first}-{last}", file_kind="adjustments", records=len(entries),
-                    total=str(total), watermarks={WATERMARK: str(last)})
+                    total=str(total), watermarks={WATERMARK: str(last), LAST_ID: updates[-1].adjustment_id})
                 added += res.added
             except DuplicateFileError:
                 # another console journaled exactly this page a moment ago: nothing new; move on
                 log.info("adjustments %s-%s were journaled by another console", first, last)
                 if self.watermark() < last:
                     self.journal.set_watermark(WATERMARK, str(last))
+                    self.journal.set_watermark(LAST_ID, updates[-1].adjustment_id)
             if progress is not None:
                 progress(found, None, f"read {found} adjustments from Caselle…")
         return found, added

@@ -257,3 +257,20 @@ def test_check_rows_uses_the_layout():
     checked = check_rows([ok, too_high])
     assert checked[0].problem == ""
     assert "MinimumAmountDue" in checked[1].problem and checked[1].problem_code == "invalid"
+
+
+def test_a_caselle_history_that_changed_under_the_watermark_stops_the_sync(journal):
+    c, ic = FakeCaselle(), FakeIC()
+    c.add("100102-01", "-5.00", "45.00")
+    c.add("100105-01", "-6.00", "44.00")
+    svc = _svc(journal, c, ic)
+    assert svc.sync().outcomes == {"sent": 2}
+    # Caselle restored from an older backup (or the sandbox reset): sequence 2 is another adjustment now
+    c.adjustments[1] = AdjustmentRecord(adjustment_id="ADJ-999999", account_number="100105-01", adjusted_at=T0,
+                                        amount=Decimal("1.00"), reason="x", balance_after=Decimal("1.00"), sequence=2)
+    c.add("100106-01", "-1.00", "9.00")
+    from console.errors import UserFacingError
+
+    with pytest.raises(UserFacingError, match="do not match the last sync"):
+        svc.sync()
+    assert len(ic.puts) == 2  # nothing was sent
