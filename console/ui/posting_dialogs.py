@@ -9,9 +9,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QVBoxLayout,
 )
 
@@ -30,11 +32,19 @@ class VoidRequest:
 class ManualVoidDialog(QDialog):
     """Receipt number, a reason from the list, a comment, and — when needed — a supervisor's ID and PIN."""
 
-    def __init__(self, parent=None, *, receipt_number: str = "", operator_role: str = ""):
+    def __init__(self, parent=None, *, receipt_number: str = "", operator_role: str = "", lookup=None):
         super().__init__(parent)
         self.setWindowTitle("Void a receipt")
+        self._lookup = lookup  # receipt number -> Receipt | None (runs off the GUI thread)
+        self.found = None
         self.receipt = QLineEdit(receipt_number)
         self.receipt.setPlaceholderText("e.g. 5.00008")
+        self.find_button = QPushButton("Find")
+        self.find_button.setEnabled(lookup is not None)
+        self.find_button.clicked.connect(self.find)
+        self.receipt.returnPressed.connect(self.find)
+        self.details = QLabel("Find the receipt to see what will be voided.")
+        self.details.setWordWrap(True)
         self.reason = QComboBox()
         self.reason.addItem("Choose a reason…", "")
         for code, label in VOID_REASONS.items():
@@ -55,7 +65,11 @@ class ManualVoidDialog(QDialog):
         self.error = QLabel("")
         self.error.setStyleSheet("color: #991b1b")
         form = QFormLayout()
-        form.addRow("Receipt number", self.receipt)
+        row = QHBoxLayout()
+        row.addWidget(self.receipt, 1)
+        row.addWidget(self.find_button)
+        form.addRow("Receipt number", row)
+        form.addRow("", self.details)
         form.addRow("Reason", self.reason)
         form.addRow("Comment", self.comment)
         form.addRow("Supervisor", self.supervisor)
@@ -69,6 +83,43 @@ class ManualVoidDialog(QDialog):
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+
+    def find(self):
+        """Look the receipt up (off the GUI thread) and show what it is."""
+        number = self.receipt.text().strip()
+        if self._lookup is None or not number:
+            return None
+        from console.ui.operations import Operation
+
+        self.details.setText(f"Looking up {number}…")
+        self.find_button.setEnabled(False)
+
+        def done(receipt):
+            self.find_button.setEnabled(True)
+            self.show_receipt(number, receipt)
+
+        def failed(exc):
+            self.find_button.setEnabled(True)
+            self.details.setText(f"Could not look it up: {exc}")
+
+        op = Operation(self, lambda _op: self._lookup(number), label=f"Finding {number}…")
+        op.success(done).failure(failed).run()
+        return op
+
+    def show_receipt(self, number: str, receipt) -> None:
+        from console.domain.money import format_money
+
+        self.found = receipt
+        if receipt is None:
+            self.details.setText(f"Caselle has no receipt {number}.")
+            return
+        extra = receipt.extra or {}
+        status = str(extra.get("status") or ("VOIDED" if receipt.voided else "POSTED")).lower()
+        taken_by = extra.get("createdBy") or "?"
+        self.details.setText(
+            f"{receipt.receipt_number}: account {receipt.account_number}, {format_money(receipt.amount)} "
+            f"{receipt.tender}, {receipt.receipt_date:%m/%d/%Y}, batch {receipt.batch_id}, taken by {taken_by} "
+            f"— {status}")
 
     def problems(self) -> list[str]:
         out = []

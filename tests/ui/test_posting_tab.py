@@ -169,6 +169,13 @@ def test_manual_void_dialog_reasons_and_role_check(qtbot, make_tab):
     assert dialog.reason.count() == 1 + 7 and "PIN" in dialog.note.text()
     assert dialog.problems() == ["Enter the receipt number.", "Choose a reason.", "Write a comment."]
     dialog.receipt.setText("5.00999")
+    _wait(qtbot, dialog.find())
+    assert "account 100001-01" in dialog.details.text() and "$40.00" in dialog.details.text()
+    assert "taken by clerk1" in dialog.details.text()
+    dialog.receipt.setText("9.99999")
+    _wait(qtbot, dialog.find())
+    assert "no receipt 9.99999" in dialog.details.text()
+    dialog.receipt.setText("5.00999")
     dialog.reason.setCurrentIndex(dialog.reason.findData("DUPLICATE"))
     dialog.comment.setPlainText("keyed twice")
     assert dialog.problems() == []

@@ -475,7 +475,8 @@ class PostingTab(QWidget):
 
     # ---- manual void
     def make_void_dialog(self) -> ManualVoidDialog:
-        return ManualVoidDialog(self, operator_role=self.ctx.role)
+        return ManualVoidDialog(self, operator_role=self.ctx.role,
+                                lookup=lambda number: self.posting.caselle.receipt_by_number(number))
 
     def _on_void_clicked(self) -> None:
         dialog = self.make_void_dialog()
