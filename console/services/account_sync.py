@@ -477,7 +477,8 @@ class AccountSyncService:
         folder = self.outbox_dir or Path.cwd()
         folder.mkdir(parents=True, exist_ok=True)
         updates = sorted(updates, key=lambda u: u.sequence)
-        name = f"ic-balances-{_utcnow():%Y%m%d-%H%M%S}-{updates[0].sequence}-{updates[-1].sequence}.csv"
+        # letters between the numbers: a long digit run could pass for a card number in the journal
+        name = f"ic-balances-{_utcnow():%Y%m%dT%H%M%S}Z-s{updates[0].sequence}to{updates[-1].sequence}.csv"
         text = write_delimited([u.file_row() for u in updates], load_layout(LAYOUT))
         return write_atomically(folder / name, text)
 

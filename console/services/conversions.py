@@ -160,7 +160,8 @@ class ConversionService:
 
     def default_path(self) -> Path:
         folder = self.outbox_dir or Path.cwd()
-        return folder / f"ic-conversion-{dt.datetime.now():%Y%m%d-%H%M%S}.csv"
+        # letters between the numbers: a long digit run could pass for a card number in the journal
+        return folder / f"ic-conversion-{dt.datetime.now():%Y%m%dT%H%M%S}.csv"
 
     def check_file(self, path: Path):
         """Read a conversion file back with the layout (ValidationError when it breaks a rule)."""

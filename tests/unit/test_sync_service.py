@@ -274,3 +274,14 @@ def test_a_caselle_history_that_changed_under_the_watermark_stops_the_sync(journ
     with pytest.raises(UserFacingError, match="do not match the last sync"):
         svc.sync()
     assert len(ic.puts) == 2  # nothing was sent
+
+
+def test_balance_file_names_never_look_like_card_numbers(journal, tmp_path):
+    from console.adapters.journal import card_data_problems
+    from console.services.account_sync import BalanceUpdate
+
+    svc = _svc(journal, FakeCaselle(), FakeIC(), outbox_dir=tmp_path)
+    u = BalanceUpdate("ADJ-1", 4111111, "100102-01", T0, Decimal("-1.00"), "x", Decimal("1.00"), Decimal("0.00"), "")
+    path = svc._write_file([u, BalanceUpdate(**{**u.__dict__, "adjustment_id": "ADJ-2", "sequence": 1111111})])
+    assert card_data_problems({"remote_path": f"/balances/{path.name}"}) == []
+    assert path.read_bytes().decode().startswith("AdjustmentId,AccountNumber,InvoiceNumber,AdjustedAt")
