@@ -55,6 +55,17 @@ class Exception_:
     detail: str
 
 
+@dataclass(frozen=True)
+class CaselleBatch:
+    """What Caselle says about a batch (all sources: counter, lockbox, files)."""
+
+    batch_id: str
+    status: str
+    receipts: int  # not voided
+    total: Decimal
+    voided: int
+
+
 @dataclass
 class ReconciliationReport:
     title: str
@@ -64,6 +75,35 @@ class ReconciliationReport:
     by_tender: dict[str, Tally]
     by_batch: dict[str, Tally]
     exceptions: list[Exception_]
+    caselle_batches: dict[str, CaselleBatch] = field(default_factory=dict)
+    caselle_note: str = ""  # why Caselle's side is missing, when it is
+
+    def batch_difference(self, batch_id: str) -> Decimal | None:
+        """Caselle's batch total minus what these files posted into it (other sources add to it)."""
+        cb = self.caselle_batches.get(batch_id)
+        t = self.by_batch.get(batch_id)
+        if cb is None or t is None:
+            return None
+        return cb.total - (t.amounts["posted"] - t.amounts["voided"])
+
+
+def add_caselle_batches(report: ReconciliationReport, caselle) -> ReconciliationReport:
+    """Fetch Caselle's totals of the report's batches (``list_batches``); a failure is noted,
+    never fatal: the journal's side of the report stands on its own."""
+    ids = [b for b in report.by_batch if b and b != "—"]
+    if not ids:
+        return report
+    try:
+        batches = caselle.list_batches()
+    except Exception as exc:  # noqa: BLE001 - any remote failure just leaves the column empty
+        report.caselle_note = f"Caselle's batch totals could not be read: {exc}"
+        return report
+    wanted = set(ids)
+    for b in batches:
+        if b.batch_id in wanted:
+            report.caselle_batches[b.batch_id] = CaselleBatch(b.batch_id, b.status, b.receipt_count, b.total,
+                                                              b.voided_count)
+    return report
 
 
 def _amount(e: Entry) -> Decimal:
@@ -165,6 +205,16 @@ def to_csv(report: ReconciliationReport, path: Path | None = None) -> str:
         row("Tender", k, t)
     for k, t in report.by_batch.items():
         row("Batch", k, t)
+    if report.caselle_batches or report.caselle_note:
+        w.writerow([])
+        w.writerow(["Caselle batches", "Batch", "Status", "Receipts", "Total", "Voided",
+                    "Posted by these files (net of voids)", "Other sources"])
+        for k, cb in sorted(report.caselle_batches.items()):
+            t = report.by_batch[k]
+            w.writerow(["", k, cb.status, cb.receipts, f"{cb.total:.2f}", cb.voided,
+                        f"{t.amounts['posted'] - t.amounts['voided']:.2f}", f"{report.batch_difference(k):.2f}"])
+        if report.caselle_note:
+            w.writerow(["", report.caselle_note])
     if report.exceptions:
         w.writerow([])
         w.writerow(["Exceptions", "Key", "File", "Line", "State", "Outcome", "Account", "Amount", "Detail"])
@@ -214,6 +264,18 @@ def to_pdf(report: ReconciliationReport, path: Path, *, training: bool = False) 
     table("Totals", [("All", report.total)])
     table("By tender", list(report.by_tender.items()))
     table("By batch", list(report.by_batch.items()))
+    if report.caselle_batches or report.caselle_note:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 7, "Caselle batch totals (all sources)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 8)
+        for k, cb in sorted(report.caselle_batches.items()):
+            diff = report.batch_difference(k)
+            pdf.cell(0, 5, _latin(f"{k} ({cb.status.lower()}): {cb.receipts} receipts {format_money(cb.total)}; "
+                                  f"from these files {format_money(cb.total - diff)}; other sources "
+                                  f"{format_money(diff)}"), new_x="LMARGIN", new_y="NEXT")
+        if report.caselle_note:
+            pdf.multi_cell(0, 5, _latin(report.caselle_note), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
     if report.exceptions:
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(0, 7, f"Exceptions ({len(report.exceptions)})", new_x="LMARGIN", new_y="NEXT")

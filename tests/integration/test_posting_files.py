@@ -248,3 +248,21 @@ def test_post_fetch_from_invoice_cloud(sandbox, capsys):
     assert code == 0 and data["import"]["status"] == "already_imported"  # the same data is the same file
     code, data = _post(capsys, "--kind", "payments")
     assert code == 1 and data["errors"][0]["rule"] == "source"
+
+
+def test_end_of_day_report_against_caselle_batches(sandbox, tmp_path, capsys):
+    from console.adapters.caselle import CaselleClient, request_token
+    from console.services import reconciliation
+
+    paths, sb = sandbox
+    f = tmp_path / "p.csv"
+    summary = exports.write_export("payments", f, 80, 6)
+    assert _post(capsys, f, "--kind", "payments")[0] == 0
+    ep = sb.endpoints()
+    token = request_token(ep["urls"]["caselle_token_url"], ep["info"]["caselle_client_id"],
+                          ep["info"]["caselle_client_secret"])
+    with SqliteJournal(paths.journal_file) as j, CaselleClient(ep["urls"]["caselle_url"], token) as caselle:
+        rep = reconciliation.add_caselle_batches(reconciliation.build_report(j), caselle)
+    assert rep.total.amounts["posted"] == Decimal(summary["receipts_total"])
+    assert rep.caselle_batches and all(rep.batch_difference(b) == 0 for b in rep.caselle_batches)
+    assert sum(cb.total for cb in rep.caselle_batches.values()) == Decimal(summary["receipts_total"])

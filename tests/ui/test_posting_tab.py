@@ -230,6 +230,7 @@ def test_reconciliation_report_build_and_export(qtbot, make_tab, tmp_path):
     assert rep is not None and rep.total.counts["posted"] == summary["receipts"]
     assert rep.total.amounts["posted"] == Decimal(summary["receipts_total"])
     assert "Total:" in tab.report_text.toPlainText()
+    assert "Caselle (closed)" in tab.report_text.toPlainText()  # Caselle's own batch totals beside ours
     assert tab.export_report(tmp_path / "r.csv", "csv").read_text().startswith("Report,")
     assert tab.export_report(tmp_path / "r.pdf", "pdf").read_bytes()[:5] == b"%PDF-"
 

@@ -68,6 +68,18 @@ class FakeCaselle:
         self.calls.append(("find", reference))
         return self.receipts.get(reference)
 
+    def list_batches(self, start=None, end=None):
+        from types import SimpleNamespace
+
+        out = []
+        for b in self.batches.values():
+            live = [r for r in self.receipts.values() if r.batch_id == b["id"] and not r.voided]
+            out.append(SimpleNamespace(batch_id=b["id"], status=b["status"], receipt_count=len(live),
+                                       total=sum((r.amount for r in live), Decimal("0.00")),
+                                       voided_count=sum(1 for r in self.receipts.values()
+                                                        if r.batch_id == b["id"] and r.voided)))
+        return out
+
     def receipt_by_number(self, number):
         return next((r for r in self.receipts.values() if r.receipt_number == number), None)
 
@@ -513,6 +525,20 @@ def test_reconciliation_report_counts_and_exports(env, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     today = reconciliation.build_report(journal)  # files imported today (local)
     assert today.total.counts["in_file"] == 5
+    # Caselle's side: the batch also holds a counter receipt taken by a cashier
+    fake.receipts["CTR"] = Receipt("5.09000", "CTR", "100001-01", Decimal("4.00"), "CR20261125", TODAY, "CASH")
+    reconciliation.add_caselle_batches(rep, fake)
+    cb = rep.caselle_batches["CR20261125"]
+    assert cb.receipts == 3 and cb.total == Decimal("34.00") and rep.batch_difference("CR20261125") == Decimal("4.00")
+    assert "Caselle batches" in reconciliation.to_csv(rep)
+    assert reconciliation.to_pdf(rep, tmp_path / "r2.pdf").stat().st_size > 1000
+
+    class Down:
+        def list_batches(self):
+            raise NetworkError("down", system="Caselle")
+
+    rep2 = reconciliation.add_caselle_batches(reconciliation.build_report(journal, fingerprints=["day1"]), Down())
+    assert rep2.caselle_batches == {} and "could not be read" in rep2.caselle_note
 
 
 def test_giving_up_looks_once_more_before_review(env):

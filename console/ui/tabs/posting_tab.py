@@ -521,8 +521,18 @@ class PostingTab(QWidget):
         d = self.report_date.date()
         day = dt.date(d.year(), d.month(), d.day())
         journal = self.ctx.services.journal
-        op = Operation(self, lambda op: reconciliation.build_report(journal, day=day),
-                       label="Building the report…").success(self._show_report)
+        posting = self.posting
+
+        def work(op):
+            report = reconciliation.build_report(journal, day=day)
+            try:
+                caselle = posting.caselle
+            except Exception as exc:  # noqa: BLE001 - the journal's side stands on its own
+                report.caselle_note = f"Caselle's batch totals could not be read: {exc}"
+                return report
+            return reconciliation.add_caselle_batches(report, caselle)
+
+        op = Operation(self, work, label="Building the report…").success(self._show_report)
         op.run()
         return op
 
@@ -542,6 +552,12 @@ class PostingTab(QWidget):
         lines.append("")
         for k, t in report.by_batch.items():
             block(f"Batch {k}", t)
+            cb = report.caselle_batches.get(k)
+            if cb is not None:
+                lines.append(f"    Caselle ({cb.status.lower()}): {cb.receipts} receipts {format_money(cb.total)}; "
+                             f"other sources {format_money(report.batch_difference(k))}")
+        if report.caselle_note:
+            lines.append(report.caselle_note)
         if report.exceptions:
             lines += ["", f"Exceptions ({len(report.exceptions)}):"]
             lines += [f"  {x.key} line {x.line}: {x.state} {x.outcome} {x.detail}" for x in report.exceptions[:200]]
