@@ -109,6 +109,9 @@ class Converter:
         self.type = t
         self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
         self._simple = simple_class(column.pattern) if column.pattern else None
+        # a pattern no blank text can match already sends blank cells to the rule book
+        self._blank_fails = self._rx is not None and not any(
+            self._rx.fullmatch(b) for b in (" ", "  ", "\t", "\xa0", " \t ", "\u3000"))
         # Columns with few distinct values convert each distinct text once (int, date, flag,
         # enum; amounts repeat a lot in billing data too). Text with a rule and timestamps
         # decide on their first chunk; text without any rule needs no conversion at all.
@@ -292,7 +295,9 @@ class Converter:
         t = self.type
         c = self.col
         if t == "text":
-            if (c.required and "" in cells) or any(map(str.isspace, cells)):
+            if c.required and "" in cells:
+                return None
+            if not self._blank_fails and any(map(str.isspace, cells)):
                 return None
             # empty cells are absent (required was checked above): filter(None) skips them
             if self._rx is not None and not self._simple_ok(cells) \
