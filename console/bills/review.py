@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from console.bills.indexer import BatchIndex
 from console.bills.send import SendReport
-from console.bills.split import DEFAULT_NAMING, InvoiceRef, plan_split
+from console.bills.split import DEFAULT_NAMING, InvoiceRef, SplitResult, cross_check, plan_split
 
 STATUS_TEXT = {
     "ok": "Ready",
@@ -90,3 +90,57 @@ def mark_sent(rows: list[BillRow], report: SendReport) -> list[BillRow]:
 
 def mark_delivery(rows: list[BillRow], delivery: dict[str, str]) -> list[BillRow]:
     return [replace(r, delivery=delivery[r.file_name]) if r.file_name in delivery and r.sent else r for r in rows]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One entry of the tab's "Needs a look" list; ``page`` (1-based) when it has one to show."""
+
+    text: str
+    page: int | None = None
+
+
+def problems_for(index: BatchIndex, invoices: Iterable[InvoiceRef] | None = None,
+                 report: SendReport | None = None, delivery: dict[str, str] | None = None) -> list[Problem]:
+    out = [Problem(i.message[:1].upper() + i.message[1:], i.page) for i in index.issues]
+    for d in index.duplicates:
+        starts = ", ".join(str(o[0]) for o in d.occurrences)
+        out.append(Problem(f"Account {d.account} starts bills on pages {starts}: held back", d.occurrences[0][0]))
+    if invoices is not None:
+        check = cross_check(index, invoices)
+        for r in check.invoices_without_image:
+            out.append(Problem(f"Invoice {r.invoice} (account {r.account}) has no bill image in this batch"))
+        for acc in check.images_without_invoice:
+            first = next((b.first_page for b in index.bills if b.account == acc), None)
+            out.append(Problem(f"Bill for account {acc} has no invoice in the invoice file", first))
+    if report is not None:
+        out.extend(Problem(f"{o.file_name}: not sent – {o.message}") for o in report.outcomes if o.status == "failed")
+    for name, where in sorted((delivery or {}).items()):
+        if where == "missing":
+            out.append(Problem(f"{name}: sent, but no longer on the server and no .snt receipt"))
+    return out
+
+
+def summary_for(index: BatchIndex, invoices: Iterable[InvoiceRef] | None = None,
+                split: SplitResult | None = None, report: SendReport | None = None) -> str:
+    """One line: pages, bills and what needs a look, then what was written and sent."""
+    parts = [f"{index.path.name}: {_n(index.pages, 'page')}, {_n(len(index.bills), 'bill')}"]
+    if index.unmatched_pages:
+        parts.append(_n(len(index.unmatched_pages), "unmatched page"))
+    if index.duplicates:
+        parts.append(_n(len(index.duplicates), "duplicate account"))
+    if invoices is not None:
+        check = cross_check(index, invoices)
+        if check.invoices_without_image:
+            parts.append(_n(len(check.invoices_without_image), "invoice") + " without a bill")
+        if check.images_without_invoice:
+            parts.append(_n(len(check.images_without_invoice), "bill") + " without an invoice")
+    if split is not None:
+        parts.append(f"{len(split.written)} written")
+    if report is not None:
+        parts.append(report.summary)
+    return " · ".join(parts)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"

@@ -118,3 +118,27 @@ def test_connection_problems_before_any_send_are_raised_for_the_caller(tmp_path)
     t = FakeTransfer({"B.pdf": AuthError("token expired")})
     report = send_bills(result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path), t, operator="c")
     assert [o.status for o in report.outcomes] == [SENT, FAILED, NOT_SENT] and "token expired" in report.stopped
+
+
+def test_problems_and_summary_for_the_tab():
+    from console.bills.indexer import PageIssue
+    from console.bills.review import problems_for, summary_for
+    from console.bills.send import SendOutcome, SendReport
+
+    index = BatchIndex(Path("cycle.pdf"), 6, [Bill("A", (2,)), Bill("B", (3, 4)), Bill("A", (5,)), Bill("Z", (6,))],
+                       unmatched_pages=[1], duplicates=[Duplicate("A", ((2,), (5,)))],
+                       issues=[PageIssue(1, "no-match", "page 1: no account number and no bill before it")])
+    invoices = [InvoiceRef("A", "1"), InvoiceRef("B", "2"), InvoiceRef("C", "3")]
+    report = SendReport([SendOutcome("B", "B_2.pdf", FAILED, "refused"), SendOutcome("Z", "Z.pdf", SENT)])
+    problems = problems_for(index, invoices, report, {"Z.pdf": "missing"})
+    assert [(p.text, p.page) for p in problems] == [
+        ("Page 1: no account number and no bill before it", 1),
+        ("Account A starts bills on pages 2, 5: held back", 2),
+        ("Invoice 3 (account C) has no bill image in this batch", None),
+        ("Bill for account Z has no invoice in the invoice file", 6),
+        ("B_2.pdf: not sent – refused", None),
+        ("Z.pdf: sent, but no longer on the server and no .snt receipt", None),
+    ]
+    assert summary_for(index, invoices) == ("cycle.pdf: 6 pages, 4 bills · 1 unmatched page · 1 duplicate account · "
+                                            "1 invoice without a bill · 1 bill without an invoice")
+    assert summary_for(index, None, None, report).endswith("1 sent, 1 failed")

@@ -32,7 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from console.bills.indexer import BatchIndex, index_batch
-from console.bills.review import BillRow, mark_delivery, mark_sent, mark_written, rows_for
+from console.bills.review import (
+    BillRow,
+    mark_delivery,
+    mark_sent,
+    mark_written,
+    problems_for,
+    rows_for,
+    summary_for,
+)
 from console.bills.send import SendReport, bills_to_send, check_delivery, send_bills, transfer_service_for
 from console.bills.service import (
     images_sent,
@@ -43,7 +51,7 @@ from console.bills.service import (
     sandbox_invoice_file,
     sandbox_template_path,
 )
-from console.bills.split import SplitResult, cross_check, split_batch
+from console.bills.split import SplitResult, split_batch
 from console.bills.template import BillTemplate, load_template
 from console.errors import UserFacingError, ValidationError
 from console.ui.bills_preview import BillPreview
@@ -354,36 +362,14 @@ class BillImagesTab(QWidget):
 
     def _fill_problems(self) -> None:
         self.problems.clear()
-        index = self.index
-        if index is None:
+        if self.index is None:
             return
-
-        def add(text: str, page: int | None = None) -> None:
-            item = QListWidgetItem(text)
-            item.setToolTip(text)
-            if page is not None:
-                item.setData(PAGE_ROLE, page)
+        for problem in problems_for(self.index, self.invoices, self.send_report, self.delivery):
+            item = QListWidgetItem(problem.text)
+            item.setToolTip(problem.text)
+            if problem.page is not None:
+                item.setData(PAGE_ROLE, problem.page)
             self.problems.addItem(item)
-
-        for issue in index.issues:
-            add(issue.message[:1].upper() + issue.message[1:], issue.page)
-        for d in index.duplicates:
-            starts = ", ".join(str(o[0]) for o in d.occurrences)
-            add(f"Account {d.account} starts bills on pages {starts}: held back", d.occurrences[0][0])
-        if self.invoices is not None:
-            check = cross_check(index, self.invoices)
-            for r in check.invoices_without_image:
-                add(f"Invoice {r.invoice} (account {r.account}) has no bill image in this batch")
-            for acc in check.images_without_invoice:
-                first = next((b.first_page for b in index.bills if b.account == acc), None)
-                add(f"Bill for account {acc} has no invoice in the invoice file", first)
-        if self.send_report is not None:
-            for o in self.send_report.outcomes:
-                if o.status == "failed":
-                    add(f"{o.file_name}: not sent – {o.message}")
-            for name, where in sorted(self.delivery.items()):
-                if where == "missing":
-                    add(f"{name}: sent, but no longer on the server and no .snt receipt")
         self.problems_label.setText(f"Needs a look ({self.problems.count()})")
 
     # ---- selection and preview
@@ -603,22 +589,7 @@ class BillImagesTab(QWidget):
             if self.pdf_path is not None and not self._busy():
                 self.summary_label.setText(f"{self.pdf_path.name}: not indexed")
             return
-        parts = [f"{index.path.name}: {index.pages} pages, {len(index.bills)} bills"]
-        if index.unmatched_pages:
-            parts.append(f"{len(index.unmatched_pages)} unmatched pages")
-        if index.duplicates:
-            parts.append(f"{len(index.duplicates)} duplicate accounts")
-        if self.invoices is not None:
-            check = cross_check(index, self.invoices)
-            if check.invoices_without_image:
-                parts.append(f"{len(check.invoices_without_image)} invoices without a bill")
-            if check.images_without_invoice:
-                parts.append(f"{len(check.images_without_invoice)} bills without an invoice")
-        if self.split_result is not None:
-            parts.append(f"{len(self.split_result.written)} written")
-        if self.send_report is not None:
-            parts.append(self.send_report.summary)
-        self.summary_label.setText(" · ".join(parts))
+        self.summary_label.setText(summary_for(index, self.invoices, self.split_result, self.send_report))
 
     def _update_buttons(self, *, busy: bool = False) -> None:
         has_pdf = self.pdf_path is not None
