@@ -244,6 +244,18 @@ def test_cancel_and_unreadable_file(qtbot, make_tab, tmp_path, monkeypatch):
     assert not tab.send_button.isEnabled() and tab.model.rowCount() == 0
 
 
+def test_changing_the_layout_checks_the_file_again(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    tab.load_file(write(tmp_path, 10))
+    _loaded(qtbot, tab)
+    assert tab.check.ok and tab.check.layout.name == "ic-invoice-v1"
+    tab.layout_box.setCurrentIndex(tab.layout_box.findData("ic-invoice-fixed-v1"))
+    qtbot.waitUntil(lambda: tab.check is not None and tab.check.layout.name == "ic-invoice-fixed-v1",
+                    timeout=30_000)
+    _loaded(qtbot, tab)
+    assert not tab.check.ok and not tab.send_button.isEnabled()  # a CSV file is not fixed width
+
+
 def test_drop_a_file_loads_it(qtbot, make_tab, tmp_path):
     tab = make_tab()
     path = write(tmp_path, 10)

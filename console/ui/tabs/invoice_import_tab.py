@@ -408,6 +408,7 @@ class InvoiceImportTab(QWidget):
         preferred = self._profile_layout()
         if self.layout_box.findData(preferred) >= 0:
             self.layout_box.setCurrentIndex(self.layout_box.findData(preferred))
+        self.layout_box.currentIndexChanged.connect(self._on_layout_changed)
         self.recheck_button = QPushButton("Check again")
         self.recheck_button.setEnabled(False)
         self.recheck_button.clicked.connect(self.recheck)
@@ -615,6 +616,10 @@ class InvoiceImportTab(QWidget):
         if path:
             self.ctx.ui_state("invoice_import").set_value("folder", str(Path(path).parent))
             self.load_file(Path(path))
+
+    def _on_layout_changed(self, _index: int) -> None:
+        if self.path is not None and not self.loading:
+            self.recheck()  # a file checked against another layout is checked again
 
     def recheck(self) -> Operation | None:
         return self.load_file(self.path) if self.path is not None else None
