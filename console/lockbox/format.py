@@ -100,13 +100,27 @@ class FileBatch:
         }
 
 
+# The field values of an item as written / read, in this order (amount in integer cents):
+# comparing these tuples is the round-trip check; FileItem objects are made only when asked for.
+ROW_FIELDS = ("batch", "item", "amount", "confirmation", "gl_account", "item_code", "reference", "payer_name",
+              "memo", "invoice_number", "payment_id")
+
+
+def _row_item(row: tuple, line: int | None) -> FileItem:
+    b, i, cents, conf, gl, code, ref, payer, memo, inv, pid = row
+    return FileItem(batch=b, item=i, amount=Decimal(cents).scaleb(-2), confirmation=conf, gl_account=gl,
+                    item_code=code, reference=ref, payer_name=payer, memo=memo, invoice_number=inv, payment_id=pid,
+                    line=line)
+
+
 @dataclass
 class LockboxFile:
     """A built or read lockbox file: header, batches, items, totals and what is wrong with it."""
 
     layout: str
     batches: list[FileBatch] = field(default_factory=list)
-    items: list[FileItem] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)  # one ROW_FIELDS tuple per item
+    item_lines: list[int | None] = field(default_factory=list)  # the detail record's line of each item
     destination: str = ""
     origin: str = ""
     created: datetime | None = None
@@ -115,6 +129,13 @@ class LockboxFile:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     data: bytes = b""
+    _items: list[FileItem] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def items(self) -> list[FileItem]:
+        if self._items is None or len(self._items) != len(self.rows):
+            self._items = [_row_item(r, line) for r, line in zip(self.rows, self.item_lines, strict=True)]
+        return self._items
 
     @property
     def ok(self) -> bool:
@@ -126,11 +147,11 @@ class LockboxFile:
 
     @property
     def item_count(self) -> int:
-        return len(self.items)
+        return len(self.rows)
 
     def same_content(self, other: LockboxFile) -> bool:
         """Round-trip identity: same items, batches, totals, record count and header."""
-        return (self.items == other.items and self.batches == other.batches and self.total == other.total
+        return (self.rows == other.rows and self.batches == other.batches and self.total == other.total
                 and self.record_count == other.record_count and self.destination == other.destination
                 and self.origin == other.origin and self.created == other.created)
 
@@ -257,10 +278,11 @@ def _clean_text(v) -> str:
 
 
 def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, max_items: int) -> Callable:
-    """``encode_item(it, bno, ino, cents, truncated) -> (detail, overflow, FileItem)`` for one item.
+    """``encode_item(it, bno, ino, cents, truncated) -> (detail, overflow, row)`` for one item.
 
-    Both records are written straight from the LockboxItem; the FileItem holds the values as
-    written (the detail's when a name is in both records), exactly what a reader gets back.
+    Both records are written straight from the LockboxItem; the row (``ROW_FIELDS``) holds the
+    values as written (the detail's when a name is in both records), exactly what a reader
+    gets back.
     All text values are checked for plain printable ASCII in one go; only when that fails is
     each one transliterated. Batch and item numbers are range-checked only when the layout's
     fields could be too narrow for ``max_batches`` / ``max_items``.
@@ -289,7 +311,7 @@ def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, m
             else:
                 raise ValueError(f"{f.name}: an item record cannot hold a {f.kind} field")
             xs.append(var)
-            written[f.name] = var if f.kind != "amount" else "it.amount"  # exact cents, checked by the caller
+            written[f.name] = var
         texts.append(f"T{r} % ({', '.join(xs)}{',' if len(xs) == 1 else ''})")
     if alpha:
         src += [f"    {var}_raw = {expr}" for var, expr in alpha]
@@ -300,13 +322,17 @@ def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, m
                 "    if s is not None and s.isascii() and s.isprintable():"]
         src += [f"        {var} = {var}_raw.strip()" for var, _ in alpha]
         src.append("    else:")
-        src += [f"        {var} = _clean({var}_raw)" for var, _ in alpha]
+        for var, _ in alpha:
+            src += [f"        v = {var}_raw",
+                    f"        {var} = v.strip() if v.__class__ is str and v.isascii() and v.isprintable() "
+                    "else _clean(v)"]
     src += checks
-    args = ", ".join(f"{k}={v}" for k, v in written.items())
-    src.append(f"    return {texts[1]}, {texts[0]}, FileItem({args})")
+    written["amount"] = "cents"
+    row = ", ".join(written.get(name, '""') for name in ROW_FIELDS)
+    src.append(f"    return {texts[1]}, {texts[0]}, ({row})")
     ns = {"F0": tuple(overflow.fields), "F1": tuple(detail.fields), "T0": overflow.template,
           "T1": detail.template, "_clean": _clean_text, "_too_long": _too_long,
-          "_out_of_range": _out_of_range, "FileItem": FileItem}
+          "_out_of_range": _out_of_range}
     exec("\n".join(src), ns)  # noqa: S102 - code generated from the checked layout only
     return ns["encode_item"]
 
@@ -380,7 +406,7 @@ class _Reader:
 
 
 def _compile_item_reader(detail: RecordSpec, overflow: RecordSpec) -> Callable:
-    """``read_item(d, o, lineno, errors) -> (FileItem, cents | None, overflow batch, overflow item)``.
+    """``read_item(d, o, lineno, errors) -> (row, cents | None, overflow batch, overflow item)``.
 
     Reads a detail line and the overflow line after it in one generated function (the hot
     path of every check); problems name line ``lineno`` (detail) or ``lineno + 1`` (overflow).
@@ -432,21 +458,19 @@ def _compile_item_reader(detail: RecordSpec, overflow: RecordSpec) -> Callable:
                         f"            _bad_number(F{r}[{j}], r, {line_expr}, errors)"]
             for j, g in run:
                 xj = f"x{r}_{j}"
-                if g.kind == "amount":
-                    if var == "d":
-                        src.append(f"    cents = {xj}")
-                    src.append(f"    {xj} = None if {xj} is None else _amount({xj})")
+                if g.kind == "amount" and var == "d":
+                    src.append(f"    cents = {xj}")
                 values[g.name] = xj
                 if var == "o" and g.name in ("batch", "item"):
                     extra[g.name] = xj
             k += len(run)
         for a, b in spec.gaps:
             src += [f"    if {var}[{a}:{b}].strip():", f"        _bad_filler({a}, {b}, {line_expr}, errors)"]
-    args = ", ".join(f"{k}={v}" for k, v in values.items())
-    src.append(f"    return FileItem({args}, line=lineno), cents, {extra.get('batch', 'None')}, "
-               f"{extra.get('item', 'None')}")
-    ns = {"F0": overflow.fields, "F1": detail.fields, "FileItem": FileItem, "_bad_const": _bad_const,
-          "_bad_number": _bad_number, "_bad_filler": _bad_filler, "_amount": _cents_text}
+    values["amount"] = "cents"
+    row = ", ".join(values.get(name, '""') for name in ROW_FIELDS)
+    src.append(f"    return ({row}), cents, {extra.get('batch', 'None')}, {extra.get('item', 'None')}")
+    ns = {"F0": overflow.fields, "F1": detail.fields, "_bad_const": _bad_const,
+          "_bad_number": _bad_number, "_bad_filler": _bad_filler}
     exec("\n".join(src), ns)  # noqa: S102 - code generated from the checked layout only
     return ns["read_item"]
 
@@ -520,7 +544,7 @@ def build_lockbox(items: Sequence[LockboxItem], header: FileHeader, layout: Fixe
         result.origin = head.get("origin", "")
     done, total_items = 0, len(items)
     file_cents = 0
-    items_out = result.items
+    rows_out, lines_out = result.rows, result.item_lines
     encode_item = _item_writer(layout)
     append = lines.append
     truncated: list[FieldSpec] = []
@@ -536,14 +560,14 @@ def build_lockbox(items: Sequence[LockboxItem], header: FileHeader, layout: Fixe
                 continue
             truncated.clear()
             try:
-                d, o, fi = encode_item(it, bno, ino, cents, truncated)
+                d, o, row = encode_item(it, bno, ino, cents, truncated)
             except _FieldError as exc:
                 errors.append(Problem(it.source_line, exc.spec.column, exc.rule, f"{it.payment_id}: {exc.message}"))
                 continue
             append(d)
             append(o)
-            fi.line = len(lines) - 1
-            items_out.append(fi)
+            rows_out.append(row)
+            lines_out.append(len(lines) - 1)
             if truncated:
                 for f in truncated:
                     result.warnings.append(Problem(it.source_line, f.column, "truncated",
@@ -567,7 +591,7 @@ def build_lockbox(items: Sequence[LockboxItem], header: FileHeader, layout: Fixe
     emit("file_trailer", {"batch_count": len(batches), "record_count": result.record_count,
                           "file_total": file_cents, "item_count": total_items})
     if errors:
-        result.items, result.batches = [], []
+        result.rows, result.item_lines, result.batches = [], [], []
         return result
     result.data = (eol.join(lines) + eol).encode("ascii")
     if progress:
@@ -652,23 +676,23 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
                     if not (x.isascii() and x.isprintable()):
                         errors.append(Problem(lineno + k, None, "ascii",
                                               "record has characters that are not printable ASCII"))
-            fi, cents, ob, oi = read_item(line, lines[idx], lineno, errors)
+            row, cents, ob, oi = read_item(line, lines[idx], lineno, errors)
             idx += 1
             batch_items += 1
-            if fi.batch != batch_no and fi.batch is not None:
+            fb, fn, conf = row[0], row[1], row[3]
+            if fb != batch_no and fb is not None:
                 errors.append(Problem(lineno, dspec.field("batch").column, "sequence",
-                                      f"item in batch {fi.batch} inside batch {batch_no}"))
-            if fi.item != batch_items and fi.item is not None:
+                                      f"item in batch {fb} inside batch {batch_no}"))
+            if fn != batch_items and fn is not None:
                 errors.append(Problem(lineno, dspec.field("item").column, "sequence",
-                                      f"item number {fi.item}, expected {batch_items}"))
-            if ob != fi.batch or oi != fi.item:
+                                      f"item number {fn}, expected {batch_items}"))
+            if ob != fb or oi != fn:
                 ospec = layout.record("overflow")
-                key, got, want = ("batch", ob, fi.batch) if ob != fi.batch else ("item", oi, fi.item)
+                key, got, want = ("batch", ob, fb) if ob != fb else ("item", oi, fn)
                 errors.append(Problem(lineno + 1, ospec.field(key).column, "overflow-match",
                                       f"overflow {key} {got} differs from its detail's {want}"))
             if batch_items == max_items + 1:
                 errors.append(Problem(lineno, None, "batch-size", f"batch {batch_no} has more than {max_items} items"))
-            conf = fi.confirmation
             if conf in seen_conf:
                 errors.append(Problem(lineno, dspec.field("confirmation").column, "duplicate",
                                       f"confirmation {conf} is also on line {seen_conf[conf]}"))
@@ -682,7 +706,8 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
                 if cents == 0:
                     result.warnings.append(Problem(lineno, dspec.field("amount").column, "amount",
                                                    "item amount is zero"))
-                result.items.append(fi)
+                result.rows.append(row)
+                result.item_lines.append(lineno)
             state = "in_batch"
             continue
         if not fast and len(line) != length:
@@ -742,7 +767,9 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
                                               f"{last_detail.get(key)}"))
                 v.update(last_detail)
                 if v.get("amount") is not None:
-                    result.items.append(FileItem(line=last_detail_line, **v))
+                    v["amount"] = int(v["amount"] * 100)
+                    result.rows.append(tuple(v.get(name, "") for name in ROW_FIELDS))
+                    result.item_lines.append(last_detail_line)
                 last_detail = None
             state = "in_batch"
         elif role == "file_header":
@@ -804,9 +831,9 @@ def read_lockbox(data: bytes, layout: FixedLayout) -> LockboxFile:
             if v.get("file_total") is not None and v["file_total"] != result.total:
                 errors.append(Problem(lineno, spec.field("file_total").column, "file-total",
                                       f"file trailer total {v['file_total']}, batches add up to {result.total}"))
-            if v.get("item_count") is not None and v["item_count"] != len(result.items):
+            if v.get("item_count") is not None and v["item_count"] != len(result.rows):
                 errors.append(Problem(lineno, spec.field("item_count").column, "item-count",
-                                      f"file trailer says {v['item_count']} items, file has {len(result.items)}"))
+                                      f"file trailer says {v['item_count']} items, file has {len(result.rows)}"))
             trailer_seen = True
             state = "ended"
     if not trailer_seen:
@@ -832,11 +859,12 @@ def verify_roundtrip(built: LockboxFile, read_back: LockboxFile) -> list[Problem
     problems = list(read_back.errors)
     if problems:
         return problems
-    if len(built.items) != len(read_back.items):
-        return [Problem(None, None, "roundtrip", f"built {len(built.items)} items, read back {len(read_back.items)}")]
-    for a, b in zip(built.items, read_back.items, strict=True):
-        if a != b:
-            return [Problem(b.line, None, "roundtrip", f"item {a.batch}/{a.item} reads back differently: {b}")]
+    if len(built.rows) != len(read_back.rows):
+        return [Problem(None, None, "roundtrip", f"built {len(built.rows)} items, read back {len(read_back.rows)}")]
+    if built.rows != read_back.rows:
+        k = next(k for k, (a, b) in enumerate(zip(built.rows, read_back.rows, strict=True)) if a != b)
+        a, b = built.items[k], read_back.items[k]
+        return [Problem(b.line, None, "roundtrip", f"item {a.batch}/{a.item} reads back differently: {b}")]
     if built.batches != read_back.batches:
         return [Problem(None, None, "roundtrip", "batch numbers, counts or totals read back differently")]
     if (built.total, built.record_count) != (read_back.total, read_back.record_count):

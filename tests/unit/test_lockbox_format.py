@@ -230,7 +230,7 @@ def test_write_is_verified_and_atomic(tmp_path):
 
 def test_a_file_that_does_not_read_back_is_not_kept(tmp_path):
     built = build_lockbox(golden_items(), HEADER, LAYOUT)
-    built.items[0].amount = Decimal("1.00")  # what the builder believes differs from the bytes
+    built.data = built.data.replace(b"NGUYEN VAN AN", b"NGUYEN VAN AX")  # bytes differ from what was built
     out = tmp_path / "lockbox.txt"
     with pytest.raises(ValidationError) as exc:
         write_lockbox(out, built, LAYOUT)
