@@ -357,9 +357,11 @@ class CounterTab(QWidget):
         self.training_banner = QLabel("TRAINING — sandbox: no real cards are charged")
         self.training_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.training_banner.setStyleSheet("background: #b91c1c; color: white; font-weight: bold; padding: 3px;")
-        self.training_banner.setVisible(bool(self.ctx.training))
         layout = QVBoxLayout(self)
         layout.addWidget(self.training_banner)
+        # only once it has a parent: a parentless widget shown is a top-level window, which
+        # takes the keyboard focus away from the main window for good (seen under X11)
+        self.training_banner.setVisible(bool(self.ctx.training))
         layout.addWidget(outer, 1)
         QWidget.setTabOrder(self.search_edit, self.search_by)
         QWidget.setTabOrder(self.search_by, self.search_button)

@@ -1,0 +1,162 @@
+"""The keyboard in the assembled main window: it stays the active window while its tabs are
+built, and every key a tab binds reaches that tab.
+
+Both found by the Xvfb end-to-end test (tests/e2e). A tab that shows a parentless widget for a
+moment makes it a top-level window, which takes the keyboard away from the main window; under
+X11 without a window manager the keys then go nowhere.
+
+Qt fires neither of two shortcuts that match the same key in overlapping contexts (it only
+logs "Ambiguous shortcut overload"), so a window-wide menu key that a tab also binds kills the
+tab's key. Found by the Xvfb end-to-end test: F5 (Authorize) did nothing in the running
+console because View › Check Caselle connection also had F5. The tabs are tested alone
+elsewhere, where no window menu competes — so this is checked with the real window here.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from console.app import build_services
+from console.config import sandbox_profile
+from console.secrets import MemoryBackend
+from console.ui.context import UiContext, ui_settings
+from console.ui.main_window import MainWindow
+from console.ui.operations import tracker
+
+OPERATOR = sandbox_profile().operators[0]
+
+
+@pytest.fixture(autouse=True)
+def _drain(qtbot):
+    yield
+    tracker().cancel_all()
+    tracker().wait(5000)
+
+
+@pytest.fixture
+def window(qtbot):
+    services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    ctx = UiContext(services, OPERATOR, settings=ui_settings(services.paths.config_dir))
+    w = MainWindow(ctx, check_connection=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    return w
+
+
+def test_building_the_tabs_never_flashes_a_window_nor_takes_the_focus(qtbot):
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtGui import QWindow
+
+    shown = []
+
+    class Spy(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+            if isinstance(obj, QWindow) and event.type() == QEvent.Type.Show:
+                shown.append(obj.objectName())
+            return False
+
+    spy = Spy()
+    app = QApplication.instance()
+    app.installEventFilter(spy)
+    try:
+        services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+        ctx = UiContext(services, OPERATOR, settings=ui_settings(services.paths.config_dir))
+        w = MainWindow(ctx, check_connection=False)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        for i in range(w.tabs.count()):
+            w.tabs.setCurrentIndex(i)
+            qtbot.waitUntil(lambda i=i: w.tabs.widget(i).content is not None)
+            qtbot.wait(20)
+    finally:
+        app.removeEventFilter(spy)
+    assert shown == [w.windowHandle().objectName()], f"windows shown besides the main window: {shown}"
+    assert w.isActiveWindow()
+
+
+def _keys(seq: QKeySequence) -> list[str]:
+    return [s for s in seq.toString(QKeySequence.SequenceFormat.PortableText).split(", ") if s]
+
+
+def window_keys(w: MainWindow) -> dict[str, str]:
+    """Key -> menu action text, for the window-wide actions (menus)."""
+    out = {}
+    for action in w.findChildren(QAction):
+        if action.shortcutContext() in (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut):
+            for seq in action.shortcuts():
+                for k in _keys(seq):
+                    out[k] = action.text()
+    return out
+
+
+def tab_keys(content) -> dict[str, list]:
+    """Key -> the tab's shortcuts (QShortcut) bound to it."""
+    out: dict[str, list] = {}
+    for s in content.findChildren(QShortcut):
+        for k in _keys(s.key()):
+            out.setdefault(k, []).append(s)
+    return out
+
+
+def test_no_tab_binds_a_key_the_window_menus_already_use(window):
+    menu = window_keys(window)
+    clashes = []
+    for i in range(window.tabs.count()):
+        title = window.tabs.tabText(i)
+        content = window.tab_widget(title)
+        for k in tab_keys(content):
+            if k in menu:
+                clashes.append(f"{k}: {title} tab and the menu item {menu[k]!r}")
+    assert not clashes, "keys bound twice (Qt fires neither): " + "; ".join(clashes)
+
+
+def test_every_tab_shortcut_fires_when_its_key_is_pressed_in_the_tab(window, qtbot):
+    """Behaviour, not only the tables: each tab's key pressed with focus inside the tab fires
+    the tab's shortcut, never Qt's "ambiguous" path. (The tabs' own slots are disconnected
+    first: only the routing of the key is under test here.)"""
+    checked = []
+    for i in range(window.tabs.count()):
+        title = window.tabs.tabText(i)
+        window.tabs.setCurrentIndex(i)
+        content = window.tab_widget(title)
+        qtbot.waitUntil(content.isVisible)
+        focusable = [w for w in content.findChildren(QWidget) if w.isVisible() and w.isEnabled()
+                     and w.focusPolicy() & Qt.FocusPolicy.TabFocus]
+        for k, shortcuts in tab_keys(content).items():
+            live = [s for s in shortcuts if s.isEnabled() and s.context() in (
+                Qt.ShortcutContext.WidgetWithChildrenShortcut, Qt.ShortcutContext.WindowShortcut)]
+            if not live or not focusable:
+                continue
+            fired, ambiguous = [], []
+            for s in live:
+                s.activated.disconnect()
+                s.activated.connect(lambda s=s, out=fired: out.append(s))
+                s.activatedAmbiguously.connect(lambda s=s, out=ambiguous: out.append(s))
+            focusable[0].setFocus()
+            qtbot.waitUntil(lambda w=focusable[0]: w.hasFocus())
+            combo = QKeySequence(k)[0]
+            QTest.keyClick(window.windowHandle(), combo.key(), combo.keyboardModifiers())
+            for s in live:
+                s.activatedAmbiguously.disconnect()
+            assert not ambiguous, f"{k} in the {title} tab is ambiguous: Qt fires nothing"
+            assert fired, f"{k} in the {title} tab did not reach the tab"
+            checked.append(f"{title}:{k}")
+    assert any(c.startswith("Counter Payments:F5") for c in checked), checked
+
+
+def test_f5_authorizes_in_the_counter_tab_inside_the_main_window(window, qtbot):
+    index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "Counter Payments")
+    window.tabs.setCurrentIndex(index)
+    tab = window.tab_widget("Counter Payments")
+    qtbot.waitUntil(tab.isVisible)
+    tab.search_edit.setFocus()
+    with qtbot.waitSignal(tab.shortcut_authorize.activated, timeout=2000):
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_F5)
