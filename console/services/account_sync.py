@@ -495,6 +495,9 @@ class AccountSyncService:
     def retry(self, keys: Sequence[str], operator: str, progress: ProgressFn | None = None, cancel=None) -> SyncResult:
         """Send rejected / needs-review updates again (e.g. once the account is registered in
         Invoice Cloud); each is looked up first. API mode only."""
+        marker = self.journal.get_watermark(OPEN_FILE)
+        bound = set(json.loads(marker).get("keys", [])) if marker else set()
+        keys = [k for k in keys if k not in bound]  # those go with the balance file being delivered
         self.runner.retry_entries(list(keys), operator)
         result = SyncResult(via="api", watermark_before=self.watermark(), watermark_after=self.watermark())
         run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE], keys=list(keys))
