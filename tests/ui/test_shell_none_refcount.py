@@ -1,15 +1,23 @@
-"""PySide6 6.12 on Python 3.11 leaks None references on void calls; console.ui guards against it."""
+"""PySide6 6.12 on Python 3.11 leaks None/True references (void calls, emit); console.ui guards against it."""
 
 import subprocess
 import sys
 
 SCRIPT = """
 import console.ui  # the guard
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QLabel
+
+class Emitter(QObject):
+    happened = Signal(int)
+
 app = QApplication([])
 label = QLabel()
-for _ in range(20000):
+emitter = Emitter()
+for i in range(20000):
     label.setText("x")
+    emitter.happened.emit(i)
+    app.processEvents()
 print("alive")
 """
 
