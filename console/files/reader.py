@@ -119,6 +119,7 @@ class ReadResult:
     trailer: tuple[int, Decimal] | None = None
     bad_cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (record index, column) -> raw text
     problems_not_listed: int = 0  # problems past MAX_PROBLEMS (counted, not kept)
+    sums: dict[str, Decimal] = field(default_factory=dict)  # column totals already computed
 
     @property
     def ok(self) -> bool:
@@ -142,7 +143,14 @@ class ReadResult:
         return i if i < len(self.lines) and self.lines[i] == line else None
 
     def total(self, column: str) -> Decimal:
-        return sum((v for v in self.column(column) if v is not None), Decimal("0.00")).quantize(Decimal("0.01"))
+        """Sum of an amount column (absent and unreadable cells count as nothing)."""
+        name = self.layout.column(column).name
+        if name not in self.sums:
+            values = self.columns[name]
+            if any(map(is_, values, repeat(None))):
+                values = [v for v in values if v is not None]
+            self.sums[name] = sum(values, Decimal("0.00")).quantize(Decimal("0.01"))
+        return self.sums[name]
 
 
 class _Sink:
@@ -286,7 +294,7 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
         layout=layout, path=name, encoding=encoding, fingerprint=hashing.digest.hexdigest(), size=size,
         header=state.header, columns=state.columns, lines=state.lines, errors=problems_errors,
         warnings=problems_warnings, trailer=state.trailer_values, bad_cells=state.bad_cells,
-        problems_not_listed=sink.dropped,
+        problems_not_listed=sink.dropped, sums=state.sums,
     )
 
 
@@ -314,6 +322,7 @@ class _State:
         self.trailers: list[tuple[int, list[str]]] = []
         self.trailer_values: tuple[int, Decimal] | None = None
         self.bad_cells: dict[tuple[int, str], str] = {}
+        self.sums: dict[str, Decimal] = {}
         self.width = len(layout.columns)
 
     def check_cancel(self) -> None:
@@ -484,6 +493,7 @@ class _State:
             if any(map(is_, values, repeat(None))):
                 values = [v for v in values if v is not None]
             actual = sum(values, Decimal("0.00"))
+            self.sums[t.column] = actual.quantize(Decimal("0.01"))
             if actual != total:
                 self.sink.add(line, "control total", "trailer_total",
                               f"Trailer control total is {total} but {t.column} adds up to {actual}; the file is rejected")

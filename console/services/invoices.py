@@ -196,7 +196,10 @@ def _present(values: list) -> list:
 
 
 def _total(result: ReadResult) -> Decimal:
-    return sum(_present(_col(result, TOTAL)), ZERO).quantize(ZERO)
+    try:
+        return result.total(TOTAL)  # the reader already added it up for the trailer
+    except KeyError:
+        return ZERO
 
 
 def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSummary:
