@@ -153,6 +153,10 @@ class ConsoleApp:
         window.settings_saved.connect(self._on_settings_saved)
         self.window = window
         window.show()
+        # the operator types next: take the keyboard (the sign-in dialog had it; without a
+        # window manager, as on a kiosk, nothing else gives it to the new window)
+        window.raise_()
+        window.activateWindow()
         return window
 
     def _replace_window(self, profile_name: str | None, *, keep_operator: bool = False) -> None:

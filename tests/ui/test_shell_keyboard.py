@@ -160,3 +160,29 @@ def test_f5_authorizes_in_the_counter_tab_inside_the_main_window(window, qtbot):
     tab.search_edit.setFocus()
     with qtbot.waitSignal(tab.shortcut_authorize.activated, timeout=2000):
         QTest.keyClick(window.windowHandle(), Qt.Key.Key_F5)
+
+
+def test_the_window_opened_after_sign_in_takes_the_keyboard(qtbot, monkeypatch):
+    """Without a window manager (a kiosk X session; the Xvfb e2e test) nobody else gives the
+    new main window the keyboard once the sign-in dialog closes: no shortcut works until a
+    click. (Offscreen activates every shown window by itself, so the request is what is
+    checked here; tests/e2e checks the effect under X11.)"""
+    from argparse import Namespace
+
+    from console.ui import app as app_mod
+
+    asked = []
+    real = MainWindow.activateWindow
+    monkeypatch.setattr(MainWindow, "activateWindow", lambda self: (asked.append(self.isVisible()), real(self)))
+    c = app_mod.ConsoleApp(QApplication.instance(), Namespace(self_test=False, profile=None, timing=False), t0=0.0)
+    c.services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    c.operator = OPERATOR
+    try:
+        w = c.open_window(check_connection=False)
+        qtbot.addWidget(w)
+        assert asked == [True]  # after show(): activating a hidden window does nothing
+        qtbot.waitUntil(w.isActiveWindow)
+    finally:
+        tracker().cancel_all()
+        tracker().wait(5000)
+        c.close_services()
