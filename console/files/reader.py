@@ -377,7 +377,7 @@ class _State:
                 for r, line in zip(rows, lines, strict=False):
                     if len(r) != width:
                         self.sink.add(line, None, "field_count",
-                                      f"The record has {len(r)} fields, the header has {width}"
+                                      f"The record has {len(r)} fields, {width} expected"
                                       + (" (a quote may be unbalanced)" if len(r) > width else ""))
                         r = (r + [""] * width)[:width]
                     fixed.append(r)
@@ -411,10 +411,10 @@ class _State:
         self._unique()
         table = _rules.Table(self.columns, self.lines, today=today,
                              text_columns=[c.name for c in layout.columns if c.type == "text"])
+        missing_required = {c.key for c in layout.columns if c.required and c.name in self.missing}
         for check in layout.checks:
-            cols = [v for k, v in check.params.items() if isinstance(v, str) and v in self.missing]
-            if cols:
-                continue  # a column the rule needs is missing: already reported at the header
+            if any(isinstance(v, str) and v.casefold() in missing_required for v in check.params.values()):
+                continue  # a required column the rule needs is missing: reported once, at the header
             fn = _rules.RULES[check.rule]
             for i, column, message in fn(table, check):
                 self.sink.add(self.lines[i], column, check.rule, message, check.severity)

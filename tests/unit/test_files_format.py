@@ -292,3 +292,9 @@ def test_utf8_cut_inside_a_character_at_the_end():
     r = read_bytes(data, "ic-invoice-v1", today=TODAY)
     assert r.encoding == "cp1252"
     assert not r.ok  # the stray last byte is a record with too few fields
+
+
+def test_rules_still_apply_when_an_optional_column_is_missing():
+    h = "AccountNumber,CustomerName,Phone,Paperless,AutoPay,Registered"
+    r = read(f"{h}\n1,A,,Y,N,N\n2,B,,N,N,N\n", "ic-conversion-v1")
+    assert [(p.line, p.column, p.rule) for p in r.errors] == [(2, "Email", "required_when_flag")]
