@@ -54,6 +54,7 @@ class TemplateDialog(QDialog):
         self.sample: SamplePage | None = None
         self._start_dir = start_dir
         self._loading_page = 0
+        self._ops: dict[str, Operation] = {}  # the last operation of each kind, released on this thread
 
         self.document = QPdfDocument(self)
         self.document.load(str(self.sample_pdf))
@@ -83,6 +84,12 @@ class TemplateDialog(QDialog):
         self.match_label = QLabel("", self)
         self.match_label.setObjectName("template-match")
         self.match_label.setWordWrap(True)
+        self.test_button = QPushButton("Test on the whole batch", self)
+        self.test_button.setToolTip("Index every page with this draft and count bills and problems")
+        self.test_label = QLabel("", self)
+        self.test_label.setObjectName("template-test")
+        self.test_label.setWordWrap(True)
+        self.tested = None  # the BatchIndex of the last test
 
         pattern_row = QHBoxLayout()
         pattern_row.addWidget(self.pattern_edit, 1)
@@ -95,6 +102,8 @@ class TemplateDialog(QDialog):
         form.addRow("Pattern", pattern_row)
         form.addRow("Match", self.match_label)
         form.addRow("Continuation", self.continuation_combo)
+        form.addRow(self.test_button)
+        form.addRow(self.test_label)
         hint = QLabel("Drag a rectangle around the account number on the page. Leave a few points of margin. "
                       "The pattern must contain (?P<account>…), the account number.", self)
         hint.setWordWrap(True)
@@ -122,6 +131,7 @@ class TemplateDialog(QDialog):
         self.canvas.regionChanged.connect(self._on_canvas_region_changed)
         self.pattern_edit.textChanged.connect(self._on_pattern_edit_text_changed)
         self.suggest_button.clicked.connect(self._on_suggest_button_clicked)
+        self.test_button.clicked.connect(self.test_on_batch)
         if template is not None:
             self.canvas.set_region(template.region)
         self.resize(1080, 800)
@@ -137,8 +147,8 @@ class TemplateDialog(QDialog):
         self._loading_page = page
         self.match_label.setText("Reading the page…")
         path = self.sample_pdf
-        Operation(self, lambda _op: load_sample_page(path, page), label="Reading the sample page…") \
-            .success(self._on_sample_loaded).run()
+        self._ops["page"] = Operation(self, lambda _op: load_sample_page(path, page),
+                                      label="Reading the sample page…").success(self._on_sample_loaded).run()
 
     def _on_sample_loaded(self, sample: SamplePage) -> None:
         if sample.page != self._loading_page:
@@ -197,6 +207,37 @@ class TemplateDialog(QDialog):
         template.save(path)
         self.template, self.saved_path = template, path
         return template
+
+    def test_on_batch(self) -> None:
+        """Index the sample PDF with the draft (off the GUI thread); show bills and problems."""
+        from console.bills.indexer import index_batch
+        from console.bills.review import summary_for
+
+        try:
+            template = self.build()
+        except ValidationError as exc:
+            show_error(self, exc)
+            return
+        path = self.sample_pdf
+        self.test_button.setEnabled(False)
+        self.test_label.setText("Testing…")
+
+        def done(index) -> None:
+            self.tested = index
+            self.test_button.setEnabled(True)
+            kinds = sorted({i.kind for i in index.issues})
+            extra = f" — problems: {', '.join(kinds)}" if kinds else ""
+            self.test_label.setText(summary_for(index) + extra)
+            self.test_label.setStyleSheet(OK_STYLE if index.clean and not index.issues else WARN_STYLE)
+
+        def failed(exc: BaseException) -> None:
+            self.test_button.setEnabled(True)
+            self.test_label.setText("")
+            show_error(self, exc)
+
+        self._ops["test"] = Operation(
+            self, lambda op: index_batch(path, template, progress=op.progress, cancel=op.cancel_event),
+            label="Testing the template…", cancellable=True).success(done).failure(failed).run()
 
     # ---- slots
     def _on_page_spin_value_changed(self, page: int) -> None:

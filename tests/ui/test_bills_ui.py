@@ -481,3 +481,23 @@ def test_a_long_bill_shows_its_first_page_at_once_and_thumbnails_follow(qtbot, t
     preview.page_spin.setValue(5)
     assert preview.current_page == 5 and preview.thumbs.currentRow() == 3
     assert preview.load(tmp_path / "missing.pdf") is not None  # QtPdf's error text, no crash
+
+
+def test_template_dialog_tests_the_draft_on_the_whole_batch(qtbot, batch):
+    from console.ui.bills_template_dialog import TemplateDialog
+
+    dlg = TemplateDialog(batch, load_template(sandbox_template_path()))
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)
+    qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.tested is not None, timeout=20000)
+    assert f"{CUSTOMERS} bills" in dlg.test_label.text() and "problems" not in dlg.test_label.text()
+
+    dlg.tested = None
+    dlg.pattern_edit.setText(r"(?P<account>\d+-\d)")  # a loose pattern …
+    x0, top, _x1, _ = ACCOUNT_BOX
+    dlg.canvas.set_region((x0, top, 440, top + 38))  # … and a rectangle ending inside "100102-01"
+    assert "cuts through" in dlg.match_label.text()  # warned while drawing
+    qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.tested is not None, timeout=20000)
+    assert "problems: cut" in dlg.test_label.text() and dlg.tested.bills == []
