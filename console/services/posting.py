@@ -1231,6 +1231,8 @@ def entry_row(e: Entry) -> PlanRow:
             amount = None
     action = {RECEIPT: "post receipt", VOID: "void receipt", LOCKBOX_ITEM: "queue for lockbox",
               MANUAL_VOID: "void receipt (manual)"}.get(e.kind, "")
+    if e.kind == VOID and p.get("cloudstore"):
+        action = "take out of the lockbox queue"
     if e.kind == ACH_REJECT:
         action = f"reverse ({p.get('return_code', '')})" + (f" + NSF fee {p['nsf_fee']}" if p.get("nsf_fee") else "")
     elif e.kind == CHANGE:
