@@ -494,6 +494,8 @@ class PostingTab(QWidget):
                                                       operators=self.ctx.services.operators)
 
         def done(entry):
+            self.current_op = None
+            self._busy(False)
             state = entry.state if entry is not None else "unknown"
             if state == "done":
                 self.ctx.status(f"Receipt {req.receipt_number} voided")
@@ -510,8 +512,7 @@ class PostingTab(QWidget):
             show_error(self, exc)
 
         self._busy(True, "Voiding…")
-        op = Operation(self, work, label=f"Voiding {req.receipt_number}…").success(
-            lambda e: (self._busy(False), done(e))).failure(failed)
+        op = Operation(self, work, label=f"Voiding {req.receipt_number}…").success(done).failure(failed)
         self.current_op = op
         op.run()
         return op
