@@ -911,8 +911,12 @@ class PostingService:
     def _do_reject(self, entry: Entry, owner: str, operator: str) -> str:
         p = entry.payload
         self.caselle.require("ach_reject")
-        r = self._lookup(p["payment_id"])
+        orig, r = self._original(p["payment_id"])
         if r is None:
+            if orig is not None and orig.kind == RECEIPT and orig.state in (PENDING, IN_FLIGHT):
+                self._record(("release", entry.key, owner, max(1.0, self.retry.base_s),
+                              "waiting for the receipt to be posted"))
+                return "retry"
             return self._finish(entry, owner, REPORTED, "reject_not_posted",
                                 detail=f"payment {p['payment_id']} was never posted to Caselle: nothing to reverse")
         status = receipt_status(r)

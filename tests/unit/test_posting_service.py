@@ -647,3 +647,14 @@ def test_voided_cloudstore_payment_leaves_the_lockbox_queue_or_goes_to_review(en
     assert v2.state == NEEDS_REVIEW and v2.evidence["lockbox_file"] == "LB20261126.txt"
     assert journal.get("void:P000003").outcome == "void_not_posted"
     assert not any(c[0] == "void" for c in fake.calls)  # nothing sent to Caselle cash receipting
+
+
+def test_reject_waits_for_its_receipt_in_the_same_run(env):
+    svc, fake, journal, _ = env
+    rows = [{"PaymentId": "P000001", "AccountNumber": "100001-01", "Amount": Decimal("10.00"), "ReturnCode": "R01",
+             "ReturnDate": dt.date(2026, 11, 28), "Reason": ""}]
+    _import(svc, "rejects", rows, fp="r")  # journaled before the payment it reverses
+    _import(svc, "payments", [pay(1, tender="ACH")], fp="a")
+    svc.post_pending()
+    assert journal.get("reject:P000001").state == DONE
+    assert fake.receipts["P000001"].extra["status"] == "REVERSED"
