@@ -46,7 +46,7 @@ from console.files.convert import CellError, Converter
 from console.files.encoding import SAMPLE, binary_reason, line_of_offset, sniff
 from console.files.layouts import Column, Layout, load_layout
 
-CHUNK = 2048
+CHUNK = 1024  # rows per chunk: small enough to stay in the CPU caches
 MAX_PROBLEMS = 10_000
 csv.field_size_limit(1 << 20)  # a cell over 1 MB is a runaway quote, reported as such
 
