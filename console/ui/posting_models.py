@@ -202,3 +202,85 @@ def totals_text(model: PostingRowsModel) -> str:
     if grand:
         lines.append("All: " + ", ".join(f"{s} {n} / {format_money(a)}" for s, (n, a) in sorted(grand.items())))
     return "\n".join(lines) or "No rows"
+
+
+class FilesModel(QAbstractTableModel):
+    """The file-fingerprint registry: every file imported, when and by whom."""
+
+    NAME, KIND, IMPORTED, OPERATOR, RECORDS, TOTAL, IMPORTS = range(7)
+    HEADERS = ("File", "Holds", "Imported (UTC)", "By", "Rows", "Control total", "Imports")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.files: list = []
+
+    def set_files(self, files) -> None:
+        self.beginResetModel()
+        self.files = list(files)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.files)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self.files)):
+            return None
+        f = self.files[index.row()]
+        if role == RowRole:
+            return f
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"fingerprint {f.fingerprint}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (self.RECORDS, self.TOTAL, self.IMPORTS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        col = index.column()
+        if col == self.NAME:
+            return f.name
+        if col == self.KIND:
+            return {"payments": "Payments", "rejects": "ACH rejects", "changes": "Change log"}.get(f.kind, f.kind)
+        if col == self.IMPORTED:
+            return f.imported_at[:19].replace("T", " ")
+        if col == self.OPERATOR:
+            return f.operator
+        if col == self.RECORDS:
+            return str(f.records)
+        if col == self.TOTAL:
+            try:
+                return format_money(Decimal(f.total)) if f.kind != "changes" else ""
+            except ArithmeticError:
+                return f.total
+        if col == self.IMPORTS:
+            return str(f.imports)
+        return None
+
+
+def last_import_warning(files, kind: str, today, *, max_days: int = 1) -> str:
+    """"" or a warning when no ``kind`` file was imported in the last ``max_days`` days
+    (a file never transmitted goes unnoticed until the next cycle otherwise)."""
+    import datetime as dt
+
+    days = []
+    for f in files:
+        if f.kind != kind:
+            continue
+        when = dt.datetime.fromisoformat(f.imported_at)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        days.append(when.astimezone().date())
+    label = {"payments": "payments", "rejects": "ACH reject", "changes": "change-log"}.get(kind, kind)
+    if not days:
+        return f"No {label} file has been imported yet."
+    last = max(days)
+    gap = (today - last).days
+    if gap > max_days:
+        return f"The last {label} file was imported {gap} days ago ({last:%m/%d/%Y}): was a file missed?"
+    return ""

@@ -254,3 +254,22 @@ def test_ach_rejects_disabled_on_old_api(qtbot, make_tab):
     qtbot.addWidget(old)
     item = old.kind.model().item(old.kind.findData("rejects"))
     assert not item.isEnabled() and "2021.05" in item.toolTip()
+
+
+def test_files_page_and_missed_file_warning(qtbot, qtmodeltester, make_tab, tmp_path):
+    from console.adapters.journal import FileRecord
+    from console.ui.posting_models import FilesModel, last_import_warning
+
+    tab = make_tab()
+    f = tmp_path / "p.csv"
+    exports.write_export("payments", f, 10, 5)
+    _wait(qtbot, tab.load_file(f, "payments"))
+    _wait(qtbot, tab.post())
+    qtbot.waitUntil(lambda: tab.files_model.rowCount() == 1, timeout=5000)
+    qtmodeltester.check(tab.files_model)
+    assert tab.files_model.data(tab.files_model.index(0, FilesModel.NAME)) == "p.csv"
+    assert tab.files_model.data(tab.files_model.index(0, FilesModel.RECORDS)) == "10"
+    assert tab.files_note.text() == ""
+    old = FileRecord("x", "old.csv", "payments", "2026-11-20T12:00:00+00:00", "clerk1", 5, "1.00", 1)
+    assert "6 days ago" in last_import_warning([old], "payments", dt.date(2026, 11, 26))
+    assert "No payments file" in last_import_warning([], "payments", dt.date(2026, 11, 26))

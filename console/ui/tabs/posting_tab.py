@@ -40,7 +40,15 @@ from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
 from console.ui.posting_dialogs import ManualVoidDialog, SupervisorDialog
-from console.ui.posting_models import STATE_LABELS, PostingRowsModel, RowRole, StateFilterProxy, totals_text
+from console.ui.posting_models import (
+    STATE_LABELS,
+    FilesModel,
+    PostingRowsModel,
+    RowRole,
+    StateFilterProxy,
+    last_import_warning,
+    totals_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +223,17 @@ class PostingTab(QWidget):
         rp.addLayout(rr)
         rp.addWidget(self.report_text, 1)
 
+        self.files_model = FilesModel(self)
+        self.files_view = _table(self.files_model)
+        self.files_view.setSortingEnabled(False)
+        self.files_note = QLabel("")
+        self.files_note.setWordWrap(True)
+        self.files_note.setStyleSheet("color: #92400e")
+        files_page = QWidget()
+        fp = QVBoxLayout(files_page)
+        fp.addWidget(self.files_note)
+        fp.addWidget(self.files_view, 1)
+
         self.pages = QTabWidget()
         self.pages.addTab(self.preview, "Preview && results")
         self.pages.addTab(review_page, "Needs review")
@@ -222,6 +241,7 @@ class PostingTab(QWidget):
         self.pages.addTab(self.rejects, "ACH rejects")
         self.pages.addTab(self.changes, "Change log")
         self.pages.addTab(report_page, "End of day")
+        self.pages.addTab(files_page, "Files")
         self.account_sync = AccountSyncView(ctx)  # Caselle adjustments and conversions to Invoice Cloud
         self.pages.addTab(self.account_sync, "Account sync")
         self.refresh_button = QPushButton("Refresh")
@@ -419,6 +439,7 @@ class PostingTab(QWidget):
                 "failed": journal_rows(j, states=["rejected"]),
                 "rejects": journal_rows(j, kinds=[ACH_REJECT]),
                 "changes": journal_rows(j, kinds=[CHANGE]),
+                "files": j.files(),
             }
 
         op = Operation(self, work, label="Reading the journal…").success(self._show_views)
@@ -432,6 +453,8 @@ class PostingTab(QWidget):
         self.failed.set_rows(views["failed"])
         self.rejects.set_rows(views["rejects"])
         self.changes.set_rows(views["changes"])
+        self.files_model.set_files(views["files"])
+        self.files_note.setText(last_import_warning(views["files"], "payments", dt.date.today()))
         self.pages.setTabText(1, f"Needs review ({len(views['review'])})")
         self.pages.setTabText(2, f"Failed ({len(views['failed'])})")
 
