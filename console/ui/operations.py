@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from console.errors import Cancelled, UserFacingError
@@ -81,11 +81,50 @@ class OpContext:
 
 
 class _Bridge(QObject):
-    """Lives on the GUI thread; the worker emits, Qt queues the calls to the GUI thread."""
+    """Lives on the GUI thread; the worker emits, Qt queues the calls to the GUI thread.
+
+    Every connection has this QObject as its receiver (never a plain Python callable), so Qt
+    drops pending deliveries by itself once the bridge is deleted.
+    """
 
     progressed = Signal(int, object, str)
     finished = Signal(object)
     failed = Signal(object)
+
+    def __init__(self, op: Operation):
+        super().__init__()
+        self.op: Operation | None = op
+        queued = Qt.ConnectionType.QueuedConnection
+        self.progressed.connect(self._on_progressed, queued)
+        self.finished.connect(self._on_finished, queued)
+        self.failed.connect(self._on_failed, queued)
+
+    @Slot(int, object, str)
+    def _on_progressed(self, done: int, total, message: str) -> None:
+        if self.op is not None:
+            self.op._deliver_progress(done, total, message)
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
+        op, self.op = self.op, None
+        if op is not None:
+            op._deliver_success(result)
+
+    @Slot(object)
+    def _on_failed(self, exc) -> None:
+        op, self.op = self.op, None
+        if op is not None:
+            op._deliver_failure(exc)
+
+    @Slot()
+    def on_cancel(self) -> None:
+        if self.op is not None:
+            self.op.cancel()
+
+    @Slot()
+    def on_parent_destroyed(self) -> None:
+        if self.op is not None:
+            self.op._parent_gone = True
 
 
 class _Runnable(QRunnable):
@@ -166,7 +205,7 @@ class Operation:
         self._on_failure: Callable[[BaseException], None] | None = None
         self._on_progress: Callable[[int, int | None, str], None] | None = None
         self._parent_gone = False
-        self._bridge = _Bridge()
+        self._bridge = _Bridge(self)
         self.context = OpContext(self._bridge.progressed.emit)
         self.last_progress: tuple[int, int | None, str] | None = None
         self._dialog: QProgressDialog | None = None
@@ -209,12 +248,8 @@ class Operation:
                 log.info("%r is already running; not started again", self.exclusive)
                 return already
         self._started = True
-        b = self._bridge
-        b.progressed.connect(self._deliver_progress, Qt.ConnectionType.QueuedConnection)
-        b.finished.connect(self._deliver_success, Qt.ConnectionType.QueuedConnection)
-        b.failed.connect(self._deliver_failure, Qt.ConnectionType.QueuedConnection)
         if self.parent is not None:
-            self.parent.destroyed.connect(self._mark_parent_gone)
+            self.parent.destroyed.connect(self._bridge.on_parent_destroyed)
         t.running.append(self)
         if self.modal:
             self._open_dialog()
@@ -223,9 +258,6 @@ class Operation:
         return self
 
     # ---- GUI-thread side --------------------------------------------------------------
-    def _mark_parent_gone(self, *_args) -> None:
-        self._parent_gone = True
-
     def _parent_alive(self) -> bool:
         if self.parent is None:
             return True
@@ -242,13 +274,13 @@ class Operation:
         dlg.setAutoReset(False)
         if not self.cancellable:
             dlg.setCancelButton(None)
-        dlg.canceled.connect(self.cancel)
+        dlg.canceled.connect(self._bridge.on_cancel)
         self._dialog = dlg
 
     def _close_dialog(self) -> None:
         dlg, self._dialog = self._dialog, None
         if dlg is not None and shiboken6.isValid(dlg):
-            dlg.canceled.disconnect(self.cancel)
+            dlg.canceled.disconnect(self._bridge.on_cancel)
             dlg.close()
             dlg.deleteLater()
 
@@ -272,11 +304,6 @@ class Operation:
         t = tracker()
         if self in t.running:
             t.running.remove(self)
-        if self.parent is not None and not self._parent_gone and shiboken6.isValid(self.parent):
-            try:
-                self.parent.destroyed.disconnect(self._mark_parent_gone)
-            except (RuntimeError, TypeError):
-                pass
         t.ended.emit(self)
         self._bridge.deleteLater()
 

@@ -173,3 +173,11 @@ def test_exclusive_operations_do_not_run_twice(qtbot, parent):
     gate.set()
     qtbot.waitUntil(lambda: first.done and other.done, timeout=5000)
     assert calls == [1] and not busy("posting")
+
+
+def test_the_modal_dialogs_cancel_button_cancels(qtbot, parent):
+    op = Operation(parent, lambda op: op.cancel_event.wait(5) and op.raise_if_cancelled(), label="Posting…",
+                   cancellable=True, modal=True).run()
+    op._dialog.canceled.emit()  # what its Cancel button (or Esc) does
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
+    assert op.cancelled and ui_errors.find_error_boxes() == []
