@@ -292,3 +292,19 @@ def test_file_mode_resumes_the_same_file_after_a_crash_before_recording(full_san
     states = {e.state for e in services.journal.entries(kinds=[BALANCE])}
     assert states <= {DONE, REJECTED}
     services.close()
+
+
+def test_two_consoles_syncing_at_once_send_each_update_once(sandbox):
+    sb, paths = sandbox
+    _adjust(sb, 300)
+    ic_balances.faults_of(sb.part("invoicecloud").handle).update(latency_ms=2)
+    procs = [_cli("adjustments", "sync", "--json") for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    results = [json.loads(o) for o, _ in outs]
+    sent = sum(r["outcomes"].get("sent", 0) + r["outcomes"].get("already_there", 0) for r in results)
+    ic = _ic_rows(paths)
+    assert sent == len(ic) and all(sends == 1 for _, sends in ic.values())
+    reported = {e.payload["adjustment_id"] for e in Services_journal(paths).entries(kinds=[BALANCE],
+                                                                                   states=[REJECTED])}
+    assert set(ic) | reported == set(_caselle_adjustments(paths))
