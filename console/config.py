@@ -64,6 +64,8 @@ FIELDS: tuple[Setting, ...] = (
     Setting("invoicecloud", "api_url", "url", "", "Invoice Cloud API URL", required_in_production=True),
     Setting("invoicecloud", "gateway_url", "url", "", "Card gateway URL", required_in_production=True),
     Setting("invoicecloud", "invoice_type", "int", 42, "Invoice type (utility bills)"),
+    Setting("invoicecloud", "invoice_layout", "str", "ic-invoice-v1", "Invoice file layout",
+            "A layout under resources/layouts or the administrator's layouts folder", pattern=r"[A-Za-z0-9_.-]+"),
     # Transfer (Stratus / SFTP / FTP)
     Setting("transfer", "protocol", "choice", "sftp", "Transfer protocol", "SFTP (Stratus), FTPS or plain FTP",
             choices=("sftp", "ftps", "ftp")),

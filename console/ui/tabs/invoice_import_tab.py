@@ -578,10 +578,7 @@ class InvoiceImportTab(QWidget):
         return names or [DEFAULT_LAYOUT]
 
     def _profile_layout(self) -> str:
-        try:
-            return str(self.ctx.profile.get("invoice_layout") or DEFAULT_LAYOUT)
-        except Exception:  # noqa: BLE001 - profiles without that setting
-            return DEFAULT_LAYOUT
+        return str(self.ctx.profile.invoicecloud_invoice_layout or DEFAULT_LAYOUT)
 
     @property
     def layout_name(self) -> str:
