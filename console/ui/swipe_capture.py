@@ -9,6 +9,9 @@ is ignored — so it works whichever widget (or tab, or dialog) has focus:
   or the clipboard;
 - keystrokes held back while undecided and found to be a person's typing are replayed, in
   order, to the window they were typed into (nothing typed is lost);
+- a key that is no character (Backspace, Tab, Ctrl+A, F5…) typed while characters are held
+  waits behind them and is delivered in its place, so it never overtakes what was typed
+  before it (after the frame, when the burst was a card);
 - signals: ``card_did_arrive(SwipedCard)`` (masked fields plus the opaque encrypted payload,
   which only the gateway may use), ``swipe_did_fail(str)`` (the reason, never card data),
   ``state_did_change(str)`` (``listening`` / ``receiving`` / ``error``) and
@@ -78,6 +81,7 @@ class _HeldKey:
     modifiers: Qt.KeyboardModifier
     text: str
     released: bool = False
+    passenger: bool = False  # not a character: waits behind the held characters, never fed
 
 
 class SwipeCapture(QObject):
@@ -194,6 +198,15 @@ class SwipeCapture(QObject):
             if self._detector.in_burst and self._is_plain_char(event):
                 event.accept()
                 return True
+            if self._held and event.key() not in _MODIFIER_KEYS and not self._is_plain_char(event):
+                # Another key (F5, Ctrl+S) while characters are held: undecided ones are given
+                # back first; if a frame is still arriving, the key's shortcut waits its turn
+                # (claimed now, the key is queued behind the frame and delivered after it).
+                self._apply(self._detector.flush(), None)
+                self._reschedule()
+                if self._held:
+                    event.accept()
+                    return True
             return False
         if etype == QEvent.Type.KeyRelease:
             if not isinstance(obj, QWindow):
@@ -220,15 +233,23 @@ class SwipeCapture(QObject):
             # Not a character a reader types (arrows, shortcuts): a person is typing.
             self._apply(self._detector.flush(), None)
             self._reschedule()
+            if self._held:
+                # Characters are still held (a frame may be arriving): this key waits its turn.
+                self._held.append(_HeldKey(window, key, event.modifiers(), event.text(), passenger=True))
+                self._count_swallowed(key)
+                return True
             return False
         t = self._event_time(event)
         copy = _HeldKey(window, key, event.modifiers(), text)
         swallow = self._apply(self._detector.feed(text, t), copy)
         self._reschedule()
         if swallow:
-            count, _ = self._swallowed_releases.get(key, (0, 0.0))
-            self._swallowed_releases[key] = (count + 1, self._clock())
+            self._count_swallowed(key)
         return swallow
+
+    def _count_swallowed(self, key: int) -> None:
+        count, _ = self._swallowed_releases.get(key, (0, 0.0))
+        self._swallowed_releases[key] = (count + 1, self._clock())
 
     @staticmethod
     def _is_plain_char(event: QKeyEvent) -> bool:
@@ -286,12 +307,24 @@ class SwipeCapture(QObject):
             elif action is SWALLOW:
                 swallow = True
             elif isinstance(action, Replay):
-                for _ in range(action.count):
-                    self._deliver(self._held.popleft())
-            elif isinstance(action, Discard):
-                for _ in range(action.count):
+                left = action.count
+                while left:
                     held = self._held.popleft()
-                    held.text = ""
+                    self._deliver(held)
+                    left -= not held.passenger
+            elif isinstance(action, Discard):
+                left, after = action.count, []
+                while left:
+                    held = self._held.popleft()
+                    if held.passenger:
+                        after.append(held)  # typed during the frame: delivered after it
+                    else:
+                        held.text = ""
+                        left -= 1
+                for held in after:
+                    self._deliver(held)
+        while self._held and self._held[0].passenger:
+            self._deliver(self._held.popleft())  # no held character before it any more
         return swallow
 
     def _deliver(self, held: _HeldKey) -> None:
