@@ -303,15 +303,18 @@ class AccountSyncService:
                 progress(len(rows), None, f"read {len(rows)} adjustments…")
         return rows
 
-    def collect(self, operator: str = "", progress: ProgressFn | None = None, cancel=None) -> tuple[int, int]:
+    def collect(self, operator: str = "", progress: ProgressFn | None = None,
+                cancel=None) -> tuple[int, int, list[str]]:
         """Journal Caselle's adjustments after the watermark, one page per transaction (the
-        watermark moves with its page). Returns (adjustments read, entries added)."""
+        watermark moves with its page). Returns (adjustments read, entries added, their keys)."""
         found = added = 0
+        keys: list[str] = []
         details: dict[str, Any] = {}
         for page in self._pages(self._start(), cancel):
             updates = self._updates(page, details, cancel)
             found += len(updates)
             entries = [_entry(u) for u in updates]
+            keys.extend(e.key for e in entries)
             first, last = updates[0].sequence, updates[-1].sequence
             total = sum((u.amount for u in updates), ZERO)
             try:
@@ -328,7 +331,7 @@ class AccountSyncService:
                     self.journal.set_watermark(LAST_ID, updates[-1].adjustment_id)
             if progress is not None:
                 progress(found, None, f"read {found} adjustments from Caselle…")
-        return found, added
+        return found, added, keys
 
     # ---- the sync
     def sync(self, dry_run: bool = False, progress: ProgressFn | None = None, cancel=None, *,
@@ -345,12 +348,13 @@ class AccountSyncService:
         marker = self.journal.get_watermark(OPEN_FILE)
         if marker:  # a file built earlier is delivered first: its entries belong to it
             before |= set(json.loads(marker).get("keys", []))
+        touched = set(before)
         try:
             if progress is not None:
                 progress(0, None, "reading adjustments from Caselle…")
-            result.found, result.journaled = self.collect(operator, progress, cancel)
-            touched = before | self._keys_after(result.watermark_before)
-            for e in self.journal.entries(keys=list(touched)) if touched else []:
+            result.found, result.journaled, collected = self.collect(operator, progress, cancel)
+            touched = before | set(collected)
+            for e in self._entries(touched):
                 if e.state == REJECTED and e.outcome in ("invalid", "no_caselle_account"):
                     result.outcomes[e.outcome] += 1
             if marker:  # first the file an interrupted sync built (same file, same entries)
@@ -367,9 +371,7 @@ class AccountSyncService:
         finally:
             result.watermark_after = self.watermark()
         result.remaining = self.runner.pending_count([BALANCE])
-        touched = before | self._keys_after(result.watermark_before)
-        entries = self.journal.entries(keys=sorted(touched)) if touched else []
-        result.reported = [_history(e) for e in entries if e.state == REJECTED]
+        result.reported = [_history(e) for e in self._entries(touched) if e.state == REJECTED]
         result.review = [_history(e) for e in self.journal.entries(kinds=[BALANCE], states=[NEEDS_REVIEW])]
         if self.audit is not None:
             self.audit.record(operator or "system", "account_sync.run", result.via, found=result.found,
@@ -378,9 +380,12 @@ class AccountSyncService:
                               watermark=result.watermark_after)
         return result
 
-    def _keys_after(self, sequence: int) -> set[str]:
-        return {e.key for e in self.journal.entries(kinds=[BALANCE])
-                if int(e.payload.get("sequence") or 0) > sequence}
+    def _entries(self, keys) -> list[Entry]:
+        keys = sorted(keys)
+        out: list[Entry] = []
+        for i in range(0, len(keys), 500):
+            out.extend(self.journal.entries(keys=keys[i:i + 500]))
+        return out
 
     # ---- API mode: one entry (the posting claim loop calls this)
     def _send_one(self, entry: Entry, owner: str, operator: str) -> str:
