@@ -75,6 +75,7 @@ LAST_ID = "account_sync:last_adjustment"  # the AdjustmentId at the watermark (C
 OPEN_FILE = "account_sync:file"
 LAYOUT = "ic-balance-v1"
 PAGE_SIZE = 500
+FILE_MAX_ROWS = 10_000  # a larger backlog goes in several files, one after the other
 ZERO = Decimal("0.00")
 OUTCOME_LABELS = {
     "sent": "Sent", "already_there": "Already in Invoice Cloud", "sent_in_file": "Sent in a file",
@@ -359,8 +360,11 @@ class AccountSyncService:
                     result.outcomes[e.outcome] += 1
             if marker:  # first the file an interrupted sync built (same file, same entries)
                 result.file = self._send_file(operator, progress, cancel, result)
-            if self.via == "file":
-                result.file = self._send_file(operator, progress, cancel, result) or result.file
+            while self.via == "file":
+                sent = self._send_file(operator, progress, cancel, result)
+                if sent is None:
+                    break
+                result.file = sent
             if self.via == "api":
                 run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE])
                 result.outcomes.update(run.outcomes)
@@ -450,7 +454,7 @@ class AccountSyncService:
                 raise UserFacingError(f"The balance file {path} built for the last sync is missing",
                                       hint="restore it from the outbox (it may have been delivered already)")
         else:
-            claimed = self.journal.claim(owner, [BALANCE], limit=1_000_000, lease_s=3600)
+            claimed = self.journal.claim(owner, [BALANCE], limit=FILE_MAX_ROWS, lease_s=3600)
             if not claimed:
                 return None
             updates = [BalanceUpdate.from_entry(e) for e in claimed]

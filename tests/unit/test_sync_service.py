@@ -285,3 +285,36 @@ def test_balance_file_names_never_look_like_card_numbers(journal, tmp_path):
     path = svc._write_file([u, BalanceUpdate(**{**u.__dict__, "adjustment_id": "ADJ-2", "sequence": 1111111})])
     assert card_data_problems({"remote_path": f"/balances/{path.name}"}) == []
     assert path.read_bytes().decode().startswith("AdjustmentId,AccountNumber,InvoiceNumber,AdjustedAt")
+
+
+def test_file_mode_splits_a_large_backlog_and_sends_each_entry_in_one_file(journal, tmp_path, monkeypatch):
+    import console.services.account_sync as account_sync
+
+    monkeypatch.setattr(account_sync, "FILE_MAX_ROWS", 3)
+
+    class Sent:
+        def __init__(self, path):
+            self.remote_path = f"/balances/{path.name}"
+
+        def as_dict(self):
+            return {"remote_path": self.remote_path, "status": "awaiting pickup"}
+
+    class Transfer:
+        def __init__(self):
+            self.files = []
+
+        def send_file(self, path, **kw):
+            self.files.append(path.read_bytes().decode())
+            return Sent(path)
+
+    c, transfer = FakeCaselle(), Transfer()
+    for i in range(7):
+        c.add(f"10010{i}-01", "-1.00", "9.00")
+    profile = sandbox_profile().with_values(sync_adjustments_via="file")
+    svc = AccountSyncService(journal, c, None, profile, transfer=transfer, outbox_dir=tmp_path)
+    r = svc.sync(operator="clerk1")
+    assert r.complete and r.outcomes == {"sent_in_file": 7} and len(transfer.files) == 3
+    ids = [line.split(",")[0] for f in transfer.files for line in f.splitlines()[1:-1]]
+    assert sorted(ids) == [f"ADJ-00000{i}" for i in range(1, 8)]
+    assert journal.counts(kinds=[BALANCE])[DONE] == 7
+    assert svc.sync().outcomes == {} and len(transfer.files) == 3
