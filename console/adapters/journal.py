@@ -156,7 +156,8 @@ class Journal(Protocol):
     def reopen(self, keys: Iterable[str], *, operator: str) -> int: ...
     def get(self, key: str) -> Entry | None: ...
     def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
-                fingerprint: str | None = None, keys: Sequence[str] | None = None) -> list[Entry]: ...
+                fingerprint: str | None = None, keys: Sequence[str] | None = None,
+                newest: int | None = None) -> list[Entry]: ...
     def counts(self, *, kinds: Sequence[str] | None = None, fingerprint: str | None = None) -> dict[str, int]: ...
     def recover_dead_leases(self) -> int: ...
     def next_due(self, kinds: Sequence[str], keys: Sequence[str] | None = None) -> float | None: ...
@@ -674,9 +675,16 @@ class SqliteJournal:
         return _row_to_entry(rows[0]) if rows else None
 
     def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
-                fingerprint: str | None = None, keys: Sequence[str] | None = None) -> list[Entry]:
+                fingerprint: str | None = None, keys: Sequence[str] | None = None,
+                newest: int | None = None) -> list[Entry]:
+        """Matching entries in journal order; ``newest``: only the last N of them."""
         where, args = self._where(kinds=kinds, states=states, fingerprint=fingerprint, keys=keys)
-        rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM entries{where} ORDER BY id", args)
+        if newest is not None:
+            rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM entries{where} ORDER BY id DESC LIMIT ?",
+                              [*args, int(newest)])
+            rows.reverse()
+        else:
+            rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM entries{where} ORDER BY id", args)
         return [_row_to_entry(r) for r in rows]
 
     def counts(self, *, kinds: Sequence[str] | None = None, fingerprint: str | None = None) -> dict[str, int]:

@@ -1248,5 +1248,6 @@ def entry_row(e: Entry) -> PlanRow:
 
 
 def journal_rows(journal: Journal, *, fingerprint: str | None = None, kinds: Sequence[str] | None = None,
-                 states: Sequence[str] | None = None) -> list[PlanRow]:
-    return [entry_row(e) for e in journal.entries(kinds=kinds, states=states, fingerprint=fingerprint)]
+                 states: Sequence[str] | None = None, newest: int | None = None) -> list[PlanRow]:
+    return [entry_row(e) for e in journal.entries(kinds=kinds, states=states, fingerprint=fingerprint,
+                                                  newest=newest)]

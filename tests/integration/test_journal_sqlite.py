@@ -149,6 +149,13 @@ def test_reopen_only_failed(tmp_path):
         assert j.get(a.key).state == PENDING and j.get(b.key).state == DONE
 
 
+def test_newest_entries(tmp_path):
+    with SqliteJournal(tmp_path / "j.sqlite3") as j:
+        _add(j, _entries(10))
+        assert [e.key for e in j.entries(newest=3)] == ["P000007", "P000008", "P000009"]
+        assert len(j.entries()) == 10
+
+
 def test_watermarks(tmp_path):
     with SqliteJournal(tmp_path / "j.sqlite3") as j:
         j.set_watermark("batch:2026-11-20", "B1")

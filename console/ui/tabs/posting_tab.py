@@ -53,6 +53,7 @@ from console.ui.posting_models import (
 log = logging.getLogger(__name__)
 
 KINDS = (("payments", "Payments"), ("rejects", "ACH rejects"), ("changes", "Change log"))
+HISTORY_ROWS = 20_000  # the journal views show the newest entries (the journal keeps them all)
 
 
 def _table(model) -> QTableView:
@@ -435,10 +436,10 @@ class PostingTab(QWidget):
             j = self.ctx.services.journal
             return {
                 "file": journal_rows(j, fingerprint=fingerprint) if fingerprint else None,
-                "review": journal_rows(j, states=["needs_review"]),
-                "failed": journal_rows(j, states=["rejected"]),
-                "rejects": journal_rows(j, kinds=[ACH_REJECT]),
-                "changes": journal_rows(j, kinds=[CHANGE]),
+                "review": journal_rows(j, states=["needs_review"], newest=HISTORY_ROWS),
+                "failed": journal_rows(j, states=["rejected"], newest=HISTORY_ROWS),
+                "rejects": journal_rows(j, kinds=[ACH_REJECT], newest=HISTORY_ROWS),
+                "changes": journal_rows(j, kinds=[CHANGE], newest=HISTORY_ROWS),
                 "files": j.files(),
             }
 
