@@ -279,6 +279,7 @@ class AccountSyncView(QWidget):
         self.last_result: SyncResult | None = None
         self.build: ConversionBuild | None = None
         self.saved_path: Path | None = None
+        self._checked_once = False
 
         # ---- adjustments page
         self.mode_label = QLabel()
@@ -446,7 +447,7 @@ class AccountSyncView(QWidget):
         if message:
             self.progress.setToolTip(message)
 
-    def _run(self, fn, label: str, on_success, *, cancellable: bool = False) -> Operation:
+    def _run(self, fn, label: str, on_success, *, cancellable: bool = False, quiet: bool = False) -> Operation:
         self._busy(True, label)
 
         def done(result):
@@ -457,6 +458,9 @@ class AccountSyncView(QWidget):
         def failed(exc):
             self.current_op = None
             self._busy(False)
+            if quiet:  # an automatic check: say it on the page, no dialog
+                self.summary.setText(f"Could not read Caselle's adjustments: {exc}")
+                return
             show_error(self, exc)
 
         op = Operation(self, fn, label=label, cancellable=cancellable).success(done).failure(failed)
@@ -470,11 +474,19 @@ class AccountSyncView(QWidget):
             self.current_op.cancel()
             self.ctx.status("Stopping after the update being sent…")
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._checked_once and self.current_op is None:
+            self._checked_once = True  # the first time the page is seen: what is waiting, without a click
+            self.check(quiet=True)
+
     # ---- adjustments
-    def check(self) -> Operation:
+    def check(self, *, quiet: bool = False) -> Operation:
         svc = self.sync_service
-        return self._run(lambda op: svc.preview(op.progress, op.cancel_event), "Reading adjustments from Caselle…",
-                         self._show_pending, cancellable=True)
+        self._checked_once = True
+        op = self._run(lambda op: svc.preview(op.progress, op.cancel_event), "Reading adjustments from Caselle…",
+                       self._show_pending, cancellable=True, quiet=quiet)
+        return op
 
     def _show_pending(self, rows: list[BalanceUpdate]) -> None:
         self.pending_model.set_rows(rows)

@@ -192,3 +192,17 @@ def test_money_is_decimal_in_the_models(make_view, qtbot):
     view.caselle.add("100102-01", "-0.10", "0.20")
     _wait(qtbot, view.check())
     assert view.pending_model.total() == Decimal("-0.10")
+
+
+def test_first_show_checks_caselle_without_a_click_and_failures_stay_on_the_page(make_view, qtbot):
+    view = make_view()
+    view.caselle.add("100102-01", "-12.50", "30.00")
+    view.show()
+    qtbot.waitUntil(lambda: view.pending_model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: view.current_op is None, timeout=10_000)
+    other = make_view()
+    other.caselle.fail_detail_for.add("100102-01")
+    other.caselle.add("100102-01", "-12.50", "30.00")
+    other.show()
+    qtbot.waitUntil(lambda: "Could not read" in other.summary.text(), timeout=10_000)
+    assert other.errors == []  # no dialog for the automatic check
