@@ -496,8 +496,8 @@ class AccountSyncView(QWidget):
         if bad:
             text += f"; {bad} cannot be sent (see State)"
         self.pending_label.setText(text if rows else "No balance updates waiting")
-        self.summary.setText("Sync now sends each of them to Invoice Cloud exactly once." if rows
-                             else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
+        self.summary.setText(f"{len(rows)} adjustment(s) waiting: Sync now sends each to Invoice Cloud exactly once."
+                             if rows else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
 
     def sync(self) -> Operation:
         svc = self.sync_service
