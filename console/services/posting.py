@@ -361,7 +361,8 @@ class PostingService:
         warnings = list(getattr(result, "warnings", []) or [])
         with _gc_paused():
             records = [(rec.line, rec.values) for rec in result.records]
-        return self.plan_records(kind, records, name=path.name, fingerprint=fingerprint, warnings=warnings)
+        return self.plan_records(kind, records, name=path.name, fingerprint=fingerprint, warnings=warnings,
+                                 progress=progress)
 
     def fetch_and_preview(self, kind: str, client, *, progress: ProgressFn | None = None,
                           cancel: CancelFlag | None = None, **params: Any) -> Plan:
@@ -380,13 +381,13 @@ class PostingService:
         return self.preview_file(path, kind, progress=progress, cancel=cancel)
 
     def plan_records(self, kind: str, records: Sequence[tuple[int | None, dict]], *, name: str, fingerprint: str,
-                     warnings: Sequence[Problem] = ()) -> Plan:
+                     warnings: Sequence[Problem] = (), progress: ProgressFn | None = None) -> Plan:
         """Plan already-read records ``(line, {column: typed value})`` (a file or the IC API)."""
         if kind == "rejects":
             self._gate_rejects()
         planner = {"payments": self._plan_payments, "rejects": self._plan_rejects, "changes": self._plan_changes}
         with _gc_paused():
-            rows, entries, problems, marks = planner[kind](records)
+            rows, entries, problems, marks = planner[kind](_ticking(records, progress, f"planning {name}"))
         if problems:
             raise ValidationError(f"{name} breaks {len(problems)} posting rule(s): nothing was imported", problems)
         control = sum((_money(_get(v, "Amount")) for _, v in records), Decimal("0.00")) if kind != "changes" \
@@ -1147,6 +1148,19 @@ class PostingService:
 
 
 # --------------------------------------------------------------------------- small helpers
+def _ticking(records: Sequence, progress: ProgressFn | None, message: str, every: int = 5000):
+    """Iterate ``records`` once, reporting progress every ``every`` rows."""
+    if progress is None:
+        yield from records
+        return
+    total = len(records)
+    for i, record in enumerate(records):
+        if i % every == 0:
+            progress(i, total, message)
+        yield record
+    progress(total, total, message)
+
+
 @contextlib.contextmanager
 def _gc_paused():
     """Pause the cyclic GC while building many small objects (planning 100,000 rows): the

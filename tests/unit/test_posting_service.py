@@ -658,3 +658,12 @@ def test_reject_waits_for_its_receipt_in_the_same_run(env):
     svc.post_pending()
     assert journal.get("reject:P000001").state == DONE
     assert fake.receipts["P000001"].extra["status"] == "REVERSED"
+
+
+def test_planning_reports_progress(env):
+    svc, _, _, _ = env
+    seen = []
+    rows = [(i + 2, pay(i)) for i in range(12)]
+    svc.plan_records("payments", rows, name="p.csv", fingerprint="x",
+                     progress=lambda d, t, m="": seen.append((d, t)))
+    assert seen[0] == (0, 12) and seen[-1] == (12, 12)
