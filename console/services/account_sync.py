@@ -366,6 +366,7 @@ class AccountSyncService:
                     break
                 result.file = sent
             if self.via == "api":
+                _ = self.invoicecloud  # a missing URL or key stops here, before any entry is claimed
                 run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE])
                 result.outcomes.update(run.outcomes)
                 result.aborted = run.aborted
@@ -507,6 +508,7 @@ class AccountSyncService:
         marker = self.journal.get_watermark(OPEN_FILE)
         bound = set(json.loads(marker).get("keys", [])) if marker else set()
         keys = [k for k in keys if k not in bound]  # those go with the balance file being delivered
+        _ = self.invoicecloud  # configuration problems stop here, before anything is reopened
         self.runner.retry_entries(list(keys), operator)
         result = SyncResult(via="api", watermark_before=self.watermark(), watermark_after=self.watermark())
         run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE], keys=list(keys))

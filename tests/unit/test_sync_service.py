@@ -318,3 +318,19 @@ def test_file_mode_splits_a_large_backlog_and_sends_each_entry_in_one_file(journ
     assert sorted(ids) == [f"ADJ-00000{i}" for i in range(1, 8)]
     assert journal.counts(kinds=[BALANCE])[DONE] == 7
     assert svc.sync().outcomes == {} and len(transfer.files) == 3
+
+
+def test_a_missing_invoice_cloud_configuration_stops_before_any_entry_is_claimed(journal):
+    from console.errors import RemoteError
+
+    c = FakeCaselle()
+    c.add("100102-01", "-5.00", "45.00")
+
+    def no_client():
+        raise RemoteError("No Invoice Cloud API URL is configured", system="Invoice Cloud")
+
+    svc = AccountSyncService(journal, c, no_client, sandbox_profile())
+    with pytest.raises(RemoteError, match="No Invoice Cloud API URL"):
+        svc.sync()
+    e = journal.get("balance:ADJ-000001")
+    assert e.state == PENDING and e.attempts == 0  # journaled, never claimed, nothing rejected
