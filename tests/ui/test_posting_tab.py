@@ -273,3 +273,26 @@ def test_files_page_and_missed_file_warning(qtbot, qtmodeltester, make_tab, tmp_
     old = FileRecord("x", "old.csv", "payments", "2026-11-20T12:00:00+00:00", "clerk1", 5, "1.00", 1)
     assert "6 days ago" in last_import_warning([old], "payments", dt.date(2026, 11, 26))
     assert "No payments file" in last_import_warning([], "payments", dt.date(2026, 11, 26))
+
+
+def test_fetch_from_invoice_cloud_and_supervisor_override(qtbot, make_tab):
+    from console.sandbox.invoicecloud_server import DEMO_WEB_SERVICE_KEY, InvoiceCloudServer
+
+    tab = make_tab()
+    with InvoiceCloudServer() as ic:
+        tab.ctx.services.__dict__["endpoints"] = {"ic_api_url": ic.url, "ic_web_service_key": DEMO_WEB_SERVICE_KEY}
+        tab.posting.inbox_dir = tab.ctx.services.paths.data_dir / "inbox"
+        _wait(qtbot, tab.fetch())
+        assert not tab.errors, tab.errors
+        assert tab.plan is not None and tab.plan.records == 200 and tab.plan.name.startswith("ic-payments-")
+        _wait(qtbot, tab.post())
+        posted = len(tab.fake.receipts)
+        assert posted > 0
+        _wait(qtbot, tab.fetch())  # the same data again: known, Post only finishes what is left
+        assert "already imported" in tab.banner.text()
+    assert tab.override("super1", "0000") is None and tab.errors  # wrong PIN: refused, shown
+    op = tab.override("super1", "9999")
+    _wait(qtbot, op)
+    assert len(tab.fake.creates()) == posted  # re-imported, yet nothing posted twice
+    rows = tab.ctx.services.audit.rows(action="file.override")
+    assert rows and rows[-1].details["approved_by"] == "super1"
