@@ -636,7 +636,7 @@ class PostingService:
                                 self._record(("unclaim", rest.key, owner))
                             break
                         if time.monotonic() - claimed_at > self.lease_s / 3:
-                            self._flush(owner)  # keep the record short, and the leases fresh
+                            self._flush(owner, operator)  # keep the record short, and the leases fresh
                             for rest in claimed[i:]:
                                 self.journal.renew(rest.key, owner, self.lease_s)
                             claimed_at = time.monotonic()
@@ -669,7 +669,7 @@ class PostingService:
                             msg = f"{entry.key}: {outcome}"
                         report(msg)
                 finally:
-                    self._flush(owner)
+                    self._flush(owner, operator)
                     self._local.ops = None
                 if state["abort"]:
                     return
@@ -795,11 +795,22 @@ class PostingService:
             return
         self._apply([op])
 
-    def _flush(self, owner: str) -> None:
+    def _flush(self, owner: str, operator: str = "") -> None:
         ops = getattr(self._local, "ops", None)
         if ops:
             self._local.ops = []
             self._apply(ops)
+            self._audit_outcomes(ops, operator)
+
+    def _audit_outcomes(self, ops: list[tuple], operator: str) -> None:
+        """Every outcome recorded is also audited: one chained row per chunk, listing
+        [key, state, outcome, remote ref] of each entry (the journal keeps the details)."""
+        if self.audit is None:
+            return
+        finished = [[op[1], op[3], op[4], op[5]] for op in ops if op[0] == "finish"]
+        if finished:
+            self.audit.record(operator or "system", "posting.entries", f"{len(finished)} entries",
+                              entries=finished)
 
     def _apply(self, ops: list[tuple]) -> None:
         for op, ok in zip(ops, self.journal.record_many(ops), strict=True):

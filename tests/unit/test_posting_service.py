@@ -184,6 +184,9 @@ def test_receipts_posted_once_without_fee_in_payment_date_batch(env):
     assert svc.post_pending().processed == 0  # nothing twice
     assert len(fake.creates()) == 11
     assert audit.verify().ok and audit.rows(action="posting.run")
+    audited = [e for row in audit.rows(action="posting.entries") for e in row.details["entries"]]
+    assert sorted(k for k, *_ in audited) == sorted(f"P{i:06d}" for i in [*range(10), 99])
+    assert all(state == "done" and ref.startswith("5.") for _, state, _, ref in audited)
 
 
 def test_today_batch_stays_open_and_auto_close_can_be_off(env):
