@@ -306,6 +306,8 @@ class BurstDetector:
         text = self._text()
         body = self._body(text)
         if char in "\r\n" or (self.settings.postamble and body.endswith(self.settings.postamble)):
+            if self._far_too_short(body[:-1]):
+                return self._give_back_typing()  # a person's "02…" and Enter: theirs, Enter too
             return self._resolve(t)
         if len(text) > self.settings.max_chars:
             return self._resolve(t)
@@ -332,16 +334,21 @@ class BurstDetector:
         if self._mode == _PENDING:
             return self._replay_all()
         if self._mode == _FRAME:
-            body = self._body(self._text())
-            if self._declared is not None and len(body) * 2 < min(self._declared, 60):
-                # Far too short for the frame it seemed to start: a person typing in a
-                # burst (a busy GUI delivers keys together). Give the keys back.
-                self._set_state(LISTENING)
-                return self._replay_all()
+            if self._far_too_short(self._body(self._text())):
+                return self._give_back_typing()
             return self._resolve(t)
         self._mode = _IDLE
         self._held = []
         return []
+
+    def _far_too_short(self, body: str) -> bool:
+        """Far too short for the frame its header declares: a person typing in a burst (or a
+        busy GUI delivering keys together), not a reader — a reader types the whole frame."""
+        return self._declared is not None and len(body) * 2 < min(self._declared, 60)
+
+    def _give_back_typing(self) -> list:
+        self._set_state(LISTENING)
+        return self._replay_all()
 
     def _replay_all(self, *, passthrough: bool = False) -> list:
         text = self._text()
