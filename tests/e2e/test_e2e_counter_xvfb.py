@@ -11,7 +11,8 @@ the journal, and no file the console wrote may hold the card number, track data 
 In the same session, a person typing "02…" (how every frame starts, even a whole frame
 header) into the search field gets exactly what they typed — at 80 ms a key, and at 40 ms (a
 fast typist: a burst the capture holds back as a possible frame) followed at once by Ctrl+A,
-Ctrl+C, which must act on the whole text (they once overtook the held characters).
+Ctrl+C, which must act on the whole text (they once overtook the held characters); and a
+fast "0251000123" ended by Enter runs the search (it was once taken for a truncated card read).
 
 xdotool's ``--delay`` is the time from one key press to the next split in two (press, half
 the delay, release, half the delay), so ``--delay 160`` types a key every ~80 ms.
@@ -36,6 +37,8 @@ HUMAN_TEXT = "02A30180 Pioneer 02"  # a frame's own header, typed by a person
 READER_DELAY_MS = "2"  # a SREDKey configured for 2 ms between characters (~1 ms a key)
 HUMAN_DELAY_MS = "160"  # a key every ~80 ms
 FAST_DELAY_MS = "80"  # a key every ~40 ms: faster than the capture's 55 ms burst gap
+FAST_KEY_DELAY_MS = "40"  # ``key --delay`` is the full time from one key to the next
+FAST_SEARCH = "0251000123"  # a phone-like number whose start reads as a frame header
 TYPING_DELAY_MS = "30"  # sign-in, account number, amount: a quick typist
 START_S = 40.0  # generous: a cold start on a loaded CI machine
 STEP_S = 20.0
@@ -225,6 +228,11 @@ def test_a_cashier_takes_a_card_payment_in_the_running_console(xdisplay, console
             xdisplay.xdotool("type", "--delay", delay, text)
             xdisplay.xdotool("key", "ctrl+a", "ctrl+c")  # at once, while keys may still be held
             assert read_clipboard(xdisplay, text) == text, f"typed {text!r} at --delay {delay}"
+        # ... and a fast "02…" ended by Enter is a search, not a failed card read
+        xdisplay.xdotool("key", "F2")
+        # (``key`` sends a real Return; ``type`` turns "\n" into Linefeed, which no field takes)
+        xdisplay.xdotool("key", "--delay", FAST_KEY_DELAY_MS, *FAST_SEARCH, "Return")
+        offset = console.wait_log("SearchAccounts", after=offset, timeout=10)
 
         # ---- find the account: F2, account number, Enter (one match opens it)
         xdisplay.xdotool("key", "F2")
