@@ -22,6 +22,17 @@ def no_leftover_swipe_capture():
 
 
 @pytest.fixture(autouse=True)
+def no_leftover_error_box():
+    """An error box a test left open (a failing tab, an unexpected error) must not become the
+    active window of the next test and take its keyboard."""
+    yield
+    module = sys.modules.get("console.ui.errors")
+    if module is not None:
+        for box in module.find_error_boxes():
+            box.close()
+
+
+@pytest.fixture(autouse=True)
 def console_home(tmp_path, monkeypatch):
     """Config, data, logs and cache under a temp folder; never the real user directories."""
     home = tmp_path / "console-home"
