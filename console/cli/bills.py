@@ -97,6 +97,21 @@ def _fail(exc: Exception, as_json: bool) -> int:
     return 2
 
 
+def _quiet_broken_pipe(fn):
+    """``biller-console bills index x.pdf | head`` must not end in a traceback."""
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except BrokenPipeError:
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+
+    return wrapper
+
+
+@_quiet_broken_pipe
 def cmd_index(args: argparse.Namespace) -> int:
     from console.bills.indexer import index_batch
 
@@ -120,6 +135,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0 if index.clean else 1
 
 
+@_quiet_broken_pipe
 def cmd_split(args: argparse.Namespace) -> int:
     from console.bills.indexer import index_batch
     from console.bills.service import load_invoice_refs, naming_for
