@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -80,6 +81,32 @@ BUILD_ROLES = ("clerk", "supervisor")
 RELEASE_TEXT = {"sent": "sent through Stratus", "emailed": "e-mailed", "handed_over": "handed over"}
 
 
+class _ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" instead of widening the window."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(80)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:  # the whole text (what is painted may be shortened)
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.width() if self.isVisible() else 10_000
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+
+
 class LockboxTab(QWidget):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -112,9 +139,10 @@ class LockboxTab(QWidget):
         self.sandbox_button = QPushButton("Sandbox payments", self)
         self.sandbox_button.setToolTip("Write today's training payments file (CloudStore items) and open it")
         self.sandbox_button.setVisible(bool(getattr(ctx.profile, "is_sandbox", False)))
-        self.source_label = QLabel("No payments file", self)
+        self.source_label = _ElidedLabel("No payments file", self)
         self.source_label.setObjectName("lockbox-source")
-        self.dates_check = QCheckBox("Only payments dated", self)
+        self.dates_check = QCheckBox("Dated", self)
+        self.dates_check.setToolTip("Only payments dated from … to … (both days included); unticked: every date")
         today = QDate.currentDate()
         self.from_date = QDateEdit(today, self)
         self.to_date = QDateEdit(today, self)
@@ -184,6 +212,7 @@ class LockboxTab(QWidget):
         self.problems.setObjectName("lockbox-problems")
         self.problems.setWordWrap(True)
         right = QWidget(self)
+        self.totals_pane = right
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
         for title, w, stretch in (("Totals per GL account", self.gl_table, 2), ("Batches", self.batch_table, 1),
@@ -199,8 +228,9 @@ class LockboxTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
 
         # ---- actions
-        self.override_button = QPushButton("Include duplicates (supervisor)…", self)
-        self.override_button.setToolTip("Put payments that are already in a sent lockbox file in this one too")
+        self.override_button = QPushButton("Include duplicates…", self)
+        self.override_button.setToolTip("Put payments that are already in a sent lockbox file in this one too "
+                                        "(a supervisor must approve)")
         self.build_button = QPushButton("Build file…", self)
         self.build_button.setObjectName("lockbox-build")
         self.check_button = QPushButton("Open lockbox file…", self)
@@ -245,6 +275,8 @@ class LockboxTab(QWidget):
         self.group_combo.currentIndexChanged.connect(self.proxy.set_group)
         self.search_edit.textChanged.connect(self.proxy.set_text)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
+        self.problems.itemClicked.connect(self._on_problem_activated)
+        self.problems.itemActivated.connect(self._on_problem_activated)
         self.override_button.clicked.connect(self._on_override_button_clicked)
         self.build_button.clicked.connect(self._on_build_button_clicked)
         self.check_button.clicked.connect(self._on_check_button_clicked)
@@ -261,9 +293,28 @@ class LockboxTab(QWidget):
         t.setModel(model)
         t.verticalHeader().setVisible(False)
         t.verticalHeader().setDefaultSectionSize(22)
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # the first column takes the spare room; figures are never cut ("$1,223,081.…")
+        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         return t
+
+    def _fit_totals(self) -> None:
+        """Widen the totals pane until every figure shows in full, and let the batches table
+        show its rows and total (up to six) without scrolling."""
+        needed = 0
+        for t in (self.gl_table, self.batch_table):
+            h = t.horizontalHeader()
+            first = max(t.sizeHintForColumn(0), h.sectionSizeHint(0))
+            rest = sum(h.sectionSize(c) for c in range(1, h.count()))
+            scroll = t.verticalScrollBar().sizeHint().width()
+            needed = max(needed, first + rest + scroll + 2 * t.frameWidth() + 24)  # + group box margins
+        self.totals_pane.setMinimumWidth(min(needed, 520))
+        rows = min(max(self.batch_model.rowCount(), 2), 6)
+        t = self.batch_table
+        t.setMinimumHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
+                           + 2 * t.frameWidth())
 
     @property
     def service(self):
@@ -399,7 +450,21 @@ class LockboxTab(QWidget):
         self.gl_model.set_rows(rows, total=total if rows else None)
         rows, total = batch_rows(p.batches)
         self.batch_model.set_rows(rows, total=total if rows else None)
+        self._fit_totals()
         self._show_problems(p.errors, p.warnings)
+        codes = sorted({ln.payment.invoice_type for ln in p.lines if ln.status == UNMAPPED}, key=str)
+        if codes:  # one line that says what to do, above the payment-by-payment list
+            n = sum(1 for ln in p.lines if ln.status == UNMAPPED)
+            head = QListWidgetItem(
+                f"{n:,} payment(s) have an item code without a GL account: {', '.join(map(str, codes[:12]))}"
+                + (" …" if len(codes) > 12 else "")
+                + ". A supervisor adds the codes under GL mapping… (or double-click a payment), then Preview again.")
+            head.setForeground(Qt.GlobalColor.darkRed)
+            font = head.font()
+            font.setBold(True)
+            head.setFont(font)
+            head.setData(Qt.ItemDataRole.UserRole, None)
+            self.problems.insertItem(0, head)
         parts = [f"{len(p.items):,} CloudStore payment(s) for the file, {format_money(p.total)} in "
                  f"{len(p.batches)} batch(es)"]
         left_out = [f"{n} {what}" for n, what in ((p.count(DUPLICATE), "already in a sent file"),
@@ -416,6 +481,9 @@ class LockboxTab(QWidget):
         self.summary_label.setText("; ".join(parts) + ".")
         if p.errors:
             self.group_combo.setCurrentIndex(LockboxFilterModel.NEEDS_LOOK)
+        elif self.group_combo.currentIndex() == LockboxFilterModel.NEEDS_LOOK and self.proxy.rowCount() == 0:
+            # the problems were fixed (e.g. the GL mapping): an empty "Needs a look" would hide every payment
+            self.group_combo.setCurrentIndex(LockboxFilterModel.ALL)
         self.ctx.status(f"Lockbox preview: {len(p.items):,} items, {format_money(p.total)}")
         self._update_actions()
 
@@ -478,6 +546,7 @@ class LockboxTab(QWidget):
             self.gl_model.set_rows(rows, total=total if rows else None)
             rows, total = batch_rows(f.batches)
             self.batch_model.set_rows(rows, total=total if rows else None)
+            self._fit_totals()
             notes = [Problem(None, None, "duplicate", f"confirmation {p.confirmation} is {p.describe()}")
                      for p in c.released_elsewhere]
             self._show_problems(f.errors, f.warnings + notes)
@@ -578,7 +647,9 @@ class LockboxTab(QWidget):
         from console.services.transfer import AlreadySent
 
         if isinstance(exc, AlreadySent | AlreadyReleased):
-            who = self._supervisor(f"{exc} A supervisor must approve sending it again.", "lockbox.send_again")
+            message = getattr(exc, "message", str(exc)).rstrip(".")
+            who = self._supervisor(f"{message}. Sending it again can make Caselle import the same payments "
+                                   "twice; a supervisor must approve.", "lockbox.send_again")
             if who is not None:
                 self.send_current(via, override_by=who)
             return True
@@ -666,6 +737,27 @@ class LockboxTab(QWidget):
         self.gl_dialog = dialog
         dialog.open()
         return dialog
+
+    def _on_problem_activated(self, item: QListWidgetItem) -> None:
+        line = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(line, int):
+            self.jump_to_line(line)
+
+    def jump_to_line(self, line: int) -> bool:
+        """Select the payment of a file line (showing every payment when the filter hides it)."""
+        for _attempt in range(2):
+            for r in range(self.proxy.rowCount()):
+                row = self.proxy.data(self.proxy.index(r, 0), ROW_ROLE)
+                if row is not None and row.line == line:
+                    index = self.proxy.index(r, 0)
+                    self.table.selectRow(r)
+                    self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+                    return True
+            if self.group_combo.currentIndex() == LockboxFilterModel.ALL and not self.search_edit.text():
+                return False
+            self.search_edit.clear()
+            self.group_combo.setCurrentIndex(LockboxFilterModel.ALL)
+        return False
 
     def _on_table_double_clicked(self, index) -> None:
         row = self.proxy.data(index, ROW_ROLE)

@@ -1,0 +1,95 @@
+"""Lockbox tab as a clerk uses it (regressions found in the QA pass under Xvfb): the table is not
+left empty on "Needs a look" once the problems are fixed, totals show whole figures, the tab fits
+a 1024-pixel screen, unmapped codes are summed up with what to do, problems jump to their
+payment, and the "send again" question reads as one sentence."""
+
+from __future__ import annotations
+
+from console.lockbox.glmap import GlMap
+from console.ui.lockbox_models import LockboxFilterModel
+from console.ui.operations import tracker
+from tests.lockbox_data import payment_rows, write_payments
+from tests.ui.test_lockbox_tab import SANDBOX_GL, SUPERVISOR, built, make_tab, previewed, settle
+
+
+def _drain():
+    tracker().cancel_all()
+    tracker().wait(5000)
+
+
+def test_needs_a_look_goes_back_to_all_payments_once_nothing_needs_a_look(qtbot, tmp_path):
+    tab = make_tab(qtbot)
+    rows = payment_rows(6)
+    rows[2]["InvoiceType"] = "777"
+    path = write_payments(tmp_path / "p.csv", rows)
+    previewed(qtbot, tab, path)
+    assert tab.group_combo.currentIndex() == LockboxFilterModel.NEEDS_LOOK and tab.proxy.rowCount() == 1
+    tab.service.use_gl_map(GlMap({**SANDBOX_GL, "777": "10-4700-000"}, "test"))
+    tab.preview = None
+    tab.run_preview()
+    settle(qtbot, lambda: tab.preview is not None and not tab.busy)
+    assert tab.preview.ok
+    assert tab.group_combo.currentIndex() == LockboxFilterModel.ALL and tab.proxy.rowCount() == 6
+    _drain()
+
+
+def test_totals_show_whole_figures_and_the_tab_fits_a_1024_screen(qtbot, tmp_path):
+    tab = make_tab(qtbot)
+    rows = payment_rows(1005)
+    for r in rows:
+        r["Amount"] = "4999.99"  # about 5 million in all: seven-digit figures
+    previewed(qtbot, tab, write_payments(tmp_path / ("a-rather-long-payments-file-name-" * 3 + ".csv"), rows))
+    tab.resize(1000, 680)
+    qtbot.wait(50)
+    assert tab.minimumSizeHint().width() <= 1000
+    for table in (tab.gl_table, tab.batch_table):
+        header = table.horizontalHeader()
+        for col in range(1, header.count()):  # the figures: never narrower than their text
+            assert header.sectionSize(col) >= table.sizeHintForColumn(col), (table.objectName(), col)
+        used = sum(header.sectionSize(c) for c in range(header.count()))
+        assert used <= table.viewport().width() + 1, table.objectName()
+        assert header.sectionSize(0) >= table.sizeHintForColumn(0), table.objectName()
+    # the batches table shows both batches and the total without scrolling
+    bt = tab.batch_table
+    assert bt.rowViewportPosition(tab.batch_model.rowCount() - 1) + bt.rowHeight(0) <= bt.viewport().height()
+    assert tab.source_label.text().endswith(".csv")  # the whole name stays available (tooltip, text())
+    _drain()
+
+
+def test_unmapped_codes_are_summed_up_and_a_problem_jumps_to_its_payment(qtbot, tmp_path):
+    tab = make_tab(qtbot)
+    rows = payment_rows(8)
+    rows[1]["InvoiceType"] = "777"
+    rows[5]["InvoiceType"] = "778"
+    previewed(qtbot, tab, write_payments(tmp_path / "p.csv", rows))
+    head = tab.problems.item(0).text()
+    assert "2 payment(s)" in head and "777, 778" in head and "GL mapping" in head
+    tab.group_combo.setCurrentIndex(LockboxFilterModel.IN_FILE)  # the unmapped ones are hidden now
+    item = next(tab.problems.item(i) for i in range(tab.problems.count()) if "line 7" in tab.problems.item(i).text())
+    tab.problems.itemActivated.emit(item)
+    current = tab.proxy.mapToSource(tab.table.currentIndex())
+    assert tab.model.row(current.row()).line == 7 and tab.model.row(current.row()).item_code == "778"
+    assert tab.group_combo.currentIndex() == LockboxFilterModel.ALL
+    _drain()
+
+
+def test_the_send_again_question_is_one_clear_sentence(qtbot, tmp_path):
+    from console.sandbox.smtp_sink import DEMO_PASSWORD, DEMO_USER, SmtpSink
+
+    with SmtpSink(tmp_path / "sink") as sink:
+        endpoints = {"caselle_url": "", "smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_user": DEMO_USER,
+                     "smtp_password": DEMO_PASSWORD, "smtp_ca_file": str(sink.cert_file)}
+        tab = make_tab(qtbot, endpoints=endpoints)
+        previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(3)))
+        built(qtbot, tab, tmp_path / "lb.txt")
+        tab.send_current("email")
+        settle(qtbot, lambda: tab.last_send is not None and not tab.busy)
+        asked = []
+        tab.ask_supervisor = lambda parent, approve, reason: asked.append(reason) or None
+        tab.send_current("email")
+        settle(qtbot, lambda: bool(asked) and not tab.busy)
+        reason = asked[0]
+        assert "already e-mailed" in reason and "a supervisor must approve" in reason
+        assert "(a supervisor may override" not in reason and ") A " not in reason
+        assert SUPERVISOR.operator_id not in reason
+    _drain()
