@@ -141,6 +141,13 @@ class _Runnable(QRunnable):
             _safe_emit(op._bridge.failed, exc)
         else:
             _safe_emit(op._bridge.finished, result)
+        # Deleted from here, after the emit has fully returned: deleting it from the GUI thread
+        # when the result arrives raced with this thread still inside emit() (rare crashes).
+        # deleteLater is thread-safe and its event is queued behind the result's.
+        try:
+            op._bridge.deleteLater()
+        except RuntimeError:  # already gone: the application is shutting down
+            pass
 
 
 def _safe_emit(signal, *args) -> None:
@@ -305,7 +312,6 @@ class Operation:
         if self in t.running:
             t.running.remove(self)
         t.ended.emit(self)
-        self._bridge.deleteLater()
 
     def _deliver_success(self, result: Any) -> None:
         alive = self._parent_alive()
