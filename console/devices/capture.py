@@ -147,6 +147,7 @@ class BurstDetector:
         self._held: list[tuple[str, float]] = []
         self._last_t: float | None = None
         self._declared: int | None = None  # declared total in typed chars (keyboard); hex is 2L+12
+        self._expected: int | None = None  # chars the header promises, also when its start was lost
         self._state = LISTENING
         self._error_until: float | None = None
         self._ksns: OrderedDict[str, None] = OrderedDict()
@@ -297,7 +298,8 @@ class BurstDetector:
             return self._replay_all(passthrough=True)
         kind, declared = verdict
         self._mode = _FRAME
-        self._declared = declared
+        self._declared = declared if kind == "frame" else None
+        self._expected = declared
         self._error_until = None
         self._set_state(RECEIVING)
         return self._maybe_complete(text[-1], t) if kind == "frame" else []
@@ -344,7 +346,7 @@ class BurstDetector:
     def _far_too_short(self, body: str) -> bool:
         """Far too short for the frame its header declares: a person typing in a burst (or a
         busy GUI delivering keys together), not a reader — a reader types the whole frame."""
-        return self._declared is not None and len(body) * 2 < min(self._declared, 60)
+        return self._expected is not None and len(body) * 2 < min(self._expected, 60)
 
     def _give_back_typing(self) -> list:
         self._set_state(LISTENING)
@@ -354,7 +356,7 @@ class BurstDetector:
         text = self._text()
         count = len(self._held)
         self._held = []
-        self._declared = None
+        self._declared = self._expected = None
         self._mode = _PASSTHROUGH if passthrough else _IDLE
         if self._state == RECEIVING:
             self._set_state(LISTENING)
@@ -366,7 +368,7 @@ class BurstDetector:
         times = [ts for _, ts in self._held]
         count = len(self._held)
         self._held = []
-        self._declared = None
+        self._declared = self._expected = None
         self._mode = _TRAILING
         timing = FrameTiming.of(times)
         try:
@@ -418,7 +420,7 @@ def _header(candidate: str, settings: CaptureSettings):
 
 def _frame_start(body: str, settings: CaptureSettings):
     """Classify the start of a burst: None (undecided), False (not reader output),
-    ("frame", declared_total_chars) or ("lost"/"clear", None)."""
+    ("frame", declared_total_chars), ("lost", chars still expected or None) or ("clear", None)."""
     if not body:
         return None
     verdicts = []
@@ -429,7 +431,7 @@ def _frame_start(body: str, settings: CaptureSettings):
     for lost in ("0", "02"):
         v = _header(lost + body, settings)
         if v not in (None, False):
-            return ("lost", None)
+            return ("lost", v - len(lost))  # the chars still to come, without the lost ones
         verdicts.append(v)
     clear = _clear_start(body)
     if clear is True:

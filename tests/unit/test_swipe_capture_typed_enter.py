@@ -36,3 +36,30 @@ def test_a_frame_cut_short_by_the_reader_is_still_refused_not_typed():
     frame = build_frame(FrameSpec(ksn="62994900000000F00032"))
     out = run_stream(typed(frame[:120] + "\r", gap=0.0012))
     assert out.delivered == "" and out.cards == [] and len(out.failures) == 1
+
+
+def _uneven(text: str, first_pause: float) -> list[tuple[str, float]]:
+    """The first key, a pause longer than the burst gap, then the rest fast (40 ms a key)."""
+    keys = [(text[0], 0.0)]
+    t = first_pause
+    for ch in text[1:]:
+        keys.append((ch, t))
+        t += 0.040
+    return keys
+
+
+@pytest.mark.parametrize("text", ["0251000123\r", "0251000123", "02A30180 Pioneer\r", "02A30180 x"])
+def test_a_pause_after_the_first_0_does_not_make_the_rest_a_card_that_lost_its_start(text):
+    """Found by the e2e test on a busy machine: "0", a pause, then "251000123⏎" fast read as a
+    frame whose first character was lost — the "0" had been typed into the field just before.
+    Far too short for the length its (rebuilt) header declares: it is typing, given back."""
+    out = run_stream(_uneven(text, first_pause=0.120))
+    assert out.delivered == text
+    assert (out.cards, out.failures) == ([], [])
+
+
+def test_a_frame_that_really_lost_its_first_characters_is_still_a_card_read():
+    frame = build_frame(FrameSpec(ksn="62994900000000F00033"))
+    for lost in (1, 2):
+        out = run_stream(typed(frame[lost:] + "\r", gap=0.0012))
+        assert out.delivered == "" and out.cards == [] and len(out.failures) == 1  # refused, never typed
