@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import time
@@ -161,6 +162,20 @@ def read_clipboard(display, expected: str, timeout: float = 5.0) -> str:
     return text
 
 
+def wait_for_focused_text(display, ok, timeout: float = STEP_S) -> str:
+    """Select all and copy in the focused field until its text is ``ok`` (a sync point on
+    what the GUI shows, instead of a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        display.xdotool("key", "ctrl+a", "ctrl+c")
+        text = _clipboard(display)
+        if ok(text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the focused field still holds {text!r} after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 def _clipboard(display) -> str:
     """The X clipboard's text, read by a separate small Qt client on the same display."""
     code = ("import sys\nfrom PySide6.QtGui import QGuiApplication\napp = QGuiApplication(sys.argv[:1])\n"
@@ -239,7 +254,10 @@ def test_a_cashier_takes_a_card_payment_in_the_running_console(xdisplay, console
         xdisplay.xdotool("type", "--delay", TYPING_DELAY_MS, customer.account_number)
         xdisplay.xdotool("key", "Return")
         offset = console.wait_log("CustomerDetail", after=offset)
-        time.sleep(0.5)  # the answer reaches the tab; the amount field takes the focus
+        # the tab has shown the account once the focused field holds an amount (the amount
+        # due, filled in and selected) instead of the account number typed into the search
+        focused = wait_for_focused_text(xdisplay, lambda text: re.fullmatch(r"\d+\.\d\d", text) is not None)
+        assert Decimal(focused) > 0, focused
 
         # ---- the amount replaces the amount due (selected), then the swipe into that field
         xdisplay.xdotool("type", "--delay", TYPING_DELAY_MS, f"{amount:.2f}")
