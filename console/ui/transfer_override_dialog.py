@@ -68,10 +68,12 @@ class SupervisorOverrideDialog(QDialog):
 
         self.approve_button = QPushButton("Approve and send again")
         self.approve_button.setObjectName("override-approve")
-        self.approve_button.setAutoDefault(False)
         cancel = QPushButton("Cancel")
         cancel.setObjectName("override-cancel")
-        cancel.setDefault(True)
+        # Enter in the ID moves to the PIN, Enter in the PIN approves (as in every other
+        # supervisor prompt); Esc or Cancel closes without sending
+        cancel.setAutoDefault(False)
+        self.approve_button.setDefault(True)
         buttons = QDialogButtonBox()
         buttons.addButton(self.approve_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(cancel, QDialogButtonBox.ButtonRole.RejectRole)
@@ -87,6 +89,9 @@ class SupervisorOverrideDialog(QDialog):
 
     def _on_approve_clicked(self) -> None:
         supervisor_id = self.supervisor_id.text().strip()
+        if supervisor_id and not self.pin.text() and self.focusWidget() is self.supervisor_id:
+            self.pin.setFocus()  # Enter after the ID: on to the PIN
+            return
         if not supervisor_id or not self.pin.text():
             self.message.setText("Enter the supervisor's ID and PIN.")
             return

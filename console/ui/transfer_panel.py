@@ -61,6 +61,12 @@ class TransferPanel(QWidget):
         sender.delivery_changed.connect(self._on_delivery_changed)
         sender.message.connect(self.info.setText)
 
+    def clear(self) -> None:
+        """Forget what is shown about the last send (another file is on screen now)."""
+        self.info.setText("")
+        self.status.hide()
+        self.warning.hide()
+
     def _show_progress(self, visible: bool) -> None:
         self.progress.setVisible(visible)
         self.cancel_button.setVisible(visible)
@@ -93,7 +99,8 @@ class TransferPanel(QWidget):
 
     def _on_delivery_changed(self, status: str) -> None:
         text, fg, bg = STATUS_TEXT.get(status, (status, "#374151", "#e5e7eb"))
-        self.status.setText(f"Delivery: {text}")
+        result = self.transfer_sender.result
+        self.status.setText(f"Delivery of {result.remote_name}: {text}" if result is not None else f"Delivery: {text}")
         self.status.setProperty("state", status)
         self.status.setStyleSheet(f"color:{fg}; background:{bg}; padding:3px 6px; border-radius:3px;")
         self.status.show()

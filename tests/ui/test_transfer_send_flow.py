@@ -94,12 +94,12 @@ def test_first_send_asks_to_trust_then_sends_and_polls_until_delivered(qtbot, pa
     assert statuses == ["awaiting pickup"] and sender.polling
     assert "ICExport.txt sent to /invoices/ICExport.txt" in panel.info.text()
     assert not panel.warning.isVisibleTo(panel)
-    assert panel.status.text() == "Delivery: Awaiting pickup"
+    assert panel.status.text() == "Delivery of ICExport.txt: Awaiting pickup"
     assert services.audit.rows(action="transfer.trust_host_key")[0].operator == "clerk1"
 
     StratusPickup(server.root, delay=0).scan_once()
     qtbot.waitUntil(lambda: statuses[-1] == "delivered", timeout=10000)
-    assert panel.status.text() == "Delivery: Delivered"
+    assert panel.status.text() == "Delivery of ICExport.txt: Delivered"
     qtbot.waitUntil(lambda: not sender.polling, timeout=2000)
 
 
