@@ -138,11 +138,37 @@ class InvoiceCheck:
         }
 
 
+# Documents a clerk may pick by mistake (a bill PDF, a spreadsheet), told apart by their first
+# bytes: one clear "this is a PDF" instead of a missing-column error for every column.
+DOCUMENT_SIGNATURES = ((b"%PDF-", "a PDF document"), (b"PK\x03\x04", "a spreadsheet or other zipped document"),
+                       (b"\xd0\xcf\x11\xe0", "an Excel or Word document"), (b"{\\rtf", "a Word (RTF) document"))
+
+
+def not_a_text_export(path: str | Path) -> str | None:
+    """Why ``path`` is a document rather than the export's text file, or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None  # the reader says why it cannot be read
+    for signature, kind in DOCUMENT_SIGNATURES:
+        if head.startswith(signature):
+            return (f"the file is {kind}, not the invoice export; in Caselle run the \u201cInvoice Cloud "
+                    "Export\u201d report and open the text file it writes")
+    return None
+
+
 def check_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, progress=None, cancel=None, *,
                    today: dt.date | None = None) -> InvoiceCheck:
-    """Read and check an invoice file. Raises UnreadableFileError (not a readable file),
-    LayoutError (no such layout) or Cancelled; bad content is reported on the result."""
+    """Read and check an invoice file. Raises UnreadableFileError (not a readable file, or a
+    document such as a PDF), LayoutError (no such layout) or Cancelled; bad content is reported
+    on the result."""
+    from console.files.reader import UnreadableFileError
+
     layout = load_layout(layout_name)
+    reason = not_a_text_export(path)
+    if reason:
+        raise UnreadableFileError(str(path), reason)
     result = read_file(path, layout, progress=progress, cancel=cancel, today=today)
     total = _total(result)
     return InvoiceCheck(Path(path), result, total, summarize(result, total=total))
@@ -158,6 +184,8 @@ def preview_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, *, max
     when the file cannot be previewed (it may still be checked: the check says why)."""
     from console.files.reader import UnreadableFileError
 
+    if not_a_text_export(path):
+        return None
     try:
         with open(path, "rb") as f:
             head = f.read(max_bytes + 1)

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,9 +47,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.errors import Problem
+from console.errors import Problem, UserFacingError
 from console.files.layouts import list_layouts, load_layout
-from console.files.reader import ReadResult
+from console.files.reader import ReadResult, UnreadableFileError
 from console.services.invoices import DEFAULT_LAYOUT, InvoiceCheck, check_invoices, preview_invoices
 from console.ui.context import UiContext
 from console.ui.errors import show_error
@@ -343,6 +343,17 @@ class ProblemsModel(QAbstractTableModel):
         return None
 
 
+def failure_reason(exc: BaseException) -> str:
+    """Why a file could not be checked, for the banner: the reason of an unreadable file, the
+    message of another error the clerk can act on, never the text of an unexpected exception
+    (the error box shows its support reference)."""
+    if isinstance(exc, UnreadableFileError):
+        return exc.reason[:1].upper() + exc.reason[1:] + ("" if exc.reason.endswith(".") else ".")
+    if isinstance(exc, UserFacingError):
+        return exc.message + ("" if exc.message.endswith(".") else ".")
+    return "something went wrong inside the console (see the message)."
+
+
 def summary_html(check: InvoiceCheck) -> str:
     """The summary the clerk reads before sending (plain HTML for a QLabel)."""
     r, s = check.result, check.summary
@@ -399,7 +410,13 @@ class InvoiceImportTab(QWidget):
         self.setAcceptDrops(True)
 
         # ---- top bar
-        self.open_button = QPushButton("Open invoice file…")
+        self.open_button = QPushButton("&Open invoice file…")
+        self.open_button.setToolTip("Open the invoice export (Ctrl+O)")
+        open_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Open), self)
+        # window-wide, but only while this tab is on screen (Qt skips shortcuts of hidden widgets):
+        # it works right after the tab is chosen, when the tab bar has the focus
+        open_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        open_shortcut.activated.connect(lambda: self.open_button.isEnabled() and self._on_open_clicked())
         self.open_button.clicked.connect(self._on_open_clicked)
         self.layout_box = QComboBox()
         self.layout_box.setToolTip("The layout the file is checked against (resources/layouts)")
@@ -409,16 +426,18 @@ class InvoiceImportTab(QWidget):
         if self.layout_box.findData(preferred) >= 0:
             self.layout_box.setCurrentIndex(self.layout_box.findData(preferred))
         self.layout_box.currentIndexChanged.connect(self._on_layout_changed)
-        self.recheck_button = QPushButton("Check again")
+        self.recheck_button = QPushButton("Check &again")
         self.recheck_button.setEnabled(False)
         self.recheck_button.clicked.connect(self.recheck)
-        self.send_button = QPushButton("Send to Invoice Cloud")
+        self.send_button = QPushButton("&Send to Invoice Cloud")
         self.send_button.setObjectName("invoice-send")
         self.send_button.setEnabled(False)
         self.send_button.clicked.connect(self._on_send_clicked)
         top = QHBoxLayout()
         top.addWidget(self.open_button)
-        top.addWidget(QLabel("Layout"))
+        layout_label = QLabel("La&yout")
+        layout_label.setBuddy(self.layout_box)
+        top.addWidget(layout_label)
         top.addWidget(self.layout_box)
         top.addWidget(self.recheck_button)
         top.addStretch(1)
@@ -468,6 +487,10 @@ class InvoiceImportTab(QWidget):
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: account, invoice, name, address or e-mail")
         self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip("Ctrl+F")
+        find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        find_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        find_shortcut.activated.connect(lambda: (self.filter_edit.setFocus(), self.filter_edit.selectAll()))
         self.filter_edit.textChanged.connect(self._on_filter_changed)
         self.show_box = QComboBox()
         self.show_box.setToolTip("Which rows the table shows")
@@ -478,7 +501,9 @@ class InvoiceImportTab(QWidget):
         self.count_label = QLabel("")
         filt = QHBoxLayout()
         filt.addWidget(self.filter_edit, 1)
-        filt.addWidget(QLabel("Show"))
+        show_label = QLabel("S&how")
+        show_label.setBuddy(self.show_box)
+        filt.addWidget(show_label)
         filt.addWidget(self.show_box)
         filt.addWidget(self.count_label)
         table_box = QWidget()
@@ -532,6 +557,7 @@ class InvoiceImportTab(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addLayout(self.send_area)
         self.sender = None
+        self.transfer_panel = None
         self._attach_sender()
 
     def _attach_sender(self) -> None:
@@ -545,7 +571,8 @@ class InvoiceImportTab(QWidget):
         from console.ui.transfer_sender import TransferSender
 
         self.sender = TransferSender(self, self.ctx.services, self.ctx.operator, kind="invoices")
-        self.add_send_widget(TransferPanel(self.sender))
+        self.transfer_panel = TransferPanel(self.sender)
+        self.add_send_widget(self.transfer_panel)
         self.send_requested.connect(self._send_checked_file)
         self.sender.started.connect(lambda _name: self._update_send_button())
         self.sender.finished.connect(lambda _ok: self._update_send_button())
@@ -562,7 +589,8 @@ class InvoiceImportTab(QWidget):
     @property
     def can_send(self) -> bool:
         sending = self.sender is not None and self.sender.busy
-        return self.check is not None and self.check.ok and not self.loading and not sending
+        return (self.check is not None and self.check.ok and self.check.record_count > 0 and not self.loading
+                and not sending)
 
     # ---- helpers -----------------------------------------------------------------------
     @staticmethod
@@ -599,6 +627,8 @@ class InvoiceImportTab(QWidget):
         self.send_button.setEnabled(self.can_send)
         if self.check is not None and not self.check.ok:
             self.send_button.setToolTip("Fix the errors (in Caselle, then export again) before sending")
+        elif self.check is not None and self.check.record_count == 0:
+            self.send_button.setToolTip("The file holds no invoices: there is nothing to send")
         else:
             self.send_button.setToolTip("")
 
@@ -629,6 +659,8 @@ class InvoiceImportTab(QWidget):
         self.cancel()
         self._generation += 1
         gen = self._generation
+        if self.transfer_panel is not None and self.path != Path(path) and not self.sender.busy:
+            self.transfer_panel.clear()  # the last send was another file's: don't show it under this one
         self.path = Path(path)
         self.check = None
         self.summary.setText("")
@@ -699,7 +731,10 @@ class InvoiceImportTab(QWidget):
         self.summary.setText(summary_html(check))
         self._update_count()
         self._set_loading(False)
-        if check.ok:
+        if check.ok and check.record_count == 0:
+            self.banner.setText(f"{check.path.name} holds no invoices (only a header), so there is nothing to "
+                                "send. Run Caselle's \u201cInvoice Cloud Export\u201d again for the billing cycle.")
+        elif check.ok:
             self.banner.setText(f"{check.path.name}: {check.record_count:,} invoices, "
                                 f"{check.total_amount_due:,.2f} due — valid"
                                 + (", with warnings (see below)." if check.warnings else "."))
@@ -718,7 +753,7 @@ class InvoiceImportTab(QWidget):
         self.model.set_result(None)
         self._update_count()
         self._set_loading(False)
-        self.banner.setText(f"{self.path.name if self.path else 'The file'} could not be read: {exc}")
+        self.banner.setText(f"{self.path.name if self.path else 'The file'} could not be read: {failure_reason(exc)}")
         show_error(self, exc)
 
     # ---- filter / jump ---------------------------------------------------------------

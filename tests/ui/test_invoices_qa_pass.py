@@ -1,0 +1,138 @@
+"""Invoice Import tab as a clerk uses it (regressions found in the QA pass under Xvfb): a PDF
+renamed .txt gets one clear error, a header-only file cannot be sent, the banner never shows
+raw exception text, Ctrl+O / Ctrl+F work, the last send's status names its file and goes away
+when another file is opened, and Enter in the supervisor's PIN approves."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QTabBar, QVBoxLayout, QWidget
+
+from console.errors import UserFacingError
+from console.files.reader import UnreadableFileError
+from console.services.invoices import check_invoices, not_a_text_export
+from console.ui.tabs.invoice_import_tab import failure_reason
+from tests.ui.test_invoices_import_tab import SAMPLES, _cleanup, _loaded, write  # noqa: F401
+from tests.ui.test_invoices_import_tab import make_tab as make_tab  # noqa: F401 - the fixture
+
+
+def test_a_pdf_renamed_txt_is_one_clear_error(tmp_path):
+    pdf = tmp_path / "ICExport.txt"
+    pdf.write_bytes((SAMPLES / "bills-sample.pdf").read_bytes()[:4096])
+    with pytest.raises(UnreadableFileError) as caught:
+        check_invoices(pdf)
+    assert "PDF document" in caught.value.reason and "Invoice Cloud Export" in caught.value.reason
+    assert len(caught.value.problems) == 1
+    for head in (b"PK\x03\x04rest", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf1\\ansi"):
+        (tmp_path / "x.txt").write_bytes(head)
+        assert not_a_text_export(tmp_path / "x.txt")
+    assert not_a_text_export(write(tmp_path, 3)) is None
+
+
+def test_the_pdf_in_the_tab_names_the_problem_not_every_column(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    pdf = tmp_path / "bill.txt"
+    pdf.write_bytes((SAMPLES / "bills-sample.pdf").read_bytes())
+    tab.load_file(pdf)
+    _loaded(qtbot, tab)
+    assert "The file is a PDF document" in tab.banner.text()
+    assert str(tmp_path) not in tab.banner.text()  # no path twice, no raw exception text
+    assert tab.errors and isinstance(tab.errors[-1], UnreadableFileError)
+    assert not tab.send_button.isEnabled()
+
+
+def test_a_file_with_only_a_header_cannot_be_sent(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    full = write(tmp_path, 3)
+    header_only = tmp_path / "header.txt"
+    header_only.write_text(full.read_text(encoding="utf-8").splitlines()[0] + "\r\n", encoding="utf-8")
+    tab.load_file(header_only)
+    _loaded(qtbot, tab)
+    assert tab.check is not None and tab.check.record_count == 0
+    assert not tab.send_button.isEnabled() and "no invoices" in tab.send_button.toolTip()
+    assert "holds no invoices" in tab.banner.text()
+    tab.load_file(full)
+    _loaded(qtbot, tab)
+    qtbot.waitUntil(tab.send_button.isEnabled, timeout=5000)
+
+
+def test_failure_reason_never_shows_an_unexpected_exception():
+    assert failure_reason(UnreadableFileError("/x/y.txt", "the file does not exist")) == "The file does not exist."
+    assert failure_reason(UserFacingError("The layout is broken")) == "The layout is broken."
+    text = failure_reason(KeyError("TotalAmountDue"))
+    assert "TotalAmountDue" not in text and "KeyError" not in text
+
+
+def test_ctrl_o_and_ctrl_f_work_from_the_tab_bar(qtbot, make_tab, tmp_path, monkeypatch):
+    host = QWidget()
+    qtbot.addWidget(host)
+    tab_bar = QTabBar(host)  # the focus is outside the tab's own widgets, as right after choosing the tab
+    tab_bar.addTab("Invoice Import")
+    tab = make_tab()
+    box = QVBoxLayout(host)
+    box.addWidget(tab_bar)
+    box.addWidget(tab)
+    opened = []
+    monkeypatch.setattr(tab, "_on_open_clicked", lambda: opened.append(True))
+    host.show()
+    host.activateWindow()
+    qtbot.waitActive(host)
+    tab_bar.setFocus()
+    # through the window (the way a real key press arrives, so the shortcut map sees it)
+    QTest.keyClick(host.windowHandle(), Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert opened == [True]
+    QTest.keyClick(host.windowHandle(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert tab.filter_edit.hasFocus()
+    box.removeWidget(tab)
+    tab.setParent(None)  # qtbot closes the tab itself; the host must not delete it too
+    assert tab.open_button.text().startswith("&") and "&" in tab.send_button.text()
+
+
+def test_the_override_dialog_approves_on_enter_in_the_pin(qtbot):
+    from console.ui.transfer_override_dialog import SupervisorOverrideDialog
+    from tests.ui.test_transfer_dialogs import _already_sent
+
+    tried = []
+
+    def approve(sid, pin):
+        tried.append((sid, pin))
+        raise UserFacingError("Unknown operator ID or wrong PIN")
+
+    d = SupervisorOverrideDialog(_already_sent(), approve)
+    qtbot.addWidget(d)
+    d.show()
+    d.activateWindow()
+    qtbot.waitActive(d)
+    d.supervisor_id.setFocus()
+    qtbot.keyClicks(d.supervisor_id, "super1")
+    qtbot.keyClick(d.supervisor_id, Qt.Key.Key_Return)
+    assert d.focusWidget() is d.pin and d.isVisible()
+    qtbot.keyClicks(d.pin, "1234")
+    qtbot.keyClick(d.pin, Qt.Key.Key_Return)
+    assert tried == [("super1", "1234")] and d.isVisible()  # tried, refused, still open
+    assert "wrong PIN" in d.message.text()
+    qtbot.keyClick(d, Qt.Key.Key_Escape)
+    assert not d.isVisible() and d.supervisor is None
+
+
+def test_the_last_sends_status_names_its_file_and_goes_when_another_file_is_opened(qtbot, make_tab, tmp_path):
+    from types import SimpleNamespace
+
+    tab = make_tab()
+    panel = tab.transfer_panel
+    assert panel is not None
+    first = write(tmp_path, 3, name="October.txt")
+    tab.load_file(first)
+    _loaded(qtbot, tab)
+    tab.sender.result = SimpleNamespace(remote_name="October.txt")  # as after a send of this file
+    panel.info.setText("October.txt sent to /invoices/October.txt over SFTP")
+    tab.sender.delivery_changed.emit("delivered")
+    assert panel.status.text() == "Delivery of October.txt: Delivered" and not panel.status.isHidden()
+    tab.load_file(first)  # the same file checked again: its status stays
+    _loaded(qtbot, tab)
+    assert not panel.status.isHidden()
+    tab.load_file(write(tmp_path, 3, name="November.txt"))
+    _loaded(qtbot, tab)
+    assert panel.status.isHidden() and panel.info.text() == ""
