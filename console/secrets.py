@@ -29,11 +29,26 @@ ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWO
 class SecretStore:
     """get/set/delete secrets for one profile. Values never reach logs or files."""
 
+    _UNSET = object()
+
     def __init__(self, profile_name: str, backend=None):
         self.profile_name = profile_name
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._backend = backend if backend is not None else _recommended_backend()
+        # Finding the keyring backend costs ~0.15 s (D-Bus probing): done on first use, not at start-up.
+        self._backend_value = backend if backend is not None else self._UNSET
+
+    @property
+    def _backend(self):
+        if self._backend_value is self._UNSET:
+            with self._lock:
+                if self._backend_value is self._UNSET:
+                    self._backend_value = _recommended_backend()
+        return self._backend_value
+
+    @_backend.setter
+    def _backend(self, backend) -> None:
+        self._backend_value = backend
 
     @property
     def secure(self) -> bool:
