@@ -222,6 +222,9 @@ def run_gui(args) -> int:
     setup_logging(controller.paths, secret_source=controller.known_secrets)
     uninstall_hooks = install_exception_hooks(lambda: app.activeWindow() or controller.window)
     capture = _install_swipe_capture(app)
+    from console.ui.focus_keeper import FocusKeeper
+
+    keeper = FocusKeeper.install(app)  # a closed dialog gives the keyboard back (no window manager)
     try:
         controller.services = controller.load_services(getattr(args, "profile", None))
         log.info("console %s starting on profile %s", _version(), controller.services.profile.name)
@@ -239,6 +242,8 @@ def run_gui(args) -> int:
     finally:
         if capture is not None:
             capture.remove_installed(app)
+        keeper.remove()
+        keeper.setParent(None)
         uninstall_hooks()
 
 
