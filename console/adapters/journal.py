@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from console.errors import Problem, ValidationError
+from console.processes import pid_alive
 
 PENDING = "pending"
 IN_FLIGHT = "in_flight"
@@ -259,43 +260,6 @@ def lease_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _pid_alive_windows(pid: int) -> bool:  # pragma: no cover - Windows only
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return ctypes.get_last_error() == 5  # access denied: it exists
-    try:
-        code = ctypes.c_ulong()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
-            return True
-        return code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process exists (never signals it: on Windows ``os.kill`` would terminate it)."""
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # pragma: no cover - Windows only
-        return _pid_alive_windows(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True
-    # A zombie (killed, not yet reaped by its parent) sends nothing: treat it as dead.
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        text = stat.read_text()
-        return text.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 _ENTRY_COLUMNS = ("id, key, kind, payload, state, outcome, remote_ref, detail, attempts, created_at, updated_at, "
@@ -654,7 +618,7 @@ class SqliteJournal:
             parts = owner.split(":")
             if len(parts) >= 3 and parts[0] == self._host and parts[1].isdigit():
                 pid = int(parts[1])
-                if pid != os.getpid() and not _pid_alive(pid):
+                if pid != os.getpid() and not pid_alive(pid):
                     dead.append(owner)
         if not dead:
             return 0

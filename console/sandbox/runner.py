@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from console.paths import Paths
+from console.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -201,20 +202,6 @@ def remove_state(data_dir: Path, pid: int | None = None) -> None:
         pass
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def _port_answers(url: str, timeout: float = 1.0) -> bool:
     parts = urllib.parse.urlsplit(url)
     try:
@@ -231,7 +218,7 @@ def running_sandbox(data_dir: Path) -> SandboxEndpoints | None:
         pid, urls = int(state["pid"]), dict(state["urls"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return None
     probe = urls.get("caselle_url") or next(iter(urls.values()), None)
     if probe is None or not _port_answers(probe):
