@@ -93,3 +93,16 @@ def test_the_send_again_question_is_one_clear_sentence(qtbot, tmp_path):
         assert "(a supervisor may override" not in reason and ") A " not in reason
         assert SUPERVISOR.operator_id not in reason
     _drain()
+
+
+def test_a_file_whose_payments_were_all_sent_shows_them_not_an_empty_table(qtbot, tmp_path):
+    tab = make_tab(qtbot)
+    pay = write_payments(tmp_path / "p.csv", payment_rows(5))
+    previewed(qtbot, tab, pay)
+    built(qtbot, tab, tmp_path / "a.txt")
+    tab.mark_handed_over("USB stick")
+    settle(qtbot, lambda: not tab.busy and tab.current.registered.status == "handed_over")
+    p = previewed(qtbot, tab, pay)  # the same payments again: all left out as duplicates
+    assert not p.ok and not p.items
+    assert tab.proxy.rowCount() == 5 and tab.group_combo.currentIndex() == LockboxFilterModel.ALL
+    _drain()

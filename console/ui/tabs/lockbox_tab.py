@@ -479,13 +479,18 @@ class LockboxTab(QWidget):
         if self.duplicates_by is not None:
             parts.append(f"duplicates included by supervisor {self.duplicates_by.name}")
         self.summary_label.setText("; ".join(parts) + ".")
-        if p.errors:
-            self.group_combo.setCurrentIndex(LockboxFilterModel.NEEDS_LOOK)
-        elif self.group_combo.currentIndex() == LockboxFilterModel.NEEDS_LOOK and self.proxy.rowCount() == 0:
-            # the problems were fixed (e.g. the GL mapping): an empty "Needs a look" would hide every payment
-            self.group_combo.setCurrentIndex(LockboxFilterModel.ALL)
+        self._choose_group(bool(p.errors))
         self.ctx.status(f"Lockbox preview: {len(p.items):,} items, {format_money(p.total)}")
         self._update_actions()
+
+    def _choose_group(self, problems: bool) -> None:
+        """Show the payments that need a look when there are problems, but never leave the clerk
+        an empty table while payments are there (problems fixed, or every payment left out)."""
+        if problems:
+            self.group_combo.setCurrentIndex(LockboxFilterModel.NEEDS_LOOK)
+        if self.proxy.rowCount() == 0 and self.model.rowCount() > 0:
+            self.search_edit.clear()
+            self.group_combo.setCurrentIndex(LockboxFilterModel.ALL)
 
     def _show_problems(self, errors: list[Problem], warnings: list[Problem]) -> None:
         self.problems.clear()
