@@ -136,3 +136,15 @@ def test_the_last_sends_status_names_its_file_and_goes_when_another_file_is_open
     tab.load_file(write(tmp_path, 3, name="November.txt"))
     _loaded(qtbot, tab)
     assert panel.status.isHidden() and panel.info.text() == ""
+
+
+def test_summary_amounts_read_as_money_like_the_other_tabs(tmp_path):
+    from console.ui.tabs.invoice_import_tab import summary_html
+
+    check = check_invoices(write(tmp_path, 30))
+    text = summary_html(check)
+    from console.domain.money import format_money
+
+    assert f"<b>{format_money(check.total_amount_due)}</b>" in text and "$" in text
+    assert check.summary.credit_balance_count > 0  # the generated rows include credit balances
+    assert f"({format_money(check.summary.credit_balance_total)})" in text  # "-$123.45", not "-123.45"

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.money import format_money
 from console.errors import Problem, UserFacingError
 from console.files.layouts import list_layouts, load_layout
 from console.files.reader import ReadResult, UnreadableFileError
@@ -363,24 +364,24 @@ def summary_html(check: InvoiceCheck) -> str:
         ("Layout", e(r.layout.name)),
         ("Encoding", e(r.encoding) + (" (not UTF-8)" if r.encoding == "cp1252" else "")),
         ("Invoices", f"{len(r):,}"),
-        ("Total amount due", f"<b>{check.total_amount_due:,.2f}</b>"),
+        ("Total amount due", f"<b>{format_money(check.total_amount_due)}</b>"),
     ]
     if r.trailer:
-        rows.append(("Trailer", f"{r.trailer[0]:,} records, {r.trailer[1]:,.2f}"))
+        rows.append(("Trailer", f"{r.trailer[0]:,} records, {format_money(r.trailer[1])}"))
     if s.bill_dates:
         rows.append(("Bill dates", " – ".join(d.strftime("%m/%d/%Y") for d in sorted(set(s.bill_dates)))))
     if s.due_dates:
         rows.append(("Due dates", " – ".join(d.strftime("%m/%d/%Y") for d in sorted(set(s.due_dates)))))
     for t in s.by_type:
         label = "Invoice type " + ("(none)" if t.invoice_type is None else str(t.invoice_type))
-        rows.append((e(label), f"{t.count:,} invoices, {t.total:,.2f}"))
+        rows.append((e(label), f"{t.count:,} invoices, {format_money(t.total)}"))
     several = f"{s.accounts_with_several_count:,}"
     if s.accounts_with_several:
         several += ": " + ", ".join(e(a.account) for a in s.accounts_with_several[:5]) + \
             (" …" if s.accounts_with_several_count > 5 else "")
     rows.append(("Accounts with several invoices", several))
     rows.append(("Credit balances", f"{s.credit_balance_count:,}"
-                 + (f" ({s.credit_balance_total:,.2f})" if s.credit_balance_count else "")))
+                 + (f" ({format_money(s.credit_balance_total)})" if s.credit_balance_count else "")))
     if r.warnings:
         by_rule: dict[str, int] = {}
         for w in r.warnings:
@@ -736,7 +737,7 @@ class InvoiceImportTab(QWidget):
                                 "send. Run Caselle's \u201cInvoice Cloud Export\u201d again for the billing cycle.")
         elif check.ok:
             self.banner.setText(f"{check.path.name}: {check.record_count:,} invoices, "
-                                f"{check.total_amount_due:,.2f} due — valid"
+                                f"{format_money(check.total_amount_due)} due — valid"
                                 + (", with warnings (see below)." if check.warnings else "."))
         else:
             self.banner.setText(f"{check.path.name} has {len(check.errors):,} error(s). Nothing can be sent "
