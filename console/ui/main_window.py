@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
 
         self.idle_lock = None
         self.lock_dialog = None
+        self._focus_before_lock: QWidget | None = None
         if ctx.operator is not None and idle_lock_ms:
             from console.ui.signin_dialog import IdleLock
 
@@ -501,6 +502,7 @@ class MainWindow(QMainWindow):
         dlg.sign_out.connect(self.sign_out_requested)
         dlg.accepted.connect(self._on_unlocked)
         self.lock_dialog = dlg
+        self._focus_before_lock = self.focusWidget()  # disabling the tabs takes it away
         self.tabs.setEnabled(False)
         self.menuBar().setEnabled(False)
         dlg.open()
@@ -510,8 +512,22 @@ class MainWindow(QMainWindow):
         self.lock_dialog = None
         self.tabs.setEnabled(True)
         self.menuBar().setEnabled(True)
+        self._restore_focus_after_lock()
         if self.idle_lock is not None:
             self.idle_lock.resume()
+
+    def _restore_focus_after_lock(self) -> None:
+        """Back where the operator was, so the tab's own keys (F2, F5) work at once."""
+        before, self._focus_before_lock = self._focus_before_lock, None
+        if before is not None and shiboken6.isValid(before) and before.isVisible() and before.isEnabled() \
+                and before.window() is self:
+            before.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        content = self.tabs.currentWidget()
+        for w in content.findChildren(QWidget) if content is not None else ():
+            if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                w.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
 
     # ---- menu actions -------------------------------------------------------------------
     def _on_open_logs_triggered(self) -> None:

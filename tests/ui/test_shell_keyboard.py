@@ -186,3 +186,21 @@ def test_the_window_opened_after_sign_in_takes_the_keyboard(qtbot, monkeypatch):
         tracker().cancel_all()
         tracker().wait(5000)
         c.close_services()
+
+
+def test_after_unlocking_the_focus_is_back_where_it_was_and_the_tab_keys_work(window, qtbot, monkeypatch):
+    """Locking disables the tabs, which takes the focus out of them; after the PIN the focus
+    stayed nowhere, so the tab's own keys (F2, F5: bound to the tab) did nothing until a click."""
+    from console.ui.signin_dialog import LockDialog
+
+    monkeypatch.setattr(LockDialog, "open", lambda self: None)  # the PIN itself is tested elsewhere
+    tab = window.tab_widget("Counter Payments")
+    qtbot.waitUntil(tab.isVisible)
+    tab.search_edit.setFocus()
+    qtbot.waitUntil(tab.search_edit.hasFocus)
+    window.lock()
+    assert not tab.search_edit.hasFocus()
+    window.lock_dialog.accepted.emit()  # the right PIN
+    qtbot.waitUntil(tab.search_edit.hasFocus, timeout=2000)
+    with qtbot.waitSignal(tab.shortcut_search.activated, timeout=2000):
+        QTest.keyClick(window.windowHandle(), Qt.Key.Key_F2)
