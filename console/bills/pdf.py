@@ -25,6 +25,12 @@ _PDFIUM_ERRORS = {
 }
 
 
+_PDFIUM_HINTS = {
+    4: "print or export the batch again without a password",
+    5: "print or export the batch again without a password",
+}
+
+
 class BadPdfError(UserFacingError):
     """A bill PDF that cannot be read: names the file and what is wrong with it."""
 
@@ -56,7 +62,8 @@ def check_pdf_file(path: Path | str) -> Path:
     if size == 0:
         raise BadPdfError(path, "the file is empty", hint="was it copied completely?")
     if b"%PDF-" not in head:
-        raise BadPdfError(path, "it is not a PDF file (no %PDF header)")
+        raise BadPdfError(path, "it is not a PDF file (no %PDF header)",
+                          hint="choose the bill batch PDF printed from the billing system")
     if b"%%EOF" not in tail:
         raise BadPdfError(path, "the file is truncated (its end-of-file marker is missing)",
                           hint="copy or print the batch again")
@@ -71,6 +78,6 @@ def open_document(path: Path | str, password: str | None = None) -> pdfium.PdfDo
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
         problem = _PDFIUM_ERRORS.get(code, f"PDFium could not load it ({exc})")
-        raise BadPdfError(path, problem) from None
+        raise BadPdfError(path, problem, hint=_PDFIUM_HINTS.get(code, "print the batch to PDF again")) from None
     except OSError as exc:
         raise BadPdfError(path, f"the file cannot be read ({exc.strerror or exc})") from None

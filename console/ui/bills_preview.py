@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.ui.elided_label import ElidedLabel
+
 THUMB_WIDTH = 96
 ZOOM_STEP = 1.25
 THUMBS_AT_ONCE = 4  # rendered right away; the rest of a long bill's thumbnails follow in idle time
@@ -68,7 +70,7 @@ class BillPreview(QWidget):
         self.zoom_in_button = self._tool("+", "Zoom in", self.zoom_in)
         self.fit_width_button = self._tool("Width", "Fit the page width", self.fit_width)
         self.fit_page_button = self._tool("Page", "Show the whole page", self.fit_page)
-        self.info = QLabel("", self)
+        self.info = ElidedLabel("", self, mode=Qt.TextElideMode.ElideRight)
         self.info.setObjectName("bill-preview-info")
 
         bar = QHBoxLayout()
@@ -78,8 +80,8 @@ class BillPreview(QWidget):
         bar.addSpacing(12)
         for w in (self.zoom_out_button, self.zoom_in_button, self.fit_width_button, self.fit_page_button):
             bar.addWidget(w)
-        bar.addStretch(1)
-        bar.addWidget(self.info)
+        bar.addSpacing(12)
+        bar.addWidget(self.info, 1)
 
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)

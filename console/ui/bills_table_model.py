@@ -65,6 +65,8 @@ class BillTableModel(QAbstractTableModel):
             return {ACCOUNT: row.account, PAGES: row.first_page, INVOICE: row.invoice, FILE: row.file_name,
                     STATUS: row.status_text}.get(col)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == FILE and row.file_name:  # the column may show it shortened
+                return "\n".join(t for t in (row.file_name, row.detail) if t)
             return row.detail or None
         if role == Qt.ItemDataRole.ForegroundRole and col == STATUS:
             if row.needs_attention:

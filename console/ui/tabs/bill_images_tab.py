@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.bills.indexer import BatchIndex, index_batch
+from console.bills.pdf import BadPdfError
 from console.bills.review import (
     BillRow,
     mark_delivery,
@@ -66,6 +67,7 @@ from console.ui.bills_table_model import (
     BillTableModel,
 )
 from console.ui.context import UiContext
+from console.ui.elided_label import ElidedLabel
 from console.ui.errors import show_error
 from console.ui.operations import Operation, tracker
 
@@ -100,35 +102,36 @@ class BillImagesTab(QWidget):
             self._template_error = str(exc)
         else:
             self._template_error = ""
+        self._index_error = ""  # why the open batch could not be indexed, said in the summary
 
         # ---- top row: batch, template, invoices
         self.open_button = QPushButton("Open batch…", self)
         self.sandbox_button = QPushButton("Sandbox batch", self)
         self.sandbox_button.setToolTip("Print the sandbox's bill batch for its demo customers and open it")
         self.sandbox_button.setVisible(bool(getattr(profile, "is_sandbox", False)))
-        self.template_label = QLabel(self)
+        self.template_label = ElidedLabel("", self)
         self.template_button = QPushButton("Template…", self)
         self.draw_button = QPushButton("Draw template…", self)
         self.draw_button.setToolTip("Draw the account-number rectangle on a page of this batch")
-        self.invoices_label = QLabel("Invoices: none", self)
+        self.invoices_label = ElidedLabel("Invoices: none", self)
         self.invoices_button = QPushButton("Invoice file…", self)
         self.index_button = QPushButton("Index again", self)
         self.split_button = QPushButton("Split…", self)
         self.send_button = QPushButton("Send", self)
         self.delivery_button = QPushButton("Check delivery", self)
         self.delivery_button.setToolTip("Look on the server: which sent bills Stratus has picked up (.snt)")
+        # row 1: what is worked on; row 2: where it stands and what to do next. Labels shorten
+        # their text ("…", whole text in the tooltip) so the tab fits a 1024-pixel screen.
         top = QHBoxLayout()
         for w in (self.open_button, self.sandbox_button):
             top.addWidget(w)
         top.addSpacing(16)
-        for w in (self.template_label, self.template_button, self.draw_button):
+        top.addWidget(self.template_label, 3)
+        for w in (self.template_button, self.draw_button):
             top.addWidget(w)
         top.addSpacing(16)
-        top.addWidget(self.invoices_label)
+        top.addWidget(self.invoices_label, 2)
         top.addWidget(self.invoices_button)
-        top.addStretch(1)
-        for w in (self.index_button, self.split_button, self.send_button, self.delivery_button):
-            top.addWidget(w)
 
         self.mode_banner = QLabel(
             "This profile uses Invoice Cloud's own bill template: bill images are not sent. "
@@ -139,7 +142,7 @@ class BillImagesTab(QWidget):
         self.mode_banner.setVisible(not images_sent(profile))
 
         # ---- progress row
-        self.summary_label = QLabel("Open a bill batch PDF to begin.", self)
+        self.summary_label = ElidedLabel("Open a bill batch PDF to begin.", self)
         self.summary_label.setObjectName("bill-summary")
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
@@ -150,6 +153,8 @@ class BillImagesTab(QWidget):
         prog.addWidget(self.summary_label, 1)
         prog.addWidget(self.progress)
         prog.addWidget(self.cancel_button)
+        for w in (self.index_button, self.split_button, self.send_button, self.delivery_button):
+            prog.addWidget(w)
 
         # ---- left: search, bills, problems
         self.search_edit = QLineEdit(self)
@@ -173,8 +178,11 @@ class BillImagesTab(QWidget):
         header.setSectionResizeMode(ACCOUNT, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(PAGES, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(INVOICE, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Stretch)
+        # the status ("Sent – awaiting pickup") is what the clerk reads: never cut short; the long
+        # file name gives way ("100102-01_2…0201.pdf", whole name in its tooltip)
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.problems = QListWidget(self)
         self.problems.setObjectName("bill-problems")
         self.problems.setWordWrap(True)
@@ -274,8 +282,10 @@ class BillImagesTab(QWidget):
         self.index = None
         self.split_result = None
         self.send_report = None
+        self._index_error = ""
         self.model.set_rows([])
         self.problems.clear()
+        self.problems_label.setText("Needs a look")
         error = self.preview.load(path)
         if error:
             log.info("preview: %s", error)
@@ -329,6 +339,8 @@ class BillImagesTab(QWidget):
 
     def _on_failure(self, exc: BaseException) -> None:
         self._end_op()
+        if self.index is None and isinstance(exc, BadPdfError):
+            self._index_error = exc.problem
         self._update_labels()
         show_error(self, exc)
 
@@ -355,7 +367,13 @@ class BillImagesTab(QWidget):
         if self.send_report is not None:
             rows = mark_sent(rows, self.send_report)
             rows = mark_delivery(rows, self.delivery)
+        keep = self.current_row()
         self.model.set_rows(rows)
+        if keep is not None:
+            src = self.model.row_of_page(keep.first_page)
+            proxy_idx = self.proxy.mapFromSource(self.model.index(src, 0)) if src is not None else None
+            if proxy_idx is not None and proxy_idx.isValid():
+                self.select_row(proxy_idx.row())
         self._fill_problems()
         self._update_labels()
         self._update_buttons()
@@ -473,7 +491,12 @@ class BillImagesTab(QWidget):
         return self.ctx.services.paths.data_dir / "bill-images" / stem
 
     def _on_split_button_clicked(self) -> None:
-        out = QFileDialog.getExistingDirectory(self, "Folder for the bill PDFs", str(self.default_out_dir()))
+        start = self.default_out_dir()
+        try:
+            start.mkdir(parents=True, exist_ok=True)  # a folder that does not exist cannot be chosen
+        except OSError:
+            start = start.parent if start.parent.exists() else Path.home()
+        out = QFileDialog.getExistingDirectory(self, "Folder for the bill PDFs", str(start))
         if out:
             self.start_split(Path(out))
 
@@ -499,9 +522,11 @@ class BillImagesTab(QWidget):
         if n == 0:
             show_error(self, UserFacingError("There is no bill image ready to send"))
             return
+        where = ("the sandbox's SFTP stand-in (TRAINING: nothing reaches Invoice Cloud)"
+                 if getattr(self.ctx.profile, "is_sandbox", False) else "Invoice Cloud")
         answer = QMessageBox.question(
-            self, "Send bill images", f"Send {n} bill images to Invoice Cloud (folder "
-            f"{self.ctx.profile.get('transfer_bills_folder')})?")
+            self, "Send bill images", f"Send {n} bill images to {where}, folder "
+            f"{self.ctx.profile.get('transfer_bills_folder')}?")
         if answer == QMessageBox.StandardButton.Yes:
             self.start_send()
 
@@ -587,7 +612,8 @@ class BillImagesTab(QWidget):
         index = self.index
         if index is None:
             if self.pdf_path is not None and not self._busy():
-                self.summary_label.setText(f"{self.pdf_path.name}: not indexed")
+                why = f" – cannot be read: {self._index_error}" if self._index_error else ""
+                self.summary_label.setText(f"{self.pdf_path.name}: not indexed{why}")
             return
         self.summary_label.setText(summary_for(index, self.invoices, self.split_result, self.send_report))
 
