@@ -13,6 +13,7 @@ header) into the search field gets exactly what they typed — at 80 ms a key, a
 fast typist: a burst the capture holds back as a possible frame) followed at once by Ctrl+A,
 Ctrl+C, which must act on the whole text (they once overtook the held characters); and a
 fast "0251000123" ended by Enter runs the search (it was once taken for a truncated card read).
+Last, Ctrl+L locks the console and the PIN unlocks it, after which its shortcuts work again.
 
 xdotool's ``--delay`` is the time from one key press to the next split in two (press, half
 the delay, release, half the delay), so ``--delay 160`` types a key every ~80 ms.
@@ -284,6 +285,17 @@ def test_a_cashier_takes_a_card_payment_in_the_running_console(xdisplay, console
         assert (report["receipts"], Decimal(report["total"]), report["references_posted_more_than_once"]) == (
             1, amount, []), report
         assert "Ambiguous shortcut" not in console.log_text()
+
+        # ---- lock (Ctrl+L) and unlock with the PIN: the keyboard comes back to the window
+        xdisplay.xdotool("key", "ctrl+l")
+        lock = console.wait_window("Console locked")
+        console.wait_focus(lock, "lock screen")
+        xdisplay.xdotool("type", "--delay", TYPING_DELAY_MS, PIN)
+        xdisplay.xdotool("key", "Return")
+        console.wait_focus(main, "main window (after unlocking)")
+        xdisplay.xdotool("key", "F2")  # a shortcut works again: the search field, selected
+        xdisplay.xdotool("key", "ctrl+c")
+        assert read_clipboard(xdisplay, customer.account_number) == customer.account_number
     finally:
         xdisplay.screenshot(tmp_path / "e2e-counter-final.png")
         console.stop()
