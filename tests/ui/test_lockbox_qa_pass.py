@@ -106,3 +106,16 @@ def test_a_file_whose_payments_were_all_sent_shows_them_not_an_empty_table(qtbot
     assert not p.ok and not p.items
     assert tab.proxy.rowCount() == 5 and tab.group_combo.currentIndex() == LockboxFilterModel.ALL
     _drain()
+
+
+def test_payer_names_show_in_full(qtbot, tmp_path):
+    from console.ui.lockbox_models import PAYER
+
+    tab = make_tab(qtbot)
+    rows = payment_rows(4)
+    rows[2]["PayerName"] = "NGUYỄN VAN THANH LONG"
+    previewed(qtbot, tab, write_payments(tmp_path / "p.csv", rows))
+    tab.group_combo.setCurrentIndex(LockboxFilterModel.ALL)
+    width = tab.table.horizontalHeader().sectionSize(PAYER)
+    assert width >= tab.table.fontMetrics().horizontalAdvance("NGUYEN VAN THANH LONG") + 8
+    _drain()

@@ -446,6 +446,7 @@ class LockboxTab(QWidget):
         self.source, self.preview = result
         p = self.preview
         self.model.set_rows(rows_from_preview(p))
+        self._fit_payer_column()
         rows, total = gl_rows(p.gl_totals)
         self.gl_model.set_rows(rows, total=total if rows else None)
         rows, total = batch_rows(p.batches)
@@ -482,6 +483,11 @@ class LockboxTab(QWidget):
         self._choose_group(bool(p.errors))
         self.ctx.status(f"Lockbox preview: {len(p.items):,} items, {format_money(p.total)}")
         self._update_actions()
+
+    def _fit_payer_column(self) -> None:
+        """Payer names in full (up to a sensible width; the clerk can still drag the column)."""
+        wanted = max(self.table.sizeHintForColumn(PAYER), self.table.horizontalHeader().sectionSizeHint(PAYER))
+        self.table.horizontalHeader().resizeSection(PAYER, min(wanted, 260))
 
     def _choose_group(self, problems: bool) -> None:
         """Show the payments that need a look when there are problems, but never leave the clerk
@@ -547,6 +553,7 @@ class LockboxTab(QWidget):
         f = c.file
         if not built:
             self.model.set_rows(rows_from_file(f))
+            self._fit_payer_column()
             rows, total = gl_rows(self.service.summary(f, c.path.name).gl_totals if f.ok else [])
             self.gl_model.set_rows(rows, total=total if rows else None)
             rows, total = batch_rows(f.batches)
