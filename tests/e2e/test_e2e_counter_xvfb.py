@@ -95,13 +95,17 @@ class Console:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def wait_window(self, name_regex: str, timeout: float = STEP_S) -> str:
-        """The window's id once it is mapped (``xdotool search --sync``)."""
-        try:
-            wid = self.display.xdotool("search", "--sync", "--onlyvisible", "--name", name_regex, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"no window named {name_regex!r} after {timeout:.0f} s "
-                                 f"(console running: {self.alive()}){self.why()}") from None
-        return wid.splitlines()[0]
+        """The window's id once it is mapped (``xdotool search --sync``, in short rounds so a
+        console that died is reported at once, with its output)."""
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            try:
+                wid = self.display.xdotool("search", "--sync", "--onlyvisible", "--name", name_regex, timeout=2.0)
+            except subprocess.TimeoutExpired:
+                continue
+            return wid.splitlines()[0]
+        raise AssertionError(f"no window named {name_regex!r} after {timeout:.0f} s "
+                             f"(console running: {self.alive()}){self.why()}")
 
     def wait_focus(self, wid: str, what: str) -> None:
         """The X keyboard focus is on ``wid`` (no window manager here: the console must take it)."""
