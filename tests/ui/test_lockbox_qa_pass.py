@@ -119,3 +119,29 @@ def test_payer_names_show_in_full(qtbot, tmp_path):
     width = tab.table.horizontalHeader().sectionSize(PAYER)
     assert width >= tab.table.fontMetrics().horizontalAdvance("NGUYEN VAN THANH LONG") + 8
     _drain()
+
+
+def test_a_thousand_payments_do_not_freeze_the_window(qtbot, tmp_path, monkeypatch):
+    """Column widths are measured once on the first rows, not on every layout pass: with
+    ResizeToContents a 1,005-payment preview asked the model for ~340,000 cells (10 s frozen)."""
+    from PySide6.QtWidgets import QHeaderView
+
+    from console.ui.lockbox_models import LockboxItemsModel
+
+    calls = [0]
+    real = LockboxItemsModel.data
+
+    def counting(self, index, role=0):
+        calls[0] += 1
+        return real(self, index, role)
+
+    monkeypatch.setattr(LockboxItemsModel, "data", counting)
+    tab = make_tab(qtbot)
+    header = tab.table.horizontalHeader()
+    assert all(header.sectionResizeMode(c) != QHeaderView.ResizeMode.ResizeToContents
+               for c in range(header.count()))
+    previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(1005)))
+    qtbot.wait(100)
+    assert tab.proxy.rowCount() == 1005
+    assert calls[0] < 60_000, calls[0]
+    _drain()
