@@ -145,3 +145,38 @@ def test_a_thousand_payments_do_not_freeze_the_window(qtbot, tmp_path, monkeypat
     assert tab.proxy.rowCount() == 1005
     assert calls[0] < 60_000, calls[0]
     _drain()
+
+
+def test_keyboard_ctrl_o_and_ctrl_f_from_the_tab_bar_and_mnemonics(qtbot, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QTabBar, QVBoxLayout, QWidget
+
+    import console.ui.tabs.lockbox_tab as mod
+
+    asked = []
+    monkeypatch.setattr(mod.QFileDialog, "getOpenFileName", lambda *a, **kw: asked.append(a[1]) or ("", ""))
+    host = QWidget()
+    qtbot.addWidget(host)
+    bar = QTabBar(host)
+    bar.addTab("Lockbox")
+    tab = make_tab(qtbot)
+    box = QVBoxLayout(host)
+    box.addWidget(bar)
+    box.addWidget(tab)
+    host.show()
+    host.activateWindow()
+    qtbot.waitActive(host)
+    bar.setFocus()
+    QTest.keyClick(host.windowHandle(), Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["Open payments file"]
+    QTest.keyClick(host.windowHandle(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert tab.search_edit.hasFocus()
+    texts = [b.text() for b in (tab.open_button, tab.preview_button, tab.build_button, tab.send_button,
+                                tab.print_button, tab.gl_button, tab.check_button)]
+    assert all("&" in t for t in texts)
+    keys = [t[t.index("&") + 1].lower() for t in texts]
+    assert len(set(keys)) == len(keys) and not {"f", "v", "h"} & set(keys)  # File, View, Help menus
+    box.removeWidget(tab)
+    tab.setParent(None)
+    _drain()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -133,8 +134,8 @@ class LockboxTab(QWidget):
         self._state = ctx.ui_state("lockbox") if hasattr(ctx, "ui_state") else None
 
         # ---- source row
-        self.open_button = QPushButton("Payments file…", self)
-        self.queue_button = QPushButton("Posting queue", self)
+        self.open_button = QPushButton("&Payments file…", self)
+        self.queue_button = QPushButton("Posting &queue", self)
         self.queue_button.setToolTip("CloudStore payments the Posting tab queued for the lockbox")
         self.sandbox_button = QPushButton("Sandbox payments", self)
         self.sandbox_button.setToolTip("Write today's training payments file (CloudStore items) and open it")
@@ -150,8 +151,8 @@ class LockboxTab(QWidget):
             d.setCalendarPopup(True)
             d.setDisplayFormat("MM/dd/yyyy")
             d.setEnabled(False)
-        self.preview_button = QPushButton("Preview", self)
-        self.gl_button = QPushButton("GL mapping…", self)
+        self.preview_button = QPushButton("P&review", self)
+        self.gl_button = QPushButton("&GL mapping…", self)
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.queue_button)
@@ -234,17 +235,17 @@ class LockboxTab(QWidget):
         self.override_button = QPushButton("Include duplicates…", self)
         self.override_button.setToolTip("Put payments that are already in a sent lockbox file in this one too "
                                         "(a supervisor must approve)")
-        self.build_button = QPushButton("Build file…", self)
+        self.build_button = QPushButton("&Build file…", self)
         self.build_button.setObjectName("lockbox-build")
-        self.check_button = QPushButton("Open lockbox file…", self)
+        self.check_button = QPushButton("Open &lockbox file…", self)
         self.via_combo = QComboBox(self)
         for key, label in VIA:
             self.via_combo.addItem(label, key)
         self.via_combo.setCurrentIndex(0 if str(ctx.profile.get("lockbox_send_via")) != "email" else 1)
-        self.send_button = QPushButton("Send", self)
-        self.handed_button = QPushButton("Handed over…", self)
+        self.send_button = QPushButton("&Send", self)
+        self.handed_button = QPushButton("Ha&nded over…", self)
         self.handed_button.setToolTip("Record that this file reached Caselle another way (USB stick, manual upload)")
-        self.print_button = QPushButton("Print summary…", self)
+        self.print_button = QPushButton("Print summar&y…", self)
         self.pdf_button = QPushButton("Summary PDF…", self)
         self.file_label = QLabel("", self)
         self.file_label.setObjectName("lockbox-file")
@@ -287,7 +288,25 @@ class LockboxTab(QWidget):
         self.handed_button.clicked.connect(self._on_handed_button_clicked)
         self.print_button.clicked.connect(self._on_print_button_clicked)
         self.pdf_button.clicked.connect(self._on_pdf_button_clicked)
+        self._shortcuts()
         self._update_actions()
+
+    def _shortcuts(self) -> None:
+        """Ctrl+O payments file, Ctrl+F search, Ctrl+P print the summary: window-wide while this tab
+        is on screen (Qt ignores the shortcuts of a hidden tab), so they work from the tab bar."""
+        def bind(seq, button: QPushButton | None, slot) -> QShortcut:
+            s = QShortcut(QKeySequence(seq), self)
+            s.setContext(Qt.ShortcutContext.WindowShortcut)
+            s.activated.connect(lambda: (button is None or button.isEnabled()) and slot())
+            return s
+
+        self.shortcut_open = bind(QKeySequence.StandardKey.Open, self.open_button, self.open_button.click)
+        self.shortcut_find = bind(QKeySequence.StandardKey.Find, None,
+                                  lambda: (self.search_edit.setFocus(), self.search_edit.selectAll()))
+        self.shortcut_print = bind(QKeySequence.StandardKey.Print, self.print_button, self.print_button.click)
+        self.open_button.setToolTip("Open a payments file (Ctrl+O)")
+        self.search_edit.setToolTip("Ctrl+F")
+        self.print_button.setToolTip("Print the summary sheet for the Caselle import (Ctrl+P)")
 
     # ---- helpers --------------------------------------------------------------------------
     def _small_table(self, model: TotalsModel, name: str) -> QTableView:
