@@ -230,6 +230,12 @@ def _latin(text: str) -> str:
     return text.replace("—", "-").encode("latin-1", "replace").decode("latin-1")
 
 
+def table_widths(page_width: float) -> list[float]:
+    """Column widths (mm) of the PDF tables: a name column, then one per metric, together the page width."""
+    first = 30.0
+    return [first] + [(page_width - first) / len(METRICS)] * len(METRICS)
+
+
 def to_pdf(report: ReconciliationReport, path: Path, *, training: bool = False) -> Path:
     from fpdf import FPDF
 
@@ -242,7 +248,16 @@ def to_pdf(report: ReconciliationReport, path: Path, *, training: bool = False) 
     pdf.cell(0, 5, _latin(f"Generated {report.generated_at:%m/%d/%Y %H:%M}"), new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 5, _latin("Files: " + ("; ".join(report.files) or "none")), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    widths = [34] + [30] * len(METRICS)
+    widths = table_widths(pdf.epw)
+
+    def fitted(text: str, width: float, style: str = "") -> str:
+        # a cell never runs past its border (nor the page): smaller type for a long figure
+        size = 7.0
+        pdf.set_font("Helvetica", style, size)
+        while size > 4.5 and pdf.get_string_width(text) > width - 2:
+            size -= 0.5
+            pdf.set_font("Helvetica", style, size)
+        return text
 
     def table(title: str, rows: list[tuple[str, Tally]]) -> None:
         pdf.set_font("Helvetica", "B", 10)
@@ -250,14 +265,13 @@ def to_pdf(report: ReconciliationReport, path: Path, *, training: bool = False) 
         pdf.set_font("Helvetica", "B", 7)
         pdf.cell(widths[0], 6, "", border=1)
         for i, m in enumerate(METRICS):
-            pdf.cell(widths[i + 1], 6, _latin(METRIC_LABELS[m]), border=1, align="C")
+            pdf.cell(widths[i + 1], 6, fitted(_latin(METRIC_LABELS[m]), widths[i + 1], "B"), border=1, align="C")
         pdf.ln()
-        pdf.set_font("Helvetica", "", 7)
         for name, t in rows:
-            pdf.cell(widths[0], 6, _latin(name[:22]), border=1)
+            pdf.cell(widths[0], 6, fitted(_latin(name[:22]), widths[0]), border=1)
             for i, m in enumerate(METRICS):
                 text = f"{t.counts[m]}  {format_money(t.amounts[m])}" if t.counts[m] else "-"
-                pdf.cell(widths[i + 1], 6, _latin(text), border=1, align="R")
+                pdf.cell(widths[i + 1], 6, fitted(_latin(text), widths[i + 1]), border=1, align="R")
             pdf.ln()
         pdf.ln(2)
 

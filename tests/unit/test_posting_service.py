@@ -670,3 +670,26 @@ def test_planning_reports_progress(env):
     svc.plan_records("payments", rows, name="p.csv", fingerprint="x",
                      progress=lambda d, t, m="": seen.append((d, t)))
     assert seen[0] == (0, 12) and seen[-1] == (12, 12)
+
+
+def test_reconciliation_pdf_tables_stay_on_the_page(tmp_path):
+    """QA: the 'To lockbox' column ran past the right edge of the page (8 × 30 mm + 34 mm > Letter landscape)."""
+    import pypdfium2
+
+    from console.services import reconciliation
+
+    big = reconciliation.Tally()
+    for m in reconciliation.METRICS:
+        big.counts[m] = 12345
+        big.amounts[m] = Decimal("1234567.89")
+    rep = reconciliation.ReconciliationReport("Reconciliation - files imported 11/26/2026",
+                                              dt.datetime(2026, 11, 26, 17, 0), ["a.csv"], big,
+                                              {"CARD": big}, {"CR20261126": big}, [])
+    path = reconciliation.to_pdf(rep, tmp_path / "wide.pdf", training=True)
+    doc = pypdfium2.PdfDocument(str(path))
+    page = doc[0]
+    width = page.get_width()
+    text = page.get_textpage()
+    rights = [text.get_charbox(i)[2] for i in range(text.count_chars())]
+    assert rights and max(rights) <= width - 10  # inside the right margin, not clipped
+    assert text.get_text_range().count("$1,234,567.89") == 3 * len(reconciliation.METRICS)
