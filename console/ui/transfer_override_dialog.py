@@ -9,6 +9,7 @@ approving supervisor in :attr:`supervisor`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +29,19 @@ from console.services.transfer import AlreadySent
 ApproveFn = Callable[[str, str], Operator]
 
 
+def local_time(stamp: str | None) -> str:
+    """A journal time (ISO 8601, UTC) as the clerk's wall clock: ``11/20/2026 01:00:05``."""
+    if not stamp:
+        return "at an unknown time"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return "on " + moment.astimezone().strftime("%m/%d/%Y at %H:%M:%S")
+
+
 class SupervisorOverrideDialog(QDialog):
     def __init__(self, error: AlreadySent, approve: ApproveFn, parent: QWidget | None = None, *,
                  file_name: str = ""):
@@ -39,7 +53,7 @@ class SupervisorOverrideDialog(QDialog):
         self._approve = approve
         self.supervisor: Operator | None = None
         p = error.previous.payload
-        when = (error.previous.updated_at or "")[:19].replace("T", " ")
+        when = local_time(error.previous.updated_at)
 
         intro = QLabel(
             f"<b>{file_name or p.get('local_name', 'This file')} was already sent.</b><br>"
@@ -47,7 +61,7 @@ class SupervisorOverrideDialog(QDialog):
             "Only a supervisor may send it again.")
         intro.setWordWrap(True)
         self.previous_label = QLabel(
-            f"Sent {when} UTC by {error.previous.operator or 'unknown'}<br>"
+            f"Sent {when} by {error.previous.operator or 'unknown'}<br>"
             f"to {p.get('destination', '')}{p.get('remote_path', '')}")
         self.previous_label.setObjectName("override-previous")
         self.previous_label.setWordWrap(True)

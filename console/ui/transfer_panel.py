@@ -60,6 +60,7 @@ class TransferPanel(QWidget):
         sender.finished.connect(self._on_finished)
         sender.delivery_changed.connect(self._on_delivery_changed)
         sender.message.connect(self.info.setText)
+        sender.asking.connect(self._on_asking)
 
     def clear(self) -> None:
         """Forget what is shown about the last send (another file is on screen now)."""
@@ -93,6 +94,10 @@ class TransferPanel(QWidget):
         self.info.setText(f"{result.remote_name} {how} to {result.remote_path} over {result.protocol.upper()}"
                           f" — {result.size:,} bytes{check}{extra}")
         self.warning.setVisible(result.insecure)
+
+    def _on_asking(self, text: str) -> None:
+        self._show_progress(False)  # nothing runs while the question is open
+        self.info.setText(text)
 
     def _on_finished(self, ok: bool) -> None:
         self._show_progress(False)

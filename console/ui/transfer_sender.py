@@ -56,6 +56,7 @@ class TransferSender(QObject):
     delivery_changed = Signal(str)  # "awaiting pickup" | "delivered" | "missing" | "unknown"
     finished = Signal(bool)  # True = sent (or found already delivered), False = not sent
     message = Signal(str)  # one line for the operator (not an error)
+    asking = Signal(str)  # a modal question is open (trust a host key, a supervisor's override): no progress
 
     def __init__(self, parent: QWidget, services: Any, operator: Operator | None, *, kind: str = "invoices",
                  ask_trust: AskTrust = ask_trust_host_key, ask_override: AskOverride = ask_supervisor_override,
@@ -147,11 +148,13 @@ class TransferSender(QObject):
     def _on_failed(self, path: Path, exc: BaseException) -> None:
         self._op = None
         if isinstance(exc, HostKeyUnknown):
+            self.asking.emit("Waiting for the operator to check the server's host key…")
             if self.ask_trust(self._parent, exc):
                 self._trust_then_send(path, exc)
                 return
             self.message.emit("Not sent: the server's host key was not trusted.")
         elif isinstance(exc, AlreadySent):
+            self.asking.emit(f"{path.name} was already sent: waiting for a supervisor…")
             supervisor = self.ask_override(self._parent, exc, self._approve, file_name=path.name)
             if supervisor is not None:
                 self.send(path, override_by=supervisor, expected_sha256=self._expected)

@@ -5,6 +5,8 @@ when another file is opened, and Enter in the supervisor's PIN approves."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -148,3 +150,46 @@ def test_summary_amounts_read_as_money_like_the_other_tabs(tmp_path):
     assert f"<b>{format_money(check.total_amount_due)}</b>" in text and "$" in text
     assert check.summary.credit_balance_count > 0  # the generated rows include credit balances
     assert f"({format_money(check.summary.credit_balance_total)})" in text  # "-$123.45", not "-123.45"
+
+
+def test_override_dialog_shows_local_time_not_utc(qtbot):
+    import datetime as dt
+
+    from console.ui.transfer_override_dialog import SupervisorOverrideDialog, local_time
+    from tests.ui.test_transfer_dialogs import _already_sent
+
+    stamp = "2026-11-20T08:00:05.123+00:00"
+    expected = dt.datetime.fromisoformat(stamp).astimezone().strftime("%m/%d/%Y at %H:%M:%S")
+    assert local_time(stamp) == "on " + expected
+    d = SupervisorOverrideDialog(_already_sent(), lambda sid, pin: None)
+    qtbot.addWidget(d)
+    assert expected in d.previous_label.text() and "UTC" not in d.previous_label.text()
+
+
+def test_no_progress_bar_spins_behind_the_supervisor_question(qtbot):
+    from types import SimpleNamespace
+
+    from console.services.transfer import AlreadySent
+    from console.ui.transfer_panel import TransferPanel
+    from console.ui.transfer_sender import TransferSender
+    from tests.ui.test_transfer_dialogs import _already_sent
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    seen = []
+
+    def ask_override(widget, error, approve, file_name=""):
+        seen.append((panel.progress.isVisibleTo(panel), panel.info.text()))
+        return None
+
+    sender = TransferSender(parent, SimpleNamespace(), None, ask_override=ask_override)
+    panel = TransferPanel(sender)
+    qtbot.addWidget(panel)
+    panel.show()
+    sender.started.emit("ICExport.txt")  # as when a send starts: progress shown
+    assert panel.progress.isVisibleTo(panel)
+    error = _already_sent()
+    assert isinstance(error, AlreadySent)
+    sender._on_failed(Path("ICExport.txt"), error)
+    assert seen == [(False, "ICExport.txt was already sent: waiting for a supervisor…")]
+    assert "no supervisor approved" in panel.info.text()

@@ -89,7 +89,10 @@ def test_override_dialog_names_the_previous_send(qtbot, operators):
     d = SupervisorOverrideDialog(_already_sent(), _approve(operators), file_name="ICExport.txt")
     qtbot.addWidget(d)
     text = d.findChild(QLabel, "override-previous").text()
-    assert "2026-11-20 08:00:05" in text and "clerk1" in text and "/invoices/ICExport.txt" in text
+    from console.ui.transfer_override_dialog import local_time
+
+    assert local_time("2026-11-20T08:00:05+00:00") in text  # the clerk's local time
+    assert "clerk1" in text and "/invoices/ICExport.txt" in text
 
 
 def test_override_refuses_a_wrong_pin_and_a_non_supervisor(qtbot, operators):
