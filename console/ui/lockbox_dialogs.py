@@ -127,6 +127,10 @@ class GlMapDialog(QDialog):
         self.problems_label.setObjectName("gl-problems")
         self.problems_label.setWordWrap(True)
         self.problems_label.setStyleSheet("color:#b91c1c")
+        self.notice_label = QLabel("", self)  # what an import changed (not a problem)
+        self.notice_label.setObjectName("gl-notice")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setVisible(False)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Close,
                                         self)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
@@ -142,6 +146,7 @@ class GlMapDialog(QDialog):
         layout.addLayout(lock)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
+        layout.addWidget(self.notice_label)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.buttons)
         self.table.itemChanged.connect(self._validate)
@@ -254,11 +259,23 @@ class GlMapDialog(QDialog):
 
             show_error(self, exc)
             return
+        before = {code: account for _row, code, account in self.entries() if code}
         self.table.blockSignals(True)
         self.table.setRowCount(0)
         for code, account in sorted(m.accounts.items()):
             self._append(code, account)
         self.table.blockSignals(False)
+        removed = sorted(set(before) - set(m.accounts))
+        changed = sorted(c for c in set(before) & set(m.accounts) if before[c] != m.accounts[c])
+        parts = [f"Imported {len(m.accounts)} item code(s) from {path.name}; the file replaces the mapping."]
+        if removed:
+            parts.append(f"Removed {len(removed)} code(s) the file does not have: {', '.join(removed[:10])}"
+                         + (" …" if len(removed) > 10 else "") + ".")
+        if changed:
+            parts.append(f"New GL account for {', '.join(changed[:10])}" + (" …" if len(changed) > 10 else "") + ".")
+        parts.append("Save keeps it; Close without saving keeps the mapping as it was.")
+        self.notice_label.setText(" ".join(parts))
+        self.notice_label.setVisible(True)
         self._validate()
 
     def _on_export_button_clicked(self) -> None:

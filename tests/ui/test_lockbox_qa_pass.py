@@ -180,3 +180,23 @@ def test_keyboard_ctrl_o_and_ctrl_f_from_the_tab_bar_and_mnemonics(qtbot, monkey
     box.removeWidget(tab)
     tab.setParent(None)
     _drain()
+
+
+def test_importing_a_gl_csv_says_which_codes_it_removes_and_changes(qtbot, tmp_path):
+    from tests.ui.test_lockbox_tab import SUPERVISOR as SUP
+
+    tab = make_tab(qtbot, operator=SUP)
+    dialog = tab.gl_mapping_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.editable and dialog.notice_label.isHidden()
+    csv_path = tmp_path / "gl.csv"
+    csv_path.write_text("ItemCode,GLAccount\r\n301,10-4100-000\r\n302,10-9999-000\r\n401,40-1000-000\r\n",
+                        encoding="utf-8")
+    dialog.import_csv(csv_path)
+    text = dialog.notice_label.text()
+    assert not dialog.notice_label.isHidden()
+    assert "Imported 3 item code(s) from gl.csv" in text
+    assert "Removed 1 code(s) the file does not have: 303" in text  # SANDBOX_GL has 301, 302, 303
+    assert "New GL account for 302" in text and "Close without saving" in text
+    assert sorted(code for _r, code, _gl in dialog.entries()) == ["301", "302", "401"]
+    _drain()
