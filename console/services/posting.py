@@ -495,7 +495,7 @@ class PostingService:
                                         f"file says {payload['account']} / {payload['amount']}"))
                 continue
             state = old.state if old is not None else PENDING
-            detail = "already journaled from another file" if old is not None else ""
+            detail = "already in the journal (imported before)" if old is not None else ""
             rows.append(PlanRow(line, key, kind, action, payload["account"], amount, payload["tender"],
                                 payload["payment_date"][:10] if kind == RECEIPT else "", state,
                                 old.outcome if old else "", detail))

@@ -284,3 +284,58 @@ def last_import_warning(files, kind: str, today, *, max_days: int = 1) -> str:
     if gap > max_days:
         return f"The last {label} file was imported {gap} days ago ({last:%m/%d/%Y}): was a file missed?"
     return ""
+
+
+# what a run's outcomes mean, in the clerk's words (counts are put in front)
+OUTCOME_WORDS = {
+    "posted": "receipts posted",
+    "already_there": "already in Caselle (not sent again)",
+    "existing_on_send": "already in Caselle (not sent again)",
+    "voided": "voided",
+    "already_voided": "already voided",
+    "void_not_posted": "voids of payments never posted (reported, nothing to undo)",
+    "removed_from_lockbox": "taken out of the lockbox queue",
+    "reversed": "ACH rejects reversed",
+    "already_reversed": "already reversed",
+    "reject_not_posted": "rejects of payments never posted (reported)",
+    "changed": "customer changes made",
+    "no_op": "changes already in Caselle (nothing to do)",
+    "superseded": "changes replaced by a later one",
+    "gave_up": "sent to Needs review",
+    "mismatch": "sent to Needs review (Caselle differs)",
+}
+
+
+def run_summary(result) -> str:
+    """One plain sentence about a posting run (a ``RunResult``)."""
+    merged: Counter = Counter()
+    for outcome, n in result.outcomes.items():
+        merged[OUTCOME_WORDS.get(outcome, outcome.replace("_", " "))] += n
+    parts = [f"{n} {words}" for words, n in sorted(merged.items(), key=lambda kv: -kv[1])]
+    text = "Posted: " + (" · ".join(parts) if parts else "nothing was left to post")
+    if result.aborted:
+        text += f". Stopped: {result.aborted.rstrip('.')}"
+    if result.cancelled:
+        text += ". Cancelled"
+    if result.remaining:
+        text += f" — {result.remaining} still to post: press Finish posting to continue (nothing is sent twice)"
+    text += "."
+    if result.batches_closed:
+        text += f" Batches closed: {', '.join(result.batches_closed)}."
+    return text
+
+
+def not_loaded_text(name: str, exc: BaseException) -> str:
+    """The banner for a file that was not imported: why, and its first problems with line / column / rule."""
+    problems = [p for p in getattr(exc, "problems", []) if getattr(p, "severity", "error") == "error"]
+    if not problems:
+        message = getattr(exc, "message", "") or "it could not be read"
+        return f"{name} was not imported: {message}. Nothing was posted."
+    lines = [f"{name} has {len(problems)} error(s): nothing was imported or posted. Fix the file and open it again."]
+    for p in problems[:5]:
+        where = ", ".join(x for x in (f"line {p.line}" if p.line is not None else "",
+                                        f"column {p.column}" if p.column else "") if x)
+        lines.append(f"• {where + ': ' if where else ''}{p.message} [{p.rule}]")
+    if len(problems) > 5:
+        lines.append(f"… and {len(problems) - 5} more.")
+    return "\n".join(lines)

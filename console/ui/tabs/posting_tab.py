@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.money import format_money
-from console.errors import NotPermitted
+from console.errors import Cancelled, NotPermitted
 from console.services import reconciliation
 from console.services.posting import ACH_REJECT, CHANGE, V_2021_05, Plan, RunResult, journal_rows
 from console.ui.account_sync_view import AccountSyncView
@@ -47,6 +47,8 @@ from console.ui.posting_models import (
     RowRole,
     StateFilterProxy,
     last_import_warning,
+    not_loaded_text,
+    run_summary,
     totals_text,
 )
 
@@ -300,7 +302,7 @@ class PostingTab(QWidget):
         else:
             self.progress.setRange(0, 0)
 
-    def _run(self, fn, label: str, on_success, *, cancellable: bool = False) -> Operation:
+    def _run(self, fn, label: str, on_success, *, cancellable: bool = False, on_failure=None) -> Operation:
         self._busy(True, label)
 
         def done(result):
@@ -311,6 +313,8 @@ class PostingTab(QWidget):
         def failed(exc):
             self.current_op = None
             self._busy(False)
+            if on_failure is not None:
+                on_failure(exc)
             show_error(self, exc)
 
         op = Operation(self, fn, label=label, cancellable=cancellable).success(done).failure(failed)
@@ -329,9 +333,11 @@ class PostingTab(QWidget):
     def load_file(self, path: Path, kind: str | None = None) -> Operation:
         kind = kind or self.kind.currentData()
         self._select_kind(kind)
+        name = Path(path).name
         return self._run(lambda op: self.posting.preview_file(path, kind, progress=op.progress,
                                                               cancel=op.cancel_event),
-                         f"Checking {Path(path).name}…", self._show_plan, cancellable=True)
+                         f"Checking {name}…", self._show_plan, cancellable=True,
+                         on_failure=lambda exc: self._show_not_loaded(name, exc))
 
     def fetch(self) -> Operation:
         kind = self.kind.currentData()
@@ -345,7 +351,24 @@ class PostingTab(QWidget):
             finally:
                 client.close()
 
-        return self._run(work, "Fetching from Invoice Cloud…", self._show_plan, cancellable=True)
+        return self._run(work, "Fetching from Invoice Cloud…", self._show_plan, cancellable=True,
+                         on_failure=lambda exc: self._show_not_loaded("The Invoice Cloud fetch", exc))
+
+    def _show_not_loaded(self, name: str, exc: BaseException) -> None:
+        """A file that could not be read (or had errors) replaces what was on screen: the previous
+        file's preview and its Post button must not look like this file's."""
+        self.plan = None
+        self.preview.set_rows([])
+        self.post_button.setText("Post")
+        self.post_button.setEnabled(False)
+        self.override_button.setVisible(False)
+        self.pages.setCurrentWidget(self.preview)
+        if isinstance(exc, Cancelled):
+            text = f"{name}: reading cancelled — nothing was imported."
+        else:
+            text = not_loaded_text(name, exc)
+        self.banner.setText(text)
+        self.ctx.status(text.splitlines()[0][:120])
 
     def _select_kind(self, kind: str) -> None:
         i = self.kind.findData(kind)
@@ -393,21 +416,15 @@ class PostingTab(QWidget):
 
     def _show_run(self, result: RunResult) -> None:
         self.last_run = result
-        parts = [f"{n} {k.replace('_', ' ').lower()}" for k, n in sorted(result.outcomes.items())]
-        text = "Posted: " + (", ".join(parts) or "nothing to do")
-        if result.cancelled:
-            text += ". Cancelled — Post again to finish."
-        if result.aborted:
-            text += f". Stopped: {result.aborted}"
-        if result.remaining:
-            text += f". {result.remaining} entries still pending."
-        if result.batches_closed:
-            text += f". Batches closed: {', '.join(result.batches_closed)}."
+        text = run_summary(result)
         self.banner.setText(text)
         self.ctx.status(text[:120])
         if self.plan is not None:
             self.plan.already_imported = self.ctx.services.journal.file_record(self.plan.fingerprint)
             self.post_button.setText("Finish posting")
+        if result.complete:  # nothing is left: a "Finish posting" that does nothing would only puzzle
+            self.post_button.setText("All posted")
+            self.post_button.setEnabled(False)
         self.refresh()
 
     def _on_override_clicked(self) -> None:
