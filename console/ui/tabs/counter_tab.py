@@ -64,18 +64,28 @@ def ask_void(parent: QWidget, payment: CounterPayment, role: str, why_supervisor
     from console.ui.posting_dialogs import ManualVoidDialog
 
     dlg = ManualVoidDialog(parent, receipt_number=payment.receipt_number, operator_role=role)
-    dlg.setWindowTitle(f"Void card payment {format_money(payment.amount)} — {payment.account_number}")
+    dlg.setWindowTitle(f"Void payment {format_money(payment.amount)} — {payment.account_number}")
     dlg.receipt.setReadOnly(True)
+    dlg.find_button.hide()  # the receipt is known: say what it is instead of offering a search
+    dlg.details.setText(void_details(payment))
+    card = " The card charge is reversed too." if payment.tender == "CARD" else ""
     if why_supervisor:
-        dlg.note.setText(f"A supervisor must approve: {why_supervisor}. The card charge is reversed too.")
+        dlg.note.setText(f"A supervisor must approve: {why_supervisor}.{card}")
     else:
-        dlg.note.setText("You may void this receipt yourself (your own, today). The card charge is reversed too.")
+        dlg.note.setText(f"You may void this receipt yourself (your own, today).{card}")
         dlg.supervisor.setEnabled(False)
         dlg.pin.setEnabled(False)
     dlg.reason.setFocus()
     if dlg.exec() != ManualVoidDialog.DialogCode.Accepted:
         return None
     return dlg.request()
+
+
+def void_details(payment: CounterPayment) -> str:
+    """What the void dialog says is being voided (masked card only)."""
+    taken = payment.taken_at.strftime("%I:%M %p").lstrip("0")
+    return (f"{format_money(payment.amount)} · {payment.paid_by} · account {payment.account_number} "
+            f"{payment.name} · taken {taken} by {payment.operator}")
 
 
 def save_pdf_path(parent: QWidget, suggested: Path) -> Path | None:
@@ -465,6 +475,7 @@ class CounterTab(QWidget):
             self.results_note.setText("F2 searches again.")
         self.account = view
         self.panel.set_account(view)
+        self.ctx.status(f"Account {view.account_number} · {view.name}")
         self.amount_edit.setText(f"{view.suggested_amount:.2f}" if view.suggested_amount > 0 else "")
         self.amount_edit.setFocus(Qt.FocusReason.OtherFocusReason)
         self.amount_edit.selectAll()
@@ -653,6 +664,22 @@ class CounterTab(QWidget):
         self.print_button.setFocus()
         self.ctx.status(result.message)
         self._update_state()
+        self.refresh_account_panel(result.account_number)
+
+    def refresh_account_panel(self, account_number: str) -> Operation | None:
+        """Read the account again after a payment or a void, so the balance shown is Caselle's now
+        (it kept the balance from before the payment). Quiet: a failure leaves the panel as it was."""
+        if self.account is None or self.account.account_number != account_number:
+            return None
+
+        def shown(view: AccountView) -> None:
+            if self.account is not None and self.account.account_number == view.account_number:
+                self.account = view
+                self.panel.set_account(view)
+
+        op = Operation(self, lambda op: self.counter.account(account_number), label="Refreshing the balance…")
+        op.success(shown).failure(lambda exc: log.info("account %s not refreshed: %s", account_number, exc)).run()
+        return op
 
     def _on_payment_failed(self, exc: BaseException) -> None:
         self._set_busy(False)
@@ -795,13 +822,27 @@ class CounterTab(QWidget):
 
         self._set_busy(True, f"Voiding receipt {p.receipt_number}…")
         Operation(self, work, label=f"Voiding receipt {p.receipt_number}…") \
-            .success(self._on_voided).failure(self._on_void_failed).run()
+            .success(lambda outcome: self._on_voided(outcome, p)).failure(self._on_void_failed).run()
 
-    def _on_voided(self, outcome) -> None:
+    def _on_voided(self, outcome, payment: CounterPayment | None = None) -> None:
         self._set_busy(False)
         self.refresh_today()
         self.ctx.status(outcome.message)
         self.progress_label.setText(outcome.message)
+        if payment is None:
+            return
+        doc = self.last_document
+        if (self.pages.currentIndex() == 1 and doc is not None and doc.receipt_number == payment.receipt_number
+                and doc.transaction_id == payment.transaction_id):
+            # the receipt on screen is the one just voided: it must not still read PAID / APPROVED
+            now = self.counter.payment(payment.key)
+            if now is not None:
+                self.last_document = self.counter.receipt_document(now)
+                self.preview.set_document(self.last_document)
+                self.result_banner.setText(
+                    f"<div style='font-size:16pt; color:#991b1b'><b>VOIDED  {format_money(now.amount)}</b></div>"
+                    f"<div>Receipt {now.receipt_number} — {now.state_label}</div><div>{outcome.message}</div>")
+        self.refresh_account_panel(payment.account_number)
 
     def _on_void_failed(self, exc: BaseException) -> None:
         self._set_busy(False)

@@ -1,0 +1,69 @@
+"""Counter Payments tab, found in a QA pass under Xvfb as a cashier would use it:
+- after a payment the account panel kept the balance from before it (a $340.79 bill still showed
+  $340.79 due next to the APPROVED receipt);
+- voiding the payment whose receipt was on screen left that receipt reading APPROVED / PAID (it
+  could still be printed as paid);
+- the void dialog said 'Find the receipt to see what will be voided' next to a disabled Find
+  button, so the cashier could not see what was being voided;
+- the status bar kept saying 'Opening account …' after the account was open."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from console.ui.posting_dialogs import ManualVoidDialog, VoidRequest
+from tests.ui.test_counter_tab import customers, key, make_tab, open_account, sandbox, swipe  # noqa: F401
+
+
+def test_balance_follows_the_payment_and_a_voided_receipt_on_screen_says_voided(make_tab, qtbot,  # noqa: F811
+                                                                                 monkeypatch):
+    tab = make_tab()
+    statuses = []
+    monkeypatch.setattr(tab.ctx, "status", lambda text: statuses.append(text))
+    c = customers(partial_payments_allowed=True)[7]
+    open_account(tab, qtbot, c.account_number)
+    assert statuses[-1] == f"Account {c.account_number} · {tab.account.name}"
+    before = tab.account.balance
+    due = tab.account.amount_due
+    tab.amount_edit.setText(f"{due:.2f}")
+    swipe(tab, qtbot)
+    key(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
+    assert tab.last_result.status == "posted"
+    qtbot.waitUntil(lambda: tab.account.balance == before - due, timeout=10_000)
+
+    monkeypatch.setattr("console.ui.tabs.counter_tab.ask_void",
+                        lambda parent, p, role, why: VoidRequest(p.receipt_number, "WRONG_AMOUNT", "qa void", "", ""))
+    tab.today.selectRow(0)
+    tab.void_button.click()
+    qtbot.waitUntil(lambda: tab.today_model.rows[0].state == "voided", timeout=15_000)
+    assert tab.pages.currentIndex() == 1
+    assert tab.preview.doc.status == "VOIDED" and tab.last_document.status == "VOIDED"
+    assert "VOIDED" in tab.result_banner.text() and "APPROVED" not in tab.result_banner.text()
+    qtbot.waitUntil(lambda: tab.account.balance == before, timeout=10_000)
+    assert not tab.errors, tab.errors
+
+
+def test_void_dialog_shows_what_is_voided(make_tab, qtbot, monkeypatch):  # noqa: F811
+    from console.ui.tabs import counter_tab
+
+    tab = make_tab()
+    c = customers(partial_payments_allowed=True)[8]
+    open_account(tab, qtbot, c.account_number)
+    tab.amount_edit.setText(f"{tab.account.amount_due:.2f}")
+    swipe(tab, qtbot)
+    key(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
+    payment = tab.today_model.rows[0]
+    seen = []
+
+    def fake_exec(dlg):
+        seen.append((dlg.details.text(), dlg.find_button.isHidden(), dlg.note.text()))
+        return ManualVoidDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ManualVoidDialog, "exec", fake_exec)
+    assert counter_tab.ask_void(tab, payment, "cashier", "") is None
+    details, find_hidden, note = seen[0]
+    assert find_hidden and "Find the receipt" not in details
+    assert payment.account_number in details and "4111********1111" in details and "$" in details
+    assert "card charge is reversed" in note
