@@ -18,8 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Context, Decimal, InvalidOperation
-from itertools import compress, count, repeat
-from operator import is_
+from itertools import compress, count
 
 from console.domain.money import CENT, AmountError, parse_amount
 from console.files.layouts import Column
@@ -43,6 +42,7 @@ _DATE_RE = {
 _EXACT = Context(prec=60, traps=[InvalidOperation])
 _AMOUNT_BYTES_NL = b"0123456789.-\n"
 _NOT_TWO_PLACES = re.compile(rb"\.(?:\d{3}|\d?\D)")
+_ZERO_AMOUNT = re.compile(r"\n0+\.00\n")  # a zero among canonical amounts, each between line ends
 _SIMPLE = re.compile(r"(\[(?:[^\]\\]|\\.)+\]|\\d)(?:\{(\d+)(?:,(\d*))?\}|(\+)|(\*))?")
 
 
@@ -68,6 +68,107 @@ def simple_class(pattern: str) -> tuple[bytes, int, int] | None:
     else:
         low = high = 1
     return allowed, low, high
+
+
+# -- whole-chunk pattern checks -------------------------------------------------------
+# A chunk of a text column is checked with ONE regex call over its cells joined by NUL
+# instead of one call per cell (the per-call overhead is most of the cost for short cells).
+# This is exact only when the column's pattern can never consume the separator and has no
+# anchors, lookarounds or back references (then the pattern cannot see past its own cell):
+# ``column_matcher`` proves that from the parsed pattern and otherwise returns None.
+SEP = "\x00"
+_SEP_CODE = 0
+
+
+def _consumes_sep(items) -> bool | None:
+    """Whether a parsed (sub)pattern may consume SEP; None when it uses anything else than
+    plain characters, classes, groups, branches and repeats (then we do not reason about it)."""
+    try:
+        from re import _constants as k
+    except ImportError:  # pragma: no cover - a Python without the parser module
+        return None
+    for op, av in items:
+        if op is k.LITERAL:
+            if av == _SEP_CODE:
+                return True
+        elif op is k.NOT_LITERAL:
+            if av != _SEP_CODE:
+                return True
+        elif op is k.ANY:
+            return True  # ANY matches NUL with or without DOTALL
+        elif op is k.IN:
+            hit = _class_has_sep(av, k)
+            if hit is None or hit:
+                return hit
+        elif op is k.BRANCH:
+            for alt in av[1]:
+                sub = _consumes_sep(alt)
+                if sub is None or sub:
+                    return sub
+        elif op is k.SUBPATTERN:
+            sub = _consumes_sep(av[3])
+            if sub is None or sub:
+                return sub
+        elif op in (k.MAX_REPEAT, k.MIN_REPEAT, k.POSSESSIVE_REPEAT):
+            sub = _consumes_sep(av[2])
+            if sub is None or sub:
+                return sub
+        elif op is k.ATOMIC_GROUP:
+            sub = _consumes_sep(av)
+            if sub is None or sub:
+                return sub
+        else:  # AT (anchors, \b), ASSERT / ASSERT_NOT, GROUPREF, GROUPREF_EXISTS, ...
+            return None
+    return False
+
+
+def _class_has_sep(items, k) -> bool | None:
+    negate = False
+    found = False
+    for op, av in items:
+        if op is k.NEGATE:
+            negate = True
+        elif op is k.LITERAL:
+            found |= av == _SEP_CODE
+        elif op is k.RANGE:
+            found |= av[0] <= _SEP_CODE <= av[1]
+        elif op is k.CATEGORY:
+            # NUL is no digit, no space and no word character (ASCII or Unicode)
+            if av in (k.CATEGORY_NOT_DIGIT, k.CATEGORY_NOT_SPACE, k.CATEGORY_NOT_WORD,
+                      k.CATEGORY_NOT_LINEBREAK, k.CATEGORY_UNI_NOT_DIGIT, k.CATEGORY_UNI_NOT_SPACE,
+                      k.CATEGORY_UNI_NOT_WORD, k.CATEGORY_UNI_NOT_LINEBREAK):
+                found = True
+            elif av not in (k.CATEGORY_DIGIT, k.CATEGORY_SPACE, k.CATEGORY_WORD, k.CATEGORY_LINEBREAK,
+                            k.CATEGORY_UNI_DIGIT, k.CATEGORY_UNI_SPACE, k.CATEGORY_UNI_WORD,
+                            k.CATEGORY_UNI_LINEBREAK):
+                return None
+        else:
+            return None
+    return found != negate
+
+
+def column_matcher(pattern: str, flags: int = re.DOTALL) -> re.Pattern | None:
+    """A regex that fullmatches ``SEP.join(cells)`` exactly when every cell is empty or
+    fullmatches ``pattern`` (cells must not contain SEP), or None when that cannot be proved.
+    Each cell's match is atomic and must end at its separator, so a bad cell fails the
+    chunk quickly (no backtracking into earlier cells)."""
+    try:
+        from re import _parser
+
+        if _consumes_sep(_parser.parse(pattern, flags)) is not False:
+            return None
+        cell = rf"(?>(?:{pattern})?(?=\x00|\Z))"
+        return re.compile(rf"{cell}(?:\x00{cell})*+", flags)
+    except (ImportError, re.error, AttributeError, TypeError, ValueError, RecursionError):
+        return None  # e.g. a global inline flag such as (?i) cannot be wrapped
+
+
+def chunk_matches(matcher: re.Pattern, cells) -> bool:
+    """True when every cell of the chunk is empty or matches (see column_matcher)."""
+    if not cells:
+        return True
+    joined = SEP.join(cells)
+    return joined.count(SEP) == len(cells) - 1 and matcher.fullmatch(joined) is not None
 
 
 # Past this many distinct values a column stops caching and converts cell by cell.
@@ -109,6 +210,7 @@ class Converter:
         self.type = t
         self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
         self._simple = simple_class(column.pattern) if column.pattern else None
+        self._joined = column_matcher(column.pattern) if column.pattern and not self._simple else None
         # a pattern no blank text can match already sends blank cells to the rule book
         self._blank_fails = self._rx is not None and not any(
             self._rx.fullmatch(b) for b in (" ", "  ", "\t", "\xa0", " \t ", "\u3000"))
@@ -255,9 +357,10 @@ class Converter:
     def _cached(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
         cache = self._cache
         if cache and not self._bad_keys:  # warm cache, nothing bad seen: one lookup per cell
-            values = list(map(cache.get, cells, repeat(_MISS)))
-            if not any(map(is_, values, repeat(_MISS))):
-                return values, []
+            try:
+                return list(map(cache.__getitem__, cells)), []
+            except KeyError:
+                pass  # a new value: see below
         uniq = set(cells)
         new = list(uniq.difference(cache)) if cache else list(uniq)
         if self._droppable and cache and len(new) * 4 > len(cells):
@@ -300,14 +403,15 @@ class Converter:
             if not self._blank_fails and any(map(str.isspace, cells)):
                 return None
             # empty cells are absent (required was checked above): filter(None) skips them
-            if self._rx is not None and not self._simple_ok(cells) \
-                    and not all(map(self._rx.fullmatch, filter(None, cells))):
+            if self._rx is not None and not self._simple_ok(cells) and not (
+                    chunk_matches(self._joined, cells) if self._joined is not None
+                    else all(map(self._rx.fullmatch, filter(None, cells)))):
                 return None
             if c.max_length is not None and max(map(len, cells), default=0) > c.max_length:
                 return None
             if self.default != "" and "" in cells:
                 return None
-            return list(cells)
+            return cells  # the caller copies the cells into its column store
         if t == "amount":
             if c.implied_decimals:
                 return None
@@ -320,17 +424,32 @@ class Converter:
             else:
                 d = self.default
                 values = [Decimal(s) if s else d for s in cells]
-            if self._needs_range:
-                present = [v for v in values if v is not None] if "" in cells else values
-                if present:
-                    lo, hi = min(present), max(present)
-                    if (c.minimum is not None and lo < c.minimum) or (c.maximum is not None and hi > c.maximum) \
-                            or (c.exclusive_minimum is not None and lo <= c.exclusive_minimum):
-                        return None
+            if self._needs_range and not self._range_ok(cells, values):
+                return None
             return values
         if t == "timestamp":
             return _us_timestamps(cells)
         return None
+
+    def _range_ok(self, cells, values) -> bool:
+        """Whether every present amount of the chunk is within the column's bounds."""
+        c = self.col
+        lows = [b for b in (c.minimum, c.exclusive_minimum) if b is not None]
+        if c.maximum is None and all(b == 0 for b in lows):
+            # the usual bounds (> 0, >= 0) read off the canonical text: no '-' and, for > 0,
+            # no zero amount
+            text = "\n" + "\n".join(cells) + "\n"
+            if "-" not in text:
+                return c.exclusive_minimum is None or not _ZERO_AMOUNT.search(text)
+        present = [v for v in values if v is not None] if "" in cells else values
+        if not present:
+            return True
+        if lows:
+            lo = min(present)
+            if (c.minimum is not None and lo < c.minimum) or \
+                    (c.exclusive_minimum is not None and lo <= c.exclusive_minimum):
+                return False
+        return c.maximum is None or max(present) <= c.maximum
 
     def _simple_ok(self, cells) -> bool:
         """A simple-class pattern checked for the whole chunk at once (False: look closer)."""
