@@ -69,7 +69,7 @@ class _RecordsModel(QAbstractTableModel):
 
 class AccountResultsModel(_RecordsModel):
     ACCOUNT, NAME, ADDRESS, PHONE, BALANCE = range(5)
-    HEADERS = ("Account", "Name", "Service address", "Phone", "Balance")
+    HEADERS = ("Account", "Name", "Address", "Phone", "Balance")
     RIGHT_COLUMNS = (BALANCE,)
 
     def _text(self, r: AccountSummary, col: int) -> str:

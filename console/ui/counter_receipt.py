@@ -127,7 +127,7 @@ class ReceiptPreview(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.doc: ReceiptDocument | None = None
-        self.setMinimumSize(260, 360)
+        self.setMinimumSize(220, 240)  # it scales; 360 made the console taller than a 700- or 800-px screen
         self.setAccessibleName("Receipt preview")
 
     def set_document(self, doc: ReceiptDocument | None) -> None:

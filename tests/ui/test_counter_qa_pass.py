@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from console.ui.counter_models import AccountResultsModel
 from console.ui.posting_dialogs import ManualVoidDialog, VoidRequest
 from tests.ui.test_counter_tab import customers, key, make_tab, open_account, sandbox, swipe  # noqa: F401
 
@@ -67,3 +68,29 @@ def test_void_dialog_shows_what_is_voided(make_tab, qtbot, monkeypatch):  # noqa
     assert find_hidden and "Find the receipt" not in details
     assert payment.account_number in details and "4111********1111" in details and "$" in details
     assert "card charge is reversed" in note
+
+
+def test_the_tab_fits_a_small_screen_in_every_state(make_tab, qtbot):  # noqa: F811
+    """The search results above the panel and a 360-px receipt preview made the console grow past a
+    700-px (even an 800-px) screen under Xvfb; the tab's minimum height stays small in every state."""
+    tab = make_tab()
+    tab.resize(1000, 560)
+    budget = 600  # the main window adds its menu, banner, tab bar and status bar
+    assert tab.minimumSizeHint().height() <= budget
+    tab.search_edit.setText("smith")
+    tab.search()
+    qtbot.waitUntil(lambda: tab.results_model.rowCount() > 1, timeout=10_000)
+    assert tab.results.isVisible() and not tab.panel.isVisible()  # the list takes the panel's place
+    header = tab.results.horizontalHeader()  # at 1024 px the address header is not clipped
+    assert header.sectionSize(AccountResultsModel.ADDRESS) >= header.fontMetrics().horizontalAdvance("Address") + 8
+    assert tab.minimumSizeHint().height() <= budget
+    qtbot.keyClick(tab.results, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.account is not None, timeout=10_000)
+    assert tab.panel.isVisible() and not tab.results.isVisible()
+    tab.amount_edit.setText(f"{tab.account.amount_due:.2f}")
+    swipe(tab, qtbot)
+    key(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
+    assert tab.minimumSizeHint().height() <= budget
+    key(tab, Qt.Key.Key_Escape)  # receipt page → entry page, account cleared
+    assert tab.minimumSizeHint().height() <= budget

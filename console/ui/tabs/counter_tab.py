@@ -135,13 +135,11 @@ class CounterTab(QWidget):
         self.results.verticalHeader().hide()
         self.results.horizontalHeader().setSectionResizeMode(AccountResultsModel.ADDRESS, QHeaderView.ResizeMode.Stretch)
         self.results.setAlternatingRowColors(True)
-        self.results.setMaximumHeight(170)
         self.results.setWordWrap(False)
         self.results.verticalHeader().setDefaultSectionSize(self.results.fontMetrics().height() + 8)
         for col in (AccountResultsModel.ACCOUNT, AccountResultsModel.NAME, AccountResultsModel.PHONE,
                     AccountResultsModel.BALANCE):
             self.results.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.results.hide()
         self.results.activated.connect(self._on_result_activated)
         self.results.doubleClicked.connect(self._on_result_activated)
         self.results.setAccessibleName("Search results")
@@ -307,8 +305,13 @@ class CounterTab(QWidget):
         rl.addWidget(self.steps)
         rl.addWidget(self.pages, 1)
 
+        # the search results take the account panel's place while the cashier chooses (above it they
+        # made the console taller than a 700- or 800-px screen)
+        self.left = QStackedWidget()
+        self.left.addWidget(self.panel)
+        self.left.addWidget(self.results)
         middle = self.middle_splitter = QSplitter(Qt.Orientation.Horizontal)
-        middle.addWidget(self.panel)
+        middle.addWidget(self.left)
         middle.addWidget(right)
         middle.setStretchFactor(0, 3)
         middle.setStretchFactor(1, 2)
@@ -354,7 +357,6 @@ class CounterTab(QWidget):
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addLayout(search_row)
-        tl.addWidget(self.results)
         tl.addWidget(self.results_note)
         tl.addWidget(middle, 1)
         outer = self.outer_splitter = QSplitter(Qt.Orientation.Vertical)
@@ -436,7 +438,7 @@ class CounterTab(QWidget):
 
     def _on_results(self, rows) -> None:
         self.results_model.set_rows(rows)
-        self.results.setVisible(bool(rows))
+        self._show_results(bool(rows))
         n = len(rows)
         self.results_note.setText("No account found — try part of the name, the street or the phone number."
                                   if not n else f"{n} account(s). Up/Down to choose, Enter to open.")
@@ -445,6 +447,9 @@ class CounterTab(QWidget):
             self.results.selectRow(0)
         if n == 1:
             self.open_account(rows[0].account_number)
+
+    def _show_results(self, visible: bool) -> None:
+        self.left.setCurrentWidget(self.results if visible else self.panel)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
         if obj is self.results and event.type() == event.Type.KeyPress and event.key() in (
@@ -467,7 +472,7 @@ class CounterTab(QWidget):
 
     def _on_account(self, view: AccountView) -> None:
         self.new_payment(keep_account=True)
-        self.results.hide()
+        self._show_results(False)
         if self.results_model.rowCount() > 1:
             self.results_note.setText(f"{self.results_model.rowCount()} accounts found — Esc goes back to the list, "
                                       "F2 searches again.")
@@ -743,7 +748,7 @@ class CounterTab(QWidget):
             self.amount_edit.clear()
             if not keep_results:
                 self.results_model.set_rows([])
-                self.results.hide()
+                self._show_results(False)
                 self.results_note.setText("")
                 self.focus_search()
         self._update_state()
@@ -762,7 +767,7 @@ class CounterTab(QWidget):
             back_to_list = self.results_model.rowCount() > 1
             self.new_payment(keep_results=back_to_list)
             if back_to_list:
-                self.results.show()
+                self._show_results(True)
                 self.results_note.setText("Up/Down to choose, Enter to open.")
                 self.results.setFocus()
 
