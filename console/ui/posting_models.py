@@ -306,12 +306,26 @@ OUTCOME_WORDS = {
 }
 
 
+_SINGULAR = {"receipts posted": "receipt posted",
+             "voids of payments never posted (reported, nothing to undo)":
+                 "void of a payment never posted (reported, nothing to undo)",
+             "ACH rejects reversed": "ACH reject reversed",
+             "rejects of payments never posted (reported)": "reject of a payment never posted (reported)",
+             "customer changes made": "customer change made",
+             "changes already in Caselle (nothing to do)": "change already in Caselle (nothing to do)",
+             "changes replaced by a later one": "change replaced by a later one"}
+
+
+def _singular(words: str) -> str:
+    return _SINGULAR.get(words, words)
+
+
 def run_summary(result) -> str:
     """One plain sentence about a posting run (a ``RunResult``)."""
     merged: Counter = Counter()
     for outcome, n in result.outcomes.items():
         merged[OUTCOME_WORDS.get(outcome, outcome.replace("_", " "))] += n
-    parts = [f"{n} {words}" for words, n in sorted(merged.items(), key=lambda kv: -kv[1])]
+    parts = [f"{n} {_singular(words) if n == 1 else words}" for words, n in sorted(merged.items(), key=lambda kv: -kv[1])]
     text = "Posted: " + (" · ".join(parts) if parts else "nothing was left to post")
     if result.aborted:
         text += f". Stopped: {result.aborted.rstrip('.')}"

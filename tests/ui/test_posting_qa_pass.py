@@ -71,3 +71,37 @@ def test_after_everything_is_posted_the_button_says_so(qtbot, make_tab, tmp_path
     details = {r.detail for r in tab.plan.rows}
     assert details == {"already in the journal (imported before)"}
     assert tab.post_button.isEnabled() and tab.post_button.text() == "Finish posting"
+
+
+def test_run_summary_counts_one_in_the_singular():
+    r = RunResult(outcomes=Counter({"posted": 114, "void_not_posted": 1}))
+    assert run_summary(r) == ("Posted: 114 receipts posted · 1 void of a payment never posted (reported, nothing to "
+                              "undo).")
+    assert run_summary(RunResult(outcomes=Counter({"posted": 1}))) == "Posted: 1 receipt posted."
+
+
+def test_failed_page_lists_only_what_posting_can_retry(qtbot, make_tab, tmp_path):  # noqa: F811
+    """A card the gateway declined at the counter showed under Failed as 'card_auth … Do not honor' with
+    'Retry selected' (it cannot be retried: the card read is gone; the counter shows it)."""
+    from console.adapters.journal import REJECTED, NewEntry, lease_owner_id
+
+    tab = make_tab()
+    j = tab.ctx.services.journal
+    j.add_entry(NewEntry("ctr:20261126:DECLINED", "card_auth", {"account": "100001-01", "amount": "20.01"}),
+                operator="cashier1")
+    owner = lease_owner_id()
+    assert j.claim(owner, ["card_auth"], keys=["ctr:20261126:DECLINED"], lease_s=60)
+    j.finish("ctr:20261126:DECLINED", owner, REJECTED, outcome="declined", detail="Do not honor")
+    f = tmp_path / "p.csv"
+    exports.write_export("payments", f, 20, 4, receipts_only=True)
+    lines = f.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[2] = "999999-01"  # Caselle has no such account: a real posting failure
+    lines[1] = ",".join(fields)
+    f.write_text("\n".join(lines) + "\n")
+    _wait(qtbot, tab.load_file(f, "payments"))
+    _wait(qtbot, tab.post())
+    _wait(qtbot, tab.refresh())
+    keys = [r.key for r in tab.failed.model.rows]
+    assert tab.plan.rows[0].key in keys and "ctr:20261126:DECLINED" not in keys
+    assert tab.pages.tabText(2) == f"Failed ({len(keys)})"

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from console.domain.money import format_money
 from console.errors import Cancelled, NotPermitted
 from console.services import reconciliation
-from console.services.posting import ACH_REJECT, CHANGE, V_2021_05, Plan, RunResult, journal_rows
+from console.services.posting import ACH_REJECT, ALL_KINDS, CHANGE, V_2021_05, Plan, RunResult, journal_rows
 from console.ui.account_sync_view import AccountSyncView
 from console.ui.context import UiContext
 from console.ui.errors import show_error
@@ -454,7 +454,9 @@ class PostingTab(QWidget):
             return {
                 "file": journal_rows(j, fingerprint=fingerprint) if fingerprint else None,
                 "review": journal_rows(j, states=["needs_review"], newest=HISTORY_ROWS),
-                "failed": journal_rows(j, states=["rejected"], newest=HISTORY_ROWS),
+                # what this tab can retry: a counter card decline or an account-sync entry is no
+                # posting failure (they have their own pages), and "Retry" could do nothing with it
+                "failed": journal_rows(j, states=["rejected"], kinds=ALL_KINDS, newest=HISTORY_ROWS),
                 "rejects": journal_rows(j, kinds=[ACH_REJECT], newest=HISTORY_ROWS),
                 "changes": journal_rows(j, kinds=[CHANGE], newest=HISTORY_ROWS),
                 "files": j.files(),
