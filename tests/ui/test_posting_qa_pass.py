@@ -105,3 +105,22 @@ def test_failed_page_lists_only_what_posting_can_retry(qtbot, make_tab, tmp_path
     keys = [r.key for r in tab.failed.model.rows]
     assert tab.plan.rows[0].key in keys and "ctr:20261126:DECLINED" not in keys
     assert tab.pages.tabText(2) == f"Failed ({len(keys)})"
+
+
+def test_key_and_how_it_applies_are_not_cut_off(qtbot):
+    from decimal import Decimal
+
+    from console.services.posting import PlanRow
+    from console.ui.posting_models import PostingRowsModel
+    from console.ui.tabs.posting_tab import _RowsPanel
+
+    panel = _RowsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(1200, 400)
+    rows = [PlanRow(i + 2, f"reject:P0000100{i:04d}", "ach_reject", "reverse (R04) + NSF fee", "100686-01",
+                    Decimal("151.04"), "ACH", "") for i in range(50)]
+    panel.set_rows(rows)
+    header = panel.view.horizontalHeader()
+    fm = panel.view.fontMetrics()
+    assert header.sectionSize(PostingRowsModel.KEY) >= fm.horizontalAdvance("reject:P00001000049")
+    assert header.sectionSize(PostingRowsModel.ACTION) >= fm.horizontalAdvance("reverse (R04) + NSF fee")

@@ -100,9 +100,17 @@ class _RowsPanel(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.totals)
 
+    FIT_COLUMNS = (PostingRowsModel.KEY, PostingRowsModel.ACTION, PostingRowsModel.BATCH, PostingRowsModel.OUTCOME)
+
     def set_rows(self, rows) -> None:
         self.model.set_rows(rows)
         self.totals.setText(totals_text(self.model))
+        if rows:  # keys like 'reject:P00001000123' and 'reverse (R04) + NSF fee' were cut off
+            header = self.view.horizontalHeader()
+            header.setResizeContentsPrecision(200)  # a 100,000-row file measures its first rows only
+            for col in self.FIT_COLUMNS:
+                self.view.resizeColumnToContents(col)
+                header.resizeSection(col, min(max(header.sectionSize(col), 60), 320))
 
     def selected_rows(self):
         rows = []
