@@ -191,16 +191,23 @@ class StateFilterProxy(QSortFilterProxyModel):
 
 def totals_text(model: PostingRowsModel) -> str:
     """One line per tender: count and amount by state (for the label under the table)."""
+    # a change log has no amounts and no tender: "—: Done 27 / $0.00" said nothing
+    money = any(r.amount is not None for r in model.rows)
+
+    def part(state: str, n: int, amount: Decimal) -> str:
+        return f"{state} {n} / {format_money(amount)}" if money else f"{state} {n}"
+
     by_tender: dict[str, list[str]] = {}
     grand: dict[str, list] = {}
     for (tender, state), (n, amount) in model.totals().items():
-        by_tender.setdefault(tender, []).append(f"{state} {n} / {format_money(amount)}")
+        by_tender.setdefault(tender, []).append(part(state, n, amount))
         g = grand.setdefault(state, [0, Decimal("0.00")])
         g[0] += n
         g[1] += amount
-    lines = [f"{tender}: " + ", ".join(parts) for tender, parts in by_tender.items()]
+    lines = [f"{tender}: " + ", ".join(parts) for tender, parts in by_tender.items()
+             if not (tender == "—" and len(by_tender) == 1)]
     if grand:
-        lines.append("All: " + ", ".join(f"{s} {n} / {format_money(a)}" for s, (n, a) in sorted(grand.items())))
+        lines.append("All: " + ", ".join(part(s, n, a) for s, (n, a) in sorted(grand.items())))
     return "\n".join(lines) or "No rows"
 
 

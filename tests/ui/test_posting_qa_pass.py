@@ -124,3 +124,13 @@ def test_key_and_how_it_applies_are_not_cut_off(qtbot):
     fm = panel.view.fontMetrics()
     assert header.sectionSize(PostingRowsModel.KEY) >= fm.horizontalAdvance("reject:P00001000049")
     assert header.sectionSize(PostingRowsModel.ACTION) >= fm.horizontalAdvance("reverse (R04) + NSF fee")
+
+
+def test_change_log_totals_show_counts_not_dollars():
+    from console.services.posting import PlanRow
+    from console.ui.posting_models import PostingRowsModel, totals_text
+
+    model = PostingRowsModel()
+    model.set_rows([PlanRow(2, "change:1", "change", "set PHONE = x", "100001-01", None, "", "", "done"),
+                    PlanRow(3, "change:2", "change", "set EMAIL = y", "100002-01", None, "", "", "reported")])
+    assert totals_text(model) == "All: Done 1, Reported 1"
