@@ -16,7 +16,8 @@ from console.paths import Paths
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # IDTech frames (keyboard or hex rendering): 02 + length ... 03, long hex-ish runs
-    (re.compile(r"02[0-9A-Fa-f]{4}[0-9A-Fa-f%*;=?^/A-Za-z ]{40,}03"), "[FRAME REDACTED]"),
+    # (also a frame cut short: the reader's last characters lost, no closing 03)
+    (re.compile(r"02[0-9A-Fa-f]{4}[0-9A-Fa-f%*;=?^/A-Za-z ]{40,}"), "[FRAME REDACTED]"),
     # ISO track 1 / track 2 data
     (re.compile(r"%B?\d{12,19}\^[^?]*\?"), "[TRACK REDACTED]"),
     (re.compile(r";\d{12,19}=[^?]*\?"), "[TRACK REDACTED]"),

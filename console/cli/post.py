@@ -57,7 +57,8 @@ def _supervisor(args, services) -> str | None:
     if not args.override:
         return None
     if not services.profile.operators:
-        return None  # a profile without operators: the override is still audited
+        raise NotPermitted("--override needs a supervisor, and this profile has no operators yet: "
+                           "add them in Settings first")
     if not args.supervisor:
         raise NotPermitted("--override needs --supervisor ID (and that supervisor's PIN)")
     pin = os.environ.get("BILLER_CONSOLE_SUPERVISOR_PIN")

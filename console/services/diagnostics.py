@@ -267,6 +267,10 @@ def check_profile(run: _Run) -> Check:
                      [str(p) for p in problems])
     kind = "built-in training profile" if profile.is_sandbox else "production profile"
     details = [f"{len(profile.operators)} operator(s)", f"{len(profile.gl_map)} GL mapping(s)"]
+    if not any(o.role == "supervisor" and o.pin_hash for o in profile.operators):
+        return Check("profile", "Profile settings", WARN,
+                     f"{profile.name!r} has no supervisor with a PIN: voids and overrides are refused",
+                     "A supervisor adds operators in File › Settings › Operators", details)
     return Check("profile", "Profile settings", PASS, f"{profile.name!r} ({kind}) is valid", "", details)
 
 

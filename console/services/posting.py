@@ -403,7 +403,7 @@ class PostingService:
         if override:
             who = approver or operator
             op = self.profile.operator(who)
-            if self.profile.operators and (op is None or op.role != "supervisor"):
+            if op is None or op.role != "supervisor":
                 raise NotPermitted("Importing a file a second time needs a supervisor's approval",
                                    hint="ask a supervisor to approve the override with their PIN")
             if self.audit is not None:
@@ -996,7 +996,8 @@ class PostingService:
         """"" when ``operator`` may void ``receipt`` alone, else why a supervisor is needed."""
         op = self.profile.operator(operator)
         if not self.profile.operators:
-            return ""  # a profile without operators has no roles to check
+            # fail closed: with no operators there is no supervisor to answer for a void
+            return "this profile has no operators yet: a supervisor must add them in Settings first"
         if op is None:
             return f"{operator or 'nobody'} is not signed in as an operator of this profile"
         if op.role == "supervisor":

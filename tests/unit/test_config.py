@@ -29,7 +29,11 @@ def _production(**values):
         "transfer_user": "city",
     }
     base.update(values)
-    return sandbox_profile().__class__(name="prod", values=base)
+    return sandbox_profile().__class__(name="prod", values=base,
+                                       operators=(Operator("boss", "Boss", "supervisor", SUPERVISOR_PIN_HASH),))
+
+
+SUPERVISOR_PIN_HASH = hash_pin("8642", iterations=1_000)
 
 
 def test_sandbox_is_default_and_valid():
@@ -66,7 +70,8 @@ def test_coerce_names_the_rule():
 
 
 def test_gl_map_checked_against_format():
-    p = _production().__class__(name="prod", values=_production().values, gl_map={"801": "104100000"})
+    p = _production().__class__(name="prod", values=_production().values, gl_map={"801": "104100000"},
+                                operators=_production().operators)
     assert any(pr.rule == "gl_format" and "801" in pr.message for pr in validate(p))
 
 
@@ -112,3 +117,4 @@ def test_pin_hash_is_salted_and_slow():
     assert int(a.split("$")[1]) >= 100_000
     assert verify_pin("1234", a) and not verify_pin("1235", a)
     assert not verify_pin("1234", "garbage")
+

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from console.config import Operator, hash_pin, sandbox_profile
 from console.config import Profile as P
-from console.config import sandbox_profile
 from console.errors import AuthError, NetworkError
 from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
@@ -27,7 +27,7 @@ def production(**values) -> P:
         "transfer_user": "city", "biller_minimum_payment": Decimal("1.00"),
     }
     base.update(values)
-    return P("cityhall", values=base)
+    return P("cityhall", values=base, operators=(Operator("boss", "Boss", "supervisor", hash_pin("2468", iterations=1000)),))
 
 
 @dataclass
@@ -373,3 +373,9 @@ def test_a_tampered_audit_log_fails(paths):
 
 def test_audit_check_is_left_out_without_an_audit_log(paths):
     assert "audit" not in run(services(paths))
+
+
+def test_a_profile_without_a_supervisor_warns(paths):
+    bare = P("cityhall", values=production().values)
+    check = d.check_profile(d._Run(services(paths, bare), NOW, lambda: probe()))
+    assert check.state == d.WARN and "supervisor" in check.message

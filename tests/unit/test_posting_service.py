@@ -21,7 +21,7 @@ from console.adapters.journal import (
     DuplicateFileError,
     SqliteJournal,
 )
-from console.config import sandbox_profile
+from console.config import Profile, sandbox_profile
 from console.domain.models import CustomerDetail, Receipt
 from console.errors import NetworkError, NotPermitted, RemoteError, UnsupportedVersionError, ValidationError
 from console.services.audit import AuditLog
@@ -693,3 +693,11 @@ def test_reconciliation_pdf_tables_stay_on_the_page(tmp_path):
     rights = [text.get_charbox(i)[2] for i in range(text.count_chars())]
     assert rights and max(rights) <= width - 10  # inside the right margin, not clipped
     assert text.get_text_range().count("$1,234,567.89") == 3 * len(reconciliation.METRICS)
+
+
+def test_a_profile_without_operators_lets_nobody_void(env):
+    svc, *_ = env
+    svc.profile = Profile(name="fresh", values={})
+    receipt = Receipt("5.00001", "P1", "100001-01", Decimal("10.00"), "CR1", TODAY, "CARD",
+                      extra={"createdBy": "anyone"})
+    assert "no operators" in svc.void_permission(receipt, "anyone")

@@ -64,3 +64,10 @@ def test_log_file_never_holds_secrets_or_card_numbers():
 def test_filter_survives_bad_format_strings():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "bad %d", ("nan",), None)
     assert RedactingFilter().filter(record)
+
+
+def test_a_frame_cut_short_is_still_redacted():
+    frame = "029C01801F322400839B%*4124********9990^TEST/BLUEFIN^****?*;4124********9990=****?*" + "C0A0ECE0C2E62E45" * 6
+    for text in (frame, frame[:-2], frame[:90]):
+        out = redact(f"read failed: {text}")
+        assert "C0A0ECE0" not in out and "TEST/BLUEFIN" not in out
