@@ -378,4 +378,4 @@ def test_audit_check_is_left_out_without_an_audit_log(paths):
 def test_a_profile_without_a_supervisor_warns(paths):
     bare = P("cityhall", values=production().values)
     check = d.check_profile(d._Run(services(paths, bare), NOW, lambda: probe()))
-    assert check.state == d.WARN and "supervisor" in check.message
+    assert check.state == d.WARN and "supervisor" in check.summary
