@@ -158,7 +158,7 @@ class Journal(Protocol):
     def get(self, key: str) -> Entry | None: ...
     def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
                 fingerprint: str | None = None, keys: Sequence[str] | None = None,
-                newest: int | None = None) -> list[Entry]: ...
+                newest: int | None = None, key_prefixes: Sequence[str] | None = None) -> list[Entry]: ...
     def counts(self, *, kinds: Sequence[str] | None = None, fingerprint: str | None = None) -> dict[str, int]: ...
     def recover_dead_leases(self) -> int: ...
     def next_due(self, kinds: Sequence[str], keys: Sequence[str] | None = None) -> float | None: ...
@@ -640,9 +640,11 @@ class SqliteJournal:
 
     def entries(self, *, kinds: Sequence[str] | None = None, states: Sequence[str] | None = None,
                 fingerprint: str | None = None, keys: Sequence[str] | None = None,
-                newest: int | None = None) -> list[Entry]:
-        """Matching entries in journal order; ``newest``: only the last N of them."""
-        where, args = self._where(kinds=kinds, states=states, fingerprint=fingerprint, keys=keys)
+                newest: int | None = None, key_prefixes: Sequence[str] | None = None) -> list[Entry]:
+        """Matching entries in journal order; ``newest``: only the last N of them; ``key_prefixes``:
+        only keys starting with one of these (a range read on the key index, not a table scan)."""
+        where, args = self._where(kinds=kinds, states=states, fingerprint=fingerprint, keys=keys,
+                                  key_prefixes=key_prefixes)
         if newest is not None:
             rows = self._read(f"SELECT {_ENTRY_COLUMNS} FROM entries{where} ORDER BY id DESC LIMIT ?",
                               [*args, int(newest)])
@@ -659,8 +661,18 @@ class SqliteJournal:
         return result
 
     @staticmethod
-    def _where(*, kinds=None, states=None, fingerprint=None, keys=None) -> tuple[str, list[Any]]:
+    def _where(*, kinds=None, states=None, fingerprint=None, keys=None, key_prefixes=None) -> tuple[str, list[Any]]:
         clauses, args = [], []
+        if key_prefixes is not None:
+            prefixes = list(key_prefixes)
+            if not prefixes:
+                return " WHERE 0", []
+            # key >= p AND key < p + U+10FFFF: a range on the UNIQUE key index (LIKE would scan). In a
+            # subquery, so that ORDER BY id cannot make the planner prefer a scan in rowid order.
+            clauses.append("id IN (" + " UNION ALL ".join("SELECT id FROM entries WHERE key >= ? AND key < ?"
+                                                          for _ in prefixes) + ")")
+            for p in prefixes:
+                args.extend((p, p + "\U0010ffff"))
         for column, values in (("kind", kinds), ("state", states), ("key", keys)):
             if values is not None:
                 values = list(values)
