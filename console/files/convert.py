@@ -236,6 +236,11 @@ class Converter:
         if t == "date":
             self._date_rx, self._date_groups = _DATE_RE[column.date_format]
         self._needs_range = any(v is not None for v in (column.minimum, column.maximum, column.exclusive_minimum))
+        # What the reader can tell the rules without another pass over the column:
+        # every distinct value (while the cache has seen every cell) and whether any amount
+        # or number may be negative (a negative is always written with '-').
+        self.complete_cache = self._cache is not None
+        self.may_be_negative = t in ("amount", "int") and self.default is not None and self.default < 0
 
     # -- the rule book -------------------------------------------------------------
     def cell(self, text: str):
@@ -326,8 +331,20 @@ class Converter:
             raise CellError("maximum", f"{c.name} {value} is above the maximum {c.maximum}")
 
     # -- whole columns ------------------------------------------------------------
+    def distinct_values(self) -> set | None:
+        """Every value this column can hold so far (None included), when the cache has seen
+        every cell; else None."""
+        if not self.complete_cache or self._cache is None:
+            return None
+        values = {v for v in self._cache.values() if not isinstance(v, _Bad)}
+        values.update((None, self.default))
+        return values
+
     def column(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
-        """Convert a chunk of cells. Returns (values, [(index, CellError)])."""
+        """Convert a chunk of cells. Returns (values, [(index, CellError)]); for text columns
+        the values may be the cells themselves (a sequence the caller copies)."""
+        if not self.may_be_negative and self.type in ("amount", "int") and "-" in "".join(cells):
+            self.may_be_negative = True
         if self._adaptive and len(cells) >= ADAPT_MIN:
             self._adaptive = False
             # a cache pays only when values repeat a lot (states, cities, fees, zero balances)
@@ -366,6 +383,7 @@ class Converter:
         if self._droppable and cache and len(new) * 4 > len(cells):
             # new values keep coming: the cache costs more than it saves; convert directly
             self._cache = None
+            self.complete_cache = False
             self._bad_keys = set()
             fast = self._fast(cells)
             return (fast, []) if fast is not None else self._slow(cells)
@@ -390,6 +408,7 @@ class Converter:
                 values[i] = cells[i] if self.type == "text" and err.rule != "required" else fail
         if len(cache) > self._limit:
             self._cache = None  # too many distinct values: convert directly from now on
+            self.complete_cache = False
             self._bad_keys = set()
         return values, bad
 

@@ -324,6 +324,10 @@ class _State:
         self.bad_cells: dict[tuple[int, str], str] = {}
         self.sums: dict[str, Decimal] = {}
         self.width = len(layout.columns)
+        # unique text columns: the values seen so far, added while each chunk is fresh in the
+        # CPU caches; the full duplicate scan at the end runs only when this finds one
+        self.seen: dict[str, set] = {c.name: set() for c in layout.columns if c.unique and c.type == "text"}
+        self.seen_present: dict[str, int] = dict.fromkeys(self.seen, 0)
 
     def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -393,6 +397,10 @@ class _State:
             cells = cols[pos]
             values, bad = conv.column(cells)
             store.extend(values)
+            seen = self.seen.get(name)
+            if seen is not None:
+                seen.update(values)
+                self.seen_present[name] += n - values.count("")
             for i, err in bad:
                 self.sink.add(lines[i], name, err.rule, err.message)
                 self.bad_cells[(base + i, name)] = cells[i]
@@ -410,7 +418,8 @@ class _State:
             self.sink.add(None, None, "no_records", "The file has no records", "warning")
         self._unique()
         table = _rules.Table(self.columns, self.lines, today=today,
-                             text_columns=[c.name for c in layout.columns if c.type == "text"])
+                             text_columns=[c.name for c in layout.columns if c.type == "text"],
+                             **self._facts())
         missing_required = {c.key for c in layout.columns if c.required and c.name in self.missing}
         for check in layout.checks:
             if any(isinstance(v, str) and v.casefold() in missing_required for v in check.params.values()):
@@ -422,12 +431,35 @@ class _State:
         if self.progress is not None:
             self.progress(self.size, self.size, f"{n:,} records read")
 
+    def _facts(self) -> dict:
+        """What the converters learnt while reading, for the rules (see rules.Table)."""
+        distinct: dict[str, set] = {}
+        never_negative: list[str] = []
+        for name, conv in self.converters.items():
+            if name in self.missing:
+                d = conv.default
+                distinct[name] = {d}
+                if conv.type in ("amount", "int") and not (d is not None and d < 0):
+                    never_negative.append(name)
+                continue
+            values = conv.distinct_values()
+            if values is not None:
+                distinct[name] = values
+            if conv.type in ("amount", "int") and not conv.may_be_negative:
+                never_negative.append(name)
+        return {"distinct": distinct, "never_negative": never_negative}
+
     def _unique(self) -> None:
         for col in self.layout.columns:
             if not col.unique or col.name in self.missing:
                 continue
             values = self.columns[col.name]
-            if col.type == "text":
+            seen = self.seen.get(col.name)
+            if seen is not None:
+                if len(seen) - ("" in seen) == self.seen_present[col.name]:
+                    continue  # every present value is distinct
+                present = [v for v in values if v] if "" in values else values
+            elif col.type == "text":
                 present = [v for v in values if v] if "" in values else values
             else:
                 present = [v for v in values if v is not None]

@@ -47,13 +47,27 @@ class Table:
     """The typed columns of a whole file, as the rules see them."""
 
     def __init__(self, columns: dict[str, list], lines: list[int], *, today: dt.date | None = None,
-                 text_columns: Iterable[str] = ()):
+                 text_columns: Iterable[str] = (), distinct: dict[str, set] | None = None,
+                 never_negative: Iterable[str] = ()):
         self._columns = columns
         self._text = {c.casefold() for c in text_columns}
         self._keys = {k.casefold(): k for k in columns}
+        self._distinct = {k.casefold(): v for k, v in (distinct or {}).items()}
+        self._never_negative = {c.casefold() for c in never_negative}
+        self._holes: dict[str, bool] = {}
         self.lines = lines
         self.n = len(lines)
         self.today = today or dt.date.today()
+
+    def distinct(self, column: str) -> set | None:
+        """Every value the column may hold (None included) when the reader knows it without a
+        pass over the column (columns with few distinct values); else None. A rule may use it
+        to see at once that no row can break it."""
+        return self._distinct.get(column.casefold())
+
+    def never_negative(self, column: str) -> bool:
+        """True when the reader saw that no value of this (amount or int) column is negative."""
+        return column.casefold() in self._never_negative
 
     def name(self, column: str) -> str:
         """The layout's spelling of a column name."""
@@ -64,11 +78,17 @@ class Table:
 
     def has_holes(self, column: str) -> bool:
         """Whether some row has no value in this column (absent, or broke its rule)."""
-        c = self.col(column)
-        if column.casefold() in self._text:
-            return "" in c
-        # identity test: `None in c` would compare Decimals with None the slow way
-        return any(map(is_, c, repeat(None)))
+        key = column.casefold()
+        holes = self._holes.get(key)
+        if holes is None:
+            c = self.col(column)
+            if key in self._text:
+                holes = "" in c
+            else:
+                # identity test: `None in c` would compare Decimals with None the slow way
+                holes = any(map(is_, c, repeat(None)))
+            self._holes[key] = holes
+        return holes
 
     def complete(self, *names: str) -> tuple[Iterable[int], list[list]]:
         """Row indexes where every named column has a value, and those columns restricted to them."""
@@ -78,6 +98,10 @@ class Table:
         keep = [all(v is not None and v != "" for v in row) for row in zip(*cols, strict=False)]
         idx = list(compress(count(), keep))
         return idx, [list(compress(c, keep)) for c in cols]
+
+
+def _present(values: set | None) -> list | None:
+    return None if values is None else [v for v in values if v is not None]
 
 
 def _p(check: Check, key: str, default: str) -> str:
@@ -130,7 +154,7 @@ def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
     idx, (mv, tv) = t.complete(mn, tot)
     # suspect: above the total (but not a zero minimum on a credit), or negative
     suspect = {i for i in compress(idx, map(gt, mv, tv)) if t.col(mn)[i] > 0}
-    if mv and min(mv) < ZERO:
+    if mv and not t.never_negative(mn) and min(mv) < ZERO:
         suspect.update(compress(idx, map(lt, mv, repeat(ZERO))))
     for i in sorted(suspect):
         m, total = t.col(mn)[i], t.col(tot)[i]
@@ -147,6 +171,9 @@ def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
 def due_on_or_after_bill(t: Table, check: Check) -> Iterator[Finding]:
     """``due_date`` is on or after ``bill_date``."""
     bill, due = t.name(_p(check, "bill_date", "BillDate")), t.name(_p(check, "due_date", "DueDate"))
+    bills, dues = _present(t.distinct(bill)), _present(t.distinct(due))
+    if bills is not None and dues is not None and (not bills or not dues or max(bills) <= min(dues)):
+        return  # every due date is on or after every bill date
     idx, (bv, dv) = t.complete(bill, due)
     for i in compress(idx, map(lt, dv, bv)):
         yield i, due, _fmt(check, "{due} {d:%m/%d/%Y} is before {bill} {b:%m/%d/%Y}",
@@ -219,6 +246,8 @@ def repeated_value(t: Table, check: Check) -> Iterator[Finding]:
 def negative_value(t: Table, check: Check) -> Iterator[Finding]:
     """``column`` below zero (e.g. a credit balance)."""
     column = t.name(_p(check, "column", "TotalAmountDue"))
+    if t.never_negative(column):
+        return
     idx, (cv,) = t.complete(column)
     for i in compress(idx, map(lt, cv, repeat(ZERO))):
         yield i, column, _fmt(check, "{column} {value} is a credit balance", column=column, value=t.col(column)[i])
@@ -228,10 +257,18 @@ def negative_value(t: Table, check: Check) -> Iterator[Finding]:
 def date_in_past(t: Table, check: Check) -> Iterator[Finding]:
     """``column`` (a date or timestamp) before today."""
     column = t.name(_p(check, "column", "DueDate"))
-    idx, (cv,) = t.complete(column)
     today = t.today
+    known = _present(t.distinct(column))
+    if known is not None:
+        if not known:
+            return
+        if isinstance(known[0], dt.datetime):
+            today = dt.datetime.combine(today, dt.time())
+        if min(known) >= today:
+            return  # no value is in the past
+    idx, (cv,) = t.complete(column)
     if cv and isinstance(cv[0], dt.datetime):
-        today = dt.datetime.combine(today, dt.time())
+        today = dt.datetime.combine(t.today, dt.time())
     for i in compress(idx, map(lt, cv, repeat(today))):
         yield i, column, _fmt(check, "{column} {value:%m/%d/%Y} is in the past", column=column, value=t.col(column)[i])
 

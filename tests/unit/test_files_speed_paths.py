@@ -2,19 +2,25 @@
 
 - whole-chunk pattern checks (convert.column_matcher): one regex call over the cells joined by
   NUL, used only for patterns proved unable to see past their own cell;
-- amount bounds read off the canonical text (no '-', no zero amount).
+- amount bounds read off the canonical text (no '-', no zero amount);
+- facts the reader hands to the rules (distinct values of cached columns, columns without a
+  negative value) and the chunk-wise duplicate check never hide a finding.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.files import convert, reader
 from console.files.convert import Converter, chunk_matches, column_matcher
-from console.files.layouts import Column, load_layout
+from console.files.layouts import Column, load_layout, parse_layout
+from console.files.reader import read_bytes
 
 SHIPPED_PATTERNS = sorted({c.pattern for name in ("ic-invoice-v1", "ic-payments-v1", "ic-changes-v1",
                                                   "ic-ach-rejects-v1", "ic-balance-v1", "ic-conversion-v1")
@@ -81,3 +87,58 @@ def test_amount_bounds_agree_with_the_rule_book(column, cells):
             want, rule = None, exc.rule
         assert values[i] == want and type(values[i]) is type(want)
         assert dict((j, e.rule) for j, e in bad).get(i) == rule
+
+
+# -- what the reader tells the rules (rules.Table.distinct / never_negative) ---------------
+TODAY = dt.date(2026, 11, 26)
+LAYOUT = parse_layout({
+    "name": "speed-facts", "kind": "delimited",
+    "columns": [{"name": "Id", "unique": True}, {"name": "Account"},
+                {"name": "Bill", "type": "date"}, {"name": "Due", "type": "date"},
+                {"name": "Amount", "type": "amount", "default": "-1.00"}, {"name": "Code", "type": "int"}],
+    "checks": [{"rule": "due_on_or_after_bill", "bill_date": "Bill", "due_date": "Due"}],
+    "warnings": [{"rule": "date_in_past", "column": "Due"}, {"rule": "negative_value", "column": "Amount"},
+                 {"rule": "negative_value", "column": "Code"}],
+})
+
+
+def _read(rows: list[str]):
+    text = "Id,Account,Bill,Due,Amount,Code\n" + "\n".join(rows) + "\n"
+    return read_bytes(text.encode(), LAYOUT, today=TODAY)
+
+
+def _found(r):
+    return sorted((p.line, p.column, p.rule) for p in r.errors + r.warnings)
+
+
+@pytest.fixture(params=["cached", "cache dropped", "small chunks"])
+def mode(request, monkeypatch):
+    if request.param == "cache dropped":
+        monkeypatch.setattr(convert, "CACHE_LIMIT", 1)
+    if request.param == "small chunks":
+        monkeypatch.setattr(reader, "CHUNK", 2)
+    return request.param
+
+
+def test_clean_file_has_no_findings(mode):
+    r = _read([f"{i},A,11/20/2026,12/20/2026,{i}.00,{i}" for i in range(1, 8)])
+    assert _found(r) == []
+
+
+def test_a_single_late_value_is_still_found_whatever_the_facts(mode):
+    rows = [f"{i},A,11/20/2026,12/20/2026,{i}.00,{i}" for i in range(1, 8)]
+    rows[4] = "5,A,11/20/2026,11/19/2026,5.00,5"  # due before bill, and in the past
+    rows[5] = "6,A,11/20/2026,12/20/2026,-6.00,-6"  # negative amount and code
+    rows[6] = "7,A,11/20/2026,12/20/2026,,7"  # absent amount: default -1.00 is negative
+    rows.append("3,A,11/20/2026,12/20/2026,3.00,3")  # Id 3 again (unique, later chunk)
+    r = _read(rows)
+    assert _found(r) == [(6, "Due", "date_in_past"), (6, "Due", "due_on_or_after_bill"),
+                         (7, "Amount", "negative_value"), (7, "Code", "negative_value"),
+                         (8, "Amount", "negative_value"), (9, "Id", "unique")]
+    assert r.columns["Amount"][6] == Decimal("-1.00")
+
+
+def test_blank_ids_are_not_duplicates(mode):
+    r = _read([",A,11/20/2026,12/20/2026,1.00,1", ",A,11/20/2026,12/20/2026,1.00,1",
+               "1,A,11/20/2026,12/20/2026,1.00,1"])
+    assert _found(r) == []
