@@ -94,3 +94,37 @@ def test_the_tab_fits_a_small_screen_in_every_state(make_tab, qtbot):  # noqa: F
     assert tab.minimumSizeHint().height() <= budget
     key(tab, Qt.Key.Key_Escape)  # receipt page → entry page, account cleared
     assert tab.minimumSizeHint().height() <= budget
+
+
+def test_the_amount_field_gets_the_keyboard_when_the_first_account_opens(make_tab, qtbot, monkeypatch):  # noqa: F811
+    """Opening an account with nothing due when none was open set the focus on the amount field while
+    it was still disabled (Qt ignores that): the amount the cashier typed next went nowhere."""
+    tab = make_tab()
+    assert tab.account is None and not tab.amount_edit.isEnabled()
+    enabled_when_focused = []
+    real = tab.amount_edit.setFocus
+    monkeypatch.setattr(tab.amount_edit, "setFocus",
+                        lambda *a: (enabled_when_focused.append(tab.amount_edit.isEnabled()), real(*a)))
+    from console.sandbox import seed
+
+    c = next(c for c in seed.demo_customers() if c.amount_due == 0)  # nothing due: the field stays empty
+    tab.search_edit.setFocus()
+    tab.search_edit.setText(c.account_number)
+    tab.search()
+    qtbot.waitUntil(lambda: tab.account is not None, timeout=10_000)
+    assert enabled_when_focused and all(enabled_when_focused)
+    assert tab.amount_edit.hasFocus()
+
+
+def test_todays_list_failure_shows_no_raw_exception_text(make_tab, monkeypatch):  # noqa: F811
+    """Seen live: 'Today's payments — could not be read: SqliteJournal.entries() got an unexpected keyword
+    argument 'key_prefixes'' (a Python error message on the cashier's screen)."""
+    tab = make_tab()
+
+    def broken(*a, **kw):
+        raise TypeError("SqliteJournal.entries() got an unexpected keyword argument 'key_prefixes'")
+
+    monkeypatch.setattr(tab.counter, "todays_payments", broken)
+    tab.refresh_today()
+    text = tab.today_title.text()
+    assert "could not be read" in text and "SqliteJournal" not in text and "keyword" not in text

@@ -13,6 +13,7 @@ left unused for a few minutes; no widget ever shows or holds anything but masked
 
 from __future__ import annotations
 
+import html
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.money import format_money
+from console.errors import UserFacingError
 from console.services.counter import SEARCH_BY, AccountView, CounterPayment, PaymentResult, PaymentUnconfirmed
 from console.ui.counter_models import AccountResultsModel, RowRole, TodayPaymentsModel
 from console.ui.counter_receipt import ReceiptPreview, print_receipt, save_receipt_pdf
@@ -482,9 +484,10 @@ class CounterTab(QWidget):
         self.panel.set_account(view)
         self.ctx.status(f"Account {view.account_number} · {view.name}")
         self.amount_edit.setText(f"{view.suggested_amount:.2f}" if view.suggested_amount > 0 else "")
+        self._update_state()  # enables the amount field first: Qt gives no focus to a disabled widget
+        #                       (with nothing due no text change enabled it, and the amount typed was lost)
         self.amount_edit.setFocus(Qt.FocusReason.OtherFocusReason)
         self.amount_edit.selectAll()
-        self._update_state()
 
     # ------------------------------------------------------------------ amount
     def _fill_amount_due(self) -> None:
@@ -777,7 +780,8 @@ class CounterTab(QWidget):
             rows = self.counter.todays_payments()
         except Exception as exc:  # noqa: BLE001 - the list is secondary; show why
             log.exception("today's payments")
-            self.today_title.setText(f"<b>Today's payments</b> — could not be read: {exc}")
+            why = exc.message if isinstance(exc, UserFacingError) else "the details are in the log (Help → Open the log folder)"
+            self.today_title.setText(f"<b>Today's payments</b> — could not be read: {html.escape(why)}")
             return
         self.today_model.set_rows(rows)
         posted = [p for p in rows if p.state in ("posted", "queued", "review")]
