@@ -326,7 +326,16 @@ class _State:
         self.width = len(layout.columns)
         # unique text columns: the values seen so far, added while each chunk is fresh in the
         # CPU caches; the full duplicate scan at the end runs only when this finds one
-        self.seen: dict[str, set] = {c.name: set() for c in layout.columns if c.unique and c.type == "text"}
+        tracked = {c.name for c in layout.columns if c.unique and c.type == "text"}
+        for check in layout.checks:
+            for param in getattr(_rules.RULES.get(check.rule), "distinct_params", ()):
+                try:
+                    col = layout.column(str(check.params.get(param)))
+                except KeyError:
+                    continue
+                if col.type == "text":
+                    tracked.add(col.name)
+        self.seen: dict[str, set] = {name: set() for name in tracked}
         self.seen_present: dict[str, int] = dict.fromkeys(self.seen, 0)
 
     def check_cancel(self) -> None:
@@ -447,7 +456,9 @@ class _State:
                 distinct[name] = values
             if conv.type in ("amount", "int") and not conv.may_be_negative:
                 never_negative.append(name)
-        return {"distinct": distinct, "never_negative": never_negative}
+        no_repeats = [name for name, seen in self.seen.items()
+                      if name not in self.missing and len(seen) - ("" in seen) == self.seen_present[name]]
+        return {"distinct": distinct, "never_negative": never_negative, "no_repeats": no_repeats}
 
     def _unique(self) -> None:
         for col in self.layout.columns:

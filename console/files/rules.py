@@ -33,10 +33,13 @@ RuleFn = Callable[["Table", Check], Iterable[Finding]]
 RULES: dict[str, RuleFn] = {}
 
 
-def rule(name: str) -> Callable[[RuleFn], RuleFn]:
-    """Register a rule function under ``name`` (the name layouts use)."""
+def rule(name: str, *, distinct_params: tuple[str, ...] = ()) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule function under ``name`` (the name layouts use). ``distinct_params``
+    names the parameters whose (text) column the rule needs to know is free of repeats; the
+    reader then tracks those while reading (``Table.no_repeats``)."""
 
     def deco(fn: RuleFn) -> RuleFn:
+        fn.distinct_params = distinct_params
         RULES[name] = fn
         return fn
 
@@ -48,12 +51,13 @@ class Table:
 
     def __init__(self, columns: dict[str, list], lines: list[int], *, today: dt.date | None = None,
                  text_columns: Iterable[str] = (), distinct: dict[str, set] | None = None,
-                 never_negative: Iterable[str] = ()):
+                 never_negative: Iterable[str] = (), no_repeats: Iterable[str] = ()):
         self._columns = columns
         self._text = {c.casefold() for c in text_columns}
         self._keys = {k.casefold(): k for k in columns}
         self._distinct = {k.casefold(): v for k, v in (distinct or {}).items()}
         self._never_negative = {c.casefold() for c in never_negative}
+        self._no_repeats = {c.casefold() for c in no_repeats}
         self._holes: dict[str, bool] = {}
         self.lines = lines
         self.n = len(lines)
@@ -64,6 +68,10 @@ class Table:
         pass over the column (columns with few distinct values); else None. A rule may use it
         to see at once that no row can break it."""
         return self._distinct.get(column.casefold())
+
+    def no_repeats(self, column: str) -> bool:
+        """True when the reader saw that no present value of this text column appears twice."""
+        return column.casefold() in self._no_repeats
 
     def never_negative(self, column: str) -> bool:
         """True when the reader saw that no value of this (amount or int) column is negative."""
@@ -221,10 +229,12 @@ def value_by_field(t: Table, check: Check) -> Iterator[Finding]:
                                  field=field, f=f, expected=f" (expected {helps[f]})" if f in helps else "")
 
 
-@rule("repeated_value")
+@rule("repeated_value", distinct_params=("column",))
 def repeated_value(t: Table, check: Check) -> Iterator[Finding]:
     """Rows whose ``column`` value appeared on an earlier row (e.g. an account with several invoices)."""
     column = t.name(_p(check, "column", "AccountNumber"))
+    if t.no_repeats(column):
+        return
     values = t.col(column)
     if len(set(values)) == len(values):
         return

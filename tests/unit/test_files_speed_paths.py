@@ -98,7 +98,7 @@ LAYOUT = parse_layout({
                 {"name": "Amount", "type": "amount", "default": "-1.00"}, {"name": "Code", "type": "int"}],
     "checks": [{"rule": "due_on_or_after_bill", "bill_date": "Bill", "due_date": "Due"}],
     "warnings": [{"rule": "date_in_past", "column": "Due"}, {"rule": "negative_value", "column": "Amount"},
-                 {"rule": "negative_value", "column": "Code"}],
+                 {"rule": "negative_value", "column": "Code"}, {"rule": "repeated_value", "column": "Account"}],
 })
 
 
@@ -121,24 +121,25 @@ def mode(request, monkeypatch):
 
 
 def test_clean_file_has_no_findings(mode):
-    r = _read([f"{i},A,11/20/2026,12/20/2026,{i}.00,{i}" for i in range(1, 8)])
+    r = _read([f"{i},A{i},11/20/2026,12/20/2026,{i}.00,{i}" for i in range(1, 8)])
     assert _found(r) == []
 
 
 def test_a_single_late_value_is_still_found_whatever_the_facts(mode):
-    rows = [f"{i},A,11/20/2026,12/20/2026,{i}.00,{i}" for i in range(1, 8)]
-    rows[4] = "5,A,11/20/2026,11/19/2026,5.00,5"  # due before bill, and in the past
-    rows[5] = "6,A,11/20/2026,12/20/2026,-6.00,-6"  # negative amount and code
-    rows[6] = "7,A,11/20/2026,12/20/2026,,7"  # absent amount: default -1.00 is negative
-    rows.append("3,A,11/20/2026,12/20/2026,3.00,3")  # Id 3 again (unique, later chunk)
+    rows = [f"{i},A{i},11/20/2026,12/20/2026,{i}.00,{i}" for i in range(1, 8)]
+    rows[4] = "5,A5,11/20/2026,11/19/2026,5.00,5"  # due before bill, and in the past
+    rows[5] = "6,A6,11/20/2026,12/20/2026,-6.00,-6"  # negative amount and code
+    rows[6] = "7,A7,11/20/2026,12/20/2026,,7"  # absent amount: default -1.00 is negative
+    rows.append("3,A9,11/20/2026,12/20/2026,3.00,3")  # Id 3 again (unique, later chunk)
+    rows.append("10,A2,11/20/2026,12/20/2026,3.00,3")  # account A2 again (repeated_value)
     r = _read(rows)
     assert _found(r) == [(6, "Due", "date_in_past"), (6, "Due", "due_on_or_after_bill"),
                          (7, "Amount", "negative_value"), (7, "Code", "negative_value"),
-                         (8, "Amount", "negative_value"), (9, "Id", "unique")]
+                         (8, "Amount", "negative_value"), (9, "Id", "unique"), (10, "Account", "repeated_value")]
     assert r.columns["Amount"][6] == Decimal("-1.00")
 
 
 def test_blank_ids_are_not_duplicates(mode):
-    r = _read([",A,11/20/2026,12/20/2026,1.00,1", ",A,11/20/2026,12/20/2026,1.00,1",
-               "1,A,11/20/2026,12/20/2026,1.00,1"])
+    r = _read([",B1,11/20/2026,12/20/2026,1.00,1", ",B2,11/20/2026,12/20/2026,1.00,1",
+               "1,B3,11/20/2026,12/20/2026,1.00,1"])
     assert _found(r) == []
