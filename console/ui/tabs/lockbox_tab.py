@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -58,6 +57,7 @@ from console.services.lockbox import (
     write_sandbox_payments,
 )
 from console.ui.context import UiContext
+from console.ui.elided_label import ElidedLabel
 from console.ui.errors import show_error
 from console.ui.lockbox_dialogs import GlMapDialog, ask_supervisor
 from console.ui.lockbox_models import (
@@ -80,32 +80,6 @@ log = logging.getLogger(__name__)
 VIA = (("stratus", "Stratus (SFTP)"), ("email", "E-mail"))
 BUILD_ROLES = ("clerk", "supervisor")
 RELEASE_TEXT = {"sent": "sent through Stratus", "emailed": "e-mailed", "handed_over": "handed over"}
-
-
-class _ElidedLabel(QLabel):
-    """A one-line label that shortens its text with "…" instead of widening the window."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None):
-        super().__init__(parent)
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setMinimumWidth(80)
-        self.setText(text)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
-        self._full = text
-        self._elide()
-
-    def text(self) -> str:  # the whole text (what is painted may be shortened)
-        return self._full
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = self.width() if self.isVisible() else 10_000
-        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
 
 
 class LockboxTab(QWidget):
@@ -140,7 +114,7 @@ class LockboxTab(QWidget):
         self.sandbox_button = QPushButton("Sandbox payments", self)
         self.sandbox_button.setToolTip("Write today's training payments file (CloudStore items) and open it")
         self.sandbox_button.setVisible(bool(getattr(ctx.profile, "is_sandbox", False)))
-        self.source_label = _ElidedLabel("No payments file", self)
+        self.source_label = ElidedLabel("No payments file", self)
         self.source_label.setObjectName("lockbox-source")
         self.dates_check = QCheckBox("Dated", self)
         self.dates_check.setToolTip("Only payments dated from … to … (both days included); unticked: every date")
