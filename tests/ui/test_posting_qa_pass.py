@@ -134,3 +134,11 @@ def test_change_log_totals_show_counts_not_dollars():
     model.set_rows([PlanRow(2, "change:1", "change", "set PHONE = x", "100001-01", None, "", "", "done"),
                     PlanRow(3, "change:2", "change", "set EMAIL = y", "100002-01", None, "", "", "reported")])
     assert totals_text(model) == "All: Done 1, Reported 1"
+
+
+def test_end_of_day_date_reads_like_the_report(qtbot, make_tab):  # noqa: F811
+    from PySide6.QtCore import QDate
+
+    tab = make_tab()
+    tab.report_date.setDate(QDate(2026, 11, 26))
+    assert tab.report_date.text() == "11/26/2026"

@@ -215,6 +215,7 @@ class PostingTab(QWidget):
 
         self.report_date = QDateEdit(QDate.currentDate())
         self.report_date.setCalendarPopup(True)
+        self.report_date.setDisplayFormat("MM/dd/yyyy")  # as the report and receipts write dates (was '26 11 2026')
         self.report_button = QPushButton("Build report")
         self.report_button.clicked.connect(self.build_report)
         self.csv_button = QPushButton("Export CSV…")
