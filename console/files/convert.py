@@ -42,7 +42,7 @@ _DATE_RE = {
 _EXACT = Context(prec=60, traps=[InvalidOperation])
 _AMOUNT_BYTES_NL = b"0123456789.-\n"
 _NOT_TWO_PLACES = re.compile(rb"\.(?:\d{3}|\d?\D)")
-_ZERO_AMOUNT = re.compile(r"\n0+\.00\n")  # a zero among canonical amounts, each between line ends
+_ZERO_AMOUNT = re.compile(r"\n0*\.00\n")  # a zero among canonical amounts, each between line ends
 _SIMPLE = re.compile(r"(\[(?:[^\]\\]|\\.)+\]|\\d)(?:\{(\d+)(?:,(\d*))?\}|(\+)|(\*))?")
 
 

@@ -74,7 +74,7 @@ def test_chunk_match_equals_cell_by_cell(pattern, cells):
                         Column(name="A", type="amount", minimum=Decimal(0)),
                         Column(name="A", type="amount", exclusive_minimum=Decimal(0), maximum=Decimal("100.00"))]),
        st.lists(st.one_of(st.from_regex(r"-?\d{1,5}\.\d\d", fullmatch=True),
-                          st.sampled_from(["", "0.00", "-0.00", "000.00", "0.01", "100.00", "100.01"])),
+                          st.sampled_from(["", "0.00", "-0.00", "000.00", ".00", "-.00", ".01", "0.01", "100.00", "100.01"])),
                 min_size=1, max_size=40))
 def test_amount_bounds_agree_with_the_rule_book(column, cells):
     cells = tuple(cells)
@@ -143,3 +143,11 @@ def test_blank_ids_are_not_duplicates(mode):
     r = _read([",B1,11/20/2026,12/20/2026,1.00,1", ",B2,11/20/2026,12/20/2026,1.00,1",
                "1,B3,11/20/2026,12/20/2026,1.00,1"])
     assert _found(r) == []
+
+
+@pytest.mark.parametrize("zero", ["0.00", "00.00", ".00", "-0.00", "-.00"])
+def test_a_zero_amount_breaks_a_greater_than_zero_bound_on_the_fast_path(zero):
+    col = Column(name="Amount", type="amount", exclusive_minimum=Decimal(0))
+    values, bad = Converter(col).column(("1.00", zero, "2.50") * 200)
+    assert values[1] is None and values[0] == Decimal("1.00")
+    assert [(i, e.rule) for i, e in bad][:1] == [(1, "minimum")]
