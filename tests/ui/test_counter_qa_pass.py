@@ -128,3 +128,14 @@ def test_todays_list_failure_shows_no_raw_exception_text(make_tab, monkeypatch):
     tab.refresh_today()
     text = tab.today_title.text()
     assert "could not be read" in text and "SqliteJournal" not in text and "keyword" not in text
+
+
+def test_steps_say_authorize_while_the_card_is_being_authorized(make_tab, qtbot):  # noqa: F811
+    tab = make_tab()
+    c = customers(partial_payments_allowed=True)[10]
+    open_account(tab, qtbot, c.account_number)
+    tab.amount_edit.setText(f"{tab.account.amount_due:.2f}")
+    swipe(tab, qtbot)
+    tab.authorize()
+    assert tab._busy and "▶ 4 Authorize" in tab.steps.text() and "✔ 3 Card" in tab.steps.text()
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)

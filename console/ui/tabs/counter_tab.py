@@ -946,7 +946,8 @@ class CounterTab(QWidget):
         now = "<span style='color:#1d4ed8'><b>▶ {}</b></span>"
         todo = "<span style='color:#9ca3af'>{}</span>"
         amount_ok = check is not None and check.ok
-        card_ok = self._card is not None if self.tender == "CARD" else self._other_ready(check)
+        # while authorizing, the card read is already handed over (no longer held): step 4 is current
+        card_ok = (self._card is not None or self._busy) if self.tender == "CARD" else self._other_ready(check)
         paid = not on_entry
         third = {"CARD": "3 Card", "CASH": "3 Cash", "CHECK": "3 Check"}[self.tender]
         stages = [("1 Account", has_account), ("2 Amount", amount_ok), (third, card_ok or paid),
