@@ -33,7 +33,10 @@ that date's batch is already closed (a late file), the receipt keeps its payment
 receipt date and goes into today's batch. Auto close (``profile.biller_batch_auto_close``, the
 seed's "auto close"): after each run, the batches this console opened for dates before today
 are closed once no receipt for that date is still pending. Today's batch stays open for the
-rest of the day's files and is closed by the first run on a later day.
+rest of the day's files and is closed by the first run on a later day. Opening and closing a
+batch are Caselle changes too: journaled first (``batch_open`` ``batch-open:<date>``,
+``batch_close`` ``batch-close:<batch ID>``) and, after an unknown outcome, reconciled by asking
+Caselle for the date's batch (``batch_totals``) before anything is sent again.
 
 ``lockbox_item`` payload (for the lockbox helper: claim kind ``lockbox_item`` from the journal
 and ``finish`` it done with the lockbox file name as ``remote_ref``)::
@@ -97,6 +100,8 @@ ACH_REJECT = "ach_reject"
 CHANGE = "change"
 LOCKBOX_ITEM = "lockbox_item"
 MANUAL_VOID = "manual_void"
+BATCH_OPEN = "batch_open"  # key "batch-open:<YYYY-MM-DD>" ("#2"… when Caselle lost the batch)
+BATCH_CLOSE = "batch_close"  # key "batch-close:<batch ID>"
 POSTED_KINDS = (RECEIPT, VOID, ACH_REJECT, CHANGE, MANUAL_VOID)  # what post_pending executes
 ALL_KINDS = (*POSTED_KINDS, LOCKBOX_ITEM)
 
@@ -135,6 +140,7 @@ class CasellePort(Protocol):
     def void_receipt(self, receipt_number: str, reason: str) -> Any: ...
     def open_batch(self, batch_date: dt.date) -> Any: ...
     def close_batch(self, batch_id: str) -> Any: ...
+    def batch_totals(self, batch_date: dt.date) -> Any: ...  # the date's batch (.batch_id, .status) or None
     def ach_reject(self, reference: str, return_code: str, reason: str,
                    nsf_fee: Decimal | None = None) -> Any: ...
     def set_direct_pay_status(self, account_number: str, status: str) -> Any: ...
@@ -1081,16 +1087,17 @@ class PostingService:
             if self.journal.get_watermark(key) is not None:
                 result = pay_date
             else:
-                try:
-                    batch = self.caselle.open_batch(pay_date)
-                except RemoteError as exc:
-                    if _code(exc) != "BATCH_CLOSED" or pay_date == self._today():
-                        raise
+                batch_id, is_open = self._open_batch_journaled(pay_date)
+                if is_open:
+                    self.journal.set_watermark(key, batch_id)
+                    result = pay_date
+                elif pay_date == self._today():
+                    err = RemoteError(f"Caselle's batch for {pay_date.isoformat()} is closed", system="Caselle")
+                    err.code = "BATCH_CLOSED"  # type: ignore[attr-defined]
+                    raise err
+                else:
                     log.info("batch for %s is closed; posting into today's batch", pay_date)
                     result = self.ensure_batch_locked_today()
-                else:
-                    self.journal.set_watermark(key, _batch_id(batch, pay_date))
-                    result = pay_date
             self._batch_for[pay_date] = result
             return result
 
@@ -1104,9 +1111,94 @@ class PostingService:
         today = self._today()
         key = f"batch:open:{today.isoformat()}"
         if self.journal.get_watermark(key) is None:
-            batch = self.caselle.open_batch(today)
-            self.journal.set_watermark(key, _batch_id(batch, today))
+            batch_id, is_open = self._open_batch_journaled(today)
+            if not is_open:
+                err = RemoteError(f"Caselle's batch for today ({today.isoformat()}) is closed", system="Caselle")
+                err.code = "BATCH_CLOSED"  # type: ignore[attr-defined]
+                raise err
+            self.journal.set_watermark(key, batch_id)
         return today
+
+    def _batch_state(self, day: dt.date) -> tuple[str, bool] | None:
+        """Caselle's batch for ``day`` as (batch ID, open?), None when there is none (a read)."""
+        b = self.caselle.batch_totals(day)
+        if b is None:
+            return None
+        status = getattr(b, "status", None) or (b.get("status") if isinstance(b, dict) else "")
+        return _batch_id(b, day), str(status).upper() == "OPEN"
+
+    def _open_batch_journaled(self, day: dt.date) -> tuple[str, bool]:
+        """Open Caselle's batch for ``day`` as a journaled effect. Returns (batch ID, open?);
+        (…, False) when that date's batch is closed (Caselle refuses to open it)."""
+
+        def send() -> tuple[str, bool]:
+            try:
+                return _batch_id(self.caselle.open_batch(day), day), True
+            except RemoteError as exc:
+                if _code(exc) == "BATCH_CLOSED" and not isinstance(exc, NetworkError) and not _outcome_unknown(exc):
+                    raise _BatchSettled(("", False)) from exc
+                raise
+
+        state = self._batch_effect(f"batch-open:{day.isoformat()}", BATCH_OPEN, {"batch_date": day.isoformat()},
+                                   day, send, settled=lambda s: s is not None)
+        if state is None:  # done before, yet Caselle has no batch for the date and none could be opened
+            raise RemoteError(f"Caselle has no batch for {day.isoformat()}", system="Caselle", retryable=True)
+        return state
+
+    def _batch_effect(self, base_key: str, kind: str, payload: dict, day: dt.date,
+                      send: Callable[[], tuple[str, bool]],
+                      settled: Callable[[tuple[str, bool] | None], bool]) -> tuple[str, bool] | None:
+        """One batch change, exactly once: journaled before it is sent; an entry that may have
+        reached Caselle (a dropped answer, a crash) is reconciled by asking Caselle for the date's
+        batch (``settled`` says whether that state already is the effect) before any re-send.
+        Returns the batch state after the effect ((batch ID, open?) or None: no batch)."""
+        ours = [e for e in self.journal.entries(kinds=[kind], key_prefixes=[base_key])
+                if e.key == base_key or e.key.startswith(base_key + "#")]
+        key = ours[-1].key if ours else base_key
+        if ours and ours[-1].state not in (PENDING, IN_FLIGHT):
+            state = self._batch_state(day)
+            if settled(state):
+                return state
+            key = f"{base_key}#{len(ours) + 1}"  # Caselle changed since (a batch lost): the effect again
+        self.journal.add_entry(NewEntry(key, kind, payload), operator="system")
+        owner = lease_owner_id()
+        deadline = time.monotonic() + max(5.0, float(self.profile.get("caselle_timeout_s") or 20) * 3)
+        while not (claimed := self.journal.claim(owner, [kind], keys=[key], lease_s=self.lease_s)):
+            # another console is doing it (or has just done it): ask Caselle, never send
+            e = self.journal.get(key)
+            state = self._batch_state(day)
+            if (e is not None and e.state not in (PENDING, IN_FLIGHT)) or settled(state):
+                return state
+            if time.monotonic() > deadline:
+                raise NetworkError(f"another console is still working on {key}; try again shortly",
+                                   system="Caselle")
+            self.journal.recover_dead_leases()
+            time.sleep(0.1)
+        entry = claimed[0]
+        try:
+            if entry.needs_reconcile:  # an earlier attempt may have reached Caselle: ask first
+                state = self._batch_state(day)
+                if settled(state):
+                    self.journal.finish(key, owner, DONE, outcome="already_there",
+                                        remote_ref=state[0] if state else "")
+                    return state
+            state = send()
+        except _BatchSettled as settled_exc:
+            self.journal.finish(key, owner, REPORTED, outcome="batch_closed", detail=str(settled_exc.__cause__))
+            return settled_exc.state
+        except RemoteError as exc:
+            if isinstance(exc, (NetworkError, AuthError)) or exc.retryable or _outcome_unknown(exc):
+                # it may have reached Caselle: the next attempt asks before sending again
+                self.journal.release(key, owner, delay_s=0.0, detail=f"outcome unknown: {exc}")
+            else:  # a definite refusal: nothing changed, the next attempt sends afresh
+                self.journal.record_many([("unclaim", key, owner)])
+            raise
+        except BaseException as exc:
+            self.journal.release(key, owner, delay_s=0.0, detail=f"interrupted: {type(exc).__name__}")
+            raise
+        self.journal.finish(key, owner, DONE, outcome="opened" if kind == BATCH_OPEN else "closed",
+                            remote_ref=state[0])
+        return state
 
     def auto_close_batches(self, *, operator: str = "") -> list[str]:
         """Close (per profile) the batches this console opened for dates before today once no
@@ -1124,7 +1216,14 @@ class PostingService:
             day = key.rsplit(":", 1)[1]
             if day >= today.isoformat() or day in unfinished:
                 continue
-            self.caselle.close_batch(batch_id)
+            batch_day = dt.date.fromisoformat(day)
+
+            def send(batch_id: str = batch_id, batch_day: dt.date = batch_day) -> tuple[str, bool]:
+                b = self.caselle.close_batch(batch_id)
+                return _batch_id(b, batch_day) if b is not None else batch_id, False
+
+            self._batch_effect(f"batch-close:{batch_id}", BATCH_CLOSE, {"batch_id": batch_id, "batch_date": day},
+                               batch_day, send, settled=lambda s: s is None or not s[1])
             self.journal.delete_watermark(key)
             closed.append(batch_id)
             if self.audit is not None:
@@ -1189,6 +1288,14 @@ def _gc_paused():
 def _unwrap(result: Any) -> Receipt:
     """The Receipt inside a client result (CreateReceiptResult, VoidResult, AchRejectResult)."""
     return getattr(result, "receipt", result)
+
+
+class _BatchSettled(Exception):
+    """Caselle definitely refused a batch change that is moot (opening a closed batch)."""
+
+    def __init__(self, state: tuple[str, bool]):
+        super().__init__(str(state))
+        self.state = state
 
 
 def _outcome_unknown(exc: Exception) -> bool:
@@ -1260,7 +1367,7 @@ def entry_row(e: Entry) -> PlanRow:
         except ArithmeticError:
             amount = None
     action = {RECEIPT: "post receipt", VOID: "void receipt", LOCKBOX_ITEM: "queue for lockbox",
-              MANUAL_VOID: "void receipt (manual)"}.get(e.kind, "")
+              MANUAL_VOID: "void receipt (manual)", BATCH_OPEN: "open batch", BATCH_CLOSE: "close batch"}.get(e.kind, "")
     if e.kind == VOID and p.get("cloudstore"):
         action = "take out of the lockbox queue"
     if e.kind == ACH_REJECT:

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from console.adapters.caselle import CaselleClient, request_token
-from console.adapters.journal import DONE, SqliteJournal
+from console.adapters.journal import DONE, IN_FLIGHT, PENDING, SqliteJournal
 from console.config import sandbox_profile
 from console.paths import Paths
 from console.sandbox import exports
 from console.sandbox.caselle_server import DB_NAME, report
 from console.sandbox.runner import Sandbox, SandboxOptions, remove_state, write_state
-from console.services.posting import PostingService, RetryPolicy
+from console.services.posting import BATCH_CLOSE, BATCH_OPEN, RECEIPT, PostingService, RetryPolicy
 
 pytestmark = pytest.mark.slow
 CASELLE = ["console.sandbox.caselle_server"]
@@ -114,8 +114,11 @@ def test_chaos_2000_payments_exactly_once(tmp_path):
     # Caselle's idempotency after a lookup said "not there" yet — allowed, and rare)
     assert result.outcomes["posted"] + result.outcomes["already_there"] + result.outcomes["existing_on_send"] == 2000
     assert result.outcomes["already_there"] > 0  # commit-then-drop really happened and was reconciled
-    counts = journal.counts()
+    counts = journal.counts(kinds=[RECEIPT])
     assert counts[DONE] == 2000 and sum(counts.values()) == 2000
+    # the batches opened and closed: journaled too, every one settled (none left in flight)
+    batch_states = journal.counts(kinds=[BATCH_OPEN, BATCH_CLOSE])
+    assert batch_states[PENDING] == batch_states[IN_FLIGHT] == 0 and sum(batch_states.values()) > 0
     journal.close()
     print(f"chaos: {elapsed:.1f} s, outcomes {dict(result.outcomes)}")
 

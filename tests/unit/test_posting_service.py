@@ -90,6 +90,13 @@ class FakeCaselle:
             raise Code("BATCH_CLOSED")
         return b["id"]
 
+    def batch_totals(self, d):
+        from types import SimpleNamespace
+
+        self.calls.append(("batch_totals", d))
+        b = self.batches.get(d)
+        return SimpleNamespace(batch_id=b["id"], status=b["status"]) if b is not None else None
+
     def close_batch(self, batch_id):
         self.calls.append(("close_batch", batch_id))
         for b in self.batches.values():
