@@ -229,8 +229,11 @@ def test_reconciliation_report_build_and_export(qtbot, make_tab, tmp_path):
     assert rep.total.amounts["posted"] == Decimal(summary["receipts_total"])
     assert "Total:" in tab.report_text.toPlainText()
     assert "Caselle (closed)" in tab.report_text.toPlainText()  # Caselle's own batch totals beside ours
-    assert tab.export_report(tmp_path / "r.csv", "csv").read_text().startswith("Report,")
-    assert tab.export_report(tmp_path / "r.pdf", "pdf").read_bytes()[:5] == b"%PDF-"
+    _wait(qtbot, tab.export_report(tmp_path / "r.csv", "csv"))
+    assert (tmp_path / "r.csv").read_text().startswith("Report,")
+    _wait(qtbot, tab.export_report(tmp_path / "r.pdf", "pdf"))
+    assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not tab.errors and tab.pdf_button.isEnabled()
 
 
 def test_void_dialog_validation_message(qtbot):

@@ -626,16 +626,36 @@ class PostingTab(QWidget):
         if path:
             self.export_report(Path(path), fmt)
 
-    def export_report(self, path: Path, fmt: str) -> Path | None:
+    def export_report(self, path: Path, fmt: str) -> Operation | None:
+        """Write the report as PDF or CSV on a worker (a PDF of a long exception list takes a while)."""
         if self.report is None:
             return None
-        try:
+        report, training = self.report, self.ctx.training
+        buttons = (self.report_button, self.csv_button, self.pdf_button)
+
+        def work(op):
             if fmt == "pdf":
-                reconciliation.to_pdf(self.report, path, training=self.ctx.training)
+                reconciliation.to_pdf(report, path, training=training)
             else:
-                reconciliation.to_csv(self.report, path)
-        except OSError as exc:
+                reconciliation.to_csv(report, path)
+            return path
+
+        def finished(_ok: bool) -> None:
+            for b in buttons:
+                b.setEnabled(True)
+
+        def saved(written: Path) -> None:
+            finished(True)
+            self.ctx.status(f"Report saved to {written}")
+
+        def failed(exc: BaseException) -> None:
+            finished(False)
             show_error(self, exc)
-            return None
-        self.ctx.status(f"Report saved to {path}")
-        return path
+
+        for b in buttons:
+            b.setEnabled(False)
+        label = f"Saving the report as {fmt.upper()}…"
+        self.ctx.status(label)
+        op = Operation(self, work, label=label).success(saved).failure(failed)
+        op.run()
+        return op
