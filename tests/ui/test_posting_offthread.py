@@ -73,3 +73,60 @@ def test_report_export_failure_is_shown_and_buttons_come_back(qtbot, make_tab, m
     _wait(qtbot, tab.export_report(tmp_path / "r.csv", "csv"))
     assert tab.errors and isinstance(tab.errors[-1], OSError)
     assert tab.csv_button.isEnabled()
+
+
+def test_supervisor_pin_check_runs_off_the_gui_thread(qtbot, make_tab, monkeypatch, tmp_path):  # noqa: F811
+    from console.sandbox import exports
+
+    tab = make_tab()
+    f = tmp_path / "p.csv"
+    exports.write_export("payments", f, 5, 3, receipts_only=True)
+    _wait(qtbot, tab.load_file(f, "payments"))
+    operators = tab.ctx.services.operators
+    real = operators.approve
+    seen = []
+
+    def recording(*args, **kw):
+        seen.append(_off_gui())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(operators, "approve", recording)
+    op = tab.override("super1", "0000")
+    assert not tab.post_button.isEnabled() and not tab.override_button.isEnabled()  # busy while checking
+    _wait(qtbot, op)
+    assert seen == [True] and tab.errors  # wrong PIN: checked on a worker, refused, shown
+    assert tab.post_button.isEnabled()
+
+
+def test_run_and_review_journal_reads_run_off_the_gui_thread(qtbot, make_tab, monkeypatch, tmp_path):  # noqa: F811
+    from console.sandbox import exports
+
+    tab = make_tab()
+    journal = tab.ctx.services.journal
+    seen = {}
+
+    def recorder(name):
+        real = getattr(journal, name)
+
+        def call(*args, **kw):
+            seen.setdefault(name, []).append(_off_gui())
+            return real(*args, **kw)
+
+        return call
+
+    for name in ("file_record", "get", "resolve_review"):
+        if hasattr(journal, name):
+            monkeypatch.setattr(journal, name, recorder(name))
+    f = tmp_path / "p.csv"
+    exports.write_export("payments", f, 5, 3, receipts_only=True)
+    _wait(qtbot, tab.load_file(f, "payments"))
+    seen.clear()
+    _wait(qtbot, tab.post())
+    assert seen.get("file_record") and all(seen["file_record"])
+    assert tab.plan.already_imported is not None and tab.post_button.text() in ("Finish posting", "All posted")
+    qtbot.waitUntil(lambda: tab.preview.model.rowCount() > 0, timeout=5000)
+    tab.review.set_rows(tab.preview.model.rows[:1])
+    seen.clear()
+    _wait(qtbot, tab._on_review_clicked(tab.review.proxy.index(0, 0)))
+    assert seen.get("get") == [True]
+    assert tab.preview.model.rows[0].key in tab.evidence.toPlainText()

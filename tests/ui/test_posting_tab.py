@@ -204,7 +204,7 @@ def test_review_queue_and_retry(qtbot, make_tab, tmp_path):
     _wait(qtbot, tab.post())
     qtbot.waitUntil(lambda: tab.review.model.rowCount() == 1 and tab.failed.model.rowCount() >= 1, timeout=5000)
     assert tab.review.model.rows[0].key == pid and tab.review.model.rows[0].state == NEEDS_REVIEW
-    tab._on_review_clicked(tab.review.proxy.index(0, 0))
+    _wait(qtbot, tab._on_review_clicked(tab.review.proxy.index(0, 0)))
     assert "differences" in tab.evidence.toPlainText()
     tab.fake.customers[missing] = tab.fake.customers[rows[2]["AccountNumber"]]
     tab.failed.view.selectRow(0)
@@ -212,7 +212,7 @@ def test_review_queue_and_retry(qtbot, make_tab, tmp_path):
     _wait(qtbot, op)
     assert tab.ctx.services.journal.get(rows[1]["PaymentId"]).state == DONE
     tab.review.view.selectRow(0)
-    tab.resolve("rejected")
+    _wait(qtbot, tab.resolve("rejected"))
     assert tab.ctx.services.journal.get(pid).state == REJECTED
 
 
@@ -291,9 +291,11 @@ def test_fetch_from_invoice_cloud_and_supervisor_override(qtbot, make_tab):
         assert posted > 0
         _wait(qtbot, tab.fetch())  # the same data again: known, Post only finishes what is left
         assert "already imported" in tab.banner.text()
-    assert tab.override("super1", "0000") is None and tab.errors  # wrong PIN: refused, shown
-    op = tab.override("super1", "9999")
-    _wait(qtbot, op)
+    _wait(qtbot, tab.override("super1", "0000"))
+    assert tab.errors and tab.current_op is None  # wrong PIN: refused, shown, nothing posted
+    _wait(qtbot, tab.override("super1", "9999"))  # the PIN check, then the posting run
+    assert tab.current_op is not None
+    _wait(qtbot, tab.current_op)
     assert len(tab.fake.creates()) == posted  # re-imported, yet nothing posted twice
     rows = tab.ctx.services.audit.rows(action="file.override")
     assert rows and rows[-1].details["approved_by"] == "super1"

@@ -414,22 +414,28 @@ class PostingTab(QWidget):
         def work(op):
             if plan.already_imported is None or override_by:
                 self.posting.import_plan(plan, operator, override=bool(override_by), approver=override_by)
-            return self.posting.post_pending(op.progress, op.cancel_event, operator=operator)
+            result = self.posting.post_pending(op.progress, op.cancel_event, operator=operator)
+            return result, self._file_record(plan)
 
         return self._run(work, f"Posting {plan.name}…", self._show_run, cancellable=True)
+
+    def _file_record(self, plan: Plan | None):
+        """The journal's record of ``plan``'s file — worker side (a journal read stalls the GUI thread)."""
+        return self.ctx.services.journal.file_record(plan.fingerprint) if plan is not None else None
 
     def cancel(self) -> None:
         if self.current_op is not None:
             self.current_op.cancel()
             self.ctx.status("Cancelling — the entry being sent is finished first")
 
-    def _show_run(self, result: RunResult) -> None:
+    def _show_run(self, outcome: tuple[RunResult, object]) -> None:
+        result, record = outcome
         self.last_run = result
         text = run_summary(result)
         self.banner.setText(text)
         self.ctx.status(text[:120])
-        if self.plan is not None:
-            self.plan.already_imported = self.ctx.services.journal.file_record(self.plan.fingerprint)
+        if self.plan is not None and record is not None and record.fingerprint == self.plan.fingerprint:
+            self.plan.already_imported = record
             self.post_button.setText("Finish posting")
         if result.complete:  # nothing is left: a "Finish posting" that does nothing would only puzzle
             self.post_button.setText("All posted")
@@ -446,13 +452,16 @@ class PostingTab(QWidget):
         self.override(sid, pin)
 
     def override(self, supervisor_id: str, pin: str) -> Operation | None:
-        try:
-            op = self.ctx.services.operators.approve(supervisor_id, pin, for_action="file.override",
-                                                     by=self.operator_id)
-        except Exception as exc:  # noqa: BLE001 - shown to the operator
-            show_error(self, exc)
+        """Check the supervisor's PIN (a deliberately slow hash) on a worker, then post."""
+        if self.plan is None:
             return None
-        return self.post(override_by=op.operator_id)
+        operators, operator = self.ctx.services.operators, self.operator_id
+
+        def work(op):
+            return operators.approve(supervisor_id, pin, for_action="file.override", by=operator)
+
+        return self._run(work, "Checking the supervisor PIN…",
+                         lambda supervisor: self.post(override_by=supervisor.operator_id))
 
     # ---- journal views
     def refresh(self) -> Operation:
@@ -487,9 +496,18 @@ class PostingTab(QWidget):
         self.pages.setTabText(1, f"Needs review ({len(views['review'])})")
         self.pages.setTabText(2, f"Failed ({len(views['failed'])})")
 
-    def _on_review_clicked(self, index) -> None:
+    def _on_review_clicked(self, index) -> Operation | None:
         r = self.review.proxy.data(index, RowRole)
-        entry = self.ctx.services.journal.get(r.key) if r is not None else None
+        if r is None:
+            self.evidence.setPlainText("")
+            return None
+        journal = self.ctx.services.journal
+        self.evidence.setPlainText(f"{r.key}: reading…")
+        op = Operation(self, lambda op: journal.get(r.key), label="Reading the entry…")
+        op.success(self._show_evidence).run()
+        return op
+
+    def _show_evidence(self, entry) -> None:
         if entry is None:
             self.evidence.setPlainText("")
             return
@@ -504,26 +522,36 @@ class PostingTab(QWidget):
         if not keys:
             self.ctx.status("Select the entries to retry")
             return None
-        operator = self.operator_id
+        operator, plan = self.operator_id, self.plan
 
         def work(op):
             self.posting.retry_entries(keys, operator)
-            return self.posting.post_pending(op.progress, op.cancel_event, operator=operator, keys=keys)
+            result = self.posting.post_pending(op.progress, op.cancel_event, operator=operator, keys=keys)
+            return result, self._file_record(plan)
 
         return self._run(work, f"Retrying {len(keys)} entries…", self._show_run, cancellable=True)
 
-    def resolve(self, resolution: str) -> None:
+    def resolve(self, resolution: str) -> Operation | None:
         rows = self.review.selected_rows()
         if not rows:
             self.ctx.status("Select an entry to resolve")
             return
         note = "resolved from the Posting tab"
-        try:
-            for r in rows:
-                self.posting.resolve_review(r.key, self.operator_id, resolution=resolution, note=note)
-        except Exception as exc:  # noqa: BLE001 - shown to the operator
+        keys, operator = [r.key for r in rows], self.operator_id
+
+        def work(op):
+            for key in keys:
+                self.posting.resolve_review(key, operator, resolution=resolution, note=note)
+
+        def failed(exc):
             show_error(self, exc)
-        self.refresh()
+            self.refresh()
+
+        for b in (self.done_review_button, self.reject_review_button, self.retry_review_button):
+            b.setEnabled(False)
+        op = Operation(self, work, label="Resolving…").success(lambda _r: self.refresh()).failure(failed)
+        op.run()
+        return op
 
     # ---- manual void
     def make_void_dialog(self) -> ManualVoidDialog:
