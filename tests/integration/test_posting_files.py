@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import random
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from console.adapters.invoicecloud import InvoiceCloudClient
@@ -17,6 +19,7 @@ from console.adapters.journal import DuplicateFileError, SqliteJournal
 from console.cli import main
 from console.config import sandbox_profile
 from console.errors import AuthError, ValidationError
+from console.files.reader import read_file
 from console.paths import Paths
 from console.sandbox import exports
 from console.sandbox.caselle_server import DB_NAME, report
@@ -191,28 +194,88 @@ def test_route_table_is_pluggable():
 
 
 # ---- hypothesis: valid files round-trip; corruption is reported, never a crash ------------------
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(count=st.integers(1, 40), seed=st.integers(0, 10_000), cut=st.integers(0, 10_000),
-       junk=st.sampled_from(["", ",", "\"", "x", "-1", "12.345", "\x00", "é", "\r\n", "TRAILER,1,0\r\n"]))
-def test_generated_files_round_trip_and_corruption_never_crashes(tmp_path_factory, count, seed, cut, junk):
+def _records(path: Path) -> list[dict]:
+    return [dict(r.values) for r in read_file(path, "ic-payments-v1").records]
+
+
+def _text_lines(data: bytes) -> list[str]:
+    """The lines that carry content (the format ignores blank lines and takes LF or CRLF)."""
+    return [line for line in re.split(r"\r\n|\r|\n", data.decode("utf-8", "replace")) if line.strip()]
+
+
+def _import_journals_nothing(svc: PostingService, j: SqliteJournal, f: Path) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        svc.import_file(f, "payments", "clerk1")
+    assert sum(j.counts().values()) == 0 and j.files() == []
+    return caught.value
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 40), seed=st.integers(0, 10_000), cut=st.integers(0, 10_000), drop=st.integers(0, 3),
+       junk=st.sampled_from(["", ",", "\"", "x", "-1", "9", "12.345", "\x00", "é", "\r\n", "TRAILER,1,0\r\n"]))
+def test_generated_files_round_trip_and_corruption_is_always_reported(tmp_path_factory, count, seed, cut, drop,
+                                                                      junk):
+    """A generated payments file reads back exactly; corrupted (junk inserted and/or bytes cut out at
+    any place) it is either refused with problems naming a rule — and importing it journals
+    nothing — or, when the layout still accepts it, what it says really changed (the records
+    differ, or only blank lines / line ends moved), and never the money: the trailer's count and
+    control total still hold."""
     d = tmp_path_factory.mktemp("h")
     f = d / "p.csv"
     exports.write_export("payments", f, count, seed)
+    original = _records(f)
+    total = sum((r["Amount"] for r in exports.payments(count, seed)), Decimal("0.00"))
     with SqliteJournal(d / "j.sqlite3") as j:
         svc = PostingService(j, object(), sandbox_profile())
         plan = svc.preview_file(f, "payments")
-        assert plan.records == count == len(plan.entries)
-        assert plan.control_total == sum((r["Amount"] for r in exports.payments(count, seed)), Decimal("0.00"))
+        assert plan.records == count == len(plan.entries) == len(original)
+        assert plan.control_total == total
         data = f.read_bytes()
         pos = cut % (len(data) + 1)
-        rng = random.Random(seed)
-        bad = data[:pos] + junk.encode() + data[pos + rng.randrange(0, 3):]
+        bad = data[:pos] + junk.encode() + data[pos + drop:]
+        assume(bad != data)
         f.write_bytes(bad)
         try:
             svc.preview_file(f, "payments")
         except ValidationError as exc:
-            assert exc.problems or exc.message
-        assert sum(j.counts().values()) == 0
+            assert exc.problems and all(p.rule for p in exc.problems), exc
+            refused = _import_journals_nothing(svc, j, f)
+            assert [p.rule for p in refused.problems] == [p.rule for p in exc.problems]
+            return
+        # accepted by the layout: the change must show in what was read …
+        now = _records(f)
+        assert now != original or _text_lines(bad) == _text_lines(data), (pos, drop, junk)
+        # … and cannot have moved money: same number of payments, same Amount total
+        assert len(now) == count and sum((r["Amount"] for r in now), Decimal("0.00")) == total
+        assert sum(j.counts().values()) == 0  # preview never journals
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(1, 30), seed=st.integers(0, 10_000), data=st.data())
+def test_a_changed_payment_amount_is_always_caught(tmp_path_factory, count, seed, data):
+    """Any digit of any payment's Amount changed: the trailer's control total refuses the file, and
+    importing it journals nothing."""
+    d = tmp_path_factory.mktemp("amt")
+    f = d / "p.csv"
+    exports.write_export("payments", f, count, seed)
+    lines = f.read_bytes().decode("utf-8").split("\r\n")
+    header = next(csv.reader([lines[0]]))
+    pos = header.index("Amount")
+    i = data.draw(st.integers(1, count), label="record line")
+    cells = next(csv.reader([lines[i]]))
+    old = cells[pos]
+    k = data.draw(st.sampled_from([n for n, ch in enumerate(old) if ch.isdigit()]), label="digit")
+    digit = data.draw(st.sampled_from([c for c in "0123456789" if c != old[k]]), label="new digit")
+    cells[pos] = old[:k] + digit + old[k + 1:]
+    assert Decimal(cells[pos]) != Decimal(old)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    lines[i] = out.getvalue()
+    f.write_bytes("\r\n".join(lines).encode("utf-8"))
+    with SqliteJournal(d / "j.sqlite3") as j:
+        svc = PostingService(j, object(), sandbox_profile())
+        refused = _import_journals_nothing(svc, j, f)
+        assert "trailer_total" in {p.rule for p in refused.problems}, refused.problems
 
 
 def test_sandbox_export_flags_and_report(sandbox, tmp_path, capsys):
