@@ -153,6 +153,7 @@ def test_no_card_data_anywhere_after_a_counter_session(make_tab, qtbot, monkeypa
         qtbot.waitUntil(lambda: tab.today_model.rowCount() == before + 1 and not tab._busy, timeout=20_000)
         if tab.pages.currentIndex() == 1:
             key(tab, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+            qtbot.waitUntil(lambda: tab._pdf_op is None, timeout=10_000)  # written on a worker
             pdfs.append(tab.last_document)
             key(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
         return tab.last_result
@@ -190,6 +191,7 @@ def test_no_card_data_anywhere_after_a_counter_session(make_tab, qtbot, monkeypa
     tab.today.selectRow(tab.today_model.rowCount() - 1)
     tab.reprint_button.click()
     key(tab, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: tab._pdf_op is None, timeout=10_000)
     assert not tab.errors, tab.errors
 
     # the session's files: UI state, logs, a support bundle

@@ -54,7 +54,7 @@ def test_void_dialog_shows_what_is_voided(make_tab, qtbot, monkeypatch):  # noqa
     tab.amount_edit.setText(f"{tab.account.amount_due:.2f}")
     swipe(tab, qtbot)
     key(tab, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1 and tab.today_model.rowCount() == 1, timeout=15_000)
     payment = tab.today_model.rows[0]
     seen = []
 
@@ -116,7 +116,7 @@ def test_the_amount_field_gets_the_keyboard_when_the_first_account_opens(make_ta
     assert tab.amount_edit.hasFocus()
 
 
-def test_todays_list_failure_shows_no_raw_exception_text(make_tab, monkeypatch):  # noqa: F811
+def test_todays_list_failure_shows_no_raw_exception_text(make_tab, qtbot, monkeypatch):  # noqa: F811
     """Seen live: 'Today's payments — could not be read: SqliteJournal.entries() got an unexpected keyword
     argument 'key_prefixes'' (a Python error message on the cashier's screen)."""
     tab = make_tab()
@@ -125,7 +125,9 @@ def test_todays_list_failure_shows_no_raw_exception_text(make_tab, monkeypatch):
         raise TypeError("SqliteJournal.entries() got an unexpected keyword argument 'key_prefixes'")
 
     monkeypatch.setattr(tab.counter, "todays_payments", broken)
-    tab.refresh_today()
+    qtbot.waitUntil(lambda: tab._today_op is None, timeout=10_000)  # the read from opening the tab
+    op = tab.refresh_today()
+    qtbot.waitUntil(lambda: op.done, timeout=10_000)
     text = tab.today_title.text()
     assert "could not be read" in text and "SqliteJournal" not in text and "keyword" not in text
 

@@ -165,9 +165,11 @@ def test_cashier_flow_from_the_keyboard(make_tab, qtbot, tmp_path, monkeypatch):
     assert result.status == "posted" and result.receipt_number
     assert "APPROVED" in tab.result_banner.text()
     assert tab.preview.doc.receipt_number == result.receipt_number and tab.preview.doc.training
-    assert tab.today_model.rowCount() == 1 and tab.today_model.rows[0].state == "posted"
+    qtbot.waitUntil(lambda: tab.today_model.rowCount() == 1, timeout=10_000)  # read on a worker
+    assert tab.today_model.rows[0].state == "posted"
 
     key(tab, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: tab._pdf_op is None, timeout=10_000)  # written on a worker
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
     key(tab, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
     assert printed and printed[0].receipt_number == result.receipt_number
@@ -213,7 +215,9 @@ def test_decline_overpayment_confirmation_and_failed_swipe(make_tab, qtbot, monk
     assert tab.last_result.status == "declined"
     assert tab.card_box.state == "error" and "DECLINED" in tab.card_box.headline.text()
     assert tab._card is None and not tab.authorize_button.isEnabled()  # a new swipe is needed
-    assert tab.today_model.rows[0].state == "declined" and not tab.void_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.today_model.rowCount() and tab.today_model.rows[0].state == "declined",
+                    timeout=10_000)
+    assert not tab.void_button.isEnabled()
 
     key(tab, Qt.Key.Key_Escape)  # back to no account
     assert tab.account is None
@@ -273,7 +277,7 @@ def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
     qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
     assert tab.last_result.status == "posted" and "Change due $20.00" in tab.result_banner.text()
     assert ("Change", "$20.00") in tab.preview.doc.lines()
-    assert tab.today_model.rows[0].paid_by == "Cash"
+    qtbot.waitUntil(lambda: tab.today_model.rows[0].paid_by == "Cash", timeout=10_000)
 
     key(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     open_account(tab, qtbot, customers()[12].account_number)
@@ -283,7 +287,8 @@ def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
     qtbot.keyClicks(tab.check_edit, "1042")
     qtbot.keyClick(tab.check_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
-    assert tab.today_model.rows[0].paid_by == "Check 1042" and tab.today_model.rows[0].state == "posted"
+    qtbot.waitUntil(lambda: tab.today_model.rows[0].paid_by == "Check 1042", timeout=10_000)
+    assert tab.today_model.rows[0].state == "posted"
 
     # a swipe while "Cash" is chosen switches to the card
     key(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)

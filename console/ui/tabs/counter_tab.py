@@ -105,6 +105,9 @@ class CounterTab(QWidget):
         self._busy = False
         self.last_result: PaymentResult | None = None
         self.last_document = None
+        self._today_op: Operation | None = None  # the running read of today's payments
+        self._today_again = False  # a refresh was asked for while one ran
+        self._pdf_op: Operation | None = None  # the receipt PDF being written
         self._card_timer = QTimer(self)
         self._card_timer.setSingleShot(True)
         self._card_timer.timeout.connect(self._on_card_expired)
@@ -715,9 +718,10 @@ class CounterTab(QWidget):
             if print_receipt(self, self.last_document):
                 self.ctx.status("Receipt sent to the printer")
 
-    def save_pdf(self, path: Path | None = None) -> Path | None:
+    def save_pdf(self, path: Path | None = None) -> Operation | None:
+        """Ask where, then write the receipt PDF on a worker (Save PDF waits meanwhile)."""
         doc = self.last_document
-        if doc is None or self.pages.currentIndex() != 1:
+        if doc is None or self.pages.currentIndex() != 1 or self._pdf_op is not None:
             return None
         if path is None:
             folder = self.ctx.services.paths.data_dir / "receipts"
@@ -725,13 +729,26 @@ class CounterTab(QWidget):
             path = save_pdf_path(self, folder / name)
             if path is None:
                 return None
-        try:
-            written = save_receipt_pdf(doc, path)
-        except OSError as exc:
+
+        def ended() -> None:
+            self._pdf_op = None
+            self.pdf_button.setEnabled(True)
+
+        def saved(written: Path) -> None:
+            ended()
+            self.ctx.status(f"Receipt saved: {written}")
+
+        def failed(exc: BaseException) -> None:
+            ended()
             show_error(self, exc)
-            return None
-        self.ctx.status(f"Receipt saved: {written}")
-        return written
+
+        self.pdf_button.setEnabled(False)
+        self.ctx.status("Saving the receipt PDF…")
+        op = Operation(self, lambda op: save_receipt_pdf(doc, path), label="Saving the receipt PDF…")
+        op.success(saved).failure(failed)
+        self._pdf_op = op
+        op.run()
+        return op
 
     def new_payment(self, keep_account: bool = False, keep_results: bool = False) -> None:
         if self._busy:
@@ -775,14 +792,32 @@ class CounterTab(QWidget):
                 self.results.setFocus()
 
     # ------------------------------------------------------------------ today's payments
-    def refresh_today(self) -> None:
-        try:
-            rows = self.counter.todays_payments()
-        except Exception as exc:  # noqa: BLE001 - the list is secondary; show why
-            log.exception("today's payments")
-            why = exc.message if isinstance(exc, UserFacingError) else "the details are in the log (Help → Open the log folder)"
-            self.today_title.setText(f"<b>Today's payments</b> — could not be read: {html.escape(why)}")
-            return
+    def refresh_today(self) -> Operation:
+        """Read today's payments on a worker (a journal read). Asked again while a read runs, it
+        reads once more after it, so the list never shows what was there before the last change."""
+        if self._today_op is not None:
+            self._today_again = True
+            return self._today_op
+        self._today_again = False
+        counter = self.counter
+        op = Operation(self, lambda op: counter.todays_payments(), label="Reading today's payments…")
+        op.success(self._show_today).failure(self._on_today_failed)
+        self._today_op = op
+        op.run()
+        return op
+
+    def _today_read(self) -> None:
+        self._today_op = None
+        if self._today_again:
+            self.refresh_today()
+
+    def _on_today_failed(self, exc: BaseException) -> None:
+        # the list is secondary; show why (an unexpected error is logged by the Operation)
+        why = exc.message if isinstance(exc, UserFacingError) else "the details are in the log (Help → Open the log folder)"
+        self.today_title.setText(f"<b>Today's payments</b> — could not be read: {html.escape(why)}")
+        self._today_read()
+
+    def _show_today(self, rows: list[CounterPayment]) -> None:
         self.today_model.set_rows(rows)
         posted = [p for p in rows if p.state in ("posted", "queued", "review")]
         total = sum((p.amount for p in posted), start=0)
@@ -791,6 +826,7 @@ class CounterTab(QWidget):
         self.today_title.setText(f"<b>Today's payments</b> — {len(posted)} taken, "
                                  f"{format_money(total)}{note}")
         self._update_today_buttons()
+        self._today_read()
 
     def selected_payment(self) -> CounterPayment | None:
         idx = self.today.selectionModel().selectedRows()
