@@ -254,6 +254,7 @@ class SettingsDialog(QDialog):
         self._ask_name = ask_name or _ask_profile_name
         self.problems: list[Problem] = []
         self._loading = True
+        self.save_op = None  # the running save (an Operation), if any
         self.editors: dict[str, FieldEditor] = {}
         self.secret_edits: dict[str, QLineEdit] = {}
         self.may_edit = _may_edit_settings(self.services, ctx.operator)
@@ -594,35 +595,63 @@ class SettingsDialog(QDialog):
         return True
 
     def save(self) -> bool:
-        if not self.editable:
+        """Check the draft, then write the TOML, the keyring entries and the audit row on a worker
+        (file, keyring and database calls; the dialog stays responsive). True when the save started;
+        ``save_op`` is the running ``Operation``; ``saved`` is emitted and the dialog closes once written."""
+        if not self.editable or self.save_op is not None:
             return False
         problems = self.revalidate()
         if problems:
             return False
         profile, _ = self.draft()
-        try:
-            self.store.save(profile, make_default=self.make_default.isChecked())
-        except ValidationError as exc:
-            show_error(self, exc)
-            return False
-        store = self._secret_store_factory(profile.name)
-        changed_secrets = []
-        for name, edit in self.secret_edits.items():
-            value = edit.text()
-            if value:
-                store.set(name, value)
-                changed_secrets.append(name)
-                edit.clear()
+        make_default = self.make_default.isChecked()
+        secrets = {name: edit.text() for name, edit in self.secret_edits.items() if edit.text()}
         changed = sorted(k for k in set(profile.values) | set(self.original.values)
                          if profile.get(k) != self.original.get(k)) if profile.name == self.original.name else []
-        _audit(self.services, getattr(self.ctx, "operator_id", ""), SETTINGS_CHANGE, profile.name,
-               settings=changed, secrets_changed=changed_secrets,
-               created=profile.name != self.original.name)
-        log.info("profile %s saved (%d setting(s) changed, %d credential(s) updated)",
-                 profile.name, len(changed), len(changed_secrets))
-        self.saved.emit(profile.name)
-        self.accept()
+        created = profile.name != self.original.name
+        store, secret_store_factory = self.store, self._secret_store_factory
+        services, operator = self.services, getattr(self.ctx, "operator_id", "")
+
+        def work(op):
+            store.save(profile, make_default=make_default)
+            secret_store = secret_store_factory(profile.name)
+            for name, value in secrets.items():
+                secret_store.set(name, value)
+            return _audit_record(services, operator, SETTINGS_CHANGE, profile.name, settings=changed,
+                                 secrets_changed=sorted(secrets), created=created)
+
+        def done(audit_error: Exception | None) -> None:
+            self._saving(False)
+            for name in secrets:
+                self.secret_edits[name].clear()
+            log.info("profile %s saved (%d setting(s) changed, %d credential(s) updated)",
+                     profile.name, len(changed), len(secrets))
+            if audit_error is not None:  # the save happened; make the audit failure visible
+                show_error(self, audit_error)
+            self.saved.emit(profile.name)
+            self.accept()
+
+        def failed(exc: BaseException) -> None:
+            self._saving(False)
+            show_error(self, exc)
+
+        from console.ui.operations import Operation
+
+        self._saving(True)
+        self.save_op = Operation(self, work, label=f"Saving profile {profile.name}…").success(done).failure(failed)
+        self.save_op.run()
         return True
+
+    def _saving(self, busy: bool) -> None:
+        """While the save runs: Save and Cancel wait, the summary says so."""
+        if not busy:
+            self.save_op = None
+        for b in self.buttons.buttons():
+            b.setEnabled(not busy)
+        if busy:
+            self.summary.setText("Saving…")
+        else:
+            self.revalidate()
 
 
 FIELDS_BY_NAME = {s.name: s for s in FIELDS}
@@ -658,16 +687,18 @@ def _ask_profile_name(parent: QWidget, current: str) -> str | None:
     return name if ok else None
 
 
-def _audit(services, operator: str, action: str, subject: str, **details: Any) -> None:
-    """Record in the audit log when this build has one; settings changes must be traceable."""
+def _audit_record(services, operator: str, action: str, subject: str, **details: Any) -> Exception | None:
+    """Record in the audit log when this build has one; settings changes must be traceable.
+    Safe on a worker: returns the error, if any, for the GUI thread to show."""
     if not hasattr(type(services), "audit"):
         log.info("audit: %s %s by %s %s", action, subject, operator, details)
-        return
+        return None
     try:
         services.audit.record(operator or "unknown", action, subject, **details)
-    except Exception as exc:  # noqa: BLE001 - the save happened; make the audit failure visible
+    except Exception as exc:  # noqa: BLE001 - returned to be shown
         log.exception("audit record failed")
-        show_error(None, exc)
+        return exc
+    return None
 
 
 # ---- profile picker and per-session secrets --------------------------------------------

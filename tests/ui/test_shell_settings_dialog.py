@@ -38,6 +38,13 @@ def dialog(qtbot, backend, profile_name="cityhall", operator=SUPERVISOR):
     return dlg
 
 
+def wait_saved(qtbot, dlg):
+    """The save runs on a worker; wait until it has finished."""
+    op = dlg.save_op
+    if op is not None:
+        qtbot.waitUntil(lambda: op.done, timeout=10_000)
+
+
 def save_profile(**values):
     from console.paths import Paths
 
@@ -85,6 +92,7 @@ def test_save_writes_toml_without_secrets_and_the_secret_to_the_store(qtbot, bac
     saved = []
     dlg.saved.connect(saved.append)
     assert dlg.save() is True
+    wait_saved(qtbot, dlg)
     assert saved == ["cityhall"]
     path = dlg.store.path
     text = path.read_text(encoding="utf-8")
@@ -118,6 +126,7 @@ def test_sandbox_is_read_only_and_offers_a_production_copy(qtbot, backend):
     dlg.revalidate()
     assert dlg.save_button.isEnabled(), [str(p) for p in dlg.problems]
     assert dlg.save() is True
+    wait_saved(qtbot, dlg)
     store = ProfileStore(dlg.services.paths)
     assert "newcity" in store.names() and store.default_name() == "newcity"
     loaded = store.load("newcity")
@@ -138,6 +147,7 @@ def test_settings_change_is_audited(qtbot, backend):
     dlg = dialog(qtbot, backend)
     dlg.editors["transfer_port"].widget.setValue(2200)
     assert dlg.save()
+    wait_saved(qtbot, dlg)
     services = dlg.services
     if not hasattr(type(services), "audit"):
         pytest.skip("no audit service in this build")
