@@ -40,7 +40,7 @@ class BillPreview(QWidget):
         self.view.setObjectName("bill-preview-view")
         self.view.setDocument(self.document)
         self.view.setPageMode(QPdfView.PageMode.SinglePage)
-        self.view.setZoomMode(QPdfView.ZoomMode.FitInView)
+        self._set_zoom_mode(QPdfView.ZoomMode.FitInView)
         self._bill_pages: tuple[int, ...] = ()
         self._thumbs_todo: list[int] = []  # rows of the thumbnail list still without a picture
         self.last_jump_ms: float | None = None
@@ -202,7 +202,7 @@ class BillPreview(QWidget):
     def _zoom(self, factor: float) -> None:
         if self.view.zoomMode() != QPdfView.ZoomMode.Custom:
             factor = self._effective_zoom() * (factor / max(self.view.zoomFactor(), 1e-6))
-        self.view.setZoomMode(QPdfView.ZoomMode.Custom)
+        self._set_zoom_mode(QPdfView.ZoomMode.Custom)
         self.view.setZoomFactor(max(0.1, min(8.0, factor)))
 
     def _effective_zoom(self) -> float:
@@ -218,10 +218,26 @@ class BillPreview(QWidget):
         return min(fw, vp.height() / (size.height() * dpi))
 
     def fit_width(self) -> None:
-        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self._set_zoom_mode(QPdfView.ZoomMode.FitToWidth)
 
     def fit_page(self) -> None:
-        self.view.setZoomMode(QPdfView.ZoomMode.FitInView)
+        self._set_zoom_mode(QPdfView.ZoomMode.FitInView)
+
+    def _set_zoom_mode(self, mode: QPdfView.ZoomMode) -> None:
+        """Fixed scroll-bar policies for the fit modes: with "as needed" bars a fitted page can
+        make a bar appear, which shrinks the viewport, which refits the page, which hides the
+        bar … — an endless layout loop that froze the GUI thread."""
+        off, on, as_needed = (Qt.ScrollBarPolicy.ScrollBarAlwaysOff, Qt.ScrollBarPolicy.ScrollBarAlwaysOn,
+                              Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        if mode == QPdfView.ZoomMode.FitInView:
+            h, v = off, off
+        elif mode == QPdfView.ZoomMode.FitToWidth:
+            h, v = off, on
+        else:
+            h, v = as_needed, as_needed
+        self.view.setHorizontalScrollBarPolicy(h)
+        self.view.setVerticalScrollBarPolicy(v)
+        self.view.setZoomMode(mode)
 
     def keyPressEvent(self, event) -> None:  # Qt override
         if event.key() == Qt.Key.Key_PageDown:
