@@ -127,6 +127,6 @@ def test_run_and_review_journal_reads_run_off_the_gui_thread(qtbot, make_tab, mo
     qtbot.waitUntil(lambda: tab.preview.model.rowCount() > 0, timeout=5000)
     tab.review.set_rows(tab.preview.model.rows[:1])
     seen.clear()
-    _wait(qtbot, tab._on_review_clicked(tab.review.proxy.index(0, 0)))
+    _wait(qtbot, tab._on_review_clicked(tab.review.model.index(0, 0)))
     assert seen.get("get") == [True]
     assert tab.preview.model.rows[0].key in tab.evidence.toPlainText()

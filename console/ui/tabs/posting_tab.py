@@ -45,7 +45,6 @@ from console.ui.posting_models import (
     FilesModel,
     PostingRowsModel,
     RowRole,
-    StateFilterProxy,
     last_import_warning,
     not_loaded_text,
     run_summary,
@@ -78,15 +77,13 @@ class _RowsPanel(QWidget):
 
     def __init__(self, with_filter: bool = True, parent=None):
         super().__init__(parent)
-        self.model = PostingRowsModel(self)
-        self.proxy = StateFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.view = _table(self.proxy)
+        self.model = PostingRowsModel(self)  # filters by state itself (index lists, no proxy)
+        self.view = _table(self.model)
         self.filter = QComboBox()
         self.filter.addItem("All states", "")
         for state, label in STATE_LABELS.items():
             self.filter.addItem(label, state)
-        self.filter.currentIndexChanged.connect(lambda _i: self.proxy.set_state(self.filter.currentData()))
+        self.filter.currentIndexChanged.connect(lambda _i: self.model.set_state(self.filter.currentData()))
         self.totals = QLabel("No rows")
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
@@ -115,7 +112,7 @@ class _RowsPanel(QWidget):
     def selected_rows(self):
         rows = []
         for idx in self.view.selectionModel().selectedRows():
-            r = self.proxy.data(idx, RowRole)
+            r = self.model.data(idx, RowRole)
             if r is not None:
                 rows.append(r)
         return rows
@@ -497,7 +494,7 @@ class PostingTab(QWidget):
         self.pages.setTabText(2, f"Failed ({len(views['failed'])})")
 
     def _on_review_clicked(self, index) -> Operation | None:
-        r = self.review.proxy.data(index, RowRole)
+        r = self.review.model.data(index, RowRole)
         if r is None:
             self.evidence.setPlainText("")
             return None
