@@ -601,17 +601,18 @@ class AccountSyncView(QWidget):
         if path:
             self.save_conversion(Path(path))
 
-    def save_conversion(self, path: Path) -> Path | None:
+    def save_conversion(self, path: Path) -> Operation | None:
+        """Write the conversion file on a worker (the buttons wait; a failure is shown)."""
         if self.build is None:
             return None
-        try:
-            self.saved_path = self.ctx.services.conversions.write(self.build, path)
-        except Exception as exc:  # noqa: BLE001 - shown to the operator
-            show_error(self, exc)
-            return None
-        self.send_button.setEnabled(self._can("import"))
-        self.conversion_summary.setText(f"Saved {self.saved_path}. Send it to Invoice Cloud when ready.")
-        return self.saved_path
+        svc, build = self.ctx.services.conversions, self.build
+
+        def saved(written: Path) -> None:
+            self.saved_path = written
+            self.send_button.setEnabled(self._can("import"))
+            self.conversion_summary.setText(f"Saved {written}. Send it to Invoice Cloud when ready.")
+
+        return self._run(lambda op: svc.write(build, path), "Saving the conversion file…", saved)
 
     def send_conversion(self) -> Operation | None:
         if self.saved_path is None:

@@ -5,6 +5,7 @@ for Caselle, Invoice Cloud and the transfer; the real journal."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from decimal import Decimal
 
@@ -161,8 +162,15 @@ def test_conversion_builder_preview_errors_save_and_send(make_view, qtbot, tmp_p
     view.ctx.services.conversions._caselle = _Pages([_c("100102-01"), _c("100106-01", paperless=True)])
     _wait(qtbot, view.build_conversion())
     assert view.errors_list.count() == 0 and view.save_button.isEnabled() and not view.send_button.isEnabled()
-    path = view.save_conversion(tmp_path / "conv.csv")
-    assert path is not None and path.exists() and view.send_button.isEnabled()
+    svc = view.ctx.services.conversions
+    write, threads = svc.write, []
+    svc.write = lambda *a, **kw: threads.append(threading.current_thread() is not threading.main_thread()) or write(*a, **kw)
+    save = view.save_conversion(tmp_path / "conv.csv")
+    assert not view.save_button.isEnabled()  # written on a worker; the buttons wait
+    _wait(qtbot, save)
+    path = view.saved_path
+    assert path == tmp_path / "conv.csv" and path.exists() and view.send_button.isEnabled()
+    assert threads == [True]  # the file was written off the GUI thread
     _wait(qtbot, view.send_conversion())
     assert view.transfer.sent[0][0] == path and "Sent conv.csv" in view.conversion_summary.text()
 
