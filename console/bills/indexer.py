@@ -15,6 +15,11 @@ Rules (``continuation = "no-match"``):
 - a page without any text (a scan) or that cannot be read is reported as unmatched and
   ends the bill before it: its content is unknown, so it is never sent with a bill;
 - a rotated page is read as displayed and reported, so a clerk can look at it;
+- a page without a match continues a bill only when it is turned the same way as that
+  bill's first page: a page turned differently may be another customer's first page whose
+  account number is no longer where the region looks (read as displayed, the region shows
+  other text), so it ends the bill before it and is reported as unmatched. A batch turned
+  the same way throughout (a whole scan fed sideways) groups as usual;
 - an account that starts more than one bill is reported as a duplicate.
 """
 
@@ -145,6 +150,7 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
     issues: list[PageIssue] = []
     current: list[int] | None = None
     current_account = ""
+    current_rotation = 0  # how the first page of the current bill is turned
 
     def close() -> None:
         nonlocal current
@@ -153,7 +159,9 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
         current = None
 
     for r in sorted(reads, key=lambda r: r.page):
-        if r.rotation:
+        account = template.find_account(r.text) if not (r.error or not r.has_text or r.cut) else None
+        turned_away = (account is None and current is not None and r.rotation != current_rotation)
+        if r.rotation and not turned_away:
             issues.append(PageIssue(r.page, "rotated",
                                     f"page {r.page} is rotated {r.rotation}°; read as displayed"))
         if r.error:
@@ -175,12 +183,22 @@ def group_pages(reads: Iterable[PageText], template: BillTemplate) -> tuple[
                                     f"page {r.page}: the account number {r.cut!r} runs past the edge of the "
                                     "template's region; widen the region (the page is not attached to any bill)"))
             continue
-        account = template.find_account(r.text)
         continues = template.continuation in ("no-match", "same-account")
         if account is not None and not (template.continuation == "same-account" and current is not None
                                         and account == current_account):
             close()
-            current, current_account = [r.page], account
+            current, current_account, current_rotation = [r.page], account, r.rotation
+        elif turned_away:
+            # Read as displayed, the region of a page turned unlike the bill's first page shows
+            # other text: it may be the next customer's first page. Never glue it to this bill.
+            first = current[0] if current else r.page
+            close()
+            unmatched.append(r.page)
+            issues.append(PageIssue(r.page, "rotated",
+                                    f"page {r.page} is rotated {r.rotation}° (page {first}, the first page of "
+                                    f"the bill before it, {current_rotation}°) and shows no account number in "
+                                    "the region; it may be the first page of another bill, so it is not "
+                                    "attached to any bill: look at it"))
         elif continues and current is not None:
             current.append(r.page)
         else:

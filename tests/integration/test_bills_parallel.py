@@ -145,3 +145,40 @@ def test_a_crashing_worker_gives_a_clear_error_not_a_hang(big, monkeypatch):
     monkeypatch.setattr(indexer, "_read_chunk", _die)
     with pytest.raises(BadPdfError, match="big.pdf.*stopped while reading pages"):
         index_batch(big, TEMPLATE, workers=2, in_process_below=0, chunk_size=20)
+
+
+def test_cli_rotated_first_page_is_held_not_glued_to_the_bill_before(tmp_path):
+    import pypdfium2 as pdfium
+
+    from console.sandbox.bill_pdf import bill_page_count, build_bill_batch
+    from console.sandbox.seed import demo_customers
+
+    customers = demo_customers(4)
+    pdf = tmp_path / "cycle.pdf"
+    build_bill_batch(customers, pdf)
+    first = 1 + bill_page_count(customers[0]) + bill_page_count(customers[1])  # the third bill's first page
+    doc = pdfium.PdfDocument(str(pdf))
+    doc[first - 1].set_rotation(90)
+    rotated = tmp_path / "rotated.pdf"
+    doc.save(str(rotated))
+    doc.close()
+
+    cli = [sys.executable, "-m", "console"]
+    p = subprocess.run([*cli, "bills", "index", str(rotated), "--template", str(sandbox_template_path()), "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr  # something needs a look
+    got = json.loads(p.stdout)
+    second = got["bills"][1]
+    assert second["account"] == customers[1].account_number
+    assert second["pages"] == list(range(first - bill_page_count(customers[1]), first))
+    assert first in got["unmatched_pages"]
+    assert customers[2].account_number not in [b["account"] for b in got["bills"]]
+
+    out = tmp_path / "out"
+    p = subprocess.run([*cli, "bills", "split", str(rotated), "--out", str(out)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1, p.stderr
+    doc = pdfium.PdfDocument(str(out / f"{customers[1].account_number}.pdf"))
+    assert len(doc) == bill_page_count(customers[1])  # none of the rotated bill's pages
+    doc.close()
+    assert not (out / f"{customers[2].account_number}.pdf").exists()

@@ -70,9 +70,12 @@ def test_rotated_page_is_read_as_displayed_and_reported(tmp_path):
     src = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "Acct: B2", "Acct: C3"])
     pdf = rotate_pages(src, tmp_path / "r.pdf", {2: 90})
     index = index_batch(pdf, TEMPLATE)
-    # the region (top-left as displayed) now holds other text on page 2: it continues A1
-    assert summary(index) == [("A1", [1, 2]), ("C3", [3])]
+    # read as displayed, the region of page 2 holds other text; it may be B2's first page, so it
+    # must never be glued to A1 (another customer's bill): it ends A1 and needs a look
+    assert summary(index) == [("A1", [1]), ("C3", [3])]
+    assert index.unmatched_pages == [2] and not index.clean
     assert [(i.page, i.kind) for i in index.issues] == [(2, "rotated")]
+    assert "not attached to any bill" in index.issues[0].message
 
     # a template drawn on the rotated page as displayed finds the account there
     doc = pdfium.PdfDocument(str(pdf))
@@ -85,9 +88,50 @@ def test_rotated_page_is_read_as_displayed_and_reported(tmp_path):
     doc.close()
     rotated_template = BillTemplate(region, TEMPLATE.pattern)
     index = index_batch(pdf, rotated_template)
-    # on the unrotated pages that region holds nothing: page 1 has no bill before it
-    assert summary(index) == [("B2", [2, 3])]
-    assert index.unmatched_pages == [1]
+    # page 1 has no bill before it; upright page 3 is turned unlike B2's first page: not B2's
+    assert summary(index) == [("B2", [2])]
+    assert index.unmatched_pages == [1, 3]
+
+
+def test_upright_continuation_still_joins_and_a_rotated_first_page_ends_the_bill(tmp_path):
+    src = make_pdf(tmp_path / "b.pdf", ["Acct: A1", "continued", "Acct: B2", "continued", "Acct: C3", "more"])
+    pdf = rotate_pages(src, tmp_path / "r.pdf", {3: 90})
+    index = index_batch(pdf, TEMPLATE)
+    # page 4 (B2's second page) has no bill before it once page 3 is held back: held too
+    assert summary(index) == [("A1", [1, 2]), ("C3", [5, 6])]
+    assert index.unmatched_pages == [3, 4]
+    assert {(i.page, i.kind) for i in index.issues} == {(3, "rotated"), (4, "no-match")}
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_batch_turned_the_same_way_throughout_groups_as_usual(tmp_path, degrees):
+    pages = ["Acct: A1", "continued", "Acct: B2", "Acct: C3", "more"]
+    src = make_pdf(tmp_path / "b.pdf", pages)
+    pdf = rotate_pages(src, tmp_path / "r.pdf", {n: degrees for n in range(1, len(pages) + 1)})
+    doc = pdfium.PdfDocument(str(pdf))
+    page = doc[0]
+    box = PageBox(*page.get_bbox(), rotation=page.get_rotation())
+    (ul, ub, ur, ut) = PageBox(*page.get_bbox(), rotation=0).region_to_user(TEMPLATE.region)
+    a, b = box.to_display(ul, ub), box.to_display(ur, ut)
+    doc.close()
+    region = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+    index = index_batch(pdf, BillTemplate(region, TEMPLATE.pattern))  # drawn on the batch as displayed
+    assert summary(index) == [("A1", [1, 2]), ("B2", [3]), ("C3", [4, 5])]
+    assert index.unmatched_pages == []
+    assert {i.kind for i in index.issues} == {"rotated"}  # noted, nothing held
+
+
+def test_grouping_holds_a_page_turned_unlike_its_bill():
+    t = BillTemplate((0, 0, 10, 10), r"Acct:\s*(?P<account>\w+)")
+    reads = [PageText(1, "Acct: A1"), PageText(2, "x"), PageText(3, "x", rotation=90),
+             PageText(4, "Acct: B2", rotation=90), PageText(5, "y", rotation=90), PageText(6, "z")]
+    bills, unmatched, _dups, issues = group_pages(reads, t)
+    assert [(b.account, list(b.pages)) for b in bills] == [("A1", [1, 2]), ("B2", [4, 5])]
+    assert unmatched == [3, 6]
+    assert [(i.page, i.kind) for i in issues] == [(3, "rotated"), (4, "rotated"), (5, "rotated"), (6, "rotated")]
+    same = BillTemplate(t.region, t.pattern, continuation="same-account")
+    bills, unmatched, _d, _i = group_pages([PageText(1, "Acct: A1"), PageText(2, "Acct: A1", rotation=90)], same)
+    assert [(b.account, list(b.pages)) for b in bills] == [("A1", [1, 2])] and unmatched == []
 
 
 def test_crop_box_offset_is_honoured(tmp_path):
