@@ -82,6 +82,18 @@ def test_building_the_tabs_never_flashes_a_window_nor_takes_the_focus(qtbot):
     assert w.isActiveWindow()
 
 
+def _wait_focus_inside(qtbot, content) -> None:
+    def inside() -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and content.isAncestorOf(focus)
+
+    try:
+        qtbot.waitUntil(inside, timeout=3000)
+    except Exception as exc:
+        raise AssertionError(f"the focus is not in the tab; active window: {QApplication.activeWindow()!r}; "
+                             f"focus: {QApplication.focusWidget()!r}") from exc
+
+
 def _keys(seq: QKeySequence) -> list[str]:
     return [s for s in seq.toString(QKeySequence.SequenceFormat.PortableText).split(", ") if s]
 
@@ -140,8 +152,10 @@ def test_every_tab_shortcut_fires_when_its_key_is_pressed_in_the_tab(window, qtb
                 s.activated.disconnect()
                 s.activated.connect(lambda s=s, out=fired: out.append(s))
                 s.activatedAmbiguously.connect(lambda s=s, out=ambiguous: out.append(s))
+            window.activateWindow()  # a window left over by another test may have taken it
+            qtbot.waitUntil(window.isActiveWindow)
             focusable[0].setFocus()
-            qtbot.waitUntil(lambda w=focusable[0]: w.hasFocus())
+            _wait_focus_inside(qtbot, content)  # the tab may move it (e.g. to its search field)
             combo = QKeySequence(k)[0]
             QTest.keyClick(window.windowHandle(), combo.key(), combo.keyboardModifiers())
             for s in live:
