@@ -10,7 +10,8 @@ Payments (``ic-payments-v1``): about 62 % CARD and 38 % ACH utility payments (in
 (invoice types 801–805, which go to the lockbox) and about 2 % VOIDED rows (payments voided
 in Invoice Cloud before they were ever sent: posting reports them, it never invents a
 receipt to void). Rejects (``ic-ach-rejects-v1``) return about 4 % (at least one) of the ACH
-payments of the payments export with the same ``seed`` and ``count``, 2–60 days later.
+payments of the payments export with the same ``seed`` and ``count``, 2–60 days later but
+never after ``as_of`` (the sandbox's today: a return date is never in the future).
 Changes (``ic-changes-v1``) touch AUTOPAY, PAPERLESS, PHONE and EMAIL, with some accounts
 changed twice (the latest wins) and some changes that already hold (no-ops).
 """
@@ -99,9 +100,11 @@ def rejects(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF,
             continue
         code, reason = rng.choice(RETURN_CODES)
         late = rng.randrange(2, 61) if code in ("R05", "R07", "R10") else rng.randrange(2, 6)
+        # a return has happened by the export's day: never dated after ``as_of`` (nor before the payment)
+        paid = p["PaymentDate"].date()
+        returned = max(paid, min(paid + dt.timedelta(days=late), as_of))
         rows.append({"PaymentId": p["PaymentId"], "AccountNumber": p["AccountNumber"], "Amount": p["Amount"],
-                     "ReturnCode": code, "ReturnDate": p["PaymentDate"].date() + dt.timedelta(days=late),
-                     "Reason": reason})
+                     "ReturnCode": code, "ReturnDate": returned, "Reason": reason})
     return rows
 
 
