@@ -7,9 +7,12 @@ line ends, record order, sequences, batch and file totals, record count);
 ``write_lockbox`` writes atomically (temp file + rename) and only after the written bytes,
 read back from disk, give the very same items and totals.
 
-Text rules (see the layout file): non-ASCII letters are transliterated with Unicode NFKD
-(accents dropped, e.g. ``NGUYỄN`` -> ``NGUYEN``), characters without an ASCII form are
-dropped, control characters become spaces, values are trimmed. A value longer than its
+Text rules (see the layout file): letters that do not decompose get their usual ASCII
+spelling (``Ø`` -> ``O``, ``ß`` -> ``SS``, ``Æ`` -> ``AE``, typographic quotes and dashes ->
+``'`` ``"`` ``-``), other non-ASCII letters are transliterated with Unicode NFKD (accents
+dropped, e.g. ``NGUYỄN`` -> ``NGUYEN``); characters still without an ASCII form (e.g. CJK)
+are dropped and the item gets an ``unrepresentable`` warning naming them (a payer name left
+empty says so); control characters become spaces, values are trimmed. A value longer than its
 field is an error, except in fields marked ``overflow = "truncate"`` (payer name, memo),
 where it is cut at the field width and the item gets a ``truncated`` warning.
 """
@@ -158,13 +161,53 @@ class LockboxFile:
 
 # ---- text -----------------------------------------------------------------------------
 
+# Letters NFKD does not decompose (they would be lost), and typographic punctuation.
+_SPELLING = str.maketrans({
+    "Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "ß": "SS", "ẞ": "SS", "Æ": "AE", "æ": "ae",
+    "Œ": "OE", "œ": "oe", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th",
+    "ı": "i", "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t", "Ŋ": "NG", "ŋ": "ng",
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
+    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"', "‹": "'", "›": "'",
+    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
+})
+
+
 @lru_cache(maxsize=1024)  # payer names repeat; plain ASCII values never get here from the writers
-def to_ascii(text: str) -> str:
-    """Printable ASCII: NFKD transliteration, other characters dropped, controls -> space, trimmed."""
+def fold_ascii(text: str) -> tuple[str, str]:
+    """``(printable ASCII, characters that had no ASCII form)`` for ``text``.
+
+    Letters that do not decompose get their usual spelling (``_SPELLING``), the rest goes
+    through NFKD (accents dropped); what still has no ASCII form is dropped and returned
+    as the second value, so the caller can warn. Controls and separators -> space; trimmed.
+    """
     if text.isascii() and text.isprintable():
-        return text.strip()
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return "".join(c if " " <= c <= "~" else " " for c in folded).strip()
+        return text.strip(), ""
+    lost: list[str] = []
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text.translate(_SPELLING)):
+        if " " <= ch <= "~":
+            out.append(ch)
+            continue
+        cat = unicodedata.category(ch)
+        if ch.isascii() or cat[0] == "Z":  # controls, line/paragraph separators, odd spaces
+            out.append(" ")
+        elif cat not in ("Mn", "Me", "Cf") and ch not in lost:  # accents and invisibles go quietly
+            lost.append(ch)
+    return "".join(out).strip(), "".join(lost)
+
+
+def to_ascii(text: str) -> str:
+    """Printable ASCII (see :func:`fold_ascii`); characters without an ASCII form dropped."""
+    return fold_ascii(text)[0]
+
+
+@dataclass(frozen=True)
+class _Lost:
+    """A text field that lost characters without an ASCII form (noted next to truncations)."""
+
+    spec: FieldSpec
+    chars: str
+    emptied: bool
 
 
 class _FieldError(Exception):
@@ -271,10 +314,15 @@ _ITEM_SOURCES = {
 }
 
 
-def _clean_text(v) -> str:
+def _clean_text(v, spec: FieldSpec | None = None, notes: list | None = None) -> str:
     if v.__class__ is not str:
         v = _text(v)
-    return v.strip() if v.isascii() and v.isprintable() else to_ascii(v)
+    if v.isascii() and v.isprintable():
+        return v.strip()
+    text, lost = fold_ascii(v)
+    if lost and notes is not None:
+        notes.append(_Lost(spec, lost, not text))
+    return text
 
 
 def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, max_items: int) -> Callable:
@@ -300,7 +348,7 @@ def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, m
             expr = _ITEM_SOURCES[f.name]
             fref = f"F{r}[{i}]"
             if f.kind == "alpha":
-                alpha.append((var, expr))
+                alpha.append((var, expr, fref))
                 checks += [f"    if len({var}) > {f.width}:",
                            f"        {var} = _too_long({fref}, {var}, truncated)"]
             elif f.kind in ("number", "amount"):
@@ -314,18 +362,18 @@ def _compile_item_writer(detail: _Writer, overflow: _Writer, max_batches: int, m
             written[f.name] = var
         texts.append(f"T{r} % ({', '.join(xs)}{',' if len(xs) == 1 else ''})")
     if alpha:
-        src += [f"    {var}_raw = {expr}" for var, expr in alpha]
+        src += [f"    {var}_raw = {expr}" for var, expr, _ in alpha]
         src += ["    try:",
-                f"        s = {' + '.join(f'{var}_raw' for var, _ in alpha)}",
+                f"        s = {' + '.join(f'{var}_raw' for var, _, _ in alpha)}",
                 "    except TypeError:",
                 "        s = None",
                 "    if s is not None and s.isascii() and s.isprintable():"]
-        src += [f"        {var} = {var}_raw.strip()" for var, _ in alpha]
+        src += [f"        {var} = {var}_raw.strip()" for var, _, _ in alpha]
         src.append("    else:")
-        for var, _ in alpha:
+        for var, _, fref in alpha:
             src += [f"        v = {var}_raw",
                     f"        {var} = v.strip() if v.__class__ is str and v.isascii() and v.isprintable() "
-                    "else _clean(v)"]
+                    f"else _clean(v, {fref}, truncated)"]
     src += checks
     written["amount"] = "cents"
     row = ", ".join(written.get(name, '""') for name in ROW_FIELDS)
@@ -570,6 +618,9 @@ def build_lockbox(items: Sequence[LockboxItem], header: FileHeader, layout: Fixe
             lines_out.append(len(lines) - 1)
             if truncated:
                 for f in truncated:
+                    if isinstance(f, _Lost):
+                        result.warnings.append(_lost_warning(f, it))
+                        continue
                     result.warnings.append(Problem(it.source_line, f.column, "truncated",
                                                    f"{f.name} of {it.payment_id} cut to {f.width} characters"))
             batch_cents += cents
@@ -597,6 +648,17 @@ def build_lockbox(items: Sequence[LockboxItem], header: FileHeader, layout: Fixe
     if progress:
         progress(total_items, total_items, "formatted")
     return result
+
+
+def _lost_warning(lost: _Lost, it: LockboxItem) -> Problem:
+    f = lost.spec
+    chars = ", ".join(repr(c) for c in lost.chars)
+    if lost.emptied:
+        message = (f"{f.name} of {it.payment_id} is empty in the file: none of its characters ({chars}) "
+                   "has an ASCII form")
+    else:
+        message = f"{f.name} of {it.payment_id}: {chars} have no ASCII form and were left out"
+    return Problem(it.source_line, f.column, "unrepresentable", message)
 
 
 def _cents(amount: Decimal) -> int | None:

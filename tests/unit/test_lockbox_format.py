@@ -121,13 +121,30 @@ def test_items_of_different_deposit_dates_never_share_a_batch():
 
 @pytest.mark.parametrize(("raw", "ascii_"), [
     ("NGUYỄN VAN AN", "NGUYEN VAN AN"), ("BJÖRK ÅSA", "BJORK ASA"), ("DUBOIS RENÉE", "DUBOIS RENEE"),
-    ("ŁÓDŹ 漢字 MÜLLER", "ODZ  MULLER"), ("TAB\tHERE", "TAB HERE"), ("  PADDED ", "PADDED"), ("ﬁNE", "fiNE"),
+    ("TAB\tHERE", "TAB HERE"), ("  PADDED ", "PADDED"), ("ﬁNE", "fiNE"),
+    # letters that do not decompose keep their usual spelling instead of vanishing
+    ("ØYVIND ŁUKASZ", "OYVIND LUKASZ"), ("STRAßE ÆGIR", "STRASSE AEGIR"), ("søren łódź", "soren lodz"),
+    ("ŒUVRE æble œil", "OEUVRE aeble oeil"), ("ĐOÀN đức", "DOAN duc"), ("ÞÓR þóra", "THOR thora"),
+    ("YILDIZ ıŞIK", "YILDIZ iSIK"), ("O\u2019BRIEN \u2013 \u201cJR\u201d", "O'BRIEN - \"JR\""),
 ])
 def test_non_ascii_text_is_transliterated(raw, ascii_):
     assert to_ascii(raw) == ascii_
     built = build_lockbox([item(1, name=raw)], HEADER, LAYOUT)
     assert built.data.isascii()
     assert lines_of(built.data)[3][7:37].rstrip() == ascii_
+    assert [w.rule for w in built.warnings] == []  # nothing was lost
+
+
+def test_characters_without_an_ascii_form_are_dropped_with_a_warning_on_the_item():
+    built = build_lockbox([item(1, name="ŁÓDŹ 漢字 MÜLLER"), item(2), item(3, name="王小明")], HEADER, LAYOUT)
+    assert built.ok and built.data.isascii()
+    assert [lines_of(built.data)[n][7:37].rstrip() for n in (3, 5, 7)] == ["LODZ  MULLER", "SMITH JOHN", ""]
+    warnings = [(w.line, w.rule) for w in built.warnings]
+    assert warnings == [(2, "unrepresentable"), (4, "unrepresentable")]
+    assert "P000000001" in built.warnings[0].message and "'漢', '字'" in built.warnings[0].message
+    empty = built.warnings[1].message
+    assert "P000000003" in empty and "empty" in empty and "'王'" in empty
+    assert [i.payer_name for i in built.items] == ["LODZ  MULLER", "SMITH JOHN", ""]
 
 
 def test_identity_fields_longer_than_their_field_block_the_file():
