@@ -5,6 +5,7 @@ current) after a split, the proposed split folder exists, and bad PDFs say what 
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.ui.test_bills_ui import CUSTOMERS, batch, make_tab  # noqa: F401 - ba
 
 
 def _drain():
+    gc.collect()  # widgets are freed on the GUI thread, not by a worker's collection
     tracker().cancel_all()
     tracker().wait(5000)
 
@@ -95,3 +97,41 @@ def test_a_file_that_is_no_pdf_says_what_to_choose(tmp_path):
         assert "not a PDF file" in exc.problem and exc.hint and "bill batch PDF" in exc.hint
     else:
         raise AssertionError("a zip renamed .pdf was accepted")
+
+
+def test_with_room_the_template_and_invoice_names_are_shown_whole(qtbot, batch):  # noqa: F811
+    tab = make_tab(qtbot)
+    tab.resize(1260, 760)
+    _indexed(qtbot, tab, batch)
+    qtbot.wait(50)
+    assert tab.template_label.text().startswith("Template: ")
+    assert not tab.template_label.is_elided() and not tab.summary_label.is_elided()
+    # each label stays next to its button (no gap the width of the screen)
+    gap = tab.template_button.geometry().left() - tab.template_label.geometry().right()
+    assert 0 <= gap < 30
+    _drain()
+
+
+def test_a_cancelled_indexing_says_so_in_the_summary(qtbot, batch, monkeypatch):  # noqa: F811
+    import threading
+
+    import console.ui.tabs.bill_images_tab as mod
+    from console.errors import Cancelled
+
+    started = threading.Event()
+
+    def slow_index(path, template, *, progress=None, cancel=None):
+        started.set()
+        while not cancel.is_set():
+            cancel.wait(0.01)
+        raise Cancelled("cancelled")
+
+    monkeypatch.setattr(mod, "index_batch", slow_index)
+    tab = make_tab(qtbot)
+    tab.open_batch(batch)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: not tab.cancel_button.isVisible(), timeout=5000)
+    assert "not indexed" in tab.summary_label.text() and "cancelled" in tab.summary_label.text()
+    assert "Index again" in tab.summary_label.text() and tab.index_button.isEnabled()
+    _drain()

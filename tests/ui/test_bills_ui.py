@@ -3,6 +3,7 @@ the tab's index → select → split → send flow on generated batches (offscre
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
@@ -30,6 +31,7 @@ CUSTOMERS = 14
 @pytest.fixture(autouse=True)
 def _drain(qtbot):
     yield
+    gc.collect()  # a test's widgets are freed here, on the GUI thread, not by a worker's collection
     tracker().cancel_all()
     tracker().wait(5000)
 

@@ -91,6 +91,7 @@ class BillImagesTab(QWidget):
         self.send_report: SendReport | None = None
         self.delivery: dict[str, str] = {}
         self._op: Operation | None = None
+        self._index_op: Operation | None = None
         self.naming = "{account}_{invoice}.pdf"
         try:
             self.naming = naming_for(profile)
@@ -109,11 +110,11 @@ class BillImagesTab(QWidget):
         self.sandbox_button = QPushButton("Sandbox batch", self)
         self.sandbox_button.setToolTip("Print the sandbox's bill batch for its demo customers and open it")
         self.sandbox_button.setVisible(bool(getattr(profile, "is_sandbox", False)))
-        self.template_label = ElidedLabel("", self)
+        self.template_label = ElidedLabel("", self, fit_text=True)
         self.template_button = QPushButton("Template…", self)
         self.draw_button = QPushButton("Draw template…", self)
         self.draw_button.setToolTip("Draw the account-number rectangle on a page of this batch")
-        self.invoices_label = ElidedLabel("Invoices: none", self)
+        self.invoices_label = ElidedLabel("Invoices: none", self, fit_text=True)
         self.invoices_button = QPushButton("Invoice file…", self)
         self.index_button = QPushButton("Index again", self)
         self.split_button = QPushButton("Split…", self)
@@ -126,12 +127,13 @@ class BillImagesTab(QWidget):
         for w in (self.open_button, self.sandbox_button):
             top.addWidget(w)
         top.addSpacing(16)
-        top.addWidget(self.template_label, 3)
+        top.addWidget(self.template_label)
         for w in (self.template_button, self.draw_button):
             top.addWidget(w)
         top.addSpacing(16)
-        top.addWidget(self.invoices_label, 2)
+        top.addWidget(self.invoices_label)
         top.addWidget(self.invoices_button)
+        top.addStretch(1)  # the labels take no more than their text: each stays next to its button
 
         self.mode_banner = QLabel(
             "This profile uses Invoice Cloud's own bill template: bill images are not sent. "
@@ -175,13 +177,13 @@ class BillImagesTab(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(ACCOUNT, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(PAGES, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(INVOICE, QHeaderView.ResizeMode.ResizeToContents)
-        # the status ("Sent – awaiting pickup") is what the clerk reads: never cut short; the long
-        # file name gives way ("100102-01_2…0201.pdf", whole name in its tooltip)
+        # Widths are measured once per list (_fit_columns): ResizeToContents measured every cell on
+        # every layout pass and, next to a stretched column, could make the layout loop for ever
+        # when the scroll bar came and went. The status ("Sent – awaiting pickup") is what the
+        # clerk reads: never cut short; the long file name gives way ("100102-01_2…0201.pdf").
+        for col in (ACCOUNT, PAGES, INVOICE, STATUS):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.problems = QListWidget(self)
         self.problems.setObjectName("bill-problems")
@@ -202,8 +204,9 @@ class BillImagesTab(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.preview)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([560, 640])  # the list wide enough for its file names; a saved state wins
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -222,6 +225,7 @@ class BillImagesTab(QWidget):
         self.send_button.clicked.connect(self._on_send_button_clicked)
         self.delivery_button.clicked.connect(self.start_delivery_check)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.model.modelReset.connect(self._on_model_model_reset)
         self.search_edit.textChanged.connect(self.proxy.set_search)
         self.attention_check.toggled.connect(self.proxy.set_attention_only)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
@@ -329,6 +333,7 @@ class BillImagesTab(QWidget):
         path, template = self.pdf_path, self.template
         self._run(lambda op: index_batch(path, template, progress=op.progress, cancel=op.cancel_event),
                   f"Indexing {path.name}…", self._on_indexed)
+        self._index_op = self._op  # a cancelled indexing is said in the summary (the GUI thread sees its end later)
 
     def _on_progress(self, done: int, total, message: str) -> None:
         if total:
@@ -340,7 +345,7 @@ class BillImagesTab(QWidget):
     def _on_failure(self, exc: BaseException) -> None:
         self._end_op()
         if self.index is None and isinstance(exc, BadPdfError):
-            self._index_error = exc.problem
+            self._index_error = f"cannot be read: {exc.problem}"
         self._update_labels()
         show_error(self, exc)
 
@@ -377,6 +382,22 @@ class BillImagesTab(QWidget):
         self._fill_problems()
         self._update_labels()
         self._update_buttons()
+
+    def _on_model_model_reset(self) -> None:
+        self._fit_columns(self.model.rows())
+
+    def _fit_columns(self, rows: list[BillRow]) -> None:
+        """Each column but File as wide as its widest text (header included), measured once."""
+        fm = self.table.fontMetrics()
+        header = self.table.horizontalHeader()
+        pad = 2 * self.table.style().pixelMetric(self.table.style().PixelMetric.PM_FocusFrameHMargin) + 14
+        texts = {ACCOUNT: lambda r: r.account, PAGES: lambda r: r.pages_text, INVOICE: lambda r: r.invoice,
+                 STATUS: lambda r: r.status_text}
+        for col, text_of in texts.items():
+            widest = max((fm.horizontalAdvance(t) for t in {text_of(r) for r in rows}), default=0)
+            title = header.fontMetrics().horizontalAdvance(str(self.model.headerData(
+                col, Qt.Orientation.Horizontal))) + 24  # room for the sort arrow
+            header.resizeSection(col, max(widest + pad, title))
 
     def _fill_problems(self) -> None:
         self.problems.clear()
@@ -595,6 +616,8 @@ class BillImagesTab(QWidget):
         if op is self._op:
             self._end_op()
             if op.cancelled:
+                if self.index is None and op is self._index_op:
+                    self._index_error = "cancelled (Index again reads it)"
                 self._update_labels()
                 self.ctx.status("Cancelled")
 
@@ -612,7 +635,7 @@ class BillImagesTab(QWidget):
         index = self.index
         if index is None:
             if self.pdf_path is not None and not self._busy():
-                why = f" – cannot be read: {self._index_error}" if self._index_error else ""
+                why = f" – {self._index_error}" if self._index_error else ""
                 self.summary_label.setText(f"{self.pdf_path.name}: not indexed{why}")
             return
         self.summary_label.setText(summary_for(index, self.invoices, self.split_result, self.send_report))
