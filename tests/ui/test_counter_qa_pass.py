@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import Qt
 
 from console.ui.counter_models import AccountResultsModel
@@ -35,10 +37,14 @@ def test_balance_follows_the_payment_and_a_voided_receipt_on_screen_says_voided(
 
     monkeypatch.setattr("console.ui.tabs.counter_tab.ask_void",
                         lambda parent, p, role, why: VoidRequest(p.receipt_number, "WRONG_AMOUNT", "qa void", "", ""))
+    reads, read = [], tab.counter.payment
+    monkeypatch.setattr(tab.counter, "payment", lambda key: reads.append(threading.current_thread()) or read(key))
+    qtbot.waitUntil(lambda: tab.today_model.rowCount() == 1, timeout=10_000)  # the list is read on a worker
     tab.today.selectRow(0)
     tab.void_button.click()
     qtbot.waitUntil(lambda: tab.today_model.rows[0].state == "voided", timeout=15_000)
     assert tab.pages.currentIndex() == 1
+    assert reads and threading.main_thread() not in reads  # the voided payment was read off the GUI thread
     assert tab.preview.doc.status == "VOIDED" and tab.last_document.status == "VOIDED"
     assert "VOIDED" in tab.result_banner.text() and "APPROVED" not in tab.result_banner.text()
     qtbot.waitUntil(lambda: tab.account.balance == before, timeout=10_000)

@@ -277,7 +277,7 @@ def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
     qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
     assert tab.last_result.status == "posted" and "Change due $20.00" in tab.result_banner.text()
     assert ("Change", "$20.00") in tab.preview.doc.lines()
-    qtbot.waitUntil(lambda: tab.today_model.rows[0].paid_by == "Cash", timeout=10_000)
+    qtbot.waitUntil(lambda: tab.today_model.rowCount() and tab.today_model.rows[0].paid_by == "Cash", timeout=10_000)
 
     key(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     open_account(tab, qtbot, customers()[12].account_number)
@@ -287,7 +287,8 @@ def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
     qtbot.keyClicks(tab.check_edit, "1042")
     qtbot.keyClick(tab.check_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.pages.currentIndex() == 1, timeout=15_000)
-    qtbot.waitUntil(lambda: tab.today_model.rows[0].paid_by == "Check 1042", timeout=10_000)
+    qtbot.waitUntil(lambda: tab.today_model.rowCount() and tab.today_model.rows[0].paid_by == "Check 1042",
+                    timeout=10_000)
     assert tab.today_model.rows[0].state == "posted"
 
     # a swipe while "Cash" is chosen switches to the card

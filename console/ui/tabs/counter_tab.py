@@ -861,15 +861,16 @@ class CounterTab(QWidget):
         operator = self.ctx.operator_id
 
         def work(op):
-            return self.counter.void_counter_payment(p, request.reason_code, request.comment, operator,
-                                                     supervisor_pin=request.supervisor_pin or None,
-                                                     supervisor_id=request.supervisor_id or None)
+            outcome = self.counter.void_counter_payment(p, request.reason_code, request.comment, operator,
+                                                        supervisor_pin=request.supervisor_pin or None,
+                                                        supervisor_id=request.supervisor_id or None)
+            return outcome, self.counter.payment(p.key)  # the journal is read here, not on the GUI thread
 
         self._set_busy(True, f"Voiding receipt {p.receipt_number}…")
         Operation(self, work, label=f"Voiding receipt {p.receipt_number}…") \
-            .success(lambda outcome: self._on_voided(outcome, p)).failure(self._on_void_failed).run()
+            .success(lambda done: self._on_voided(done[0], p, now=done[1])).failure(self._on_void_failed).run()
 
-    def _on_voided(self, outcome, payment: CounterPayment | None = None) -> None:
+    def _on_voided(self, outcome, payment: CounterPayment | None = None, *, now: CounterPayment | None = None) -> None:
         self._set_busy(False)
         self.refresh_today()
         self.ctx.status(outcome.message)
@@ -880,7 +881,6 @@ class CounterTab(QWidget):
         if (self.pages.currentIndex() == 1 and doc is not None and doc.receipt_number == payment.receipt_number
                 and doc.transaction_id == payment.transaction_id):
             # the receipt on screen is the one just voided: it must not still read PAID / APPROVED
-            now = self.counter.payment(payment.key)
             if now is not None:
                 self.last_document = self.counter.receipt_document(now)
                 self.preview.set_document(self.last_document)
