@@ -7,7 +7,9 @@ line where they are. A file that is mostly control bytes, or UTF-16/32, is not a
 
 The reader reads UTF-8 files in one pass (hashing on the way); only when a byte is not UTF-8
 does it call ``sniff`` — one streaming pass for the SHA-256 fingerprint, UTF-8 validity and
-the first byte valid in neither encoding — and read the file again as Windows-1252.
+the first byte valid in neither encoding — and read the file again as Windows-1252. A
+UTF-8 byte-order mark in front of Windows-1252 content is skipped (``Sniffed.bom``), never
+read as "ï»¿" glued to the first column name.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Sniffed:
     binary_reason: str | None = None  # set when the bytes are not a text file
     bad_byte_offset: int | None = None  # first byte that is valid in neither UTF-8 nor cp1252
     bad_byte_count: int = 0
+    bom: bool = False  # starts with a UTF-8 byte-order mark (skipped when read, also as cp1252)
 
 
 def sniff(stream: BinaryIO) -> Sniffed:
@@ -82,7 +85,8 @@ def sniff(stream: BinaryIO) -> Sniffed:
                 at = offset + block.index(b)
                 bad_at = at if bad_at is None else min(bad_at, at)
         offset += len(block)
-    return Sniffed(fingerprint, size, "cp1252", bad_byte_offset=bad_at, bad_byte_count=bad)
+    bom = sample.startswith(codecs.BOM_UTF8)  # an editor added the mark to a Windows-1252 file
+    return Sniffed(fingerprint, size, "cp1252", bad_byte_offset=bad_at, bad_byte_count=bad, bom=bom)
 
 
 _CP1252_UNDEFINED = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]

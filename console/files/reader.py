@@ -226,17 +226,19 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
     sniffed = sniff(stream)
     notes: list[tuple] = []
     if sniffed.encoding == "cp1252":
+        bom = (" It starts with a UTF-8 byte-order mark, but its content is Windows-1252; the mark was "
+               "skipped." if sniffed.bom else "")
         if sniffed.bad_byte_offset is not None:
             line = line_of_offset(stream, sniffed.bad_byte_offset)
             notes.append((line, None, "encoding",
                           f"{sniffed.bad_byte_count} byte(s) are valid in neither UTF-8 nor Windows-1252 "
-                          f"(first on line {line}); they are shown as \N{REPLACEMENT CHARACTER}"))
+                          f"(first on line {line}); they are shown as \N{REPLACEMENT CHARACTER}{'.' + bom if bom else ''}"))
         else:
             notes.append((None, None, "encoding",
-                          "The file is not UTF-8; it was read as Windows-1252 (cp1252). "
+                          f"The file is not UTF-8; it was read as Windows-1252 (cp1252).{bom} "
                           "Check accented names, and ask for UTF-8 exports.", "warning"))
     return _read_text(stream, name, layout, sniffed.encoding, "replace", size, notes, progress, cancel, today,
-                      max_problems)
+                      max_problems, skip=len(codecs.BOM_UTF8) if sniffed.bom and sniffed.encoding == "cp1252" else 0)
 
 
 class _Hashing(io.RawIOBase):
@@ -259,14 +261,17 @@ class _Hashing(io.RawIOBase):
 
 
 def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, errors: str, size: int, notes: list,
-               progress, cancel, today, max_problems) -> ReadResult:
+               progress, cancel, today, max_problems, skip: int = 0) -> ReadResult:
+    """``skip``: leading bytes (a UTF-8 byte-order mark before Windows-1252 text) hashed, not read."""
     stream.seek(0)
     sink = _Sink(max_problems)
     for note in notes:
         sink.add(*note)
     hashing = _Hashing(stream)
-    text = io.TextIOWrapper(io.BufferedReader(hashing, buffer_size=1 << 20), encoding=encoding, errors=errors,
-                            newline="")
+    buffered = io.BufferedReader(hashing, buffer_size=1 << 20)
+    if skip:
+        buffered.read(skip)
+    text = io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
     state = _State(layout, sink, size, progress, cancel, lambda: hashing.size)
     was_enabled = gc.isenabled()
     gc.disable()  # millions of small objects, no cycles: the collector would only slow us down
