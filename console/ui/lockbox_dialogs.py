@@ -281,7 +281,27 @@ class GlMapDialog(QDialog):
     def _on_export_button_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export GL mapping", "gl-mapping.csv", "CSV files (*.csv)")
         if path:
-            save_gl_map_csv(Path(path), self.gl_map())
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path):
+        """Write the mapping as CSV on a worker (a network drive can be slow); a failure is shown."""
+        from console.ui.operations import Operation
+
+        gl_map = self.gl_map()
+        self.export_button.setEnabled(False)
+
+        def ended(_result=None) -> None:
+            self.export_button.setEnabled(True)
+
+        def failed(exc: BaseException) -> None:
+            from console.ui.errors import show_error
+
+            ended()
+            show_error(self, exc)
+
+        op = Operation(self, lambda op: save_gl_map_csv(path, gl_map), label="Exporting the GL mapping…")
+        op.success(ended).failure(failed).run()
+        return op
 
     def _on_unlock_button_clicked(self) -> None:
         if self._unlock is not None and self._unlock():
