@@ -137,6 +137,47 @@ def test_fault_injection_on_invoice_cloud_still_exactly_once(sandbox):
     services.close()
 
 
+def test_faults_on_both_sides_still_send_each_adjustment_once(sandbox):
+    """Caselle's reads (adjustments, CustomerDetail) fail too: a run may stop early, the next run
+    finishes, and Invoice Cloud still receives every balance update exactly once."""
+    sb, paths = sandbox
+    _adjust(sb, 120)
+    ic_server = sb.part("invoicecloud").handle
+    caselle_server = sb.part("caselle").handle
+    ic_balances.faults_of(ic_server).update(error_rate=0.10, timeout_rate=0.05, drop_after_commit_rate=0.05,
+                                             seed=77, timeout_sleep_s=0.8)
+    caselle_server.faults.update(error_rate=0.10, timeout_rate=0.05, seed=78, timeout_sleep_s=0.8)
+    services = _services(paths)
+    services.overrides["caselle_timeout"] = 0.5
+    ep = services.endpoints
+    client = InvoiceCloudClient(ep["ic_api_url"], ep["ic_web_service_key"], timeout=0.5)
+    svc = AccountSyncService(services.journal, services.caselle, client, services.profile, services.audit,
+                             retry=RetryPolicy(base_s=0.02, cap_s=0.2, max_attempts=40, max_consecutive_network=400),
+                             workers=4)
+    runs = []
+    for _ in range(15):  # a clerk pressing Sync again until it says everything is done
+        try:
+            result = svc.sync(operator="clerk1")
+        except Exception as exc:  # noqa: BLE001 - a failed read stops a run; the next one goes on
+            runs.append(type(exc).__name__)
+            continue
+        runs.append(result.complete)
+        if result.complete and result.found == 0:
+            break
+    ic_balances.faults_of(ic_server).update(error_rate=0.0, timeout_rate=0.0, drop_after_commit_rate=0.0)
+    caselle_server.faults.update(error_rate=0.0, timeout_rate=0.0)
+    final = svc.sync(operator="clerk1")
+    assert final.complete and final.found == 0, (runs, final.as_dict())
+    ic = _ic_rows(paths)
+    caselle_side = _caselle_adjustments(paths)
+    sent = {e.payload["adjustment_id"] for e in services.journal.entries(kinds=[BALANCE], states=[DONE])}
+    assert sent == set(ic) and len(sent) >= 120
+    assert all(sends == 1 for _, sends in ic.values())
+    assert all(ic[k][0] == caselle_side[k] for k in ic)
+    client.close()
+    services.close()
+
+
 def _cli(*args: str) -> subprocess.Popen:
     env = dict(os.environ)
     env["BILLER_CONSOLE_OPERATOR"] = "clerk1"
