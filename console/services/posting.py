@@ -102,6 +102,7 @@ LOCKBOX_ITEM = "lockbox_item"
 MANUAL_VOID = "manual_void"
 BATCH_OPEN = "batch_open"  # key "batch-open:<YYYY-MM-DD>" ("#2"… when Caselle lost the batch)
 BATCH_CLOSE = "batch_close"  # key "batch-close:<batch ID>"
+CLOSE_ATTEMPTS = 6  # closing a batch after a run: attempts when Caselle's answer is lost
 POSTED_KINDS = (RECEIPT, VOID, ACH_REJECT, CHANGE, MANUAL_VOID)  # what post_pending executes
 ALL_KINDS = (*POSTED_KINDS, LOCKBOX_ITEM)
 
@@ -1222,8 +1223,18 @@ class PostingService:
                 b = self.caselle.close_batch(batch_id)
                 return _batch_id(b, batch_day) if b is not None else batch_id, False
 
-            self._batch_effect(f"batch-close:{batch_id}", BATCH_CLOSE, {"batch_id": batch_id, "batch_date": day},
-                               batch_day, send, settled=lambda s: s is None or not s[1])
+            for attempt in range(1, CLOSE_ATTEMPTS + 1):
+                try:
+                    self._batch_effect(f"batch-close:{batch_id}", BATCH_CLOSE,
+                                       {"batch_id": batch_id, "batch_date": day},
+                                       batch_day, send, settled=lambda s: s is None or not s[1])
+                    break
+                except RemoteError as exc:
+                    unknown = isinstance(exc, NetworkError) or exc.retryable or _outcome_unknown(exc)
+                    if not unknown or isinstance(exc, AuthError) or attempt == CLOSE_ATTEMPTS:
+                        raise
+                    # the entry went back to pending; the next attempt asks Caselle before closing again
+                    time.sleep(self.retry.delay(attempt))
             self.journal.delete_watermark(key)
             closed.append(batch_id)
             if self.audit is not None:
