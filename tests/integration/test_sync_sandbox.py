@@ -341,7 +341,7 @@ def test_two_consoles_syncing_at_once_send_each_update_once(sandbox):
     ic_balances.faults_of(sb.part("invoicecloud").handle).update(latency_ms=2)
     procs = [_cli("adjustments", "sync", "--json") for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [p.returncode for p in procs] == [0, 0], [err[-3000:] for _, err in outs]
     results = [json.loads(o) for o, _ in outs]
     sent = sum(r["outcomes"].get("sent", 0) + r["outcomes"].get("already_there", 0) for r in results)
     ic = _ic_rows(paths)
