@@ -408,11 +408,6 @@ class AccountSyncView(QWidget):
     def operator_id(self) -> str:
         return self.ctx.operator_id or "console"
 
-    def _can(self, action: str) -> bool:
-        if not self.ctx.profile.operators or self.ctx.operator is None:
-            return True
-        return self.ctx.services.operators.can(self.ctx.operator, action)
-
     def _show_mode(self) -> None:
         via = str(self.ctx.profile.get("sync_adjustments_via") or "api")
         self.mode_label.setText("Sends by the Invoice Cloud API" if via == "api"
@@ -421,7 +416,7 @@ class AccountSyncView(QWidget):
     def _apply_permissions(self) -> None:
         for button, action in ((self.sync_button, "post"), (self.retry_button, "retry"),
                                (self.build_button, "import"), (self.send_button, "import")):
-            if not self._can(action):
+            if not self.ctx.can(action):
                 button.setEnabled(False)
                 button.setToolTip(f"Your role ({self.ctx.role}) may not do this")
 
@@ -585,7 +580,7 @@ class AccountSyncView(QWidget):
         if build.warnings:
             text += f" {len(build.warnings)} warning(s)."
         self.conversion_summary.setText(text)
-        self.save_button.setEnabled(build.ok and self._can("import"))
+        self.save_button.setEnabled(build.ok and self.ctx.can("import"))
         self.send_button.setEnabled(False)
 
     def _on_problem_activated(self, item: QListWidgetItem) -> None:
@@ -609,7 +604,7 @@ class AccountSyncView(QWidget):
 
         def saved(written: Path) -> None:
             self.saved_path = written
-            self.send_button.setEnabled(self._can("import"))
+            self.send_button.setEnabled(self.ctx.can("import"))
             self.conversion_summary.setText(f"Saved {written}. Send it to Invoice Cloud when ready.")
 
         return self._run(lambda op: svc.write(build, path), "Saving the conversion file…", saved)

@@ -70,6 +70,13 @@ class UiContext:
     def role(self) -> str:
         return self.operator.role if self.operator else ""
 
+    def can(self, action: str) -> bool:
+        """Whether the signed-in operator's role allows ``action`` (buttons are enabled by it;
+        the services check again). A profile without operators has no roles to show."""
+        if not self.profile.operators or self.operator is None:
+            return True
+        return self.services.operators.can(self.operator, action)
+
     def status(self, message: str, timeout_ms: int = 6000) -> None:
         """Show a short message in the main window's status bar (no-op without a window)."""
         if self.status_sink is not None:

@@ -274,17 +274,12 @@ class PostingTab(QWidget):
     def operator_id(self) -> str:
         return self.ctx.operator_id or "console"
 
-    def _can(self, action: str) -> bool:
-        if not self.ctx.profile.operators or self.ctx.operator is None:
-            return True
-        return self.ctx.services.operators.can(self.ctx.operator, action)
-
     def _apply_permissions(self) -> None:
         for button, action in ((self.open_button, "import"), (self.fetch_button, "import"),
                                (self.retry_failed_button, "retry"), (self.retry_review_button, "retry"),
                                (self.done_review_button, "resolve_review"),
                                (self.reject_review_button, "resolve_review")):
-            allowed = self._can(action)
+            allowed = self.ctx.can(action)
             button.setEnabled(allowed)
             if not allowed:
                 button.setToolTip(f"Your role ({self.ctx.role}) may not do this")
