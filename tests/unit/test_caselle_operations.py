@@ -38,7 +38,7 @@ def test_loader_adds_only_the_fragments_an_operation_uses():
     assert fragment_names == {"ReceiptFields"}
     doc = caselle.load_operation("customer_detail")
     fragment_names = {d.name.value for d in doc.definitions if d.kind == "fragment_definition"}
-    assert fragment_names == {"CustomerFields", "AdjustmentFields"}
+    assert fragment_names == {"CustomerFields", "CustomerSummaryFields", "AdjustmentFields"}  # transitive
 
 
 def test_mutations_are_recognised_so_they_are_never_retried():
