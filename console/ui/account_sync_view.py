@@ -17,7 +17,7 @@ import logging
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,6 +45,7 @@ from console.services.conversions import ConversionBuild, ConversionRow
 from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.table_model import ListTableModel
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _money(d: Decimal | None) -> str:
     return "" if d is None else format_money(d)
 
 
-class _RowsModel(QAbstractTableModel):
+class _RowsModel(ListTableModel):
     """A read-only table over a list of plain records; subclasses name their columns."""
 
     HEADERS: tuple[str, ...] = ()
@@ -75,17 +76,8 @@ class _RowsModel(QAbstractTableModel):
         self.rows = list(rows)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self.HEADERS):
-            return self.HEADERS[section]
-        return None
+    def _items(self):
+        return self.rows
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

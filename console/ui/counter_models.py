@@ -6,12 +6,13 @@ them; ``RowRole`` returns the backing record. Only masked card data ever reaches
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from console.domain.models import AccountSummary
 from console.domain.money import format_money
 from console.services.counter import CounterPayment
+from console.ui.table_model import ListTableModel
 
 RowRole = Qt.ItemDataRole.UserRole + 1
 
@@ -21,7 +22,7 @@ STATE_COLORS = {"posted": "#dcfce7", "voided": "#e5e7eb", "declined": "#fee2e2",
                 "receipt_voided": "#fde68a"}
 
 
-class _RecordsModel(QAbstractTableModel):
+class _RecordsModel(ListTableModel):
     HEADERS: tuple[str, ...] = ()
     RIGHT_COLUMNS: tuple[int, ...] = ()
 
@@ -37,16 +38,8 @@ class _RecordsModel(QAbstractTableModel):
     def row(self, i: int):
         return self.rows[i] if 0 <= i < len(self.rows) else None
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+    def _items(self):
+        return self.rows
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self.rows)):

@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from console.domain.money import format_money
 from console.services.posting import PlanRow
+from console.ui.table_model import ListTableModel
 
 RowRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
@@ -209,7 +210,7 @@ def totals_text(model: PostingRowsModel) -> str:
     return "\n".join(lines) or "No rows"
 
 
-class FilesModel(QAbstractTableModel):
+class FilesModel(ListTableModel):
     """The file-fingerprint registry: every file imported, when and by whom."""
 
     NAME, KIND, IMPORTED, OPERATOR, RECORDS, TOTAL, IMPORTS = range(7)
@@ -224,16 +225,8 @@ class FilesModel(QAbstractTableModel):
         self.files = list(files)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.files)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+    def _items(self):
+        return self.files
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self.files)):

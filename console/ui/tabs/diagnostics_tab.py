@@ -11,7 +11,7 @@ import importlib
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from console.services.diagnostics import FAIL, PASS, WARN, Check, DiagnosticsReport
 from console.ui.context import UiContext
 from console.ui.operations import Operation
+from console.ui.table_model import ListTableModel
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ AUTO_RUN_DELAY_MS = 300
 READER_TEST = "console.ui.reader_test:ReaderTestWidget"
 
 
-class DiagnosticsModel(QAbstractTableModel):
+class DiagnosticsModel(ListTableModel):
     """One row per check. Column constants name the columns; ``CheckRole`` gives the Check."""
 
     STATE, CHECK, RESULT, HINT = range(4)
@@ -57,16 +58,8 @@ class DiagnosticsModel(QAbstractTableModel):
         self.checks = list(checks)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.checks)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def _items(self):
+        return self.checks
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.checks):
@@ -379,7 +372,7 @@ def _note(text: str) -> QWidget:
     return w
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(ListTableModel):
     """Audit rows, newest first. ``RowRole`` gives the AuditRow."""
 
     SEQ, AT, OPERATOR, ACTION, SUBJECT, DETAILS = range(6)
@@ -394,16 +387,8 @@ class AuditTableModel(QAbstractTableModel):
         self.rows = list(reversed(rows))
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def _items(self):
+        return self.rows
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

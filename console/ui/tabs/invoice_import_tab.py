@@ -55,6 +55,7 @@ from console.services.invoices import DEFAULT_LAYOUT, InvoiceCheck, check_invoic
 from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.table_model import ListTableModel
 
 RecordRole = Qt.ItemDataRole.UserRole + 1  # the record index of a table row
 ProblemRole = Qt.ItemDataRole.UserRole + 2  # the Problem of a problems row
@@ -297,7 +298,7 @@ class InvoiceTableModel(QAbstractTableModel):
         return len(self.result.lines) if self.result is not None else 0
 
 
-class ProblemsModel(QAbstractTableModel):
+class ProblemsModel(ListTableModel):
     """Errors first, then warnings; ProblemRole gives the Problem."""
 
     SEVERITY, LINE, COLUMN, RULE, MESSAGE = range(5)
@@ -313,16 +314,8 @@ class ProblemsModel(QAbstractTableModel):
         self.problems = [*errors, *warnings]
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.problems)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+    def _items(self):
+        return self.problems
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self.problems)):
