@@ -1,15 +1,24 @@
 """``biller-console invoices send FILE``: check the invoice export, then deliver it exactly once.
 
     biller-console [--profile NAME] invoices send FILE [--layout NAME] [--json]
-                   [--wait SECONDS] [--operator ID] [--override SUPERVISOR_ID]
+                   [--wait SECONDS] [--operator ID] [--override --supervisor ID]
                    [--trust-host-key SHA256:...]
 
 The file is checked first (every rule of its layout); an invalid file is never sent. Then it
 goes through the profile's transfer (the sandbox's SFTP server with the sandbox profile):
 temporary name, size verified, renamed; journaled, so running the same command again after a
-lost connection reconciles and never creates a second file. A file already delivered is
-refused unless a supervisor overrides (``--override super1``; the PIN is asked for, or read
-from standard input when it is not a terminal).
+lost connection reconciles and never creates a second file.
+
+The operator recorded in the journal and the audit log is ``--operator``, else
+``$BILLER_CONSOLE_OPERATOR`` (as for ``post``, ``adjustments`` and ``conversions``), else
+``cli:<login name>``.
+
+A file already delivered is refused unless a supervisor overrides: ``--override --supervisor
+super1`` (``--override super1`` also names the supervisor). The supervisor's PIN comes from
+``$BILLER_CONSOLE_SUPERVISOR_PIN``, else it is asked for on a terminal, else it is read from
+the first line of standard input. The PIN is asked for only when the file really was sent
+before; the approval, the new journal entry (``override_by``) and a ``file.override`` audit
+row all name the supervisor and the operator who asked.
 
 An SFTP server the console has never seen is refused with its SHA-256 fingerprint; compare
 it with the provider's and pass it back with ``--trust-host-key`` to pin it.
@@ -32,12 +41,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from console.errors import Cancelled, NetworkError, UserFacingError
+from console.errors import Cancelled, NetworkError, NotPermitted, UserFacingError
 
 EXIT_SENT, EXIT_INVALID, EXIT_UNREADABLE, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3, 4
 
@@ -51,27 +61,64 @@ def register(actions) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="poll the delivery status up to SECONDS until Stratus picked the file up")
-    p.add_argument("--operator", default=None, help="operator ID recorded in the journal (default: cli:<user>)")
-    p.add_argument("--override", metavar="SUPERVISOR_ID", default=None,
-                   help="send a file that was already sent, approved by this supervisor (PIN asked for)")
+    p.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
+                   help="operator ID recorded in the journal and audit log "
+                        "(default: $BILLER_CONSOLE_OPERATOR, else cli:<user>)")
+    p.add_argument("--override", nargs="?", const="", default=None, metavar="SUPERVISOR_ID",
+                   help="send a file that was already sent (needs --supervisor ID and that supervisor's PIN)")
+    p.add_argument("--supervisor", metavar="ID", default=None,
+                   help="supervisor approving --override (PIN from $BILLER_CONSOLE_SUPERVISOR_PIN, "
+                        "else asked for, else the first line of standard input)")
     p.add_argument("--trust-host-key", metavar="FINGERPRINT", default=None,
                    help="pin an unknown SFTP server whose SHA-256 fingerprint you compared with the provider's")
     p.set_defaults(func=cmd_send)
 
 
+OVERRIDE_ACTION = "transfer.override"  # what the supervisor approves (as in the Invoice Import tab)
+
+
 def _operator_id(args) -> str:
-    if args.operator:
-        return args.operator
+    if (args.operator or "").strip():
+        return args.operator.strip()
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:  # noqa: BLE001 - no user name on this system
         return "cli"
 
 
+def _supervisor_id(args) -> str | None:
+    """The supervisor named for ``--override`` (``--supervisor ID`` or ``--override ID``);
+    None without ``--override``. Refuses an override that names nobody, or two different people."""
+    if args.override is None:
+        if args.supervisor:
+            raise NotPermitted("--supervisor only approves an --override",
+                               hint="add --override to send a file that was already sent")
+        return None
+    named = {x.strip() for x in (args.override, args.supervisor) if x and x.strip()}
+    if not named:
+        raise NotPermitted("--override needs --supervisor ID (and that supervisor's PIN)")
+    if len(named) > 1:
+        raise NotPermitted(f"--override {args.override} and --supervisor {args.supervisor} name two "
+                           "different supervisors", hint="name the approving supervisor once")
+    return named.pop()
+
+
 def _read_pin(supervisor: str) -> str:
+    pin = os.environ.get("BILLER_CONSOLE_SUPERVISOR_PIN")
+    if pin is not None:
+        return pin
     if sys.stdin.isatty():
         return getpass.getpass(f"PIN for {supervisor}: ")
     return sys.stdin.readline().rstrip("\r\n")
+
+
+def _approve(services, supervisor: str, operator: str):
+    """The supervisor's countersignature (ID + PIN, audited either way by the operator service)."""
+    if not services.profile.operators:
+        raise NotPermitted("--override needs a supervisor, and this profile has no operators yet: "
+                           "add them in Settings first")
+    return services.operators.approve(supervisor, _read_pin(supervisor), for_action=OVERRIDE_ACTION,
+                                      by=operator)
 
 
 def _emit(args, data: dict[str, Any], human: list[str], *, err: bool = False) -> None:
@@ -92,7 +139,12 @@ def cmd_send(args) -> int:
     from console.files.reader import UnreadableFileError
     from console.services.invoices import check_invoices
 
-    base: dict[str, Any] = {"file": str(args.file), "sent": False}
+    base: dict[str, Any] = {"file": str(args.file), "sent": False, "operator": _operator_id(args)}
+    try:
+        _supervisor_id(args)  # a malformed override is refused before anything is read
+    except NotPermitted as exc:
+        _emit(args, {**base, "error": _error(exc)}, [f"error: {exc}"], err=True)
+        return EXIT_REFUSED
     try:
         check = check_invoices(args.file, args.layout)
     except (UnreadableFileError, LayoutError, Cancelled, UserFacingError) as exc:
@@ -114,25 +166,34 @@ def cmd_send(args) -> int:
 def _send(args, base: dict[str, Any]) -> int:
     from console.adapters.transfer import HostKeyChanged, HostKeyUnknown
     from console.app import build_services
+    from console.services.transfer import AlreadySent
 
     operator = _operator_id(args)
+    supervisor = _supervisor_id(args)
     services = build_services(args.profile, operator_id=operator)
     try:
         transfer = services.transfer
         override_by = None
-        if args.override:
-            pin = _read_pin(args.override)
-            override_by = services.operators.approve(args.override, pin, for_action="transfer.override", by=operator)
-        for attempt in range(2):
+        trusted = False
+        while True:
             try:
                 result = transfer.send_file(args.file, kind="invoices", operator=operator,
                                             override=override_by is not None, override_by=override_by,
                                             expected_sha256=base.get("checked_sha256"))
                 break
+            except AlreadySent as exc:
+                # the supervisor is asked only when the file really was sent before
+                if supervisor is None or override_by is not None:
+                    raise
+                prev = exc.previous
+                base["previous_send"] = {"at": prev.updated_at, "operator": prev.operator,
+                                         "remote_path": prev.payload.get("remote_path")}
+                override_by = _approve(services, supervisor, operator)
             except HostKeyUnknown as exc:
                 given = (args.trust_host_key or "").strip()
-                if attempt == 0 and given and given == exc.fingerprint:
+                if not trusted and given and given == exc.fingerprint:
                     transfer.trust_host_key(exc, operator=operator)
+                    trusted = True
                     continue
                 base["host_key_fingerprint"] = exc.fingerprint
                 lines = [f"error: {exc}"]
@@ -147,12 +208,15 @@ def _send(args, base: dict[str, Any]) -> int:
         while status != "delivered" and time.monotonic() < deadline:
             time.sleep(min(0.25, max(0.05, deadline - time.monotonic())))
             status = str(transfer.delivery_status(result))
-        data = {**base, **result.as_dict(), "sent": True, "status": status}
+        data = {**base, **result.as_dict(), "sent": True, "status": status,
+                "override_by": override_by.operator_id if result.override and override_by else None}
         how = "was already on the server (an earlier attempt delivered it; not sent again)" if result.reconciled \
             else f"sent ({result.size:,} bytes, {'checksum' if result.checksum else 'size'} verified)"
-        lines = [f"{result.remote_name} {how}", f"remote: {result.remote_path}", f"status: {status}"]
-        if result.override:
-            lines.append("sent again with a supervisor's override (journaled and audited)")
+        lines = [f"{result.remote_name} {how}", f"remote: {result.remote_path}", f"status: {status}",
+                 f"operator: {operator}"]
+        if result.override and override_by is not None:
+            lines.append(f"sent again with the override of supervisor {override_by.name} ({override_by.operator_id}), "
+                         "journaled and audited")
         lines.extend(f"WARNING: {w}" for w in result.warnings)
         _emit(args, data, lines)
         return EXIT_SENT
@@ -167,7 +231,10 @@ def _send(args, base: dict[str, Any]) -> int:
     except Cancelled:
         return EXIT_REFUSED
     except UserFacingError as exc:
-        _emit(args, {**base, "error": _error(exc)}, [f"error: {exc}"], err=True)
+        lines = [f"error: {exc}"]
+        if isinstance(exc, AlreadySent) and supervisor is None:
+            lines.append("To send it again, a supervisor approves: add --override --supervisor ID")
+        _emit(args, {**base, "error": _error(exc)}, lines, err=True)
         return EXIT_REFUSED
     finally:
         services.close()

@@ -1,0 +1,147 @@
+"""``biller-console invoices send``: the operator comes from ``$BILLER_CONSOLE_OPERATOR`` (like
+``post``), and a supervisor's override names the supervisor — in the journal entry, the audit
+log and the output — and is asked for only when the file really was sent before."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from console.adapters.journal import SqliteJournal
+from console.cli import main
+from console.paths import Paths
+from console.sandbox.invoice_export import write_invoice_export
+from console.sandbox.runner import stop_embedded
+from console.services.audit import AuditLog
+
+
+@pytest.fixture(autouse=True)
+def _sandbox(monkeypatch):
+    monkeypatch.setenv("BILLER_CONSOLE_SANDBOX_PICKUP_DELAY", "0.2")
+    monkeypatch.delenv("BILLER_CONSOLE_SUPERVISOR_PIN", raising=False)
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "clerk1")
+    yield
+    stop_embedded()
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "ICExport.txt"
+    write_invoice_export(path, count=12)
+    return path
+
+
+def send(capsys, *argv) -> tuple[int, dict, str]:
+    code = main(["--profile", "sandbox", "invoices", "send", *argv, "--json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def transfer_entries() -> list:
+    with SqliteJournal(Paths.default().journal_file) as journal:
+        return journal.entries(kinds=["transfer.invoices"])
+
+
+def audit_rows(action: str) -> list:
+    log = AuditLog(Paths.default().journal_file)
+    try:
+        return log.rows(action=action)
+    finally:
+        log.close()
+
+
+def test_the_operator_comes_from_the_environment(capsys, export):
+    code, data, _ = send(capsys, str(export))
+    assert code == 0 and data["operator"] == "clerk1"
+    [entry] = transfer_entries()
+    assert entry.operator == "clerk1"
+    assert [r.operator for r in audit_rows("transfer.send")] == ["clerk1"]
+
+
+def test_operator_option_wins_over_the_environment(capsys, export):
+    code, data, _ = send(capsys, str(export), "--operator", "cashier1")
+    assert code == 0 and data["operator"] == "cashier1"
+    assert [e.operator for e in transfer_entries()] == ["cashier1"]
+
+
+def test_without_either_the_login_name_is_recorded(capsys, export, monkeypatch):
+    monkeypatch.delenv("BILLER_CONSOLE_OPERATOR")
+    code, data, _ = send(capsys, str(export))
+    assert code == 0 and data["operator"].startswith("cli")
+    assert transfer_entries()[0].operator == data["operator"]
+
+
+def test_override_names_the_supervisor_in_journal_and_audit(capsys, export, monkeypatch):
+    assert send(capsys, str(export))[0] == 0
+    code, data, err = send(capsys, str(export))
+    assert code == 3 and "already sent" in err and "by clerk1" in err
+    assert "--override --supervisor" in err
+
+    monkeypatch.setenv("BILLER_CONSOLE_SUPERVISOR_PIN", "9999")
+    code, data, err = send(capsys, str(export), "--override", "--supervisor", "super1")
+    assert code == 0, err
+    assert data["override"] is True and data["override_by"] == "super1" and data["operator"] == "clerk1"
+    assert data["previous_send"]["operator"] == "clerk1"
+
+    first, again = transfer_entries()
+    assert again.operator == "clerk1" and again.payload["override_by"] == "super1"
+    assert "override_by" not in first.payload
+    [override] = audit_rows("file.override")
+    assert override.operator == "super1" and override.details["requested_by"] == "clerk1"
+    [approval] = audit_rows("operator.approve")
+    assert approval.operator == "super1" and approval.subject == "transfer.override"
+    assert approval.details["by"] == "clerk1"
+
+
+def test_override_value_names_the_supervisor_pin_from_stdin(capsys, export, monkeypatch):
+    assert send(capsys, str(export))[0] == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("9999\n"))
+    code, data, _ = send(capsys, str(export), "--override", "super1")
+    assert code == 0 and data["override_by"] == "super1"
+
+
+def test_override_without_a_supervisor_is_refused_before_anything_happens(capsys, export):
+    code, data, err = send(capsys, str(export), "--override")
+    assert code == 3 and "--supervisor" in err and not data["sent"]
+    assert transfer_entries() == []
+
+
+def test_two_different_supervisors_are_refused(capsys, export):
+    code, _data, err = send(capsys, str(export), "--override", "super1", "--supervisor", "super2")
+    assert code == 3 and "two different supervisors" in err
+    assert transfer_entries() == []
+
+
+def test_supervisor_without_override_is_refused(capsys, export):
+    code, _data, err = send(capsys, str(export), "--supervisor", "super1")
+    assert code == 3 and "--override" in err
+    assert transfer_entries() == []
+
+
+def test_a_clerk_cannot_approve_and_nothing_is_sent_again(capsys, export, monkeypatch):
+    assert send(capsys, str(export))[0] == 0
+    monkeypatch.setenv("BILLER_CONSOLE_SUPERVISOR_PIN", "2222")
+    code, data, err = send(capsys, str(export), "--override", "--supervisor", "clerk1")
+    assert code == 3 and "not a supervisor" in err and not data["sent"]
+    assert len(transfer_entries()) == 1
+    assert [r.operator for r in audit_rows("operator.approve_refused")] == ["clerk1"]
+    assert audit_rows("file.override") == []
+
+
+def test_wrong_pin_is_refused_and_audited(capsys, export, monkeypatch):
+    assert send(capsys, str(export))[0] == 0
+    monkeypatch.setenv("BILLER_CONSOLE_SUPERVISOR_PIN", "0000")
+    code, _data, err = send(capsys, str(export), "--override", "--supervisor", "super1")
+    assert code == 3 and "wrong PIN" in err
+    assert len(transfer_entries()) == 1
+    assert [r.operator for r in audit_rows("operator.approve_failed")] == ["super1"]
+
+
+def test_no_pin_is_asked_for_a_file_never_sent(capsys, export, monkeypatch):
+    """--override on a first send: sent normally, the supervisor is not asked (stdin is empty)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, data, _ = send(capsys, str(export), "--override", "--supervisor", "super1")
+    assert code == 0 and data["override"] is False and data["override_by"] is None
+    assert audit_rows("operator.approve") == [] and audit_rows("operator.approve_failed") == []
