@@ -67,6 +67,16 @@ WARNING_LABELS = {"date_in_past": "Due date in the past", "repeated_value": "Acc
                   "negative_value": "Credit balance", "encoding": "Not UTF-8 (read as Windows-1252)",
                   "unknown_column": "Column not in the layout", "no_records": "No invoices"}
 FILE_FILTER = "Invoice files (*.txt *.csv *.dat *.bif);;All files (*)"
+TRAINING_BUTTON_STYLE = ("QPushButton { background:#fef3c7; color:#92400e; border:1px solid #f59e0b; "
+                         "border-radius:3px; padding:3px 10px; } QPushButton:disabled { color:#b8a27a; }")
+
+
+def training_invoice_path(paths) -> Path:
+    """Where the sandbox's training invoice export goes: ``<data>/sandbox/invoices/``, named like
+    the export Caselle writes for the demo billing month (``ICExport-Nov2026.txt``)."""
+    from console.sandbox.seed import DEMO_AS_OF
+
+    return Path(paths.sandbox_dir) / "invoices" / f"ICExport-{DEMO_AS_OF:%b%Y}.txt"
 
 
 def display(value) -> str:
@@ -427,8 +437,20 @@ class InvoiceImportTab(QWidget):
         self.send_button.setObjectName("invoice-send")
         self.send_button.setEnabled(False)
         self.send_button.clicked.connect(self._on_send_clicked)
+        # TRAINING only (the sandbox profile): a realistic export of the demo customers, one click
+        self.training_button: QPushButton | None = None
+        if self.ctx.profile.is_sandbox:
+            self.training_button = QPushButton("Open a &training invoice file")
+            self.training_button.setObjectName("invoice-training-file")
+            self.training_button.setToolTip(
+                "TRAINING (sandbox profile only): write a realistic invoice export for the sandbox's demo "
+                f"customers into {training_invoice_path(self.ctx.services.paths).parent} and open it")
+            self.training_button.setStyleSheet(TRAINING_BUTTON_STYLE)
+            self.training_button.clicked.connect(self.open_training_file)
         top = QHBoxLayout()
         top.addWidget(self.open_button)
+        if self.training_button is not None:
+            top.addWidget(self.training_button)
         layout_label = QLabel("La&yout")
         layout_label.setBuddy(self.layout_box)
         top.addWidget(layout_label)
@@ -637,6 +659,36 @@ class InvoiceImportTab(QWidget):
         if path:
             self.ctx.ui_state("invoice_import").set_value("folder", str(Path(path).parent))
             self.load_file(Path(path))
+
+    def open_training_file(self) -> Operation | None:
+        """TRAINING only: write the sandbox's invoice export for its demo customers (on a worker)
+        and open it. Never on a production profile: there it does nothing and returns None."""
+        if not self.ctx.profile.is_sandbox or self.loading:
+            return None
+        target = training_invoice_path(self.ctx.services.paths)
+
+        def write(_op):
+            from console.sandbox.invoice_export import write_invoice_export
+
+            return Path(write_invoice_export(target)["path"])
+
+        if self.training_button is not None:
+            self.training_button.setEnabled(False)
+        self.banner.setText("Writing a training invoice file for the sandbox's demo customers…")
+        op = Operation(self, write, label="Writing a training invoice file…")
+        op.success(self._on_training_file_written).failure(self._on_training_file_failed)
+        return op.run()
+
+    def _on_training_file_written(self, path: Path) -> None:
+        if self.training_button is not None:
+            self.training_button.setEnabled(True)
+        self.load_file(path, DEFAULT_LAYOUT)  # the sandbox writes ic-invoice-v1
+
+    def _on_training_file_failed(self, exc: BaseException) -> None:
+        if self.training_button is not None:
+            self.training_button.setEnabled(True)
+        self.banner.setText(f"The training invoice file could not be written: {failure_reason(exc)}")
+        show_error(self, exc)
 
     def _on_layout_changed(self, _index: int) -> None:
         if self.path is not None and not self.loading:
