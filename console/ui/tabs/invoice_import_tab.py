@@ -442,9 +442,11 @@ class InvoiceImportTab(QWidget):
         if self.ctx.profile.is_sandbox:
             self.training_button = QPushButton("Open a &training invoice file")
             self.training_button.setObjectName("invoice-training-file")
+            paths = getattr(self.ctx.services, "paths", None)
+            where = str(training_invoice_path(paths).parent) if paths is not None else "the sandbox data folder"
             self.training_button.setToolTip(
                 "TRAINING (sandbox profile only): write a realistic invoice export for the sandbox's demo "
-                f"customers into {training_invoice_path(self.ctx.services.paths).parent} and open it")
+                f"customers into {where} and open it")
             self.training_button.setStyleSheet(TRAINING_BUTTON_STYLE)
             self.training_button.clicked.connect(self.open_training_file)
         top = QHBoxLayout()
