@@ -21,6 +21,7 @@ from typing import Any
 
 import tomli_w
 
+from console.devices import reader_config as _reader
 from console.domain.money import AmountError, money
 from console.errors import Problem, ValidationError
 from console.paths import Paths
@@ -43,6 +44,7 @@ class Setting:
     choices: tuple[str, ...] = ()
     pattern: str | None = None
     required_in_production: bool = False
+    check: Any = None  # optional rule on the typed value: returns it or raises ValueError (the message)
 
     @property
     def name(self) -> str:
@@ -113,6 +115,34 @@ FIELDS: tuple[Setting, ...] = (
     Setting("bills", "template", "path", "", "Account-number template (TOML)"),
     # Account sync
     Setting("sync", "adjustments_via", "choice", "api", "Send balance updates by", choices=("api", "file")),
+    # Card reader (IDTech SREDKey keyboard wedge): must match how the reader itself is set up
+    Setting("reader", "preamble", "str", "", "Preamble",
+            "Characters the reader types before each card read, as set on the reader (up to 15). "
+            "Text as is; \\xHH for one character by its hex code (\\x02 = STX, typed as Ctrl+B); "
+            "\\\\ for a backslash. Empty = none. A read without it is refused.",
+            check=_reader.check_preamble),
+    Setting("reader", "postamble", "str", "", "Postamble",
+            "Characters the reader types after each card read (same notation as the preamble). "
+            "Enter is not part of it: see Terminator. Empty = none.", check=_reader.check_postamble),
+    Setting("reader", "terminator", "choice", "enter", "Terminator",
+            "enter: the reader presses Enter after each read (the SREDKey default; that Enter is "
+            "swallowed); none: it does not (an Enter right after a read is then the cashier's)",
+            choices=_reader.TERMINATORS),
+    Setting("reader", "max_gap_ms", "int", 55, "Burst threshold (ms)",
+            "Longest pause between two characters of one card read, 5–250. Must be above the "
+            "reader's character delay (1.2 ms default; 2, 5, 10, 20 or 50 ms when set) and below a "
+            "person's typing (about 80 ms). The Reader test shows the delays it measures.",
+            check=_reader.check_max_gap),
+    Setting("reader", "frame_timeout_ms", "int", 600, "Frame timeout (ms)",
+            "A card read that stops arriving is given up (swipe again) after this long, 200–5000",
+            check=_reader.check_frame_timeout),
+    Setting("reader", "expected_serial", "str", "", "Expected reader serial",
+            "The counter reader's serial number (shown by the Reader test), e.g. T134000064. When "
+            "set, a card read by another reader is refused, so a swapped reader is noticed. Empty = any.",
+            check=_reader.check_serial),
+    Setting("reader", "ksn_days", "int", 30, "Remember card reads (days)",
+            "A card read's KSN is kept this long (1–365; nothing else of the read) so a replayed "
+            "read is refused, also after a restart", check=_reader.check_ksn_days),
 )
 
 _BY_NAME = {s.name: s for s in FIELDS}
@@ -199,6 +229,11 @@ _URL_RE = re.compile(r"https?://[^\s/$.?#][^\s]*", re.I)
 
 def coerce(setting: Setting, raw: Any) -> Any:
     """Turn a TOML / dialog value into the setting's type; ValueError names the rule."""
+    value = _coerce_kind(setting, raw)
+    return setting.check(value) if setting.check is not None else value
+
+
+def _coerce_kind(setting: Setting, raw: Any) -> Any:
     k = setting.kind
     if k in ("str", "url", "path", "choice"):
         value = "" if raw is None else str(raw).strip()

@@ -12,9 +12,13 @@ Recognition is by content *and* speed. A burst (characters no more than ``max_ga
 becomes a frame when it starts like one — ``02``, a hex length that fits a frame and a
 known card encode type (in either letter case, for Caps Lock) — or like a frame whose first
 one or two characters were lost, or like clear ISO track data (refused, never delivered).
-A frame ends by its declared length, by a CR/LF postamble, or by an idle timeout; then it is
-parsed by :func:`console.devices.sred.parse_frame`, and a KSN seen before is refused as a
-duplicate swipe. The reader state (``listening`` / ``receiving`` / ``error``) and every card
+A frame ends by its declared length (followed by the configured postamble, when there is
+one), by a CR/LF, or by an idle timeout; then it is parsed by
+:func:`console.devices.sred.parse_frame` with the configured preamble/postamble (required when
+set), a read by another reader than the expected one is refused, and a KSN seen before is
+refused as a duplicate swipe (:mod:`console.devices.ksn_memory`: in memory, or kept on disk
+across restarts). With the ``enter`` terminator the reader's Enter after a read is swallowed;
+with ``none`` an Enter is always left to the person at the keyboard. The reader state (``listening`` / ``receiving`` / ``error``) and every card
 or failure are reported through plain callbacks.
 
 The caller (the Qt event filter) owns the real key events: it keeps the held ones in a queue
@@ -26,10 +30,10 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from console.devices.ksn_memory import RecentKsns, Sighting
 from console.devices.sred import SwipedCard, SwipeRejected, parse_frame
 
 LISTENING = "listening"
@@ -47,9 +51,34 @@ _REMAINDER_CHARS = 8
 class DuplicateSwipe(SwipeRejected):
     """The same KSN twice: a replayed or double-read frame."""
 
-    def __init__(self):
-        super().__init__("duplicate swipe", "Card read rejected: duplicate swipe (this read was already "
-                         "received). Please swipe the card again.")
+    def __init__(self, earlier: Sighting | None = None, message: str | None = None):
+        when = ""
+        if earlier is not None:
+            when = time.strftime(" on %m/%d/%Y at %I:%M %p", time.localtime(earlier.seen_at))
+        super().__init__("duplicate swipe", message or (
+            f"Card read rejected: duplicate swipe (this read was already received{when}). "
+            "Please swipe the card again."))
+
+    def __reduce__(self):
+        return (type(self), (None, self.message))
+
+
+class WrongReader(SwipeRejected):
+    """The read came from another reader than the one the profile names (a swapped reader?)."""
+
+    def __init__(self, serial: str | None, expected: str, message: str | None = None):
+        if message is None and serial:
+            message = (f"Card read rejected: it was read by reader {serial}, not by the counter's reader "
+                       f"{expected} (Settings › Reader). If the reader was replaced, have support check "
+                       "it and update the setting before taking cards.")
+        elif message is None:
+            message = (f"Card read rejected: the reader did not send its serial number, so it cannot be "
+                       f"checked against the counter's reader {expected} (Settings › Reader). Have the "
+                       "reader send its serial number (enhanced format), or clear the setting.")
+        super().__init__("reader serial", message)
+
+    def __reduce__(self):
+        return (type(self), (None, "", self.message))
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -110,9 +139,11 @@ class CaptureSettings:
     error_hold: float = 4.0  # how long the "error" state is shown before listening again
     min_length: int = 20  # smallest plausible declared length
     max_chars: int = 4096  # longest plausible frame (typed characters)
-    preamble: str = ""  # a preamble the reader is configured to send, if any
-    postamble: str = ""  # a postamble the reader is configured to send (CR/LF always end a frame)
-    remember_ksns: int = 500  # how many recent KSNs are kept to refuse duplicates
+    preamble: str = ""  # the preamble the reader is configured to send (required when set)
+    postamble: str = ""  # the postamble the reader is configured to send (required when set)
+    terminator: str = "enter"  # "enter": the reader's Enter after a read is swallowed; "none"
+    expected_serial: str = ""  # the counter's reader: reads by another reader are refused
+    remember_ksns: int = 500  # how many recent KSNs are kept in memory (without a KSN store)
 
 
 # ----------------------------------------------------------------------------- detector
@@ -136,6 +167,7 @@ class BurstDetector:
         on_failure: Callable[[SwipeRejected, FrameTiming], None] | None = None,
         on_state: Callable[[str], None] | None = None,
         parser: Callable[..., SwipedCard] = parse_frame,
+        ksns=None,
     ):
         self.settings = settings or CaptureSettings()
         self.clock = clock
@@ -150,7 +182,8 @@ class BurstDetector:
         self._expected: int | None = None  # chars the header promises, also when its start was lost
         self._state = LISTENING
         self._error_until: float | None = None
-        self._ksns: OrderedDict[str, None] = OrderedDict()
+        self._frame_end: int | None = None  # the frame is complete at this length: its postamble follows
+        self._ksns = ksns if ksns is not None else RecentKsns(self.settings.remember_ksns)
 
     # ------------------------------------------------------------------ public API
 
@@ -178,7 +211,7 @@ class BurstDetector:
         if self._state == ERROR and self._error_until is not None and t >= self._error_until:
             self._set_state(LISTENING)
 
-        if self._mode == _TRAILING and not (char in "\r\n" or char in self.settings.postamble):
+        if self._mode == _TRAILING and not self._trails(char):
             self._mode = _IDLE  # not a postamble: whatever comes next is judged afresh
         if self._mode == _PASSTHROUGH and (char in "0%;" or char == self.settings.preamble[:1]):
             self._mode = _IDLE  # a frame may start inside a burst that was not one (a preamble)
@@ -239,13 +272,36 @@ class BurstDetector:
             deadlines.append(self._error_until)
         return min(deadlines) if deadlines else None
 
+    @property
+    def ksns(self):
+        """Where seen KSNs are remembered (``RecentKsns`` or a ``KsnStore``)."""
+        return self._ksns
+
+    def configure(self, settings: CaptureSettings, ksns=None) -> list:
+        """New settings (and KSN memory, when given). A read in progress is given up first
+        (undecided characters are delivered); returns those actions."""
+        actions = self.flush()
+        if self._mode == _FRAME:
+            actions += self._replay_all()
+        self.settings = settings
+        if ksns is not None:
+            self._ksns = ksns
+        return actions
+
     def forget_ksns(self) -> None:
+        """Forget this run's KSNs (a KSN store keeps what it has on disk)."""
         self._ksns.clear()
 
     # ------------------------------------------------------------------ internals
 
     def _gap_limit(self) -> float:
-        return self.settings.frame_timeout if self._mode == _FRAME else self.settings.max_gap
+        if self._mode == _FRAME and self._frame_end is None:
+            return self.settings.frame_timeout
+        return self.settings.max_gap  # also for a postamble: it follows at reader speed
+
+    def _trails(self, char: str) -> bool:
+        """A character the reader sends after a read: its terminator (Enter, perhaps CR LF)."""
+        return char in "\r\n" and self.settings.terminator != "none"
 
     def _could_start(self, char: str) -> bool:
         if self._state == ERROR and char >= " ":
@@ -291,7 +347,8 @@ class BurstDetector:
             # A person's key just before a swipe (or a scanner's) may share the burst:
             # give back the characters before a possible frame start and keep the rest.
             for k in range(1, len(text)):
-                if text[k] in "0%;" and _frame_start(self._body(text[k:]), self.settings) is not False:
+                if (text[k] in "0%;" or text[k] == pre[:1]) and \
+                        _frame_start(self._body(text[k:]), self.settings) is not False:
                     replay = self._held[:k]
                     self._held = self._held[k:]
                     return [Replay(k, "".join(c for c, _ in replay)), *self._classify(t)]
@@ -307,7 +364,15 @@ class BurstDetector:
     def _maybe_complete(self, char: str, t: float) -> list:
         text = self._text()
         body = self._body(text)
-        if char in "\r\n" or (self.settings.postamble and body.endswith(self.settings.postamble)):
+        post = self.settings.postamble
+        if self._frame_end is not None:  # the frame is complete: its postamble is arriving
+            tail = body[self._frame_end:]
+            if tail == post:
+                return self._resolve(t)
+            if post.startswith(tail):
+                return []
+            return self._resolve_before_last(t)  # not the postamble: this character is judged afresh
+        if char in "\r\n" or (post and self._declared is None and body.endswith(post)):
             if self._far_too_short(body[:-1]):
                 return self._give_back_typing()  # a person's "02…" and Enter: theirs, Enter too
             return self._resolve(t)
@@ -320,17 +385,40 @@ class BurstDetector:
         hex_total = 2 * (self._declared - 12) + 12
         if n == keyboard_total and body[-2:] == "03":
             if not set(body) <= _HEX:
-                return self._resolve(t)
+                return self._frame_done(n, t)
             try:
                 self._parse(body)
             except SwipeRejected:
                 return []  # all hex: may be a hex-rendered frame, twice as long
-            return self._resolve(t)
+            return self._frame_done(n, t)
         if n >= hex_total and set(body) <= _HEX:
-            return self._resolve(t)
+            return self._frame_done(n, t)
         if n > keyboard_total and not set(body) <= _HEX:
             return self._resolve(t)
         return []
+
+    def _frame_done(self, n: int, t: float) -> list:
+        """The frame's declared length arrived: read it now, or wait for the postamble."""
+        if self.settings.postamble:
+            self._frame_end = n
+            return []
+        return self._resolve(t)
+
+    def _resolve_before_last(self, t: float) -> list:
+        """The frame ended before the character just fed: read it, then judge that one afresh
+        (it stays held, first in the queue, until decided)."""
+        last = self._held.pop()
+        actions = self._resolve(t)
+        self._mode = _PENDING
+        self._held = [last]
+        self._last_t = last[1]
+        if self._trails(last[0]):
+            self._held = []
+            self._mode = _TRAILING
+            return [*actions, Discard(1)]
+        if not self._could_start(last[0]):
+            return [*actions, *self._replay_all()]
+        return [*actions, *self._classify(t)]
 
     def _end_burst(self, t: float) -> list:
         if self._mode == _PENDING:
@@ -356,7 +444,7 @@ class BurstDetector:
         text = self._text()
         count = len(self._held)
         self._held = []
-        self._declared = self._expected = None
+        self._declared = self._expected = self._frame_end = None
         self._mode = _PASSTHROUGH if passthrough else _IDLE
         if self._state == RECEIVING:
             self._set_state(LISTENING)
@@ -368,22 +456,23 @@ class BurstDetector:
         times = [ts for _, ts in self._held]
         count = len(self._held)
         self._held = []
-        self._declared = self._expected = None
+        self._declared = self._expected = self._frame_end = None
         self._mode = _TRAILING
         timing = FrameTiming.of(times)
         try:
             card = self._parse(text, preamble=self.settings.preamble, postamble=self.settings.postamble)
-            if card.ksn in self._ksns:
-                raise DuplicateSwipe()
+            expected = self.settings.expected_serial
+            if expected and card.format != "keyed" and card.serial != expected:
+                raise WrongReader(card.serial, expected)  # keyed entry frames carry no serial
+            earlier = self._ksns.remember(card.ksn, card.serial or "")
+            if earlier is not None:
+                raise DuplicateSwipe(earlier)
         except SwipeRejected as exc:
             failure = exc
             card = None
         finally:
             text = ""
         if card is not None:
-            self._ksns[card.ksn] = None
-            while len(self._ksns) > self.settings.remember_ksns:
-                self._ksns.popitem(last=False)
             self._set_state(LISTENING)
             if self.on_card:
                 self.on_card(card, timing)

@@ -26,9 +26,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from console.devices.ambles import describe_amble
 from console.errors import UserFacingError
 
 __all__ = [
+    "AmbleMismatch",
     "EncryptedPayload",
     "ReaderNotEncrypting",
     "SwipeRejected",
@@ -262,13 +264,38 @@ class _Fields:
     keyed_expiry: str | None
 
 
-def _strip(text: str, preamble: str, postamble: str) -> str:
-    s = text.strip(" \t\r\n\ufeff")
-    if preamble and s.startswith(preamble):
-        s = s[len(preamble):].lstrip(" \t\r\n")
-    if postamble and s.endswith(postamble):
-        s = s[: len(s) - len(postamble)].rstrip(" \t\r\n")
+_EDGE = " \t\r\n\ufeff"  # ignored around a frame (a CR / CR LF terminator, a BOM)
+
+
+class AmbleMismatch(SwipeRejected):
+    """The configured preamble or postamble is not around the frame (``check`` names which).
+
+    The message names only the configured setting, never what arrived instead."""
+
+    def __init__(self, which: str, expected: str = "", message: str | None = None):
+        super().__init__(which, message or (
+            f"Card read rejected: the reader's {which} is missing or different (the console expects "
+            f"{describe_amble(expected)}, Settings › Reader). Please swipe the card again; if this "
+            f"happens every time, the reader's {which} does not match the console's setting."))
+
+    def __reduce__(self):
+        return (type(self), (self.check, "", self.message))
+
+
+def _strip_preamble(text: str, preamble: str) -> str:
+    s = text.strip(_EDGE)
+    if preamble:
+        if not s.startswith(preamble):
+            raise AmbleMismatch("preamble", preamble)
+        s = s[len(preamble):].lstrip(_EDGE)
     return s
+
+
+def _strip_postamble(s: str, postamble: str) -> tuple[str, bool]:
+    """(the text without the postamble, whether the postamble was there)."""
+    if postamble and s.endswith(postamble):
+        return s[: len(s) - len(postamble)].rstrip(_EDGE), True
+    return s, not postamble
 
 
 def _hex_value(chars: str) -> int:
@@ -594,33 +621,44 @@ def _invert_letters(text: str) -> str:
 def parse_frame(text: str, *, preamble: str = "", postamble: str = "") -> SwipedCard:
     """Parse one IDTech SRED frame (keyboard- or hex-rendered) or raise :class:`SwipeRejected`.
 
-    Leading/trailing white space (a CR or CR LF postamble) is ignored; a reader-configured
-    ``preamble``/``postamble`` can be named and is then removed too. Nothing is ever
-    "repaired": a frame that fails a check is rejected, naming the check.
+    Leading/trailing white space (a CR or CR LF terminator) is ignored. ``preamble`` and
+    ``postamble`` are the characters the reader is configured to send around a frame (decoded:
+    see :mod:`console.devices.ambles`); when named they are required — a read without them, or
+    with others, is refused as :class:`AmbleMismatch` (a frame that is damaged as well is
+    refused for the damage: "truncated" says more than "postamble"). When not named, ambles of
+    two characters or more are still recognised. Nothing is ever "repaired": a frame that
+    fails a check is rejected, naming the check.
     """
     if not isinstance(text, str):
         raise SwipeRejected("not text")
-    s = _strip(text, preamble, postamble)
-    if not s.startswith(STX) and looks_like_clear_tracks(s):
-        raise ReaderNotEncrypting() from None
+    inner = text.strip(_EDGE)
+    if preamble and inner.startswith(preamble):
+        inner = inner[len(preamble):].lstrip(_EDGE)
+    if not inner.startswith(STX) and looks_like_clear_tracks(inner):
+        raise ReaderNotEncrypting() from None  # before any other check: it says the most
+    s = _strip_preamble(text, preamble)
+    s, postamble_ok = _strip_postamble(s, postamble)
     try:
-        return _parse_envelope(_envelope(s))
+        card = _parse_envelope(_envelope(s))
     except ReaderNotEncrypting:
         raise
     except SwipeRejected as first:
-        card = _parse_with_ambles(s)
+        card = _parse_with_ambles(s, guess_preamble=not preamble)
         if card is None:
             raise first from None
-        return card
+    if not postamble_ok:
+        raise AmbleMismatch("postamble", postamble)
+    return card
 
 
-def _parse_with_ambles(s: str) -> SwipedCard | None:
+def _parse_with_ambles(s: str, *, guess_preamble: bool = True) -> SwipedCard | None:
     """A frame inside a reader's own preamble/postamble that nobody configured.
 
     Only ambles of two characters or more are recognised: a single stray character before or
-    after a frame is damage (and rejected), not a preamble.
+    after a frame is damage (and rejected), not a preamble. With a configured preamble
+    (``guess_preamble`` False) the frame must start right after it.
     """
-    for start in range(0, MAX_AMBLE + 1):
+    for start in range(0, (MAX_AMBLE if guess_preamble else 0) + 1):
         if s[start:start + 2] != STX or not set(s[start + 2:start + 6]) <= _HEX or len(s) < start + 6:
             continue
         pre = s[:start].strip()

@@ -25,15 +25,25 @@ Time: the OS timestamp of a key event when it has one (mapped onto the clock), e
 injectable ``clock`` (QTest events carry timestamp 0). An idle timer ends bursts.
 
     capture = SwipeCapture.install(app, settings)   # once, at start-up
+    apply_reader_profile(services)   # whenever the profile (services) is loaded: reader settings
     SwipeCapture.install().card_did_arrive.connect(self._on_card)   # anywhere later
+
+Reader settings (``console.devices.reader_config``) come from the profile: preamble and
+postamble (required around a read), terminator, burst threshold, frame timeout, expected reader
+serial, and how long KSNs are remembered — in ``reader_ksns.sqlite3`` in the data folder, so a
+replayed read is refused after a restart too. A preamble/postamble control character (e.g.
+STX, ``\x02``) is typed by the reader as Ctrl+letter; it is read as that character when it
+is one of the configured ones.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer, Signal
@@ -51,7 +61,12 @@ from console.devices.capture import (
     FrameTiming,
     Replay,
 )
+from console.devices.ksn_memory import FILE_NAME as KSN_FILE
+from console.devices.ksn_memory import KsnStore, RecentKsns
+from console.devices.reader_config import ReaderSettings
 from console.devices.sred import SwipedCard, SwipeRejected
+
+log = logging.getLogger(__name__)
 
 _MODIFIER_KEYS = frozenset({
     Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_Meta, Qt.Key.Key_AltGr,
@@ -113,6 +128,9 @@ class SwipeCapture(QObject):
         self._detector = BurstDetector(
             settings, clock=clock, on_card=self._on_card, on_failure=self._on_failure, on_state=self._on_state
         )
+        self.reader_settings = ReaderSettings()  # what the profile says (shown by the reader test)
+        self._ksn_store: KsnStore | None = None
+        self._control_chars: frozenset[str] = frozenset()
         self._held: deque[_HeldKey] = deque()
         self._swallowed_releases: dict[int, tuple[int, float]] = {}  # key -> (count, last time)
         self._replaying = False
@@ -160,6 +178,44 @@ class SwipeCapture(QObject):
         return self._detector
 
     @property
+    def ksns(self):
+        """Where seen KSNs are remembered: a ``KsnStore`` (on disk) or ``RecentKsns`` (this run)."""
+        return self._detector.ksns
+
+    def configure(self, settings: CaptureSettings, ksns=None) -> None:
+        """New detector settings (and KSN memory, when given); a read in progress is given up."""
+        self._apply(self._detector.configure(settings, ksns), None)
+        self._control_chars = frozenset(c for c in settings.preamble + settings.postamble if c < " ")
+        self._reschedule()
+
+    def apply_reader_settings(self, reader: ReaderSettings, data_dir: Path | None = None) -> None:
+        """The profile's reader settings; KSNs are kept in ``data_dir`` (this run only without one,
+        or when the file cannot be opened — logged)."""
+        old = self._ksn_store
+        ksns = None  # None: the detector keeps the memory it has
+        if data_dir is not None:
+            path = Path(data_dir) / KSN_FILE
+            if old is not None and old.path == path:
+                old.days = reader.ksn_days
+            else:
+                try:
+                    ksns = KsnStore(path, days=reader.ksn_days)
+                except Exception as exc:  # noqa: BLE001 - the counter works on with this run's memory
+                    log.warning("card read memory %s could not be opened (%s): duplicates are refused "
+                                "for this session only", path, exc)
+                    ksns = RecentKsns()
+                self._ksn_store = ksns if isinstance(ksns, KsnStore) else None
+        self.reader_settings = reader
+        self.configure(reader.capture_settings(), ksns)
+        if old is not None and old is not self._ksn_store:
+            old.close()
+
+    @property
+    def ksn_store_path(self) -> Path | None:
+        """The KSN file in use (None: this run's memory only)."""
+        return self._ksn_store.path if self._ksn_store is not None else None
+
+    @property
     def state(self) -> str:
         return self._detector.state
 
@@ -173,6 +229,9 @@ class SwipeCapture(QObject):
         """Uninstall the filter (held keys are delivered first)."""
         self.set_enabled(False)
         self._timer.stop()
+        if self._ksn_store is not None:
+            self._ksn_store.close()
+            self._ksn_store = None
         if self._app is not None:
             self._app.removeEventFilter(self)
             self._app = None
@@ -195,8 +254,8 @@ class SwipeCapture(QObject):
         if etype == QEvent.Type.ShortcutOverride:
             # Mid-burst, a frame character must not fire a single-key shortcut: claim it for
             # the focus widget so Qt delivers it as a key press (which the capture decides on).
-            if self._detector.in_burst and self._is_plain_char(event):
-                event.accept()
+            if (self._detector.in_burst and self._is_plain_char(event)) or self._control_char(event) is not None:
+                event.accept()  # a configured control character is the reader's, not a shortcut
                 return True
             if self._held and event.key() not in _MODIFIER_KEYS and not self._is_plain_char(event):
                 # Another key (F5, Ctrl+S) while characters are held: undecided ones are given
@@ -221,6 +280,15 @@ class SwipeCapture(QObject):
         key = event.key()
         if key in _MODIFIER_KEYS:
             return False  # the reader presses Shift for capitals: not a character
+        text = self._control_char(event)
+        if text is not None:
+            t = self._event_time(event)
+            copy = _HeldKey(window, key, event.modifiers(), event.text())
+            swallow = self._apply(self._detector.feed(text, t), copy)
+            self._reschedule()
+            if swallow:
+                self._count_swallowed(key)
+            return swallow
         text = self._physical_char(event)
         if text is None:
             text = "\r" if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) else event.text()
@@ -246,6 +314,18 @@ class SwipeCapture(QObject):
         if swallow:
             self._count_swallowed(key)
         return swallow
+
+    def _control_char(self, event: QKeyEvent) -> str | None:
+        """Ctrl+letter as the control character a reader types that way (STX = Ctrl+B), when it
+        is one of the configured preamble/postamble characters; else None."""
+        if not self._control_chars:
+            return None
+        mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+        key = event.key()
+        if mods != Qt.KeyboardModifier.ControlModifier or not Qt.Key.Key_A.value <= key <= Qt.Key.Key_Z.value:
+            return None
+        char = chr(key - Qt.Key.Key_A.value + 1)
+        return char if char in self._control_chars else None
 
     def _count_swallowed(self, key: int) -> None:
         count, _ = self._swallowed_releases.get(key, (0, 0.0))
@@ -371,3 +451,24 @@ class SwipeCapture(QObject):
 
     def _on_state(self, state: str) -> None:
         self.state_did_change.emit(state)
+
+
+def apply_reader_profile(services, app: QCoreApplication | None = None) -> SwipeCapture | None:
+    """Give the application's capture the reader settings of ``services.profile`` and its KSN
+    memory in ``services.paths.data_dir``. Call it whenever services are (re)loaded; tabs that
+    use the reader call it too (it is cheap and idempotent). A profile whose reader settings
+    do not load leaves the capture as it was (logged): the profile check reports them."""
+    app = app or QCoreApplication.instance()
+    if app is None:
+        return None
+    capture = SwipeCapture.install(app)
+    try:
+        reader = ReaderSettings.from_profile(services.profile)
+    except ValueError as exc:
+        log.warning("reader settings of profile %s not applied: %s", services.profile.name, exc)
+        return capture
+    paths = getattr(services, "paths", None)
+    data_dir = Path(paths.data_dir) if paths is not None else None
+    if capture.reader_settings != reader or (data_dir is not None and capture.ksn_store_path != data_dir / KSN_FILE):
+        capture.apply_reader_settings(reader, data_dir)
+    return capture
