@@ -11,6 +11,7 @@ import json
 import sys
 
 from console.devices.sred import SwipeRejected, parse_frame
+from console.devices.typed_layouts import parse_any_layout
 
 MAX_INPUT_CHARS = 64 * 1024
 
@@ -39,7 +40,9 @@ def parse_command(args: argparse.Namespace) -> int:
         print("rejected: input too long for a card frame", file=sys.stderr)
         return 2
     try:
-        card = parse_frame(text, preamble=args.preamble, postamble=args.postamble)
+        # Text typed under a German/French/Spanish layout is read back as the US keys it was.
+        card, _layout = parse_any_layout(
+            text, lambda t: parse_frame(t, preamble=args.preamble, postamble=args.postamble))
     except SwipeRejected as exc:
         print(f"rejected: {exc}", file=sys.stderr)
         return 2

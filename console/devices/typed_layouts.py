@@ -1,0 +1,97 @@
+"""A frame typed under a non-US keyboard layout, read back as the reader meant it.
+
+A SREDKey types its frame as US-layout key presses. The console's capture reads the physical
+scan codes (``console.devices.keymap``), so the layout never matters there. Text that was
+*typed* somewhere else — pasted into ``biller-console swipe parse``, a text field, a file —
+carries the characters the OS layout made of those keys instead (reference §5: "on a non-US
+layout characters such as ^ and / change"): on a German layout ``%*4124…^NAME/X^`` arrives as
+``%(4124…&NAME-X&``, on a French (AZERTY) one even the hex digits change (``0`` → ``à``).
+
+Each layout here is the same physical rows as the US one, so a typed character maps back to
+the US character of the same key and Shift state. Length, LRC and checksum were computed by
+the reader over the US characters, so a frame read back this way still has to pass every
+check: nothing is repaired, a damaged frame stays rejected.
+
+Dead keys (``´`` on German, where US has ``=``) give the accent followed by the next key's
+character when they cannot combine, which is what a frame's ``=*`` or ``=2`` produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# US rows (unshifted, shifted), in physical order — the same as console.devices.keymap.
+_US = (
+    ("`1234567890-=", "~!@#$%^&*()_+"),
+    ("qwertyuiop[]\\", "QWERTYUIOP{}|"),
+    ("asdfghjkl;'", 'ASDFGHJKL:"'),
+    ("zxcvbnm,./", "ZXCVBNM<>?"),
+)
+
+# Windows layouts, same key positions. "\0" marks a key position that types nothing there.
+_LAYOUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "de": (  # German QWERTZ
+        ("^1234567890ß´", "°!\"§$%&/()=?`"),
+        ("qwertzuiopü+#", "QWERTZUIOPÜ*'"),
+        ("asdfghjklöä", "ASDFGHJKLÖÄ"),
+        ("yxcvbnm,.-", "YXCVBNM;:_"),
+    ),
+    "fr": (  # French AZERTY
+        ("²&é\"'(-è_çà)=", "\x001234567890°+"),
+        ("azertyuiop^$*", "AZERTYUIOP¨£µ"),
+        ("qsdfghjklmù", "QSDFGHJKLM%"),
+        ("wxcvbn,;:!", "WXCVBN?./§"),
+    ),
+    "es": (  # Spanish QWERTY
+        ("º1234567890'¡", "ª!\"·$%&/()=?¿"),
+        ("qwertyuiop`+ç", "QWERTYUIOP^*Ç"),
+        ("asdfghjklñ´", "ASDFGHJKLÑ¨"),
+        ("zxcvbnm,.-", "ZXCVBNM;:_"),
+    ),
+}
+
+
+def _table(rows: tuple[tuple[str, str], ...]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for (plain, shifted), (us_plain, us_shifted) in zip(rows, _US, strict=True):
+        for typed, us in ((plain, us_plain), (shifted, us_shifted)):
+            for t, u in zip(typed, us, strict=True):
+                if t != "\0":
+                    out.setdefault(ord(t), u)
+    return out
+
+
+TABLES: dict[str, dict[int, str]] = {name: _table(rows) for name, rows in _LAYOUTS.items()}
+LAYOUTS = tuple(TABLES)
+
+
+def as_us(text: str, layout: str) -> str:
+    """``text`` as a US layout would have typed the same keys (white space kept as is)."""
+    return text.translate(TABLES[layout])
+
+
+def parse_any_layout(text: str, parse: Callable[[str], object]):
+    """``(result, layout)`` of the first layout under which ``parse`` accepts ``text``.
+
+    ``parse`` raises on a frame it refuses; the first refusal (the US reading) is raised again
+    when no layout gives a frame, so the operator sees what was wrong with the read as typed —
+    except clear track data under any reading, which is refused as "reader is not encrypting".
+    """
+    from console.devices.sred import ReaderNotEncrypting
+
+    try:
+        return parse(text), "us"
+    except ReaderNotEncrypting:
+        raise
+    except Exception as first:  # noqa: BLE001 - re-raised below unless a layout reads it
+        for name in LAYOUTS:
+            meant = as_us(text, name)
+            if meant == text:
+                continue
+            try:
+                return parse(meant), name
+            except ReaderNotEncrypting:
+                raise  # clear track data typed under that layout: refused as such
+            except Exception:  # noqa: BLE001, S112 - try the next layout
+                continue
+        raise first from None
