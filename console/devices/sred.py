@@ -643,7 +643,9 @@ def parse_frame(text: str, *, preamble: str = "", postamble: str = "") -> Swiped
     except ReaderNotEncrypting:
         raise
     except SwipeRejected as first:
-        card = _parse_with_ambles(s, guess_preamble=not preamble)
+        # With a postamble configured but not there, any trailing rest (even one character) is
+        # the wrong postamble: the read is refused either way, and "postamble" says why.
+        card = _parse_with_ambles(s, guess_preamble=not preamble, min_post=1 if not postamble_ok else 2)
         if card is None:
             raise first from None
     if not postamble_ok:
@@ -651,7 +653,7 @@ def parse_frame(text: str, *, preamble: str = "", postamble: str = "") -> Swiped
     return card
 
 
-def _parse_with_ambles(s: str, *, guess_preamble: bool = True) -> SwipedCard | None:
+def _parse_with_ambles(s: str, *, guess_preamble: bool = True, min_post: int = 2) -> SwipedCard | None:
     """A frame inside a reader's own preamble/postamble that nobody configured.
 
     Only ambles of two characters or more are recognised: a single stray character before or
@@ -668,7 +670,7 @@ def _parse_with_ambles(s: str, *, guess_preamble: bool = True) -> SwipedCard | N
         for total in (length + ENVELOPE_CHARS, 2 * length + ENVELOPE_CHARS):
             end = start + total
             post = s[end:].strip()
-            if end > len(s) or (post and not 2 <= len(post) <= MAX_AMBLE) or (not pre and not post):
+            if end > len(s) or (post and not min_post <= len(post) <= MAX_AMBLE) or (not pre and not post):
                 continue
             if s[end - 2:end] != ETX:
                 continue

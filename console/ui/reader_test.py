@@ -2,11 +2,13 @@
 
 Shows the frame's format, the masked fields a console may show, which checks passed (and the
 one that failed), the reader state and the inter-key timing (min / median / max ms, with the
-reader delay setting it suggests). Nothing is stored: the widget keeps only the displayed
+reader delay setting it suggests, and a warning when the slowest gap comes close to the burst
+threshold). Above it, the reader settings in use (the profile's Settings › Reader: preamble,
+postamble, terminator, burst threshold, frame timeout, expected reader, how long KSNs are kept). Nothing is stored: the widget keeps only the displayed
 masked text and drops the card (and its encrypted payload) at once.
 
 Embed: ``ReaderTestWidget(ctx)`` (``ctx`` may be None); it uses the application's
-``SwipeCapture.install()`` unless a ``capture`` is passed.
+``SwipeCapture.install()`` (given the profile's reader settings) unless a ``capture`` is passed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.devices.capture import ERROR, LISTENING, RECEIVING
-from console.ui.swipe_capture import ReadReport, SwipeCapture
+from console.ui.swipe_capture import ReadReport, SwipeCapture, apply_reader_profile
 
 READER_DELAYS_MS = (1.2, 2, 5, 10, 20, 50)
 CHECK_ORDER = ("STX", "length", "ETX", "LRC", "checksum")
@@ -65,26 +67,34 @@ def checks_text(report: ReadReport) -> str:
         return f"All passed: {', '.join(CHECK_ORDER)} (LRC and checksum over {over})"
     failed = _FAILED_AT.get(report.check or "")
     if failed is None:
-        if report.check in ("duplicate swipe",):
+        if report.check in ("duplicate swipe", "reader serial", "postamble"):
             return f"Frame checks passed; refused: {report.check}"
+        if report.check == "preamble":
+            return "Failed: preamble (the frame was not checked further)"
         return f"Failed: {report.check}"
     passed = CHECK_ORDER[: CHECK_ORDER.index(failed)]
     return f"Failed: {report.check}" + (f" (passed: {', '.join(passed)})" if passed else "")
 
 
-def timing_text(report: ReadReport) -> str:
+def timing_text(report: ReadReport, max_gap_ms: float | None = None) -> str:
     t = report.timing
     if t.chars < 2:
         return "—"
     nearest = min(READER_DELAYS_MS, key=lambda d: abs(d - t.median_ms))
-    return (f"min {t.min_ms:.1f} ms · median {t.median_ms:.1f} ms · max {t.max_ms:.1f} ms "
+    text = (f"min {t.min_ms:.1f} ms · median {t.median_ms:.1f} ms · max {t.max_ms:.1f} ms "
             f"over {t.chars} characters (reader delay ≈ {nearest:g} ms)")
+    if max_gap_ms and t.max_ms > 0.8 * max_gap_ms:
+        text += (f" — the slowest gap is close to the burst threshold ({max_gap_ms:g} ms): raise it in "
+                 "Settings › Reader or lower the reader's character delay")
+    return text
 
 
 class ReaderTestWidget(QWidget):
     def __init__(self, ctx=None, parent: QWidget | None = None, *, capture: SwipeCapture | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        if capture is None and ctx is not None:
+            capture = apply_reader_profile(ctx.services)
         self.capture = capture or SwipeCapture.install()
         self.swipes = 0
 
@@ -109,9 +119,16 @@ class ReaderTestWidget(QWidget):
             self.values[key] = value
             form.addRow(label + ":", value)
 
+        settings_box = QGroupBox("Reader settings in use (Settings › Reader)")
+        settings_box.setObjectName("readerSettings")
+        self.settings_form = QFormLayout(settings_box)
+        self.settings_values: dict[str, QLabel] = {}
+        self.show_settings()
+
         lay = QVBoxLayout(self)
         lay.addWidget(intro)
         lay.addLayout(top)
+        lay.addWidget(settings_box)
         lay.addWidget(box)
         lay.addStretch(1)
 
@@ -124,6 +141,7 @@ class ReaderTestWidget(QWidget):
 
     def _on_capture_read_did_finish(self, report: ReadReport) -> None:
         self.swipes += 1
+        self.show_settings()
         card = report.card
         shown = dict.fromkeys(self.values, "—")
         if card is not None:
@@ -142,10 +160,34 @@ class ReaderTestWidget(QWidget):
         else:
             shown["result"] = f"Rejected — {report.error}"
         shown["checks"] = checks_text(report)
-        shown["timing"] = timing_text(report)
+        shown["timing"] = timing_text(report, self.capture.reader_settings.max_gap_ms)
+        expected = self.capture.reader_settings.expected_serial
+        if card is not None and expected and card.serial == expected:
+            shown["serial"] += " (the expected reader)"
         del card, report  # nothing kept: the payload goes nowhere from here
         for key, text in shown.items():
             self.values[key].setText(text)
+
+    def settings_rows(self) -> list[tuple[str, str]]:
+        rows = list(self.capture.reader_settings.summary())
+        ksns = self.capture.ksns
+        if ksns is not None:
+            rows[-1] = ("Duplicate check", f"KSNs {ksns.describe()}")
+        return rows
+
+    def show_settings(self) -> None:
+        """(Re)show the reader settings the capture uses now."""
+        for label, value in self.settings_rows():
+            if label not in self.settings_values:
+                widget = QLabel()
+                widget.setWordWrap(True)
+                widget.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+                self.settings_values[label] = widget
+                self.settings_form.addRow(label + ":", widget)
+            self.settings_values[label].setText(value)
+
+    def shown_settings(self) -> dict[str, str]:
+        return {label: w.text() for label, w in self.settings_values.items()}
 
     def _on_clear_button_clicked(self) -> None:
         for value in self.values.values():

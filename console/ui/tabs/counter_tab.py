@@ -413,14 +413,17 @@ class CounterTab(QWidget):
     def _connect_capture(self, capture) -> None:
         if capture is None:
             try:
-                from console.ui.swipe_capture import SwipeCapture
+                from console.ui.swipe_capture import SwipeCapture, apply_reader_profile
 
-                capture = SwipeCapture.install()
+                capture = apply_reader_profile(self.ctx.services) or SwipeCapture.install()
             except Exception:  # noqa: BLE001 - a console without a reader still takes the rest
                 log.exception("card reader capture unavailable")
                 capture = None
         self.capture = capture
         if capture is not None:
+            reader = getattr(capture, "reader_settings", None)
+            if reader is not None:  # which reader settings are in use (Settings › Reader)
+                self.card_box.setToolTip("Card reader settings (Settings › Reader): " + reader.one_line())
             capture.card_did_arrive.connect(self._on_card)
             capture.swipe_did_fail.connect(self._on_swipe_failed)
             capture.state_did_change.connect(self._on_reader_state)
