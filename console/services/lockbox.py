@@ -412,6 +412,8 @@ class LockboxService:
         items: list[LockboxItem] = []
         seen_conf: dict[str, int | None] = {}
         widths = _field_widths(self.layout)
+        # an Amount the file reader already refused is not refused again as "0.00"
+        bad_amounts = {e.line for e in source.errors if e.column == "Amount"}
         dup_by_file: dict[str, list[SourcePayment]] = {}
         unsent_by_file: dict[str, list[SourcePayment]] = {}
         for p in candidates:
@@ -454,6 +456,9 @@ class LockboxService:
                 lines.append(PreviewLine(p, gl, INVALID, "confirmation number used twice", released))
                 continue
             seen_conf[p.confirmation] = p.line
+            if p.line in bad_amounts:  # already an error of the file: listed once, left out
+                lines.append(PreviewLine(p, gl, INVALID, "the amount is not valid (see the file's errors)", released))
+                continue
             problem = _field_problem(p, gl, widths)
             if problem is not None:
                 errors.append(problem)
