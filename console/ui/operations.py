@@ -84,16 +84,18 @@ class _Bridge(QObject):
     """Lives on the GUI thread; the worker emits, Qt queues the calls to the GUI thread.
 
     Every connection has this QObject as its receiver (never a plain Python callable), so Qt
-    drops pending deliveries by itself once the bridge is deleted.
+    drops pending deliveries by itself once the bridge is deleted. From ``run()`` on it is a
+    child of the tracker (owned by Qt, deleted by ``deleteLater`` on the GUI thread), so a
+    reference the worker drops can never delete it on the worker.
     """
 
     progressed = Signal(int, object, str)
-    finished = Signal(object)
-    failed = Signal(object)
+    finished = Signal(object)  # [result]: a one-item list the GUI thread empties
+    failed = Signal(object)  # [exception]
 
-    def __init__(self, op: Operation):
+    def __init__(self, op: Operation | None = None):
         super().__init__()
-        self.op: Operation | None = op
+        self.op: Operation | None = op  # set by run(): an Operation never run is no cycle
         queued = Qt.ConnectionType.QueuedConnection
         self.progressed.connect(self._on_progressed, queued)
         self.finished.connect(self._on_finished, queued)
@@ -105,16 +107,24 @@ class _Bridge(QObject):
             self.op._deliver_progress(done, total, message)
 
     @Slot(object)
-    def _on_finished(self, result) -> None:
+    def _on_finished(self, box: list) -> None:
+        result = box.pop() if box else None  # from here on only this thread holds the result
         op, self.op = self.op, None
         if op is not None:
-            op._deliver_success(result)
+            try:
+                op._deliver_success(result)
+            finally:
+                op._release()
 
     @Slot(object)
-    def _on_failed(self, exc) -> None:
+    def _on_failed(self, box: list) -> None:
+        exc = box.pop() if box else RuntimeError("the operation failed without an error")
         op, self.op = self.op, None
         if op is not None:
-            op._deliver_failure(exc)
+            try:
+                op._deliver_failure(exc)
+            finally:
+                op._release()
 
     @Slot()
     def on_cancel(self) -> None:
@@ -131,21 +141,31 @@ class _Runnable(QRunnable):
     def __init__(self, op: Operation):
         super().__init__()
         self.setAutoDelete(True)
-        self._op = op
+        self._op: Operation | None = op
 
     def run(self) -> None:  # worker thread
-        op = self._op
+        # Nothing the operation holds may have its last reference on this thread: a Qt object
+        # (a widget in the closure, a QImage result) would be freed here. The result or the
+        # exception goes back in a one-item list that the GUI thread empties, and every local
+        # that points at the operation, its closure or the outcome is gone before the emit.
+        op, self._op = self._op, None
+        assert op is not None
+        fn, context, bridge = op._fn, op.context, op._bridge
+        del op
         try:
-            result = op._fn(op.context)
+            box = [fn(context)]
+            signal = bridge.finished
         except BaseException as exc:  # noqa: BLE001 - everything is reported to the GUI thread
-            _safe_emit(op._bridge.failed, exc)
-        else:
-            _safe_emit(op._bridge.finished, result)
+            box = [exc]
+            signal = bridge.failed
+        del fn, context
+        _safe_emit(signal, box)
+        del box, signal
         # Deleted from here, after the emit has fully returned: deleting it from the GUI thread
         # when the result arrives raced with this thread still inside emit() (rare crashes).
         # deleteLater is thread-safe and its event is queued behind the result's.
         try:
-            op._bridge.deleteLater()
+            bridge.deleteLater()
         except RuntimeError:  # already gone: the application is shutting down
             pass
 
@@ -212,7 +232,7 @@ class Operation:
         self._on_failure: Callable[[BaseException], None] | None = None
         self._on_progress: Callable[[int, int | None, str], None] | None = None
         self._parent_gone = False
-        self._bridge = _Bridge(self)
+        self._bridge = _Bridge()
         self.context = OpContext(self._bridge.progressed.emit)
         self.last_progress: tuple[int, int | None, str] | None = None
         self._dialog: QProgressDialog | None = None
@@ -255,6 +275,8 @@ class Operation:
                 log.info("%r is already running; not started again", self.exclusive)
                 return already
         self._started = True
+        self._bridge.op = self
+        self._bridge.setParent(t)  # Qt owns it now: only its deleteLater deletes it (GUI thread)
         if self.parent is not None:
             self.parent.destroyed.connect(self._bridge.on_parent_destroyed)
         t.running.append(self)
@@ -313,6 +335,11 @@ class Operation:
             t.running.remove(self)
         t.ended.emit(self)
 
+    def _release(self) -> None:
+        """Let go of the work and the callbacks (GUI thread, once the outcome is delivered)."""
+        self._fn = _spent
+        self._on_success = self._on_failure = self._on_progress = None
+
     def _deliver_success(self, result: Any) -> None:
         alive = self._parent_alive()
         self._finish()
@@ -338,6 +365,10 @@ class Operation:
             self._on_failure(exc)
             return
         show_error(self.parent, exc)
+
+
+def _spent(_op: OpContext) -> None:
+    raise RuntimeError("an Operation runs once")
 
 
 def busy(key: str) -> bool:
