@@ -3,12 +3,16 @@
 The GL mapping editor is read-only unless the signed-in operator is a supervisor or a
 supervisor approves with their PIN; every entry is checked against the profile's GL account
 format as it is typed, and Save stays disabled while any entry is wrong.
+
+Checking a PIN (a slow hash, an audit record), importing, exporting and saving the mapping
+run through ``Operation``: the dialogs stay responsive on a slow or network drive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -31,12 +35,23 @@ from PySide6.QtWidgets import (
 from console.config import Operator
 from console.errors import Problem, UserFacingError
 from console.lockbox.glmap import GlFormat, GlMap, check_entry, load_gl_map_csv, save_gl_map_csv
+from console.ui.operations import Operation
 
 ApproveFn = Callable[[str, str], Operator]
 
 
+def show_error(parent: QWidget | None, exc: BaseException) -> None:
+    from console.ui import errors  # looked up at call time (tests replace errors.show_error)
+
+    errors.show_error(parent, exc)
+
+
 class SupervisorDialog(QDialog):
-    """A supervisor enters their own ID and PIN; ``supervisor`` is set only on approval."""
+    """A supervisor enters their own ID and PIN; ``supervisor`` is set only on approval.
+
+    ``approve(supervisor_id, pin)`` runs on a worker (it checks a PIN hash and writes the audit
+    trail); a refusal (``UserFacingError``) is said in the dialog, anything else by ``show_error``.
+    """
 
     def __init__(self, approve: ApproveFn, reason: str, parent: QWidget | None = None, *,
                  title: str = "Supervisor approval"):
@@ -45,6 +60,8 @@ class SupervisorDialog(QDialog):
         self.setWindowTitle(title)
         self.setModal(True)
         self._approve = approve
+        self._op: Operation | None = None
+        self._closed = False
         self.supervisor: Operator | None = None
         intro = QLabel(reason, self)
         intro.setWordWrap(True)
@@ -71,16 +88,47 @@ class SupervisorDialog(QDialog):
         self.buttons.accepted.connect(self.try_approve)
         self.buttons.rejected.connect(self.reject)
 
-    def try_approve(self) -> bool:
-        try:
-            self.supervisor = self._approve(self.supervisor_id.text().strip(), self.pin.text())
-        except UserFacingError as exc:
-            self.error.setText(str(exc))
-            self.pin.clear()
-            return False
+    @property
+    def checking(self) -> bool:
+        return self._op is not None and not self._op.done
+
+    def try_approve(self) -> Operation | None:
+        """Check the ID and PIN off the GUI thread; accepts the dialog when they are right."""
+        if self.checking:
+            return None  # Enter pressed again while the PIN is being checked
+        approve, supervisor_id, pin = self._approve, self.supervisor_id.text().strip(), self.pin.text()
+        self._set_checking(True)
+        self.error.setText("Checking…")
+        self._op = Operation(self, lambda op: approve(supervisor_id, pin), label="Checking the supervisor PIN…") \
+            .success(self._on_approved).failure(self._on_refused)
+        return self._op.run()
+
+    def _set_checking(self, checking: bool) -> None:
+        for w in (self.approve_button, self.supervisor_id, self.pin):
+            w.setEnabled(not checking)
+
+    def _on_approved(self, supervisor: Operator) -> None:
+        self._set_checking(False)
         self.pin.clear()
+        if self._closed:
+            return  # cancelled while the PIN was being checked
+        self.error.setText("")
+        self.supervisor = supervisor
         self.accept()
-        return True
+
+    def _on_refused(self, exc: BaseException) -> None:
+        self._set_checking(False)
+        self.pin.clear()
+        if isinstance(exc, UserFacingError):
+            self.error.setText(str(exc))
+            self.pin.setFocus()
+            return
+        self.error.setText("")
+        show_error(self, exc)
+
+    def reject(self) -> None:  # Qt override
+        self._closed = True
+        super().reject()
 
 
 def ask_supervisor(parent: QWidget | None, approve: ApproveFn, reason: str) -> Operator | None:
@@ -93,18 +141,24 @@ _BAD = QBrush(QColor("#fee2e2"))
 
 
 class GlMapDialog(QDialog):
-    """Edit item code → GL account. ``save(gl_map, approver)`` stores it (the caller's service call)."""
+    """Edit item code → GL account.
+
+    ``save(gl_map)`` stores it: the caller's service call, run on a worker (no widgets in it);
+    ``on_saved(what save returned)`` follows on the GUI thread once it has been stored.
+    """
 
     def __init__(self, gl_map: GlMap, gl_format: GlFormat, *, editable: bool,
-                 save: Callable[[GlMap], None], unlock: Callable[[], bool] | None = None,
-                 parent: QWidget | None = None):
+                 save: Callable[[GlMap], Any], unlock: Callable[[], bool] | None = None,
+                 parent: QWidget | None = None, on_saved: Callable[[Any], None] | None = None):
         super().__init__(parent)
         self.setObjectName("lockbox-gl-map-dialog")
         self.setWindowTitle("GL mapping — CloudStore item code → GL account")
         self.resize(520, 480)
         self._format = gl_format
         self._save = save
+        self._on_saved = on_saved
         self._unlock = unlock
+        self._working: Operation | None = None  # an import or a save under way
         self.saved: GlMap | None = None
         self.format_label = QLabel(f"GL account format: <b>{gl_format.describe()}</b> "
                                    "(N a digit, A a letter, X either; e.g. 10-4100-000)", self)
@@ -232,7 +286,7 @@ class GlMapDialog(QDialog):
         problems = self.problems()
         self.problems_label.setText("\n".join(problems[:6]) + (f"\n… {len(problems) - 6} more"
                                                                if len(problems) > 6 else ""))
-        self.save_button.setEnabled(self.editable and not problems)
+        self.save_button.setEnabled(self.editable and not problems and not self.working)
 
     # ---- slots
     def _on_add_button_clicked(self) -> None:
@@ -251,14 +305,36 @@ class GlMapDialog(QDialog):
         if path:
             self.import_csv(Path(path))
 
-    def import_csv(self, path: Path) -> None:
-        try:
-            m = load_gl_map_csv(path, self._format)
-        except UserFacingError as exc:
-            from console.ui.errors import show_error
+    @property
+    def working(self) -> bool:
+        return self._working is not None and not self._working.done
 
+    def _set_working(self, op: Operation | None) -> None:
+        self._working = op
+        busy = op is not None
+        self.import_button.setEnabled(self.editable and not busy)
+        self._validate()
+
+    def import_csv(self, path: Path) -> Operation | None:
+        """Read a mapping CSV on a worker; it replaces the table (Save keeps it)."""
+        if self.working:
+            return None
+        gl_format = self._format
+
+        def done(m: GlMap) -> None:
+            self._set_working(None)
+            self._show_imported(path, m)
+
+        def failed(exc: BaseException) -> None:
+            self._set_working(None)
             show_error(self, exc)
-            return
+
+        op = Operation(self, lambda op: load_gl_map_csv(path, gl_format), label=f"Reading {path.name}…")
+        op.success(done).failure(failed)
+        self._set_working(op)
+        return op.run()
+
+    def _show_imported(self, path: Path, m: GlMap) -> None:
         before = {code: account for _row, code, account in self.entries() if code}
         self.table.blockSignals(True)
         self.table.setRowCount(0)
@@ -285,8 +361,6 @@ class GlMapDialog(QDialog):
 
     def export_csv(self, path: Path):
         """Write the mapping as CSV on a worker (a network drive can be slow); a failure is shown."""
-        from console.ui.operations import Operation
-
         gl_map = self.gl_map()
         self.export_button.setEnabled(False)
 
@@ -294,8 +368,6 @@ class GlMapDialog(QDialog):
             self.export_button.setEnabled(True)
 
         def failed(exc: BaseException) -> None:
-            from console.ui.errors import show_error
-
             ended()
             show_error(self, exc)
 
@@ -307,17 +379,23 @@ class GlMapDialog(QDialog):
         if self._unlock is not None and self._unlock():
             self.set_editable(True)
 
-    def _on_save(self) -> None:
-        if not self.editable or self.problems():
-            return
-        m = self.gl_map()
-        try:
-            self._save(m)
-        except UserFacingError as exc:
-            from console.ui.errors import show_error
+    def _on_save(self) -> Operation | None:
+        """Store the mapping through ``save`` on a worker; the dialog closes once it is stored."""
+        if not self.editable or self.working or self.problems():
+            return None
+        m, save = self.gl_map(), self._save
 
+        def done(result: Any) -> None:
+            self._set_working(None)
+            self.saved = m
+            if self._on_saved is not None:
+                self._on_saved(result)
+            self.accept()
+
+        def failed(exc: BaseException) -> None:
+            self._set_working(None)
             show_error(self, exc)
-            return
-        self.saved = m
-        self.accept()
 
+        op = Operation(self, lambda op: save(m), label="Saving the GL mapping…").success(done).failure(failed)
+        self._set_working(op)
+        return op.run()

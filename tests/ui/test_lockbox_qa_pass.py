@@ -192,7 +192,8 @@ def test_importing_a_gl_csv_says_which_codes_it_removes_and_changes(qtbot, tmp_p
     csv_path = tmp_path / "gl.csv"
     csv_path.write_text("ItemCode,GLAccount\r\n301,10-4100-000\r\n302,10-9999-000\r\n401,40-1000-000\r\n",
                         encoding="utf-8")
-    dialog.import_csv(csv_path)
+    op = dialog.import_csv(csv_path)  # read on a worker
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
     text = dialog.notice_label.text()
     assert not dialog.notice_label.isHidden()
     assert "Imported 3 item code(s) from gl.csv" in text

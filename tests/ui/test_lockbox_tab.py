@@ -234,7 +234,8 @@ def test_gl_mapping_editor_needs_a_supervisor_and_checks_the_format(qtbot, tmp_p
     assert not dialog.save_button.isEnabled() and "does not match" in dialog.problems_label.text()
     dialog.table.item(r, 1).setText("30-4400-000")
     assert dialog.save_button.isEnabled()
-    dialog._on_save()
+    op = dialog._on_save()  # stored on a worker
+    settle(qtbot, lambda: op.done)
     assert dialog.saved is not None and dialog.saved.account("304") == "30-4400-000"
     assert tab.service.settings.gl_map.account("304") == "30-4400-000"
     from console.services.lockbox import profile_gl_map

@@ -77,6 +77,12 @@ from console.ui.operations import Operation
 
 log = logging.getLogger(__name__)
 
+
+def _checked(service, path: Path, operator: str) -> tuple[CheckResult, Summary | None]:
+    """Worker thread: read a lockbox file back and make its summary sheet (a registry look-up)."""
+    c = service.check(path)
+    return c, (service.summary(c.file, c.path.name, prepared_by=operator) if c.ok else None)
+
 VIA = (("stratus", "Stratus (SFTP)"), ("email", "E-mail"))
 BUILD_ROLES = ("clerk", "supervisor")
 RELEASE_TEXT = {"sent": "sent through Stratus", "emailed": "e-mailed", "handed_over": "handed over"}
@@ -92,6 +98,7 @@ class LockboxTab(QWidget):
         self.use_queue = False  # the posting queue instead of a payments file
         self.preview: LockboxPreview | None = None
         self.current: CheckResult | None = None  # the built or opened lockbox file
+        self._summary: Summary | None = None  # its summary sheet, made on the worker that checked it
         self.last_build: BuildResult | None = None
         self.last_send: SendOutcome | None = None
         self.duplicates_by: Operator | None = None
@@ -396,8 +403,12 @@ class LockboxTab(QWidget):
             self.load_payments(Path(path))
 
     def _on_sandbox_button_clicked(self) -> None:
+        if self.busy:
+            return
         target = Path(self.ctx.services.paths.sandbox_dir) / "lockbox" / f"payments-{date.today():%Y%m%d}.csv"
-        self.load_payments(write_sandbox_payments(target, self.ctx.profile))
+        profile = self.ctx.profile
+        self._run(lambda op: write_sandbox_payments(target, profile), "Writing today's training payments…",
+                  self.load_payments)
 
     def _on_dates_check_toggled(self, on: bool) -> None:
         self.from_date.setEnabled(on)
@@ -542,11 +553,11 @@ class LockboxTab(QWidget):
         self._remember_folder(path)
         self._run(lambda op: (service.build(preview, path, operator=operator, overwrite=overwrite,
                                             progress=op.progress, cancel=op.cancel_event),
-                              service.check(path)),
+                              *_checked(service, path, operator)),
                   f"Building {path.name}…", self._on_built, cancellable=True)
 
-    def _on_built(self, result: tuple[BuildResult, CheckResult]) -> None:
-        self.last_build, self.current = result
+    def _on_built(self, result: tuple[BuildResult, CheckResult, Summary | None]) -> None:
+        self.last_build, self.current, self._summary = result
         self._show_file(self.current, built=True)
         self.ctx.status(f"Built and verified {self.current.path.name}")
 
@@ -555,7 +566,8 @@ class LockboxTab(QWidget):
         if not built:
             self.model.set_rows(rows_from_file(f))
             self._fit_columns()
-            rows, total = gl_rows(self.service.summary(f, c.path.name).gl_totals if f.ok else [])
+            summary = self.current_summary() if f.ok else None
+            rows, total = gl_rows(summary.gl_totals if summary is not None else [])
             self.gl_model.set_rows(rows, total=total if rows else None)
             rows, total = batch_rows(f.batches)
             self.batch_model.set_rows(rows, total=total if rows else None)
@@ -588,10 +600,11 @@ class LockboxTab(QWidget):
             self.check_file(Path(path))
 
     def check_file(self, path: Path) -> None:
-        service = self.service
-        self._run(lambda op: service.check(path), f"Checking {path.name}…", self._on_checked)
+        service, operator = self.service, self.ctx.operator_id
+        self._run(lambda op: _checked(service, path, operator), f"Checking {path.name}…", self._on_checked)
 
-    def _on_checked(self, c: CheckResult) -> None:
+    def _on_checked(self, result: tuple[CheckResult, Summary | None]) -> None:
+        c, self._summary = result
         self.current = c
         self.preview = None
         self.summary_label.setText(f"Lockbox file {c.path.name} read back: "
@@ -609,12 +622,13 @@ class LockboxTab(QWidget):
             return
         service, operator, path = self.service, self.ctx.operator_id, c.path
         self._run(lambda op: (service.send(path, via=via, operator=operator, override_by=override_by,
-                                           progress=op.progress, cancel=op.cancel_event), service.check(path)),
+                                           progress=op.progress, cancel=op.cancel_event),
+                              *_checked(service, path, operator)),
                   f"Sending {path.name}…", self._on_sent, cancellable=True,
                   on_failed=lambda exc: self._on_send_failed(exc, via))
 
-    def _on_sent(self, result: tuple[SendOutcome, CheckResult]) -> None:
-        self.last_send, self.current = result
+    def _on_sent(self, result: tuple[SendOutcome, CheckResult, Summary | None]) -> None:
+        self.last_send, self.current, self._summary = result
         self._show_file(self.current, built=True)
         s = self.last_send
         msg = f"{s.path.name} sent by {'e-mail to' if s.via == 'email' else 'Stratus to'} {s.destination} ({s.status})"
@@ -689,15 +703,18 @@ class LockboxTab(QWidget):
         if c is None:
             return
         service, operator, path = self.service, self.ctx.operator_id, c.path
-        self._run(lambda op: (service.mark_handed_over(path, operator=operator, note=note), service.check(path))[1],
-                  f"Recording {path.name}…", lambda checked: self._on_checked(checked))
+        self._run(lambda op: (service.mark_handed_over(path, operator=operator, note=note),
+                              _checked(service, path, operator))[1],
+                  f"Recording {path.name}…", self._on_checked)
 
     # ---- summary sheet ------------------------------------------------------------------------
     def current_summary(self) -> Summary | None:
-        c = self.current
-        if c is None or not c.ok:
+        """The summary sheet of the current file, made when it was built, sent or read back
+        (on the worker: it looks the file up in the registry)."""
+        c, summary = self.current, self._summary
+        if c is None or not c.ok or summary is None or summary.fingerprint != c.file.fingerprint:
             return None
-        return self.service.summary(c.file, c.path.name, prepared_by=self.ctx.operator_id)
+        return summary
 
     def summary_html(self) -> str:
         from html import escape
@@ -789,14 +806,18 @@ class LockboxTab(QWidget):
             approver["who"] = who
             return who is not None
 
-        def save(gl_map: GlMap) -> None:
-            updated = save_profile_gl_map(services.profile, services.paths, gl_map, operator=approver["who"],
-                                          audit=getattr(services, "audit", None))
+        def save(gl_map: GlMap):  # worker thread: the service call only
+            return save_profile_gl_map(profile, services.paths, gl_map, operator=approver["who"],
+                                       audit=getattr(services, "audit", None))
+
+        def saved(updated) -> None:  # GUI thread
             services.profile = updated
             self.service.use_gl_map(GlMap(dict(updated.gl_map), source=f"profile {updated.name}"))
             self.ctx.status("GL mapping saved")
             if self.source_path is not None or self.use_queue:
                 self.run_preview()
 
-        return GlMapDialog(s.gl_map, s.gl_format, editable=editable, save=save, unlock=unlock, parent=self)
+        profile = services.profile
+        return GlMapDialog(s.gl_map, s.gl_format, editable=editable, save=save, on_saved=saved, unlock=unlock,
+                           parent=self)
 
