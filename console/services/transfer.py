@@ -180,6 +180,19 @@ def _registry_fingerprint(sha256: str) -> str:
     return f"sent:{sha256}"
 
 
+def send_history(journal: Journal, sha256: str) -> list[Entry]:
+    """Every journaled send of the file with this SHA-256 (oldest first). Reads the journal only."""
+    return [e for e in journal.entries(fingerprint=_registry_fingerprint(sha256))
+            if e.kind.startswith(JOURNAL_KIND_PREFIX)]
+
+
+def last_delivery(journal: Journal, sha256: str) -> Entry | None:
+    """The newest delivered send of the file with this SHA-256 (any destination), or None.
+    Reads the journal only: no connection, no transfer settings needed (a tab asks it on open)."""
+    done = [e for e in send_history(journal, sha256) if e.state == DONE]
+    return done[-1] if done else None
+
+
 @dataclass
 class TransferService:
     """Sends files through one profile's transfer connection, journaled and reconciled."""
@@ -211,14 +224,12 @@ class TransferService:
         return t
 
     def history(self, sha256: str) -> list[Entry]:
-        return [e for e in self.journal.entries(fingerprint=_registry_fingerprint(sha256))
-                if e.kind.startswith(JOURNAL_KIND_PREFIX)]
+        return send_history(self.journal, sha256)
 
     def previous_delivery(self, path: Path) -> Entry | None:
         """The last delivered send of this exact file (any destination), or None."""
         sha, _size = file_fingerprint(path)
-        done = [e for e in self.history(sha) if e.state == DONE]
-        return done[-1] if done else None
+        return last_delivery(self.journal, sha)
 
     def _audit(self, operator: str, action: str, subject: str, **details: Any) -> None:
         if self.audit is None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,6 +59,8 @@ from console.ui.errors import show_error
 from console.ui.operations import Operation
 from console.ui.table_model import ListTableModel
 
+log = logging.getLogger(__name__)
+
 RecordRole = Qt.ItemDataRole.UserRole + 1  # the record index of a table row
 ProblemRole = Qt.ItemDataRole.UserRole + 2  # the Problem of a problems row
 
@@ -69,6 +73,28 @@ WARNING_LABELS = {"date_in_past": "Due date in the past", "repeated_value": "Acc
 FILE_FILTER = "Invoice files (*.txt *.csv *.dat *.bif);;All files (*)"
 TRAINING_BUTTON_STYLE = ("QPushButton { background:#fef3c7; color:#92400e; border:1px solid #f59e0b; "
                          "border-radius:3px; padding:3px 10px; } QPushButton:disabled { color:#b8a27a; }")
+
+
+#: Banner look per state: what the clerk should take from it at a glance.
+BANNER_STYLES = {
+    "info": "color:#1f2937; padding:4px 6px;",
+    "busy": "color:#1f2937; background:#e5e7eb; padding:4px 6px; border-radius:3px;",
+    "ok": "color:#166534; background:#dcfce7; padding:4px 6px; border-radius:3px;",
+    "warn": "color:#92400e; background:#fef3c7; padding:4px 6px; border-radius:3px;",
+    "error": "color:#991b1b; background:#fee2e2; padding:4px 6px; border-radius:3px;",
+}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 error``, ``5 errors``, ``1,234 invoices`` — never ``error(s)``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def problem_counts(errors: int, warnings: int) -> str:
+    """``No problems`` / ``5 errors, 199 warnings`` / ``No errors, 199 warnings``."""
+    if not errors and not warnings:
+        return "No problems"
+    return f"{plural(errors, 'error') if errors else 'No errors'}, {plural(warnings, 'warning')}"
 
 
 def training_invoice_path(paths) -> Path:
@@ -370,14 +396,17 @@ def summary_html(check: InvoiceCheck) -> str:
         ("Total amount due", f"<b>{format_money(check.total_amount_due)}</b>"),
     ]
     if r.trailer:
-        rows.append(("Trailer", f"{r.trailer[0]:,} records, {format_money(r.trailer[1])}"))
+        trailer = f"{r.trailer[0]:,} records, {format_money(r.trailer[1])}"
+        if any(p.rule.startswith("trailer") for p in r.errors):  # the trailer disagrees with the invoices
+            trailer = f'<span style="color:#991b1b"><b>{trailer}</b> — does not match</span>'
+        rows.append(("Trailer", trailer))
     if s.bill_dates:
         rows.append(("Bill dates", " – ".join(d.strftime("%m/%d/%Y") for d in sorted(set(s.bill_dates)))))
     if s.due_dates:
         rows.append(("Due dates", " – ".join(d.strftime("%m/%d/%Y") for d in sorted(set(s.due_dates)))))
     for t in s.by_type:
         label = "Invoice type " + ("(none)" if t.invoice_type is None else str(t.invoice_type))
-        rows.append((e(label), f"{t.count:,} invoices, {format_money(t.total)}"))
+        rows.append((e(label), f"{plural(t.count, 'invoice')}, {format_money(t.total)}"))
     several = f"{s.accounts_with_several_count:,}"
     if s.accounts_with_several:
         several += ": " + ", ".join(e(a.account) for a in s.accounts_with_several[:5]) + \
@@ -391,10 +420,73 @@ def summary_html(check: InvoiceCheck) -> str:
             by_rule[w.rule] = by_rule.get(w.rule, 0) + 1
         rows.append(("Warnings", "<br>".join(f"{WARNING_LABELS.get(k, e(k))}: {n:,}" for k, n in by_rule.items())))
     verdict = ('<span style="color:#166534"><b>Valid</b></span>' if r.ok
-               else f'<span style="color:#991b1b"><b>{len(r.errors):,} error(s)</b></span>')
-    rows.append(("Check", verdict + f", {len(r.warnings):,} warning(s)"))
-    body = "".join(f"<tr><td style='padding-right:12px; color:#4b5563'>{k}</td><td>{v}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table><p style='color:#6b7280'>sha256 {r.fingerprint[:16]}…</p>"
+               else f'<span style="color:#991b1b"><b>{plural(len(r.errors), "error")}</b></span>')
+    rows.append(("Check", verdict + f", {plural(len(r.warnings), 'warning')}"))
+    body = "".join(f"<tr><td style='padding:1px 12px 1px 0; color:#4b5563'>{k}</td><td>{v}</td></tr>"
+                   for k, v in rows)
+    return (f"<table>{body}</table><p style='color:#6b7280'>Fingerprint (SHA-256) "
+            f"{r.fingerprint[:16]}…</p>")
+
+
+def row_details_html(result: ReadResult, i: int, problems: list[Problem]) -> str:
+    """One invoice in words for the strip under the table: line, account, customer, invoice,
+    amount due, then what is wrong with it (errors first)."""
+    e = html.escape
+
+    def cell(name: str) -> str:
+        col = result.columns.get(name)
+        if col is None:
+            return ""
+        value = col[i]
+        if value is None or value == "":
+            raw = result.bad_cells.get((i, name))
+            return f'<span style="color:#991b1b">{e(raw)}</span>' if raw else '<i style="color:#991b1b">missing</i>'
+        return e(format_money(value) if isinstance(value, Decimal) else display(value))
+
+    parts = [f"<b>Line {result.lines[i]}</b>", f"Account {cell('AccountNumber')}", cell("CustomerName"),
+             f"Invoice {cell('InvoiceNumber')}", f"{cell('TotalAmountDue')} due"]
+    text = " · ".join(p for p in parts if p)
+    ordered = sorted(problems, key=lambda p: p.severity != "error")
+    for p in ordered:
+        color, mark = ("#991b1b", "Error") if p.severity == "error" else ("#92400e", "Warning")
+        text += f'<br><span style="color:{color}"><b>{mark}:</b> {e(p.message)}</span>'
+    return text
+
+
+def outside_row_html(problem: Problem) -> str:
+    """A problem with no invoice row (the header, the trailer, the whole file) for the strip."""
+    e = html.escape
+    where = f"Line {problem.line}" if problem.line is not None else "The whole file"
+    if problem.rule.startswith("trailer"):
+        where += " (the trailer: record count and control total, not an invoice)"
+    elif problem.line == 1:
+        where += " (the header)"
+    color = "#991b1b" if problem.severity == "error" else "#92400e"
+    return f'<b>{e(where)}</b><br><span style="color:{color}">{e(problem.message)}</span>'
+
+
+ROW_HINT = '<span style="color:#6b7280">Click a row, or a problem below, to see that invoice here.</span>'
+
+#: The delivery status of a sent file, as the banner says it.
+DELIVERY_WORDS = {
+    "awaiting pickup": "awaiting pickup by Invoice Cloud",
+    "delivered": "delivered — Invoice Cloud picked it up",
+    "missing": "no longer on the server, and Invoice Cloud has not confirmed it",
+    "unknown": "delivery status unknown: the server could not be reached",
+}
+
+
+@dataclass
+class SentState:
+    """What the clerk needs to know about an earlier send of the open file."""
+
+    when: str  # ISO 8601 (journal time) or "" for "just now"
+    operator: str
+    remote_path: str
+    key: str = ""
+    status: str | None = None  # "awaiting pickup" | "delivered" | "missing" | "unknown" | None (not asked yet)
+    this_session: bool = False
+    override_by: str = ""
 
 
 class InvoiceImportTab(QWidget):
@@ -411,6 +503,8 @@ class InvoiceImportTab(QWidget):
         self.loading = False
         self._op: Operation | None = None
         self._generation = 0
+        self.sent: SentState | None = None  # the open file was sent (earlier, or from here)
+        self._sending_path: Path | None = None
         self.setAcceptDrops(True)
 
         # ---- top bar
@@ -470,9 +564,10 @@ class InvoiceImportTab(QWidget):
         prog.addWidget(self.progress, 1)
         prog.addWidget(self.cancel_button)
 
-        self.banner = QLabel("Open the invoice file Caselle's “Invoice Cloud Export” wrote, or drop it here.")
+        self.banner = QLabel()
         self.banner.setObjectName("invoice-banner")
         self.banner.setWordWrap(True)
+        self.set_banner("Open the invoice file Caselle's “Invoice Cloud Export” wrote, or drop it here.")
 
         # ---- summary
         self.summary = QLabel("")
@@ -484,7 +579,7 @@ class InvoiceImportTab(QWidget):
         summary_scroll = QScrollArea()
         summary_scroll.setWidgetResizable(True)
         summary_scroll.setWidget(self.summary)
-        summary_scroll.setMinimumWidth(240)
+        summary_scroll.setMinimumWidth(280)
 
         # ---- table
         self.model = InvoiceTableModel(self)
@@ -529,6 +624,16 @@ class InvoiceImportTab(QWidget):
         tb.setContentsMargins(0, 0, 0, 0)
         tb.addLayout(filt)
         tb.addWidget(self.table, 1)
+        # the current row in words (which account, whose bill, what is wrong with it): a jump to
+        # a far-right cell scrolls the account and name out of sight
+        self.row_details = QLabel(ROW_HINT)
+        self.row_details.setObjectName("invoice-row-details")
+        self.row_details.setTextFormat(Qt.TextFormat.RichText)
+        self.row_details.setWordWrap(True)
+        self.row_details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.row_details.setStyleSheet("color:#1f2937; padding:2px 2px;")
+        tb.addWidget(self.row_details)
+        self.table.selectionModel().currentChanged.connect(self._on_current_row_changed)
 
         # ---- problems
         self.problems_model = ProblemsModel(self)
@@ -546,6 +651,7 @@ class InvoiceImportTab(QWidget):
         self.problems.clicked.connect(self._on_problem_clicked)
         self.problems.activated.connect(self._on_problem_clicked)
         self.problems_label = QLabel("Problems")
+        self.problems_label.setObjectName("invoice-problems-label")
         problems_box = QWidget()
         pb = QVBoxLayout(problems_box)
         pb.setContentsMargins(0, 0, 0, 0)
@@ -562,7 +668,7 @@ class InvoiceImportTab(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([280, 900])
+        self.splitter.setSizes([320, 900])
 
         # the transfer side puts its panel (progress, delivery status) here
         self.send_area = QVBoxLayout()
@@ -577,6 +683,7 @@ class InvoiceImportTab(QWidget):
         self.sender = None
         self.transfer_panel = None
         self._attach_sender()
+        self._update_send_button()
 
     def _attach_sender(self) -> None:
         """Send through the transfer side's controller and panel (console/ui/transfer_sender.py):
@@ -592,12 +699,89 @@ class InvoiceImportTab(QWidget):
         self.transfer_panel = TransferPanel(self.sender)
         self.add_send_widget(self.transfer_panel)
         self.send_requested.connect(self._send_checked_file)
-        self.sender.started.connect(lambda _name: self._update_send_button())
-        self.sender.finished.connect(lambda _ok: self._update_send_button())
+        self.sender.started.connect(self._on_send_started)
+        self.sender.finished.connect(self._on_send_finished)
+        self.sender.sent.connect(self._on_sent_now)
+        self.sender.delivery_changed.connect(self._on_delivery_status)
 
     def _send_checked_file(self, check: InvoiceCheck) -> None:
+        self._sending_path = check.path
         self.sender.send(check.path, expected_sha256=check.fingerprint)
         self._update_send_button()
+
+    def _on_send_started(self, name: str) -> None:
+        if self._sending_path == self.path:
+            self.set_banner(f"Sending {name} to Invoice Cloud…", "busy")
+        self._update_send_button()
+
+    def _on_send_finished(self, ok: bool) -> None:
+        if not ok and self._sending_path == self.path:
+            self._refresh_banner()  # not sent: back to what the file is (the panel says why)
+        self._update_send_button()
+
+    def _on_sent_now(self, result) -> None:
+        if self._sending_path != self.path or self.check is None:
+            return
+        self.sent = SentState("", self.ctx.operator_id, result.remote_path, key=result.key,
+                              status=str(result.status), this_session=True,
+                              override_by="supervisor" if result.override else "")
+        self._refresh_banner()
+        self._update_send_button()
+        self.ctx.status(f"Sent {result.remote_name} to Invoice Cloud ({result.remote_path})")
+
+    def _on_delivery_status(self, status: str) -> None:
+        if self.sent is not None and self.sent.this_session and self._sending_path == self.path:
+            self.sent.status = status
+            self._refresh_banner()
+
+    # ---- earlier sends of the open file ---------------------------------------------------
+    def _journal(self):
+        """The journal, without building the transfer service (that starts the sandbox)."""
+        services = self.ctx.services
+        journal = getattr(services, "journal", None)
+        if journal is None and "transfer" in getattr(services, "__dict__", {}):
+            journal = getattr(services.transfer, "journal", None)
+        return journal
+
+    def _look_up_earlier_send(self, gen: int, check: InvoiceCheck) -> None:
+        """After a valid file is checked: was this exact file (same SHA-256) sent before? Then
+        say when, by whom and where, ask the server whether it was picked up, and make Send a
+        "Send again…" that needs a supervisor."""
+        journal = self._journal() if self.sender is not None else None
+        if journal is None or not check.ok:
+            return
+        sha = check.fingerprint
+
+        def look(_op):
+            from console.services.transfer import last_delivery
+
+            return last_delivery(journal, sha)
+
+        Operation(self, look, label="Looking up earlier sends of this file…") \
+            .success(lambda entry: self._on_earlier_send(gen, entry)) \
+            .failure(lambda exc: log.warning("could not look up earlier sends: %s", exc)) \
+            .run()
+
+    def _on_earlier_send(self, gen: int, entry) -> None:
+        if gen != self._generation or entry is None or (self.sent is not None and self.sent.this_session):
+            return
+        payload = entry.payload
+        self.sent = SentState(entry.updated_at or entry.created_at, entry.operator,
+                              payload.get("remote_path") or entry.remote_ref, key=entry.key,
+                              override_by=payload.get("override_by", ""))
+        self._refresh_banner()
+        self._update_send_button()
+        services, key = self.ctx.services, entry.key
+        Operation(self, lambda _op: services.transfer.delivery_status(key), label="Asking whether it was picked up…") \
+            .success(lambda status: self._on_earlier_status(gen, str(status))) \
+            .failure(lambda exc: self._on_earlier_status(gen, "unknown")) \
+            .run()
+
+    def _on_earlier_status(self, gen: int, status: str) -> None:
+        if gen != self._generation or self.sent is None or self.sent.this_session:
+            return
+        self.sent.status = status
+        self._refresh_banner()
 
     # ---- hooks for the transfer side ----------------------------------------------------------
     def add_send_widget(self, widget: QWidget) -> None:
@@ -643,12 +827,69 @@ class InvoiceImportTab(QWidget):
 
     def _update_send_button(self) -> None:
         self.send_button.setEnabled(self.can_send)
-        if self.check is not None and not self.check.ok:
-            self.send_button.setToolTip("Fix the errors (in Caselle, then export again) before sending")
-        elif self.check is not None and self.check.record_count == 0:
-            self.send_button.setToolTip("The file holds no invoices: there is nothing to send")
+        sending = self.sender is not None and self.sender.busy
+        if sending:
+            self.send_button.setText("Sending…")
+        elif self.sent is not None and self.check is not None:
+            self.send_button.setText("&Send again…")
         else:
-            self.send_button.setToolTip("")
+            self.send_button.setText("&Send to Invoice Cloud")
+        if self.check is None:
+            self.send_button.setToolTip("Open a checked invoice file first")
+        elif not self.check.ok:
+            self.send_button.setToolTip("Fix the errors (in Caselle, then export again) before sending")
+        elif self.check.record_count == 0:
+            self.send_button.setToolTip("The file holds no invoices: there is nothing to send")
+        elif sending:
+            self.send_button.setToolTip("The file is being sent (see the progress below)")
+        elif self.sent is not None:
+            self.send_button.setToolTip("This file was already sent: sending it again loads the same invoices "
+                                        "twice, so a supervisor must approve with their PIN")
+        else:
+            self.send_button.setToolTip("Send the checked file to Invoice Cloud (exactly once)")
+
+    def set_banner(self, text: str, state: str = "info") -> None:
+        """The line under the buttons: what the file is, and what the clerk can do next."""
+        self.banner.setText(text)
+        self.banner.setProperty("state", state)
+        self.banner.setStyleSheet(BANNER_STYLES.get(state, BANNER_STYLES["info"]))
+
+    def _refresh_banner(self) -> None:
+        check = self.check
+        if check is None:
+            return
+        name = check.path.name
+        if not check.ok:
+            self.set_banner(f"{name} has {plural(len(check.errors), 'error')}. Nothing can be sent until they "
+                            "are fixed in Caselle and the file is exported again. Click a problem to see its row.",
+                            "error")
+        elif check.record_count == 0:
+            self.set_banner(f"{name} holds no invoices (only a header), so there is nothing to send. Run "
+                            "Caselle's \u201cInvoice Cloud Export\u201d again for the billing cycle.", "warn")
+        elif self.sent is not None:
+            self.set_banner(*self._sent_banner(name))
+        else:
+            warned = f", with {plural(len(check.warnings), 'warning')} (see Problems)" if check.warnings else ""
+            self.set_banner(f"{name}: {plural(check.record_count, 'invoice')}, "
+                            f"{format_money(check.total_amount_due)} due — valid{warned}. Ready to send.", "ok")
+
+    def _sent_banner(self, name: str) -> tuple[str, str]:
+        sent = self.sent
+        assert sent is not None
+        status = DELIVERY_WORDS.get(sent.status or "", sent.status or "")
+        if sent.this_session:
+            how = " with a supervisor's override" if sent.override_by else ""
+            text = f"{name} was sent to Invoice Cloud{how} ({sent.remote_path})"
+            text += f": {status}." if status else "."
+            return text, "ok" if sent.status == "delivered" else ("warn" if sent.status in ("missing", "unknown")
+                                                                   else "busy")
+        from console.ui.transfer_override_dialog import local_time
+
+        op = self.ctx.profile.operator(sent.operator) if sent.operator else None
+        who = f"{op.name} ({op.operator_id})" if op is not None else (sent.operator or "someone")
+        text = f"{name} was already sent {local_time(sent.when)} by {who} to {sent.remote_path}"
+        text += f" — {status}." if status else " — asking the server whether it was picked up…"
+        return text + " Sending it again needs a supervisor.", "warn"
 
     def _update_count(self) -> None:
         shown, total = self.model.rowCount(), self.model.total_rows
@@ -676,7 +917,7 @@ class InvoiceImportTab(QWidget):
 
         if self.training_button is not None:
             self.training_button.setEnabled(False)
-        self.banner.setText("Writing a training invoice file for the sandbox's demo customers…")
+        self.set_banner("Writing a training invoice file for the sandbox's demo customers…", "busy")
         op = Operation(self, write, label="Writing a training invoice file…")
         op.success(self._on_training_file_written).failure(self._on_training_file_failed)
         return op.run()
@@ -689,7 +930,7 @@ class InvoiceImportTab(QWidget):
     def _on_training_file_failed(self, exc: BaseException) -> None:
         if self.training_button is not None:
             self.training_button.setEnabled(True)
-        self.banner.setText(f"The training invoice file could not be written: {failure_reason(exc)}")
+        self.set_banner(f"The training invoice file could not be written: {failure_reason(exc)}", "error")
         show_error(self, exc)
 
     def _on_layout_changed(self, _index: int) -> None:
@@ -711,10 +952,12 @@ class InvoiceImportTab(QWidget):
             self.transfer_panel.clear()  # the last send was another file's: don't show it under this one
         self.path = Path(path)
         self.check = None
+        self.sent = None
         self.summary.setText("")
+        self.row_details.setText(ROW_HINT)
         self.problems_model.set_problems([], [])
         self.problems_label.setText("Problems")
-        self.banner.setText(f"Checking {self.path.name}…")
+        self.set_banner(f"Checking {self.path.name}…", "busy")
         self._set_loading(True)
 
         # the whole-file check starts once the preview is on screen: alone on the CPU, the
@@ -743,7 +986,8 @@ class InvoiceImportTab(QWidget):
         if self.loading:
             self._generation += 1  # whatever is still running is dropped when it arrives
             self._set_loading(False)
-            self.banner.setText("Cancelled.")
+            self.set_banner("Cancelled: the file was not checked, so it cannot be sent. Check it again to go on.",
+                            "warn")
 
     def _on_progress(self, gen: int, done: int, total: int | None, message: str) -> None:
         if gen != self._generation:
@@ -759,7 +1003,7 @@ class InvoiceImportTab(QWidget):
         self.model.set_result(result, preview=True)
         self.table.resizeColumnsToContents()
         self._update_count()
-        self.banner.setText(f"First {len(result):,} invoices of {self.path.name} — checking the whole file…")
+        self.set_banner(f"First {len(result):,} invoices of {self.path.name} — checking the whole file…", "busy")
 
     def _show_check(self, gen: int, check: InvoiceCheck) -> None:
         if gen != self._generation:
@@ -773,25 +1017,21 @@ class InvoiceImportTab(QWidget):
         self.problems_model.set_problems(check.errors, check.warnings)
         if self.show_box.currentData() != "all":
             self._on_filter_changed()
-        self.problems_label.setText(f"Problems: {len(check.errors):,} error(s), {len(check.warnings):,} warning(s)"
-                                    + (f" — {check.result.problems_not_listed:,} more not listed"
-                                       if check.result.problems_not_listed else ""))
+        counts = problem_counts(len(check.errors), len(check.warnings))
+        if check.result.problems_not_listed:
+            counts += f" ({check.result.problems_not_listed:,} more not listed)"
+        self.problems_label.setText(f"<b>Problems:</b> {counts}"
+                                    + (" — click one to see its row" if check.errors or check.warnings else ""))
         self.summary.setText(summary_html(check))
         self._update_count()
         self._set_loading(False)
-        if check.ok and check.record_count == 0:
-            self.banner.setText(f"{check.path.name} holds no invoices (only a header), so there is nothing to "
-                                "send. Run Caselle's \u201cInvoice Cloud Export\u201d again for the billing cycle.")
-        elif check.ok:
-            self.banner.setText(f"{check.path.name}: {check.record_count:,} invoices, "
-                                f"{format_money(check.total_amount_due)} due — valid"
-                                + (", with warnings (see below)." if check.warnings else "."))
-        else:
-            self.banner.setText(f"{check.path.name} has {len(check.errors):,} error(s). Nothing can be sent "
-                                "until they are fixed in Caselle and the file is exported again. "
-                                "Click a problem to see its row.")
-        self.ctx.status(f"Checked {check.path.name}: {check.record_count:,} invoices, "
-                        f"{len(check.errors):,} error(s)")
+        self._refresh_banner()
+        if check.errors:  # show the first broken invoice at once (the strip says what is wrong)
+            self.problems.setCurrentIndex(self.problems_model.index(0, ProblemsModel.MESSAGE))
+            self.jump_to(check.errors[0])
+        self.ctx.status(f"Checked {check.path.name}: {plural(check.record_count, 'invoice')}, "
+                        f"{plural(len(check.errors), 'error')}")
+        self._look_up_earlier_send(gen, check)
         self.check_did_finish.emit(check)
 
     def _on_failed(self, gen: int, exc: BaseException) -> None:
@@ -801,7 +1041,8 @@ class InvoiceImportTab(QWidget):
         self.model.set_result(None)
         self._update_count()
         self._set_loading(False)
-        self.banner.setText(f"{self.path.name if self.path else 'The file'} could not be read: {failure_reason(exc)}")
+        self.set_banner(f"{self.path.name if self.path else 'The file'} could not be read: {failure_reason(exc)}",
+                        "error")
         show_error(self, exc)
 
     # ---- filter / jump ---------------------------------------------------------------
@@ -814,13 +1055,22 @@ class InvoiceImportTab(QWidget):
         if p is not None:
             self.jump_to(p)
 
-    def jump_to(self, problem: Problem) -> bool:
-        """Select the row (and cell) of a problem; False when it has no row (header, trailer)."""
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         r = self.model.result
-        if r is None or problem.line is None:
-            return False
-        i = r.index_of_line(problem.line)
+        if r is None or not current.isValid() or not 0 <= current.row() < self.model.rowCount():
+            self.row_details.setText(ROW_HINT)
+            return
+        i = self.model.record_index(current.row())
+        self.row_details.setText(row_details_html(r, i, self.model.row_problems.get(i, [])))
+
+    def jump_to(self, problem: Problem) -> bool:
+        """Select the row (and cell) of a problem; False when it has no row (header, trailer) —
+        then the strip under the table says where it is."""
+        r = self.model.result
+        i = r.index_of_line(problem.line) if r is not None and problem.line is not None else None
         if i is None:
+            self.table.clearSelection()
+            self.row_details.setText(outside_row_html(problem))
             return False
         row = self.model.view_row(i)
         if row is None:  # filtered out: show everything again
@@ -832,6 +1082,7 @@ class InvoiceImportTab(QWidget):
         index = self.model.index(row, self.model.column_of(problem.column))
         self.table.setCurrentIndex(index)
         self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.row_details.setText(row_details_html(r, i, self.model.row_problems.get(i, [])))
         return True
 
     # ---- send -------------------------------------------------------------------------
