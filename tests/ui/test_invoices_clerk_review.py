@@ -104,6 +104,8 @@ def test_row_details_name_the_invoice_and_what_is_wrong(tmp_path):
     assert "is not an amount" in html and "Error" in html
     missing = row_details_html(r, r.index_of_line(10), [p for p in r.errors if p.line == 10])
     assert "missing" in missing and "AccountNumber is required" in missing
+    credit = next(k for k, v in enumerate(r.columns["TotalAmountDue"]) if v is not None and v < 0)
+    assert f"credit balance ${-r.columns['TotalAmountDue'][credit]:,.2f}" in row_details_html(r, credit, [])
     trailer = next(p for p in r.errors if p.rule.startswith("trailer"))
     assert "the trailer" in outside_row_html(trailer)
     assert "The whole file" in outside_row_html(Problem(None, None, "encoding", "x"))
@@ -166,7 +168,8 @@ def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path)
         # the banner follows the send: sent, then delivered once Stratus picked it up
         assert tab.sent is not None and tab.sent.this_session
         qtbot.waitUntil(lambda: tab.sent.status == "delivered", timeout=15_000)
-        assert "was sent to Invoice Cloud" in tab.banner.text() and "delivered" in tab.banner.text()
+        assert "was sent to the sandbox (TRAINING" in tab.banner.text() and "delivered" in tab.banner.text()
+        assert "/invoices/ICExport-Nov2026.txt" in tab.banner.text()
         assert tab.banner.property("state") == "ok"
         assert tab.send_button.text().replace("&", "") == "Send again…" and tab.send_button.isEnabled()
         assert "supervisor" in tab.send_button.toolTip()

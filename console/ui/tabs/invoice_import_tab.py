@@ -443,8 +443,11 @@ def row_details_html(result: ReadResult, i: int, problems: list[Problem]) -> str
             return f'<span style="color:#991b1b">{e(raw)}</span>' if raw else '<i style="color:#991b1b">missing</i>'
         return e(format_money(value) if isinstance(value, Decimal) else display(value))
 
+    total = result.columns.get("TotalAmountDue", [None] * (i + 1))[i]
+    due = (f"credit balance {e(format_money(-total))}" if isinstance(total, Decimal) and total < 0
+           else f"{cell('TotalAmountDue')} due")
     parts = [f"<b>Line {result.lines[i]}</b>", f"Account {cell('AccountNumber')}", cell("CustomerName"),
-             f"Invoice {cell('InvoiceNumber')}", f"{cell('TotalAmountDue')} due"]
+             f"Invoice {cell('InvoiceNumber')}", due]
     text = " · ".join(p for p in parts if p)
     ordered = sorted(problems, key=lambda p: p.severity != "error")
     for p in ordered:
@@ -469,9 +472,9 @@ ROW_HINT = '<span style="color:#6b7280">Click a row, or a problem below, to see 
 
 #: The delivery status of a sent file, as the banner says it.
 DELIVERY_WORDS = {
-    "awaiting pickup": "awaiting pickup by Invoice Cloud",
-    "delivered": "delivered — Invoice Cloud picked it up",
-    "missing": "no longer on the server, and Invoice Cloud has not confirmed it",
+    "awaiting pickup": "awaiting pickup (the file is on the server, not yet collected)",
+    "delivered": "delivered — picked up from the server",
+    "missing": "no longer on the server, and its pickup was not confirmed",
     "unknown": "delivery status unknown: the server could not be reached",
 }
 
@@ -727,7 +730,7 @@ class InvoiceImportTab(QWidget):
                               override_by="supervisor" if result.override else "")
         self._refresh_banner()
         self._update_send_button()
-        self.ctx.status(f"Sent {result.remote_name} to Invoice Cloud ({result.remote_path})")
+        self.ctx.status(f"Sent {result.remote_name} as {result.remote_path}")
 
     def _on_delivery_status(self, status: str) -> None:
         if self.sent is not None and self.sent.this_session and self._sending_path == self.path:
@@ -879,7 +882,9 @@ class InvoiceImportTab(QWidget):
         status = DELIVERY_WORDS.get(sent.status or "", sent.status or "")
         if sent.this_session:
             how = " with a supervisor's override" if sent.override_by else ""
-            text = f"{name} was sent to Invoice Cloud{how} ({sent.remote_path})"
+            where = ("the sandbox (TRAINING: nothing reaches Invoice Cloud)" if self.ctx.profile.is_sandbox
+                     else "Invoice Cloud")
+            text = f"{name} was sent to {where}{how} as {sent.remote_path}"
             text += f": {status}." if status else "."
             return text, "ok" if sent.status == "delivered" else ("warn" if sent.status in ("missing", "unknown")
                                                                    else "busy")
