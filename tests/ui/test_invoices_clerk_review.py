@@ -186,6 +186,16 @@ def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path)
         assert "/invoices/ICExport-Nov2026.txt" in text and "delivered" in text and "supervisor" in text
         assert other.banner.property("state") == "warn"
         assert other.send_button.text().replace("&", "") == "Send again…"
+        # Send again without a supervisor's approval: nothing sent, the banner still says why
+        other.sender.ask_override = lambda *a, **k: None
+        banners = []
+        other.sender.started.connect(lambda _n: banners.append(other.banner.text()))
+        with qtbot.waitSignal(other.sender.finished, timeout=30_000) as done:
+            other.send_button.click()
+        assert done.args == [False]
+        assert banners and banners[0].startswith("Sending ICExport-Nov2026.txt to the sandbox")
+        assert "already sent" in other.banner.text() and other.banner.property("state") == "warn"
+        assert other.send_button.text().replace("&", "") == "Send again…" and other.send_button.isEnabled()
 
         # a different file: nothing about the earlier send
         fresh = tmp_path / "ICExport-Dec2026.txt"

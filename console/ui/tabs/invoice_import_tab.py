@@ -714,7 +714,7 @@ class InvoiceImportTab(QWidget):
 
     def _on_send_started(self, name: str) -> None:
         if self._sending_path == self.path:
-            self.set_banner(f"Sending {name} to Invoice Cloud…", "busy")
+            self.set_banner(f"Sending {name} to {self._destination()}…", "busy")
         self._update_send_button()
 
     def _on_send_finished(self, ok: bool) -> None:
@@ -876,15 +876,17 @@ class InvoiceImportTab(QWidget):
             self.set_banner(f"{name}: {plural(check.record_count, 'invoice')}, "
                             f"{format_money(check.total_amount_due)} due — valid{warned}. Ready to send.", "ok")
 
+    def _destination(self) -> str:
+        return ("the sandbox (TRAINING: nothing reaches Invoice Cloud)" if self.ctx.profile.is_sandbox
+                else "Invoice Cloud")
+
     def _sent_banner(self, name: str) -> tuple[str, str]:
         sent = self.sent
         assert sent is not None
         status = DELIVERY_WORDS.get(sent.status or "", sent.status or "")
         if sent.this_session:
             how = " with a supervisor's override" if sent.override_by else ""
-            where = ("the sandbox (TRAINING: nothing reaches Invoice Cloud)" if self.ctx.profile.is_sandbox
-                     else "Invoice Cloud")
-            text = f"{name} was sent to {where}{how} as {sent.remote_path}"
+            text = f"{name} was sent to {self._destination()}{how} as {sent.remote_path}"
             text += f": {status}." if status else "."
             return text, "ok" if sent.status == "delivered" else ("warn" if sent.status in ("missing", "unknown")
                                                                    else "busy")
