@@ -325,7 +325,13 @@ class SwipeCapture(QObject):
         if mods != Qt.KeyboardModifier.ControlModifier or not Qt.Key.Key_A.value <= key <= Qt.Key.Key_Z.value:
             return None
         char = chr(key - Qt.Key.Key_A.value + 1)
-        return char if char in self._control_chars else None
+        if char not in self._control_chars:
+            return None
+        # Taken only where a reader's would be: starting its preamble, or inside a read. Ctrl+C
+        # as an ETX postamble is still the cashier's copy key between reads.
+        if self._detector.in_burst or char == self._detector.settings.preamble[:1]:
+            return char
+        return None
 
     def _count_swallowed(self, key: int) -> None:
         count, _ = self._swallowed_releases.get(key, (0, 0.0))

@@ -173,6 +173,11 @@ def test_control_character_ambles_typed_as_ctrl_letter_are_read(qtbot, qapp, tmp
     capture.poll()
     assert [c.ksn for c in cards] == [SAMPLES[0]["ksn"]]
     assert line.text() == ""
+    # between reads Ctrl+C (the ETX postamble) is the cashier's own key, not the reader's
+    ctrl_c = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier, "\x03")
+    assert capture._control_char(ctrl_c) is None
+    ctrl_b = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier, "\x02")
+    assert capture._control_char(ctrl_b) == "\x02"  # the preamble's start: a read may begin
     # not configured: Ctrl+B is a person's shortcut key, never taken by the capture
     capture.apply_reader_settings(ReaderSettings(), tmp_path)
     assert capture._control_char(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_B,
