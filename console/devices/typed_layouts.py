@@ -14,6 +14,10 @@ check: nothing is repaired, a damaged frame stays rejected.
 
 Dead keys (``´`` on German, where US has ``=``) give the accent followed by the next key's
 character when they cannot combine, which is what a frame's ``=*`` or ``=2`` produces.
+
+Apps that pass a wedge reader's output on sometimes hex-encode the typed text (gateway SDK
+samples do): :func:`hex_text` reads that back to the typed frame, which then faces the same
+checks.
 """
 
 from __future__ import annotations
@@ -70,12 +74,33 @@ def as_us(text: str, layout: str) -> str:
     return text.translate(TABLES[layout])
 
 
-def parse_any_layout(text: str, parse: Callable[[str], object]):
-    """``(result, layout)`` of the first layout under which ``parse`` accepts ``text``.
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
-    ``parse`` raises on a frame it refuses; the first refusal (the US reading) is raised again
-    when no layout gives a frame, so the operator sees what was wrong with the read as typed —
-    except clear track data under any reading, which is refused as "reader is not encrypting".
+
+def hex_text(text: str) -> str | None:
+    """The keyboard frame inside ``text`` when ``text`` is that frame's characters written as hex.
+
+    Some apps hand a wedge reader's typed output on hex-encoded (``3032 4345 3031 …`` for
+    ``02CE01…``); a binary frame written as hex starts with the STX byte ``02`` instead, so the
+    two cannot be confused. None when ``text`` is not printable text written as hex.
+    """
+    s = text.strip(" \t\r\n\ufeff")
+    if len(s) < 24 or len(s) % 2 or not s.startswith("3032") or not set(s) <= _HEX_DIGITS:
+        return None
+    raw = bytes.fromhex(s)
+    if any(b < 0x20 or b > 0x7E for b in raw.rstrip(b"\r\n")):
+        return None
+    return raw.decode("ascii")
+
+
+def parse_any_layout(text: str, parse: Callable[[str], object]):
+    """``(result, layout)`` of the first reading of ``text`` that ``parse`` accepts.
+
+    Readings: as typed (``"us"``), as hex-encoded typed text (``"hex-text"``, see
+    :func:`hex_text`), then as typed under each layout. ``parse`` raises on a frame it refuses;
+    the first refusal (the reading as typed) is raised again when no reading gives a frame, so
+    the operator sees what was wrong with the read as typed — except clear track data under
+    any reading, which is refused as "reader is not encrypting".
     """
     from console.devices.sred import ReaderNotEncrypting
 
@@ -83,7 +108,15 @@ def parse_any_layout(text: str, parse: Callable[[str], object]):
         return parse(text), "us"
     except ReaderNotEncrypting:
         raise
-    except Exception as first:  # noqa: BLE001 - re-raised below unless a layout reads it
+    except Exception as first:  # noqa: BLE001 - re-raised below unless another reading works
+        inner = hex_text(text)
+        if inner is not None:
+            try:
+                return parse(inner), "hex-text"
+            except ReaderNotEncrypting:
+                raise
+            except Exception:  # noqa: BLE001, S110 - not a frame this way either
+                pass
         for name in LAYOUTS:
             meant = as_us(text, name)
             if meant == text:

@@ -77,3 +77,25 @@ def test_clear_tracks_typed_under_another_layout_are_refused_unechoed(layout, mo
     assert code == 2 and out == ""
     assert "not encrypting" in err
     assert "4111111111111111" not in err and typed[2:18] not in err
+
+
+@pytest.mark.parametrize("spec", [FrameSpec(), FrameSpec(format="original", checks="bytes"),
+                                  FrameSpec(format="keyed"), FrameSpec(caps_lock=True, name="O'BRIEN/pat")],
+                         ids=["enhanced", "original", "keyed", "caps-lock"])
+@pytest.mark.parametrize("case", [str.upper, str.lower], ids=["upper", "lower"])
+def test_typed_frame_handed_on_as_hex_text_is_read(spec, case, monkeypatch, capsys):
+    """An app that hex-encodes the reader's typed characters ('02CE01…' -> '3032434530 31…')."""
+    frame = build_frame(spec)
+    code, out, err = _run(monkeypatch, capsys, case(frame.encode("ascii").hex()) + "\r\n")
+    assert code == 0, err
+    got = json.loads(out)
+    assert {k: got[k] for k in KEYS} == spec.expected()
+
+
+def test_hex_text_of_a_damaged_frame_or_of_clear_tracks_is_refused(monkeypatch, capsys):
+    frame = build_frame(FrameSpec())
+    code, out, err = _run(monkeypatch, capsys, frame[:-2].encode().hex())
+    assert code == 2 and out == "" and err.startswith("rejected:")
+    clear = "%B4111111111111111^SMITH/JOHN^24121011000000000000?;4111111111111111=24121011000000000000?"
+    code, out, err = _run(monkeypatch, capsys, ("02" + clear).encode().hex())
+    assert code == 2 and out == "" and "4111111111111111" not in err
