@@ -22,6 +22,7 @@ checks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 # US rows (unshifted, shifted), in physical order — the same as console.devices.keymap.
@@ -93,14 +94,26 @@ def hex_text(text: str) -> str | None:
     return raw.decode("ascii")
 
 
+_SPACED_HEX = re.compile(r"[0-9A-Fa-f]{2}(?:[ \t]+[0-9A-Fa-f]{2}){5,}")
+
+
+def unspaced_hex(text: str) -> str | None:
+    """A hex frame written in byte pairs with spaces between them (``02 F3 00 80 …``), joined."""
+    s = text.strip(" \t\r\n\ufeff")
+    if not _SPACED_HEX.fullmatch(s):
+        return None
+    return "".join(s.split())
+
+
 def parse_any_layout(text: str, parse: Callable[[str], object]):
     """``(result, layout)`` of the first reading of ``text`` that ``parse`` accepts.
 
-    Readings: as typed (``"us"``), as hex-encoded typed text (``"hex-text"``, see
-    :func:`hex_text`), then as typed under each layout. ``parse`` raises on a frame it refuses;
-    the first refusal (the reading as typed) is raised again when no reading gives a frame, so
-    the operator sees what was wrong with the read as typed — except clear track data under
-    any reading, which is refused as "reader is not encrypting".
+    Readings: as typed (``"us"``), as hex in spaced byte pairs (``"spaced-hex"``), as
+    hex-encoded typed text (``"hex-text"``, see :func:`hex_text`), then as typed under each
+    layout. ``parse`` raises on a frame it refuses; the first refusal (the reading as typed) is
+    raised again when no reading gives a frame, so the operator sees what was wrong with the
+    read as typed — except clear track data under any reading, which is refused as "reader is
+    not encrypting".
     """
     from console.devices.sred import ReaderNotEncrypting
 
@@ -109,14 +122,16 @@ def parse_any_layout(text: str, parse: Callable[[str], object]):
     except ReaderNotEncrypting:
         raise
     except Exception as first:  # noqa: BLE001 - re-raised below unless another reading works
-        inner = hex_text(text)
-        if inner is not None:
+        joined = unspaced_hex(text)
+        for reading, inner in (("spaced-hex", joined), ("hex-text", hex_text(joined or text))):
+            if inner is None:
+                continue
             try:
-                return parse(inner), "hex-text"
+                return parse(inner), reading
             except ReaderNotEncrypting:
                 raise
-            except Exception:  # noqa: BLE001, S110 - not a frame this way either
-                pass
+            except Exception:  # noqa: BLE001, S112 - not a frame this way either
+                continue
         for name in LAYOUTS:
             meant = as_us(text, name)
             if meant == text:

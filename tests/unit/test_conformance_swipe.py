@@ -99,3 +99,16 @@ def test_hex_text_of_a_damaged_frame_or_of_clear_tracks_is_refused(monkeypatch, 
     clear = "%B4111111111111111^SMITH/JOHN^24121011000000000000?;4111111111111111=24121011000000000000?"
     code, out, err = _run(monkeypatch, capsys, ("02" + clear).encode().hex())
     assert code == 2 and out == "" and "4111111111111111" not in err
+
+
+@pytest.mark.parametrize("spec", [FrameSpec(rendering="hex", checks="bytes"),
+                                  FrameSpec(format="keyed", rendering="hex", checks="bytes", lower_hex=True)],
+                         ids=["enhanced", "keyed"])
+def test_hex_frame_written_in_spaced_byte_pairs_is_read(spec, monkeypatch, capsys):
+    frame = build_frame(spec)
+    spaced = " ".join(frame[i:i + 2] for i in range(0, len(frame), 2))
+    code, out, err = _run(monkeypatch, capsys, spaced + "\r\n")
+    assert code == 0, err
+    assert {k: json.loads(out)[k] for k in KEYS} == spec.expected()
+    code, out, err = _run(monkeypatch, capsys, spaced[:-6] + "\r\n")  # the checks and ETX lost
+    assert code == 2 and out == ""
