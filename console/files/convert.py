@@ -171,6 +171,172 @@ def chunk_matches(matcher: re.Pattern, cells) -> bool:
     return joined.count(SEP) == len(cells) - 1 and matcher.fullmatch(joined) is not None
 
 
+# -- shape checks ------------------------------------------------------------------------
+# A regex without back references or case folding tells two characters apart only through
+# the character sets ("atoms": literals, classes, categories) that it tests them against.
+# ASCII characters that belong to the same atoms are interchangeable: replacing each by one
+# representative of its class (a bytes.translate over the whole chunk) turns the cells into
+# "shapes" ("(801) 555-0101" -> "(000) 000-0000" for a phone pattern) with the same verdict.
+# A chunk then costs one translate and a set of its distinct shapes; the regex runs once per
+# shape ever seen instead of once per cell (this is how DFA engines partition bytes).
+SHAPE_LIMIT = 20_000  # distinct shapes remembered per column; past this, shapes stop paying
+
+
+def shape_table(pattern: str, flags: int = re.DOTALL) -> bytes | None:
+    """A 256-byte translate table mapping each ASCII character to the representative of its
+    class for ``pattern`` (see above), or None when the pattern uses something the classes
+    cannot stand for (back references, conditionals, case-insensitive matching)."""
+    try:
+        from re import _constants as k
+        from re import _parser
+
+        parsed = _parser.parse(pattern, flags)
+    except (ImportError, re.error, AttributeError, TypeError, ValueError, RecursionError):
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.LOCALE):
+        return None
+    cat_flags = parsed.state.flags & (re.ASCII | re.UNICODE)
+    atoms: list[frozenset[int]] = []
+    if not _collect_atoms(parsed, atoms, k, cat_flags):
+        return None
+    table = bytearray(range(256))
+    rep: dict[tuple, int] = {}
+    for c in range(1, 128):
+        if c in (10, 13):  # line ends: anchors and '.' without DOTALL treat them apart
+            continue
+        sig = tuple(c in a for a in atoms)
+        table[c] = rep.setdefault(sig, c)
+    return bytes(table)
+
+
+_ASCII = range(1, 128)
+_CATEGORY_RX = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+                "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
+def _category(av, cat_flags: int) -> frozenset[int] | None:
+    rx = _CATEGORY_RX.get(str(av))
+    if rx is None:
+        return None
+    one = re.compile(rx, cat_flags)
+    return frozenset(c for c in _ASCII if one.fullmatch(chr(c)))
+
+
+def _class_members(items, k, cat_flags: int) -> frozenset[int] | None:
+    members: set[int] = set()
+    negate = False
+    for op, av in items:
+        if op is k.NEGATE:
+            negate = True
+        elif op is k.LITERAL:
+            members.add(av)
+        elif op is k.RANGE:
+            members.update(range(av[0], av[1] + 1))
+        elif op is k.CATEGORY:
+            cat = _category(av, cat_flags)
+            if cat is None:
+                return None
+            members |= cat
+        else:
+            return None
+    ascii_members = frozenset(c for c in members if c < 128)
+    return frozenset(_ASCII).difference(ascii_members) if negate else ascii_members
+
+
+def _collect_atoms(items, atoms: list, k, cat_flags: int) -> bool:
+    """Add the character sets the (sub)pattern tests characters against; False when it uses
+    something the shapes cannot stand for."""
+    for op, av in items:
+        if op is k.LITERAL:
+            atoms.append(frozenset((av,)))
+        elif op is k.NOT_LITERAL:
+            atoms.append(frozenset(_ASCII).difference((av,)))
+        elif op is k.ANY:
+            atoms.append(frozenset(_ASCII))
+        elif op is k.IN:
+            members = _class_members(av, k, cat_flags)
+            if members is None:
+                return False
+            atoms.append(members)
+        elif op is k.SUBPATTERN:
+            if av[1] & (re.IGNORECASE | re.LOCALE | re.ASCII | re.UNICODE):
+                return False
+            if not _collect_atoms(av[3], atoms, k, cat_flags):
+                return False
+        elif op is k.BRANCH:
+            if not all(_collect_atoms(alt, atoms, k, cat_flags) for alt in av[1]):
+                return False
+        elif op in (k.MAX_REPEAT, k.MIN_REPEAT, k.POSSESSIVE_REPEAT):
+            if not _collect_atoms(av[2], atoms, k, cat_flags):
+                return False
+        elif op is k.ATOMIC_GROUP:
+            if not _collect_atoms(av, atoms, k, cat_flags):
+                return False
+        elif op in (k.ASSERT, k.ASSERT_NOT):
+            if not _collect_atoms(av[1], atoms, k, cat_flags):
+                return False
+        elif op is k.AT:
+            if av in (k.AT_BOUNDARY, k.AT_NON_BOUNDARY):
+                word = _category("CATEGORY_WORD", cat_flags)
+                if word is None:
+                    return False
+                atoms.append(word)
+            elif av not in (k.AT_BEGINNING, k.AT_BEGINNING_LINE, k.AT_BEGINNING_STRING, k.AT_END,
+                            k.AT_END_LINE, k.AT_END_STRING):
+                return False
+        else:  # GROUPREF, GROUPREF_EXISTS, anything newer: not reasoned about
+            return False
+    return True
+
+
+class ShapeMatcher:
+    """Checks chunks of a column against a pattern by their shapes (see shape_table)."""
+
+    def __init__(self, rx: re.Pattern, table: bytes):
+        self.rx = rx
+        self.table = table
+        self.good: set[bytes] = {b""}  # an empty cell is absent: the caller checks required
+        self.bad: set[bytes] = set()
+        self.paying = True
+
+    @classmethod
+    def for_pattern(cls, pattern: str, rx: re.Pattern) -> ShapeMatcher | None:
+        table = shape_table(pattern, rx.flags & ~re.UNICODE)
+        return None if table is None else cls(rx, table)
+
+    def matches(self, cells) -> bool | None:
+        """True: every cell is empty or matches; False: some cell does not; None: this chunk
+        cannot be told by shapes (non-ASCII text, a NUL in a cell, too many shapes)."""
+        if not self.paying or not cells:
+            return None if not self.paying else True
+        joined = SEP.join(cells)
+        if not joined.isascii():
+            return None
+        data = joined.encode("ascii")
+        if data.count(b"\x00") != len(cells) - 1:
+            return None
+        shapes = set(data.translate(self.table).split(b"\x00"))
+        if shapes <= self.good:
+            return True
+        if not self.bad.isdisjoint(shapes):
+            return False
+        new = shapes - self.good
+        if len(self.good) + len(self.bad) + len(new) > SHAPE_LIMIT or len(new) * 2 > len(cells):
+            # the shapes are nearly as many as the cells: they stop paying once a long chunk
+            # shows it (short chunks prove nothing), or when too many are remembered
+            self.paying = len(self.good) + len(self.bad) + len(new) <= SHAPE_LIMIT and len(cells) < ADAPT_MIN
+            return None
+        fullmatch = self.rx.fullmatch
+        ok = True
+        for s in new:
+            if fullmatch(s.decode("ascii")):
+                self.good.add(s)
+            else:
+                self.bad.add(s)
+                ok = False
+        return ok
+
+
 # Past this many distinct values a column stops caching and converts cell by cell.
 CACHE_LIMIT = 40_000
 ADAPT_MIN = 512  # a chunk at least this long decides whether a column caches
@@ -211,6 +377,7 @@ class Converter:
         self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
         self._simple = simple_class(column.pattern) if column.pattern else None
         self._joined = column_matcher(column.pattern) if column.pattern and not self._simple else None
+        self._shapes = ShapeMatcher.for_pattern(column.pattern, self._rx) if self._rx and not self._simple else None
         # a pattern no blank text can match already sends blank cells to the rule book
         self._blank_fails = self._rx is not None and not any(
             self._rx.fullmatch(b) for b in (" ", "  ", "\t", "\xa0", " \t ", "\u3000"))
@@ -422,10 +589,13 @@ class Converter:
             if not self._blank_fails and any(map(str.isspace, cells)):
                 return None
             # empty cells are absent (required was checked above): filter(None) skips them
-            if self._rx is not None and not self._simple_ok(cells) and not (
-                    chunk_matches(self._joined, cells) if self._joined is not None
-                    else all(map(self._rx.fullmatch, filter(None, cells)))):
-                return None
+            if self._rx is not None and not self._simple_ok(cells):
+                verdict = self._shapes.matches(cells) if self._shapes is not None else None
+                if verdict is False:
+                    return None
+                if verdict is None and not (chunk_matches(self._joined, cells) if self._joined is not None
+                                            else all(map(self._rx.fullmatch, filter(None, cells)))):
+                    return None
             if c.max_length is not None and max(map(len, cells), default=0) > c.max_length:
                 return None
             if self.default != "" and "" in cells:

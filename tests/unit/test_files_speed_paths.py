@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from decimal import Decimal
 
@@ -151,3 +152,72 @@ def test_a_zero_amount_breaks_a_greater_than_zero_bound_on_the_fast_path(zero):
     values, bad = Converter(col).column(("1.00", zero, "2.50") * 200)
     assert values[1] is None and values[0] == Decimal("1.00")
     assert [(i, e.rule) for i, e in bad][:1] == [(1, "minimum")]
+
+
+# -- shape checks (convert.shape_table / ShapeMatcher) ---------------------------------------
+SHAPE_PATTERNS = st.sampled_from([*SHIPPED_PATTERNS, r"a|ab", r"(?:ab|a)(?:bc|c)?", r"x*?y", r"\d+(?:\.\d+)?",
+                                  r"(?>a+)b", r"a*+b?", r"[^\x00-\x1f]{2,3}", r"\w+\b", r"\bab\B.", r"a(?=b).",
+                                  r"(?<=a)b|b", r"(?!ab)..", r"[^a-c]+", r"[\W\d]+", r"(?a)\w+", r"\s*\S+\s*",
+                                  r"[A-Z]{2}\d{2}[A-Z0-9]{4}", r".\n?", r"^a$", r"(?m:^a$\n?)+"])
+SHAPE_CELLS = st.lists(st.one_of(st.text(alphabet="abcAB1234567890.-@x,y _()/eE\n\r\t\x0b\x1cPpDdFfé٣", max_size=12),
+                                 st.sampled_from(["", "84663", "84663-1234", "a@b.org", "(801) 555-0101", "x.pdf",
+                                                  "ab", "abc", "1.5", "AB12CD34"])), max_size=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SHAPE_PATTERNS, SHAPE_CELLS)
+def test_shape_check_equals_cell_by_cell(pattern, cells):
+    """A chunk's verdict by shapes is the regex's verdict cell by cell (or 'cannot tell')."""
+    rx = re.compile(pattern, re.DOTALL)
+    matcher = convert.ShapeMatcher.for_pattern(pattern, rx)
+    assert matcher is not None, pattern
+    want = all(c == "" or rx.fullmatch(c) for c in cells)
+    chunk = cells * 3  # at most half as many shapes as cells: the shapes are always tried
+    for _ in range(2):  # the second time answers from the remembered shapes
+        verdict = matcher.matches(chunk)
+        if verdict is None:  # only text the shapes cannot stand for is left to the regex
+            assert not "".join(cells).isascii() or any("\x00" in c for c in cells)
+            break
+        assert verdict == want, (pattern, cells)
+
+
+def test_shapes_stand_for_many_cells():
+    rx = re.compile(load_layout("ic-invoice-v1").column("Phone").pattern, re.DOTALL)
+    matcher = convert.ShapeMatcher.for_pattern(rx.pattern, rx)
+    cells = [f"(801) 555-{i:04d}" for i in range(2000)]
+    assert matcher.matches(cells) is True
+    assert len(matcher.good) == 2  # "" and one shape: every digit is one class, "( )-" another
+    assert matcher.matches(["(801) 555-01x1"]) is None  # one new shape in one cell: the regex decides
+    assert matcher.matches(["(801) 555-01x1", "(801) 555-0101"] * 2) is False
+    assert matcher.matches(["(801) 555-0101", "(801) 555-01x2"]) is False  # a known bad shape
+    assert matcher.matches(["801.555.0101", "8015550101"] * 2) is True
+
+
+def test_shapes_refuse_patterns_they_cannot_stand_for():
+    for p in (r"(a)\1", r"(?i)abc", r"(?i:a)b", r"(?(1)a|b)", r"(a)?(?(1)b|c)", r"(?a:\w)+"):
+        assert convert.shape_table(p) is None, p
+
+
+def test_shapes_give_up_on_text_and_leave_it_to_the_regex():
+    rx = re.compile(r"[a-z]{1,8}\d", re.DOTALL)
+    matcher = convert.ShapeMatcher.for_pattern(rx.pattern, rx)
+    assert matcher.matches(["café1"] * 4) is None  # not ASCII: the regex decides
+    assert matcher.matches(["a\x00b1"] * 4) is None  # a NUL inside a cell
+    assert matcher.paying
+    # a long chunk with nearly one shape per cell: shapes stop paying for this column
+    rx = re.compile(r"(?:a|bb|c){1,40}\d", re.DOTALL)  # each letter a class of its own
+    matcher = convert.ShapeMatcher.for_pattern(rx.pattern, rx)
+    rng = random.Random(5)
+    cells = ["".join(rng.choices(["a", "bb", "c"], k=12)) + "1" for _ in range(1024)]
+    assert matcher.matches(cells) is None
+    assert not matcher.paying
+    assert matcher.matches(["a1"] * 4) is None
+
+
+def test_a_column_with_a_pattern_agrees_with_the_rule_book_through_shapes():
+    conv = Converter(Column(name="X", type="text", pattern=r"\d{1,9}[A-Z]{0,3}"))
+    cells = [f"{i}" for i in range(2048)]  # digits only: one shape per length
+    assert conv.column(cells[:1024]) == (cells[:1024], [])
+    values, bad = conv.column(cells[1024:] + ["12x"])
+    assert [(i, e.rule) for i, e in bad] == [(1024, "format")]
+    assert conv._shapes.paying and len(conv._shapes.good) <= 6
