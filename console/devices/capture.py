@@ -213,7 +213,7 @@ class BurstDetector:
 
         if self._mode == _TRAILING and not self._trails(char):
             self._mode = _IDLE  # not a postamble: whatever comes next is judged afresh
-        if self._mode == _PASSTHROUGH and (char in "0%;" or char == self.settings.preamble[:1]):
+        if self._mode == _PASSTHROUGH and (char in "0%;" or self._starts_preamble(char)):
             self._mode = _IDLE  # a frame may start inside a burst that was not one (a preamble)
         if self._mode == _IDLE:
             if self._could_start(char):
@@ -306,8 +306,11 @@ class BurstDetector:
     def _could_start(self, char: str) -> bool:
         if self._state == ERROR and char >= " ":
             return True  # the rest of a failed frame may follow: hold everything a moment
-        pre = self.settings.preamble
-        return char in _HEX or char in "%;" or bool(pre and char == pre[0])
+        return char in _HEX or char in "%;" or self._starts_preamble(char)
+
+    def _starts_preamble(self, char: str) -> bool:
+        pre = self.settings.preamble[:1]
+        return bool(pre) and char in (pre, pre.swapcase())
 
     def _set_state(self, state: str) -> None:
         if state != self._state:
@@ -322,7 +325,7 @@ class BurstDetector:
 
     def _body(self, text: str) -> str:
         pre = self.settings.preamble
-        if pre and text.startswith(pre):
+        if pre and _starts_with_amble(text, pre):
             return text[len(pre):]
         return text
 
@@ -330,7 +333,7 @@ class BurstDetector:
         """Pending burst: frame, not a frame, or still undecided."""
         text = self._text()
         pre = self.settings.preamble
-        if pre and len(text) <= len(pre) and pre.startswith(text):
+        if pre and len(text) <= len(pre) and _starts_with_amble(pre, text):
             return []
         body = self._body(text)
         verdict = _frame_start(body, self.settings)
@@ -347,7 +350,7 @@ class BurstDetector:
             # A person's key just before a swipe (or a scanner's) may share the burst:
             # give back the characters before a possible frame start and keep the rest.
             for k in range(1, len(text)):
-                if (text[k] in "0%;" or text[k] == pre[:1]) and \
+                if (text[k] in "0%;" or self._starts_preamble(text[k])) and \
                         _frame_start(self._body(text[k:]), self.settings) is not False:
                     replay = self._held[:k]
                     self._held = self._held[k:]
@@ -367,9 +370,9 @@ class BurstDetector:
         post = self.settings.postamble
         if self._frame_end is not None:  # the frame is complete: its postamble is arriving
             tail = body[self._frame_end:]
-            if tail == post:
+            if len(tail) == len(post) and _starts_with_amble(tail, post):
                 return self._resolve(t)
-            if post.startswith(tail):
+            if _starts_with_amble(post, tail):
                 return []
             return self._resolve_before_last(t)  # not the postamble: this character is judged afresh
         if char in "\r\n" or (post and self._declared is None and body.endswith(post)):
@@ -482,6 +485,11 @@ class BurstDetector:
             if self.on_failure:
                 self.on_failure(failure, timing)
         return [Discard(count)]
+
+
+def _starts_with_amble(text: str, amble: str) -> bool:
+    """``text`` starts with ``amble`` as typed, or with Caps Lock on (letters flipped)."""
+    return text.startswith(amble) or text.startswith(amble.swapcase())
 
 
 def _is_hex(s: str) -> bool:

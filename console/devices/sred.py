@@ -283,9 +283,10 @@ class AmbleMismatch(SwipeRejected):
 
 
 def _strip_preamble(text: str, preamble: str) -> str:
+    """The text after the preamble (typed as configured, or with Caps Lock on)."""
     s = text.strip(_EDGE)
     if preamble:
-        if not s.startswith(preamble):
+        if not s.startswith((preamble, preamble.swapcase())):
             raise AmbleMismatch("preamble", preamble)
         s = s[len(preamble):].lstrip(_EDGE)
     return s
@@ -293,7 +294,7 @@ def _strip_preamble(text: str, preamble: str) -> str:
 
 def _strip_postamble(s: str, postamble: str) -> tuple[str, bool]:
     """(the text without the postamble, whether the postamble was there)."""
-    if postamble and s.endswith(postamble):
+    if postamble and s.endswith((postamble, postamble.swapcase())):
         return s[: len(s) - len(postamble)].rstrip(_EDGE), True
     return s, not postamble
 
@@ -632,7 +633,7 @@ def parse_frame(text: str, *, preamble: str = "", postamble: str = "") -> Swiped
     if not isinstance(text, str):
         raise SwipeRejected("not text")
     inner = text.strip(_EDGE)
-    if preamble and inner.startswith(preamble):
+    if preamble and inner.startswith((preamble, preamble.swapcase())):
         inner = inner[len(preamble):].lstrip(_EDGE)
     if not inner.startswith(STX) and looks_like_clear_tracks(inner):
         raise ReaderNotEncrypting() from None  # before any other check: it says the most

@@ -297,3 +297,12 @@ def test_configure_changes_settings_of_a_running_detector():
     det.configure(ReaderSettings(preamble="#").capture_settings())
     out = run_stream(typed("#" + build_frame(FrameSpec()) + "\r"), detector=det)
     assert len(out.cards) == 1 and out.delivered == ""
+
+
+def test_caps_lock_flips_the_ambles_letters_too():
+    spec = FrameSpec(caps_lock=True, preamble="id>", postamble="<end")  # "ID>" / "<END" typed with Caps Lock
+    frame = build_frame(spec)
+    assert parse_frame(frame, preamble="ID>", postamble="<END").ksn == spec.ksn
+    out = _stream(frame + "\r", ReaderSettings(preamble="ID>", postamble="<END").capture_settings())
+    assert [c.ksn for c in out.cards] == [spec.ksn] and out.delivered == "" and out.failures == []
+    assert _refused(build_frame(FrameSpec(preamble="IP>")), preamble="ID>").check == "preamble"
