@@ -183,3 +183,24 @@ def test_control_character_ambles_typed_as_ctrl_letter_are_read(qtbot, qapp, tmp
     assert capture._control_char(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_B,
                                            Qt.KeyboardModifier.ControlModifier, "\x02")) is None
     capture.remove()
+
+
+def test_counter_tab_applies_the_profiles_reader_settings(qtbot, qapp):
+    from console.ui.operations import tracker
+    from console.ui.tabs.counter_tab import CounterTab
+
+    services = _services(reader_postamble="<E", reader_max_gap_ms=35)
+    tab = CounterTab(UiContext(services, SUPERVISOR))
+    qtbot.addWidget(tab)
+    try:
+        capture = SwipeCapture.install()
+        assert tab.capture is capture
+        assert capture.detector.settings.postamble == "<E"
+        assert capture.detector.settings.max_gap == pytest.approx(0.035)
+        assert capture.ksn_store_path == services.paths.data_dir / "reader_ksns.sqlite3"
+        tip = tab.card_box.toolTip()
+        assert 'postamble "<E"' in tip and "burst threshold 35 ms" in tip
+    finally:
+        tracker().cancel_all()
+        tracker().wait(10_000)
+        services.close()
