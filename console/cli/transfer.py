@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 
 from console.errors import NetworkError, UserFacingError
@@ -56,6 +57,11 @@ def register(sub) -> None:
 
 
 def _operator() -> str:
+    """Who pins / forgets a host key in the audit log: $BILLER_CONSOLE_OPERATOR (as ``post`` and
+    ``invoices send``), else ``cli:<login name>``."""
+    named = os.environ.get("BILLER_CONSOLE_OPERATOR", "").strip()
+    if named:
+        return named
     try:
         return f"cli:{getpass.getuser()}"
     except Exception:  # noqa: BLE001
