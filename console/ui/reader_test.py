@@ -4,8 +4,10 @@ Shows the frame's format, the masked fields a console may show, which checks pas
 one that failed), the reader state and the inter-key timing (min / median / max ms, with the
 reader delay setting it suggests, and a warning when the slowest gap comes close to the burst
 threshold). Above it, the reader settings in use (the profile's Settings › Reader: preamble,
-postamble, terminator, burst threshold, frame timeout, expected reader, how long KSNs are kept). Nothing is stored: the widget keeps only the displayed
-masked text and drops the card (and its encrypted payload) at once.
+postamble, terminator, burst threshold, frame timeout, expected reader, how long KSNs are kept).
+The widget keeps only the displayed masked text and drops the card (and its encrypted payload)
+at once; the capture remembers the read's KSN (only that, with the reader serial and the time)
+so the same read is refused if it comes again.
 
 Embed: ``ReaderTestWidget(ctx)`` (``ctx`` may be None); it uses the application's
 ``SwipeCapture.install()`` (given the profile's reader settings) unless a ``capture`` is passed.
@@ -99,7 +101,7 @@ class ReaderTestWidget(QWidget):
         self.swipes = 0
 
         intro = QLabel("Swipe a card on the reader, with the cursor anywhere. The console shows what it "
-                       "received; nothing is stored and the encrypted data is discarded.")
+                       "received. Only the KSN is kept (to refuse a replayed read); the encrypted data is discarded.")
         intro.setWordWrap(True)
         self.state_label = QLabel()
         self.state_label.setObjectName("readerState")
