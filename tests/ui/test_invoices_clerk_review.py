@@ -104,6 +104,9 @@ def test_row_details_name_the_invoice_and_what_is_wrong(tmp_path):
     assert "is not an amount" in html and "Error" in html
     missing = row_details_html(r, r.index_of_line(10), [p for p in r.errors if p.line == 10])
     assert "missing" in missing and "AccountNumber is required" in missing
+    many = [Problem(6, "Email", f"r{k}", f"problem number {k}") for k in range(7)]
+    capped = row_details_html(r, i, many)
+    assert "problem number 2" in capped and "problem number 3" not in capped and "4 more" in capped
     credit = next(k for k, v in enumerate(r.columns["TotalAmountDue"]) if v is not None and v < 0)
     assert f"credit balance ${-r.columns['TotalAmountDue'][credit]:,.2f}" in row_details_html(r, credit, [])
     trailer = next(p for p in r.errors if p.rule.startswith("trailer"))

@@ -428,6 +428,9 @@ def summary_html(check: InvoiceCheck) -> str:
             f"{r.fingerprint[:16]}…</p>")
 
 
+ROW_PROBLEMS_SHOWN = 3  # problems of one invoice listed under the table
+
+
 def row_details_html(result: ReadResult, i: int, problems: list[Problem]) -> str:
     """One invoice in words for the strip under the table: line, account, customer, invoice,
     amount due, then what is wrong with it (errors first)."""
@@ -450,9 +453,11 @@ def row_details_html(result: ReadResult, i: int, problems: list[Problem]) -> str
              f"Invoice {cell('InvoiceNumber')}", due]
     text = " · ".join(p for p in parts if p)
     ordered = sorted(problems, key=lambda p: p.severity != "error")
-    for p in ordered:
+    for p in ordered[:ROW_PROBLEMS_SHOWN]:
         color, mark = ("#991b1b", "Error") if p.severity == "error" else ("#92400e", "Warning")
         text += f'<br><span style="color:{color}"><b>{mark}:</b> {e(p.message)}</span>'
+    if len(ordered) > ROW_PROBLEMS_SHOWN:  # the strip stays small; the list below has them all
+        text += f"<br>… and {len(ordered) - ROW_PROBLEMS_SHOWN} more on this line (see Problems)"
     return text
 
 
