@@ -144,7 +144,8 @@ def test_a_broken_file_shows_its_first_error_and_explains_the_trailer(qtbot, mak
 
 def test_a_valid_file_is_ready_to_send(qtbot, make_tab, tmp_path):
     tab = make_tab()
-    assert not tab.send_button.isEnabled()
+    assert not tab.send_button.isEnabled() and "No file open" in tab.summary.text()
+    assert "Open a checked invoice file" in tab.send_button.toolTip()
     path = tmp_path / "ICExport.txt"
     write_invoice_export(path, count=25)
     tab.load_file(path)
@@ -212,3 +213,18 @@ def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path)
         tracker().cancel_all()
         tracker().wait(10_000)
         services.close()
+
+
+def test_an_unreadable_file_leaves_no_stale_summary(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    good = tmp_path / "ICExport.txt"
+    write_invoice_export(good, count=10)
+    tab.load_file(good)
+    _loaded(qtbot, tab)
+    assert "Total amount due" in tab.summary.text()
+    pdf = tmp_path / "scan.txt"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + bytes(range(256)) * 4)
+    tab.load_file(pdf)
+    qtbot.waitUntil(lambda: not tab.loading, timeout=10_000)
+    assert tab.check is None and "No file open" in tab.summary.text()
+    assert tab.banner.property("state") == "error" and not tab.send_button.isEnabled()

@@ -428,6 +428,9 @@ def summary_html(check: InvoiceCheck) -> str:
             f"{r.fingerprint[:16]}…</p>")
 
 
+SUMMARY_HINT = ('<span style="color:#6b7280">No file open.<br><br>Once a file is checked, this shows what it '
+                'holds before it is sent: invoices, total amount due, per invoice type, accounts with several '
+                'invoices and credit balances.</span>')
 ROW_PROBLEMS_SHOWN = 3  # problems of one invoice listed under the table
 
 
@@ -578,7 +581,7 @@ class InvoiceImportTab(QWidget):
         self.set_banner("Open the invoice file Caselle's “Invoice Cloud Export” wrote, or drop it here.")
 
         # ---- summary
-        self.summary = QLabel("")
+        self.summary = QLabel(SUMMARY_HINT)
         self.summary.setObjectName("invoice-summary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -965,7 +968,7 @@ class InvoiceImportTab(QWidget):
         self.path = Path(path)
         self.check = None
         self.sent = None
-        self.summary.setText("")
+        self.summary.setText('<span style="color:#6b7280">Checking…</span>')
         self.row_details.setText(ROW_HINT)
         self.problems_model.set_problems([], [])
         self.problems_label.setText("Problems")
@@ -998,6 +1001,7 @@ class InvoiceImportTab(QWidget):
         if self.loading:
             self._generation += 1  # whatever is still running is dropped when it arrives
             self._set_loading(False)
+            self.summary.setText('<span style="color:#6b7280">Not checked (cancelled).</span>')
             self.set_banner("Cancelled: the file was not checked, so it cannot be sent. Check it again to go on.",
                             "warn")
 
@@ -1053,6 +1057,7 @@ class InvoiceImportTab(QWidget):
         self.model.set_result(None)
         self._update_count()
         self._set_loading(False)
+        self.summary.setText(SUMMARY_HINT)
         self.set_banner(f"{self.path.name if self.path else 'The file'} could not be read: {failure_reason(exc)}",
                         "error")
         show_error(self, exc)
