@@ -279,10 +279,14 @@ class BurstDetector:
 
     def configure(self, settings: CaptureSettings, ksns=None) -> list:
         """New settings (and KSN memory, when given). A read in progress is given up first
-        (undecided characters are delivered); returns those actions."""
+        (undecided characters are delivered, a frame's are dropped); returns those actions."""
         actions = self.flush()
-        if self._mode == _FRAME:
-            actions += self._replay_all()
+        if self._mode == _FRAME and self._held:  # reader output: dropped, never typed into a field
+            actions.append(Discard(len(self._held)))
+            self._held = []
+            self._declared = self._expected = self._frame_end = None
+            self._mode = _IDLE
+            self._set_state(LISTENING)
         self.settings = settings
         if ksns is not None:
             self._ksns = ksns

@@ -306,3 +306,18 @@ def test_caps_lock_flips_the_ambles_letters_too():
     out = _stream(frame + "\r", ReaderSettings(preamble="ID>", postamble="<END").capture_settings())
     assert [c.ksn for c in out.cards] == [spec.ksn] and out.delivered == "" and out.failures == []
     assert _refused(build_frame(FrameSpec(preamble="IP>")), preamble="ID>").check == "preamble"
+
+
+def test_configure_during_a_read_drops_the_frame_never_types_it():
+    from console.devices.capture import BurstDetector, Discard, Replay
+
+    det = BurstDetector(CaptureSettings())
+    frame = build_frame(FrameSpec())
+    t = 0.0
+    for ch in frame[:80]:
+        det.feed(ch, t)
+        t += 0.0012
+    assert det.in_burst and det.held_count == 80
+    actions = det.configure(ReaderSettings(preamble="#").capture_settings())
+    assert actions == [Discard(80)] and not any(isinstance(a, Replay) for a in actions)
+    assert det.held_count == 0 and det.state == "listening"
