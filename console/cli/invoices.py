@@ -88,7 +88,7 @@ def _print_human(check) -> None:
         print(f"  accounts with several invoices: {s.accounts_with_several_count:,}")
     if s.credit_balance_count:
         print(f"  credit balances: {s.credit_balance_count:,} ({s.credit_balance_total:,.2f})")
-    print(f"  {len(r.errors):,} error(s), {len(r.warnings):,} warning(s)")
+    print(f"  {_count(len(r.errors), 'error')}, {_count(len(r.warnings), 'warning')}")
     for p in r.errors[:200]:
         print(f"  ERROR    {p}")
     if len(r.errors) > 200:
@@ -102,3 +102,8 @@ def _print_human(check) -> None:
         if n > 10:
             print(f"  … {n - 10:,} more [{rule}] warnings (use --json for all)")
     print("VALID" if check.ok else "INVALID: fix the errors above before sending")
+
+
+def _count(n: int, word: str) -> str:
+    """``1 error``, ``5 errors`` (never ``error(s)``)."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

@@ -157,7 +157,8 @@ def cmd_send(args) -> int:
         lines = [f"ERROR    {p}" for p in check.errors[:50]]
         if len(check.errors) > 50:
             lines.append(f"… {len(check.errors) - 50:,} more errors")
-        lines.append(f"INVALID: {len(check.errors):,} error(s); nothing was sent")
+        n = len(check.errors)
+        lines.append(f"INVALID: {n:,} error{'' if n == 1 else 's'}; nothing was sent")
         _emit(args, base, lines, err=True)
         return EXIT_INVALID
     return _send(args, base)
