@@ -182,3 +182,20 @@ def test_pinning_and_forgetting_a_host_key_are_audited_by_the_operator(capsys, e
         monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "super1")
         assert main(["--profile", "town", "transfer", "forget", "127.0.0.1"]) == 0
         assert [r.operator for r in audit_rows("transfer.forget_host_key")] == ["super1"]
+
+
+def test_human_output_counts_in_words(capsys, tmp_path):
+    from decimal import Decimal
+
+    from console.files.writer import write_delimited
+    from console.sandbox.invoice_export import invoice_rows
+
+    rows = invoice_rows(12)
+    rows[3]["TotalAmountDue"] += Decimal("1.00")  # one error: balance forward
+    bad = tmp_path / "bad.txt"
+    bad.write_text(write_delimited(rows, "ic-invoice-v1"), encoding="utf-8", newline="")
+    assert main(["invoices", "send", str(bad)]) == 1
+    assert "INVALID: 1 error; nothing was sent" in capsys.readouterr().err
+    assert main(["invoices", "check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "  1 error, " in out and "(s)" not in out
