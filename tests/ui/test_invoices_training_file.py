@@ -60,6 +60,11 @@ def test_the_button_writes_the_file_on_a_worker_and_opens_it(qtbot, monkeypatch)
     target = training_invoice_path(tab.ctx.services.paths)
     assert target.parent == Paths.default().sandbox_dir / "invoices" and not target.exists()
 
+    tab._set_loading(True)  # while a file is being checked: no training file written over it
+    assert not button.isEnabled() and tab.open_training_file() is None
+    tab._set_loading(False)
+    assert button.isEnabled() and not target.exists()
+
     button.click()
     qtbot.waitUntil(lambda: tab.check is not None and not tab.loading, timeout=30_000)
     assert threads and threads[0] is not threading.main_thread()  # written off the GUI thread

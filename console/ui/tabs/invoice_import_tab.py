@@ -830,6 +830,8 @@ class InvoiceImportTab(QWidget):
         self.progress.setVisible(loading)
         self.cancel_button.setVisible(loading)
         self.open_button.setEnabled(not loading)
+        if self.training_button is not None:
+            self.training_button.setEnabled(not loading)
         self.recheck_button.setEnabled(not loading and self.path is not None)
         self.layout_box.setEnabled(not loading)
         if loading:
