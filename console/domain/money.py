@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-_AMOUNT_RE = re.compile(r"-?(?:\d+(?:\.\d{1,2})?|\.\d{1,2})")
+_AMOUNT_RE = re.compile(r"-?(?:\d+(?:\.\d{1,2})?|\.\d{1,2})", re.ASCII)  # 0-9 only, not other scripts' digits
 
 
 class AmountError(ValueError):
@@ -22,7 +22,7 @@ def parse_amount(text: str) -> Decimal:
     """Parse ``"12.30"`` / ``"-5"`` / ``"7.5"`` to an exact Decimal with two places."""
     s = text.strip()
     if not _AMOUNT_RE.fullmatch(s):
-        if re.fullmatch(r"-?\d+\.\d{3,}", s):
+        if re.fullmatch(r"-?\d+\.\d{3,}", s, re.ASCII):
             raise AmountError(f"{text!r} has more than two decimal places")
         raise AmountError(f"{text!r} is not an amount (digits, optional '-' and up to two decimals)")
     return Decimal(s).quantize(CENT)

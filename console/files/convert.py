@@ -24,17 +24,20 @@ from console.domain.money import CENT, AmountError, parse_amount
 from console.files.layouts import Column
 
 _BLANK = re.compile(r"\s*")
-_AMOUNT_CANON = re.compile(r"-?\d+\.\d\d")
-_AMOUNT_CANON_OPT = re.compile(r"(?:-?\d+\.\d\d)?")
-_INT = re.compile(r"-?\d+")
-_TS_US = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)")
-_ISO_HINT = re.compile(r"\d{4}-\d\d-\d\d")
+# Files hold ASCII digits: re.ASCII keeps \d to 0-9 (Python's int() and Decimal() would take
+# any script's digits, and so would a Unicode \d).
+_A = re.ASCII
+_AMOUNT_CANON = re.compile(r"-?\d+\.\d\d", _A)
+_AMOUNT_CANON_OPT = re.compile(r"(?:-?\d+\.\d\d)?", _A)
+_INT = re.compile(r"-?\d+", _A)
+_TS_US = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)", _A)
+_ISO_HINT = re.compile(r"\d{4}-\d\d-\d\d", _A)
 _DATE_RE = {
-    "MM/DD/YYYY": (re.compile(r"(\d\d)/(\d\d)/(\d{4})"), (3, 1, 2)),
-    "MMDDYYYY": (re.compile(r"(\d\d)(\d\d)(\d{4})"), (3, 1, 2)),
-    "YYYYMMDD": (re.compile(r"(\d{4})(\d\d)(\d\d)"), (1, 2, 3)),
-    "YYYY-MM-DD": (re.compile(r"(\d{4})-(\d\d)-(\d\d)"), (1, 2, 3)),
-    "YYMMDD": (re.compile(r"(\d\d)(\d\d)(\d\d)"), (1, 2, 3)),
+    "MM/DD/YYYY": (re.compile(r"(\d\d)/(\d\d)/(\d{4})", _A), (3, 1, 2)),
+    "MMDDYYYY": (re.compile(r"(\d\d)(\d\d)(\d{4})", _A), (3, 1, 2)),
+    "YYYYMMDD": (re.compile(r"(\d{4})(\d\d)(\d\d)", _A), (1, 2, 3)),
+    "YYYY-MM-DD": (re.compile(r"(\d{4})-(\d\d)-(\d\d)", _A), (1, 2, 3)),
+    "YYMMDD": (re.compile(r"(\d\d)(\d\d)(\d\d)", _A), (1, 2, 3)),
 }
 
 # create_decimal skips the thread-local context lookup of Decimal(); 60 digits keep every
@@ -78,6 +81,8 @@ def simple_class(pattern: str) -> tuple[bytes, int, int] | None:
 # ``column_matcher`` proves that from the parsed pattern and otherwise returns None.
 SEP = "\x00"
 _SEP_CODE = 0
+# A layout's patterns match whole cells; \d, \w, \s there mean their ASCII sets (a digit is 0-9).
+PATTERN_FLAGS = re.DOTALL | re.ASCII
 
 
 def _consumes_sep(items) -> bool | None:
@@ -374,9 +379,9 @@ class Converter:
         self.name = column.name
         t = column.type
         self.type = t
-        self._rx = re.compile(column.pattern, re.DOTALL) if column.pattern else None
+        self._rx = re.compile(column.pattern, PATTERN_FLAGS) if column.pattern else None
         self._simple = simple_class(column.pattern) if column.pattern else None
-        self._joined = column_matcher(column.pattern) if column.pattern and not self._simple else None
+        self._joined = column_matcher(column.pattern, PATTERN_FLAGS) if column.pattern and not self._simple else None
         self._shapes = ShapeMatcher.for_pattern(column.pattern, self._rx) if self._rx and not self._simple else None
         # a pattern no blank text can match already sends blank cells to the rule book
         self._blank_fails = self._rx is not None and not any(

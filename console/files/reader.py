@@ -120,6 +120,9 @@ class ReadResult:
     bad_cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (record index, column) -> raw text
     problems_not_listed: int = 0  # problems past MAX_PROBLEMS (counted, not kept)
     sums: dict[str, Decimal] = field(default_factory=dict)  # column totals already computed
+    # what the reader learnt on the way (see _State._facts): "distinct" values of some columns
+    # (a superset: None and the default included), "never_negative" and "no_repeats" columns
+    facts: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -299,7 +302,7 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
         layout=layout, path=name, encoding=encoding, fingerprint=hashing.digest.hexdigest(), size=size,
         header=state.header, columns=state.columns, lines=state.lines, errors=problems_errors,
         warnings=problems_warnings, trailer=state.trailer_values, bad_cells=state.bad_cells,
-        problems_not_listed=sink.dropped, sums=state.sums,
+        problems_not_listed=sink.dropped, sums=state.sums, facts=state.facts,
     )
 
 
@@ -328,6 +331,7 @@ class _State:
         self.trailer_values: tuple[int, Decimal] | None = None
         self.bad_cells: dict[tuple[int, str], str] = {}
         self.sums: dict[str, Decimal] = {}
+        self.facts: dict = {}
         self.width = len(layout.columns)
         # unique text columns: the values seen so far, added while each chunk is fresh in the
         # CPU caches; the full duplicate scan at the end runs only when this finds one
@@ -431,9 +435,10 @@ class _State:
         if n == 0:
             self.sink.add(None, None, "no_records", "The file has no records", "warning")
         self._unique()
+        self.facts = self._facts()
         table = _rules.Table(self.columns, self.lines, today=today,
                              text_columns=[c.name for c in layout.columns if c.type == "text"],
-                             **self._facts())
+                             **self.facts)
         missing_required = {c.key for c in layout.columns if c.required and c.name in self.missing}
         for check in layout.checks:
             if any(isinstance(v, str) and v.casefold() in missing_required for v in check.params.values()):
@@ -573,6 +578,7 @@ def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
     failure: list[tuple[int, str]] = []
     marker = layout.trailer.marker if layout.trailer else "TRAILER"
     consumed = 0  # physical lines consumed so far
+    tail = None
     header_pending = layout.header
     if not layout.header:  # columns by position, in the layout's order
         st.present = {c.name: i for i, c in enumerate(layout.columns)}
@@ -595,6 +601,7 @@ def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
         else:
             lines = _row_lines(chunk, consumed + 1)
         consumed = after
+        tail = (chunk[-1], lines[-1], after)  # the last record so far: an unclosed quote ends there
         # blank lines
         if min(map(len, chunk)) <= 1:
             keep = [bool(r) and (len(r) > 1 or not r[0].isspace() and r[0] != "") for r in chunk]
@@ -616,6 +623,14 @@ def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
             lines = [ln for ln, k in zip(lines, keep, strict=False) if k]
         st.add_rows(chunk, lines)
         st.report()
+    if tail is not None and not failure:
+        row, line, last = tail
+        if last > line and len(row) != st.width and any("\n" in f or "\r" in f for f in row):
+            # csv (not strict) read from an opening quote to the end of the file: RFC 4180
+            # says a quoted field ends with a quote, so the quote was never closed
+            st.sink.add(line, None, "quoting",
+                        f"A quoted field on line {line} is never closed: lines {line:,} to {last:,} were read "
+                        "as one record (a quote is missing)")
     if failure:
         line, msg = failure[0]
         st.sink.add(line, None, "quoting",

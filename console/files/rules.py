@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from itertools import compress, count, repeat
-from operator import add, eq, gt, is_, lt, ne
+from operator import add, eq, gt, is_, le, lt, ne
 
 from console.files.layouts import Check
 
@@ -157,8 +157,12 @@ def balance_forward(t: Table, check: Check) -> Iterator[Finding]:
 
 @rule("minimum_within_total")
 def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
-    """``minimum`` is between 0 and ``total`` when ``total`` > 0, and 0 when nothing is due."""
+    """``minimum`` is between 0 and ``total`` when ``total`` > 0. With ``only_when_due = true``
+    (the invoice file: "between 0 and TotalAmountDue when TotalAmountDue > 0") rows with
+    nothing due are left alone (see ``minimum_when_nothing_due``); otherwise a minimum above a
+    zero or credit total, or a negative minimum, breaks the rule too."""
     mn, tot = t.name(_p(check, "minimum", "MinimumAmountDue")), t.name(_p(check, "total", "TotalAmountDue"))
+    only_when_due = check.params.get("only_when_due") is True
     idx, (mv, tv) = t.complete(mn, tot)
     # suspect: above the total (but not a zero minimum on a credit), or negative
     suspect = {i for i in compress(idx, map(gt, mv, tv)) if t.col(mn)[i] > 0}
@@ -166,6 +170,8 @@ def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
         suspect.update(compress(idx, map(lt, mv, repeat(ZERO))))
     for i in sorted(suspect):
         m, total = t.col(mn)[i], t.col(tot)[i]
+        if only_when_due and total <= 0:
+            continue
         if m < 0:
             yield i, mn, _fmt(check, "{minimum} {m} is negative", minimum=mn, m=m, total=tot, t=total)
         elif total > 0:
@@ -173,6 +179,21 @@ def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
         else:
             yield i, mn, _fmt(check, "{minimum} {m} is set but {total} is {t} (nothing due)",
                               minimum=mn, m=m, total=tot, t=total)
+
+
+@rule("minimum_when_nothing_due")
+def minimum_when_nothing_due(t: Table, check: Check) -> Iterator[Finding]:
+    """A ``minimum`` other than 0 on a row whose ``total`` is 0 or a credit (a warning in the
+    invoice layouts: the description leaves such rows unconstrained, but it is worth a look)."""
+    mn, tot = t.name(_p(check, "minimum", "MinimumAmountDue")), t.name(_p(check, "total", "TotalAmountDue"))
+    idx, (mv, tv) = t.complete(mn, tot)
+    if not tv or (t.never_negative(tot) and ZERO not in t.col(tot)):
+        return  # something is due on every row
+    for i in compress(idx, map(le, tv, repeat(ZERO))):
+        m = t.col(mn)[i]
+        if m != 0:
+            yield i, mn, _fmt(check, "{minimum} {m} is set but {total} is {t} (nothing due)",
+                              minimum=mn, m=m, total=tot, t=t.col(tot)[i])
 
 
 @rule("due_on_or_after_bill")

@@ -98,8 +98,9 @@ CASES = [
     ("ic-invoice-v1", {"TotalAmountDue": "15.51"}, None, "TotalAmountDue", "balance_forward", E, 2),
     ("ic-invoice-v1", {"MinimumAmountDue": "15.51"}, None, "MinimumAmountDue", "minimum_within_total", E, 2),
     ("ic-invoice-v1", {"MinimumAmountDue": "-1.00"}, None, "MinimumAmountDue", "minimum_within_total", E, 2),
-    ("ic-invoice-v1", {"PreviousBalance": "-20.00", "TotalAmountDue": "-14.50", "MinimumAmountDue": "1.00"}, None,
-     "MinimumAmountDue", "minimum_within_total", E, 2),
+    # nothing due: the description leaves the minimum free ("when TotalAmountDue > 0"): a warning
+    ("ic-invoice-v1", {"PreviousBalance": "-5.50", "TotalAmountDue": "0.00", "MinimumAmountDue": "1.00"}, None,
+     "MinimumAmountDue", "minimum_when_nothing_due", W, 2),
     ("ic-invoice-v1", {"DueDate": "10/31/2026"}, None, "DueDate", "due_on_or_after_bill", E, 2),
     ("ic-invoice-v1", {}, {"AccountNumber": "12-3456-00"}, "AccountNumber", "repeated_value", W, 3),
     ("ic-invoice-v1", {"PreviousBalance": "-20.00", "TotalAmountDue": "-14.50", "MinimumAmountDue": "0"}, None,

@@ -36,7 +36,7 @@ free_text = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_c
                     | st.sampled_from([",", '"', "\r", "\n"]), max_size=30).filter(lambda s: s.strip() == s)
 name_text = free_text.filter(lambda s: s.strip() != "" and s != "TRAILER")
 email = st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9]{1,5})?@[a-z0-9]{1,10}\.(org|com|net)", fullmatch=True)
-phone = st.from_regex(r"\(\d{3}\) \d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\d{10}", fullmatch=True)
+phone = st.from_regex(r"\([0-9]{3}\) [0-9]{3}-[0-9]{4}|[0-9]{3}\.[0-9]{3}\.[0-9]{4}|[0-9]{10}", fullmatch=True)
 opt = st.none  # shorthand
 
 
@@ -53,7 +53,7 @@ def invoice(draw, n):
         "CustomerName": draw(name_text), "ServiceAddress": draw(free_text), "MailAddress1": draw(free_text),
         "MailAddress2": draw(free_text), "MailCity": draw(free_text),
         "MailState": draw(st.from_regex(r"[A-Z]{2}", fullmatch=True)),
-        "MailZip": draw(st.from_regex(r"\d{5}(-\d{4})?", fullmatch=True)),
+        "MailZip": draw(st.from_regex(r"[0-9]{5}(-[0-9]{4})?", fullmatch=True)),
         "Email": draw(email | st.just("")), "Phone": draw(phone | st.just("")),
         "BillDate": bill, "DueDate": due, "PreviousBalance": prev, "CurrentCharges": cur,
         "TotalAmountDue": total, "MinimumAmountDue": minimum,
@@ -69,7 +69,7 @@ def payment(draw, n):
         "PaymentId": f"P{n}", "ConfirmationNumber": draw(key), "AccountNumber": draw(account),
         "InvoiceNumber": draw(key | st.just("")), "InvoiceType": draw(st.integers(1, 999)),
         "PayerName": draw(free_text), "Tender": "CARD" if card else "ACH",
-        "CardLast4": draw(st.from_regex(r"\d{4}", fullmatch=True)) if card else "",
+        "CardLast4": draw(st.from_regex(r"[0-9]{4}", fullmatch=True)) if card else "",
         "Amount": draw(pos_cents), "ConvenienceFee": draw(pos_cents | st.just(Decimal("0.00"))),
         "PaymentDate": draw(stamps), "SettlementDate": draw(dates | opt()),
         "Status": draw(st.sampled_from(["APPROVED", "VOIDED"])),
