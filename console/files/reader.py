@@ -540,9 +540,15 @@ class _State:
                           f"Trailer record count is {count:,} but the file has {n:,} records; the file is rejected")
         if t.control == "sum":
             values = self.columns[t.column]
-            unreadable = any(col == t.column for _, col in self.bad_cells)
-            if total is None or unreadable:
-                return  # the bad amounts are already errors; a sum over the rest proves nothing
+            unreadable = sum(col == t.column for _, col in self.bad_cells)
+            if total is None:
+                return
+            if unreadable:
+                # the bad amounts are already errors; a sum over the rest proves nothing
+                self.sink.add(line, "control total", "trailer_total",
+                              f"Trailer control total {total} was not checked: {unreadable:,} {t.column} "
+                              f"value{'s' if unreadable != 1 else ''} cannot be read (see the errors)", "warning")
+                return
             if any(map(is_, values, repeat(None))):
                 values = [v for v in values if v is not None]
             actual = sum(values, Decimal("0.00"))

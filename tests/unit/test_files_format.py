@@ -147,6 +147,9 @@ def test_trailer_must_be_last():
 def test_trailer_total_not_compared_when_an_amount_is_unreadable():
     r = read(H + "\n" + row(1, total="abc") + "\nTRAILER,1,15.50\n")
     assert where(r.errors) == [(2, "TotalAmountDue", "amount")]
+    # ... but the clerk is told the trailer total was left unchecked, and why
+    assert (3, "control total", "trailer_total") in where(r.warnings)
+    assert "not checked: 1 TotalAmountDue value cannot be read" in r.warnings[-1].message
 
 
 def test_count_only_trailer():
