@@ -84,7 +84,10 @@ def preview_ms(pdf: Path, samples: int = 30) -> list[float]:
     preview = BillPreview()
     preview.resize(900, 800)
     preview.show()
-    assert preview.load(pdf) is None
+    op = preview.load(pdf)  # opened on a worker
+    while not op.done:
+        app.processEvents()
+    assert preview.error is None, preview.error
     for _ in range(20):
         app.processEvents()
 

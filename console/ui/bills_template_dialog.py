@@ -2,15 +2,16 @@
 (pdfplumber) and the pattern's match update live; save the template as TOML.
 
 Layout only: the words, the match and the pattern suggestion come from
-``console.bills.authoring``; the page's words are read off the GUI thread once per page.
+``console.bills.authoring``. The sample PDF is opened, each page drawn and its words read on a
+worker (once per page), and the template is saved on a worker too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtPdf import QPdfDocument
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -31,6 +32,7 @@ from console.bills.authoring import SamplePage, build_template, evaluate, load_s
 from console.bills.template import CONTINUATIONS, BillTemplate
 from console.errors import ValidationError
 from console.ui.bills_page_canvas import PageCanvas
+from console.ui.bills_preview import PagePicture, render_pages
 from console.ui.errors import show_error
 from console.ui.operations import Operation
 
@@ -40,11 +42,27 @@ BAD_STYLE = "color: #991b1b"
 WARN_STYLE = "color: #92400e; font-weight: bold"
 
 
+@dataclass
+class LoadedPage:
+    """A sample page read on a worker: its picture (QtPdf), its words (pdfplumber)."""
+
+    page: int
+    picture: PagePicture  # NO_PICTURE when it cannot be drawn: the words are still there
+    sample: SamplePage
+
+
+def read_page(path: Path, page: int) -> LoadedPage:
+    """Worker thread: draw page ``page`` of the sample and read its words."""
+    sample = load_sample_page(path, page)
+    return LoadedPage(page, render_pages(path, [page], RENDER_WIDTH)[0], sample)
+
+
 class TemplateDialog(QDialog):
     """Author or edit a bill template on a sample PDF. ``template`` holds the result."""
 
     def __init__(self, sample_pdf: Path | str, template: BillTemplate | None = None,
-                 parent: QWidget | None = None, *, start_dir: Path | None = None):
+                 parent: QWidget | None = None, *, start_dir: Path | None = None, page: int = 1,
+                 page_count: int | None = None):
         super().__init__(parent)
         self.setWindowTitle("Bill template – draw around the account number")
         self.setObjectName("bill-template-dialog")
@@ -55,14 +73,14 @@ class TemplateDialog(QDialog):
         self._start_dir = start_dir
         self._loading_page = 0
         self._ops: dict[str, Operation] = {}  # the last operation of each kind, released on this thread
-
-        self.document = QPdfDocument(self)
-        self.document.load(str(self.sample_pdf))
+        self._page_count_known = page_count is not None
 
         self.canvas = PageCanvas(self)
         self.page_spin = QSpinBox(self)
         self.page_spin.setObjectName("template-page")
-        self.page_spin.setRange(1, max(1, self.document.pageCount()))
+        # the batch's page count when the caller knows it, else corrected once the PDF is open
+        self.page_spin.setRange(1, max(1, page_count or page))
+        self.page_spin.setValue(max(1, page))
         self.page_spin.valueChanged.connect(self._on_page_spin_value_changed)
         self.name_edit = QLineEdit(template.name if template else "", self)
         self.pattern_edit = QLineEdit(template.pattern if template else "", self)
@@ -135,24 +153,26 @@ class TemplateDialog(QDialog):
         if template is not None:
             self.canvas.set_region(template.region)
         self.resize(1080, 800)
-        self._load_page(1)
+        self._load_page(self.page_spin.value())
 
     # ---- page loading
     def _load_page(self, page: int) -> None:
-        size = self.document.pagePointSize(page - 1)
-        if size.width() > 0:
-            h = int(RENDER_WIDTH * size.height() / size.width())
-            self.canvas.set_page(self.document.render(page - 1, QSize(RENDER_WIDTH, h)), size.width(), size.height())
         self.sample = None
         self._loading_page = page
         self.match_label.setText("Reading the page…")
         path = self.sample_pdf
-        self._ops["page"] = Operation(self, lambda _op: load_sample_page(path, page),
-                                      label="Reading the sample page…").success(self._on_sample_loaded).run()
+        self._ops["page"] = Operation(self, lambda _op: read_page(path, page),
+                                      label="Reading the sample page…").success(self._on_page_loaded).run()
 
-    def _on_sample_loaded(self, sample: SamplePage) -> None:
-        if sample.page != self._loading_page:
+    def _on_page_loaded(self, loaded: LoadedPage) -> None:
+        if not self._page_count_known:
+            self._page_count_known = True
+            self.page_spin.setMaximum(max(1, loaded.sample.pages))  # may move to the last page
+        if loaded.page != self._loading_page:
             return  # the clerk moved on to another page meanwhile
+        sample = loaded.sample
+        if loaded.picture.rgba:
+            self.canvas.set_page(loaded.picture.image(), sample.width, sample.height)
         self.sample = sample
         self.canvas.set_page_size(sample.width, sample.height)
         self.refresh()
@@ -199,14 +219,32 @@ class TemplateDialog(QDialog):
         return build_template(region, self.pattern_edit.text().strip(),
                               self.continuation_combo.currentData(), self.name_edit.text().strip())
 
-    def save_to(self, path: Path | str) -> BillTemplate:
+    def save_to(self, path: Path | str, *, close: bool = False) -> Operation:
+        """Write the template as TOML on a worker (``build`` refuses a bad draft first, here);
+        ``template`` and ``saved_path`` are set once it is written; ``close`` then accepts."""
         template = self.build()
         path = Path(path)
         if path.suffix.lower() != ".toml":
             path = path.with_suffix(".toml")
-        template.save(path)
-        self.template, self.saved_path = template, path
-        return template
+        self._set_saving(True)
+
+        def saved(_result) -> None:
+            self._set_saving(False)
+            self.template, self.saved_path = template, path
+            if close:
+                self.accept()
+
+        def failed(exc: BaseException) -> None:
+            self._set_saving(False)
+            show_error(self, exc)
+
+        self._ops["save"] = op = Operation(self, lambda _op: template.save(path), label=f"Saving {path.name}…") \
+            .success(saved).failure(failed).run()
+        return op
+
+    def _set_saving(self, saving: bool) -> None:
+        self.save_button.setEnabled(not saving)
+        self.use_button.setEnabled(not saving)
 
     def test_on_batch(self) -> None:
         """Index the sample PDF with the draft (off the GUI thread); show bills and problems."""
@@ -278,11 +316,9 @@ class TemplateDialog(QDialog):
         if not path:
             return
         try:
-            self.save_to(path)
-        except (ValidationError, OSError) as exc:
+            self.save_to(path, close=True)
+        except ValidationError as exc:
             show_error(self, exc)
-            return
-        self.accept()
 
     def keyPressEvent(self, event) -> None:  # Qt override: Enter in the pattern must not close
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):

@@ -63,6 +63,7 @@ def make_tab(qtbot, profile=None):
     tab.resize(1300, 800)
     qtbot.addWidget(tab)
     tab.show()
+    qtbot.waitUntil(lambda: not tab._template_loading(), timeout=5000)  # read on a worker
     return tab
 
 
@@ -121,7 +122,9 @@ def test_drawing_a_template_shows_words_and_match_live_and_saves_toml(qtbot, bat
     assert dlg.match_label.text() == f"Account found: {first}"
     assert dlg.matched_account == first
 
-    saved = dlg.save_to(tmp_path / "mine")
+    op = dlg.save_to(tmp_path / "mine")  # written on a worker
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
+    saved = dlg.template
     assert dlg.saved_path == tmp_path / "mine.toml"
     loaded = load_template(tmp_path / "mine.toml")
     assert loaded == saved and loaded.find_account(f"Account Number\n{first}") == first
@@ -363,7 +366,8 @@ def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, b
     monkeypatch.setattr("console.ui.tabs.bill_images_tab.show_error", lambda parent, exc: shown.append(exc))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
     qtbot.mouseClick(tab.template_button, Qt.MouseButton.LeftButton)
-    assert shown and "region" in str(shown[-1])  # a broken template is refused with its problems
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)  # read on a worker
+    assert "region" in str(shown[-1])  # a broken template is refused with its problems
 
     invoices = tmp_path / "invoices.txt"
     write_invoice_export(invoices, CUSTOMERS)
@@ -465,24 +469,29 @@ def test_dropping_a_pdf_on_the_tab_opens_it(qtbot, batch):
 
 
 def test_a_long_bill_shows_its_first_page_at_once_and_thumbnails_follow(qtbot, tmp_path):
-    from console.ui.bills_preview import THUMBS_AT_ONCE, BillPreview
+    from console.ui.bills_preview import BillPreview
 
     pdf = make_pdf(tmp_path / "long.pdf", [f"Acct: A{i}" for i in range(12)])
     preview = BillPreview()
     qtbot.addWidget(preview)
     preview.show()
-    assert preview.load(pdf) is None
+    op = preview.load(pdf)  # opened on a worker
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
+    assert preview.error is None and preview.page_count == 12
     preview.show_bill(tuple(range(2, 12)))
     assert preview.current_page == 2 and preview.thumbs.count() == 10
-    assert preview.thumbnails_pending == 10 - THUMBS_AT_ONCE
-    assert preview.thumbs.item(9).icon().isNull()  # not rendered yet
+    assert preview.thumbnails_pending == 10  # rendered on workers, a few at a time
+    assert not preview.thumbnail_ready(9)  # not rendered yet (a blank page meanwhile)
     qtbot.waitUntil(lambda: preview.thumbnails_pending == 0, timeout=5000)
-    assert all(not preview.thumbs.item(i).icon().isNull() for i in range(10))
+    assert all(preview.thumbnail_ready(i) for i in range(10))
     preview.thumbs.setCurrentRow(9)
     assert preview.current_page == 11
     preview.page_spin.setValue(5)
     assert preview.current_page == 5 and preview.thumbs.currentRow() == 3
-    assert preview.load(tmp_path / "missing.pdf") is not None  # QtPdf's error text, no crash
+    with qtbot.waitSignal(preview.documentLoaded, timeout=5000) as loaded:
+        preview.load(tmp_path / "missing.pdf")
+    assert loaded.args[0] and "missing.pdf" in preview.error  # QtPdf's error text, no crash
+    assert preview.page_count == 0 and preview.thumbs.count() == 0
 
 
 def test_template_dialog_tests_the_draft_on_the_whole_batch(qtbot, batch):

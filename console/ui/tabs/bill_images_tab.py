@@ -2,7 +2,9 @@
 problems → preview (QPdfView) → split into one PDF per bill → send through Stratus/SFTP.
 
 Layout and wiring only. The work is done by ``console.bills`` (indexer, split, send,
-review rows) through ``Operation``; the template is authored in ``TemplateDialog``.
+review rows) through ``Operation``; the template is authored in ``TemplateDialog``. Every file
+the tab reads or writes (the configured template too, read when the tab is made) is read or
+written on a worker: the window never waits for a slow or network drive.
 """
 
 from __future__ import annotations
@@ -92,17 +94,20 @@ class BillImagesTab(QWidget):
         self.delivery: dict[str, str] = {}
         self._op: Operation | None = None
         self._index_op: Operation | None = None
+        self._template_op: Operation | None = None  # the configured template, read on a worker
+        self._index_pending = False  # indexing asked for while that template was being read
         self.naming = "{account}_{invoice}.pdf"
+        self._template_error = ""
         try:
             self.naming = naming_for(profile)
-            self.template = resolve_template(None, profile)
-            configured = profile.get("bills_template")
-            self.template_path = Path(str(configured)).expanduser() if configured else sandbox_template_path()
-        except UserFacingError as exc:  # a broken configured template: say so, let the clerk choose
+        except UserFacingError as exc:  # a broken naming pattern: say so, let the clerk choose
             log.warning("bill template not loaded: %s", exc)
             self._template_error = str(exc)
         else:
-            self._template_error = ""
+            configured = profile.get("bills_template")
+            self.template_path = Path(str(configured)).expanduser() if configured else sandbox_template_path()
+            self._template_op = Operation(self, lambda op: resolve_template(None, profile)) \
+                .success(self._on_configured_template).failure(self._on_configured_template_failed)
         self._index_error = ""  # why the open batch could not be indexed, said in the summary
 
         # ---- top row: batch, template, invoices
@@ -239,6 +244,8 @@ class BillImagesTab(QWidget):
         self._restore_state()
         self._update_labels()
         self._update_buttons()
+        if self._template_op is not None:
+            self._template_op.run()
 
     # ---- UI state
     def _restore_state(self) -> None:
@@ -290,9 +297,7 @@ class BillImagesTab(QWidget):
         self.model.set_rows([])
         self.problems.clear()
         self.problems_label.setText("Needs a look")
-        error = self.preview.load(path)
-        if error:
-            log.info("preview: %s", error)
+        self.preview.load(path)  # opened on a worker; a bill selected meanwhile shows once it is open
         self._update_labels()
         self._update_buttons()
         if index:
@@ -304,9 +309,34 @@ class BillImagesTab(QWidget):
         if self.pdf_path is not None:
             self.start_index()
 
+    # ---- the configured template (read on a worker when the tab is made)
+    def _template_loading(self) -> bool:
+        return self._template_op is not None and self.template is None
+
+    def _on_configured_template(self, template: BillTemplate) -> None:
+        self._template_op = None
+        if self.template is None:  # else the clerk chose or drew one meanwhile: theirs stays
+            self.template = template
+        self._template_ready()
+
+    def _on_configured_template_failed(self, exc: BaseException) -> None:
+        self._template_op = None
+        if self.template is None:  # a broken configured template: say so, let the clerk choose
+            log.warning("bill template not loaded: %s", exc)
+            self._template_error = str(exc)
+        self._template_ready()
+
+    def _template_ready(self) -> None:
+        self._update_labels()
+        self._update_buttons()
+        if self._index_pending:
+            self._index_pending = False
+            self.start_index()
+
     # ---- operations
     def _busy(self) -> bool:
-        return self._op is not None and not self._op.done
+        """An operation runs, or a batch waits for the configured template to be read."""
+        return (self._op is not None and not self._op.done) or (self._index_pending and self._template_loading())
 
     def _run(self, fn, label: str, on_success, *, cancellable: bool = True, on_failure=None) -> Operation:
         self._op = Operation(self, fn, label=label, cancellable=cancellable) \
@@ -325,7 +355,13 @@ class BillImagesTab(QWidget):
         self._update_buttons()
 
     def start_index(self) -> None:
-        if self.pdf_path is None or self._busy():
+        if self.pdf_path is None:
+            return
+        if self._template_loading():
+            self._index_pending = True  # indexed as soon as the template is read
+            self.summary_label.setText("Reading the bill template…")
+            return
+        if self._busy():
             return
         if self.template is None:
             show_error(self, ValidationError(self._template_error or "Choose or draw a bill template first"))
@@ -452,29 +488,33 @@ class BillImagesTab(QWidget):
         def work(op):
             pdf = sandbox_batch(paths, progress=op.progress, cancel=op.cancel_event)
             invoices = sandbox_invoice_file(paths)
-            return pdf, invoices, load_invoice_refs(invoices, cancel=op.cancel_event)
+            return pdf, invoices, load_invoice_refs(invoices, cancel=op.cancel_event), \
+                load_template(sandbox_template_path())
 
         self._run(work, "Printing the sandbox's bill batch…", self._on_sandbox_batch_ready)
 
     def _on_sandbox_batch_ready(self, ready) -> None:
-        pdf, invoices_path, refs = ready
+        pdf, invoices_path, refs, template = ready
         self._end_op()
         if self.template is None or self.template_path != sandbox_template_path():
-            self.template, self.template_path = load_template(sandbox_template_path()), sandbox_template_path()
+            self.template, self.template_path = template, sandbox_template_path()
         self.invoices, self.invoices_path = refs, invoices_path
         self.open_batch(pdf)
 
     def _on_template_button_clicked(self) -> None:
         start = str(self.template_path.parent if self.template_path else Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Choose bill template", start, "Bill templates (*.toml)")
-        if not path:
-            return
-        try:
-            template = load_template(path)
-        except ValidationError as exc:
-            show_error(self, exc)
-            return
-        self.set_template(template, Path(path))
+        if path:
+            self.open_template(Path(path))
+
+    def open_template(self, path: Path) -> Operation:
+        """Read and check a template file on a worker; a broken one is refused with its problems."""
+        return self._run(lambda op: load_template(path), f"Reading {path.name}…",
+                         lambda template: self._on_template_read(template, path), cancellable=False)
+
+    def _on_template_read(self, template: BillTemplate, path: Path) -> None:
+        self._end_op()
+        self.set_template(template, path)
 
     def _on_draw_button_clicked(self) -> None:
         if self.pdf_path is None:
@@ -482,10 +522,10 @@ class BillImagesTab(QWidget):
             return
         from console.ui.bills_template_dialog import TemplateDialog
 
-        dlg = TemplateDialog(self.pdf_path, self.template, self, start_dir=self.ctx.services.paths.config_dir)
         row = self.current_row()
-        if row is not None:
-            dlg.page_spin.setValue(row.first_page)
+        pages = self.preview.page_count or (self.index.pages if self.index is not None else None)
+        dlg = TemplateDialog(self.pdf_path, self.template, self, start_dir=self.ctx.services.paths.config_dir,
+                             page=row.first_page if row is not None else 1, page_count=pages)
         if dlg.exec() and dlg.template is not None:
             self.set_template(dlg.template, dlg.saved_path)
 
@@ -512,11 +552,21 @@ class BillImagesTab(QWidget):
         return self.ctx.services.paths.data_dir / "bill-images" / stem
 
     def _on_split_button_clicked(self) -> None:
+        if self._busy():
+            return
         start = self.default_out_dir()
-        try:
-            start.mkdir(parents=True, exist_ok=True)  # a folder that does not exist cannot be chosen
-        except OSError:
-            start = start.parent if start.parent.exists() else Path.home()
+
+        def prepare(_op) -> Path:  # a folder that does not exist cannot be chosen: make it first
+            try:
+                start.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                return start.parent if start.parent.is_dir() else Path.home()
+            return start
+
+        self._run(prepare, "Preparing the folder for the bill PDFs…", self._choose_split_folder, cancellable=False)
+
+    def _choose_split_folder(self, start: Path) -> None:
+        self._end_op()
         out = QFileDialog.getExistingDirectory(self, "Folder for the bill PDFs", str(start))
         if out:
             self.start_split(Path(out))
@@ -623,7 +673,10 @@ class BillImagesTab(QWidget):
 
     # ---- labels and buttons
     def _update_labels(self) -> None:
-        if self.template is None:
+        if self._template_loading():
+            self.template_label.setText("Template: reading…")
+            self.template_label.setToolTip(str(self.template_path or ""))
+        elif self.template is None:
             self.template_label.setText("Template: none")
             self.template_label.setToolTip(self._template_error)
         else:
@@ -634,7 +687,9 @@ class BillImagesTab(QWidget):
             self.invoices_label.setText(f"Invoices: {self.invoices_path.name} ({len(self.invoices)})")
         index = self.index
         if index is None:
-            if self.pdf_path is not None and not self._busy():
+            if self._template_loading() and self._index_pending:
+                self.summary_label.setText("Reading the bill template…")
+            elif self.pdf_path is not None and not self._busy():
                 why = f" – {self._index_error}" if self._index_error else ""
                 self.summary_label.setText(f"{self.pdf_path.name}: not indexed{why}")
             return
