@@ -44,7 +44,8 @@ _DATE_RE = {
 # amount exact (the checks above allow only digits, '.', '-').
 _EXACT = Context(prec=60, traps=[InvalidOperation])
 _AMOUNT_BYTES_NL = b"0123456789.-\n"
-_NOT_TWO_PLACES = re.compile(rb"\.(?:\d{3}|\d?\D)")
+# every digit written as 0: a cell ending in two decimals then ends in b".00\n"
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
 _ZERO_AMOUNT = re.compile(r"\n0*\.00\n")  # a zero among canonical amounts, each between line ends
 _SIMPLE = re.compile(r"(\[(?:[^\]\\]|\\.)+\]|\\d)(?:\{(\d+)(?:,(\d*))?\}|(\+)|(\*))?")
 
@@ -667,8 +668,12 @@ def _canonical_amounts(cells) -> list | None:
         data = ("\n".join(cells) + "\n").encode("ascii")
     except UnicodeEncodeError:
         return None
-    # only digits, '.', '-'; one '.' per cell, followed by exactly two digits
-    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != len(cells) or _NOT_TWO_PLACES.search(data):
+    # only digits, '.', '-'; as many '.' as cells, and every cell ends in '.' and two digits
+    # (occurrences of ".00\n" cannot overlap: one per line end at most); so each cell has its
+    # one '.' followed by exactly two digits. A misplaced '-' makes create_decimal refuse.
+    n = len(cells)
+    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != n \
+            or data.translate(_DIGITS_AS_ZERO).count(b".00\n") != n:
         return None
     try:
         return list(map(_EXACT.create_decimal, cells))

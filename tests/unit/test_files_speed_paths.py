@@ -221,3 +221,31 @@ def test_a_column_with_a_pattern_agrees_with_the_rule_book_through_shapes():
     values, bad = conv.column(cells[1024:] + ["12x"])
     assert [(i, e.rule) for i, e in bad] == [(1024, "format")]
     assert conv._shapes.paying and len(conv._shapes.good) <= 6
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.from_regex(r"-?[0-9]{0,4}\.[0-9]{2}", fullmatch=True),
+                          st.text(alphabet="0123456789.-\n", max_size=8),
+                          st.sampled_from(["1.234", "1.2", "1..00", ".00", "-.00", "1.00-", "--1.00", "1.0a",
+                                           "1\n2.00", "\u0661.00", "12", "-", "."])), min_size=1, max_size=12))
+def test_canonical_amounts_agree_with_the_rule_book(cells):
+    """The byte-level amount check accepts a chunk only when every cell is an amount the rule
+    book reads to the same value."""
+    from console.domain.money import AmountError, parse_amount
+
+    fast = convert._canonical_amounts(cells)
+    if fast is None:
+        return
+    for cell, value in zip(cells, fast, strict=True):
+        try:
+            want = parse_amount(cell)
+        except AmountError:
+            pytest.fail(f"{cell!r} passed the fast check but is not an amount")
+        assert value == want and str(value) == str(want), cell
+
+
+def test_canonical_amounts_refuse_what_is_not_two_places():
+    for bad in (["1.234"], ["1.2"], ["1..00"], ["1.00-"], ["--1.00"], ["1\n2.00"], ["12", "1.00.00"], ["\u0661.00"]):
+        assert convert._canonical_amounts(bad) is None, bad
+    assert convert._canonical_amounts(["1.00", "-2.50", ".00", "0.10"]) == [Decimal("1.00"), Decimal("-2.50"),
+                                                                          Decimal("0.00"), Decimal("0.10")]
