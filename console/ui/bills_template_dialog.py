@@ -44,7 +44,7 @@ WARN_STYLE = "color: #92400e; font-weight: bold"
 
 @dataclass
 class LoadedPage:
-    """A sample page read on a worker: its picture (QtPdf), its words (pdfplumber)."""
+    """A sample page read on a worker: its picture (pypdfium2), its words (pdfplumber)."""
 
     page: int
     picture: PagePicture  # NO_PICTURE when it cannot be drawn: the words are still there
@@ -171,10 +171,9 @@ class TemplateDialog(QDialog):
         if loaded.page != self._loading_page:
             return  # the clerk moved on to another page meanwhile
         sample = loaded.sample
-        if loaded.picture.rgba:
-            self.canvas.set_page(loaded.picture.image(), sample.width, sample.height)
+        # never the picture of the page before: without one the canvas says there is none
+        self.canvas.set_page(loaded.picture.image() if loaded.picture.rgba else None, sample.width, sample.height)
         self.sample = sample
-        self.canvas.set_page_size(sample.width, sample.height)
         self.refresh()
 
     # ---- live evaluation
