@@ -396,6 +396,7 @@ class Converter:
                                           or column.default)
         self._adaptive = t in ("timestamp", "amount") or (t == "text" and not plain_text)
         self._bad_keys: set[str] = set()
+        self._uniform = False  # the last chunk held one value only (see _cached)
         self._droppable = False  # an adaptive cache that may be dropped when it stops paying
         self.absent = "" if t == "text" else None
         self.default = self.absent
@@ -547,11 +548,20 @@ class Converter:
     def _cached(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
         cache = self._cache
         if cache and not self._bad_keys:  # warm cache, nothing bad seen: one lookup per cell
+            if self._uniform and cells:
+                # one billing cycle: the same bill date (type, fee) on every row; comparing
+                # cells is cheaper than hashing each new string for a lookup
+                first = cells[0]
+                value = cache.get(first, _MISS)
+                if value is not _MISS and cells.count(first) == len(cells):
+                    return [value] * len(cells), []
+                self._uniform = False
             try:
                 return list(map(cache.__getitem__, cells)), []
             except KeyError:
                 pass  # a new value: see below
         uniq = set(cells)
+        self._uniform = len(uniq) == 1
         new = list(uniq.difference(cache)) if cache else list(uniq)
         if self._droppable and cache and len(new) * 4 > len(cells):
             # new values keep coming: the cache costs more than it saves; convert directly
