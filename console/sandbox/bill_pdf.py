@@ -8,8 +8,8 @@ messages, and a remittance stub. Some bills run to a second page (usage history 
 adjustments); a continuation page repeats the account number only in its heading at the
 left, outside the template's region, as real bill printers do.
 
-The same customers and ``seed`` always give the same bytes (fixed creation date, seeded
-choices), so tests and benchmarks can rely on it. Customers are passed in (normally
+The same customers and ``seed`` always give the same bytes (the creation date is the
+batch's latest bill date at 06:00 UTC, seeded choices), so tests and benchmarks can rely on it. Customers are passed in (normally
 ``console.sandbox.seed.demo_customers()``); anything with the same attributes works.
 """
 
@@ -34,7 +34,7 @@ MARGIN = 36.0
 # The account box (top right). The sandbox template's region covers its first two lines.
 ACCOUNT_BOX = (372.0, 36.0, 576.0, 118.0)  # x0, top, x1, bottom
 ACCOUNT_REGION = (372.0, 36.0, 576.0, 74.0)
-FIXED_DATE = dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC)
+PRINTED_AT = dt.time(6, 0, tzinfo=dt.UTC)  # the batch is "printed" early on its latest bill date
 
 BLUE = (22, 78, 140)
 LIGHT = (234, 241, 249)
@@ -103,6 +103,13 @@ def _date(d: dt.date) -> str:
     return d.strftime("%m/%d/%Y")
 
 
+def printed_at(customers: Sequence) -> dt.datetime:
+    """The batch's creation date: the latest bill date of its customers, at 06:00 UTC (the same
+    customers, the same date; a batch is never dated before the bills it holds)."""
+    day = max((c.bill_date for c in customers), default=None) or dt.date.today()
+    return dt.datetime.combine(day, PRINTED_AT)
+
+
 def bill_page_count(customer, seed: int = 0) -> int:
     """1 or 2: businesses, accounts with adjustments and some others get a second page."""
     rng = random.Random(f"bill-pages:{seed}:{customer.account_number}")
@@ -122,7 +129,7 @@ def build_bill_batch(
     if usage_months not in (12, 24):
         raise ValueError("usage_months must be 12 or 24")
     pdf = FPDF(unit="pt", format="letter")
-    pdf.set_creation_date(FIXED_DATE)
+    pdf.set_creation_date(printed_at(customers))
     pdf.set_producer("Biller Console sandbox")
     pdf.set_title(f"{biller.name} - utility bills")
     pdf.set_author(biller.name)

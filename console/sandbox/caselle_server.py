@@ -212,7 +212,8 @@ class CaselleStore:
         with self._write() as db:
             if db.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone():
                 return
-            customers = demo.demo_customers(count, seed)
+            as_of = demo.demo_today()  # the bills are dated by the day the store is seeded (kept until --reset)
+            customers = demo.demo_customers(count, seed, as_of)
             db.executemany(
                 "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,?,?,?,?,?,?)",
                 [(c.account_number, c.name, c.sort_name, c.status, c.service_address, c.mail_address1,
@@ -229,10 +230,10 @@ class CaselleStore:
                 "INSERT INTO adjustments (adjustment_id, account_number, adjusted_at, amount_cents, reason, "
                 "balance_after_cents, entered_by, seeded) VALUES (?,?,?,?,?,?,?,1)",
                 [(a.adjustment_id, a.account_number, iso(a.adjusted_at), cents(a.amount), a.reason,
-                  cents(a.balance_after), a.entered_by) for a in demo.demo_adjustments(count, seed)])
+                  cents(a.balance_after), a.entered_by) for a in demo.demo_adjustments(count, seed, as_of)])
             db.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)), ("seed", str(seed)), ("count", str(count)),
-                ("as_of", demo.DEMO_AS_OF.isoformat()), ("seeded_at", iso(utcnow())),
+                ("as_of", as_of.isoformat()), ("seeded_at", iso(utcnow())),
                 ("receipt_counter", "0")])
 
     # ---- tokens

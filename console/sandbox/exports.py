@@ -2,8 +2,14 @@
 
 Generated from the demo customers (:mod:`console.sandbox.seed`): the same ``count``, ``seed``
 and ``as_of`` always give the same rows, and a longer export starts with the rows of a
-shorter one (row *i* depends only on the seed and *i*). The Invoice Cloud stand-in serves
-them over HTTP; ``biller-console sandbox --export-payments FILE`` writes them as files.
+shorter one (row *i* depends only on the seed and *i*). ``as_of`` is the export's day, by
+default the day the console runs (:func:`~console.sandbox.seed.demo_today`), so the rows are
+always recent and never dated in the future. The Invoice Cloud stand-in serves them over
+HTTP; ``biller-console sandbox --export-payments FILE`` writes them as files.
+
+Dates, relative to ``as_of``: payments are made in the three days before it (an export is
+taken of what was paid, never of what has not happened yet), a utility payment never before
+the bill it pays (its invoice number), and settle the day after (at the latest on ``as_of``).
 
 Payments (``ic-payments-v1``): about 62 % CARD and 38 % ACH utility payments (invoice type
 42) against active demo customers; unless ``receipts_only``, about 5 % CloudStore items
@@ -34,8 +40,8 @@ CARD_FEE = Decimal("2.95")
 _CENT = Decimal("0.01")
 
 
-def _customers(customer_count: int = demo.DEFAULT_COUNT) -> list[demo.DemoCustomer]:
-    return [c for c in demo.demo_customers(customer_count) if c.status == "ACTIVE"]
+def _customers(customer_count: int = demo.DEFAULT_COUNT, as_of: dt.date | None = None) -> list[demo.DemoCustomer]:
+    return [c for c in demo.demo_customers(customer_count, as_of=as_of) if c.status == "ACTIVE"]
 
 
 def _row_rng(seed: int, kind: str, i: int) -> random.Random:
@@ -46,10 +52,11 @@ def payment_id(seed: int, i: int) -> str:
     return f"P{seed % 100000:05d}{i + 1:06d}"
 
 
-def payments(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF, receipts_only: bool = False,
+def payments(count: int, seed: int = 1, *, as_of: dt.date | None = None, receipts_only: bool = False,
              customer_count: int = demo.DEFAULT_COUNT) -> list[dict]:
     """``count`` payment rows (typed values, the layout's column names)."""
-    customers = _customers(customer_count)
+    as_of = as_of or demo.demo_today()
+    customers = _customers(customer_count, as_of)
     rows = []
     for i in range(count):
         rng = _row_rng(seed, "payment", i)
@@ -68,7 +75,9 @@ def payments(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF, rec
                 amount = c.amount_due
             else:
                 amount = Decimal(rng.randrange(1000, 25000)) / 100
-        day = as_of - dt.timedelta(days=rng.randrange(0, 3))
+        day = as_of - dt.timedelta(days=1 + rng.randrange(0, 3))
+        if not cloudstore:
+            day = max(day, c.bill_date)  # a bill is paid once it is out (bills are dated before as_of)
         at = dt.datetime.combine(day, dt.time(7, 0)) + dt.timedelta(seconds=rng.randrange(0, 14 * 3600))
         rows.append({
             "PaymentId": payment_id(seed, i),
@@ -88,9 +97,10 @@ def payments(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF, rec
     return rows
 
 
-def rejects(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF,
+def rejects(count: int, seed: int = 1, *, as_of: dt.date | None = None,
             customer_count: int = demo.DEFAULT_COUNT) -> list[dict]:
     """ACH rejects for some ACH utility payments of ``payments(count, seed)``."""
+    as_of = as_of or demo.demo_today()
     ach = [p for p in payments(count, seed, as_of=as_of, customer_count=customer_count)
            if p["Tender"] == "ACH" and p["Status"] == "APPROVED" and p["InvoiceType"] == UTILITY_INVOICE_TYPE]
     rows = []
@@ -108,10 +118,12 @@ def rejects(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF,
     return rows
 
 
-def changes(count: int, seed: int = 1, *, as_of: dt.date = demo.DEMO_AS_OF,
+def changes(count: int, seed: int = 1, *, as_of: dt.date | None = None,
             customer_count: int = demo.DEFAULT_COUNT) -> list[dict]:
-    """``count`` change-log rows against demo customers."""
-    customers = _customers(customer_count)
+    """``count`` change-log rows against demo customers, from 06:00 on the day before ``as_of``,
+    seven minutes apart (the first 154 rows fall on that day; a longer log runs on)."""
+    as_of = as_of or demo.demo_today()
+    customers = _customers(customer_count, as_of)
     rows = []
     recent: list[tuple[demo.DemoCustomer, str]] = []
     for i in range(count):

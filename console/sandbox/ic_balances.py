@@ -25,8 +25,8 @@ web-service key header ``X-IC-WebServiceKey``):
 Which accounts Invoice Cloud knows: every demo customer (:func:`console.sandbox.seed.demo_customers`)
 except every 150th one (index 149, 299, 449, 599 of the default 600), deliberately "not
 registered in Invoice Cloud" so that path can be exercised. With the default seed these are
-``100703-03``, ``101282-01``, ``101861-01`` (final-billed) and ``102451-01`` (the last demo
-account); :func:`not_registered_accounts` lists them for any seed.
+``100713-01``, ``101304-01``, ``101905-01`` and ``102487-02`` (the last demo account), on any
+day; :func:`not_registered_accounts` lists them for any seed.
 
 Fault injection (per balance request, seeded, the Caselle stand-in's :class:`Faults`): added
 latency; HTTP 503 before anything is done; a stall past the client's timeout, then the
@@ -131,13 +131,15 @@ class BalanceStore:
 
     def _seed(self, count: int, seed: int) -> None:
         unknown = set(not_registered_accounts(count, seed))
+        as_of = demo.demo_today()  # the last invoices are those of the day the store is seeded
         rows = [(c.account_number, int(c.account_number not in unknown), c.invoice_number, c.bill_date.isoformat(),
-                 _cents(c.balance), _cents(c.minimum_due)) for c in demo.demo_customers(count, seed)]
+                 _cents(c.balance), _cents(c.minimum_due)) for c in demo.demo_customers(count, seed, as_of)]
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.executemany("INSERT OR IGNORE INTO accounts VALUES (?,?,?,?,?,?)", rows)
             self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                 [("seed", str(seed)), ("count", str(count)), ("seeded_at", _now())])
+                                 [("seed", str(seed)), ("count", str(count)), ("as_of", as_of.isoformat()),
+                                  ("seeded_at", _now())])
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

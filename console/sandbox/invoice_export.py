@@ -9,6 +9,10 @@ negative totals (a warning, as in real exports). ``BillImage`` follows the bill-
 helper's :func:`~console.files.writer.write_delimited` from the layout file, with the
 trailer; UTF-8 (names such as "José Núñez" stay intact), CRLF.
 
+Dated by ``as_of`` (default: the day the console runs): every bill is from the week before and
+due about three weeks after it (:mod:`console.sandbox.seed`), so the file opens without a
+"due date in the past" warning on any day; the same day always gives the same file.
+
 ``biller-console sandbox --export-invoices FILE [--count N]`` writes it.
 """
 
@@ -62,18 +66,20 @@ def invoice_row(c: demo.DemoCustomer) -> dict[str, Any]:
 
 
 def invoice_rows(count: int = demo.DEFAULT_COUNT, seed: int = demo.DEFAULT_SEED,
-                 as_of: dt.date = demo.DEMO_AS_OF) -> list[dict[str, Any]]:
+                 as_of: dt.date | None = None) -> list[dict[str, Any]]:
     return [invoice_row(c) for c in demo.demo_customers(count, seed, as_of)]
 
 
 def invoice_export_text(count: int = demo.DEFAULT_COUNT, seed: int = demo.DEFAULT_SEED,
-                        as_of: dt.date = demo.DEMO_AS_OF, *, layout: Layout | None = None) -> str:
+                        as_of: dt.date | None = None, *, layout: Layout | None = None) -> str:
     return write_delimited(invoice_rows(count, seed, as_of), layout or load_layout(LAYOUT), trailer=True)
 
 
 def write_invoice_export(path: Path, count: int = demo.DEFAULT_COUNT, seed: int = demo.DEFAULT_SEED,
-                         as_of: dt.date = demo.DEMO_AS_OF) -> dict[str, Any]:
-    """Write the export atomically; returns a summary (records, total due as a string, path)."""
+                         as_of: dt.date | None = None) -> dict[str, Any]:
+    """Write the export atomically; returns a summary (records, total due as a string, path,
+    the day it is dated for)."""
+    as_of = as_of or demo.demo_today()
     rows = invoice_rows(count, seed, as_of)
     text = write_delimited(rows, load_layout(LAYOUT), trailer=True)
     path = Path(path)
@@ -82,4 +88,5 @@ def write_invoice_export(path: Path, count: int = demo.DEFAULT_COUNT, seed: int 
     tmp.write_text(text, encoding="utf-8", newline="")
     os.replace(tmp, path)
     total = sum((r["TotalAmountDue"] for r in rows), _ZERO)
-    return {"path": str(path), "records": len(rows), "total_amount_due": f"{total:.2f}", "layout": LAYOUT}
+    return {"path": str(path), "records": len(rows), "total_amount_due": f"{total:.2f}", "layout": LAYOUT,
+            "as_of": as_of.isoformat()}

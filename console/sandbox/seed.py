@@ -1,9 +1,22 @@
 """Deterministic demo customers for the sandbox (and for every generator that needs them).
 
 The same ``seed`` and ``as_of`` always give the same customers, byte for byte: a seeded
-``random.Random``, integer cents, no clock, no network. Other parts of the console (the
-Caselle stand-in, the bill-PDF generator, the invoice and payments exports) call
+``random.Random``, integer cents, no network. Other parts of the console (the Caselle
+stand-in, the bill-PDF generator, the invoice and payments exports) call
 :func:`demo_customers` / :func:`demo_customer` so they all talk about the same accounts.
+
+``as_of`` is the sandbox's "today". Left out, it is the day the console runs
+(:func:`demo_today`), so the demo bills are always current: a training invoice file has no
+due date in the past on any day. The customers themselves (account numbers, names,
+addresses, contact details, services, flags) do not depend on ``as_of``; only their latest
+bill does (its dates, the usage it bills and so its amounts), and a month's usage is the
+same whichever day it is looked at from.
+
+Billing cycles: the 600 accounts are split over four cycles; cycle *n* is billed every week
+on its own weekday (cycle 1 on Mondays … cycle 4 on Thursdays). An account's latest bill is
+its cycle's last billing day *before* ``as_of`` (1 to 7 days earlier, never the day itself:
+the sandbox's payments of the last days can pay it), is due three weeks later
+(:data:`DUE_DAYS`) and bills the usage of the last full month before it.
 
 The town is fictional: Juniper Springs, UT 84999. Phone numbers use the 555-01xx range
 reserved for fiction, e-mail addresses the ``example.*`` domains reserved for examples.
@@ -25,8 +38,13 @@ from decimal import Decimal
 
 DEFAULT_SEED = 20210216
 DEFAULT_COUNT = 600
-#: The "today" the demo data is generated for (fixed, so the data never depends on the clock).
-DEMO_AS_OF = dt.date(2026, 11, 25)
+CYCLES = 4
+#: Weekday each cycle is billed on (Monday = 0): cycle 1 on Mondays … cycle 4 on Thursdays.
+CYCLE_WEEKDAYS = {1: 0, 2: 1, 3: 2, 4: 3}
+#: Days from the bill date to the due date (three weeks: the same weekday).
+DUE_DAYS = 21
+#: Days from the bill date until the bill expires for payment (the next bill supersedes it).
+EXPIRES_DAYS = 45
 
 TOWN = "Juniper Springs"
 STATE = "UT"
@@ -43,6 +61,42 @@ _CENT = Decimal("0.01")
 
 def _m(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(_CENT)
+
+
+#: Cents the sandbox card gateway (:mod:`console.sandbox.ic_gateway`) reads as test rules
+#: (declines, a lost answer, HTTP 503). No demo bill asks for such an amount, so paying a bill
+#: in full or its minimum at the counter is approved on every day; the rules are for amounts
+#: keyed on purpose.
+GATEWAY_TEST_CENTS = frozenset({1, 2, 3, 4, 5})
+
+
+def _asks_test_cents(amount: Decimal) -> bool:
+    return amount > 0 and int(amount * 100) % 100 in GATEWAY_TEST_CENTS
+
+
+def demo_today() -> dt.date:
+    """The sandbox's "today" when none is given: the local calendar day the console runs on
+    (the invoice reader's ``date_in_past`` check uses the same day)."""
+    return dt.date.today()
+
+
+def cycle_bill_date(cycle: int, as_of: dt.date) -> dt.date:
+    """The latest bill date of billing ``cycle`` seen on ``as_of``: the cycle's weekday in the
+    seven days before ``as_of`` (``as_of`` itself never: that day's bills are not out yet)."""
+    back = (as_of.weekday() - CYCLE_WEEKDAYS[cycle]) % 7 or 7
+    return as_of - dt.timedelta(days=back)
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def _unit(key: int, n: int) -> float:
+    """A fixed pseudo-random number in [0, 1) for ``(key, n)`` (splitmix64): the same on every
+    run, platform and Python version, and independent of any other draw."""
+    z = (key + (n + 1) * 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return ((z ^ (z >> 31)) >> 11) / (1 << 53)
 
 
 @dataclass(frozen=True)
@@ -210,16 +264,20 @@ def _month_back(d: dt.date, months: int) -> dt.date:
     return dt.date(y, m + 1, 1)
 
 
-def _usage(rng: random.Random, as_of: dt.date, is_business: bool) -> tuple[UsageMonth, ...]:
-    """24 months of seasonal water use, peaking in July (irrigation)."""
+def _usage(rng: random.Random, bill_date: dt.date, is_business: bool) -> tuple[UsageMonth, ...]:
+    """The 24 months of seasonal water use before the bill's month, peaking in July
+    (irrigation). A calendar month's use is the same whatever the bill date: its noise comes
+    from the customer's noise key and the month, and ``rng`` is drawn the same number of times."""
     base = rng.uniform(2.5, 7.0) * (rng.uniform(3.0, 12.0) if is_business else 1.0)
     summer = rng.uniform(1.2, 3.2)  # how much the summer peak multiplies winter use
+    noise_key = rng.getrandbits(64)
     months = []
     for back in range(USAGE_MONTHS, 0, -1):
-        first = _month_back(as_of, back)
+        first = _month_back(bill_date, back)
         # season: 0 in January, 1 in July
         season = (1 + math.cos((first.month - 7) / 12 * 2 * math.pi)) / 2
-        kgal = base * (1 + (summer - 1) * season) * rng.uniform(0.88, 1.12)
+        noise = 0.88 + 0.24 * _unit(noise_key, first.year * 12 + first.month)
+        kgal = base * (1 + (summer - 1) * season) * noise
         consumption = Decimal(str(round(kgal, 1)))
         water = _WATER_BASE + int(max(consumption - 3, 0) * _WATER_PER_KGAL)
         billed_cents = water + _SEWER_BASE + _GARBAGE + _STORM
@@ -291,19 +349,16 @@ def _make_customer(rng: random.Random, index: int, location: int, occupant: int,
         services.remove("SEWER")  # septic
     services_t = tuple(services)
 
-    usage = _usage(rng, as_of, is_business)
+    cycle = index % CYCLES + 1
+    bill_date = cycle_bill_date(cycle, as_of)
+    due_date = bill_date + dt.timedelta(days=DUE_DAYS)
+    bill_expires = bill_date + dt.timedelta(days=EXPIRES_DAYS)
+
+    usage = _usage(rng, bill_date, is_business)
     winter = [u.consumption for u in usage[-12:] if u.period[5:] in ("12", "01", "02")]
     winter_avg = (sum(winter, Decimal(0)) / max(len(winter), 1)).quantize(Decimal("0.1"))
     charges = _charges(usage[-1].consumption, services_t, winter_avg)
     current = sum((c.amount for c in charges), Decimal("0.00"))
-
-    cycle = index % 4 + 1
-    # cycle n bills on day 1 + 5(n-1) of the month; the latest bill dated on or before as_of
-    bill_date = as_of.replace(day=1) + dt.timedelta(days=(cycle - 1) * 5)
-    if bill_date > as_of:
-        bill_date = _month_back(as_of, 1) + dt.timedelta(days=(cycle - 1) * 5)
-    due_date = bill_date + dt.timedelta(days=20)
-    bill_expires = bill_date + dt.timedelta(days=45)  # the next bill (balance forward) supersedes it
 
     previous_bill = usage[-2].billed
     r = rng.random()
@@ -311,7 +366,9 @@ def _make_customer(rng: random.Random, index: int, location: int, occupant: int,
         previous_balance, paid = previous_bill, previous_bill
     elif r < 0.80:  # paid part of it: arrears
         previous_balance = previous_bill + _m(rng.randint(0, 40000))
-        paid = _m(rng.randint(0, int(previous_balance * 100) // 2))
+        # one draw whatever the amount (a randint over an amount-sized range would draw a
+        # varying number of times and so change every later customer with the billing month)
+        paid = _m(int(rng.random() * (int(previous_balance * 100) // 2 + 1)))
     elif r < 0.88:  # overpaid: credit balance
         previous_balance = previous_bill
         paid = previous_bill + current + _m(rng.randint(500, 25000))
@@ -325,30 +382,35 @@ def _make_customer(rng: random.Random, index: int, location: int, occupant: int,
     adjustments: list[DemoAdjustment] = []
     adj_total = Decimal("0.00")
     if rng.random() < 0.09:
-        running = previous_balance - paid
         for _ in range(rng.choice((1, 1, 2))):
             reason, sign = rng.choice(_ADJ_REASONS)
             amount = _m(sign * rng.randint(500, 9000))
             when = dt.datetime.combine(bill_date, dt.time(0, 0)) - dt.timedelta(
                 days=rng.randint(1, 25), hours=-rng.randint(8, 16), minutes=-rng.randint(0, 59))
-            running += amount
             adj_counter[0] += 1
             adj_total += amount
-            adjustments.append(DemoAdjustment(f"ADJ-{adj_counter[0]:06d}", account, when, amount, reason, running))
+            adjustments.append(DemoAdjustment(f"ADJ-{adj_counter[0]:06d}", account, when, amount, reason, amount))
         adjustments.sort(key=lambda a: a.adjusted_at)
-        # balance_after must follow the chronological order
-        running = previous_balance - paid
-        adjustments = [
-            DemoAdjustment(a.adjustment_id, a.account_number, a.adjusted_at, a.amount, a.reason,
-                           (running := running + a.amount))
-            for a in adjustments
-        ]
 
-    balance = previous_balance - paid + adj_total + current
-    amount_due = max(balance, Decimal("0.00"))
     partial = rng.random() < 0.85
-    past_due = max(previous_balance - paid, Decimal("0.00"))
-    minimum_due = min(amount_due, max(past_due, Decimal("10.00"))) if partial else amount_due
+    # A bill never asks for an amount (in full or its minimum) whose cents are one of the
+    # sandbox card gateway's test rules: a few cents more are carried from before instead.
+    for carried in range(100):
+        candidate = previous_balance + _m(carried)
+        balance = candidate - paid + adj_total + current
+        amount_due = max(balance, Decimal("0.00"))
+        past_due = max(candidate - paid, Decimal("0.00"))
+        minimum_due = min(amount_due, max(past_due, Decimal("10.00"))) if partial else amount_due
+        if not (_asks_test_cents(amount_due) or _asks_test_cents(minimum_due)):
+            previous_balance = candidate
+            break
+    # balance_after follows the chronological order
+    running = previous_balance - paid
+    adjustments = [
+        DemoAdjustment(a.adjustment_id, a.account_number, a.adjusted_at, a.amount, a.reason,
+                       (running := running + a.amount))
+        for a in adjustments
+    ]
 
     r = rng.random()
     direct_pay = DIRECT_PAY_ACTIVE if r < 0.18 else DIRECT_PAY_PENDING if r < 0.20 else DIRECT_PAY_INACTIVE
@@ -370,9 +432,10 @@ def _make_customer(rng: random.Random, index: int, location: int, occupant: int,
 
 
 def demo_customers(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
-                   as_of: dt.date = DEMO_AS_OF) -> tuple[DemoCustomer, ...]:
-    """``count`` demo customers, always the same for the same arguments (sorted by account)."""
-    return _generate(int(count), int(seed), as_of)
+                   as_of: dt.date | None = None) -> tuple[DemoCustomer, ...]:
+    """``count`` demo customers, always the same for the same arguments (sorted by account);
+    ``as_of`` (default: :func:`demo_today`) dates their latest bills."""
+    return _generate(int(count), int(seed), as_of or demo_today())
 
 
 @functools.lru_cache(maxsize=8)
@@ -396,9 +459,9 @@ def _generate(count: int, seed: int, as_of: dt.date) -> tuple[DemoCustomer, ...]
 
 
 def demo_customer(account_number: str, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
-                  as_of: dt.date = DEMO_AS_OF) -> DemoCustomer:
+                  as_of: dt.date | None = None) -> DemoCustomer:
     """One demo customer by account number (KeyError when there is none)."""
-    found = _index(count, seed, as_of).get(account_number)
+    found = _index(count, seed, as_of or demo_today()).get(account_number)
     if found is None:
         raise KeyError(account_number)
     return found
@@ -410,7 +473,7 @@ def _index(count: int, seed: int, as_of: dt.date) -> dict[str, DemoCustomer]:
 
 
 def demo_adjustments(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
-                     as_of: dt.date = DEMO_AS_OF) -> list[DemoAdjustment]:
+                     as_of: dt.date | None = None) -> list[DemoAdjustment]:
     """Every seeded adjustment, oldest first."""
     adjustments = [a for c in demo_customers(count, seed, as_of) for a in c.adjustments]
     return sorted(adjustments, key=lambda a: (a.adjusted_at, a.adjustment_id))

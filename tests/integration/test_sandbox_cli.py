@@ -20,6 +20,7 @@ from console.cli import main
 from console.cli import sandbox as sandbox_cli
 from console.paths import Paths
 from console.sandbox.caselle_server import DB_NAME, CaselleStore
+from console.sandbox.seed import demo_customer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,9 +59,10 @@ def test_report_json_without_a_running_sandbox(capsys):
 
 
 def test_adjust_creates_an_adjustment_and_rejects_bad_input(capsys):
+    balance = demo_customer("100102-01").balance  # the seeded balance of the first demo account (today's bill)
     code, out, _ = run_cli(capsys, "--adjust", "100102-01", "-12.50", "Leak credit", "--json")
     made = json.loads(out)
-    assert code == 0 and made["amount"] == "-12.50" and made["balance_after"] == "78.13"
+    assert code == 0 and made["amount"] == "-12.50" and made["balance_after"] == str(balance - Decimal("12.50"))
     code, _, err = run_cli(capsys, "--adjust", "100102-01", "12.505", "x")
     assert code == 1 and "more than two decimal places" in err
     code, _, err = run_cli(capsys, "--adjust", "000000-00", "1.00", "x")

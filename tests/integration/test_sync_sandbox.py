@@ -81,8 +81,9 @@ def test_adjustments_appear_in_invoice_cloud_once_and_a_second_sync_sends_nothin
     sb, paths = sandbox
     services = _services(paths)
     caselle = services.caselle
+    second_account = _known_accounts(2)[1]
     made = [caselle.create_adjustment("100102-01", "-12.50", "Leak credit"),
-            caselle.create_adjustment("100106-01", "7.25", "Meter re-read fee"),
+            caselle.create_adjustment(second_account, "7.25", "Meter re-read fee"),
             caselle.create_adjustment("100102-01", "-3.00", "Late fee waived"),
             caselle.create_adjustment(UNKNOWN[0], "4.00", "NSF fee")]
     svc = services.account_sync

@@ -97,12 +97,13 @@ def problem_counts(errors: int, warnings: int) -> str:
     return f"{plural(errors, 'error') if errors else 'No errors'}, {plural(warnings, 'warning')}"
 
 
-def training_invoice_path(paths) -> Path:
+def training_invoice_path(paths, as_of: dt.date | None = None) -> Path:
     """Where the sandbox's training invoice export goes: ``<data>/sandbox/invoices/``, named like
-    the export Caselle writes for the demo billing month (``ICExport-Nov2026.txt``)."""
-    from console.sandbox.seed import DEMO_AS_OF
+    the export Caselle writes for the billing month (``ICExport-Nov2026.txt``); ``as_of`` is the
+    day it is written for (default: today, the sandbox's day)."""
+    from console.sandbox.seed import demo_today
 
-    return Path(paths.sandbox_dir) / "invoices" / f"ICExport-{DEMO_AS_OF:%b%Y}.txt"
+    return Path(paths.sandbox_dir) / "invoices" / f"ICExport-{as_of or demo_today():%b%Y}.txt"
 
 
 def display(value) -> str:
@@ -925,12 +926,15 @@ class InvoiceImportTab(QWidget):
         and open it. Never on a production profile: there it does nothing and returns None."""
         if not self.ctx.profile.is_sandbox or self.loading:
             return None
-        target = training_invoice_path(self.ctx.services.paths)
+        from console.sandbox.seed import demo_today
+
+        today = demo_today()  # dated for today: its bills are current, none due in the past
+        target = training_invoice_path(self.ctx.services.paths, today)
 
         def write(_op):
             from console.sandbox.invoice_export import write_invoice_export
 
-            return Path(write_invoice_export(target)["path"])
+            return Path(write_invoice_export(target, as_of=today)["path"])
 
         if self.training_button is not None:
             self.training_button.setEnabled(False)
