@@ -45,6 +45,7 @@ from console.files import rules as _rules
 from console.files.convert import CellError, Converter
 from console.files.encoding import SAMPLE, binary_reason, line_of_offset, sniff
 from console.files.layouts import Column, Layout, load_layout
+from console.files.packed import PackedText
 
 CHUNK = 1024  # rows per chunk: small enough to stay in the CPU caches
 MAX_PROBLEMS = 10_000
@@ -112,7 +113,7 @@ class ReadResult:
     fingerprint: str
     size: int
     header: list[str]
-    columns: dict[str, list]  # layout column name -> typed values, one per record
+    columns: dict[str, Sequence]  # layout column name -> typed values, one per record (a list, or PackedText)
     lines: list[int]  # physical line of each record
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -182,8 +183,10 @@ def _layout(layout: Layout | str) -> Layout:
 
 
 def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | None = None, cancel=None,
-              today: dt.date | None = None, max_problems: int = MAX_PROBLEMS) -> ReadResult:
-    """Read and check a file against a layout. Raises UnreadableFileError / Cancelled only."""
+              today: dt.date | None = None, max_problems: int = MAX_PROBLEMS, pack_text: bool = False) -> ReadResult:
+    """Read and check a file against a layout. Raises UnreadableFileError / Cancelled only.
+    ``pack_text``: keep the text columns no rule tracks while reading as PackedText (compact,
+    see console.files.packed) instead of lists — for big files shown a page at a time."""
     layout = _layout(layout)
     p = Path(path)
     try:
@@ -196,7 +199,7 @@ def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | No
         raise UnreadableFileError(str(p), f"the file cannot be opened ({exc.strerror or exc})") from None
     with stream:
         try:
-            return _read(stream, str(p), layout, progress, cancel, today, max_problems)
+            return _read(stream, str(p), layout, progress, cancel, today, max_problems, pack_text)
         except IsADirectoryError:
             raise UnreadableFileError(str(p), "this is a folder, not a file") from None
         except OSError as exc:
@@ -204,12 +207,14 @@ def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | No
 
 
 def read_bytes(data: bytes, layout: Layout | str, *, name: str = "<data>", progress: Progress | None = None,
-               cancel=None, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS) -> ReadResult:
+               cancel=None, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS,
+               pack_text: bool = False) -> ReadResult:
     """Same as read_file, for bytes in memory."""
-    return _read(io.BytesIO(data), name, _layout(layout), progress, cancel, today, max_problems)
+    return _read(io.BytesIO(data), name, _layout(layout), progress, cancel, today, max_problems, pack_text)
 
 
-def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, max_problems) -> ReadResult:
+def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, max_problems,
+          pack_text: bool = False) -> ReadResult:
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     stream.seek(0)
@@ -222,7 +227,8 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
     # are not UTF-8 stop that pass; the file is then sniffed and read again as Windows-1252.
     encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
     try:
-        return _read_text(stream, name, layout, encoding, "strict", size, [], progress, cancel, today, max_problems)
+        return _read_text(stream, name, layout, encoding, "strict", size, [], progress, cancel, today, max_problems,
+                          pack_text=pack_text)
     except UnicodeDecodeError:
         pass
     stream.seek(0)
@@ -241,7 +247,8 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
                           f"The file is not UTF-8; it was read as Windows-1252 (cp1252).{bom} "
                           "Check accented names, and ask for UTF-8 exports.", "warning"))
     return _read_text(stream, name, layout, sniffed.encoding, "replace", size, notes, progress, cancel, today,
-                      max_problems, skip=len(codecs.BOM_UTF8) if sniffed.bom and sniffed.encoding == "cp1252" else 0)
+                      max_problems, skip=len(codecs.BOM_UTF8) if sniffed.bom and sniffed.encoding == "cp1252" else 0,
+                      pack_text=pack_text)
 
 
 class _Hashing(io.RawIOBase):
@@ -264,7 +271,7 @@ class _Hashing(io.RawIOBase):
 
 
 def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, errors: str, size: int, notes: list,
-               progress, cancel, today, max_problems, skip: int = 0) -> ReadResult:
+               progress, cancel, today, max_problems, skip: int = 0, pack_text: bool = False) -> ReadResult:
     """``skip``: leading bytes (a UTF-8 byte-order mark before Windows-1252 text) hashed, not read."""
     stream.seek(0)
     sink = _Sink(max_problems)
@@ -275,7 +282,7 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
     if skip:
         buffered.read(skip)
     text = io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
-    state = _State(layout, sink, size, progress, cancel, lambda: hashing.size)
+    state = _State(layout, sink, size, progress, cancel, lambda: hashing.size, pack_text)
     was_enabled = gc.isenabled()
     gc.disable()  # millions of small objects, no cycles: the collector would only slow us down
     try:
@@ -313,7 +320,7 @@ def _order(p: Problem):
 class _State:
     """What a read accumulates: column store, lines, trailer, problems."""
 
-    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, position):
+    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, position, pack_text: bool = False):
         self.layout = layout
         self.sink = sink
         self.size = size
@@ -346,6 +353,11 @@ class _State:
                     tracked.add(col.name)
         self.seen: dict[str, set] = {name: set() for name in tracked}
         self.seen_present: dict[str, int] = dict.fromkeys(self.seen, 0)
+        # text columns no rule tracks while reading are kept packed when asked (see packed.py)
+        self.packed = {c.name for c in layout.columns if c.type == "text" and c.name not in tracked} \
+            if pack_text else set()
+        for name in self.packed:
+            self.columns[name] = PackedText()
 
     def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -406,15 +418,20 @@ class _State:
                 rows = fixed
             cols = list(zip(*rows, strict=False))
         self.lines.extend(lines)
+        packed = self.packed
         for name, conv in self.converters.items():
             store = self.columns[name]
             pos = self.present.get(name)
             if pos is None:
-                store.extend([conv.default] * n)
+                defaults = [conv.default] * n
+                store.add_chunk(defaults) if name in packed else store.extend(defaults)
                 continue
             cells = cols[pos]
             values, bad = conv.column(cells)
-            store.extend(values)
+            if name in packed:
+                store.add_chunk(values)
+            else:
+                store.extend(values)
             seen = self.seen.get(name)
             if seen is not None:
                 seen.update(values)

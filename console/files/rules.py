@@ -59,6 +59,7 @@ class Table:
         self._never_negative = {c.casefold() for c in never_negative}
         self._no_repeats = {c.casefold() for c in no_repeats}
         self._holes: dict[str, bool] = {}
+        self._lists: dict[str, list] = {}
         self.lines = lines
         self.n = len(lines)
         self.today = today or dt.date.today()
@@ -82,7 +83,13 @@ class Table:
         return self._keys[column.casefold()]
 
     def col(self, column: str) -> list:
-        return self._columns[self.name(column)]
+        name = self.name(column)
+        values = self._columns[name]
+        if type(values) is not list:  # a packed text column: a list once, for the rules
+            values = self._lists.get(name)
+            if values is None:
+                values = self._lists[name] = list(self._columns[name])
+        return values
 
     def has_holes(self, column: str) -> bool:
         """Whether some row has no value in this column (absent, or broke its rule)."""

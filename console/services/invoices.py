@@ -169,7 +169,7 @@ def check_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, progress
     reason = not_a_text_export(path)
     if reason:
         raise UnreadableFileError(str(path), reason)
-    result = read_file(path, layout, progress=progress, cancel=cancel, today=today)
+    result = read_file(path, layout, progress=progress, cancel=cancel, today=today, pack_text=True)
     total = _total(result)
     return InvoiceCheck(Path(path), result, total, summarize(result, total=total))
 
@@ -198,7 +198,7 @@ def preview_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, *, max
             return None
         head = head[:cut + 1]
     try:
-        result = read_bytes(head, load_layout(layout_name), name=str(path), today=today)
+        result = read_bytes(head, load_layout(layout_name), name=str(path), today=today, pack_text=True)
     except (UnreadableFileError, ValueError):
         return None
     if truncated and len(result.lines) > 1:

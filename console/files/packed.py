@@ -1,0 +1,113 @@
+"""A text column kept compactly: one string per chunk of cells, joined by NUL.
+
+A 200,000-row invoice file has ten text columns (names, addresses, e-mail, phone...) that the
+checks read once and the screens show a screenful at a time. Kept as two million separate
+``str`` objects they cost more memory than the file's own text several times over, and
+allocating them is a large part of reading the file. ``PackedText`` keeps each chunk of
+cells as one joined string and splits a chunk again only when a cell of it is asked for
+(the last chunk split is remembered, so a table scrolling through rows splits each chunk
+once). Iterating is C-speed. A chunk whose cells contain NUL is kept as a plain list.
+
+It is a read-only ``Sequence`` of ``str`` (plus ``pop`` for a preview that drops a cut last
+row) and compares equal to a list of the same strings.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+
+SEP = "\x00"
+
+
+def _cells(chunk: str | list) -> list[str]:
+    return chunk.split(SEP) if type(chunk) is str else chunk
+
+
+class PackedText(Sequence):
+    """Text cells stored as joined chunks (see the module docstring)."""
+
+    __slots__ = ("_chunks", "_starts", "_n", "_cache_k", "_cache")
+
+    def __init__(self, values: Iterable[str] = ()):
+        self._chunks: list[str | list[str]] = []
+        self._starts: list[int] = []  # index of each chunk's first cell
+        self._n = 0
+        self._cache_k = -1
+        self._cache: list[str] = []
+        values = list(values)
+        if values:
+            self.add_chunk(values)
+
+    def add_chunk(self, values: Sequence[str]) -> None:
+        """Append the cells of one chunk (str only)."""
+        n = len(values)
+        if not n:
+            return
+        joined = SEP.join(values)
+        self._chunks.append(joined if joined.count(SEP) == n - 1 else list(values))
+        self._starts.append(self._n)
+        self._n += n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _chunk(self, k: int) -> list[str]:
+        if k != self._cache_k:
+            self._cache = _cells(self._chunks[k])
+            self._cache_k = k
+        return self._cache
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self._n)
+            if step == 1 and stop - start > 64:
+                return list(self)[start:stop]
+            return [self[j] for j in range(start, stop, step)]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("PackedText index out of range")
+        k = bisect_right(self._starts, i) - 1
+        return self._chunk(k)[i - self._starts[k]]
+
+    def __iter__(self) -> Iterator[str]:
+        return chain.from_iterable(map(_cells, self._chunks))
+
+    def __contains__(self, value) -> bool:
+        return any(value in _cells(c) for c in self._chunks)
+
+    def count(self, value) -> int:
+        return sum(_cells(c).count(value) for c in self._chunks)
+
+    def pop(self) -> str:
+        """Remove and return the last cell."""
+        if not self._n:
+            raise IndexError("pop from an empty PackedText")
+        k = len(self._chunks) - 1
+        cells = list(self._chunk(k))
+        value = cells.pop()
+        if cells:
+            self._chunks[k] = cells
+        else:
+            del self._chunks[k]
+            del self._starts[k]
+        self._n -= 1
+        self._cache_k = -1
+        return value
+
+    def tolist(self) -> list[str]:
+        return list(self)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, PackedText | list | tuple):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (pop), like a list
+
+    def __repr__(self) -> str:
+        head = self[:5]
+        more = f", ... ({self._n:,} cells)" if self._n > 5 else ""
+        return f"PackedText({head!r}{more})"
