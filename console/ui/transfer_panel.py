@@ -1,6 +1,11 @@
 """What a tab shows about a send: progress with Cancel, where the file went, its delivery
 status ("Awaiting pickup" / "Delivered"), and the plain-FTP warning. Layout only: the
-:class:`~console.ui.transfer_sender.TransferSender` does the work."""
+:class:`~console.ui.transfer_sender.TransferSender` does the work.
+
+A tab that already says where the file went and follows its delivery in one place of its own
+(the Invoice Import tab's banner) builds the panel with ``details_only=True``: the panel then
+keeps progress, Cancel, the sender's messages, how the upload was checked and the plain-FTP
+warning, and never repeats the file's name, destination or delivery status."""
 
 from __future__ import annotations
 
@@ -19,10 +24,11 @@ STATUS_TEXT = {
 
 
 class TransferPanel(QWidget):
-    def __init__(self, sender: TransferSender, parent: QWidget | None = None):
+    def __init__(self, sender: TransferSender, parent: QWidget | None = None, *, details_only: bool = False):
         super().__init__(parent)
         self.setObjectName("transfer-panel")
         self.transfer_sender = sender
+        self.details_only = details_only
 
         self.progress = QProgressBar()
         self.progress.setObjectName("transfer-progress")
@@ -88,11 +94,14 @@ class TransferPanel(QWidget):
             self.progress.setFormat(message)
 
     def _on_sent(self, result: SendResult) -> None:
-        how = "already on the server" if result.reconciled else "sent"
-        extra = " (supervisor override)" if result.override else ""
         check = ", checksum verified" if result.checksum else ", size verified"
-        self.info.setText(f"{result.remote_name} {how} to {result.remote_path} over {result.protocol.upper()}"
-                          f" — {result.size:,} bytes{check}{extra}")
+        if self.details_only:  # the host says what was sent where (and with whose override)
+            self.info.setText(f"Upload: {result.size:,} bytes over {result.protocol.upper()}{check}.")
+        else:
+            how = "already on the server" if result.reconciled else "sent"
+            extra = " (supervisor override)" if result.override else ""
+            self.info.setText(f"{result.remote_name} {how} to {result.remote_path} over {result.protocol.upper()}"
+                              f" — {result.size:,} bytes{check}{extra}")
         self.warning.setVisible(result.insecure)
 
     def _on_asking(self, text: str) -> None:
@@ -103,6 +112,8 @@ class TransferPanel(QWidget):
         self._show_progress(False)
 
     def _on_delivery_changed(self, status: str) -> None:
+        if self.details_only:
+            return  # the host shows the delivery status
         text, fg, bg = STATUS_TEXT.get(status, (status, "#374151", "#e5e7eb"))
         result = self.transfer_sender.result
         self.status.setText(f"Delivery of {result.remote_name}: {text}" if result is not None else f"Delivery: {text}")

@@ -175,6 +175,11 @@ def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path)
         assert "was sent to the sandbox (TRAINING" in tab.banner.text() and "delivered" in tab.banner.text()
         assert "/invoices/ICExport-Nov2026.txt" in tab.banner.text()
         assert tab.banner.property("state") == "ok"
+        # said once: the panel under the table tells how the upload was checked, not the delivery again
+        panel = tab.transfer_panel
+        assert panel.status.isHidden() and not panel.status.text()
+        assert panel.info.text().startswith("Upload:") and "checksum verified" in panel.info.text()
+        assert "ICExport-Nov2026" not in panel.info.text() and "elivered" not in panel.info.text()
         assert tab.send_button.text().replace("&", "") == "Send again…" and tab.send_button.isEnabled()
         assert "supervisor" in tab.send_button.toolTip()
         tab.sender.stop_polling()

@@ -1,7 +1,7 @@
 """Invoice Import tab as a clerk uses it (regressions found in the QA pass under Xvfb): a PDF
 renamed .txt gets one clear error, a header-only file cannot be sent, the banner never shows
-raw exception text, Ctrl+O / Ctrl+F work, the last send's status names its file and goes away
-when another file is opened, and Enter in the supervisor's PIN approves."""
+raw exception text, Ctrl+O / Ctrl+F work, the last send's delivery status is said once (in the
+banner) and goes away when another file is opened, and Enter in the supervisor's PIN approves."""
 
 from __future__ import annotations
 
@@ -113,31 +113,46 @@ def test_the_override_dialog_approves_on_enter_in_the_pin(qtbot):
     assert d.focusWidget() is d.pin and d.isVisible()
     qtbot.keyClicks(d.pin, "1234")
     qtbot.keyClick(d.pin, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: d._op is not None and d._op.done, timeout=5000)  # checked on a worker
     assert tried == [("super1", "1234")] and d.isVisible()  # tried, refused, still open
     assert "wrong PIN" in d.message.text()
     qtbot.keyClick(d, Qt.Key.Key_Escape)
     assert not d.isVisible() and d.supervisor is None
 
 
-def test_the_last_sends_status_names_its_file_and_goes_when_another_file_is_opened(qtbot, make_tab, tmp_path):
+def test_the_last_sends_status_is_said_once_and_goes_when_another_file_is_opened(qtbot, make_tab, tmp_path):
     from types import SimpleNamespace
+
+    from console.ui.tabs.invoice_import_tab import SentState
 
     tab = make_tab()
     panel = tab.transfer_panel
-    assert panel is not None
+    assert panel is not None and panel.details_only
+    statuses = []
+    tab.ctx.status = statuses.append
     first = write(tmp_path, 3, name="October.txt")
     tab.load_file(first)
     _loaded(qtbot, tab)
-    tab.sender.result = SimpleNamespace(remote_name="October.txt")  # as after a send of this file
-    panel.info.setText("October.txt sent to /invoices/October.txt over SFTP")
+    # as after a send of this file in this session
+    tab._sending_path = first
+    tab.sent = SentState("", "clerk1", "/invoices/October.txt", this_session=True, status="awaiting pickup")
+    tab.sender.result = SimpleNamespace(remote_name="October.txt")
+    panel.info.setText("Upload: 1,234 bytes over SFTP, checksum verified.")
     tab.sender.delivery_changed.emit("delivered")
-    assert panel.status.text() == "Delivery of October.txt: Delivered" and not panel.status.isHidden()
-    tab.load_file(first)  # the same file checked again: its status stays
+    # the banner says it; the panel under the table does not say it a second time
+    assert "/invoices/October.txt: delivered" in tab.banner.text() and tab.banner.property("state") == "ok"
+    assert panel.status.isHidden() and "Deliver" not in panel.info.text()
+    tab.load_file(first)  # the same file checked again: its upload details stay
     _loaded(qtbot, tab)
-    assert not panel.status.isHidden()
+    assert panel.info.text().startswith("Upload:")
     tab.load_file(write(tmp_path, 3, name="November.txt"))
     _loaded(qtbot, tab)
     assert panel.status.isHidden() and panel.info.text() == ""
+    assert "October" not in tab.banner.text()
+    # October's pickup confirmed while November is open: the status bar says so, not the banner
+    tab.sender.delivery_changed.emit("delivered")
+    assert statuses[-1] == "October.txt: delivered — picked up from the server"
+    assert "October" not in tab.banner.text() and panel.status.isHidden()
 
 
 def test_summary_amounts_read_as_money_like_the_other_tabs(tmp_path):

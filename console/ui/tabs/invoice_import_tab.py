@@ -12,9 +12,11 @@ is shown at once, then the whole file is checked by ``console.services.invoices`
 Sending belongs to the transfer side: the Send button emits ``send_requested(check)`` with
 the ``InvoiceCheck`` (path, fingerprint, totals); the tab hands it to the transfer helper's
 ``TransferSender`` (journaled, exactly once, supervisor override for a file already sent,
-host-key trust) and shows its ``TransferPanel`` (progress, Cancel, "awaiting pickup" /
-"delivered") under the table via ``add_send_widget``. Send stays disabled while the file has
-errors, while it is being read or sent, and when nothing is loaded.
+host-key trust) and shows its ``TransferPanel`` (progress, Cancel, how the upload was
+checked) under the table via ``add_send_widget``. Where the file went and its delivery
+("awaiting pickup" / "delivered") are said once, in the banner at the top, which follows the
+send. Send stays disabled while the file has errors, while it is being read or sent, and when
+nothing is loaded.
 
 The table model keeps no per-row Python objects: it reads the reader's column store and
 sorts / filters by rearranging one list of record indexes, so 200,000 rows scroll, sort and
@@ -682,7 +684,7 @@ class InvoiceImportTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([320, 900])
 
-        # the transfer side puts its panel (progress, delivery status) here
+        # the transfer side puts its panel (progress, Cancel, upload details) here
         self.send_area = QVBoxLayout()
         self.send_area.setContentsMargins(0, 0, 0, 0)
 
@@ -708,7 +710,9 @@ class InvoiceImportTab(QWidget):
         from console.ui.transfer_sender import TransferSender
 
         self.sender = TransferSender(self, self.ctx.services, self.ctx.operator, kind="invoices")
-        self.transfer_panel = TransferPanel(self.sender)
+        # the banner says where the file went and follows its delivery: the panel keeps progress,
+        # Cancel, messages and how the upload was checked, without saying it all a second time
+        self.transfer_panel = TransferPanel(self.sender, details_only=True)
         self.add_send_widget(self.transfer_panel)
         self.send_requested.connect(self._send_checked_file)
         self.sender.started.connect(self._on_send_started)
@@ -745,6 +749,8 @@ class InvoiceImportTab(QWidget):
         if self.sent is not None and self.sent.this_session and self._sending_path == self.path:
             self.sent.status = status
             self._refresh_banner()
+        elif self._sending_path is not None:  # another file is open now: the status bar says it
+            self.ctx.status(f"{self._sending_path.name}: {DELIVERY_WORDS.get(status, status)}")
 
     # ---- earlier sends of the open file ---------------------------------------------------
     def _journal(self):
@@ -797,7 +803,7 @@ class InvoiceImportTab(QWidget):
 
     # ---- hooks for the transfer side ----------------------------------------------------------
     def add_send_widget(self, widget: QWidget) -> None:
-        """Show the transfer panel (progress, Cancel, delivery status) under the table."""
+        """Show the transfer panel (progress, Cancel, how the upload was checked) under the table."""
         self.send_area.addWidget(widget)
 
     @property
