@@ -91,14 +91,16 @@ class ConsoleApp:
         from console.ui.errors import show_error
 
         try:
-            return build_services(profile_name, paths=self.paths)
+            services = build_services(profile_name, paths=self.paths)
         except ConsoleError as exc:
             if profile_name == "sandbox":
                 raise
             log.error("profile %r could not be loaded; starting on the sandbox", profile_name)
             if not self.args.self_test:
                 show_error(None, exc, presenter=self.startup_presenter)
-            return build_services("sandbox", paths=self.paths)
+            services = build_services("sandbox", paths=self.paths)
+        _apply_reader_profile(services)
+        return services
 
     def close_services(self) -> None:
         from console.ui.operations import tracker
@@ -267,6 +269,17 @@ def _install_swipe_capture(app):
     except ImportError:  # a build without the swipe reader
         return None
     return SwipeCapture.install(app)
+
+
+def _apply_reader_profile(services) -> None:
+    """The profile's reader settings (preamble, postamble, timing, expected reader) and its
+    duplicate-swipe memory take effect as soon as a profile is loaded, not when the Counter
+    tab first opens."""
+    try:
+        from console.ui.swipe_capture import apply_reader_profile
+    except ImportError:  # a build without the swipe reader
+        return
+    apply_reader_profile(services)
 
 
 def _route_qt_messages() -> None:
