@@ -1,4 +1,4 @@
-"""Reader settings in the UI: the settings dialog's Reader page (generated from FIELDS), the
+"""Reader settings in the UI: the settings dialog's Card reader page (generated from FIELDS), the
 reader test showing the settings in use, a replay refused after a restart of the capture, and
 control-character ambles typed as Ctrl+letter."""
 
@@ -56,7 +56,7 @@ def test_settings_dialog_has_a_reader_page_with_every_reader_setting(qtbot):
     dlg = SettingsDialog(UiContext(services, SUPERVISOR), secret_store_factory=lambda n: SecretStore(n, backend=backend))
     qtbot.addWidget(dlg)
     pages = [dlg.pages.tabText(i) for i in range(dlg.pages.count())]
-    assert "Reader" in pages
+    assert "Card reader" in pages and "Reader" not in pages  # the page's title says what it is
     assert len(READER) == 7
     for s in READER:
         editor = dlg.editors[s.name]
@@ -74,7 +74,7 @@ def test_settings_dialog_has_a_reader_page_with_every_reader_setting(qtbot):
     assert "escape" in pre_err.text() and not pre_err.isHidden()
     assert "between 5 and 250" in gap_err.text() and not gap_err.isHidden()
     assert not dlg.save_button.isEnabled()
-    assert "Reader ⚠" in [dlg.pages.tabText(i) for i in range(dlg.pages.count())]
+    assert "Card reader ⚠" in [dlg.pages.tabText(i) for i in range(dlg.pages.count())]
     dlg.findChild(QLineEdit, "field-reader_preamble").setText("\\x02")
     dlg.findChild(QSpinBox, "field-reader_max_gap_ms").setValue(55)
     assert pre_err.isHidden() and gap_err.isHidden() and dlg.save_button.isEnabled()
