@@ -397,6 +397,7 @@ class Converter:
         self._adaptive = t in ("timestamp", "amount") or (t == "text" and not plain_text)
         self._bad_keys: set[str] = set()
         self._uniform = False  # the last chunk held one value only (see _cached)
+        self._dedupe_amounts = t == "amount"  # until a long chunk shows few repeats (see _amounts)
         self._droppable = False  # an adaptive cache that may be dropped when it stops paying
         self.absent = "" if t == "text" else None
         self.default = self.absent
@@ -621,7 +622,7 @@ class Converter:
             if c.implied_decimals:
                 return None
             if "" not in cells:
-                values = _canonical_amounts(cells)
+                values = self._amounts(cells)
                 if values is None:
                     return None
             elif c.required or not all(map(_AMOUNT_CANON_OPT.fullmatch, cells)):
@@ -635,6 +636,21 @@ class Converter:
         if t == "timestamp":
             return _us_timestamps(cells)
         return None
+
+    def _amounts(self, cells) -> list | None:
+        """A chunk of canonical amounts; a chunk in which amounts repeat (zero balances, flat
+        fees) converts each distinct text once and shares the Decimal (less to allocate)."""
+        if self._dedupe_amounts:
+            uniq = set(cells)
+            if len(uniq) * 2 <= len(cells):
+                keys = list(uniq)
+                converted = _canonical_amounts(keys)  # every cell is one of these texts
+                if converted is None:
+                    return None
+                return list(map(dict(zip(keys, converted, strict=True)).__getitem__, cells))
+            if len(cells) >= ADAPT_MIN:
+                self._dedupe_amounts = False  # the amounts hardly repeat in this column
+        return _canonical_amounts(cells)
 
     def _range_ok(self, cells, values) -> bool:
         """Whether every present amount of the chunk is within the column's bounds."""

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice, repeat
-from operator import is_, itemgetter
+from operator import is_, itemgetter, lt
 from pathlib import Path
 from typing import BinaryIO
 
@@ -317,6 +317,43 @@ def _order(p: Problem):
     return (p.line if p.line is not None else -1, )
 
 
+class _Distinct:
+    """Whether the present (non-empty) values of a text column are all distinct, learnt chunk
+    by chunk while each chunk is fresh. Exports come sorted (by account, by invoice number):
+    while the values keep strictly increasing they are distinct without hashing any of them
+    (a comparison of neighbours); the first chunk out of order switches to a set of every
+    value so far, taken from the column store."""
+
+    __slots__ = ("last", "values", "present")
+
+    def __init__(self):
+        self.last: str | None = None  # the last value, while the column is strictly increasing
+        self.values: set | None = None  # every value so far, once it is not
+        self.present = 0  # non-empty cells so far
+
+    def add(self, chunk: Sequence[str], store: list) -> None:
+        """``chunk``: this chunk's values; ``store``: the column so far, this chunk included."""
+        if not chunk:
+            return
+        if self.values is None:
+            if "" not in chunk and (self.last is None or chunk[0] > self.last) \
+                    and all(map(lt, chunk, chunk[1:])):
+                self.last = chunk[-1]
+                self.present += len(chunk)
+                return
+            self.values = set(store) if "" not in store else {v for v in store if v}
+            self.present = len(store) - store.count("")
+            return
+        self.values.update(chunk)
+        self.present += len(chunk) - chunk.count("")
+
+    @property
+    def all_distinct(self) -> bool:
+        if self.values is None:
+            return True
+        return len(self.values) - ("" in self.values) == self.present
+
+
 class _State:
     """What a read accumulates: column store, lines, trailer, problems."""
 
@@ -351,8 +388,7 @@ class _State:
                     continue
                 if col.type == "text":
                     tracked.add(col.name)
-        self.seen: dict[str, set] = {name: set() for name in tracked}
-        self.seen_present: dict[str, int] = dict.fromkeys(self.seen, 0)
+        self.seen: dict[str, _Distinct] = {name: _Distinct() for name in tracked}
         # text columns no rule tracks while reading are kept packed when asked (see packed.py)
         self.packed = {c.name for c in layout.columns if c.type == "text" and c.name not in tracked} \
             if pack_text else set()
@@ -434,8 +470,7 @@ class _State:
                 store.extend(values)
             seen = self.seen.get(name)
             if seen is not None:
-                seen.update(values)
-                self.seen_present[name] += n - values.count("")
+                seen.add(values, store)
             for i, err in bad:
                 self.sink.add(lines[i], name, err.rule, err.message)
                 self.bad_cells[(base + i, name)] = cells[i]
@@ -483,8 +518,7 @@ class _State:
                 distinct[name] = values
             if conv.type in ("amount", "int") and not conv.may_be_negative:
                 never_negative.append(name)
-        no_repeats = [name for name, seen in self.seen.items()
-                      if name not in self.missing and len(seen) - ("" in seen) == self.seen_present[name]]
+        no_repeats = [name for name, seen in self.seen.items() if name not in self.missing and seen.all_distinct]
         return {"distinct": distinct, "never_negative": never_negative, "no_repeats": no_repeats}
 
     def _unique(self) -> None:
@@ -494,7 +528,7 @@ class _State:
             values = self.columns[col.name]
             seen = self.seen.get(col.name)
             if seen is not None:
-                if len(seen) - ("" in seen) == self.seen_present[col.name]:
+                if seen.all_distinct:
                     continue  # every present value is distinct
                 present = [v for v in values if v] if "" in values else values
             elif col.type == "text":

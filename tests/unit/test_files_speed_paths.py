@@ -249,3 +249,20 @@ def test_canonical_amounts_refuse_what_is_not_two_places():
         assert convert._canonical_amounts(bad) is None, bad
     assert convert._canonical_amounts(["1.00", "-2.50", ".00", "0.10"]) == [Decimal("1.00"), Decimal("-2.50"),
                                                                           Decimal("0.00"), Decimal("0.10")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["", "A", "B", "C", "D", "E", "F", "G", "H"]), max_size=40), st.data())
+def test_distinct_tracking_equals_a_set(values, data):
+    """Sorted columns are told distinct by comparing neighbours; anything else by a set."""
+    if data.draw(st.booleans()):
+        values = sorted(values)  # the usual export: in order (repeats adjacent)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(values)), max_size=5)))
+    tracker = reader._Distinct()
+    store: list[str] = []
+    for a, b in zip([0, *cuts], [*cuts, len(values)], strict=True):
+        chunk = tuple(values[a:b])
+        store.extend(chunk)
+        tracker.add(chunk, store)
+    present = [v for v in values if v]
+    assert tracker.all_distinct == (len(set(present)) == len(present)), (values, cuts)
