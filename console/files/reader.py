@@ -35,7 +35,7 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import is_, itemgetter, lt
 from pathlib import Path
 from typing import BinaryIO
@@ -251,23 +251,60 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
                       pack_text=pack_text)
 
 
-class _Hashing(io.RawIOBase):
-    """Passes the bytes through and keeps their SHA-256 (the file's fingerprint)."""
+BLOCK = 1 << 20  # bytes read, hashed and decoded at a time
+# str.splitlines also breaks at these; csv and the files' own line ends are \r, \n, \r\n only
+_OTHER_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
-    def __init__(self, raw: BinaryIO):
+
+class _Lines:
+    """The physical lines of a byte stream, ends kept (what ``TextIOWrapper(newline="")``
+    yields), decoded a block at a time and split at C speed; every byte read is added to the
+    SHA-256 fingerprint. Iterate it once: ``for line in lines.iterate()``."""
+
+    def __init__(self, raw: BinaryIO, encoding: str, errors: str, skip: int = 0):
         self.raw = raw
         self.digest = hashlib.sha256()
-        self.size = 0
+        self.size = 0  # bytes read so far
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors)
+        if skip:
+            self._hash(raw.read(skip))
 
-    def readable(self) -> bool:
-        return True
+    def _hash(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.size += len(data)
 
-    def readinto(self, b) -> int:
-        n = self.raw.readinto(b)
-        if n:
-            self.digest.update(memoryview(b)[:n])
-            self.size += n
-        return n
+    def iterate(self) -> Iterator[str]:
+        return chain.from_iterable(self._blocks())
+
+    def _blocks(self) -> Iterator[list[str]]:
+        carry = ""
+        while True:
+            data = self.raw.read(BLOCK)
+            final = not data
+            if data:
+                self._hash(data)
+            text = carry + self.decoder.decode(data, final)
+            if not text:
+                if final:
+                    return
+                continue
+            if any(c in text for c in _OTHER_BREAKS):
+                lines = list(io.StringIO(text, newline=""))
+            else:
+                lines = text.splitlines(True)
+            carry = ""
+            # a line without its end (or a "\r" whose "\n" may open the next block) waits
+            if not final and not lines[-1].endswith("\n"):
+                carry = lines.pop()
+            if lines:
+                yield lines
+            if final:
+                return
+
+    def drain(self) -> None:
+        """Hash the bytes nobody read (the fingerprint covers the whole file)."""
+        while data := self.raw.read(BLOCK):
+            self._hash(data)
 
 
 def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, errors: str, size: int, notes: list,
@@ -277,11 +314,8 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
     sink = _Sink(max_problems)
     for note in notes:
         sink.add(*note)
-    hashing = _Hashing(stream)
-    buffered = io.BufferedReader(hashing, buffer_size=1 << 20)
-    if skip:
-        buffered.read(skip)
-    text = io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
+    hashing = _Lines(stream, encoding, errors, skip)
+    text = hashing.iterate()
     state = _State(layout, sink, size, progress, cancel, lambda: hashing.size, pack_text)
     was_enabled = gc.isenabled()
     gc.disable()  # millions of small objects, no cycles: the collector would only slow us down
@@ -290,8 +324,7 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
             _read_fixed(text, state)
         else:
             _read_delimited(text, state)
-        while hashing.read(1 << 20):  # the fingerprint covers every byte, read or not
-            pass
+        hashing.drain()  # the fingerprint covers every byte, read or not
         state.finish(today)
     finally:
         if was_enabled:
@@ -629,7 +662,7 @@ def _row_lines(rows: list, start: int) -> list[int]:
 _first = itemgetter(0)
 
 
-def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
+def _read_delimited(text: Iterator[str], st: _State) -> None:
     layout = st.layout
     reader = csv.reader(text, delimiter=layout.delimiter, quotechar=layout.quote, strict=False)
     failure: list[tuple[int, str]] = []
@@ -694,7 +727,7 @@ def _read_delimited(text: io.TextIOWrapper, st: _State) -> None:
                     f"The file cannot be read past this line: {msg} (a quoted field is probably not closed)")
 
 
-def _read_fixed(text: io.TextIOWrapper, st: _State) -> None:
+def _read_fixed(text: Iterator[str], st: _State) -> None:
     layout = st.layout
     cols = layout.columns
     getter = itemgetter(*[slice(c.start - 1, c.end) for c in cols])

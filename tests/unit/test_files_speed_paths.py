@@ -266,3 +266,48 @@ def test_distinct_tracking_equals_a_set(values, data):
         tracker.add(chunk, store)
     present = [v for v in values if v]
     assert tracker.all_distinct == (len(set(present)) == len(present)), (values, cuts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab,\"\r\n é€\x0c\x85\u2028\x1c", max_size=60), st.integers(1, 9),
+       st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+def test_block_lines_are_what_a_text_stream_gives(text, block, encoding):
+    """Lines read a block at a time (ends kept) are exactly TextIOWrapper(newline="")'s, with a
+    block boundary anywhere: inside a "\\r\\n", inside a multi-byte character, inside a line."""
+    import io
+
+    data = text.encode(encoding, errors="replace")
+    want = list(io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline=""))
+    old = reader.BLOCK
+    reader.BLOCK = block
+    try:
+        lines = reader._Lines(io.BytesIO(data), encoding, "replace")
+        got = list(lines.iterate())
+    finally:
+        reader.BLOCK = old
+    assert got == want
+    assert lines.size == len(data)
+    import hashlib
+
+    assert lines.digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("block", [1, 3, 64, 1 << 20])
+def test_a_file_reads_the_same_whatever_the_block_size(block):
+    layout = load_layout("ic-invoice-v1")
+    head = ",".join(layout.names)
+    good = ('12-3456-00,INV1,42,"NÚÑEZ, ANA",1 MAIN ST,"PO BOX 9\r\nREAR",,PROVO,UT,84601,,,'
+            '11/01/2026,11/25/2026,0.00,10.00,10.00,2.50,Y,N,N,a.pdf')
+    bad = good.replace("INV1", "INV2").replace("84601", "8460").replace("10.00,10.00", "10.00,11.00")
+    text = f"{head}\r\n{good}\r\n\r\n{bad}\r\n{good.replace('INV1', 'INV3')}\rTRAILER,3,31.00\r\n"
+    want = read_bytes(text.encode(), layout)
+    old = reader.BLOCK
+    reader.BLOCK = block
+    try:
+        got = read_bytes(text.encode(), layout)
+    finally:
+        reader.BLOCK = old
+    assert [(p.line, p.column, p.rule) for p in got.errors] == [(p.line, p.column, p.rule) for p in want.errors]
+    assert got.lines == want.lines == [2, 5, 7]  # two records span two lines each
+    assert list(got.records) == list(want.records) and got.fingerprint == want.fingerprint
+    assert {(p.line, p.rule) for p in got.errors} >= {(5, "format"), (5, "balance_forward")}
