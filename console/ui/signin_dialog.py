@@ -5,6 +5,10 @@ was wrong. In the sandbox (training mode) it lists the demo operators and their 
 ``IdleLock`` locks the console after a period without keyboard or mouse input (15 minutes,
 as PCI DSS asks of a console that takes card payments); ``LockDialog`` then asks for the
 same operator's PIN, or lets them sign out for another operator.
+
+Checking a PIN (a deliberately slow hash, the lockout, an audit row in SQLite) runs through
+``Operation``: the dialogs stay responsive, their buttons wait while the PIN is checked, and
+``try_sign_in`` / ``try_unlock`` return the running check (tests wait for it).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from console.config import Operator
 from console.errors import UserFacingError
+from console.ui.operations import Operation
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,32 @@ SETUP_OPERATOR = Operator("setup", "Set-up (no operators yet)", "supervisor")
 IDLE_LOCK_MS = 15 * 60 * 1000
 _ACTIVITY = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
                        QEvent.Type.Wheel, QEvent.Type.TouchBegin})
+_ERROR_STYLE = "color:#b91c1c;"
+_BUSY_STYLE = "color:#4b5563;"
+
+
+def show_error(parent, exc: BaseException) -> None:
+    from console.ui import errors  # looked up at call time (tests replace errors.show_error)
+
+    errors.show_error(parent, exc)
+
+
+def _set_message(label: QLabel, text: str, *, error: bool) -> None:
+    """The dialog's one message line: red for a refusal, grey while the PIN is being checked."""
+    label.setStyleSheet(_ERROR_STYLE if error else _BUSY_STYLE)
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+def _sign_in_setup(services) -> Operator:
+    """A profile without operators: the set-up operator, audited (worker thread)."""
+    log.warning("signed in as set-up operator: profile %s has no operators", services.profile.name)
+    try:
+        services.audit.record(SETUP_OPERATOR.operator_id, "operator.sign_in", SETUP_OPERATOR.operator_id,
+                              role=SETUP_OPERATOR.role, note="profile has no operators")
+    except Exception:  # noqa: BLE001 - the audit log is checked by Diagnostics
+        log.exception("could not audit the set-up sign-in")
+    return SETUP_OPERATOR
 
 
 class SignInDialog(QDialog):
@@ -92,10 +123,13 @@ class SignInDialog(QDialog):
             self.pin_edit.setEnabled(False)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Sign in")
+        self.sign_in_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.sign_in_button.setText("Sign in")
         self.buttons.accepted.connect(self.try_sign_in)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
+        self._op: Operation | None = None
+        self._closed = False
         self.id_edit.setFocus()
 
     def _demo_table(self) -> QTableWidget:
@@ -123,34 +157,67 @@ class SignInDialog(QDialog):
         self.pin_edit.setFocus()
 
     def _show_error(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setVisible(True)
+        _set_message(self.error_label, text, error=True)
 
-    def try_sign_in(self) -> bool:
+    @property
+    def checking(self) -> bool:
+        return self._op is not None and not self._op.done
+
+    def try_sign_in(self) -> Operation | None:
+        """Check the ID and PIN on a worker (slow hash, lockout, audit row); the dialog accepts
+        itself when they are right and says why not when they are wrong. Returns the running
+        check, or None when one is already running (Enter pressed twice)."""
+        if self.checking:
+            return None
+        services = self.services
         if not self.profile.operators and not self.profile.training:
-            log.warning("signed in as set-up operator: profile %s has no operators", self.profile.name)
-            self._audit_setup()
-            self.operator = SETUP_OPERATOR
-            self.accept()
-            return True
-        try:
-            signed_in = self.services.operators.sign_in(self.id_edit.text().strip(), self.pin_edit.text())
-        except UserFacingError as exc:  # wrong ID/PIN, or locked out for a while
-            self.pin_edit.clear()
+            def work(_op):
+                return _sign_in_setup(services)
+        else:
+            operator_id, pin = self.id_edit.text().strip(), self.pin_edit.text()
+
+            def work(_op):
+                return services.operators.sign_in(operator_id, pin).operator
+        self._set_checking(True)
+        self._op = Operation(self, work, label="Checking the PIN…") \
+            .success(self._on_signed_in).failure(self._on_refused)
+        return self._op.run()
+
+    def _set_checking(self, checking: bool) -> None:
+        # read-only, not disabled: the keyboard stays in the field, so a second Enter finds
+        # Sign in disabled and does nothing (a disabled field would hand the focus to Cancel)
+        self.sign_in_button.setEnabled(not checking)
+        for w in (self.id_edit, self.pin_edit):
+            w.setReadOnly(checking)
+        if checking:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+            _set_message(self.error_label, "Checking…", error=False)
+        else:
+            self.unsetCursor()
+
+    def _on_signed_in(self, operator: Operator) -> None:
+        self._set_checking(False)
+        self.pin_edit.clear()
+        if self._closed:
+            return  # cancelled while the PIN was being checked: nobody signs in
+        log.info("operator %s signed in (%s)", operator.operator_id, operator.role)
+        _set_message(self.error_label, "", error=False)
+        self.operator = operator
+        self.accept()
+
+    def _on_refused(self, exc: BaseException) -> None:
+        self._set_checking(False)
+        self.pin_edit.clear()
+        if isinstance(exc, UserFacingError):  # wrong ID/PIN, or locked out for a while
             self.pin_edit.setFocus()
             self._show_error(exc.message + ".")
-            return False
-        log.info("operator %s signed in (%s)", signed_in.operator_id, signed_in.role)
-        self.operator = signed_in.operator
-        self.accept()
-        return True
+            return
+        _set_message(self.error_label, "", error=False)
+        show_error(self, exc)
 
-    def _audit_setup(self) -> None:
-        try:
-            self.services.audit.record(SETUP_OPERATOR.operator_id, "operator.sign_in", SETUP_OPERATOR.operator_id,
-                                       role=SETUP_OPERATOR.role, note="profile has no operators")
-        except Exception:  # noqa: BLE001 - the audit log is checked by Diagnostics
-            log.exception("could not audit the set-up sign-in")
+    def reject(self) -> None:  # Qt override
+        self._closed = True
+        super().reject()
 
 
 class IdleLock(QObject):
@@ -216,7 +283,7 @@ class LockDialog(QDialog):
         self.error_label.setVisible(False)
         lay.addWidget(self.error_label)
         buttons = QDialogButtonBox()
-        unlock = buttons.addButton("Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.unlock_button = unlock = buttons.addButton("Unlock", QDialogButtonBox.ButtonRole.AcceptRole)
         unlock.setDefault(True)
         out = QPushButton("Sign out")
         out.setAutoDefault(False)
@@ -224,26 +291,61 @@ class LockDialog(QDialog):
         buttons.accepted.connect(self.try_unlock)
         out.clicked.connect(self._on_sign_out_clicked)
         lay.addWidget(buttons)
+        self._op: Operation | None = None
+        self._signed_out = False
         self.pin_edit.setFocus()
 
     def reject(self) -> None:  # Esc / close: stays locked
         self.pin_edit.setFocus()
 
-    def try_unlock(self) -> bool:
+    @property
+    def checking(self) -> bool:
+        return self._op is not None and not self._op.done
+
+    def try_unlock(self) -> Operation | None:
+        """Check the operator's PIN on a worker; the dialog accepts itself when it is right.
+        Returns the running check (None for the set-up operator, unlocked at once, or when a
+        check is already running)."""
         if self.operator.operator_id == SETUP_OPERATOR.operator_id:
             self.accept()
-            return True
-        try:
-            self.services.operators.sign_in(self.operator.operator_id, self.pin_edit.text())
-        except UserFacingError as exc:
-            self.pin_edit.clear()
-            text = "Wrong PIN" if exc.message.startswith("Unknown operator") else exc.message
-            self.error_label.setText(text + ".")
-            self.error_label.setVisible(True)
-            return False
+            return None
+        if self.checking:
+            return None
+        operators, operator_id, pin = self.services.operators, self.operator.operator_id, self.pin_edit.text()
+        self._set_checking(True)
+        self._op = Operation(self, lambda _op: operators.sign_in(operator_id, pin), label="Checking the PIN…") \
+            .success(self._on_unlocked).failure(self._on_refused)
+        return self._op.run()
+
+    def _set_checking(self, checking: bool) -> None:
+        self.unlock_button.setEnabled(not checking)
+        self.pin_edit.setReadOnly(checking)  # keeps the keyboard: a second Enter does nothing
+        if checking:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+            _set_message(self.error_label, "Checking…", error=False)
+        else:
+            self.unsetCursor()
+
+    def _on_unlocked(self, _signed_in) -> None:
+        self._set_checking(False)
+        self.pin_edit.clear()
+        if self._signed_out:
+            return
+        _set_message(self.error_label, "", error=False)
         self.accept()
-        return True
+
+    def _on_refused(self, exc: BaseException) -> None:
+        self._set_checking(False)
+        self.pin_edit.clear()
+        self.pin_edit.setFocus()
+        if isinstance(exc, UserFacingError):
+            text = "Wrong PIN" if exc.message.startswith("Unknown operator") else exc.message
+            _set_message(self.error_label, text + ".", error=True)
+            return
+        _set_message(self.error_label, "", error=False)
+        show_error(self, exc)
 
     def _on_sign_out_clicked(self) -> None:
+        self._signed_out = True
         self.done(QDialog.DialogCode.Rejected)
         self.sign_out.emit()

@@ -19,6 +19,21 @@ def make(qtbot, name="sandbox"):
     return dlg
 
 
+def signed_in(qtbot, dlg) -> bool:
+    """Run the dialog's check (on a worker) to its end: whether the operator got in."""
+    op = dlg.try_sign_in()
+    assert op is not None
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
+    return dlg.result() == SignInDialog.DialogCode.Accepted and dlg.operator is not None
+
+
+def unlocked(qtbot, dlg) -> bool:
+    op = dlg.try_unlock()
+    if op is not None:
+        qtbot.waitUntil(lambda: op.done, timeout=5000)
+    return dlg.result() == dlg.DialogCode.Accepted
+
+
 def test_demo_pins_shown_are_the_sandbox_operators_real_pins():
     ops = {o.operator_id: o for o in sandbox_profile().operators}
     assert set(DEMO_PINS) == set(ops)
@@ -34,7 +49,7 @@ def test_training_dialog_lists_demo_operators_and_signs_in(qtbot):
     assert {table.item(r, 3).text() for r in range(4)} == set(DEMO_PINS.values())
     dlg.id_edit.setText("clerk1")
     dlg.pin_edit.setText("2222")
-    assert dlg.try_sign_in() is True
+    assert signed_in(qtbot, dlg)
     assert dlg.operator.operator_id == "clerk1" and dlg.operator.role == "clerk"
     rows = list(dlg.services.audit.rows(action="operator.sign_in"))
     assert rows and rows[-1].operator == "clerk1"
@@ -44,12 +59,12 @@ def test_wrong_pin_is_refused_without_saying_which_part_was_wrong(qtbot):
     dlg = make(qtbot)
     dlg.id_edit.setText("clerk1")
     dlg.pin_edit.setText("0000")
-    assert dlg.try_sign_in() is False
+    assert not signed_in(qtbot, dlg)
     err = dlg.findChild(QLabel, "signin-error")
     assert "Unknown operator ID or wrong PIN" in err.text() and dlg.pin_edit.text() == ""
     dlg.id_edit.setText("nobody")
     dlg.pin_edit.setText("2222")
-    assert dlg.try_sign_in() is False
+    assert not signed_in(qtbot, dlg)
     assert "Unknown operator ID or wrong PIN" in err.text()
     assert dlg.operator is None
 
@@ -59,10 +74,10 @@ def test_repeated_wrong_pins_lock_the_id_out(qtbot):
     for _ in range(5):
         dlg.id_edit.setText("super1")
         dlg.pin_edit.setText("1234")
-        dlg.try_sign_in()
+        signed_in(qtbot, dlg)
     dlg.id_edit.setText("super1")
     dlg.pin_edit.setText("9999")  # the right PIN, but locked for now
-    assert dlg.try_sign_in() is False
+    assert not signed_in(qtbot, dlg)
     assert "try again" in dlg.findChild(QLabel, "signin-error").text()
 
 
@@ -77,7 +92,7 @@ def test_production_dialog_has_no_demo_list(qtbot):
     assert dlg.findChild(QTableWidget, "demo-operators") is None
     dlg.id_edit.setText("sup")
     dlg.pin_edit.setText("4321")
-    assert dlg.try_sign_in() and dlg.operator.name == "Sue"
+    assert signed_in(qtbot, dlg) and dlg.operator.name == "Sue"
 
 
 @pytest.mark.parametrize("operators", [()])
@@ -88,7 +103,7 @@ def test_profile_without_operators_allows_a_setup_sign_in(qtbot, operators):
         "transfer_host": "h", "transfer_user": "u"}, operators=operators))
     dlg = make(qtbot, "bare")
     assert not dlg.pin_edit.isEnabled()
-    assert dlg.try_sign_in() and dlg.operator is SETUP_OPERATOR
+    assert signed_in(qtbot, dlg) and dlg.operator is SETUP_OPERATOR
 
 
 def _locking_window(qtbot, idle_ms=150):
@@ -110,9 +125,9 @@ def test_idle_console_locks_and_only_the_operators_pin_unlocks_it(qtbot):
     dlg.reject()  # Esc does not unlock
     assert dlg.isVisible() or w.lock_dialog is dlg
     dlg.pin_edit.setText("2222")  # another operator's PIN
-    assert dlg.try_unlock() is False and dlg.error_label.text() == "Wrong PIN."
+    assert not unlocked(qtbot, dlg) and dlg.error_label.text() == "Wrong PIN."
     dlg.pin_edit.setText("1111")
-    assert dlg.try_unlock() is True
+    assert unlocked(qtbot, dlg)
     assert w.lock_dialog is None and w.tabs.isEnabled()
     assert w.idle_lock.timer.isActive()  # counting again
 
