@@ -3,7 +3,8 @@
 Shows when, by whom and where the file went; the supervisor enters their own operator ID
 and PIN (checked by ``approve(supervisor_id, pin)`` — ``Services.operators.approve``, which
 audits both approval and refusal). Only a successful approval closes the dialog with the
-approving supervisor in :attr:`supervisor`.
+approving supervisor in :attr:`supervisor`. The check (a slow PIN hash, audit rows in SQLite)
+runs through ``Operation``; the dialog stays responsive and Approve waits meanwhile.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,8 +27,17 @@ from PySide6.QtWidgets import (
 from console.config import Operator
 from console.errors import UserFacingError
 from console.services.transfer import AlreadySent
+from console.ui.operations import Operation
 
 ApproveFn = Callable[[str, str], Operator]
+_ERROR_STYLE = "color:#b91c1c;"
+_BUSY_STYLE = "color:#4b5563;"
+
+
+def show_error(parent: QWidget | None, exc: BaseException) -> None:
+    from console.ui import errors  # looked up at call time (tests replace errors.show_error)
+
+    errors.show_error(parent, exc)
 
 
 def local_time(stamp: str | None) -> str:
@@ -51,6 +62,8 @@ class SupervisorOverrideDialog(QDialog):
         self.setModal(True)
         self.setMinimumWidth(440)
         self._approve = approve
+        self._op: Operation | None = None
+        self._closed = False
         self.supervisor: Operator | None = None
         p = error.previous.payload
         when = local_time(error.previous.updated_at)
@@ -77,7 +90,7 @@ class SupervisorOverrideDialog(QDialog):
 
         self.message = QLabel("")
         self.message.setObjectName("override-message")
-        self.message.setStyleSheet("color:#b91c1c;")
+        self.message.setStyleSheet(_ERROR_STYLE)
         self.message.setWordWrap(True)
 
         self.approve_button = QPushButton("Approve and send again")
@@ -101,27 +114,70 @@ class SupervisorOverrideDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
 
-    def _on_approve_clicked(self) -> None:
+    @property
+    def checking(self) -> bool:
+        return self._op is not None and not self._op.done
+
+    def _say(self, text: str, *, error: bool = True) -> None:
+        self.message.setStyleSheet(_ERROR_STYLE if error else _BUSY_STYLE)
+        self.message.setText(text)
+
+    def _on_approve_clicked(self) -> Operation | None:
+        """Check the supervisor's ID and PIN on a worker; returns the running check (or None
+        when nothing was started: a field is empty, or a check is already running)."""
+        if self.checking:
+            return None
         supervisor_id = self.supervisor_id.text().strip()
         if supervisor_id and not self.pin.text() and self.focusWidget() is self.supervisor_id:
             self.pin.setFocus()  # Enter after the ID: on to the PIN
-            return
+            return None
         if not supervisor_id or not self.pin.text():
-            self.message.setText("Enter the supervisor's ID and PIN.")
-            return
-        try:
-            approved = self._approve(supervisor_id, self.pin.text())
-        except UserFacingError as exc:
-            self.message.setText(exc.message)
-            self.pin.clear()
-            return
-        finally:
-            self.pin.clear()
+            self._say("Enter the supervisor's ID and PIN.")
+            return None
+        approve, pin = self._approve, self.pin.text()
+        self._set_checking(True)
+        self._op = Operation(self, lambda _op: approve(supervisor_id, pin), label="Checking the supervisor PIN…") \
+            .success(self._on_approved).failure(self._on_refused)
+        return self._op.run()
+
+    def _set_checking(self, checking: bool) -> None:
+        # read-only, not disabled: the keyboard stays in the PIN, so a second Enter finds
+        # Approve disabled and does nothing (a disabled field would hand the focus on)
+        self.approve_button.setEnabled(not checking)
+        self.supervisor_id.setReadOnly(checking)
+        self.pin.setReadOnly(checking)
+        if checking:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+            self._say("Checking…", error=False)
+        else:
+            self.unsetCursor()
+
+    def _on_approved(self, approved: Operator | None) -> None:
+        self._set_checking(False)
+        self.pin.clear()
+        if self._closed:
+            return  # cancelled while the PIN was being checked: nothing is approved
         if approved is None or approved.role != "supervisor":
-            self.message.setText("Only a supervisor may approve this.")
+            self._say("Only a supervisor may approve this.")
+            self.pin.setFocus()
             return
+        self._say("", error=False)
         self.supervisor = approved
         self.accept()
+
+    def _on_refused(self, exc: BaseException) -> None:
+        self._set_checking(False)
+        self.pin.clear()  # never kept in the field
+        if isinstance(exc, UserFacingError):
+            self._say(exc.message)
+            self.pin.setFocus()
+            return
+        self._say("")
+        show_error(self, exc)
+
+    def reject(self) -> None:  # Qt override
+        self._closed = True
+        super().reject()
 
 
 def ask_supervisor_override(parent: QWidget | None, error: AlreadySent, approve: ApproveFn,

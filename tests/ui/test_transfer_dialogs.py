@@ -95,20 +95,28 @@ def test_override_dialog_names_the_previous_send(qtbot, operators):
     assert "clerk1" in text and "/invoices/ICExport.txt" in text
 
 
+def approve_clicked(qtbot, d) -> None:
+    """Click Approve and wait for the PIN check (it runs on a worker) to end."""
+    d.approve_button.click()
+    op = d._op
+    assert op is not None
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
+
+
 def test_override_refuses_a_wrong_pin_and_a_non_supervisor(qtbot, operators):
     d = SupervisorOverrideDialog(_already_sent(), _approve(operators))
     qtbot.addWidget(d)
     d.show()
     d.supervisor_id.setText("super1")
     d.pin.setText("0000")
-    d.approve_button.click()
+    approve_clicked(qtbot, d)
     assert d.isVisible() and d.supervisor is None
     assert "wrong PIN" in d.message.text()
     assert d.pin.text() == ""  # never kept in the field
 
     d.supervisor_id.setText("cashier1")
     d.pin.setText("1111")
-    d.approve_button.click()
+    approve_clicked(qtbot, d)
     assert d.isVisible() and d.supervisor is None
     assert "not a supervisor" in d.message.text()
 
@@ -118,9 +126,9 @@ def test_override_accepts_a_supervisor(qtbot, operators):
     qtbot.addWidget(d)
     d.show()
     d.approve_button.click()
-    assert "Enter the supervisor" in d.message.text()
+    assert "Enter the supervisor" in d.message.text() and d._op is None  # nothing to check
     d.supervisor_id.setText("super1")
     d.pin.setText("9999")
-    d.approve_button.click()
+    approve_clicked(qtbot, d)
     assert d.result() == QDialog.DialogCode.Accepted
     assert d.supervisor is not None and d.supervisor.operator_id == "super1"
