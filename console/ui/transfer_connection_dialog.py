@@ -4,7 +4,9 @@ For set-up and support (Settings → Transfer, Diagnostics): **Test connection**
 shows the host key and each remote folder (awaiting pickup / delivered / stale temporaries).
 An unknown server offers **Trust this host…** (the fingerprint dialog); the pinned keys are
 listed, and a supervisor or support may **Forget** one after the provider confirmed a key
-change (audited). All work runs through ``Operation``.
+change (audited). All work — the connection test, pinning, reading and editing the
+known_hosts file, the audit rows — runs through ``Operation``; the pinned keys are read when
+the dialog opens, so a changed key can be forgotten even when the test cannot connect.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from console.ui.host_key_dialog import ask_trust_host_key
 from console.ui.operations import Operation
 
 MANAGER_ROLES = ("supervisor", "support")
+READING_HOSTS = "Reading the pinned keys…"
 
 
 class TransferConnectionDialog(QDialog):
@@ -69,6 +72,11 @@ class TransferConnectionDialog(QDialog):
         self.forget_button = QPushButton("Forget selected key…")
         self.forget_button.setObjectName("transfer-connection-forget")
         self.forget_button.setEnabled(False)
+        self.hosts_state = QLabel("")
+        self.hosts_state.setObjectName("transfer-connection-hosts-state")
+        self.hosts_state.setWordWrap(True)
+        self._hosts_op: Operation | None = None  # the latest read of the pinned keys
+        self._forget_op: Operation | None = None
         self.can_manage = bool(operator and operator.role in MANAGER_ROLES)
         if not self.can_manage:
             self.forget_button.setToolTip("Only a supervisor or support may remove a pinned key")
@@ -78,7 +86,7 @@ class TransferConnectionDialog(QDialog):
         row.addWidget(self.trust_button)
         row.addStretch(1)
         hosts_row = QHBoxLayout()
-        hosts_row.addStretch(1)
+        hosts_row.addWidget(self.hosts_state, 1)
         hosts_row.addWidget(self.forget_button)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
@@ -96,6 +104,7 @@ class TransferConnectionDialog(QDialog):
         self.trust_button.clicked.connect(self._on_trust_button_clicked)
         self.forget_button.clicked.connect(self._on_forget_button_clicked)
         self.hosts.itemSelectionChanged.connect(self._on_hosts_selection_changed)
+        self.refresh_hosts()
 
     @property
     def operator_id(self) -> str:
@@ -116,11 +125,9 @@ class TransferConnectionDialog(QDialog):
          .run())
 
     def _on_failed(self, exc: BaseException) -> None:
-        from console.ui.errors import show_error
-
         self.test_button.setEnabled(True)
         self.state_label.setText("The test could not run.")
-        show_error(self, exc)
+        _show_error(self, exc)
 
     def _show_report(self, report: svc.ConnectionReport) -> None:
         self.report = report
@@ -161,17 +168,41 @@ class TransferConnectionDialog(QDialog):
          .run())
 
     # ---- pinned keys
-    def refresh_hosts(self) -> None:
-        hosts = self._services.transfer.pinned_hosts()
+    @property
+    def forgetting(self) -> bool:
+        return self._forget_op is not None and not self._forget_op.done
+
+    def refresh_hosts(self) -> Operation:
+        """Read the pinned keys (the known_hosts file) on a worker and list them; when reads
+        overlap, only the latest one is shown."""
+        transfer = self._services.transfer
+        if not self.hosts.rowCount():
+            self.hosts_state.setText(READING_HOSTS)
+        op = Operation(self, lambda _op: transfer.pinned_hosts(), label="Reading the pinned host keys…")
+        self._hosts_op = op
+        op.success(lambda hosts: self._show_hosts(op, hosts)).failure(lambda exc: self._hosts_failed(op, exc))
+        return op.run()
+
+    def _show_hosts(self, op: Operation | None, hosts: list[tuple[str, str, str]]) -> None:
+        if op is not None and op is not self._hosts_op:
+            return  # an older read finished after a newer one started
         self.hosts.setRowCount(len(hosts))
         for r, (name, key_type, fp) in enumerate(hosts):
             for c, v in enumerate((name, key_type, fp)):
                 self.hosts.setItem(r, c, QTableWidgetItem(v))
         self.hosts.resizeColumnsToContents()
+        if self.hosts_state.text() == READING_HOSTS:
+            self.hosts_state.setText("" if hosts else "No pinned keys yet.")
         self._on_hosts_selection_changed()
 
+    def _hosts_failed(self, op: Operation, exc: BaseException) -> None:
+        if op is not self._hosts_op:
+            return
+        self.hosts_state.setText("The pinned keys could not be read.")
+        _show_error(self, exc)
+
     def _on_hosts_selection_changed(self) -> None:
-        self.forget_button.setEnabled(self.can_manage and bool(self.hosts.selectedItems()))
+        self.forget_button.setEnabled(self.can_manage and not self.forgetting and bool(self.hosts.selectedItems()))
 
     def _default_confirm_forget(self, name: str) -> bool:
         answer = QMessageBox.question(
@@ -181,18 +212,49 @@ class TransferConnectionDialog(QDialog):
         return answer == QMessageBox.StandardButton.Yes
 
     def _on_forget_button_clicked(self) -> None:
-        if not self.can_manage:
-            return
+        self.forget_selected()
+
+    def forget_selected(self) -> Operation | None:
+        """After the confirmation, remove the selected key (known_hosts and the audit row) on
+        a worker and list what is pinned now. Returns the running removal, or None."""
+        if not self.can_manage or self.forgetting:
+            return None
         row = self.hosts.currentRow()
         item = self.hosts.item(row, 0) if row >= 0 else None
         if item is None:
-            return
+            return None
         name = item.text()
         if not self._confirm_forget(name):
-            return
+            return None
         host, port = _split_name(name)
-        self._services.transfer.forget_host_key(host, port, operator=self.operator_id)
-        self.refresh_hosts()
+        transfer, operator = self._services.transfer, self.operator_id
+
+        def work(_op):
+            removed = transfer.forget_host_key(host, port, operator=operator)
+            return removed, transfer.pinned_hosts()
+
+        def done(result) -> None:
+            removed, hosts = result
+            self._hosts_op = None  # this list is the newest
+            self.hosts_state.setText(f"Removed the pinned key of {name}." if removed
+                                     else f"{name} had no pinned key any more.")
+            self._show_hosts(None, hosts)
+
+        def failed(exc: BaseException) -> None:
+            self.hosts_state.setText(f"The key of {name} could not be removed.")
+            self._on_hosts_selection_changed()
+            _show_error(self, exc)
+
+        self.hosts_state.setText(f"Removing the pinned key of {name}…")
+        self._forget_op = Operation(self, work, label="Forgetting a pinned host key…").success(done).failure(failed)
+        self._on_hosts_selection_changed()  # Forget waits until this one is done
+        return self._forget_op.run()
+
+
+def _show_error(parent: QWidget, exc: BaseException) -> None:
+    from console.ui import errors  # looked up at call time (tests replace errors.show_error)
+
+    errors.show_error(parent, exc)
 
 
 def _split_name(name: str) -> tuple[str, int]:

@@ -58,24 +58,29 @@ def test_unknown_host_then_trust_then_connected(qtbot, services, server):
     assert asked == [server.fingerprint]
     assert d.folders.rowCount() == 4
     assert not d.trust_button.isVisibleTo(d)
-    assert d.hosts.rowCount() == 1 and d.hosts.item(0, 2).text() == server.fingerprint
+    qtbot.waitUntil(lambda: d.hosts.rowCount() == 1, timeout=5000)  # the pinned keys are read on a worker
+    assert d.hosts.item(0, 2).text() == server.fingerprint
 
 
 def test_only_supervisor_or_support_may_forget(qtbot, services, server):
     tx.trust_host_key(services.transfer.settings.known_hosts, server.host, server.port, server.public_key)
     clerk = TransferConnectionDialog(services, PROFILE.operator("clerk1"))
     qtbot.addWidget(clerk)
-    clerk.refresh_hosts()
+    qtbot.waitUntil(lambda: clerk.hosts.rowCount() == 1, timeout=5000)  # read when the dialog opens
     clerk.hosts.selectRow(0)
     assert not clerk.forget_button.isEnabled()
 
     support = TransferConnectionDialog(services, PROFILE.operator("support1"), confirm_forget=lambda name: True)
     qtbot.addWidget(support)
-    support.refresh_hosts()
+    op = support.refresh_hosts()
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
     support.hosts.selectRow(0)
     assert support.forget_button.isEnabled()
     support.forget_button.click()
-    assert support.hosts.rowCount() == 0
+    forget = support._forget_op
+    assert forget is not None and not support.forget_button.isEnabled()  # waits while removing
+    qtbot.waitUntil(lambda: forget.done, timeout=5000)
+    assert support.hosts.rowCount() == 0 and "Removed the pinned key" in support.hosts_state.text()
     assert services.transfer.pinned_hosts() == []
     assert services.audit.rows(action="transfer.forget_host_key")[0].operator == "support1"
 
