@@ -196,6 +196,7 @@ def test_profile_picker_lists_profiles_and_emits_the_choice(qtbot):
     w = make_window(qtbot)
     picker = ProfilePicker(w.ctx.services.paths, "sandbox", w)
     qtbot.addWidget(picker)
+    qtbot.waitUntil(lambda: picker.load_op.done, timeout=5000)  # read on a worker
     names = [picker.list.item(i).data(256) for i in range(picker.list.count())]
     assert names == ["sandbox", "cityhall"]
     assert "TRAINING" in picker.list.item(0).text() and "current" in picker.list.item(0).text()
@@ -217,11 +218,13 @@ def test_session_secrets_dialog_asks_for_missing_credentials_only(qtbot):
     services.secrets.set(sec.CASELLE_TOKEN, "already-entered-token")
     dlg = SessionSecretsDialog(services)
     qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.load_op.done, timeout=5000)  # the keyring is read on a worker
     assert dlg.needed()
     names = {n for n, _label in dlg.missing}
     assert sec.CASELLE_TOKEN not in names and sec.IC_WEB_SERVICE_KEY in names
     dlg.findChild(QLineEdit, f"secret-{sec.IC_WEB_SERVICE_KEY}").setText("typed-in-secret")
-    dlg._on_accepted()
+    op = dlg._on_accepted()
+    qtbot.waitUntil(lambda: op.done, timeout=5000)
     assert services.secrets.get(sec.IC_WEB_SERVICE_KEY) == "typed-in-secret"
     assert not services.secrets.secure
 
