@@ -3,7 +3,8 @@
 ``run_gui(args)`` is called by ``biller-console`` with no command. ``--self-test`` opens
 every tab offscreen (no sign-in; a built-in support operator) and exits 0 when every tab
 opened without an error; ``--self-test --timing`` also prints the time from process start
-to the main window shown. Imports stay lazy so start-up is fast.
+to the main window shown. Imports stay lazy so start-up is fast. While the GUI runs, Python's
+cyclic garbage collector runs from a timer on the GUI thread only (console/ui/gui_gc.py).
 """
 
 from __future__ import annotations
@@ -220,6 +221,9 @@ def run_gui(args) -> int:
     app.setApplicationName("Biller Console")
     app.setOrganizationName("biller-console")
     app.setQuitOnLastWindowClosed(True)
+    from console.ui.gui_gc import GarbageCollector
+
+    collector = GarbageCollector.install(app)  # cyclic GC on the GUI thread only (never on a worker)
     controller = ConsoleApp(app, args, t0=process_start)
     setup_logging(controller.paths, secret_source=controller.known_secrets)
     uninstall_hooks = install_exception_hooks(lambda: app.activeWindow() or controller.window)
@@ -247,6 +251,7 @@ def run_gui(args) -> int:
         keeper.remove()
         keeper.setParent(None)
         uninstall_hooks()
+        collector.uninstall()  # the workers are done: automatic collection as before
 
 
 def _read_before_continuing(parent, report, severity: str) -> None:
