@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import platform
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -458,6 +459,93 @@ def check_journal(run: _Run) -> Check:
     return Check("journal", "Journal location", PASS, f"Writable ({state})", "", details)
 
 
+KSN_TITLE = "Card reader duplicate-swipe memory"
+_KSN_FIX_ACCESS = ("Give this user write access to the data folder and the file (read-only folders, "
+                   "synced or redirected folders and antivirus locks are the usual causes); until then a "
+                   "replayed card read is refused only until the console closes")
+
+
+def _ksn_retention(profile) -> tuple[int, str]:
+    """(days, note): the profile's ``reader_ksn_days``, or the default when it is not valid."""
+    from console.devices.reader_config import ReaderSettings, check_ksn_days
+
+    try:
+        return check_ksn_days(profile.get("reader_ksn_days")), ""
+    except (TypeError, ValueError):
+        days = ReaderSettings().ksn_days
+        return days, f"the profile's retention is not valid (see Profile settings): {days} days assumed"
+
+
+def _ksn_stats(path: Path) -> list[str]:
+    """Details about the remembered reads — when, and by which reader; never a KSN itself."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2.0)
+    except sqlite3.Error:
+        return []
+    try:
+        oldest, newest = conn.execute("SELECT MIN(seen_at), MAX(seen_at) FROM seen_ksns").fetchone()
+        readers = conn.execute("SELECT serial, COUNT(*) FROM seen_ksns GROUP BY serial "
+                               "ORDER BY COUNT(*) DESC, serial LIMIT 6").fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+    if oldest is None:
+        return []
+
+    def when(ts: float) -> str:
+        return datetime.fromtimestamp(ts, UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+    shown = ", ".join(f"{serial or 'no serial (keyed)'}: {n}" for serial, n in readers[:5])
+    more = " …" if len(readers) > 5 else ""
+    return [f"oldest remembered read {when(oldest)}, newest {when(newest)}", f"reads by reader: {shown}{more}"]
+
+
+def check_reader_ksns(run: _Run) -> Check:
+    """Open the duplicate-swipe memory (``reader_ksns.sqlite3``) read/write as the counter does:
+    schema checked, expired reads pruned — nothing is added, so no read counts as a swipe."""
+    from console.adapters.journal import JournalError
+    from console.devices.ksn_memory import FILE_NAME, KsnStore
+
+    folder = run.services.paths.data_dir
+    path = folder / FILE_NAME
+    days, note = _ksn_retention(run.services.profile)
+    details = [str(path), f"retention {days} days"] + ([note] if note else [])
+    error = _writable(folder)
+    if error:
+        return Check("reader_ksns", KSN_TITLE, FAIL, f"Cannot write to {folder}: {error}", _KSN_FIX_ACCESS, details)
+    if not path.exists():
+        return Check("reader_ksns", KSN_TITLE, PASS,
+                     f"Ready: no card read remembered yet (each read is kept {days} days)", "",
+                     [*details, "the file is made when the console starts"])
+    try:
+        store = KsnStore(path, days=days)
+    except JournalError as exc:  # the schema is newer than this program
+        return Check("reader_ksns", KSN_TITLE, FAIL,
+                     f"{FILE_NAME} was written by a newer version of the console: {exc}",
+                     "Update this console to the version the other PCs on this data folder use. Do not delete "
+                     "the file: it is what refuses a replayed card read", details)
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return Check("reader_ksns", KSN_TITLE, WARN, f"{FILE_NAME} is busy: {text}",
+                         "Run the checks again; if it stays busy, close other programs or consoles using the "
+                         "data folder", details)
+        return Check("reader_ksns", KSN_TITLE, FAIL, f"Cannot write {FILE_NAME}: {text}", _KSN_FIX_ACCESS, details)
+    except sqlite3.DatabaseError as exc:
+        return Check("reader_ksns", KSN_TITLE, FAIL, f"{FILE_NAME} is damaged: {exc}",
+                     "Close the console, rename the file (keep it for support) and start the console again: it "
+                     "makes a new one. Card reads taken before then are not recognised as duplicates", details)
+    try:
+        count = store.count()
+    finally:
+        store.close()
+    details += _ksn_stats(path)
+    return Check("reader_ksns", KSN_TITLE, PASS,
+                 f"Remembers {count:,} card read(s) for {days} days; a replay is refused, also after a restart",
+                 "", details)
+
+
 def check_audit(run: _Run) -> Check | None:
     """Recompute the audit log's hash chain; None when this build has no audit log."""
     services = run.services
@@ -527,6 +615,7 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
     ("Transfer server (Stratus)", check_transfer),
     ("Disk space", check_disk),
     ("Journal location", check_journal),
+    (KSN_TITLE, check_reader_ksns),
     ("Audit log", check_audit),
     ("Log location", check_logs),
 )
