@@ -304,6 +304,7 @@ class ShapeMatcher:
         self.good: set[bytes] = {b""}  # an empty cell is absent: the caller checks required
         self.bad: set[bytes] = set()
         self.paying = True
+        self.joined: tuple = ((), "")  # the last chunk's cells and their SEP-join
 
     @classmethod
     def for_pattern(cls, pattern: str, rx: re.Pattern) -> ShapeMatcher | None:
@@ -321,6 +322,7 @@ class ShapeMatcher:
         data = joined.encode("ascii")
         if data.count(b"\x00") != len(cells) - 1:
             return None
+        self.joined = (cells, joined)  # the column store may keep it (see Converter.joined_of)
         shapes = set(data.translate(self.table).split(b"\x00"))
         if shapes <= self.good:
             return True
@@ -514,6 +516,14 @@ class Converter:
         values = {v for v in self._cache.values() if not isinstance(v, _Bad)}
         values.update((None, self.default))
         return values
+
+    def joined_of(self, values) -> str | None:
+        """``SEP.join(values)`` when the shape check just made it for these very cells."""
+        if self._shapes is not None:
+            cells, joined = self._shapes.joined
+            if cells is values:
+                return joined
+        return None
 
     def column(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
         """Convert a chunk of cells. Returns (values, [(index, CellError)]); for text columns

@@ -40,13 +40,17 @@ class PackedText(Sequence):
         if values:
             self.add_chunk(values)
 
-    def add_chunk(self, values: Sequence[str]) -> None:
-        """Append the cells of one chunk (str only)."""
+    def add_chunk(self, values: Sequence[str], joined: str | None = None) -> None:
+        """Append the cells of one chunk (str only). ``joined``: ``SEP.join(values)`` already
+        made, and known to hold exactly ``len(values) - 1`` separators."""
         n = len(values)
         if not n:
             return
-        joined = SEP.join(values)
-        self._chunks.append(joined if joined.count(SEP) == n - 1 else list(values))
+        if joined is None:
+            joined = SEP.join(values)
+            if joined.count(SEP) != n - 1:  # a cell holds the separator: keep the cells
+                joined = None
+        self._chunks.append(joined if joined is not None else list(values))
         self._starts.append(self._n)
         self._n += n
 

@@ -498,7 +498,7 @@ class _State:
             cells = cols[pos]
             values, bad = conv.column(cells)
             if name in packed:
-                store.add_chunk(values)
+                store.add_chunk(values, conv.joined_of(values))
             else:
                 store.extend(values)
             seen = self.seen.get(name)
