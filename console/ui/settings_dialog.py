@@ -250,13 +250,17 @@ class SettingsDialog(QDialog):
         self.store = ProfileStore(self.services.paths)
         self.original: Profile = self.services.profile
         self.name = self.original.name
-        backend = getattr(self.services.secrets, "_backend", None)
+        # share the session's keyring backend without finding it here (finding it probes D-Bus):
+        # a new profile's store finds its own, on first use, on a worker
+        backend = getattr(self.services.secrets, "_backend_value", None)
+        backend = None if backend is getattr(sec.SecretStore, "_UNSET", None) else backend
         self._secret_store_factory = secret_store_factory or (
             lambda name: self.services.secrets if name == self.original.name else sec.SecretStore(name, backend=backend))
         self._ask_name = ask_name or _ask_profile_name
         self.problems: list[Problem] = []
         self._loading = True
         self.save_op = None  # the running save (an Operation), if any
+        self.secrets_op: Operation | None = None  # the latest look-up of the stored credentials
         self.editors: dict[str, FieldEditor] = {}
         self.secret_edits: dict[str, QLineEdit] = {}
         self.may_edit = _may_edit_settings(self.services, ctx.operator)
@@ -560,18 +564,45 @@ class SettingsDialog(QDialog):
                                    else "Save as a new profile…")
         self._refresh_secret_placeholders()
 
-    def _refresh_secret_placeholders(self) -> None:
-        store = self._secret_store_factory(self.name)
-        if self.name == SANDBOX:
+    def _refresh_secret_placeholders(self) -> Operation:
+        """Say where credentials go and which are stored. The keyring is asked on a worker (it
+        can be slow, or ask to be unlocked); ``secrets_op`` is that check, the latest one counts."""
+        store, names, sandbox = self._secret_store_factory(self.name), list(self.secret_edits), self.name == SANDBOX
+        if not sandbox:
+            self.secrets_note.setText("Checking the system keyring…")
+        for edit in self.secret_edits.values():
+            edit.setPlaceholderText("checking…")
+
+        def look(_op) -> tuple[bool, dict[str, bool]]:
+            return store.secure, {name: bool(store.get(name)) for name in names}
+
+        op = Operation(self, look, label="Checking the stored credentials…")
+        self.secrets_op = op
+        op.success(lambda found: self._show_secret_state(op, sandbox, *found))
+        op.failure(lambda exc: self._secret_state_failed(op, exc))
+        return op.run()
+
+    def _show_secret_state(self, op: Operation, sandbox: bool, secure: bool, stored: dict[str, bool]) -> None:
+        if op is not self.secrets_op:
+            return  # the profile changed meanwhile: a newer check follows
+        if sandbox:
             note = "The sandbox provides demo credentials; nothing to enter here."
-        elif store.secure:
+        elif secure:
             note = "Credentials are stored in the system keyring only. Leave a field empty to keep its value."
         else:
             note = ("<b>No secure keyring on this PC:</b> credentials entered here are kept in memory for this "
                     "session only and must be entered again next time.")
         self.secrets_note.setText(note)
         for name, edit in self.secret_edits.items():
-            edit.setPlaceholderText("stored — type to replace" if store.get(name) else "not set")
+            edit.setPlaceholderText("stored — type to replace" if stored.get(name) else "not set")
+
+    def _secret_state_failed(self, op: Operation, exc: BaseException) -> None:
+        if op is not self.secrets_op:
+            return
+        self.secrets_note.setText("The system keyring could not be checked.")
+        for edit in self.secret_edits.values():
+            edit.setPlaceholderText("")
+        show_error(self, exc)
 
     # ---- actions ------------------------------------------------------------------------
     def _on_create_button_clicked(self) -> None:

@@ -506,3 +506,31 @@ def test_exec_with_something_missing_shows_the_fields(qtbot):
     QTimer.singleShot(SessionSecretsDialog.SETTLE_MS + 200, look)
     assert dlg.exec() == QDialog.DialogCode.Rejected
     assert seen == [(True, 3)]  # Caselle token, Invoice Cloud key, transfer password
+
+
+# ---- settings: which credentials are stored -------------------------------------------------
+
+class ReadRecordingBackend(MemoryBackend):
+    def __init__(self):
+        super().__init__()
+        self.threads: list[bool] = []
+
+    def get_password(self, *args, **kwargs):
+        self.threads.append(on_gui())
+        return super().get_password(*args, **kwargs)
+
+
+def test_settings_ask_the_keyring_which_credentials_are_stored_on_a_worker(qtbot):
+    from tests.ui.test_shell_settings_dialog import dialog
+
+    save_profile()
+    backend = ReadRecordingBackend()
+    sec.SecretStore("cityhall", backend=backend).set(sec.CASELLE_TOKEN, "token")
+    dlg = dialog(qtbot, backend)
+    token = dlg.secret_edits[sec.CASELLE_TOKEN]
+    assert token.placeholderText() == "checking…"  # not asked in the constructor
+    wait(qtbot, dlg.secrets_op)
+    assert backend.threads and not any(backend.threads)
+    assert token.placeholderText() == "stored — type to replace"
+    assert dlg.secret_edits[sec.IC_WEB_SERVICE_KEY].placeholderText() == "not set"
+    assert "system keyring only" in dlg.secrets_note.text()
