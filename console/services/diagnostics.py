@@ -514,10 +514,7 @@ def check_reader_ksns(run: _Run) -> Check:
     error = _writable(folder)
     if error:
         return Check("reader_ksns", KSN_TITLE, FAIL, f"Cannot write to {folder}: {error}", _KSN_FIX_ACCESS, details)
-    if not path.exists():
-        return Check("reader_ksns", KSN_TITLE, PASS,
-                     f"Ready: no card read remembered yet (each read is kept {days} days)", "",
-                     [*details, "the file is made when the console starts"])
+    created = not path.exists()  # made now, as the console makes it when it starts
     try:
         store = KsnStore(path, days=days)
     except JournalError as exc:  # the schema is newer than this program
@@ -540,6 +537,10 @@ def check_reader_ksns(run: _Run) -> Check:
         count = store.count()
     finally:
         store.close()
+    if not count:
+        return Check("reader_ksns", KSN_TITLE, PASS,
+                     f"Ready: no card read remembered yet (each read is kept {days} days)", "",
+                     details + (["the file was created by this check"] if created else []))
     details += _ksn_stats(path)
     return Check("reader_ksns", KSN_TITLE, PASS,
                  f"Remembers {count:,} card read(s) for {days} days; a replay is refused, also after a restart",

@@ -107,12 +107,15 @@ def _assert_cannot_create_in(folder: Path) -> None:
 
 # ---- what it reports ---------------------------------------------------------------------
 
-def test_no_file_yet_passes_and_the_check_does_not_create_it(paths):
+def test_no_file_yet_the_check_creates_an_empty_store_as_the_console_would(paths):
+    path = paths.data_dir / FILE_NAME
     check = _check(_services(paths))
     assert (check.key, check.title, check.state) == ("reader_ksns", "Card reader duplicate-swipe memory", d.PASS)
     assert "no card read remembered yet" in check.summary and "30 days" in check.summary
-    assert str(paths.data_dir / FILE_NAME) in check.details
-    assert not (paths.data_dir / FILE_NAME).exists()
+    assert str(path) in check.details and "the file was created by this check" in check.details
+    assert path.exists() and _rows(path) == []
+    again = _check(_services(paths))
+    assert again.state == d.PASS and "the file was created by this check" not in again.details
 
 
 def test_counts_the_reads_within_the_retention_and_adds_none(paths):
@@ -195,7 +198,7 @@ def test_a_read_only_data_folder_fails_with_the_access_fix(paths, with_file):
     assert check.state == d.FAIL, check
     assert check.summary.startswith(f"Cannot write to {paths.data_dir}")
     assert "write access to the data folder" in check.hint
-    assert (paths.data_dir / FILE_NAME).exists() == with_file
+    assert (paths.data_dir / FILE_NAME).exists() == with_file  # nothing made in a folder it cannot use
 
 
 def test_a_damaged_file_fails_and_says_how_to_start_a_new_one(paths):
@@ -203,6 +206,22 @@ def test_a_damaged_file_fails_and_says_how_to_start_a_new_one(paths):
     check = _check(_services(paths))
     assert check.state == d.FAIL and "is damaged" in check.summary
     assert "rename the file" in check.hint
+
+
+def test_a_file_held_by_another_writer_warns_and_asks_to_run_again(paths):
+    path = paths.data_dir / FILE_NAME
+    _remember(paths.data_dir)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # another program keeps the write lock past the busy timeout
+        check = _check(_services(paths))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert check.state == d.WARN, check
+    assert "busy" in check.summary and "locked" in check.summary
+    assert check.hint.startswith("Run the checks again")
+    assert _check(_services(paths)).state == d.PASS
 
 
 # ---- as the operator sees it --------------------------------------------------------------
