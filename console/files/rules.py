@@ -247,7 +247,7 @@ def value_by_field(t: Table, check: Check) -> Iterator[Finding]:
     """``value`` must match the pattern given for the row's ``field`` in ``patterns`` (a table);
     a field not in ``patterns`` accepts anything. ``help`` (a table) describes each pattern."""
     field, value = t.name(_p(check, "field", "Field")), t.name(_p(check, "value", "NewValue"))
-    patterns = {k: re.compile(v, re.DOTALL) for k, v in dict(check.params.get("patterns", {})).items()}
+    patterns = {k: re.compile(v, re.DOTALL | re.ASCII) for k, v in dict(check.params.get("patterns", {})).items()}
     helps = dict(check.params.get("help", {}))
     fv, vv = t.col(field), t.col(value)
     for i, (f, v) in enumerate(zip(fv, vv, strict=False)):
