@@ -69,11 +69,11 @@ class WrongReader(SwipeRejected):
     def __init__(self, serial: str | None, expected: str, message: str | None = None):
         if message is None and serial:
             message = (f"Card read rejected: it was read by reader {serial}, not by the counter's reader "
-                       f"{expected} (Settings › Reader). If the reader was replaced, have support check "
+                       f"{expected} (Settings › Card reader). If the reader was replaced, have support check "
                        "it and update the setting before taking cards.")
         elif message is None:
             message = (f"Card read rejected: the reader did not send its serial number, so it cannot be "
-                       f"checked against the counter's reader {expected} (Settings › Reader). Have the "
+                       f"checked against the counter's reader {expected} (Settings › Card reader). Have the "
                        "reader send its serial number (enhanced format), or clear the setting.")
         super().__init__("reader serial", message)
 

@@ -275,7 +275,7 @@ class AmbleMismatch(SwipeRejected):
     def __init__(self, which: str, expected: str = "", message: str | None = None):
         super().__init__(which, message or (
             f"Card read rejected: the reader's {which} is missing or different (the console expects "
-            f"{describe_amble(expected)}, Settings › Reader). Please swipe the card again; if this "
+            f"{describe_amble(expected)}, Settings › Card reader). Please swipe the card again; if this "
             f"happens every time, the reader's {which} does not match the console's setting."))
 
     def __reduce__(self):

@@ -3,7 +3,7 @@
 Shows the frame's format, the masked fields a console may show, which checks passed (and the
 one that failed), the reader state and the inter-key timing (min / median / max ms, with the
 reader delay setting it suggests, and a warning when the slowest gap comes close to the burst
-threshold). Above it, the reader settings in use (the profile's Settings › Reader: preamble,
+threshold). Above it, the reader settings in use (the profile's Settings › Card reader: preamble,
 postamble, terminator, burst threshold, frame timeout, expected reader, how long KSNs are kept).
 The widget keeps only the displayed masked text and drops the card (and its encrypted payload)
 at once; the capture remembers the read's KSN (only that, with the reader serial and the time)
@@ -87,7 +87,7 @@ def timing_text(report: ReadReport, max_gap_ms: float | None = None) -> str:
             f"over {t.chars} characters (reader delay ≈ {nearest:g} ms)")
     if max_gap_ms and t.max_ms > 0.8 * max_gap_ms:
         text += (f" — the slowest gap is close to the burst threshold ({max_gap_ms:g} ms): raise it in "
-                 "Settings › Reader or lower the reader's character delay")
+                 "Settings › Card reader or lower the reader's character delay")
     return text
 
 
@@ -121,7 +121,7 @@ class ReaderTestWidget(QWidget):
             self.values[key] = value
             form.addRow(label + ":", value)
 
-        settings_box = QGroupBox("Reader settings in use (Settings › Reader)")
+        settings_box = QGroupBox("Reader settings in use (Settings › Card reader)")
         settings_box.setObjectName("readerSettings")
         self.settings_form = QFormLayout(settings_box)
         self.settings_values: dict[str, QLabel] = {}

@@ -422,8 +422,8 @@ class CounterTab(QWidget):
         self.capture = capture
         if capture is not None:
             reader = getattr(capture, "reader_settings", None)
-            if reader is not None:  # which reader settings are in use (Settings › Reader)
-                self.card_box.setToolTip("Card reader settings (Settings › Reader): " + reader.one_line())
+            if reader is not None:  # which reader settings are in use (Settings › Card reader)
+                self.card_box.setToolTip("Card reader settings (Settings › Card reader): " + reader.one_line())
             capture.card_did_arrive.connect(self._on_card)
             capture.swipe_did_fail.connect(self._on_swipe_failed)
             capture.state_did_change.connect(self._on_reader_state)
