@@ -341,6 +341,32 @@ class SettingsDialog(QDialog):
                 editor.help_label.setText(s.help)
                 editor.help_label.setVisible(bool(s.help))
             forms[s.section].addRow(label, editor.container)
+        if "transfer" in forms:
+            self._add_transfer_test_row(forms["transfer"])
+
+    def _add_transfer_test_row(self, form: QFormLayout) -> None:
+        """Settings → Transfer: "Test connection…" opens the transfer connection dialog."""
+        self.transfer_test_button = QPushButton("Test connection…")
+        self.transfer_test_button.setObjectName("transfer-test-connection")
+        self.transfer_test_button.setAutoDefault(False)
+        self.transfer_test_button.clicked.connect(self._on_transfer_test_clicked)
+        self.transfer_dialog = None  # the open TransferConnectionDialog, if any
+        box = QWidget()
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 8, 0, 0)
+        col.setSpacing(2)
+        row = QHBoxLayout()
+        row.addWidget(self.transfer_test_button)
+        row.addStretch(1)
+        col.addLayout(row)
+        note = QLabel("Signs in with the values on this page, saved or not (and a password or key passphrase "
+                      "typed on the Credentials page), and shows the server's host key and the remote folders. "
+                      "Nothing is sent.")
+        note.setObjectName("transfer-test-note")
+        note.setWordWrap(True)
+        note.setStyleSheet("color:palette(placeholder-text);")
+        col.addWidget(note)
+        form.addRow("", box)
 
     def _build_secrets_page(self) -> None:
         form = self._scroll_page("Credentials")
@@ -605,6 +631,54 @@ class SettingsDialog(QDialog):
         show_error(self, exc)
 
     # ---- actions ------------------------------------------------------------------------
+    def _on_transfer_test_clicked(self) -> None:
+        self.test_transfer_connection()
+
+    def test_transfer_connection(self) -> bool:
+        """Open the transfer connection dialog for the profile being edited and start its test:
+        the session's connection when the Transfer page and its credentials are unchanged,
+        otherwise one built (on a worker) from the unsaved values. False when nothing opened."""
+        from console.ui import transfer_connection_dialog as tcd
+
+        profile, problems = self.draft()
+        problems += validate(profile)
+        bad = sorted({FIELDS_BY_NAME[p.column].label for p in problems
+                      if p.column in FIELDS_BY_NAME and FIELDS_BY_NAME[p.column].section == "transfer"})
+        if bad:
+            self.summary.setText(f"Correct the Transfer settings first ({', '.join(bad)}), then test the connection.")
+            return False
+        typed = {n: e.text() for n, e in self.secret_edits.items() if SECRET_LABELS[n][0] == "transfer" and e.text()}
+        unsaved = bool(typed) or profile.name != self.original.name or any(
+            profile.get(s.name) != self.original.get(s.name) for s in FIELDS if s.section == "transfer")
+        if not unsaved:
+            subject = tcd.subject_text(self.name, training=self.name == SANDBOX)
+            self._open_transfer_dialog(self.services, subject)
+            return True
+        services, store = self.services, self._secret_store_factory(profile.name)
+        self.transfer_test_button.setEnabled(False)
+
+        def opened(draft) -> None:
+            self.transfer_test_button.setEnabled(True)
+            self._open_transfer_dialog(draft, tcd.subject_text(profile.name, unsaved=True, typed_secret=bool(typed),
+                                                               destination=draft.transfer.destination))
+
+        def failed(exc: BaseException) -> None:
+            self.transfer_test_button.setEnabled(True)
+            show_error(self, exc)
+
+        Operation(self, lambda _op: tcd.draft_services(services, profile, tcd.TypedSecrets(typed, store)),
+                  label="Preparing the connection test…").success(opened).failure(failed).run()
+        return True
+
+    def _open_transfer_dialog(self, services: Any, subject: str) -> None:
+        from console.ui.transfer_connection_dialog import TransferConnectionDialog
+
+        dlg = TransferConnectionDialog(services, self.ctx.operator, self, subject=subject)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.transfer_dialog = dlg
+        dlg.open()
+        dlg.test_connection()
+
     def _on_create_button_clicked(self) -> None:
         name = self._ask_name(self, self.name)
         if name:

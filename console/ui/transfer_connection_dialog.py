@@ -7,10 +7,14 @@ listed, and a supervisor or support may **Forget** one after the provider confir
 change (audited). All work — the connection test, pinning, reading and editing the
 known_hosts file, the audit rows — runs through ``Operation``; the pinned keys are read when
 the dialog opens, so a changed key can be forgotten even when the test cannot connect.
+``services.transfer`` is first touched on a worker (building it may read the keyring or start
+the sandbox). ``subject`` says at the top which profile and which values are tested.
 """
 
 from __future__ import annotations
 
+import html
+from types import SimpleNamespace
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -26,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.config import Operator
+from console.config import Operator, Profile
 from console.services import transfer as svc
 from console.ui.host_key_dialog import ask_trust_host_key
 from console.ui.operations import Operation
@@ -37,7 +41,7 @@ READING_HOSTS = "Reading the pinned keys…"
 
 class TransferConnectionDialog(QDialog):
     def __init__(self, services: Any, operator: Operator | None, parent: QWidget | None = None, *,
-                 ask_trust=ask_trust_host_key, confirm_forget=None):
+                 ask_trust=ask_trust_host_key, confirm_forget=None, subject: str = ""):
         super().__init__(parent)
         self.setObjectName("transfer-connection-dialog")
         self.setWindowTitle("File transfer connection")
@@ -47,6 +51,12 @@ class TransferConnectionDialog(QDialog):
         self._ask_trust = ask_trust
         self._confirm_forget = confirm_forget or self._default_confirm_forget
         self.report: svc.ConnectionReport | None = None
+        self.changed_keys = False  # a key was trusted or forgotten here (callers re-check)
+
+        self.subject_label = QLabel(subject)
+        self.subject_label.setObjectName("transfer-connection-subject")
+        self.subject_label.setWordWrap(True)
+        self.subject_label.setVisible(bool(subject))
 
         self.state_label = QLabel("Not tested yet.")
         self.state_label.setObjectName("transfer-connection-state")
@@ -92,6 +102,7 @@ class TransferConnectionDialog(QDialog):
         close.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.subject_label)
         layout.addLayout(row)
         layout.addWidget(self.state_label)
         layout.addWidget(self.folders, 1)
@@ -164,8 +175,12 @@ class TransferConnectionDialog(QDialog):
         services, operator = self._services, self.operator_id
         (Operation(self, lambda op: services.transfer.trust_host_key(error, operator=operator),
                    label="Pinning the server's host key…")
-         .success(lambda _fp: self.test_connection())
+         .success(self._on_trusted)
          .run())
+
+    def _on_trusted(self, _fingerprint: str) -> None:
+        self.changed_keys = True
+        self.test_connection()
 
     # ---- pinned keys
     @property
@@ -175,10 +190,10 @@ class TransferConnectionDialog(QDialog):
     def refresh_hosts(self) -> Operation:
         """Read the pinned keys (the known_hosts file) on a worker and list them; when reads
         overlap, only the latest one is shown."""
-        transfer = self._services.transfer
+        services = self._services
         if not self.hosts.rowCount():
             self.hosts_state.setText(READING_HOSTS)
-        op = Operation(self, lambda _op: transfer.pinned_hosts(), label="Reading the pinned host keys…")
+        op = Operation(self, lambda _op: services.transfer.pinned_hosts(), label="Reading the pinned host keys…")
         self._hosts_op = op
         op.success(lambda hosts: self._show_hosts(op, hosts)).failure(lambda exc: self._hosts_failed(op, exc))
         return op.run()
@@ -227,15 +242,17 @@ class TransferConnectionDialog(QDialog):
         if not self._confirm_forget(name):
             return None
         host, port = _split_name(name)
-        transfer, operator = self._services.transfer, self.operator_id
+        services, operator = self._services, self.operator_id
 
         def work(_op):
+            transfer = services.transfer
             removed = transfer.forget_host_key(host, port, operator=operator)
             return removed, transfer.pinned_hosts()
 
         def done(result) -> None:
             removed, hosts = result
             self._hosts_op = None  # this list is the newest
+            self.changed_keys = self.changed_keys or removed
             self.hosts_state.setText(f"Removed the pinned key of {name}." if removed
                                      else f"{name} had no pinned key any more.")
             self._show_hosts(None, hosts)
@@ -249,6 +266,40 @@ class TransferConnectionDialog(QDialog):
         self._forget_op = Operation(self, work, label="Forgetting a pinned host key…").success(done).failure(failed)
         self._on_hosts_selection_changed()  # Forget waits until this one is done
         return self._forget_op.run()
+
+
+def subject_text(profile_name: str, *, training: bool = False, unsaved: bool = False, typed_secret: bool = False,
+                 destination: str = "") -> str:
+    """The line at the top of the dialog: which profile, and whether its saved or edited values."""
+    who = f"Profile <b>{html.escape(profile_name)}</b>"
+    if unsaved:
+        what = "the values on the Transfer page, <b>not saved yet</b>"
+        if typed_secret:
+            what += ", with the credential typed on the Credentials page"
+    else:
+        what = "its saved settings" + (" (TRAINING: the embedded sandbox)" if training else "")
+    return f"{who} — {what}" + (f": {html.escape(destination)}" if destination else "") + "."
+
+
+class TypedSecrets:
+    """The stored secrets of a profile, with the ones typed in Settings (not saved yet) in front."""
+
+    def __init__(self, typed: dict[str, str], store: Any):
+        self._typed = {k: v for k, v in typed.items() if v}
+        self._store = store
+
+    def get(self, name: str) -> str | None:
+        return self._typed.get(name) or self._store.get(name)
+
+
+def draft_services(services: Any, profile: Profile, secrets: Any) -> SimpleNamespace:
+    """What the dialog needs (``.transfer``, ``.audit``) for a profile as edited in Settings. Reads the
+    keyring, so call it on a worker. Pinned keys and audit rows go where the session's go."""
+    from console.services.transfer import build_transfer_service
+
+    audit = services.audit if hasattr(type(services), "audit") else getattr(services, "audit", None)
+    transfer = build_transfer_service(profile, secrets, services.paths, services.journal, audit=audit)
+    return SimpleNamespace(transfer=transfer, audit=audit)
 
 
 def _show_error(parent: QWidget, exc: BaseException) -> None:

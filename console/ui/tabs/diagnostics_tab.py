@@ -1,5 +1,9 @@
 """Diagnostics tab: the checks with coloured states and fix hints, Re-run, support bundle.
 
+"Transfer connection…" opens ``TransferConnectionDialog`` for the active profile (test the
+login and folders, trust or forget host keys — forgetting stays with supervisor and support);
+the checks run again when a key was trusted or forgotten there.
+
 Below the checks: the card reader test (``console.ui.reader_test``) and the audit log
 (``services.audit``) when this build has them. Layout only: the checks live in
 ``console.services.diagnostics``, the bundle in ``console.services.support_bundle``.
@@ -114,6 +118,13 @@ class DiagnosticsTab(QWidget):
         self.bundle_button.setObjectName("diagnostics-bundle")
         self.bundle_button.setToolTip("A zip of the checks, recent logs and the profile — without secrets")
         self.bundle_button.clicked.connect(self._on_bundle_clicked)
+        self.transfer_button = QPushButton("&Transfer connection…")
+        self.transfer_button.setObjectName("diagnostics-transfer")
+        self.transfer_button.setToolTip("Test the file transfer sign-in and remote folders, trust a new server "
+                                        "key, see the pinned keys (forgetting one: supervisor or support)")
+        self.transfer_button.clicked.connect(self._on_transfer_clicked)
+        self.transfer_dialog = None  # the open TransferConnectionDialog, if any
+        top.addWidget(self.transfer_button)
         top.addWidget(self.rerun_button)
         top.addWidget(self.bundle_button)
         lay.addLayout(top)
@@ -290,6 +301,33 @@ class DiagnosticsTab(QWidget):
             lines.append(f"How to fix: {c.hint}")
         lines += [f"  • {d}" for d in c.details]
         self.details.setPlainText("\n".join(lines))
+
+    # ---- transfer connection ------------------------------------------------------------
+    def _on_transfer_clicked(self) -> None:
+        self.open_transfer_connection()
+
+    def open_transfer_connection(self):
+        """The transfer connection dialog for the active profile, its test started."""
+        from console.ui.transfer_connection_dialog import TransferConnectionDialog, subject_text
+
+        if self.transfer_dialog is not None:
+            self.transfer_dialog.raise_()
+            self.transfer_dialog.activateWindow()
+            return self.transfer_dialog
+        profile = self.ctx.profile
+        dlg = TransferConnectionDialog(self.ctx.services, self.ctx.operator, self,
+                                       subject=subject_text(profile.name, training=bool(profile.training)))
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.finished.connect(lambda _result: self._on_transfer_dialog_finished(dlg))
+        self.transfer_dialog = dlg
+        dlg.open()
+        dlg.test_connection()
+        return dlg
+
+    def _on_transfer_dialog_finished(self, dlg) -> None:
+        self.transfer_dialog = None
+        if dlg.changed_keys:  # the transfer check's result changed with the pinned keys
+            self.run_checks()
 
     # ---- support bundle -----------------------------------------------------------------
     def _on_bundle_clicked(self) -> None:
