@@ -45,7 +45,7 @@ class TransferConnectionDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("transfer-connection-dialog")
         self.setWindowTitle("File transfer connection")
-        self.resize(640, 420)
+        self.resize(760, 540)  # four folder rows and a whole SHA-256 fingerprint without scrolling
         self._services = services
         self._operator = operator
         self._ask_trust = ask_trust
@@ -66,6 +66,7 @@ class TransferConnectionDialog(QDialog):
         self.folders.setHorizontalHeaderLabels(["Kind", "Folder", "Awaiting pickup", "Delivered"])
         self.folders.verticalHeader().hide()
         self.folders.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.folders.horizontalHeader().setStretchLastSection(True)
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("transfer-connection-test")
         self.trust_button = QPushButton("Trust this host…")
@@ -103,6 +104,8 @@ class TransferConnectionDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.subject_label)
+        if subject:
+            layout.addSpacing(4)
         layout.addLayout(row)
         layout.addWidget(self.state_label)
         layout.addWidget(self.folders, 1)

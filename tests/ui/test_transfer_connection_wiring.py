@@ -271,3 +271,18 @@ def test_subject_line_is_hidden_without_a_subject(qtbot, sftp_transfer):
     qtbot.addWidget(d)
     assert d.subject_label.isHidden()
     assert isinstance(d.findChild(QLabel, "transfer-connection-subject"), QLabel)
+
+
+def test_a_failing_transfer_check_points_to_the_button(qtbot):
+    from console.services.diagnostics import FAIL, PASS, Check, DiagnosticsReport
+
+    tab = diagnostics_tab(qtbot, "support1", endpoints={"caselle_url": ""})
+    failing = Check("transfer", "File transfer (Stratus / SFTP)", FAIL, "host key changed", "Ask the provider",
+                    ["sftp: sftp://demo@h:22"])
+    tab.show_report(DiagnosticsReport([Check("profile", "Profile settings", PASS, "valid"), failing],
+                                      "sandbox", "2026-01-01T00:00:00+00:00", 5))
+    text = tab.details.toPlainText()
+    assert "Transfer connection… (above)" in text
+    assert text.index("Transfer connection…") < text.index("sftp://demo@h:22")
+    tab.table.selectRow(0)  # another check: no pointer
+    assert "Transfer connection…" not in tab.details.toPlainText()

@@ -45,6 +45,7 @@ STATE_TEXT = {PASS: "Pass", WARN: "Warning", FAIL: "Fail"}
 CheckRole = Qt.ItemDataRole.UserRole + 1
 AUTO_RUN_DELAY_MS = 300
 READER_TEST = "console.ui.reader_test:ReaderTestWidget"
+TRANSFER_CHECK = "transfer"  # the key of console.services.transfer.diagnostic_check
 
 
 class DiagnosticsModel(ListTableModel):
@@ -299,6 +300,8 @@ class DiagnosticsTab(QWidget):
         lines = [f"{c.title}: {STATE_TEXT.get(c.state, c.state)} — {c.summary}"]
         if c.hint:
             lines.append(f"How to fix: {c.hint}")
+        if c.key == TRANSFER_CHECK and c.state != PASS:  # shown before the details, which may scroll
+            lines.append("Transfer connection… (above) tests the sign-in again and trusts or forgets the server's key.")
         lines += [f"  • {d}" for d in c.details]
         self.details.setPlainText("\n".join(lines))
 
