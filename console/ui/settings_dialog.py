@@ -675,6 +675,7 @@ class SettingsDialog(QDialog):
 
         dlg = TransferConnectionDialog(services, self.ctx.operator, self, subject=subject)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.finished.connect(lambda _result: setattr(self, "transfer_dialog", None))
         self.transfer_dialog = dlg
         dlg.open()
         dlg.test_connection()

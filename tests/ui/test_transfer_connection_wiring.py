@@ -141,7 +141,7 @@ def test_a_wrong_typed_password_is_reported_not_the_stored_one(qtbot, backend, s
     assert d.report.state == AUTH_FAILED and "refused the user name or password" in d.report.message
     dlg.secret_edits[sec.TRANSFER_PASSWORD].clear()  # back to the stored password: the session's connection
     d.close()
-    dlg.transfer_dialog = None
+    assert dlg.transfer_dialog is None
     dlg.transfer_test_button.click()
     d2 = opened_dialog(qtbot, dlg)
     assert d2._services is dlg.services and d2.report.state == CONNECTED
