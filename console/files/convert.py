@@ -647,6 +647,23 @@ class Converter:
             return _us_timestamps(cells)
         return None
 
+    def cents_column(self, cells) -> tuple[list, list[tuple[int, CellError]]]:
+        """An amount chunk as integer cents (None where absent or unreadable), for a reader
+        that keeps amounts packed (see console.files.packed.PackedAmounts); same rules and
+        problems as ``column``."""
+        c = self.col
+        if cells and not (self._needs_range or c.implied_decimals or self._cache is not None) \
+                and "" not in cells:
+            found = _canonical_cents(cells)
+            if found is not None:
+                cents, negative = found
+                self._adaptive = False  # int() per cell is cheaper than any cache
+                if negative:
+                    self.may_be_negative = True
+                return cents, []
+        values, bad = self.column(cells)
+        return [None if v is None else int(v.scaleb(2)) for v in values], bad
+
     def _amounts(self, cells) -> list | None:
         """A chunk of canonical amounts; a chunk in which amounts repeat (zero balances, flat
         fees) converts each distinct text once and shares the Decimal (less to allocate)."""
@@ -714,6 +731,23 @@ def _canonical_amounts(cells) -> list | None:
     try:
         return list(map(_EXACT.create_decimal, cells))
     except InvalidOperation:
+        return None
+
+
+def _canonical_cents(cells) -> tuple[list[int], bool] | None:
+    """Amounts written exactly as ``-?digits.dd`` as integer cents, and whether any is
+    negative; None to look closer (same checks as _canonical_amounts)."""
+    try:
+        data = ("\n".join(cells) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    n = len(cells)
+    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != n \
+            or data.translate(_DIGITS_AS_ZERO).count(b".00\n") != n:
+        return None
+    try:  # only digits and '-' are left: int() refuses a misplaced '-'
+        return list(map(int, data.translate(None, b".").split(b"\n")[:n])), b"-" in data
+    except ValueError:
         return None
 
 

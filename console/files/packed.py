@@ -1,4 +1,5 @@
-"""A text column kept compactly: one string per chunk of cells, joined by NUL.
+"""Compact columns for big files: text as one NUL-joined string per chunk (PackedText), amounts
+as integer cents (PackedAmounts).
 
 A 200,000-row invoice file has ten text columns (names, addresses, e-mail, phone...) that the
 checks read once and the screens show a screenful at a time. Kept as two million separate
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from itertools import chain
 
 SEP = "\x00"
@@ -115,3 +117,54 @@ class PackedText(Sequence):
         head = self[:5]
         more = f", ... ({self._n:,} cells)" if self._n > 5 else ""
         return f"PackedText({head!r}{more})"
+
+
+def _decimal(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
+class PackedAmounts(Sequence):
+    """An amount column kept as integer cents (None for an absent or unreadable cell): exact,
+    a fraction of the memory of Decimal objects, and what the rules add up and compare. A
+    ``Decimal`` with two places is made when a value is asked for (a screenful at a time).
+    ``cents`` is the list itself, for whole-column passes."""
+
+    __slots__ = ("cents",)
+
+    def __init__(self, cents: list[int | None] | None = None):
+        self.cents: list[int | None] = cents if cents is not None else []
+
+    def __len__(self) -> int:
+        return len(self.cents)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(map(_decimal, self.cents[i]))
+        return _decimal(self.cents[i])
+
+    def __iter__(self) -> Iterator[Decimal | None]:
+        return map(_decimal, self.cents)
+
+    def __contains__(self, value) -> bool:
+        if value is None:
+            return None in self.cents
+        return any(v == value for v in self)
+
+    def pop(self) -> Decimal | None:
+        return _decimal(self.cents.pop())
+
+    def tolist(self) -> list[Decimal | None]:
+        return list(self)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, PackedAmounts):
+            return self.cents == other.cents
+        if isinstance(other, list | tuple):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        more = f", ... ({len(self.cents):,} amounts)" if len(self.cents) > 5 else ""
+        return f"PackedAmounts({self[:5]!r}{more})"

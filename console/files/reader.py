@@ -45,7 +45,7 @@ from console.files import rules as _rules
 from console.files.convert import CellError, Converter
 from console.files.encoding import SAMPLE, binary_reason, line_of_offset, sniff
 from console.files.layouts import Column, Layout, load_layout
-from console.files.packed import PackedText
+from console.files.packed import PackedAmounts, PackedText
 
 CHUNK = 1024  # rows per chunk: small enough to stay in the CPU caches
 MAX_PROBLEMS = 10_000
@@ -150,10 +150,7 @@ class ReadResult:
         """Sum of an amount column (absent and unreadable cells count as nothing)."""
         name = self.layout.column(column).name
         if name not in self.sums:
-            values = self.columns[name]
-            if any(map(is_, values, repeat(None))):
-                values = [v for v in values if v is not None]
-            self.sums[name] = sum(values, Decimal("0.00")).quantize(Decimal("0.01"))
+            self.sums[name] = _sum(self.columns[name]).quantize(Decimal("0.01"))
         return self.sums[name]
 
 
@@ -183,10 +180,12 @@ def _layout(layout: Layout | str) -> Layout:
 
 
 def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | None = None, cancel=None,
-              today: dt.date | None = None, max_problems: int = MAX_PROBLEMS, pack_text: bool = False) -> ReadResult:
+              today: dt.date | None = None, max_problems: int = MAX_PROBLEMS, pack_text: bool = False,
+              pack_amounts: bool = False) -> ReadResult:
     """Read and check a file against a layout. Raises UnreadableFileError / Cancelled only.
     ``pack_text``: keep the text columns no rule tracks while reading as PackedText (compact,
-    see console.files.packed) instead of lists — for big files shown a page at a time."""
+    see console.files.packed) instead of lists — for big files shown a page at a time;
+    ``pack_amounts``: keep amount columns as PackedAmounts (integer cents, Decimal on access)."""
     layout = _layout(layout)
     p = Path(path)
     try:
@@ -199,7 +198,7 @@ def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | No
         raise UnreadableFileError(str(p), f"the file cannot be opened ({exc.strerror or exc})") from None
     with stream:
         try:
-            return _read(stream, str(p), layout, progress, cancel, today, max_problems, pack_text)
+            return _read(stream, str(p), layout, progress, cancel, today, max_problems, (pack_text, pack_amounts))
         except IsADirectoryError:
             raise UnreadableFileError(str(p), "this is a folder, not a file") from None
         except OSError as exc:
@@ -208,13 +207,14 @@ def read_file(path: str | Path, layout: Layout | str, *, progress: Progress | No
 
 def read_bytes(data: bytes, layout: Layout | str, *, name: str = "<data>", progress: Progress | None = None,
                cancel=None, today: dt.date | None = None, max_problems: int = MAX_PROBLEMS,
-               pack_text: bool = False) -> ReadResult:
+               pack_text: bool = False, pack_amounts: bool = False) -> ReadResult:
     """Same as read_file, for bytes in memory."""
-    return _read(io.BytesIO(data), name, _layout(layout), progress, cancel, today, max_problems, pack_text)
+    return _read(io.BytesIO(data), name, _layout(layout), progress, cancel, today, max_problems,
+                 (pack_text, pack_amounts))
 
 
 def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, max_problems,
-          pack_text: bool = False) -> ReadResult:
+          pack: tuple[bool, bool] = (False, False)) -> ReadResult:
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     stream.seek(0)
@@ -228,7 +228,7 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
     encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
     try:
         return _read_text(stream, name, layout, encoding, "strict", size, [], progress, cancel, today, max_problems,
-                          pack_text=pack_text)
+                          pack=pack)
     except UnicodeDecodeError:
         pass
     stream.seek(0)
@@ -248,7 +248,7 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
                           "Check accented names, and ask for UTF-8 exports.", "warning"))
     return _read_text(stream, name, layout, sniffed.encoding, "replace", size, notes, progress, cancel, today,
                       max_problems, skip=len(codecs.BOM_UTF8) if sniffed.bom and sniffed.encoding == "cp1252" else 0,
-                      pack_text=pack_text)
+                      pack=pack)
 
 
 BLOCK = 1 << 20  # bytes read, hashed and decoded at a time
@@ -308,7 +308,8 @@ class _Lines:
 
 
 def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, errors: str, size: int, notes: list,
-               progress, cancel, today, max_problems, skip: int = 0, pack_text: bool = False) -> ReadResult:
+               progress, cancel, today, max_problems, skip: int = 0,
+               pack: tuple[bool, bool] = (False, False)) -> ReadResult:
     """``skip``: leading bytes (a UTF-8 byte-order mark before Windows-1252 text) hashed, not read."""
     stream.seek(0)
     sink = _Sink(max_problems)
@@ -316,7 +317,7 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
         sink.add(*note)
     hashing = _Lines(stream, encoding, errors, skip)
     text = hashing.iterate()
-    state = _State(layout, sink, size, progress, cancel, lambda: hashing.size, pack_text)
+    state = _State(layout, sink, size, progress, cancel, lambda: hashing.size, pack)
     was_enabled = gc.isenabled()
     gc.disable()  # millions of small objects, no cycles: the collector would only slow us down
     try:
@@ -344,6 +345,18 @@ def _read_text(stream: BinaryIO, name: str, layout: Layout, encoding: str, error
         warnings=problems_warnings, trailer=state.trailer_values, bad_cells=state.bad_cells,
         problems_not_listed=sink.dropped, sums=state.sums, facts=state.facts,
     )
+
+
+def _sum(values) -> Decimal:
+    """Sum of an amount column, absent and unreadable cells counting as nothing."""
+    cents = getattr(values, "cents", None)
+    if cents is not None:  # PackedAmounts: add the integers
+        if any(map(is_, cents, repeat(None))):
+            cents = [v for v in cents if v is not None]
+        return Decimal(sum(cents)).scaleb(-2)
+    if any(map(is_, values, repeat(None))):
+        values = [v for v in values if v is not None]
+    return sum(values, Decimal("0.00"))
 
 
 def _order(p: Problem):
@@ -390,7 +403,9 @@ class _Distinct:
 class _State:
     """What a read accumulates: column store, lines, trailer, problems."""
 
-    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, position, pack_text: bool = False):
+    def __init__(self, layout: Layout, sink: _Sink, size: int, progress, cancel, position,
+                 pack: tuple[bool, bool] = (False, False)):
+        pack_text, pack_amounts = pack
         self.layout = layout
         self.sink = sink
         self.size = size
@@ -427,6 +442,9 @@ class _State:
             if pack_text else set()
         for name in self.packed:
             self.columns[name] = PackedText()
+        self.packed_amounts = {c.name for c in layout.columns if c.type == "amount"} if pack_amounts else set()
+        for name in self.packed_amounts:
+            self.columns[name] = PackedAmounts()
 
     def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -487,10 +505,22 @@ class _State:
                 rows = fixed
             cols = list(zip(*rows, strict=False))
         self.lines.extend(lines)
-        packed = self.packed
+        packed, amounts = self.packed, self.packed_amounts
         for name, conv in self.converters.items():
             store = self.columns[name]
             pos = self.present.get(name)
+            if name in amounts:
+                if pos is None:
+                    d = conv.default
+                    store.cents.extend([None if d is None else int(d.scaleb(2))] * n)
+                    continue
+                cells = cols[pos]
+                values, bad = conv.cents_column(cells)
+                store.cents.extend(values)
+                for i, err in bad:
+                    self.sink.add(lines[i], name, err.rule, err.message)
+                    self.bad_cells[(base + i, name)] = cells[i]
+                continue
             if pos is None:
                 defaults = [conv.default] * n
                 store.add_chunk(defaults) if name in packed else store.extend(defaults)
@@ -623,7 +653,6 @@ class _State:
             self.sink.add(line, "count", "trailer_count",
                           f"Trailer record count is {count:,} but the file has {n:,} records; the file is rejected")
         if t.control == "sum":
-            values = self.columns[t.column]
             unreadable = sum(col == t.column for _, col in self.bad_cells)
             if total is None:
                 return
@@ -633,9 +662,7 @@ class _State:
                               f"Trailer control total {total} was not checked: {unreadable:,} {t.column} "
                               f"value{'s' if unreadable != 1 else ''} cannot be read (see the errors)", "warning")
                 return
-            if any(map(is_, values, repeat(None))):
-                values = [v for v in values if v is not None]
-            actual = sum(values, Decimal("0.00"))
+            actual = _sum(self.columns[t.column])
             self.sums[t.column] = actual.quantize(Decimal("0.01"))
             if actual != total:
                 self.sink.add(line, "control total", "trailer_total",

@@ -26,6 +26,7 @@ from itertools import compress, count, repeat
 from operator import add, eq, gt, is_, le, lt, ne
 
 from console.files.layouts import Check
+from console.files.packed import PackedAmounts
 
 ZERO = Decimal(0)
 Finding = tuple[int, str, "str | Msg"]  # (row index, column, message)
@@ -105,6 +106,29 @@ class Table:
             self._holes[key] = holes
         return holes
 
+    def value(self, column: str, i: int):
+        """The value of one row (a Decimal for an amount, whatever the column's storage)."""
+        return self._columns[self.name(column)][i]
+
+    def zero(self, column: str):
+        """Zero in the storage of ``amounts()`` for this column (0 for cents, else 0.00): an
+        int compared with a Decimal is converted first, the slow way."""
+        return 0 if type(self._columns[self.name(column)]) is PackedAmounts else ZERO
+
+    def amounts(self, *names: str) -> tuple[Iterable[int], list[list]]:
+        """``complete()`` for amount columns that a rule adds up and compares with each other
+        and with zero: integer cents when the reader kept every one of them packed (no Decimal
+        is made for 200,000 rows), else Decimals. Never compare them with another Decimal;
+        show a row's amounts with ``value()``."""
+        raw = [self._columns[self.name(n)] for n in names]
+        if not all(type(c) is PackedAmounts for c in raw):
+            return self.complete(*names)
+        cols = [c.cents for c in raw]
+        if not any(any(map(is_, c, repeat(None))) for c in cols):
+            return range(self.n), cols
+        keep = [all(v is not None for v in row) for row in zip(*cols, strict=False)]
+        return list(compress(count(), keep)), [list(compress(c, keep)) for c in cols]
+
     def complete(self, *names: str) -> tuple[Iterable[int], list[list]]:
         """Row indexes where every named column has a value, and those columns restricted to them."""
         cols = [self.col(n) for n in names]
@@ -155,9 +179,9 @@ def balance_forward(t: Table, check: Check) -> Iterator[Finding]:
     """``total`` = ``previous`` + ``current``, exactly (balance-forward billing)."""
     total, prev, cur = (t.name(_p(check, k, d)) for k, d in
                         (("total", "TotalAmountDue"), ("previous", "PreviousBalance"), ("current", "CurrentCharges")))
-    idx, (tv, pv, cv) = t.complete(total, prev, cur)
+    idx, (tv, pv, cv) = t.amounts(total, prev, cur)
     for i in compress(idx, map(ne, tv, map(add, pv, cv))):
-        tt, pp, cc = t.col(total)[i], t.col(prev)[i], t.col(cur)[i]
+        tt, pp, cc = t.value(total, i), t.value(prev, i), t.value(cur, i)
         yield i, total, _fmt(check, "{total} {t} is not {previous} {p} + {current} {c} (= {s})",
                              total=total, previous=prev, current=cur, t=tt, p=pp, c=cc, s=pp + cc)
 
@@ -170,13 +194,14 @@ def minimum_within_total(t: Table, check: Check) -> Iterator[Finding]:
     zero or credit total, or a negative minimum, breaks the rule too."""
     mn, tot = t.name(_p(check, "minimum", "MinimumAmountDue")), t.name(_p(check, "total", "TotalAmountDue"))
     only_when_due = check.params.get("only_when_due") is True
-    idx, (mv, tv) = t.complete(mn, tot)
+    idx, (mv, tv) = t.amounts(mn, tot)
+    zero = t.zero(mn)
     # suspect: above the total (but not a zero minimum on a credit), or negative
-    suspect = {i for i in compress(idx, map(gt, mv, tv)) if t.col(mn)[i] > 0}
-    if mv and not t.never_negative(mn) and min(mv) < ZERO:
-        suspect.update(compress(idx, map(lt, mv, repeat(ZERO))))
+    suspect = {i for i in compress(idx, map(gt, mv, tv)) if t.value(mn, i) > 0}
+    if mv and not t.never_negative(mn) and min(mv) < zero:
+        suspect.update(compress(idx, map(lt, mv, repeat(zero))))
     for i in sorted(suspect):
-        m, total = t.col(mn)[i], t.col(tot)[i]
+        m, total = t.value(mn, i), t.value(tot, i)
         if only_when_due and total <= 0:
             continue
         if m < 0:
@@ -193,14 +218,15 @@ def minimum_when_nothing_due(t: Table, check: Check) -> Iterator[Finding]:
     """A ``minimum`` other than 0 on a row whose ``total`` is 0 or a credit (a warning in the
     invoice layouts: the description leaves such rows unconstrained, but it is worth a look)."""
     mn, tot = t.name(_p(check, "minimum", "MinimumAmountDue")), t.name(_p(check, "total", "TotalAmountDue"))
-    idx, (mv, tv) = t.complete(mn, tot)
-    if not tv or (t.never_negative(tot) and ZERO not in t.col(tot)):
+    idx, (mv, tv) = t.amounts(mn, tot)
+    zero = t.zero(tot)
+    if not tv or (t.never_negative(tot) and zero not in tv):
         return  # something is due on every row
-    for i in compress(idx, map(le, tv, repeat(ZERO))):
-        m = t.col(mn)[i]
+    for i in compress(idx, map(le, tv, repeat(zero))):
+        m = t.value(mn, i)
         if m != 0:
             yield i, mn, _fmt(check, "{minimum} {m} is set but {total} is {t} (nothing due)",
-                              minimum=mn, m=m, total=tot, t=t.col(tot)[i])
+                              minimum=mn, m=m, total=tot, t=t.value(tot, i))
 
 
 @rule("due_on_or_after_bill")
@@ -286,9 +312,9 @@ def negative_value(t: Table, check: Check) -> Iterator[Finding]:
     column = t.name(_p(check, "column", "TotalAmountDue"))
     if t.never_negative(column):
         return
-    idx, (cv,) = t.complete(column)
-    for i in compress(idx, map(lt, cv, repeat(ZERO))):
-        yield i, column, _fmt(check, "{column} {value} is a credit balance", column=column, value=t.col(column)[i])
+    idx, (cv,) = t.amounts(column)
+    for i in compress(idx, map(lt, cv, repeat(t.zero(column)))):
+        yield i, column, _fmt(check, "{column} {value} is a credit balance", column=column, value=t.value(column, i))
 
 
 @rule("date_in_past")

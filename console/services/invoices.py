@@ -169,7 +169,8 @@ def check_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, progress
     reason = not_a_text_export(path)
     if reason:
         raise UnreadableFileError(str(path), reason)
-    result = read_file(path, layout, progress=progress, cancel=cancel, today=today, pack_text=True)
+    result = read_file(path, layout, progress=progress, cancel=cancel, today=today, pack_text=True,
+                       pack_amounts=True)
     total = _total(result)
     return InvoiceCheck(Path(path), result, total, summarize(result, total=total))
 
@@ -198,7 +199,8 @@ def preview_invoices(path: str | Path, layout_name: str = DEFAULT_LAYOUT, *, max
             return None
         head = head[:cut + 1]
     try:
-        result = read_bytes(head, load_layout(layout_name), name=str(path), today=today, pack_text=True)
+        result = read_bytes(head, load_layout(layout_name), name=str(path), today=today, pack_text=True,
+                            pack_amounts=True)
     except (UnreadableFileError, ValueError):
         return None
     if truncated and len(result.lines) > 1:
@@ -249,10 +251,13 @@ def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSum
         (only,) = by_type_count
         by_type_total = {only: total if total is not None else sum(_present(totals), ZERO)}
     else:
-        by_type_total = defaultdict(lambda: ZERO)
-        for t, amount in zip(types, totals, strict=True):
+        cents = getattr(totals, "cents", None)  # packed amounts: add the integers, per type
+        by_type_total = defaultdict(int if cents is not None else (lambda: ZERO))
+        for t, amount in zip(types, cents if cents is not None else totals, strict=True):
             if amount is not None:
                 by_type_total[t] += amount
+        if cents is not None:
+            by_type_total = {t: Decimal(c).scaleb(-2) for t, c in by_type_total.items()}
     s.by_type = [TypeTotal(t, n, by_type_total.get(t, ZERO).quantize(ZERO))
                  for t, n in sorted(by_type_count.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))]
     if ACCOUNT in facts.get("no_repeats", ()) or len(set(accounts)) == len(accounts):
@@ -267,12 +272,15 @@ def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSum
         s.accounts_with_several_count = len(several)
         s.accounts_with_several = [RepeatedAccount(a, several[a], tuple(where[a]))
                                    for a in sorted(several, key=lambda a: where[a][0])][:LIST_LIMIT]
+    numbers = getattr(totals, "cents", None)  # packed amounts: compare the cents with 0
+    zero = ZERO if numbers is None else 0
+    numbers = totals if numbers is None else numbers
     if TOTAL in facts.get("never_negative", ()):
         negative = []
-    elif any(map(is_, totals, repeat(None))):
-        negative = [i for i, v in enumerate(totals) if v is not None and v < 0]
+    elif any(map(is_, numbers, repeat(None))):
+        negative = [i for i, v in enumerate(numbers) if v is not None and v < zero]
     else:
-        negative = list(compress(count(), map(lt, totals, repeat(ZERO))))
+        negative = list(compress(count(), map(lt, numbers, repeat(zero))))
     s.credit_balance_count = len(negative)
     s.credit_balance_total = sum((totals[i] for i in negative), ZERO).quantize(ZERO)
     s.credit_balances = [CreditBalance(lines[i], accounts[i] or "", invoices[i] or "", totals[i])
