@@ -715,38 +715,41 @@ class Converter:
         return not lengths or (min(lengths) >= low and max(lengths) <= high)
 
 
-def _canonical_amounts(cells) -> list | None:
-    """Amounts written exactly as ``-?digits.dd`` (what exports write), or None."""
+def _canonical_data(cells) -> bytes | None:
+    """The chunk as ASCII, one cell a line, when every cell is written exactly ``-?digits.dd``
+    (what exports write) but for a misplaced '-'; else None."""
     try:
         data = ("\n".join(cells) + "\n").encode("ascii")
     except UnicodeEncodeError:
         return None
     # only digits, '.', '-'; as many '.' as cells, and every cell ends in '.' and two digits
     # (occurrences of ".00\n" cannot overlap: one per line end at most); so each cell has its
-    # one '.' followed by exactly two digits. A misplaced '-' makes create_decimal refuse.
+    # one '.' followed by exactly two digits.
     n = len(cells)
     if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != n \
             or data.translate(_DIGITS_AS_ZERO).count(b".00\n") != n:
         return None
-    try:
+    return data
+
+
+def _canonical_amounts(cells) -> list | None:
+    """Canonical amounts (see _canonical_data) as Decimals, or None to look closer."""
+    if _canonical_data(cells) is None:
+        return None
+    try:  # a misplaced '-' makes create_decimal refuse
         return list(map(_EXACT.create_decimal, cells))
     except InvalidOperation:
         return None
 
 
 def _canonical_cents(cells) -> tuple[list[int], bool] | None:
-    """Amounts written exactly as ``-?digits.dd`` as integer cents, and whether any is
-    negative; None to look closer (same checks as _canonical_amounts)."""
-    try:
-        data = ("\n".join(cells) + "\n").encode("ascii")
-    except UnicodeEncodeError:
-        return None
-    n = len(cells)
-    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != n \
-            or data.translate(_DIGITS_AS_ZERO).count(b".00\n") != n:
+    """Canonical amounts (see _canonical_data) as integer cents, and whether any is
+    negative; None to look closer."""
+    data = _canonical_data(cells)
+    if data is None:
         return None
     try:  # only digits and '-' are left: int() refuses a misplaced '-'
-        return list(map(int, data.translate(None, b".").split(b"\n")[:n])), b"-" in data
+        return list(map(int, data.translate(None, b".").split(b"\n")[:len(cells)])), b"-" in data
     except ValueError:
         return None
 
