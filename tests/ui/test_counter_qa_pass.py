@@ -90,6 +90,9 @@ def test_the_tab_fits_a_small_screen_in_every_state(make_tab, qtbot):  # noqa: F
     header = tab.results.horizontalHeader()  # at 1024 px the address header is not clipped
     assert header.sectionSize(AccountResultsModel.ADDRESS) >= header.fontMetrics().horizontalAdvance("Address") + 8
     assert tab.minimumSizeHint().height() <= budget
+    # open a Smith who owes money (the payment below is the bill in full)
+    owing = next(i for i, r in enumerate(tab.results_model.rows) if r.balance > 5)
+    tab.results.setCurrentIndex(tab.results_model.index(owing, AccountResultsModel.ACCOUNT))
     qtbot.keyClick(tab.results, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.account is not None, timeout=10_000)
     assert tab.panel.isVisible() and not tab.results.isVisible()
