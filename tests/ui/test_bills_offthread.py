@@ -21,26 +21,14 @@ from console.bills.template import BillTemplate, load_template
 from console.ui.operations import tracker
 from tests.bills_pdfs import TEMPLATE, make_pdf
 from tests.ui.test_bills_ui import batch, make_tab  # noqa: F401 - batch is a fixture
-
-
-def on_gui() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-def spy(calls: list[bool], real):
-    def call(*args, **kwargs):
-        calls.append(on_gui())
-        return real(*args, **kwargs)
-
-    return call
+from tests.ui.threads import drain, on_gui, spy
 
 
 @pytest.fixture(autouse=True)
 def _drain(qtbot):
     yield
     gc.collect()  # widgets are freed here, on the GUI thread
-    tracker().cancel_all()
-    tracker().wait(5000)
+    drain()
 
 
 # ---- preview ------------------------------------------------------------------------------------

@@ -12,28 +12,11 @@ import threading
 import pytest
 
 from console.errors import UserFacingError
-from console.ui.operations import tracker
 from tests.lockbox_data import payment_rows, write_payments
 from tests.ui.test_lockbox_tab import SUPERVISOR, built, make_tab, previewed, settle
+from tests.ui.threads import held, on_gui, spy
 
-
-def on_gui() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-@pytest.fixture(autouse=True)
-def _drain(qtbot):
-    yield
-    tracker().cancel_all()
-    tracker().wait(5000)
-
-
-def spy(calls: list[bool], real):
-    def call(*args, **kwargs):
-        calls.append(on_gui())
-        return real(*args, **kwargs)
-
-    return call
+pytestmark = pytest.mark.usefixtures("drained")
 
 
 def test_importing_a_gl_csv_reads_it_on_a_worker(qtbot, tmp_path, monkeypatch):
@@ -167,12 +150,7 @@ def test_a_supervisor_dialog_cancelled_while_checking_approves_nothing(qtbot):
     from console.ui.lockbox_dialogs import SupervisorDialog
 
     release = threading.Event()
-
-    def approve(supervisor_id: str, pin: str):
-        release.wait(5)
-        return SUPERVISOR
-
-    dialog = SupervisorDialog(approve, "Approve a test")
+    dialog = SupervisorDialog(held(release, lambda supervisor_id, pin: SUPERVISOR), "Approve a test")
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.pin.setText("9999")

@@ -15,15 +15,14 @@ from console.sandbox import runner
 from console.secrets import MemoryBackend
 from console.services.diagnostics import FAIL, PASS, WARN, Check, DiagnosticsReport
 from console.ui.context import UiContext
-from console.ui.operations import tracker
 from console.ui.tabs.diagnostics_tab import STATE_COLORS, CheckRole, DiagnosticsModel, DiagnosticsTab
+from tests.ui.threads import drain
 
 
 @pytest.fixture(autouse=True)
 def _cleanup(qtbot):
     yield
-    tracker().cancel_all()
-    tracker().wait(10_000)
+    drain(timeout_ms=10_000)
     runner.stop_embedded()
 
 

@@ -21,37 +21,18 @@ from PySide6.QtWidgets import QDialog, QLabel
 
 from console import secrets as sec
 from console.adapters import transfer as tx
-from console.adapters.journal import SqliteJournal
 from console.app import build_services
 from console.config import Operator, Profile, ProfileStore, hash_pin, sandbox_profile
 from console.errors import UserFacingError
 from console.paths import Paths
 from console.secrets import MemoryBackend
-from console.services.audit import AuditLog
 from console.services.operators import OperatorService
-from console.services.transfer import TransferService
-from console.ui.operations import tracker
+from tests.ui.test_transfer_connection_dialog import sftp_service
+from tests.ui.threads import held, on_gui, spy
 
 SUP = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
 
-
-def on_gui() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-def spy(calls: list[bool], real):
-    def call(*args, **kwargs):
-        calls.append(on_gui())
-        return real(*args, **kwargs)
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def _drain(qtbot):
-    yield
-    tracker().cancel_all()
-    tracker().wait(5000)
+pytestmark = pytest.mark.usefixtures("drained")
 
 
 @pytest.fixture
@@ -79,19 +60,48 @@ def wait(qtbot, op) -> None:
     qtbot.waitUntil(lambda: op.done, timeout=5000)
 
 
-# ---- sign-in ----------------------------------------------------------------------------
-
-def test_sign_in_checks_the_pin_on_a_worker_and_a_wrong_pin_keeps_the_dialog_open(qtbot, monkeypatch):
+def sign_in_dialog(qtbot, services, operator_id: str, pin: str):
+    """The sign-in dialog, shown, with the operator ID and PIN typed in."""
     from console.ui.signin_dialog import SignInDialog
 
-    services = sandbox_services()
-    calls: list[bool] = []
-    monkeypatch.setattr(services.operators, "sign_in", spy(calls, services.operators.sign_in))
     dlg = SignInDialog(services)
     qtbot.addWidget(dlg)
     dlg.show()
-    dlg.id_edit.setText("clerk1")
-    dlg.pin_edit.setText("0000")
+    dlg.id_edit.setText(operator_id)
+    dlg.pin_edit.setText(pin)
+    return dlg
+
+
+def lock_dialog(qtbot, services):
+    """The idle lock of cashier1, shown."""
+    from console.ui.signin_dialog import LockDialog
+
+    dlg = LockDialog(services, services.profile.operator("cashier1"))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    return dlg
+
+
+def override_dialog(qtbot, approve, pin: str):
+    """The supervisor override of a file already sent, shown, with super1 and the PIN typed in."""
+    from console.ui.transfer_override_dialog import SupervisorOverrideDialog
+    from tests.ui.test_transfer_dialogs import _already_sent
+
+    d = SupervisorOverrideDialog(_already_sent(), approve)
+    qtbot.addWidget(d)
+    d.show()
+    d.supervisor_id.setText("super1")
+    d.pin.setText(pin)
+    return d
+
+
+# ---- sign-in ----------------------------------------------------------------------------
+
+def test_sign_in_checks_the_pin_on_a_worker_and_a_wrong_pin_keeps_the_dialog_open(qtbot, monkeypatch):
+    services = sandbox_services()
+    calls: list[bool] = []
+    monkeypatch.setattr(services.operators, "sign_in", spy(calls, services.operators.sign_in))
+    dlg = sign_in_dialog(qtbot, services, "clerk1", "0000")
     op = dlg.try_sign_in()
     assert not dlg.sign_in_button.isEnabled() and dlg.pin_edit.isReadOnly()  # waits while checking
     assert dlg.error_label.text() == "Checking…"
@@ -109,26 +119,13 @@ def test_sign_in_checks_the_pin_on_a_worker_and_a_wrong_pin_keeps_the_dialog_ope
 
 
 def test_a_second_enter_while_the_pin_is_checked_neither_cancels_nor_checks_again(qtbot, monkeypatch):
-    from console.ui.signin_dialog import SignInDialog
-
     services = sandbox_services()
     release = threading.Event()
-    real = services.operators.sign_in
-    calls = []
-
-    def slow(operator_id, pin):
-        calls.append(on_gui())
-        release.wait(5)
-        return real(operator_id, pin)
-
-    monkeypatch.setattr(services.operators, "sign_in", slow)
-    dlg = SignInDialog(services)
-    qtbot.addWidget(dlg)
-    dlg.show()
+    calls: list[bool] = []
+    monkeypatch.setattr(services.operators, "sign_in", held(release, services.operators.sign_in, calls))
+    dlg = sign_in_dialog(qtbot, services, "cashier1", "1111")
     dlg.activateWindow()
     qtbot.waitActive(dlg)
-    dlg.id_edit.setText("cashier1")
-    dlg.pin_edit.setText("1111")
     dlg.pin_edit.setFocus()
     qtbot.keyClick(dlg.pin_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: calls == [False], timeout=5000)
@@ -141,22 +138,10 @@ def test_a_second_enter_while_the_pin_is_checked_neither_cancels_nor_checks_agai
 
 
 def test_sign_in_cancelled_while_checking_signs_nobody_in(qtbot, monkeypatch):
-    from console.ui.signin_dialog import SignInDialog
-
     services = sandbox_services()
     release = threading.Event()
-    real = services.operators.sign_in
-
-    def slow(operator_id, pin):
-        release.wait(5)
-        return real(operator_id, pin)
-
-    monkeypatch.setattr(services.operators, "sign_in", slow)
-    dlg = SignInDialog(services)
-    qtbot.addWidget(dlg)
-    dlg.show()
-    dlg.id_edit.setText("super1")
-    dlg.pin_edit.setText("9999")
+    monkeypatch.setattr(services.operators, "sign_in", held(release, services.operators.sign_in))
+    dlg = sign_in_dialog(qtbot, services, "super1", "9999")
     op = dlg.try_sign_in()
     dlg.reject()
     release.set()
@@ -165,19 +150,13 @@ def test_sign_in_cancelled_while_checking_signs_nobody_in(qtbot, monkeypatch):
 
 
 def test_an_unexpected_sign_in_failure_is_shown_and_the_dialog_stays_usable(qtbot, monkeypatch, shown):
-    from console.ui.signin_dialog import SignInDialog
-
     services = sandbox_services()
 
     def broken(operator_id, pin):
         raise OSError("database is locked")
 
     monkeypatch.setattr(services.operators, "sign_in", broken)
-    dlg = SignInDialog(services)
-    qtbot.addWidget(dlg)
-    dlg.show()
-    dlg.id_edit.setText("clerk1")
-    dlg.pin_edit.setText("2222")
+    dlg = sign_in_dialog(qtbot, services, "clerk1", "2222")
     wait(qtbot, dlg.try_sign_in())
     assert len(shown) == 1 and isinstance(shown[0], OSError)
     assert dlg.isVisible() and dlg.operator is None and dlg.sign_in_button.isEnabled()
@@ -202,14 +181,10 @@ def test_the_set_up_sign_in_is_audited_on_a_worker(qtbot, monkeypatch):
 # ---- the idle lock ----------------------------------------------------------------------
 
 def test_unlock_checks_the_pin_on_a_worker(qtbot, monkeypatch):
-    from console.ui.signin_dialog import LockDialog
-
     services = sandbox_services()
     calls: list[bool] = []
     monkeypatch.setattr(services.operators, "sign_in", spy(calls, services.operators.sign_in))
-    dlg = LockDialog(services, services.profile.operator("cashier1"))
-    qtbot.addWidget(dlg)
-    dlg.show()
+    dlg = lock_dialog(qtbot, services)
     dlg.pin_edit.setText("9999")  # another operator's PIN
     op = dlg.try_unlock()
     assert not dlg.unlock_button.isEnabled() and dlg.try_unlock() is None
@@ -222,20 +197,10 @@ def test_unlock_checks_the_pin_on_a_worker(qtbot, monkeypatch):
 
 
 def test_signing_out_while_the_unlock_pin_is_checked_does_not_unlock(qtbot, monkeypatch):
-    from console.ui.signin_dialog import LockDialog
-
     services = sandbox_services()
     release = threading.Event()
-    real = services.operators.sign_in
-
-    def slow(operator_id, pin):
-        release.wait(5)
-        return real(operator_id, pin)
-
-    monkeypatch.setattr(services.operators, "sign_in", slow)
-    dlg = LockDialog(services, services.profile.operator("cashier1"))
-    qtbot.addWidget(dlg)
-    dlg.show()
+    monkeypatch.setattr(services.operators, "sign_in", held(release, services.operators.sign_in))
+    dlg = lock_dialog(qtbot, services)
     accepted = []
     dlg.accepted.connect(lambda: accepted.append(True))
     dlg.pin_edit.setText("1111")
@@ -250,17 +215,10 @@ def test_signing_out_while_the_unlock_pin_is_checked_does_not_unlock(qtbot, monk
 # ---- supervisor override ----------------------------------------------------------------
 
 def test_the_override_pin_is_checked_on_a_worker(qtbot):
-    from console.ui.transfer_override_dialog import SupervisorOverrideDialog
-    from tests.ui.test_transfer_dialogs import _already_sent
-
     operators = OperatorService(sandbox_profile())
     calls: list[bool] = []
     approve = spy(calls, lambda sid, pin: operators.approve(sid, pin, for_action="transfer.override", by="clerk1"))
-    d = SupervisorOverrideDialog(_already_sent(), approve)
-    qtbot.addWidget(d)
-    d.show()
-    d.supervisor_id.setText("super1")
-    d.pin.setText("0000")
+    d = override_dialog(qtbot, approve, "0000")
     op = d._on_approve_clicked()
     assert not d.approve_button.isEnabled() and d.pin.isReadOnly() and d.message.text() == "Checking…"
     assert d._on_approve_clicked() is None  # Enter again: one check
@@ -274,21 +232,9 @@ def test_the_override_pin_is_checked_on_a_worker(qtbot):
 
 
 def test_an_override_cancelled_while_checking_approves_nothing(qtbot):
-    from console.ui.transfer_override_dialog import SupervisorOverrideDialog
-    from tests.ui.test_transfer_dialogs import _already_sent
-
     release = threading.Event()
     supervisor = sandbox_profile().operator("super1")
-
-    def approve(sid, pin):
-        release.wait(5)
-        return supervisor
-
-    d = SupervisorOverrideDialog(_already_sent(), approve)
-    qtbot.addWidget(d)
-    d.show()
-    d.supervisor_id.setText("super1")
-    d.pin.setText("9999")
+    d = override_dialog(qtbot, held(release, lambda sid, pin: supervisor), "9999")
     op = d._on_approve_clicked()
     d.reject()
     release.set()
@@ -297,17 +243,10 @@ def test_an_override_cancelled_while_checking_approves_nothing(qtbot):
 
 
 def test_an_unexpected_override_failure_is_shown_and_the_dialog_stays_open(qtbot, shown):
-    from console.ui.transfer_override_dialog import SupervisorOverrideDialog
-    from tests.ui.test_transfer_dialogs import _already_sent
-
     def approve(sid, pin):
         raise OSError("disk I/O error")
 
-    d = SupervisorOverrideDialog(_already_sent(), approve)
-    qtbot.addWidget(d)
-    d.show()
-    d.supervisor_id.setText("super1")
-    d.pin.setText("9999")
+    d = override_dialog(qtbot, approve, "9999")
     wait(qtbot, d._on_approve_clicked())
     assert len(shown) == 1 and isinstance(shown[0], OSError)
     assert d.isVisible() and d.supervisor is None and d.approve_button.isEnabled() and d.pin.text() == ""
@@ -317,18 +256,9 @@ def test_an_unexpected_override_failure_is_shown_and_the_dialog_stays_open(qtbot
 
 @pytest.fixture
 def transfer(tmp_path):
-    settings = tx.TransferSettings("sftp", "127.0.0.1", 2222, "demo", password="pw",
-                                   known_hosts=tmp_path / "known_hosts", timeout=5)
-    journal = SqliteJournal(tmp_path / "j.sqlite3")
-    audit = AuditLog(tmp_path / "j.sqlite3")
-    folders = {k: f"/{k}" for k in ("invoices", "bills", "lockbox", "balances")}
-    svc = TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders)
-    tx.trust_host_key(settings.known_hosts, "127.0.0.1", 2222, paramiko.ECDSAKey.generate(bits=256))
-    yield SimpleNamespace(transfer=svc, audit=audit)
-    tracker().cancel_all()
-    tracker().wait(5000)
-    journal.close()
-    audit.close()
+    with sftp_service(tmp_path, "127.0.0.1", 2222, "demo", "pw") as svc:
+        tx.trust_host_key(svc.settings.known_hosts, "127.0.0.1", 2222, paramiko.ECDSAKey.generate(bits=256))
+        yield SimpleNamespace(transfer=svc, audit=svc.audit)
 
 
 def test_pinned_keys_are_read_and_forgotten_on_workers(qtbot, transfer, monkeypatch):

@@ -25,16 +25,12 @@ from console.config import sandbox_profile
 from console.secrets import MemoryBackend
 from console.ui.context import UiContext, ui_settings
 from console.ui.main_window import MainWindow
-from console.ui.operations import tracker
+from tests.ui.threads import drain
 
 OPERATOR = sandbox_profile().operators[0]
 
 
-@pytest.fixture(autouse=True)
-def _drain(qtbot):
-    yield
-    tracker().cancel_all()
-    tracker().wait(5000)
+pytestmark = pytest.mark.usefixtures("drained")
 
 
 @pytest.fixture
@@ -197,8 +193,7 @@ def test_the_window_opened_after_sign_in_takes_the_keyboard(qtbot, monkeypatch):
         assert asked == [True]  # after show(): activating a hidden window does nothing
         qtbot.waitUntil(w.isActiveWindow)
     finally:
-        tracker().cancel_all()
-        tracker().wait(5000)
+        drain()
         c.close_services()
 
 

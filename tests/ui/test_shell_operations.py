@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 from console.errors import Cancelled, UserFacingError
 from console.ui import errors as ui_errors
 from console.ui.operations import Operation, tracker
+from tests.ui.threads import drain
 
 
 @pytest.fixture
@@ -22,9 +23,7 @@ def parent(qtbot):
 @pytest.fixture(autouse=True)
 def _drain(qtbot):
     yield
-    tracker().cancel_all()
-    tracker().wait(5000)
-    qtbot.wait(10)
+    drain(qtbot)
     for box in ui_errors.find_error_boxes():
         box.close()
 

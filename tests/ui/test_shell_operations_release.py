@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 import console.ui.operations as operations
 from console.errors import UserFacingError
 from console.ui.operations import Operation, tracker
+from tests.ui.threads import drain
 
 
 class Witness:
@@ -30,9 +31,7 @@ class Witness:
 @pytest.fixture(autouse=True)
 def _drain(qtbot):
     yield
-    tracker().cancel_all()
-    tracker().wait(5000)
-    qtbot.wait(10)
+    drain(qtbot)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import paramiko
@@ -13,8 +14,8 @@ from console.config import sandbox_profile
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
 from console.services.audit import AuditLog
 from console.services.transfer import CONNECTED, HOST_KEY_UNKNOWN, TransferService
-from console.ui.operations import tracker
 from console.ui.transfer_connection_dialog import TransferConnectionDialog, _split_name
+from tests.ui.threads import drain
 
 PROFILE = sandbox_profile()
 
@@ -28,19 +29,27 @@ def server(tmp_path):
         yield srv
 
 
-@pytest.fixture
-def services(tmp_path, server):
-    settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
+@contextmanager
+def sftp_service(tmp_path, host: str, port: int, user: str, password: str):
+    """A transfer service to an SFTP host, with its known_hosts, journal and audit log in
+    ``tmp_path``; after the block the operations still running are drained and the files closed."""
+    settings = tx.TransferSettings("sftp", host, port, user, password=password,
                                    known_hosts=tmp_path / "known_hosts", timeout=5)
     journal = SqliteJournal(tmp_path / "j.sqlite3")
     audit = AuditLog(tmp_path / "j.sqlite3")
     folders = {k: f"/{k}" for k in ("invoices", "bills", "lockbox", "balances")}
-    svc = TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders)
-    yield SimpleNamespace(transfer=svc, audit=audit)
-    tracker().cancel_all()
-    tracker().wait(5000)
-    journal.close()
-    audit.close()
+    try:
+        yield TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders)
+    finally:
+        drain()
+        journal.close()
+        audit.close()
+
+
+@pytest.fixture
+def services(tmp_path, server):
+    with sftp_service(tmp_path, server.host, server.port, DEMO_USER, DEMO_PASSWORD) as svc:
+        yield SimpleNamespace(transfer=svc, audit=svc.audit)
 
 
 def test_unknown_host_then_trust_then_connected(qtbot, services, server):

@@ -3,7 +3,6 @@ connection dialog for the right profile and values; it works against a real SFTP
 
 from __future__ import annotations
 
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -11,21 +10,19 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from console import secrets as sec
 from console.adapters import transfer as tx
-from console.adapters.journal import SqliteJournal
 from console.app import build_services
 from console.config import Operator, Profile, ProfileStore, hash_pin, sandbox_profile
 from console.paths import Paths
 from console.sandbox import runner
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER
 from console.secrets import MemoryBackend, SecretStore
-from console.services.audit import AuditLog
-from console.services.transfer import AUTH_FAILED, CONNECTED, HOST_KEY_UNKNOWN, TransferService
+from console.services.transfer import AUTH_FAILED, CONNECTED, HOST_KEY_UNKNOWN
 from console.ui.context import UiContext
-from console.ui.operations import tracker
 from console.ui.settings_dialog import SettingsDialog
 from console.ui.tabs.diagnostics_tab import DiagnosticsTab
 from console.ui.transfer_connection_dialog import TransferConnectionDialog
-from tests.ui.test_transfer_connection_dialog import server  # noqa: F401 - the SFTP server fixture
+from tests.ui.test_transfer_connection_dialog import server, sftp_service  # noqa: F401 - server is a fixture
+from tests.ui.threads import drain, on_gui
 
 SUPERVISOR = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
 SANDBOX = sandbox_profile()
@@ -39,8 +36,7 @@ VALID = {
 @pytest.fixture(autouse=True)
 def _cleanup(qtbot):
     yield
-    tracker().cancel_all()
-    tracker().wait(10_000)
+    drain(timeout_ms=10_000)
     runner.stop_embedded()
 
 
@@ -170,16 +166,8 @@ def test_read_only_viewers_may_still_test(qtbot, backend, server):  # noqa: F811
 
 @pytest.fixture
 def sftp_transfer(tmp_path, server):  # noqa: F811
-    settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
-                                   known_hosts=tmp_path / "known_hosts", timeout=5)
-    journal = SqliteJournal(tmp_path / "j.sqlite3")
-    audit = AuditLog(tmp_path / "j.sqlite3")
-    folders = {k: f"/{k}" for k in ("invoices", "bills", "lockbox", "balances")}
-    yield TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders)
-    tracker().cancel_all()
-    tracker().wait(5000)
-    journal.close()
-    audit.close()
+    with sftp_service(tmp_path, server.host, server.port, DEMO_USER, DEMO_PASSWORD) as svc:
+        yield svc
 
 
 def diagnostics_tab(qtbot, operator_id: str, **overrides) -> DiagnosticsTab:
@@ -255,7 +243,7 @@ def test_the_dialog_builds_the_transfer_service_on_a_worker(qtbot, sftp_transfer
     class LazyServices:
         @property
         def transfer(self):
-            seen.append(threading.current_thread() is threading.main_thread())
+            seen.append(on_gui())
             return sftp_transfer
 
     d = TransferConnectionDialog(LazyServices(), SANDBOX.operator("support1"), subject="x")

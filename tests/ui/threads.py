@@ -1,0 +1,51 @@
+"""Helpers for the UI tests about threads: which thread a call ran on, and no operation left
+running behind a test.
+
+``spy`` wraps a real call so that each call first notes whether it ran on the GUI thread; a
+test then asserts the list holds only ``False`` (every call on a worker). ``drain`` cancels the
+operations still running and waits for their workers; the ``drained`` fixture in
+tests/ui/conftest.py calls it after a test.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from console.ui.operations import tracker
+
+
+def on_gui() -> bool:
+    """True when called on the GUI (main) thread."""
+    return threading.current_thread() is threading.main_thread()
+
+
+def spy(calls: list[bool], real):
+    """``real``, noting in ``calls`` for each call whether it ran on the GUI thread."""
+
+    def call(*args, **kwargs):
+        calls.append(on_gui())
+        return real(*args, **kwargs)
+
+    return call
+
+
+def held(release: threading.Event, real, calls: list[bool] | None = None):
+    """``real``, kept waiting (up to 5 s) until ``release`` is set; with ``calls``, noting first
+    whether each call ran on the GUI thread."""
+
+    def call(*args, **kwargs):
+        if calls is not None:
+            calls.append(on_gui())
+        release.wait(5)
+        return real(*args, **kwargs)
+
+    return call
+
+
+def drain(qtbot=None, timeout_ms: int = 5000) -> None:
+    """Cancel every operation still running and wait for its worker; given ``qtbot``, then let
+    the GUI thread handle what the workers queued (10 ms)."""
+    tracker().cancel_all()
+    tracker().wait(timeout_ms)
+    if qtbot is not None:
+        qtbot.wait(10)
