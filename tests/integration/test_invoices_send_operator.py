@@ -15,6 +15,7 @@ from console.paths import Paths
 from console.sandbox.invoice_export import write_invoice_export
 from console.sandbox.runner import stop_embedded
 from console.services.audit import AuditLog
+from tests.integration.town_sftp import town_sftp
 
 
 @pytest.fixture(autouse=True)
@@ -149,29 +150,7 @@ def test_no_pin_is_asked_for_a_file_never_sent(capsys, export, monkeypatch):
 
 def test_pinning_and_forgetting_a_host_key_are_audited_by_the_operator(capsys, export, monkeypatch, tmp_path):
     """A production profile: --trust-host-key (invoices send) and `transfer forget` name clerk1."""
-    import paramiko
-
-    from console import app
-    from console.config import Profile, ProfileStore
-    from console.sandbox.sftp_server import DEMO_PASSWORD, SftpServer
-    from console.secrets import TRANSFER_PASSWORD, MemoryBackend
-
-    paths = Paths.default().ensure()
-    backend = MemoryBackend()
-    real_build = app.build_services
-
-    def build(name=None, **kw):
-        services = real_build(name, secret_backend=backend, **kw)
-        services.secrets.set(TRANSFER_PASSWORD, DEMO_PASSWORD)
-        return services
-
-    monkeypatch.setattr(app, "build_services", build)
-    with SftpServer(tmp_path / "root", paramiko.ECDSAKey.generate(bits=256)) as server:
-        (server.root / "invoices").mkdir()
-        ProfileStore(paths).save(Profile("town", values={
-            "transfer_host": "127.0.0.1", "transfer_port": server.port, "transfer_user": "demo",
-            "caselle_url": "https://caselle.example", "caselle_client_id": "x", "invoicecloud_biller_id": "T1",
-            "invoicecloud_api_url": "https://ic.example", "invoicecloud_gateway_url": "https://gw.example"}))
+    with town_sftp(monkeypatch, tmp_path) as server:
         code = main(["--profile", "town", "invoices", "send", str(export), "--json",
                      "--trust-host-key", server.fingerprint])
         data = json.loads(capsys.readouterr().out)

@@ -12,6 +12,7 @@ from console.cli import main
 from console.paths import Paths
 from console.sandbox.invoice_export import write_invoice_export
 from console.sandbox.runner import stop_embedded
+from tests.integration.town_sftp import town_sftp
 
 
 @pytest.fixture(autouse=True)
@@ -97,29 +98,7 @@ def test_unreadable_file_exits_2(capsys, tmp_path):
 
 def test_unknown_host_key_needs_the_matching_fingerprint(capsys, export, monkeypatch, tmp_path):
     """A production profile: the host is refused with its fingerprint until it is passed back."""
-    import paramiko
-
-    from console import app
-    from console.config import Profile, ProfileStore
-    from console.sandbox.sftp_server import DEMO_PASSWORD, SftpServer
-    from console.secrets import TRANSFER_PASSWORD, MemoryBackend
-
-    paths = Paths.default().ensure()
-    backend = MemoryBackend()
-    real_build = app.build_services
-
-    def build(name=None, **kw):
-        services = real_build(name, secret_backend=backend, **kw)
-        services.secrets.set(TRANSFER_PASSWORD, DEMO_PASSWORD)
-        return services
-
-    monkeypatch.setattr(app, "build_services", build)
-    with SftpServer(tmp_path / "root", paramiko.ECDSAKey.generate(bits=256)) as server:
-        (server.root / "invoices").mkdir()
-        ProfileStore(paths).save(Profile("town", values={
-            "transfer_host": "127.0.0.1", "transfer_port": server.port, "transfer_user": "demo",
-            "caselle_url": "https://caselle.example", "caselle_client_id": "x", "invoicecloud_biller_id": "T1",
-            "invoicecloud_api_url": "https://ic.example", "invoicecloud_gateway_url": "https://gw.example"}))
+    with town_sftp(monkeypatch, tmp_path) as server:
         code, data = run_json(capsys, "--profile", "town", "invoices", "send", str(export), "--json")
         assert code == 3 and data["host_key_fingerprint"] == server.fingerprint
         assert os.listdir(server.root / "invoices") == []
