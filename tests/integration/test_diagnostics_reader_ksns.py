@@ -12,31 +12,23 @@ import sys
 import time
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from console.cli import main
-from console.config import Profile, sandbox_profile
+from console.config import sandbox_profile
 from console.devices.ksn_memory import DAY_S, FILE_NAME, KsnStore
 from console.paths import Paths
 from console.sandbox import runner
 from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
 from console.services.support_bundle import build_support_bundle
+from tests.diagnostics_services import FakeServices
 
 KSNS = ("FFFF9876543210E00001", "FFFF9876543210E00002", "FFFF9876543210E00003")
 OLD_KSN = "FFFF9876543210E0000A"
-
-
-@dataclass
-class FakeServices:
-    paths: Paths
-    profile: Profile
-    secrets: SecretStore
-    endpoints: dict = field(default_factory=lambda: {"caselle_url": ""})
 
 
 @pytest.fixture

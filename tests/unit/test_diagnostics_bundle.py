@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import zipfile
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -15,18 +14,11 @@ from console.logs import setup_logging
 from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services.support_bundle import build_support_bundle, profile_without_secrets, recent_log_text
+from tests.diagnostics_services import FakeServices
 
 SECRET = "Zq9-very-secret-client-value-77"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.abc123"
 LATE_SECRET = "learned-after-logging-5521"
-
-
-@dataclass
-class FakeServices:
-    paths: Paths
-    profile: Profile
-    secrets: SecretStore
-    endpoints: dict = field(default_factory=lambda: {"caselle_url": ""})
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +15,7 @@ from console.errors import AuthError, NetworkError
 from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
+from tests.diagnostics_services import FakeServices
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -28,14 +29,6 @@ def production(**values) -> P:
     }
     base.update(values)
     return P("cityhall", values=base, operators=(Operator("boss", "Boss", "supervisor", hash_pin("2468", iterations=1000)),))
-
-
-@dataclass
-class FakeServices:
-    paths: Paths
-    profile: P
-    secrets: SecretStore
-    endpoints: dict = field(default_factory=dict)
 
 
 @pytest.fixture
