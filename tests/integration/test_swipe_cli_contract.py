@@ -13,16 +13,11 @@ import pytest
 
 from console.config import Profile, ProfileStore
 from console.paths import Paths
+from tests.profiles import VALID
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKER = ROOT.parent / "shared" / "tools" / "contract-check"
 CLI = Path(sys.executable).with_name("biller-console")
-VALID = {
-    "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-    "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-    "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
-    "transfer_user": "city",
-}
 
 pytestmark = pytest.mark.skipif(not (CHECKER.exists() and CLI.exists()),
                                 reason="needs ../shared/tools/contract-check and the installed biller-console")

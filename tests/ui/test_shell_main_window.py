@@ -36,16 +36,10 @@ def make_window(qtbot, profile="sandbox", **overrides):
 
 
 def save_production_profile():
-    from console.config import Operator as Op
-    from console.config import hash_pin
-
-    p = Profile("cityhall", values={
-        "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-        "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-        "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
-        "transfer_user": "city"}, operators=(Op("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000)),))
     from console.paths import Paths
+    from tests.profiles import SUPERVISOR, VALID
 
+    p = Profile("cityhall", values=dict(VALID), operators=(SUPERVISOR,))
     ProfileStore(Paths.default().ensure()).save(p)
     return p
 

@@ -9,18 +9,12 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 
 from console import secrets as sec
 from console.app import build_services
-from console.config import FIELDS, Operator, Profile, ProfileStore, hash_pin, sandbox_profile
+from console.config import FIELDS, Operator, Profile, ProfileStore, sandbox_profile
 from console.secrets import MemoryBackend, SecretStore
 from console.ui.context import UiContext
 from console.ui.settings_dialog import SettingsDialog, section_title
+from tests.profiles import SUPERVISOR, VALID
 
-SUPERVISOR = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
-VALID = {
-    "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-    "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-    "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
-    "transfer_user": "city",
-}
 SECRET = "kq7-client-secret-do-not-write"
 
 

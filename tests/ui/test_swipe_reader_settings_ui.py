@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from console.app import build_services
-from console.config import FIELDS, Operator, Profile, ProfileStore, hash_pin
+from console.config import FIELDS, Profile, ProfileStore
 from console.devices.reader_config import ReaderSettings
 from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
@@ -21,19 +21,13 @@ from console.ui.context import UiContext
 from console.ui.reader_test import ReaderTestWidget
 from console.ui.settings_dialog import SettingsDialog
 from console.ui.swipe_capture import SwipeCapture, apply_reader_profile
+from tests.profiles import SUPERVISOR, VALID
 from tests.swipe_frames import FrameSpec, build_frame
 from tests.ui.test_swipe_capture_qt import FakeClock, send_text
 
 SAMPLES = json.loads(
     (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
 )
-SUPERVISOR = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
-VALID = {
-    "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-    "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-    "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
-    "transfer_user": "city",
-}
 READER = [s for s in FIELDS if s.section == "reader"]
 
 

@@ -21,16 +21,11 @@ from console.ui.context import UiContext
 from console.ui.settings_dialog import SettingsDialog
 from console.ui.tabs.diagnostics_tab import DiagnosticsTab
 from console.ui.transfer_connection_dialog import TransferConnectionDialog
+from tests.profiles import SUPERVISOR, VALID
 from tests.ui.test_transfer_connection_dialog import server, sftp_service  # noqa: F401 - server is a fixture
 from tests.ui.threads import drain, on_gui
 
-SUPERVISOR = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
 SANDBOX = sandbox_profile()
-VALID = {
-    "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-    "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-    "invoicecloud_gateway_url": "https://gw.example.com",
-}
 
 
 @pytest.fixture(autouse=True)

@@ -16,18 +16,13 @@ from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
 from tests.diagnostics_services import FakeServices
+from tests.profiles import VALID
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def production(**values) -> P:
-    base = {
-        "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-        "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-        "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
-        "transfer_user": "city", "biller_minimum_payment": Decimal("1.00"),
-    }
-    base.update(values)
+    base = {**VALID, "biller_minimum_payment": Decimal("1.00"), **values}
     return P("cityhall", values=base, operators=(Operator("boss", "Boss", "supervisor", hash_pin("2468", iterations=1000)),))
 
 

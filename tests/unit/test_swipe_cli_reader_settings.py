@@ -13,17 +13,12 @@ from console.cli import main
 from console.config import Profile, ProfileStore, coerce, setting
 from console.errors import ValidationError
 from console.paths import Paths
+from tests.profiles import VALID
 from tests.swipe_frames import FrameSpec, build_frame
 
 SAMPLES = json.loads(
     (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
 )
-VALID = {
-    "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
-    "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
-    "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
-    "transfer_user": "city",
-}
 STX = "\x02"
 
 

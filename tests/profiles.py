@@ -1,0 +1,18 @@
+"""A production profile's values that pass every check, and a supervisor to save with them:
+for the tests that save a "cityhall" profile."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from console.config import Operator, hash_pin
+
+SUPERVISOR = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
+
+# Read-only: a test copies it ({**VALID, ...}) to change a value.
+VALID = MappingProxyType({
+    "caselle_url": "https://caselle.example.gov/graphql", "caselle_client_id": "abc",
+    "invoicecloud_biller_id": "CITY01", "invoicecloud_api_url": "https://ic.example.com/api",
+    "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
+    "transfer_user": "city",
+})
