@@ -32,6 +32,8 @@ CLERK = PROFILE.operators[1]
 SUPERVISOR = PROFILE.operators[2]
 SANDBOX_GL = {"301": "10-4100-000", "302": "10-4200-000", "303": "20-4300-010"}
 
+pytestmark = pytest.mark.usefixtures("drained")
+
 
 def settle(qtbot, condition, timeout=20000) -> None:
     """Wait (event loop running) until ``condition``, then until every worker thread is idle.
@@ -42,13 +44,6 @@ def settle(qtbot, condition, timeout=20000) -> None:
     """
     qtbot.waitUntil(condition, timeout=timeout)
     assert tracker().wait(timeout)
-
-
-@pytest.fixture(autouse=True)
-def _drain(qtbot):
-    yield
-    tracker().cancel_all()
-    tracker().wait(5000)
 
 
 def make_tab(qtbot, operator=CLERK, endpoints=None):

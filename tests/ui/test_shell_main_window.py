@@ -14,16 +14,11 @@ from console.services.diagnostics import ConnectionStatus
 from console.ui import tabs as tabs_mod
 from console.ui.context import UiContext, ui_settings
 from console.ui.main_window import MainWindow
-from console.ui.operations import Operation, tracker
+from console.ui.operations import Operation
 
 OPERATOR = sandbox_profile().operators[0]
 
-
-@pytest.fixture(autouse=True)
-def _drain(qtbot):
-    yield
-    tracker().cancel_all()
-    tracker().wait(5000)
+pytestmark = pytest.mark.usefixtures("drained")
 
 
 def make_window(qtbot, profile="sandbox", **overrides):
