@@ -22,15 +22,14 @@ from PySide6.QtWidgets import QDialog, QLabel
 from console import secrets as sec
 from console.adapters import transfer as tx
 from console.app import build_services
-from console.config import Operator, Profile, ProfileStore, hash_pin, sandbox_profile
+from console.config import Profile, ProfileStore, sandbox_profile
 from console.errors import UserFacingError
 from console.paths import Paths
 from console.secrets import MemoryBackend
 from console.services.operators import OperatorService
+from tests.profiles import SUPERVISOR, VALID
 from tests.ui.test_transfer_connection_dialog import sftp_service
 from tests.ui.threads import held, on_gui, spy
-
-SUP = Operator("sup", "Sue", "supervisor", hash_pin("4321", iterations=1000))
 
 pytestmark = pytest.mark.usefixtures("drained")
 
@@ -48,11 +47,8 @@ def sandbox_services():
     return build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
 
 
-def save_profile(name="cityhall", operators=(SUP,)):
-    ProfileStore(Paths.default().ensure()).save(Profile(name, values={
-        "caselle_url": "https://c.example.gov/g", "caselle_client_id": "a", "invoicecloud_biller_id": "C1",
-        "invoicecloud_api_url": "https://i.example.com", "invoicecloud_gateway_url": "https://g.example.com",
-        "transfer_host": "h", "transfer_user": "u"}, operators=operators))
+def save_profile(name="cityhall", operators=(SUPERVISOR,)):
+    ProfileStore(Paths.default().ensure()).save(Profile(name, values=dict(VALID), operators=operators))
 
 
 def wait(qtbot, op) -> None:
