@@ -344,3 +344,20 @@ def test_show_subsets_credits_and_repeated_accounts():
     assert model.rows_where("errors") == set() and model.rows_where("all") is None
     model.set_filter("", subset={3, 7})
     assert [model.record_index(i) for i in range(model.rowCount())] == [3, 7]
+
+
+def test_amounts_kept_as_cents_sort_like_their_decimals():
+    """The invoice check keeps amounts as integer cents; sorting by them gives the Decimal order,
+    absent (unreadable) amounts first, without making a Decimal per row."""
+    from decimal import Decimal
+
+    from console.files.packed import PackedAmounts
+    from console.ui.tabs.invoice_import_tab import _sort_keys
+
+    cents = [1050, None, -275, 0, 99, None, 100000]
+    keys = _sort_keys(PackedAmounts(list(cents)))
+    by_cents = sorted(range(len(cents)), key=keys.__getitem__)
+    decimals = [None if c is None else Decimal(c) / 100 for c in cents]
+    plain = _sort_keys(decimals)
+    assert by_cents == sorted(range(len(cents)), key=plain.__getitem__) == [1, 5, 2, 3, 4, 0, 6]
+    assert _sort_keys(PackedAmounts([None, None])) == [-1, -1]

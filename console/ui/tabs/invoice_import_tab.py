@@ -125,6 +125,11 @@ def display(value) -> str:
 
 def _sort_keys(values: list) -> list:
     """Keys that sort a typed column with absent values first (no None comparisons)."""
+    cents = getattr(values, "cents", None)
+    if cents is not None:  # amounts kept as integer cents: sort the integers, not Decimals
+        present = [c for c in cents if c is not None]
+        low = min(present, default=0) - 1
+        return [low if c is None else c for c in cents]
     present = next((v for v in values if v is not None and v != ""), None)
     if present is None or isinstance(present, str):
         return [v if v is not None else "" for v in values]
