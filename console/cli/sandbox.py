@@ -279,6 +279,8 @@ def _run(args) -> int:
         write_state(data_dir, endpoints)
         print("Biller Console sandbox (TRAINING - not production) running. Ctrl-C stops it.")
         print(f"State: {data_dir}")
+        if sandbox.reseeded:
+            print(f"Note: {sandbox.reseeded}")
         for part in sandbox.running:
             print(f"[{part.name}]")
             for key, value in {**part.urls, **part.info}.items():

@@ -3,7 +3,9 @@
 It speaks the documented stand-in schema (``resources/graphql/schema.graphql``) with
 graphql-core, serves it with the standard library's ``ThreadingHTTPServer`` and keeps its
 state in ``<sandbox dir>/caselle.sqlite3`` (WAL), seeded from :mod:`console.sandbox.seed`
-on first start and kept until ``biller-console sandbox --reset``.
+on first start and kept until ``biller-console sandbox --reset``, or until the sandbox starts on
+it made by an older demo generator or with bills more than two weeks old: it is then reseeded
+for today (:mod:`console.sandbox.freshness`).
 
 Endpoints
 - ``POST /oauth/token``: client-credentials grant (form or JSON, or HTTP Basic) with the demo
@@ -212,29 +214,48 @@ class CaselleStore:
         with self._write() as db:
             if db.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone():
                 return
-            as_of = demo.demo_today()  # the bills are dated by the day the store is seeded (kept until --reset)
-            customers = demo.demo_customers(count, seed, as_of)
-            db.executemany(
-                "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,?,?,?,?,?,?)",
-                [(c.account_number, c.name, c.sort_name, c.status, c.service_address, c.mail_address1,
-                  c.mail_address2, c.mail_city, c.mail_state, c.mail_zip, c.phone, c.email, c.invoice_number,
-                  c.bill_date.isoformat(), c.due_date.isoformat(), c.bill_expires.isoformat(),
-                  cents(c.balance), cents(c.minimum_due), int(c.partial_payments_allowed),
-                  c.direct_pay_status, int(c.paperless), fold(c.name + " " + c.sort_name),
-                  fold(c.service_address), digits(c.phone)) for c in customers])
-            db.executemany(
-                "INSERT INTO usage VALUES (?,?,?,?,?)",
-                [(c.account_number, u.period, str(u.consumption), u.unit, cents(u.billed))
-                 for c in customers for u in c.usage])
-            db.executemany(
-                "INSERT INTO adjustments (adjustment_id, account_number, adjusted_at, amount_cents, reason, "
-                "balance_after_cents, entered_by, seeded) VALUES (?,?,?,?,?,?,?,1)",
-                [(a.adjustment_id, a.account_number, iso(a.adjusted_at), cents(a.amount), a.reason,
-                  cents(a.balance_after), a.entered_by) for a in demo.demo_adjustments(count, seed, as_of)])
-            db.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("schema_version", str(SCHEMA_VERSION)), ("seed", str(seed)), ("count", str(count)),
-                ("as_of", as_of.isoformat()), ("seeded_at", iso(utcnow())),
-                ("receipt_counter", "0")])
+            # the bills are dated by the day the store is seeded (kept until reseeded or --reset)
+            self._insert_seed(db, seed, count, demo.demo_today())
+
+    def reseed(self, as_of: dt.date | None = None) -> None:
+        """Seed the demo data again for ``as_of`` (default: today), with the stored seed and count.
+
+        Everything the sandbox did on top of the seed goes with it: receipts, batches, created
+        adjustments, the receipt counter. Tokens stay valid. One transaction: another process
+        using the same file sees the old data or the new, never half of each."""
+        with self._write() as db:
+            stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            seed, count = int(stored.get("seed", demo.DEFAULT_SEED)), int(stored.get("count", demo.DEFAULT_COUNT))
+            for table in ("receipts", "batches", "adjustments", "usage", "customers", "meta"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+                db.execute("DELETE FROM sqlite_sequence WHERE name = 'adjustments'")
+            self._insert_seed(db, seed, count, as_of or demo.demo_today())
+
+    @staticmethod
+    def _insert_seed(db: sqlite3.Connection, seed: int, count: int, as_of: dt.date) -> None:
+        customers = demo.demo_customers(count, seed, as_of)
+        db.executemany(
+            "INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,0,?,?,?,?,?,?)",
+            [(c.account_number, c.name, c.sort_name, c.status, c.service_address, c.mail_address1,
+              c.mail_address2, c.mail_city, c.mail_state, c.mail_zip, c.phone, c.email, c.invoice_number,
+              c.bill_date.isoformat(), c.due_date.isoformat(), c.bill_expires.isoformat(),
+              cents(c.balance), cents(c.minimum_due), int(c.partial_payments_allowed),
+              c.direct_pay_status, int(c.paperless), fold(c.name + " " + c.sort_name),
+              fold(c.service_address), digits(c.phone)) for c in customers])
+        db.executemany(
+            "INSERT INTO usage VALUES (?,?,?,?,?)",
+            [(c.account_number, u.period, str(u.consumption), u.unit, cents(u.billed))
+             for c in customers for u in c.usage])
+        db.executemany(
+            "INSERT INTO adjustments (adjustment_id, account_number, adjusted_at, amount_cents, reason, "
+            "balance_after_cents, entered_by, seeded) VALUES (?,?,?,?,?,?,?,1)",
+            [(a.adjustment_id, a.account_number, iso(a.adjusted_at), cents(a.amount), a.reason,
+              cents(a.balance_after), a.entered_by) for a in demo.demo_adjustments(count, seed, as_of)])
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+            ("schema_version", str(SCHEMA_VERSION)), ("seed_version", str(demo.SEED_VERSION)),
+            ("seed", str(seed)), ("count", str(count)), ("as_of", as_of.isoformat()),
+            ("seeded_at", iso(utcnow())), ("receipt_counter", "0")])
 
     # ---- tokens
     def issue_token(self, client_id: str, lifetime: dt.timedelta | None) -> tuple[str, dt.datetime | None]:

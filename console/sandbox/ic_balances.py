@@ -35,7 +35,8 @@ closes without an answer). Started with the sandbox's options (``--latency-ms``,
 ``--error-rate``, ``--timeout-rate``, ``--drop-after-commit-rate``, ``--seed``).
 
 State: ``<sandbox dir>/ic_balances.sqlite3`` (WAL), kept until ``biller-console sandbox
---reset``. Each stored update counts the sends that reached it (``sends``): exactly-once
+--reset`` or until the sandbox reseeds it with the Caselle stand-in's
+(:mod:`console.sandbox.freshness`). Each stored update counts the sends that reached it (``sends``): exactly-once
 tests check that no update was sent twice.
 """
 
@@ -130,20 +131,40 @@ class BalanceStore:
                 self._seed(count, seed)
 
     def _seed(self, count: int, seed: int) -> None:
-        unknown = set(not_registered_accounts(count, seed))
-        as_of = demo.demo_today()  # the last invoices are those of the day the store is seeded
-        rows = [(c.account_number, int(c.account_number not in unknown), c.invoice_number, c.bill_date.isoformat(),
-                 _cents(c.balance), _cents(c.minimum_due)) for c in demo.demo_customers(count, seed, as_of)]
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany("INSERT OR IGNORE INTO accounts VALUES (?,?,?,?,?,?)", rows)
-            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                 [("seed", str(seed)), ("count", str(count)), ("as_of", as_of.isoformat()),
-                                  ("seeded_at", _now())])
+            # the last invoices are those of the day the store is seeded (kept until reseeded or --reset)
+            self._insert_seed(count, seed, demo.demo_today())
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def reseed(self, as_of: dt.date | None = None) -> None:
+        """Seed the accounts again for ``as_of`` (default: today), with the stored seed and count;
+        the balance updates received go with the old data. One transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+                count = int(stored.get("count", demo.DEFAULT_COUNT))
+                seed = int(stored.get("seed", demo.DEFAULT_SEED))
+                for table in ("balances", "accounts", "meta"):
+                    self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                self._insert_seed(count, seed, as_of or demo.demo_today())
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _insert_seed(self, count: int, seed: int, as_of: dt.date) -> None:
+        unknown = set(not_registered_accounts(count, seed))
+        rows = [(c.account_number, int(c.account_number not in unknown), c.invoice_number, c.bill_date.isoformat(),
+                 _cents(c.balance), _cents(c.minimum_due)) for c in demo.demo_customers(count, seed, as_of)]
+        self._db.executemany("INSERT OR IGNORE INTO accounts VALUES (?,?,?,?,?,?)", rows)
+        self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             [("seed_version", str(demo.SEED_VERSION)), ("seed", str(seed)), ("count", str(count)),
+                              ("as_of", as_of.isoformat()), ("seeded_at", _now())])
 
     def close(self) -> None:
         with self._lock:
@@ -430,6 +451,10 @@ def report(data_dir: Path) -> dict[str, Any]:
         out["accounts_updated"] = db.execute("SELECT COUNT(DISTINCT account_number) FROM balances").fetchone()[0]
         out["sent_more_than_once"] = [r[0] for r in db.execute(
             "SELECT adjustment_id FROM balances WHERE sends > 1 ORDER BY id LIMIT 100")]
+        stored = [r[0] for r in db.execute(
+            "SELECT account_number FROM accounts WHERE registered = 0 ORDER BY account_number")]
+        if stored:  # what the stand-in holds (the same as the generator's once the data is current)
+            out["not_registered_accounts"] = stored
     finally:
         db.close()
     return out

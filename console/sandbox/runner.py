@@ -91,10 +91,11 @@ class SandboxEndpoints:
     pid: int
     embedded: bool
     failed: dict[str, str] = field(default_factory=dict)  # part module -> why it did not start
+    reseeded: str | None = None  # the notice when its stored demo data was reseeded at start
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.info, **self.urls, "sandbox_pid": self.pid, "sandbox_embedded": self.embedded,
-                "sandbox_failed_parts": dict(self.failed)}
+                "sandbox_failed_parts": dict(self.failed), "sandbox_reseeded": self.reseeded}
 
 
 def default_data_dir() -> Path:
@@ -112,9 +113,11 @@ class Sandbox:
         self.running: list[RunningPart] = []
         self.skipped: dict[str, str] = {}  # not importable yet
         self.failed: dict[str, str] = {}  # importable, but start() failed (non-strict only)
+        self.reseeded: str | None = None  # why the stored demo data was reseeded at start (None: kept)
 
     def start(self) -> Sandbox:
         self.ctx.data_dir.mkdir(parents=True, exist_ok=True)
+        self._refresh_data()
         try:
             for index, module_name in enumerate(self.part_modules):
                 try:
@@ -135,6 +138,17 @@ class Sandbox:
             self.stop()
             raise
         return self
+
+    def _refresh_data(self) -> None:
+        """Reseed stored demo data made by an older generator or gone stale (:mod:`.freshness`)."""
+        from console.sandbox import freshness
+
+        try:
+            self.reseeded = freshness.refresh(self.ctx.data_dir)
+        except Exception:
+            if self.strict:
+                raise
+            log.exception("could not check the sandbox's stored demo data; it is used as it is")
 
     def stop(self) -> None:
         while self.running:
@@ -157,7 +171,7 @@ class Sandbox:
 
     def as_endpoints(self, *, embedded: bool) -> SandboxEndpoints:
         e = self.endpoints()
-        return SandboxEndpoints(e["urls"], e["info"], os.getpid(), embedded, dict(self.failed))
+        return SandboxEndpoints(e["urls"], e["info"], os.getpid(), embedded, dict(self.failed), self.reseeded)
 
     def __enter__(self) -> Sandbox:
         return self.start()

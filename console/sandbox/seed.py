@@ -32,12 +32,19 @@ import datetime as dt
 import functools
 import math
 import random
+import threading
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
 DEFAULT_SEED = 20210216
 DEFAULT_COUNT = 600
+#: Version of what this generator makes for a seed (the accounts and their bills). Bump it
+#: whenever the same seed gives other accounts or bills: the sandbox's stored data (the Caselle
+#: and Invoice Cloud stand-ins) made by an older version is reseeded when the sandbox starts
+#: (:mod:`console.sandbox.freshness`). 1 = before the bills were dated by today (stores of that
+#: time hold no version).
+SEED_VERSION = 2
 CYCLES = 4
 #: Weekday each cycle is billed on (Monday = 0): cycle 1 on Mondays … cycle 4 on Thursdays.
 CYCLE_WEEKDAYS = {1: 0, 2: 1, 3: 2, 4: 3}
@@ -461,15 +468,28 @@ def _generate(count: int, seed: int, as_of: dt.date) -> tuple[DemoCustomer, ...]
 def demo_customer(account_number: str, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
                   as_of: dt.date | None = None) -> DemoCustomer:
     """One demo customer by account number (KeyError when there is none)."""
-    found = _index(count, seed, as_of or demo_today()).get(account_number)
+    found = _index(demo_customers(count, seed, as_of)).get(account_number)
     if found is None:
         raise KeyError(account_number)
     return found
 
 
-@functools.lru_cache(maxsize=8)
-def _index(count: int, seed: int, as_of: dt.date) -> dict[str, DemoCustomer]:
-    return {c.account_number: c for c in demo_customers(count, seed, as_of)}
+_indexes: dict[int, tuple[tuple[DemoCustomer, ...], dict[str, DemoCustomer]]] = {}
+_indexes_lock = threading.Lock()
+
+
+def _index(customers: tuple[DemoCustomer, ...]) -> dict[str, DemoCustomer]:
+    """Customers by account number, built once per generated tuple (so :func:`demo_customer`
+    gives the very objects :func:`demo_customers` gives, even after the generator's cache let
+    the tuple go and made it again)."""
+    with _indexes_lock:
+        entry = _indexes.get(id(customers))
+        if entry is None or entry[0] is not customers:
+            while len(_indexes) >= 8:
+                _indexes.pop(next(iter(_indexes)))
+            entry = (customers, {c.account_number: c for c in customers})
+            _indexes[id(customers)] = entry
+        return entry[1]
 
 
 def demo_adjustments(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
