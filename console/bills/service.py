@@ -3,7 +3,10 @@ the invoice file as the split needs it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
+import shutil
 from pathlib import Path
 
 from console.bills.split import DEFAULT_NAMING, InvoiceRef, check_naming
@@ -79,31 +82,52 @@ def _sortable_date(value) -> str:
         return text
 
 
-def sandbox_batch(paths, *, count: int | None = None, progress=None, cancel=None) -> Path:
-    """The sandbox's bill batch PDF for its demo customers (printed once, then reused)."""
+def _sandbox_bills_folder(paths, day: dt.date) -> Path:
+    """``<sandbox>/bills/YYYYMMDD/``: the sandbox's cached bill files of ``day``. Other days'
+    folders (and the undated files of older versions) are removed: the demo data follows the
+    date, so they no longer match what the sandbox serves."""
+    root = Path(paths.sandbox_dir) / "bills"
+    folder = root / f"{day:%Y%m%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old == folder:
+            continue
+        if old.is_dir() and re.fullmatch(r"\d{8}", old.name):
+            shutil.rmtree(old, ignore_errors=True)  # a file still open (Windows) stays until next time
+        elif old.is_file() and re.fullmatch(r"(bill-batch-\d+-v\d+\.pdf|invoices-\d+\.txt)", old.name):
+            with contextlib.suppress(OSError):
+                old.unlink()
+    return folder
+
+
+def sandbox_batch(paths, *, count: int | None = None, as_of: dt.date | None = None,
+                  progress=None, cancel=None) -> Path:
+    """The sandbox's bill batch PDF for its demo customers, dated ``as_of`` (default: the
+    sandbox's today): printed once a day, then reused that day."""
     from console.sandbox.bill_pdf import LAYOUT_VERSION, build_bill_batch
-    from console.sandbox.seed import DEFAULT_COUNT, demo_customers
+    from console.sandbox.seed import DEFAULT_COUNT, demo_customers, demo_today
 
     count = count or DEFAULT_COUNT
-    folder = Path(paths.sandbox_dir) / "bills"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"bill-batch-{count}-v{LAYOUT_VERSION}.pdf"
+    day = as_of or demo_today()
+    target = _sandbox_bills_folder(paths, day) / f"bill-batch-{count}-v{LAYOUT_VERSION}.pdf"
     if not target.exists():
         if cancel is not None and cancel.is_set():
             from console.errors import Cancelled
 
             raise Cancelled("cancelled")
-        build_bill_batch(demo_customers(count), target, progress=progress)
+        build_bill_batch(demo_customers(count, as_of=day), target, progress=progress)
     return target
 
 
-def sandbox_invoice_file(paths, *, count: int | None = None) -> Path:
-    """The sandbox's invoice file for the same demo customers (to cross-check the batch)."""
+def sandbox_invoice_file(paths, *, count: int | None = None, as_of: dt.date | None = None) -> Path:
+    """The sandbox's invoice file for the same demo customers and day (to cross-check the batch):
+    written once a day, then reused that day."""
     from console.sandbox.invoice_export import write_invoice_export
-    from console.sandbox.seed import DEFAULT_COUNT
+    from console.sandbox.seed import DEFAULT_COUNT, demo_today
 
     count = count or DEFAULT_COUNT
-    target = Path(paths.sandbox_dir) / "bills" / f"invoices-{count}.txt"
+    day = as_of or demo_today()
+    target = _sandbox_bills_folder(paths, day) / f"invoices-{count}.txt"
     if not target.exists():
-        write_invoice_export(target, count)
+        write_invoice_export(target, count, as_of=day)
     return target
