@@ -288,7 +288,7 @@ def test_sandbox_batch_opens_with_its_invoice_file_cross_checked(qtbot, monkeypa
     from console.bills import service
 
     monkeypatch.setattr(mod, "sandbox_batch", lambda paths, **kw: service.sandbox_batch(paths, count=12, **kw))
-    monkeypatch.setattr(mod, "sandbox_invoice_file", lambda paths: service.sandbox_invoice_file(paths, count=12))
+    monkeypatch.setattr(mod, "sandbox_invoice_file", lambda paths, **kw: service.sandbox_invoice_file(paths, count=12, **kw))
     tab = make_tab(qtbot)
     assert tab.sandbox_button.isVisibleTo(tab)
     qtbot.mouseClick(tab.sandbox_button, Qt.MouseButton.LeftButton)

@@ -486,8 +486,11 @@ class BillImagesTab(QWidget):
         paths = self.ctx.services.paths
 
         def work(op):
-            pdf = sandbox_batch(paths, progress=op.progress, cancel=op.cancel_event)
-            invoices = sandbox_invoice_file(paths)
+            from console.sandbox.seed import demo_today
+
+            day = demo_today()  # one day for both files, even across midnight
+            pdf = sandbox_batch(paths, as_of=day, progress=op.progress, cancel=op.cancel_event)
+            invoices = sandbox_invoice_file(paths, as_of=day)
             return pdf, invoices, load_invoice_refs(invoices, cancel=op.cancel_event), \
                 load_template(sandbox_template_path())
 
