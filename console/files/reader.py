@@ -277,25 +277,29 @@ class _Lines:
         return chain.from_iterable(self._blocks())
 
     def _blocks(self) -> Iterator[list[str]]:
-        carry = ""
+        pending: list[str] = []  # the start of a line whose end has not been read yet
         while True:
             data = self.raw.read(BLOCK)
             final = not data
             if data:
                 self._hash(data)
-            text = carry + self.decoder.decode(data, final)
-            if not text:
-                if final:
-                    return
+            text = self.decoder.decode(data, final)
+            if not final and "\n" not in text and "\r" not in text:
+                pending.append(text)  # still inside one long line: join it once, at its end
                 continue
+            if pending:
+                pending.append(text)
+                text = "".join(pending)
+                pending = []
+            if not text:
+                return  # final
             if any(c in text for c in _OTHER_BREAKS):
                 lines = list(io.StringIO(text, newline=""))
             else:
                 lines = text.splitlines(True)
-            carry = ""
             # a line without its end (or a "\r" whose "\n" may open the next block) waits
             if not final and not lines[-1].endswith("\n"):
-                carry = lines.pop()
+                pending.append(lines.pop())
             if lines:
                 yield lines
             if final:
