@@ -428,6 +428,7 @@ class _State:
         self.bad_cells: dict[tuple[int, str], str] = {}
         self.sums: dict[str, Decimal] = {}
         self.facts: dict = {}
+        self.unreadable = False  # the file cannot be read past some line (a runaway quoted field)
         self.width = len(layout.columns)
         # unique text columns: the values seen so far, added while each chunk is fresh in the
         # CPU caches; the full duplicate scan at the end runs only when this finds one
@@ -548,6 +549,8 @@ class _State:
         layout = self.layout
         n = len(self.lines)
         if not n and not self.trailers and (not layout.header or not self.header_seen):
+            if self.unreadable:
+                return  # not empty: unreadable from its first lines (the quoting error says where)
             self.sink.add(None, None, "empty_file",
                           "The file is empty (no header line)" if layout.header else "The file is empty")
             return
@@ -754,6 +757,7 @@ def _read_delimited(text: Iterator[str], st: _State) -> None:
                         "as one record (a quote is missing)")
     if failure:
         line, msg = failure[0]
+        st.unreadable = True
         st.sink.add(line, None, "quoting",
                     f"The file cannot be read past this line: {msg} (a quoted field is probably not closed)")
 

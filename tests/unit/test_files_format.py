@@ -301,3 +301,9 @@ def test_rules_still_apply_when_an_optional_column_is_missing():
     h = "AccountNumber,CustomerName,Phone,Paperless,AutoPay,Registered"
     r = read(f"{h}\n1,A,,Y,N,N\n2,B,,N,N,N\n", "ic-conversion-v1")
     assert [(p.line, p.column, p.rule) for p in r.errors] == [(2, "Email", "required_when_flag")]
+
+
+def test_a_runaway_first_line_is_unreadable_not_empty():
+    r = read("AccountNumber,InvoiceNumber\n\"" + "x" * 1_100_000 + "\n")
+    assert [p.rule for p in r.errors] == ["quoting"]
+    assert r.errors[0].line is not None and "cannot be read past this line" in r.errors[0].message
