@@ -27,6 +27,7 @@ from console.ui.tabs.invoice_import_tab import (
     display,
     summary_html,
 )
+from tests.ui.threads import drain
 
 SAMPLES = Path("/work/shared/samples")
 FUTURE = dt.date.today() + dt.timedelta(days=30)
@@ -37,10 +38,7 @@ def _cleanup(qtbot):
     yield
     # a preview that finished just now may still start its whole-file check from a queued
     # callback: cancel, wait and let the queue run until nothing is left
-    for _ in range(3):
-        tracker().cancel_all()
-        tracker().wait(10_000)
-        qtbot.wait(20)
+    drain(qtbot, 10_000, rounds=3, settle_ms=20)
 
 
 def rows(n: int) -> list[dict]:

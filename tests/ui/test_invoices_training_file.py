@@ -12,17 +12,14 @@ from console.config import Profile, ProfileStore
 from console.paths import Paths
 from console.secrets import MemoryBackend
 from console.ui.context import UiContext
-from console.ui.operations import tracker
 from console.ui.tabs.invoice_import_tab import InvoiceImportTab, training_invoice_path
+from tests.ui.threads import drain
 
 
 @pytest.fixture(autouse=True)
 def _drain(qtbot):
     yield
-    for _ in range(3):
-        tracker().cancel_all()
-        tracker().wait(10_000)
-        qtbot.wait(20)
+    drain(qtbot, 10_000, rounds=3, settle_ms=20)
 
 
 def _tab(qtbot, profile: str = "sandbox") -> InvoiceImportTab:

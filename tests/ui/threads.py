@@ -42,10 +42,12 @@ def held(release: threading.Event, real, calls: list[bool] | None = None):
     return call
 
 
-def drain(qtbot=None, timeout_ms: int = 5000) -> None:
+def drain(qtbot=None, timeout_ms: int = 5000, *, rounds: int = 1, settle_ms: int = 10) -> None:
     """Cancel every operation still running and wait for its worker; given ``qtbot``, then let
-    the GUI thread handle what the workers queued (10 ms)."""
-    tracker().cancel_all()
-    tracker().wait(timeout_ms)
-    if qtbot is not None:
-        qtbot.wait(10)
+    the GUI thread handle what the workers queued (``settle_ms``). ``rounds`` > 1 repeats it,
+    for callbacks that start another operation (a preview that starts the whole-file check)."""
+    for _ in range(rounds):
+        tracker().cancel_all()
+        tracker().wait(timeout_ms)
+        if qtbot is not None:
+            qtbot.wait(settle_ms)
