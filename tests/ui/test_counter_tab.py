@@ -9,8 +9,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 import console.sandbox.ic_gateway as ic_gateway
@@ -27,6 +26,7 @@ from console.ui.operations import tracker
 from console.ui.posting_dialogs import VoidRequest
 from console.ui.swipe_capture import SwipeCapture
 from tests.swipe_frames import FrameSpec, build_frame
+from tests.ui.keys import FakeClock, send_keys
 
 OPS = {o.operator_id: o for o in sandbox_profile().operators}
 _ksn = itertools.count(0x300)
@@ -35,24 +35,6 @@ _ksn = itertools.count(0x300)
 def new_spec(**kw) -> FrameSpec:
     kw.setdefault("ksn", f"62994900000000D{next(_ksn):05X}")
     return FrameSpec(**kw)
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = 5000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def send_keys(window, clock: FakeClock, text: str, gap: float) -> None:
-    """Real key press/release events to the QWindow (the route a keyboard-wedge reader takes)."""
-    for ch in text:
-        clock.t += gap
-        key = int(Qt.Key.Key_Return) if ch == "\r" else ord(ch.upper())
-        mods = Qt.KeyboardModifier.ShiftModifier if (ch.isupper() or ch in "%^?*") else Qt.KeyboardModifier.NoModifier
-        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyPress, key, mods, ch))
-        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyRelease, key, mods, ch))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +59,7 @@ def make_tab(qtbot, qapp, sandbox, monkeypatch):
                      "ic_web_service_key": DEMO_WEB_SERVICE_KEY}
         services = build_services("sandbox", secret_backend=MemoryBackend(), operator_id=operator,
                                   endpoints=endpoints, gateway_timeout=2.0)
-        clock = FakeClock()
+        clock = FakeClock(5000.0)
         capture = SwipeCapture(qapp, CaptureSettings(), clock=clock, physical_keys=None)
         tab = CounterTab(UiContext(services, OPS[operator]), capture=capture)
         qtbot.addWidget(tab)

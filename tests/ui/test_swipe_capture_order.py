@@ -19,26 +19,10 @@ from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 from console.devices.capture import CaptureSettings
 from console.ui.swipe_capture import SwipeCapture
 from tests.swipe_frames import FrameSpec, build_frame
+from tests.ui.keys import FakeClock, send_keys
 
 FAST = 0.040  # a fast typist: under the 55 ms burst gap
 HEADER_LIKE = "02A30180"  # "02", a length that fits and a known encode type: a frame start
-
-
-class FakeClock:
-    def __init__(self):
-        self.t = 2000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def type_text(window, clock: FakeClock, text: str, gap: float) -> None:
-    for ch in text:
-        clock.t += gap
-        key = int(Qt.Key.Key_Return) if ch == "\r" else ord(ch.upper())
-        mods = Qt.KeyboardModifier.ShiftModifier if (ch.isupper() or ch in "%^?*") else Qt.KeyboardModifier.NoModifier
-        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyPress, key, mods, ch))
-        QGuiApplication.sendEvent(window, QKeyEvent(QEvent.Type.KeyRelease, key, mods, ch))
 
 
 def press(window, clock: FakeClock, key: Qt.Key, mods=Qt.KeyboardModifier.NoModifier, text: str = "",
@@ -66,7 +50,7 @@ class Form(QWidget):
 @pytest.fixture
 def setup(qtbot, qapp):
     SwipeCapture.remove_installed(qapp)
-    clock = FakeClock()
+    clock = FakeClock(2000.0)
     form = Form()
     qtbot.addWidget(form)
     form.show()
@@ -84,9 +68,9 @@ def setup(qtbot, qapp):
 
 def test_select_all_typed_after_a_header_like_burst_selects_what_was_typed_before_it(setup):
     form, window, clock, capture, cards, failures = setup
-    type_text(window, clock, HEADER_LIKE + " Pioneer", FAST)
+    send_keys(window, clock, HEADER_LIKE + " Pioneer", FAST)
     press(window, clock, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "\x01")
-    type_text(window, clock, "y", FAST)  # replaces the selection
+    send_keys(window, clock, "y", FAST)  # replaces the selection
     settle(capture, clock)
     assert form.first.text() == "y"
     assert (cards, failures) == ([], [])
@@ -94,19 +78,19 @@ def test_select_all_typed_after_a_header_like_burst_selects_what_was_typed_befor
 
 def test_backspace_and_home_apply_where_they_were_typed(setup):
     form, window, clock, capture, cards, failures = setup
-    type_text(window, clock, HEADER_LIKE, FAST)
+    send_keys(window, clock, HEADER_LIKE, FAST)
     press(window, clock, Qt.Key.Key_Backspace)
     press(window, clock, Qt.Key.Key_Home)
-    type_text(window, clock, "x", FAST)
+    send_keys(window, clock, "x", FAST)
     settle(capture, clock)
     assert form.first.text() == "x" + HEADER_LIKE[:-1]
 
 
 def test_tab_keeps_the_typed_text_in_the_field_it_was_typed_into(setup):
     form, window, clock, capture, cards, failures = setup
-    type_text(window, clock, "0251000123", FAST)  # a phone-like number with a frame-like start
+    send_keys(window, clock, "0251000123", FAST)  # a phone-like number with a frame-like start
     press(window, clock, Qt.Key.Key_Tab)
-    type_text(window, clock, "next", 0.2)
+    send_keys(window, clock, "next", 0.2)
     settle(capture, clock)
     assert (form.first.text(), form.second.text()) == ("0251000123", "next")
 
@@ -120,10 +104,10 @@ def test_a_key_pressed_during_a_real_swipe_comes_after_the_card(setup):
     capture.card_did_arrive.connect(lambda card: order.append("card"))
     form.first.textChanged.connect(lambda text: order.append(f"text:{text}"))
     half = len(frame) // 2
-    type_text(window, clock, frame[:half], 0.0012)
+    send_keys(window, clock, frame[:half], 0.0012)
     press(window, clock, Qt.Key.Key_End, gap=0.0012)
-    type_text(window, clock, frame[half:], 0.0012)
-    type_text(window, clock, "z", 0.3)  # typed afterwards by the cashier
+    send_keys(window, clock, frame[half:], 0.0012)
+    send_keys(window, clock, "z", 0.3)  # typed afterwards by the cashier
     settle(capture, clock)
     assert len(cards) == 1 and failures == []
     assert form.first.text() == "z"
@@ -142,11 +126,11 @@ def test_a_shortcut_pressed_during_a_swipe_fires_after_the_card_arrived(setup):
     shortcut = QShortcut(QKeySequence("F5"), form)
     shortcut.activated.connect(lambda: seen.append("F5"))
     frame = build_frame(FrameSpec(ksn="62994900000000F00012"))
-    type_text(window, clock, frame[:100], 0.0012)
+    send_keys(window, clock, frame[:100], 0.0012)
     clock.t += 0.0012
     QTest.keyClick(window, Qt.Key.Key_F5)
     assert seen == []  # not yet: the frame is still arriving
-    type_text(window, clock, frame[100:], 0.0012)
+    send_keys(window, clock, frame[100:], 0.0012)
     settle(capture, clock)
     assert seen == ["card", "F5"]
     assert form.first.text() == ""
@@ -159,7 +143,7 @@ def test_f5_with_nothing_held_fires_at_once(setup):
     form, window, clock, capture, cards, failures = setup
     seen = []
     QShortcut(QKeySequence("F5"), form).activated.connect(lambda: seen.append("F5"))
-    type_text(window, clock, "hello", 0.2)
+    send_keys(window, clock, "hello", 0.2)
     settle(capture, clock)
     QTest.keyClick(window, Qt.Key.Key_F5)
     assert seen == ["F5"] and form.first.text() == "hello"
@@ -172,7 +156,7 @@ def test_a_shortcut_after_undecided_keys_fires_once_they_are_in_the_field(setup)
     form, window, clock, capture, cards, failures = setup
     seen = []
     QShortcut(QKeySequence("F5"), form).activated.connect(lambda: seen.append(form.first.text()))
-    type_text(window, clock, "029", FAST)  # undecided: could still become a frame
+    send_keys(window, clock, "029", FAST)  # undecided: could still become a frame
     clock.t += FAST
     QTest.keyClick(window, Qt.Key.Key_F5)
     assert seen == ["029"]
