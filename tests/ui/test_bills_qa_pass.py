@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from console.bills.pdf import BadPdfError, check_pdf_file
 from console.ui.bills_table_model import STATUS
 from console.ui.operations import tracker
-from tests.ui.test_bills_ui import CUSTOMERS, batch, make_tab  # noqa: F401 - batch is a fixture
+from tests.ui.test_bills_ui import CUSTOMERS, batch, make_tab, open_with_indexing_held  # noqa: F401 - batch is a fixture
 
 
 def _drain():
@@ -114,23 +114,7 @@ def test_with_room_the_template_and_invoice_names_are_shown_whole(qtbot, batch):
 
 
 def test_a_cancelled_indexing_says_so_in_the_summary(qtbot, batch, monkeypatch):  # noqa: F811
-    import threading
-
-    import console.ui.tabs.bill_images_tab as mod
-    from console.errors import Cancelled
-
-    started = threading.Event()
-
-    def slow_index(path, template, *, progress=None, cancel=None):
-        started.set()
-        while not cancel.is_set():
-            cancel.wait(0.01)
-        raise Cancelled("cancelled")
-
-    monkeypatch.setattr(mod, "index_batch", slow_index)
-    tab = make_tab(qtbot)
-    tab.open_batch(batch)
-    qtbot.waitUntil(started.is_set, timeout=5000)
+    tab = open_with_indexing_held(qtbot, monkeypatch, batch)
     tab.cancel_button.click()
     qtbot.waitUntil(lambda: not tab.cancel_button.isVisible(), timeout=5000)
     assert "not indexed" in tab.summary_label.text() and "cancelled" in tab.summary_label.text()

@@ -248,8 +248,11 @@ def test_split_then_send_shows_status_per_bill(qtbot, batch, tmp_path):
     assert any("permission denied" in tab.problems.item(i).text() for i in range(tab.problems.count()))
 
 
-def test_cancel_while_indexing_restores_the_tab(qtbot, batch, monkeypatch):
+def open_with_indexing_held(qtbot, monkeypatch, batch: Path):
+    """A new tab opening ``batch`` whose indexing has started and runs until it is cancelled
+    (then it raises Cancelled, as the real index_batch does)."""
     import console.ui.tabs.bill_images_tab as mod
+    from console.errors import Cancelled
 
     started = threading.Event()
 
@@ -257,14 +260,17 @@ def test_cancel_while_indexing_restores_the_tab(qtbot, batch, monkeypatch):
         started.set()
         while not cancel.is_set():
             cancel.wait(0.01)
-        from console.errors import Cancelled
-
         raise Cancelled("cancelled")
 
     monkeypatch.setattr(mod, "index_batch", slow_index)
     tab = make_tab(qtbot)
     tab.open_batch(batch)
     qtbot.waitUntil(started.is_set, timeout=5000)
+    return tab
+
+
+def test_cancel_while_indexing_restores_the_tab(qtbot, batch, monkeypatch):
+    tab = open_with_indexing_held(qtbot, monkeypatch, batch)
     assert tab.cancel_button.isVisible() and not tab.open_button.isEnabled()
     qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not tab.cancel_button.isVisible(), timeout=5000)
