@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from console.domain.money import format_money
@@ -38,7 +38,7 @@ def display_state(r: PlanRow) -> str:
     return STATE_LABELS.get(r.state, r.state)
 
 
-class PostingRowsModel(QAbstractTableModel):
+class PostingRowsModel(ListTableModel):
     """All rows in ``rows`` (in the current sort order); the table shows those of ``state`` (None: all)."""
 
     LINE, KEY, KIND, ACTION, ACCOUNT, BATCH, TENDER, AMOUNT, STATE, OUTCOME, DETAIL = range(11)
@@ -86,18 +86,8 @@ class PostingRowsModel(QAbstractTableModel):
     def visible_rows(self) -> list[PlanRow]:
         return list(self.rows) if self._visible is None else [self.rows[i] for i in self._visible]
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        if parent.isValid():
-            return 0
-        return len(self.rows) if self._visible is None else len(self._visible)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt override
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt override
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+    def _items(self):
+        return self.rows if self._visible is None else self._visible  # one per table row
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         r = self.row(index.row()) if index.isValid() else None
