@@ -109,20 +109,18 @@ class _Bridge(QObject):
     @Slot(object)
     def _on_finished(self, box: list) -> None:
         result = box.pop() if box else None  # from here on only this thread holds the result
-        op, self.op = self.op, None
-        if op is not None:
-            try:
-                op._deliver_success(result)
-            finally:
-                op._release()
+        self._settle("_deliver_success", result)
 
     @Slot(object)
     def _on_failed(self, box: list) -> None:
-        exc = box.pop() if box else RuntimeError("the operation failed without an error")
+        self._settle("_deliver_failure", box.pop() if box else RuntimeError("the operation failed without an error"))
+
+    def _settle(self, deliver: str, outcome) -> None:
+        """Hand the outcome to the operation once, then let it drop what it holds (GUI thread)."""
         op, self.op = self.op, None
         if op is not None:
             try:
-                op._deliver_failure(exc)
+                getattr(op, deliver)(outcome)
             finally:
                 op._release()
 
