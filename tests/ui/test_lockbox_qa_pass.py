@@ -9,7 +9,7 @@ from console.lockbox.glmap import GlMap
 from console.ui.lockbox_models import LockboxFilterModel
 from console.ui.operations import tracker
 from tests.lockbox_data import payment_rows, write_payments
-from tests.ui.test_lockbox_tab import SANDBOX_GL, SUPERVISOR, built, make_tab, previewed, settle
+from tests.ui.test_lockbox_tab import SANDBOX_GL, SUPERVISOR, built, emailed_once, make_tab, previewed, settle
 
 
 def _drain():
@@ -74,16 +74,7 @@ def test_unmapped_codes_are_summed_up_and_a_problem_jumps_to_its_payment(qtbot, 
 
 
 def test_the_send_again_question_is_one_clear_sentence(qtbot, tmp_path):
-    from console.sandbox.smtp_sink import DEMO_PASSWORD, DEMO_USER, SmtpSink
-
-    with SmtpSink(tmp_path / "sink") as sink:
-        endpoints = {"caselle_url": "", "smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_user": DEMO_USER,
-                     "smtp_password": DEMO_PASSWORD, "smtp_ca_file": str(sink.cert_file)}
-        tab = make_tab(qtbot, endpoints=endpoints)
-        previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(3)))
-        built(qtbot, tab, tmp_path / "lb.txt")
-        tab.send_current("email")
-        settle(qtbot, lambda: tab.last_send is not None and not tab.busy)
+    with emailed_once(qtbot, tmp_path, 3) as (tab, _sink):
         asked = []
         tab.ask_supervisor = lambda parent, approve, reason: asked.append(reason) or None
         tab.send_current("email")

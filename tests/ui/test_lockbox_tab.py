@@ -3,6 +3,7 @@ GL mapping editor with supervisor approval."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -71,6 +72,23 @@ def built(qtbot, tab, path: Path):
     settle(qtbot, lambda: tab.current is not None and not tab.busy, timeout=20000)
     return tab.current
 
+
+
+@contextmanager
+def emailed_once(qtbot, tmp_path: Path, count: int):
+    """A tab (pointed at a sandbox SMTP sink) that has built ``lb.txt`` from ``count`` payments
+    and e-mailed it once; yields ``(tab, sink)`` with the sink still running."""
+    from console.sandbox.smtp_sink import DEMO_PASSWORD, DEMO_USER, SmtpSink
+
+    with SmtpSink(tmp_path / "sink") as sink:
+        endpoints = {"caselle_url": "", "smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_user": DEMO_USER,
+                     "smtp_password": DEMO_PASSWORD, "smtp_ca_file": str(sink.cert_file)}
+        tab = make_tab(qtbot, endpoints=endpoints)
+        previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(count)))
+        built(qtbot, tab, tmp_path / "lb.txt")
+        tab.send_current("email")
+        settle(qtbot, lambda: tab.last_send is not None and not tab.busy, timeout=20000)
+        yield tab, sink
 
 # ---- models -------------------------------------------------------------------------------
 
@@ -170,16 +188,7 @@ def test_duplicates_are_left_out_until_a_supervisor_approves(qtbot, tmp_path):
 
 
 def test_send_by_email_to_the_sandbox_sink_and_again_only_with_a_supervisor(qtbot, tmp_path):
-    from console.sandbox.smtp_sink import DEMO_PASSWORD, DEMO_USER, SmtpSink
-
-    with SmtpSink(tmp_path / "sink") as sink:
-        endpoints = {"caselle_url": "", "smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_user": DEMO_USER,
-                     "smtp_password": DEMO_PASSWORD, "smtp_ca_file": str(sink.cert_file)}
-        tab = make_tab(qtbot, endpoints=endpoints)
-        previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(9)))
-        built(qtbot, tab, tmp_path / "lb.txt")
-        tab.send_current("email")
-        settle(qtbot, lambda: tab.last_send is not None and not tab.busy, timeout=20000)
+    with emailed_once(qtbot, tmp_path, 9) as (tab, sink):
         assert len(sink.messages()) == 1
         assert sink.messages()[0].attachment("lb.txt") == (tmp_path / "lb.txt").read_bytes()
         assert "e-mailed" in tab.file_label.text()
