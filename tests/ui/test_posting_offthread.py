@@ -5,52 +5,36 @@ matters, is slow while a GUI-thread timer keeps ticking)."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from PySide6.QtCore import QTimer
 
 from tests.ui.test_posting_tab import _wait, make_tab  # noqa: F401 - fixture
+from tests.ui.threads import drain, raising, slowed, spy, ticking
 
 pytestmark = pytest.mark.usefixtures("_cleanup")
 
 
 @pytest.fixture
 def _cleanup(qtbot):
-    from console.ui.operations import tracker
-
     yield
-    tracker().cancel_all()
-    tracker().wait(10_000)
-
-
-def _off_gui() -> bool:
-    return threading.current_thread() is not threading.main_thread()
+    drain(timeout_ms=10_000)
 
 
 def test_report_export_runs_off_the_gui_thread(qtbot, make_tab, monkeypatch, tmp_path):  # noqa: F811
     tab = make_tab()
-    seen = []
+    csv_calls, pdf_calls = [], []  # per call: did it run on the GUI thread
 
-    def slow_csv(report, path):
-        seen.append(("csv", _off_gui()))
-        time.sleep(0.3)
+    def fake_csv(report, path):
         path.write_text("Report,x\n")
 
-    def slow_pdf(report, path, training=False):
-        seen.append(("pdf", _off_gui()))
+    def fake_pdf(report, path, training=False):
         path.write_bytes(b"%PDF-fake")
 
-    monkeypatch.setattr("console.ui.tabs.posting_tab.reconciliation.to_csv", slow_csv)
-    monkeypatch.setattr("console.ui.tabs.posting_tab.reconciliation.to_pdf", slow_pdf)
+    monkeypatch.setattr("console.ui.tabs.posting_tab.reconciliation.to_csv", slowed(0.3, fake_csv, csv_calls))
+    monkeypatch.setattr("console.ui.tabs.posting_tab.reconciliation.to_pdf", spy(pdf_calls, fake_pdf))
     tab.report = object()
     statuses = []
     tab.ctx.status_sink = lambda message, timeout: statuses.append(message)
-    ticks = []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(10)
+    timer, ticks = ticking()
     op = tab.export_report(tmp_path / "r.csv", "csv")
     assert not tab.csv_button.isEnabled() and not tab.pdf_button.isEnabled()  # busy while it runs
     _wait(qtbot, op)
@@ -58,17 +42,13 @@ def test_report_export_runs_off_the_gui_thread(qtbot, make_tab, monkeypatch, tmp
     assert len(ticks) >= 5  # the event loop kept running during the 0.3 s write
     assert tab.csv_button.isEnabled() and "Report saved" in statuses[-1]
     _wait(qtbot, tab.export_report(tmp_path / "r.pdf", "pdf"))
-    assert seen == [("csv", True), ("pdf", True)]
+    assert csv_calls == [False] and pdf_calls == [False]
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_report_export_failure_is_shown_and_buttons_come_back(qtbot, make_tab, monkeypatch, tmp_path):  # noqa: F811
     tab = make_tab()
-
-    def broken(report, path):
-        raise OSError("disk full")
-
-    monkeypatch.setattr("console.ui.tabs.posting_tab.reconciliation.to_csv", broken)
+    monkeypatch.setattr("console.ui.tabs.posting_tab.reconciliation.to_csv", raising(OSError("disk full")))
     tab.report = object()
     _wait(qtbot, tab.export_report(tmp_path / "r.csv", "csv"))
     assert tab.errors and isinstance(tab.errors[-1], OSError)
@@ -84,17 +64,12 @@ def test_supervisor_pin_check_runs_off_the_gui_thread(qtbot, make_tab, monkeypat
     _wait(qtbot, tab.load_file(f, "payments"))
     operators = tab.ctx.services.operators
     real = operators.approve
-    seen = []
-
-    def recording(*args, **kw):
-        seen.append(_off_gui())
-        return real(*args, **kw)
-
-    monkeypatch.setattr(operators, "approve", recording)
+    seen = []  # per call: did it run on the GUI thread
+    monkeypatch.setattr(operators, "approve", spy(seen, real))
     op = tab.override("super1", "0000")
     assert not tab.post_button.isEnabled() and not tab.override_button.isEnabled()  # busy while checking
     _wait(qtbot, op)
-    assert seen == [True] and tab.errors  # wrong PIN: checked on a worker, refused, shown
+    assert seen == [False] and tab.errors  # wrong PIN: checked on a worker, refused, shown
     assert tab.post_button.isEnabled()
 
 
@@ -103,30 +78,22 @@ def test_run_and_review_journal_reads_run_off_the_gui_thread(qtbot, make_tab, mo
 
     tab = make_tab()
     journal = tab.ctx.services.journal
-    seen = {}
-
-    def recorder(name):
-        real = getattr(journal, name)
-
-        def call(*args, **kw):
-            seen.setdefault(name, []).append(_off_gui())
-            return real(*args, **kw)
-
-        return call
-
-    for name in ("file_record", "get", "resolve_review"):
+    seen = {name: [] for name in ("file_record", "get", "resolve_review")}  # per call: on the GUI thread?
+    for name, calls in seen.items():
         if hasattr(journal, name):
-            monkeypatch.setattr(journal, name, recorder(name))
+            monkeypatch.setattr(journal, name, spy(calls, getattr(journal, name)))
     f = tmp_path / "p.csv"
     exports.write_export("payments", f, 5, 3, receipts_only=True)
     _wait(qtbot, tab.load_file(f, "payments"))
-    seen.clear()
+    for calls in seen.values():
+        calls.clear()
     _wait(qtbot, tab.post())
-    assert seen.get("file_record") and all(seen["file_record"])
+    assert seen["file_record"] and not any(seen["file_record"])
     assert tab.plan.already_imported is not None and tab.post_button.text() in ("Finish posting", "All posted")
     qtbot.waitUntil(lambda: tab.preview.model.rowCount() > 0, timeout=5000)
     tab.review.set_rows(tab.preview.model.rows[:1])
-    seen.clear()
+    for calls in seen.values():
+        calls.clear()
     _wait(qtbot, tab._on_review_clicked(tab.review.model.index(0, 0)))
-    assert seen.get("get") == [True]
+    assert seen["get"] == [False]
     assert tab.preview.model.rows[0].key in tab.evidence.toPlainText()

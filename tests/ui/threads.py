@@ -10,6 +10,9 @@ tests/ui/conftest.py calls it after a test.
 from __future__ import annotations
 
 import threading
+import time
+
+from PySide6.QtCore import QTimer
 
 from console.ui.operations import tracker
 
@@ -40,6 +43,42 @@ def held(release: threading.Event, real, calls: list[bool] | None = None):
         return real(*args, **kwargs)
 
     return call
+
+
+def slowed(seconds: float, real, calls: list[bool] | None = None):
+    """``real``, taking ``seconds`` longer (a slow disk or database); with ``calls``, noting first
+    whether each call ran on the GUI thread."""
+
+    def call(*args, **kwargs):
+        if calls is not None:
+            calls.append(on_gui())
+        time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    return call
+
+
+def raising(exc: BaseException, calls: list[bool] | None = None):
+    """A stand-in that raises ``exc`` on every call; with ``calls``, noting first whether each
+    call ran on the GUI thread."""
+
+    def call(*args, **kwargs):
+        if calls is not None:
+            calls.append(on_gui())
+        raise exc
+
+    return call
+
+
+def ticking() -> tuple[QTimer, list[int]]:
+    """A started QTimer that notes a tick every 10 ms on the GUI thread, and its list of ticks: a
+    test that a worker kept the screen responsive checks the ticks went on meanwhile (stop the
+    timer before the check)."""
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    return timer, ticks
 
 
 def drain(qtbot=None, timeout_ms: int = 5000, *, rounds: int = 1, settle_ms: int = 10) -> None:
