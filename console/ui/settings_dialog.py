@@ -542,7 +542,9 @@ class SettingsDialog(QDialog):
                 title == "Operators" and any(str(p.column).startswith("operators") for p in problems))
             self.pages.setTabText(i, title + (" ⚠" if bad else ""))
         if problems and self.editable:
-            lines = other[:6] + ([f"{len(by_field)} setting(s) need attention (marked in red)."] if by_field else [])
+            n = len(by_field)
+            lines = other[:6] + ([f"{n} setting{' needs' if n == 1 else 's need'} attention (marked in red)."]
+                                 if by_field else [])
             self.summary.setText("\n".join(lines))
         else:
             self.summary.setText("")

@@ -68,6 +68,7 @@ def test_settings_dialog_has_a_reader_page_with_every_reader_setting(qtbot):
     assert "escape" in pre_err.text() and not pre_err.isHidden()
     assert "between 5 and 250" in gap_err.text() and not gap_err.isHidden()
     assert not dlg.save_button.isEnabled()
+    assert "2 settings need attention" in dlg.summary.text()  # never "setting(s)"
     assert "Card reader ⚠" in [dlg.pages.tabText(i) for i in range(dlg.pages.count())]
     dlg.findChild(QLineEdit, "field-reader_preamble").setText("\\x02")
     dlg.findChild(QSpinBox, "field-reader_max_gap_ms").setValue(55)

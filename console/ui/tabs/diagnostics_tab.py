@@ -282,7 +282,7 @@ class DiagnosticsTab(QWidget):
         if report.overall == PASS:
             text = f"All {len(report.checks)} checks passed"
         else:
-            parts = [f"{counts[FAIL]} failed" if counts[FAIL] else "", f"{counts[WARN]} warning(s)" if counts[WARN] else "",
+            parts = [f"{counts[FAIL]} failed" if counts[FAIL] else "", f"{counts[WARN]} warning{'' if counts[WARN] == 1 else 's'}" if counts[WARN] else "",
                      f"{counts[PASS]} passed"]
             text = ", ".join(p for p in parts if p)
         self.summary.setText(text)
