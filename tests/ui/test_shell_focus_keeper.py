@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMainWindow
 
 from console.ui.focus_keeper import FocusKeeper
+from tests.ui.windows import shown
 
 
 @pytest.fixture
@@ -29,12 +30,7 @@ def keeper(qapp):
 def main(qtbot):
     w = QMainWindow()
     w.setCentralWidget(QLineEdit())
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow)
-    return w
+    return shown(qtbot, w)
 
 
 def _open_and_close(qtbot, dialog: QDialog) -> None:

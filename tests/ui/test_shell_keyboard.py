@@ -26,6 +26,7 @@ from console.secrets import MemoryBackend
 from console.ui.context import UiContext, ui_settings
 from console.ui.main_window import MainWindow
 from tests.ui.threads import drain
+from tests.ui.windows import shown
 
 OPERATOR = sandbox_profile().operators[0]
 
@@ -33,17 +34,16 @@ OPERATOR = sandbox_profile().operators[0]
 pytestmark = pytest.mark.usefixtures("drained")
 
 
-@pytest.fixture
-def window(qtbot):
+def new_main_window(qtbot, *, active: bool = True) -> MainWindow:
+    """The assembled main window on the sandbox, shown (and, with ``active``, made active)."""
     services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
     ctx = UiContext(services, OPERATOR, settings=ui_settings(services.paths.config_dir))
-    w = MainWindow(ctx, check_connection=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow)
-    return w
+    return shown(qtbot, MainWindow(ctx, check_connection=False), active=active)
+
+
+@pytest.fixture
+def window(qtbot):
+    return new_main_window(qtbot)
 
 
 def test_building_the_tabs_never_flashes_a_window_nor_takes_the_focus(qtbot):
@@ -62,12 +62,7 @@ def test_building_the_tabs_never_flashes_a_window_nor_takes_the_focus(qtbot):
     app = QApplication.instance()
     app.installEventFilter(spy)
     try:
-        services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
-        ctx = UiContext(services, OPERATOR, settings=ui_settings(services.paths.config_dir))
-        w = MainWindow(ctx, check_connection=False)
-        qtbot.addWidget(w)
-        w.show()
-        qtbot.waitExposed(w)
+        w = new_main_window(qtbot, active=False)  # not activated here: the test checks it ends up active
         for i in range(w.tabs.count()):
             w.tabs.setCurrentIndex(i)
             qtbot.waitUntil(lambda i=i: w.tabs.widget(i).content is not None)
