@@ -514,34 +514,25 @@ class _State:
         for name, conv in self.converters.items():
             store = self.columns[name]
             pos = self.present.get(name)
+            if pos is None:  # not in the file: the column's default on every row
+                d = conv.default
+                values, bad = [int(d.scaleb(2)) if name in amounts and d is not None else d] * n, ()
+            elif name in amounts:
+                values, bad = conv.cents_column(cols[pos])
+            else:
+                values, bad = conv.column(cols[pos])
             if name in amounts:
-                if pos is None:
-                    d = conv.default
-                    store.cents.extend([None if d is None else int(d.scaleb(2))] * n)
-                    continue
-                cells = cols[pos]
-                values, bad = conv.cents_column(cells)
                 store.cents.extend(values)
-                for i, err in bad:
-                    self.sink.add(lines[i], name, err.rule, err.message)
-                    self.bad_cells[(base + i, name)] = cells[i]
-                continue
-            if pos is None:
-                defaults = [conv.default] * n
-                store.add_chunk(defaults) if name in packed else store.extend(defaults)
-                continue
-            cells = cols[pos]
-            values, bad = conv.column(cells)
-            if name in packed:
+            elif name in packed:
                 store.add_chunk(values, conv.joined_of(values))
             else:
                 store.extend(values)
             seen = self.seen.get(name)
-            if seen is not None:
+            if seen is not None and pos is not None:
                 seen.add(values, store)
             for i, err in bad:
                 self.sink.add(lines[i], name, err.rule, err.message)
-                self.bad_cells[(base + i, name)] = cells[i]
+                self.bad_cells[(base + i, name)] = cols[pos][i]
 
     # -- end of file ---------------------------------------------------------------
     def finish(self, today) -> None:

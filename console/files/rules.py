@@ -86,7 +86,7 @@ class Table:
     def col(self, column: str) -> list:
         name = self.name(column)
         values = self._columns[name]
-        if type(values) is not list:  # a packed text column: a list once, for the rules
+        if type(values) is not list:  # a packed column (text, or amounts as Decimals): a list once
             values = self._lists.get(name)
             if values is None:
                 values = self._lists[name] = list(self._columns[name])
