@@ -9,10 +9,9 @@ import pytest
 
 from console.adapters.journal import DONE, IN_FLIGHT, REPORTED, SqliteJournal
 from console.config import sandbox_profile
-from console.errors import NetworkError
 from console.services.audit import AuditLog
 from console.services.posting import BATCH_CLOSE, BATCH_OPEN, PostingService, RetryPolicy
-from tests.unit.test_posting_service import TODAY, Code, FakeCaselle, _import, pay
+from tests.unit.test_posting_service import TODAY, FakeCaselle, _import, pay, raise_scripted_fault
 
 DAY = dt.date(2026, 11, 25)  # the payments' date (before TODAY: auto close applies)
 
@@ -29,14 +28,7 @@ class BatchFaults(FakeCaselle):
         self.state_when_sent: list[tuple[str, str]] = []
 
     def _batch_fault(self, call, when):
-        faults = self.batch_faults[call]
-        if faults and faults[0].endswith(when):
-            f = faults.pop(0)
-            if f.startswith("5xx"):
-                e = Code("HTTP_503", "503")
-                e.outcome_unknown = True
-                raise e
-            raise NetworkError("dropped", system="Caselle")
+        raise_scripted_fault(self.batch_faults[call], when)
 
     def _note(self, key):
         e = self.journal.get(key) if self.journal is not None else None

@@ -36,6 +36,18 @@ class Code(RemoteError):
         self.code = code
 
 
+def raise_scripted_fault(faults: list[str], when: str) -> None:
+    """Pop and raise the next scripted fault if it is due ``when`` ("before" or "after" the call
+    commits): "drop_…" a dropped connection, "5xx_…" a 503 whose outcome is unknown."""
+    if faults and faults[0].endswith(when):
+        f = faults.pop(0)
+        if f.startswith("5xx"):
+            e = Code("HTTP_503", "503")
+            e.outcome_unknown = True
+            raise e
+        raise NetworkError("dropped", system="Caselle")
+
+
 class FakeCaselle:
     """Caselle in memory, idempotent by reference like the real one, with scripted faults."""
 
@@ -52,13 +64,7 @@ class FakeCaselle:
         self.lock = threading.Lock()
 
     def _fault(self, when):
-        if self.faults and self.faults[0].endswith(when):
-            f = self.faults.pop(0)
-            if f.startswith("5xx"):
-                e = Code("HTTP_503", "503")
-                e.outcome_unknown = True
-                raise e
-            raise NetworkError("dropped", system="Caselle")
+        raise_scripted_fault(self.faults, when)
 
     def require(self, feature):
         if feature in ("ach_reject", "set_direct_pay_status") and self.version != "2021.05":
