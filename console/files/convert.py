@@ -27,7 +27,6 @@ _BLANK = re.compile(r"\s*")
 # Files hold ASCII digits: re.ASCII keeps \d to 0-9 (Python's int() and Decimal() would take
 # any script's digits, and so would a Unicode \d).
 _A = re.ASCII
-_AMOUNT_CANON = re.compile(r"-?\d+\.\d\d", _A)
 _AMOUNT_CANON_OPT = re.compile(r"(?:-?\d+\.\d\d)?", _A)
 _INT = re.compile(r"-?\d+", _A)
 _TS_US = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)", _A)
