@@ -9,7 +9,15 @@ from console.lockbox.glmap import GlMap
 from console.ui.lockbox_models import LockboxFilterModel
 from console.ui.operations import tracker
 from tests.lockbox_data import payment_rows, write_payments
-from tests.ui.test_lockbox_tab import SANDBOX_GL, SUPERVISOR, built, emailed_once, make_tab, previewed, settle
+from tests.ui.test_lockbox_tab import (
+    SANDBOX_GL,
+    SUPERVISOR,
+    emailed_once,
+    handed_over_once,
+    make_tab,
+    previewed,
+    settle,
+)
 
 
 def _drain():
@@ -87,12 +95,7 @@ def test_the_send_again_question_is_one_clear_sentence(qtbot, tmp_path):
 
 
 def test_a_file_whose_payments_were_all_sent_shows_them_not_an_empty_table(qtbot, tmp_path):
-    tab = make_tab(qtbot)
-    pay = write_payments(tmp_path / "p.csv", payment_rows(5))
-    previewed(qtbot, tab, pay)
-    built(qtbot, tab, tmp_path / "a.txt")
-    tab.mark_handed_over("USB stick")
-    settle(qtbot, lambda: not tab.busy and tab.current.registered.status == "handed_over")
+    tab, pay = handed_over_once(qtbot, tmp_path)
     p = previewed(qtbot, tab, pay)  # the same payments again: all left out as duplicates
     assert not p.ok and not p.items
     assert tab.proxy.rowCount() == 5 and tab.group_combo.currentIndex() == LockboxFilterModel.ALL

@@ -74,6 +74,18 @@ def built(qtbot, tab, path: Path):
 
 
 
+def handed_over_once(qtbot, tmp_path: Path, count: int = 5):
+    """A tab that has built ``a.txt`` from ``count`` payments and marked it handed over (so the
+    payments are sent); returns ``(tab, payments_file)``."""
+    tab = make_tab(qtbot)
+    pay = write_payments(tmp_path / "p.csv", payment_rows(count))
+    previewed(qtbot, tab, pay)
+    built(qtbot, tab, tmp_path / "a.txt")
+    tab.mark_handed_over("USB stick")
+    settle(qtbot, lambda: not tab.busy and tab.current.registered.status == "handed_over")
+    return tab, pay
+
+
 @contextmanager
 def emailed_once(qtbot, tmp_path: Path, count: int):
     """A tab (pointed at a sandbox SMTP sink) that has built ``lb.txt`` from ``count`` payments
@@ -166,12 +178,7 @@ def test_unmapped_items_block_the_build_and_are_listed(qtbot, tmp_path):
 
 
 def test_duplicates_are_left_out_until_a_supervisor_approves(qtbot, tmp_path):
-    tab = make_tab(qtbot)
-    pay = write_payments(tmp_path / "p.csv", payment_rows(5))
-    previewed(qtbot, tab, pay)
-    built(qtbot, tab, tmp_path / "a.txt")
-    tab.mark_handed_over("USB stick")
-    settle(qtbot, lambda: not tab.busy and tab.current.registered.status == "handed_over", timeout=10000)
+    tab, pay = handed_over_once(qtbot, tmp_path)
     tab.preview = None
     p = previewed(qtbot, tab, pay)
     assert p.count(DUPLICATE) == 5 and not tab.build_button.isEnabled() and tab.override_button.isEnabled()
