@@ -313,8 +313,10 @@ class ShapeMatcher:
     def matches(self, cells) -> bool | None:
         """True: every cell is empty or matches; False: some cell does not; None: this chunk
         cannot be told by shapes (non-ASCII text, a NUL in a cell, too many shapes)."""
-        if not self.paying or not cells:
-            return None if not self.paying else True
+        if not self.paying:
+            return None
+        if not cells:
+            return True
         joined = SEP.join(cells)
         if not joined.isascii():
             return None
@@ -328,10 +330,11 @@ class ShapeMatcher:
         if not self.bad.isdisjoint(shapes):
             return False
         new = shapes - self.good
-        if len(self.good) + len(self.bad) + len(new) > SHAPE_LIMIT or len(new) * 2 > len(cells):
+        too_many = len(self.good) + len(self.bad) + len(new) > SHAPE_LIMIT
+        if too_many or len(new) * 2 > len(cells):
             # the shapes are nearly as many as the cells: they stop paying once a long chunk
             # shows it (short chunks prove nothing), or when too many are remembered
-            self.paying = len(self.good) + len(self.bad) + len(new) <= SHAPE_LIMIT and len(cells) < ADAPT_MIN
+            self.paying = not too_many and len(cells) < ADAPT_MIN
             return None
         fullmatch = self.rx.fullmatch
         ok = True
