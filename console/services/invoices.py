@@ -242,6 +242,8 @@ def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSum
     accounts, invoices = _col(result, ACCOUNT), _col(result, INVOICE)
     lines = result.lines
     facts = result.facts
+    cents = getattr(totals, "cents", None)  # packed amounts: add and compare the integers
+    numbers, zero = (totals, ZERO) if cents is None else (cents, 0)
     type_values = _known_values(result, TYPE)
     if type_values is not None and len(type_values) == 1 and not any(map(is_, types, repeat(None))):
         by_type_count: Counter = Counter({next(iter(type_values)): len(types)})
@@ -251,9 +253,8 @@ def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSum
         (only,) = by_type_count
         by_type_total = {only: total if total is not None else sum(_present(totals), ZERO)}
     else:
-        cents = getattr(totals, "cents", None)  # packed amounts: add the integers, per type
-        by_type_total = defaultdict(int if cents is not None else (lambda: ZERO))
-        for t, amount in zip(types, cents if cents is not None else totals, strict=True):
+        by_type_total = defaultdict(lambda: zero)
+        for t, amount in zip(types, numbers, strict=True):
             if amount is not None:
                 by_type_total[t] += amount
         if cents is not None:
@@ -272,9 +273,6 @@ def summarize(result: ReadResult, *, total: Decimal | None = None) -> InvoiceSum
         s.accounts_with_several_count = len(several)
         s.accounts_with_several = [RepeatedAccount(a, several[a], tuple(where[a]))
                                    for a in sorted(several, key=lambda a: where[a][0])][:LIST_LIMIT]
-    numbers = getattr(totals, "cents", None)  # packed amounts: compare the cents with 0
-    zero = ZERO if numbers is None else 0
-    numbers = totals if numbers is None else numbers
     if TOTAL in facts.get("never_negative", ()):
         negative = []
     elif any(map(is_, numbers, repeat(None))):
