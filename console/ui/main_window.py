@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from console import __version__
 from console.ui.context import UiContext
+from console.ui.elided_label import ElidedLabel
 from console.ui.errors import describe_error
 from console.ui.operations import Operation, tracker
 from console.ui.tabs import TABS
@@ -147,7 +148,8 @@ class ActivityArea(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 8, 0)
         lay.setSpacing(6)
-        self.label = QLabel()
+        # elided to the width the status bar gives it: "Indexing bills.pdf  46/727" is not cut to "46/72"
+        self.label = ElidedLabel(fit_text=True, minimum_width=120)
         self.bar = QProgressBar()
         self.bar.setFixedWidth(140)
         self.bar.setMaximumHeight(14)
@@ -211,8 +213,9 @@ class ActivityArea(QWidget):
         if len(self._ops) > 1:
             text += f"  (+{len(self._ops) - 1} more)"
         metrics = self.label.fontMetrics()
-        self.label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, ACTIVITY_TEXT_WIDTH))
-        self.label.setToolTip(text)
+        shown = metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, ACTIVITY_TEXT_WIDTH)
+        self.label.setText(shown)
+        self.label.setToolTip(text if shown != text else "")
         self.cancel_button.setVisible(op.cancellable)
         self.cancel_button.setEnabled(op.cancellable and not op.cancelled)
 

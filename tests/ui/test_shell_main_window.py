@@ -151,6 +151,30 @@ def test_status_bar_shows_running_operations_with_cancel(qtbot):
     qtbot.waitUntil(lambda: not w.activity.isVisibleTo(w), timeout=3000)
 
 
+def test_a_squeezed_activity_label_is_elided_to_its_width_keeping_the_count(qtbot):
+    w = make_window(qtbot)
+    w.resize(700, 500)
+    w.show()
+    w.statusBar().showMessage("Account 100102-01 · José Núñez and a long status message besides")
+    seen = threading.Event()
+
+    def work(op):
+        op.progress(46, 727)
+        seen.set()
+        op.cancel_event.wait(5)
+
+    op = Operation(w, work, label="Indexing bill-batch-600-v1-with-a-long-name.pdf…", cancellable=True).run()
+    assert seen.wait(5)
+    label = w.activity.label
+    qtbot.waitUntil(lambda: label.isVisible() and "46/727" in label.text(), timeout=3000)
+    qtbot.wait(50)  # one layout pass
+    painted = QLabel.text(label)  # what is drawn, not the whole text
+    assert label.fontMetrics().horizontalAdvance(painted) <= label.contentsRect().width()
+    assert painted.endswith("46/727") and "…" in painted  # shortened in the middle, never cut at the end
+    op.cancel()
+    qtbot.waitUntil(lambda: not w.activity.isVisibleTo(w), timeout=3000)
+
+
 def test_ctx_status_reaches_the_status_bar(qtbot):
     w = make_window(qtbot)
     w.ctx.status("Posted 12 receipts")
