@@ -186,6 +186,7 @@ def test_open_index_select_preview_search(qtbot, batch):
     assert tab.current_row().account == account
     assert tab.preview.current_page == pages[0]
     assert tab.preview.thumbs.count() == 2
+    assert tab.preview.info.text().startswith(f"{account} – 2 pages – ")  # never "2 page(s)"
     tab.preview.thumbs.setCurrentRow(1)
     assert tab.preview.current_page == pages[1]
     tab.preview.next_page()

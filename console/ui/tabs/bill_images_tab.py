@@ -462,7 +462,7 @@ class BillImagesTab(QWidget):
         row = current.data(ROW_ROLE) if current.isValid() else None
         if row is None:
             return
-        self.preview.show_bill(row.pages, f"{row.account} – {len(row.pages)} page(s) – {row.status_text}")
+        self.preview.show_bill(row.pages, f"{row.account} – {len(row.pages)} page{'' if len(row.pages) == 1 else 's'} – {row.status_text}")
 
     def _on_problems_item_activated(self, item: QListWidgetItem) -> None:
         page = item.data(PAGE_ROLE)
