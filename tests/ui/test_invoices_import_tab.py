@@ -195,6 +195,20 @@ def test_invalid_file_blocks_send_and_problems_jump_to_rows(qtbot, make_tab):
     assert tab.jump_to(trailer) is False
 
 
+@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
+def test_another_file_opens_at_its_first_column(qtbot, make_tab, tmp_path):
+    tab = make_tab()
+    tab.resize(900, 600)
+    tab.show()
+    tab.load_file(SAMPLES / "invoices-invalid.txt")
+    _loaded(qtbot, tab)
+    bar = tab.table.horizontalScrollBar()
+    assert bar.value() > 0  # the jump to the first error (TotalAmountDue) scrolled the table right
+    tab.load_file(write(tmp_path, 20))
+    _loaded(qtbot, tab)
+    assert tab.check.ok and bar.value() == 0  # the new file starts at Line / AccountNumber
+
+
 def test_preview_rows_come_first_and_send_waits_for_the_check(qtbot, make_tab, tmp_path, monkeypatch):
     import console.ui.tabs.invoice_import_tab as mod
 

@@ -982,6 +982,8 @@ class InvoiceImportTab(QWidget):
         gen = self._generation
         if self.transfer_panel is not None and self.path != Path(path) and not self.sender.busy:
             self.transfer_panel.clear()  # the last send was another file's: don't show it under this one
+        if self.path != Path(path):  # another file opens at its first column, not where the last one's error was
+            self.table.horizontalScrollBar().setValue(0)
         self.path = Path(path)
         self.check = None
         self.sent = None
