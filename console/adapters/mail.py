@@ -107,7 +107,8 @@ class Mailer:
                 if s.user:
                     if not s.password:
                         raise AuthError("No SMTP password is stored for this profile", system=SYSTEM,
-                                        hint="enter it in Settings → E-mail (kept in the keyring)")
+                                        hint="enter it in Settings → Credentials (E-mail — SMTP password; "
+                                             "kept in the keyring)")
                     smtp.login(s.user, s.password)
                 data_started = True
                 refused = smtp.send_message(msg, from_addr=s.sender or None, to_addrs=recipients)

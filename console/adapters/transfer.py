@@ -464,7 +464,7 @@ class SftpTransfer(Transfer):
         else:
             if not s.password:
                 raise AuthError(f"No password is stored for {s.display}", system=self.system,
-                                hint="enter it in Settings → Transfer")
+                                hint="enter it in Settings → Credentials (Transfer — Password)")
             kwargs["password"] = s.password
         try:
             client.connect(**kwargs)
@@ -502,7 +502,8 @@ class SftpTransfer(Transfer):
             if s.key_passphrase:
                 raise AuthError(f"The private key {s.key_file} could not be opened", system=self.system) from exc
             raise AuthError(f"The private key {s.key_file} is protected by a passphrase and none is stored",
-                            system=self.system, hint="enter the passphrase in Settings → Transfer") from exc
+                            system=self.system,
+                            hint="enter the passphrase in Settings → Credentials (Transfer — Key passphrase)") from exc
         except FileNotFoundError as exc:
             raise AuthError(f"The private key file {s.key_file} does not exist", system=self.system) from exc
         except (paramiko.SSHException, ValueError, OSError) as exc:
@@ -634,7 +635,7 @@ class FtpTransfer(Transfer):
         s = self.settings
         if not s.password:
             raise AuthError(f"No password is stored for {s.display}", system=self.system,
-                            hint="enter it in Settings → Transfer")
+                            hint="enter it in Settings → Credentials (Transfer — Password)")
         ftp: ftplib.FTP
         if s.protocol == "ftps":
             ftp = _SessionReusingFTP_TLS(context=self._context(), timeout=s.timeout)
