@@ -449,10 +449,12 @@ class BillPreview(QWidget):
         cur = self.current_page if n else 0
         self.page_spin.blockSignals(True)
         self.page_spin.setEnabled(n > 0)
+        self.page_spin.setMinimum(1 if n else 0)  # no document: a blank box, not "Page 1 of 0"
+        self.page_spin.setSpecialValueText("" if n else " ")
         self.page_spin.setMaximum(max(1, n))
-        self.page_spin.setValue(max(1, cur))
+        self.page_spin.setValue(max(1, cur) if n else 0)
         self.page_spin.blockSignals(False)
-        self.page_label.setText(f"of {n}")
+        self.page_label.setText(f"of {n}" if n else "")
         self.prev_button.setEnabled(n > 0 and cur > 1)
         self.next_button.setEnabled(n > 0 and cur < n)
         for b in (self.zoom_in_button, self.zoom_out_button, self.fit_width_button, self.fit_page_button):

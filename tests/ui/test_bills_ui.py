@@ -173,8 +173,11 @@ def test_filter_searches_and_shows_only_problems():
 
 def test_open_index_select_preview_search(qtbot, batch):
     tab = make_tab(qtbot)
+    # nothing open: a blank page box, not "Page 1 of 0"
+    assert tab.preview.page_spin.text().strip() == "" and tab.preview.page_label.text() == ""
     tab.open_batch(batch)
     qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
+    assert tab.preview.page_label.text() == f"of {tab.preview.page_count}" and tab.preview.page_spin.text() == "1"
     want = expected_bills()
     got = [(r.account, r.pages) for r in tab.model.rows()]
     assert got == want
