@@ -503,7 +503,7 @@ class _State:
                 for r, line in zip(rows, lines, strict=False):
                     if len(r) != width:
                         self.sink.add(line, None, "field_count",
-                                      f"The record has {len(r)} fields, {width} expected"
+                                      f"The record has {len(r)} field{'s' if len(r) != 1 else ''}, {width} expected"
                                       + (" (a quote may be unbalanced)" if len(r) > width else ""))
                         r = (r + [""] * width)[:width]
                     fixed.append(r)
@@ -740,12 +740,12 @@ def _read_delimited(text: Iterator[str], st: _State) -> None:
         st.report()
     if tail is not None and not failure:
         row, line, last = tail
-        if last > line and len(row) != st.width and any("\n" in f or "\r" in f for f in row):
-            # csv (not strict) read from an opening quote to the end of the file: RFC 4180
-            # says a quoted field ends with a quote, so the quote was never closed
+        if len(row) != st.width and any("\n" in f or "\r" in f for f in row):
+            # csv (not strict) read from an opening quote to the end of the file, line ends and
+            # all: RFC 4180 says a quoted field ends with a quote, so the quote was never closed
+            swallowed = f": lines {line:,} to {last:,} were read as one record" if last > line else ""
             st.sink.add(line, None, "quoting",
-                        f"A quoted field on line {line} is never closed: lines {line:,} to {last:,} were read "
-                        "as one record (a quote is missing)")
+                        f"A quoted field on line {line} is never closed{swallowed} (a quote is missing)")
     if failure:
         line, msg = failure[0]
         st.unreadable = True

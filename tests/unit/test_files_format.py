@@ -307,3 +307,10 @@ def test_a_runaway_first_line_is_unreadable_not_empty():
     r = read("AccountNumber,InvoiceNumber\n\"" + "x" * 1_100_000 + "\n")
     assert [p.rule for p in r.errors] == ["quoting"]
     assert r.errors[0].line is not None and "cannot be read past this line" in r.errors[0].message
+
+
+def test_a_quote_opened_on_the_last_line_is_named_too():
+    r = read("AccountNumber,InvoiceNumber\n\"12-3,INV1\n")
+    quoting = [p for p in r.errors if p.rule == "quoting"]
+    assert [(p.line, p.message) for p in quoting] == [(2, "A quoted field on line 2 is never closed (a quote is missing)")]
+    assert "The record has 1 field, 2 expected" in [p.message for p in r.errors]
