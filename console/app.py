@@ -139,6 +139,15 @@ class Services:
         return build_account_sync_service(self)
 
     @cached_property
+    def conveyances(self):
+        """Conveyances: the old owner's Invoice Cloud enrollment ends, exactly once."""
+        if "conveyances" in self.overrides:
+            return self.overrides["conveyances"]
+        from console.services.conveyance import build_conveyance_service
+
+        return build_conveyance_service(self)
+
+    @cached_property
     def conversions(self):
         """ic-conversion-v1 files (paperless, AutoPay, registration) from Caselle customers."""
         if "conversions" in self.overrides:

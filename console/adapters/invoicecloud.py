@@ -102,6 +102,26 @@ class InvoiceCloudClient:
         return resp.json()  # type: ignore[union-attr]
 
 
+    # ---- conveyances (a property changed hands)
+    def post_conveyance(self, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """Release the old owner's registration, AutoPay and paperless and flag the final bill,
+        idempotent on the key. Never retried: on an unknown outcome call :meth:`find_conveyance`."""
+        resp = _call(self, "POST", CONVEYANCES_PATH, body=body, headers={"Idempotency-Key": idempotency_key},
+                     mutation=True)
+        return resp.json()  # type: ignore[union-attr]
+
+    def find_conveyance(self, idempotency_key: str) -> dict[str, Any] | None:
+        """The conveyance Invoice Cloud holds under the key, or None (ask before a re-send)."""
+        resp = _call(self, "GET", f"{CONVEYANCES_PATH}/{requests.utils.quote(idempotency_key, safe='')}",
+                     allow_404=True)
+        return resp.json() if resp is not None else None
+
+    def registration(self, account: str) -> dict[str, Any]:
+        """Registered, AutoPay, paperless and final-bill flags Invoice Cloud holds for ``account``."""
+        resp = _call(self, "GET", f"/api/v1/accounts/{requests.utils.quote(account, safe='')}/registration")
+        return resp.json()  # type: ignore[union-attr]
+
+
 class InvoiceCloudRemoteError(RemoteError):
     """Invoice Cloud refused or failed a request; ``code`` is its error code (ACCOUNT_NOT_REGISTERED…)."""
 
@@ -114,6 +134,7 @@ class InvoiceCloudRemoteError(RemoteError):
 
 
 BALANCES_PATH = "/api/v1/balances"
+CONVEYANCES_PATH = "/api/v1/conveyances"
 
 
 def _call(client: InvoiceCloudClient, method: str, path: str, *, body: Any = None, headers: dict | None = None,

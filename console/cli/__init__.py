@@ -24,6 +24,7 @@ AREAS: dict[str, str] = {
     "invoices": "invoice export: check it against its layout (and send it) to Invoice Cloud",
     "transfer": "file transfer: connection test, pinned host keys, remote folders, delivery status",
     "adjustments": "account sync: send Caselle adjustments to Invoice Cloud as balance updates, exactly once",
+    "conveyances": "conveyances: end the old owner's Invoice Cloud AutoPay, paperless and registration, exactly once",
     "conversions": "data conversion file (paperless, AutoPay, registration) for Invoice Cloud",
     "counter": "counter payments: list a day's payments, resolve unconfirmed card payments",
 }

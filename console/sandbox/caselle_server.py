@@ -53,6 +53,7 @@ from graphql.language import StringValueNode
 
 from console.domain.money import AmountError, parse_amount
 from console.paths import resource
+from console.sandbox import caselle_conveyance as conveyance
 from console.sandbox import seed as demo
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class CaselleStore:
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a killed process
         self._db.execute("PRAGMA busy_timeout=30000")
         with self._lock:
-            self._db.executescript(_DDL)
+            self._db.executescript(_DDL + conveyance.DDL)
             self._seed_if_new(seed, count)
 
     def close(self) -> None:
@@ -226,10 +227,10 @@ class CaselleStore:
         with self._write() as db:
             stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
             seed, count = int(stored.get("seed", demo.DEFAULT_SEED)), int(stored.get("count", demo.DEFAULT_COUNT))
-            for table in ("receipts", "batches", "adjustments", "usage", "customers", "meta"):
+            for table in ("receipts", "batches", "adjustments", "usage", "customers", "meta", conveyance.TABLE):
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
-                db.execute("DELETE FROM sqlite_sequence WHERE name = 'adjustments'")
+                db.execute("DELETE FROM sqlite_sequence WHERE name IN ('adjustments', ?)", (conveyance.TABLE,))
             self._insert_seed(db, seed, count, as_of or demo.demo_today())
 
     @staticmethod
@@ -688,7 +689,7 @@ def _receipt(row: sqlite3.Row) -> dict:
             "voidedBy": row["voided_by"], "voidReason": row["void_reason"], "reversal": reversal}
 
 
-class _Resolvers:
+class _Resolvers(conveyance.ConveyanceResolvers):
     """Root value for queries and mutations; field names are the schema's."""
 
     def __init__(self, server: CaselleServer):

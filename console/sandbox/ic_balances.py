@@ -151,6 +151,9 @@ class BalanceStore:
                 seed = int(stored.get("seed", demo.DEFAULT_SEED))
                 for table in ("balances", "accounts", "meta"):
                     self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                for table in ("ic_enrollments", "ic_conveyances"):  # console.sandbox.ic_conveyance's state
+                    self._db.execute(f"DROP TABLE IF EXISTS {table}")
+                self._conveyance_ready = False
                 self._insert_seed(count, seed, as_of or demo.demo_today())
                 self._db.execute("COMMIT")
             except BaseException:

@@ -277,6 +277,7 @@ class InvoiceCloudServer:
 
 def start(ctx) -> Any:
     """Runner part."""
+    import console.sandbox.ic_conveyance  # noqa: F401 - registers the conveyance routes
     import console.sandbox.ic_gateway  # noqa: F401 - registers the card gateway's routes
     from console.sandbox import ic_balances  # registers the balance routes (account sync)
     from console.sandbox.runner import RunningPart

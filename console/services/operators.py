@@ -22,10 +22,12 @@ LOCKOUT_S = 300.0
 #: What each role may do. Supervisors may do everything.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "cashier": frozenset({"take_payment", "void_own_same_day", "post"}),
-    "clerk": frozenset({"take_payment", "void_own_same_day", "post", "import", "retry"}),
+    "clerk": frozenset({"take_payment", "void_own_same_day", "post", "import", "retry", "account_sync",
+                        "send_bills"}),
     "support": frozenset({"diagnostics", "view_audit"}),
     "supervisor": frozenset({"take_payment", "void_own_same_day", "void_any", "post", "import", "retry",
-                             "override", "resolve_review", "settings", "diagnostics", "view_audit"}),
+                             "override", "resolve_review", "settings", "diagnostics", "view_audit",
+                             "account_sync", "send_bills"}),
 }
 
 
