@@ -43,6 +43,7 @@ from console.domain.money import format_money
 from console.services.account_sync import OUTCOME_LABELS, BalanceUpdate, HistoryRow, SyncResult
 from console.services.conversions import ConversionBuild, ConversionRow
 from console.ui.context import UiContext
+from console.ui.conveyance_view import ConveyanceView
 from console.ui.errors import show_error
 from console.ui.operations import Operation
 from console.ui.table_model import ListTableModel
@@ -384,6 +385,8 @@ class AccountSyncView(QWidget):
         self.pages = QTabWidget()
         self.pages.addTab(adjustments_page, "Adjustments to Invoice Cloud")
         self.pages.addTab(conversion_page, "Data conversion")
+        self.conveyance_view = ConveyanceView(ctx)
+        self.pages.addTab(self.conveyance_view, "Conveyances")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
