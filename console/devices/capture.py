@@ -42,8 +42,8 @@ ERROR = "error"
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _TYPES = frozenset([*range(0x00, 0x05), *range(0x80, 0x86)])
-_CLEAR_T1 = re.compile(r"%[A-Za-z]\d{12,19}\^")
-_CLEAR_T2 = re.compile(r";\d{12,19}[=Dd]")
+_CLEAR_T1 = re.compile(r"%[A-Za-z][\d*]{12,19}\^")  # masked with * too: another maker's reader (MagTek)
+_CLEAR_T2 = re.compile(r";[\d*]{12,19}[=Dd]")
 _FRAGMENT_CHARS = 40
 _REMAINDER_CHARS = 8
 
@@ -554,11 +554,11 @@ def _clear_start(body: str):
     if body[0] == "%":
         if _CLEAR_T1.match(body):
             return True
-        return None if re.fullmatch(r"%([A-Za-z]\d{0,19})?", body) else False
+        return None if re.fullmatch(r"%([A-Za-z][\d*]{0,19})?", body) else False
     if body[0] == ";":
         if _CLEAR_T2.match(body):
             return True
-        return None if re.fullmatch(r";\d{0,19}", body) else False
+        return None if re.fullmatch(r";[\d*]{0,19}", body) else False
     return False
 
 

@@ -17,8 +17,8 @@ name, expiry (when the reader shows it), reader serial and KSN. The encrypted bl
 frame that carries them) are wrapped in :class:`EncryptedPayload`, whose ``repr``/``str`` never
 show them and which refuses to be pickled; it exists only to be handed to the gateway.
 
-Clear (unencrypted) ISO track data is refused as "reader is not encrypting", and no rejection
-ever carries any of the input: messages name only the failed check.
+Clear ISO track data is refused as "reader is not encrypting", a MagTek frame as not supported
+(:mod:`console.devices.makers`); no rejection carries any input: messages name only the check.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from console.devices.ambles import describe_amble
+from console.devices import makers
 from console.errors import UserFacingError
 
 __all__ = [
@@ -635,6 +636,8 @@ def parse_frame(text: str, *, preamble: str = "", postamble: str = "") -> Swiped
     inner = text.strip(_EDGE)
     if preamble and inner.startswith((preamble, preamble.swapcase())):
         inner = inner[len(preamble):].lstrip(_EDGE)
+    if not inner.startswith(STX) and (maker := makers.frame_maker(inner)):
+        raise makers.unsupported_reader(maker)  # a MagTek frame is named as such, never "not encrypting"
     if not inner.startswith(STX) and looks_like_clear_tracks(inner):
         raise ReaderNotEncrypting() from None  # before any other check: it says the most
     s = _strip_preamble(text, preamble)

@@ -24,6 +24,12 @@ from typing import Any
 from console import __version__
 from console.config import API_VERSIONS, validate
 from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
+from console.services.diagnostics_integration import (
+    NOT_SUPPORTED_TITLE,
+    READERS_TITLE,
+    check_card_readers,
+    check_not_supported,
+)
 
 log = logging.getLogger(__name__)
 
@@ -619,6 +625,8 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
     (KSN_TITLE, check_reader_ksns),
     ("Audit log", check_audit),
     ("Log location", check_logs),
+    (READERS_TITLE, check_card_readers),
+    (NOT_SUPPORTED_TITLE, check_not_supported),
 )
 
 
