@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from console.devices.ambles import describe_amble
 from console.devices import makers
+from console.devices.ambles import describe_amble
 from console.errors import UserFacingError
 
 __all__ = [
