@@ -1,4 +1,6 @@
-"""``biller-console bills``: index a bill batch PDF and split it into one PDF per bill.
+"""``biller-console bills``: index a bill batch PDF, split it into one PDF per bill, send the bills.
+
+``bills send`` (``console/cli/bills_send.py``) has its own exit codes (77: not permitted).
 
 Exit codes: 0 all good; 1 done, but something needs a look (unmatched pages, duplicate
 accounts, held bills, invoices without an image or images without an invoice);
@@ -42,6 +44,10 @@ def register(sub) -> None:
     sb.add_argument("--usage-months", type=int, choices=(12, 24), default=12, help="months in the usage chart")
     sb.add_argument("--invoices", type=Path, help="also write the matching invoice file (ic-invoice-v1)")
     sb.set_defaults(func=cmd_sandbox_batch)
+
+    from console.cli import bills_send
+
+    bills_send.register(bsub)
 
     tp = bsub.add_parser("template-check", help="validate a template file")
     tp.add_argument("template", type=Path)
