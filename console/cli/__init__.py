@@ -26,6 +26,8 @@ AREAS: dict[str, str] = {
     "adjustments": "account sync: send Caselle adjustments to Invoice Cloud as balance updates, exactly once",
     "conveyances": "conveyances: end the old owner's Invoice Cloud AutoPay, paperless and registration, exactly once",
     "conversions": "data conversion file (paperless, AutoPay, registration) for Invoice Cloud",
+    "posting": "end-of-day / reconciliation report: posting report --date D [--csv] [--pdf] [--json]",
+    "audit": "audit log: audit export --out FILE.csv (hash chain checked)",
     "counter": "counter payments: list a day's payments, resolve unconfirmed card payments",
 }
 

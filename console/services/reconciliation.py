@@ -301,3 +301,34 @@ def to_pdf(report: ReconciliationReport, path: Path, *, training: bool = False) 
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path
+
+
+# --------------------------------------------------------------------------- one day, for every front end
+def report_for_day(journal, caselle_factory, day: dt.date) -> ReconciliationReport:
+    """The end-of-day report of ``day`` with Caselle's batch totals, as the Posting tab, the
+    ``posting report`` command and the Day Close show it (``caselle_factory()`` may fail: the
+    journal's side stands on its own)."""
+    report = build_report(journal, day=day)
+    try:
+        caselle = caselle_factory()
+    except Exception as exc:  # noqa: BLE001 - any failure only leaves Caselle's column empty
+        report.caselle_note = f"Caselle's batch totals could not be read: {exc}"
+        return report
+    return add_caselle_batches(report, caselle)
+
+
+def to_dict(report: ReconciliationReport) -> dict:
+    """The report as JSON-ready data (amounts as strings with two decimals)."""
+    def tally(t: Tally) -> dict:
+        return {m: {"count": t.counts[m], "amount": f"{t.amounts[m]:.2f}"} for m in METRICS}
+
+    return {"title": report.title, "generated_at": report.generated_at.isoformat(sep=" "), "files": report.files,
+            "total": tally(report.total), "by_tender": {k: tally(t) for k, t in report.by_tender.items()},
+            "by_batch": {k: tally(t) for k, t in report.by_batch.items()},
+            "caselle_batches": {k: {"status": cb.status, "receipts": cb.receipts, "total": f"{cb.total:.2f}",
+                                    "voided": cb.voided, "other_sources": f"{report.batch_difference(k):.2f}"}
+                                for k, cb in sorted(report.caselle_batches.items())},
+            "caselle_note": report.caselle_note or None,
+            "exceptions": [{"key": x.key, "file": x.file, "line": x.line, "state": x.state, "outcome": x.outcome,
+                            "account": x.account, "amount": f"{x.amount:.2f}", "detail": x.detail}
+                           for x in report.exceptions]}

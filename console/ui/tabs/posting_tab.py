@@ -597,13 +597,7 @@ class PostingTab(QWidget):
         posting = self.posting
 
         def work(op):
-            report = reconciliation.build_report(journal, day=day)
-            try:
-                caselle = posting.caselle
-            except Exception as exc:  # noqa: BLE001 - the journal's side stands on its own
-                report.caselle_note = f"Caselle's batch totals could not be read: {exc}"
-                return report
-            return reconciliation.add_caselle_batches(report, caselle)
+            return reconciliation.report_for_day(journal, lambda: posting.caselle, day)
 
         op = Operation(self, work, label="Building the report…").success(self._show_report)
         op.run()
