@@ -63,4 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         from console.ui.app import run_gui  # the only import of the GUI
 
         return run_gui(args)
+    from console.cli.exit_codes import missing_input, report_missing
+
+    problem = missing_input(args)
+    if problem is not None:
+        return report_missing(args, problem)
     return int(args.func(args) or 0)

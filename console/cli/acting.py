@@ -16,9 +16,10 @@ import getpass
 import os
 import sys
 
+from console.cli.exit_codes import NOT_PERMITTED as EXIT_NOT_PERMITTED
 from console.errors import NotPermitted
 
-EXIT_NOT_PERMITTED = 77
+__all__ = ["EXIT_NOT_PERMITTED", "confirmed", "operator_id", "sign_in"]
 
 
 def operator_id(args) -> str:

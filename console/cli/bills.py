@@ -2,9 +2,9 @@
 
 ``bills send`` (``console/cli/bills_send.py``) has its own exit codes (77: not permitted).
 
-Exit codes: 0 all good; 1 done, but something needs a look (unmatched pages, duplicate
-accounts, held bills, invoices without an image or images without an invoice);
-2 bad input (unreadable PDF, invalid template or invoice file).
+Exit codes (the README's table): 0 all good; 2 done, but something needs a look (unmatched
+pages, duplicate accounts, held bills, invoices without an image or images without an invoice);
+1 invalid input (a template or invoice file that breaks rules); 66 a missing or unreadable PDF.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from console.cli.exit_codes import ATTENTION, INVALID, NO_INPUT, OK
 from console.errors import Cancelled, UserFacingError, ValidationError
 
 
@@ -26,7 +27,7 @@ def register(sub) -> None:
     ix.add_argument("--template", type=Path, help="template TOML (default: the profile's, else the sandbox's)")
     ix.add_argument("--json", action="store_true", help="print JSON")
     ix.add_argument("--workers", type=int, default=None, help="reader processes (default: one per core)")
-    ix.set_defaults(func=cmd_index)
+    ix.set_defaults(func=cmd_index, input_files=("pdf", "template"))
 
     sp = bsub.add_parser("split", help="write one PDF per bill")
     sp.add_argument("pdf", type=Path, help="the bill batch PDF")
@@ -35,7 +36,7 @@ def register(sub) -> None:
     sp.add_argument("--invoices", type=Path, help="invoice file (ic-invoice-v1) to name and cross-check bills")
     sp.add_argument("--naming", help="file name pattern, e.g. '{account}_{invoice}.pdf' (default: the profile's)")
     sp.add_argument("--json", action="store_true", help="print JSON")
-    sp.set_defaults(func=cmd_split)
+    sp.set_defaults(func=cmd_split, input_files=("pdf", "template", "invoices"))
 
     sb = bsub.add_parser("sandbox-batch", help="print a bill batch PDF for the sandbox's demo customers")
     sb.add_argument("--out", type=Path, required=True, help="the PDF to write")
@@ -51,7 +52,7 @@ def register(sub) -> None:
 
     tp = bsub.add_parser("template-check", help="validate a template file")
     tp.add_argument("template", type=Path)
-    tp.set_defaults(func=cmd_template_check)
+    tp.set_defaults(func=cmd_template_check, input_files=("template",))
 
 
 def _profile(args):
@@ -100,7 +101,9 @@ def _fail(exc: Exception, as_json: bool) -> int:
     print(f"error: {exc}", file=sys.stderr)
     for p in problems:
         print(f"  - {p}", file=sys.stderr)
-    return 2
+    from console.bills.pdf import BadPdfError
+
+    return NO_INPUT if isinstance(exc, BadPdfError) else INVALID
 
 
 def _quiet_broken_pipe(fn):
@@ -138,7 +141,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"  ! {issue.message}")
         if index.unmatched_pages:
             print(f"unmatched pages: {_ranges(index.unmatched_pages)}")
-    return 0 if index.clean else 1
+    return OK if index.clean else ATTENTION
 
 
 @_quiet_broken_pipe
@@ -178,7 +181,7 @@ def cmd_split(args: argparse.Namespace) -> int:
             for acc in check.images_without_invoice:
                 print(f"  bill for account {acc} has no invoice")
     needs_look = bool(result.held or index.unmatched_pages or (check is not None and not check.clean))
-    return 1 if needs_look else 0
+    return ATTENTION if needs_look else OK
 
 
 def cmd_sandbox_batch(args: argparse.Namespace) -> int:

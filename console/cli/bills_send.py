@@ -6,9 +6,10 @@ through the transfer service, journaled exactly once (a bill already delivered i
 "already sent", never sent twice). The operator signs in (``--operator`` /
 ``$BILLER_CONSOLE_OPERATOR``, PIN ``$BILLER_CONSOLE_PIN``) and needs the ``send_bills`` permission.
 
-Exit codes (the README's table): 0 every bill sent or already sent; 1 something needs a look
-(a bill failed or was not sent, held bills, unmatched pages); 2 bad input (unreadable PDF,
-invalid template or invoice file); 77 not permitted.
+Exit codes (the README's table): 0 every bill sent or already sent; 2 something needs a look
+(a bill failed or was not sent, held bills, unmatched pages); 1 invalid input (a template or
+invoice file that breaks rules) or the send could not start; 66 a missing or unreadable file;
+77 not permitted.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import sys
 from pathlib import Path
 
 from console.cli.acting import EXIT_NOT_PERMITTED, operator_id, sign_in
+from console.cli.exit_codes import ATTENTION as EXIT_LOOK
+from console.cli.exit_codes import INVALID as EXIT_FAILED
+from console.cli.exit_codes import NO_INPUT
+from console.cli.exit_codes import OK as EXIT_OK
 from console.errors import Cancelled, NotPermitted, UserFacingError
-
-EXIT_OK, EXIT_LOOK, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def register(bsub) -> None:
@@ -33,7 +36,7 @@ def register(bsub) -> None:
     sd.add_argument("--naming", help="file name pattern (default: the profile's)")
     sd.add_argument("--operator", default="", help="operator ID (default: $BILLER_CONSOLE_OPERATOR)")
     sd.add_argument("--json", action="store_true", help="print JSON")
-    sd.set_defaults(func=cmd_send)
+    sd.set_defaults(func=cmd_send, input_files=("pdf", "template", "invoices"))
 
 
 def cmd_send(args) -> int:
@@ -54,12 +57,14 @@ def cmd_send(args) -> int:
             result = split_batch(args.pdf, index, args.out, invoices=invoices,
                                  naming=args.naming or naming_for(profile))
         except (UserFacingError, Cancelled) as exc:
-            return _emit(args, {"error": str(exc)}, EXIT_BAD_INPUT)
+            from console.bills.pdf import BadPdfError
+
+            return _emit(args, {"error": str(exc)}, NO_INPUT if isinstance(exc, BadPdfError) else EXIT_FAILED)
         report = send_bills(result, transfer_service_for(services), operator=operator, profile=profile)
     except NotPermitted as exc:
         return _emit(args, {"error": str(exc), "status": "not_permitted"}, EXIT_NOT_PERMITTED)
     except UserFacingError as exc:
-        return _emit(args, {"error": str(exc)}, EXIT_LOOK)
+        return _emit(args, {"error": str(exc)}, EXIT_FAILED)
     finally:
         services.close()
     out = {"pdf": str(args.pdf), "bills": len(result.written), "held": len(result.held),

@@ -2,8 +2,8 @@
 
     biller-console invoices check FILE [--layout NAME] [--json]
 
-Exit codes: 0 the file is valid (warnings allowed); 1 it breaks rules (errors listed);
-2 it cannot be read at all (missing file, binary data) or the layout does not exist.
+Exit codes (the README's table): 0 the file is valid (warnings allowed); 1 it breaks rules
+(errors listed); 66 it cannot be read at all (missing file, binary data) or the layout does not exist.
 JSON: ``{records, total_amount_due, errors: [{line, column, rule, message}], warnings: [...]}``
 plus layout, encoding, fingerprint, trailer and summary; amounts are strings.
 
@@ -21,6 +21,7 @@ import json
 import sys
 from pathlib import Path
 
+from console.cli.exit_codes import CANCELLED, INVALID, NO_INPUT
 from console.errors import Cancelled, UserFacingError
 
 # Modules adding actions to `biller-console invoices` (loaded when present).
@@ -57,12 +58,12 @@ def cmd_check(args) -> int:
                 "warnings": [],
             }, indent=1))
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return NO_INPUT
     except Cancelled:
-        return 2
+        return CANCELLED
     except UserFacingError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return INVALID
     try:
         if args.json:
             print(json.dumps(check.as_dict(), indent=1))

@@ -29,7 +29,7 @@ file to ``.snt``, then "delivered"); ``--wait`` polls up to that many seconds fo
 Exit codes:
   0  sent (or found already delivered by an earlier attempt)
   1  the file breaks rules; nothing was sent
-  2  the file cannot be read, or the layout does not exist
+  66 the file cannot be read, or the layout does not exist
   3  refused: already sent (needs a supervisor), unknown or changed host key, credentials,
      or the server refused; nothing was sent
   4  the connection was lost; the outcome is unknown — run the same command again (it
@@ -49,7 +49,7 @@ from typing import Any
 
 from console.errors import Cancelled, NetworkError, NotPermitted, UserFacingError
 
-EXIT_SENT, EXIT_INVALID, EXIT_UNREADABLE, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 2, 3, 4
+EXIT_SENT, EXIT_INVALID, EXIT_UNREADABLE, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 66, 3, 4
 
 
 def register(actions) -> None:

@@ -11,7 +11,8 @@ Only CloudStore payments go into the file: every payment whose InvoiceType is no
 bill type (42) is a CloudStore item whose InvoiceType is its item code; it needs a GL account
 in the ``--gl-map`` CSV (else the profile's map). See console/services/lockbox.py.
 
-Exit codes: 0 done; 1 any error (and nothing was written); 2 the command could not run.
+Exit codes (the README's table): 0 done; 1 any error (and nothing was written); 66 an input file
+(payments, GL map, the lockbox file) does not exist.
 JSON amounts are strings; errors are ``{line, column, rule, message}``.
 """
 
@@ -42,30 +43,30 @@ def register(sub) -> None:
                    help="include items already in a released lockbox file (needs --supervisor and PIN)")
     b.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
     b.add_argument("--json", action="store_true", help="print JSON")
-    b.set_defaults(func=cmd_build)
+    b.set_defaults(func=cmd_build, input_files=("payments", "gl_map"))
 
     c = lsub.add_parser("check", help="read a lockbox file back and check every rule and total")
     c.add_argument("file", type=Path)
     c.add_argument("--json", action="store_true", help="print JSON")
-    c.set_defaults(func=cmd_check)
+    c.set_defaults(func=cmd_check, input_files=("file",))
 
     s = lsub.add_parser("send", help="send a built lockbox file through Stratus or by e-mail (once)")
     s.add_argument("file", type=Path)
     s.add_argument("--via", choices=("stratus", "email"), help="default: the profile's setting")
     s.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
     s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=cmd_send)
+    s.set_defaults(func=cmd_send, input_files=("file",))
 
     m = lsub.add_parser("summary", help="print the summary sheet (totals per GL and batch, fingerprint)")
     m.add_argument("file", type=Path)
     m.add_argument("--pdf", type=Path, help="write it as PDF instead")
-    m.set_defaults(func=cmd_summary)
+    m.set_defaults(func=cmd_summary, input_files=("file",))
 
     h = lsub.add_parser("handed-over", help="record that a file left the console another way")
     h.add_argument("file", type=Path)
     h.add_argument("--note", default="", help="how it was delivered")
     h.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
-    h.set_defaults(func=cmd_handed_over)
+    h.set_defaults(func=cmd_handed_over, input_files=("file",))
 
     f = lsub.add_parser("files", help="lockbox files built and released")
     f.add_argument("--json", action="store_true", help="print JSON")

@@ -7,7 +7,8 @@ registry refuses it): it resumes, finishing whatever a killed or interrupted run
 
 Exit codes: 0 every entry of the file is done or reported (no-op, superseded, void of a payment
 never posted, queued for the lockbox); 1 the file is invalid or cannot be used (nothing was
-posted); 2 entries remain (rejected, waiting for review, or not finished: run again).
+posted); 2 entries remain (rejected, waiting for review, or not finished: run again); 66 the
+file does not exist (the README's table).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def register(sub) -> None:
     p.add_argument("--supervisor", help="supervisor ID approving --override (PIN from "
                                         "$BILLER_CONSOLE_SUPERVISOR_PIN or asked for)")
     p.add_argument("--workers", type=int, default=1, help="parallel Caselle calls (default 1)")
-    p.set_defaults(func=cmd_post)
+    p.set_defaults(func=cmd_post, input_files=("file",))
 
 
 def _operator(args) -> str:

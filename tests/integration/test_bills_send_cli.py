@@ -1,5 +1,5 @@
 """``bills send`` from the command line against the embedded sandbox (real SFTP): every bill sent once, a
-second run reports them already sent and sends nothing, a cashier is refused with 77, bad input is 2."""
+second run reports them already sent and sends nothing, a cashier is refused with 77, a missing file is 66."""
 
 from __future__ import annotations
 
@@ -31,6 +31,6 @@ def test_bills_send_sends_each_bill_once(tmp_path: Path):
     assert second.returncode == 0 and json.loads(second.stdout)["counts"]["already sent"] == 3
     assert json.loads(second.stdout)["counts"]["sent"] == 0
     bad = _cli("bills", "send", str(tmp_path / "missing.pdf"), "--out", str(out), "--json")
-    assert bad.returncode == 2 and json.loads(bad.stdout)["error"]
+    assert bad.returncode == 66 and "missing.pdf does not exist" in json.loads(bad.stdout)["error"]
     wrong_pin = _cli("bills", "send", str(pdf), "--out", str(out), "--json", pin="0000")
     assert wrong_pin.returncode == 77

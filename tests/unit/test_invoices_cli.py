@@ -44,19 +44,19 @@ def test_invalid_file_exit_1_lists_line_column_rule(tmp_path, capsys):
     assert "15.51" in got["errors"][0]["message"]
 
 
-def test_unreadable_exit_2(tmp_path, capsys):
+def test_unreadable_exit_66(tmp_path, capsys):
     code, got = _run(capsys, tmp_path / "missing.txt", "--json")
-    assert code == 2 and got["errors"][0]["rule"] == "unreadable"
+    assert code == 66 and got["errors"][0]["rule"] == "unreadable"
     garbage = tmp_path / "garbage.bin"
     garbage.write_bytes(bytes(range(256)) * 40)
     code, _ = _run(capsys, garbage, "--json")
-    assert code == 2
+    assert code == 66
 
 
-def test_unknown_layout_exit_2(tmp_path, capsys):
+def test_unknown_layout_exit_66(tmp_path, capsys):
     f = _write(tmp_path, f"{HEADER}\n{ROW}\n")
     code, _ = _run(capsys, f, "--layout", "no-such-layout", "--json")
-    assert code == 2
+    assert code == 66
 
 
 def test_human_output_says_valid_or_invalid(tmp_path, capsys):
