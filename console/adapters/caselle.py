@@ -47,6 +47,7 @@ from graphql.language import Visitor
 
 from console.domain.models import AccountSummary, Adjustment, CustomerDetail, Receipt, UsagePoint
 from console.domain.money import money, parse_amount
+from console.domain.wording import counted
 from console.errors import AuthError, NetworkError, RemoteError, UnsupportedVersionError
 from console.paths import resource
 
@@ -582,7 +583,7 @@ class CaselleClient:
             return TokenStatus("expired", expires, f"the Caselle token expired on {expires:%Y-%m-%d}")
         days = left.days
         if left <= self.warn_ahead:
-            return TokenStatus("warn", expires, f"the Caselle token expires in {days} day(s), on {expires:%Y-%m-%d}: "
+            return TokenStatus("warn", expires, f"the Caselle token expires in {counted(days, 'day')}, on {expires:%Y-%m-%d}: "
                                                 "renew it now")
         return TokenStatus("ok", expires, f"the Caselle token expires on {expires:%Y-%m-%d} ({days} days)")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from console.bills.split import DEFAULT_NAMING, InvoiceRef, check_naming
 from console.bills.template import BillTemplate, load_template
+from console.domain.wording import counted
 from console.errors import ValidationError
 from console.paths import resource
 
@@ -49,7 +50,7 @@ def load_invoice_refs(path: Path | str, *, progress=None, cancel=None) -> list[I
     result = read_file(Path(path), load_layout(INVOICE_LAYOUT), progress=progress, cancel=cancel)
     if result.errors:
         first = "; ".join(str(p) for p in result.errors[:3])
-        raise ValidationError(f"Invoice file {Path(path).name} has {len(result.errors)} error(s), so bill "
+        raise ValidationError(f"Invoice file {Path(path).name} has {counted(len(result.errors), 'error')}, so bill "
                               f"images cannot be matched to it: {first}", list(result.errors))
     return invoice_refs(result.records)
 

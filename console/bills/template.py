@@ -20,6 +20,7 @@ from pathlib import Path
 
 import tomli_w
 
+from console.domain.wording import counted
 from console.errors import Problem, ValidationError
 
 CONTINUATIONS = {
@@ -142,7 +143,7 @@ def parse_template(text: str, source: str = "template") -> BillTemplate:
             + "; ".join(f'"{k}" ({v})' for k, v in CONTINUATIONS.items()))
 
     if problems:
-        raise ValidationError(f"Template {source} has {len(problems)} problem(s): "
+        raise ValidationError(f"Template {source} has {counted(len(problems), 'problem')}: "
                               + "; ".join(str(p) for p in problems), problems)
     assert region is not None and pattern is not None
     return BillTemplate(region=region, pattern=pattern, continuation=continuation, name=name)

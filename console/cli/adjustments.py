@@ -22,6 +22,7 @@ import json
 import os
 import sys
 
+from console.domain.wording import counted
 from console.errors import Cancelled, UserFacingError
 
 EXIT_OK, EXIT_FAILED, EXIT_UNFINISHED = 0, 1, 2
@@ -96,13 +97,13 @@ def _emit(args, out: dict, code: int) -> int:
         return code
     via = out.get("via", "")
     if out.get("dry_run"):
-        print(f"Dry run ({via}): {len(out['pending'])} balance update(s) would be sent; nothing was journaled")
+        print(f"Dry run ({via}): {counted(len(out['pending']), 'balance update')} would be sent; nothing was journaled")
         for p in out["pending"][:200]:
             problem = f"  [not sendable: {p['problem']}]" if p.get("problem") else ""
             print(f"  {p['AdjustmentId']:<12} {p['AccountNumber']:<12} {p['AdjustmentAmount']:>10} "
                   f"balance {p['BalanceDue']:>10}  {p['Reason']}{problem}")
         return code
-    print(f"Account sync ({via}): {status}; {out.get('found', 0)} new adjustment(s) from Caselle")
+    print(f"Account sync ({via}): {status}; {counted(out.get('found', 0), 'new adjustment')} from Caselle")
     for outcome, n in sorted(out.get("outcomes", {}).items()):
         print(f"  {outcome}: {n}")
     for r in out.get("reported", [])[:100]:

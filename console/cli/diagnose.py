@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from console.domain.wording import counted
 from console.errors import UserFacingError
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
@@ -47,7 +48,7 @@ def cmd_diagnose(args) -> int:
                 if c.hint and c.state != "pass":
                     print(f"         {'':<{width}}  fix: {c.hint}")
             counts = report.counts()
-            print(f"{counts['pass']} passed, {counts['warn']} warning(s), {counts['fail']} failed")
+            print(f"{counts['pass']} passed, {counted(counts['warn'], 'warning')}, {counts['fail']} failed")
         if args.bundle:
             from console.services.support_bundle import build_support_bundle
 

@@ -24,6 +24,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, UserFacingError, ValidationError
 
 
@@ -165,7 +166,7 @@ def cmd_build(args) -> int:
         preview = svc.preview(source, date_from=args.date_from, date_to=args.date_to,
                               override_duplicates_by=override_by)
         if preview.errors or not preview.items:
-            raise ValidationError(f"No lockbox file was written: {len(preview.errors)} problem(s)", preview.errors)
+            raise ValidationError(f"No lockbox file was written: {counted(len(preview.errors), 'problem')}", preview.errors)
         result = svc.build(preview, out, overwrite=args.overwrite)
     except (UserFacingError, OSError) as exc:
         extra = {"file": None, "source": args.payments.name}
@@ -194,7 +195,7 @@ def cmd_build(args) -> int:
 
     text = summary_text(result.summary)
     if result.warnings:
-        text += f"\n{len(result.warnings)} warning(s):\n" + "".join(f"  {w}\n" for w in result.warnings[:50])
+        text += f"\n{counted(len(result.warnings), 'warning')}:\n" + "".join(f"  {w}\n" for w in result.warnings[:50])
     _emit(args.json, payload, text)
     return 0
 
@@ -221,9 +222,9 @@ def cmd_check(args) -> int:
 
         text = summary_text(svc.summary(f, args.file.name))
     else:
-        text = f"{args.file.name}: {len(f.errors)} error(s)\n" + "".join(f"  {p}\n" for p in f.errors[:200])
+        text = f"{args.file.name}: {counted(len(f.errors), 'error')}\n" + "".join(f"  {p}\n" for p in f.errors[:200])
     if res.released_elsewhere:
-        text += (f"\n{len(res.released_elsewhere)} item(s) are already in another released lockbox file:\n"
+        text += (f"\n{counted(len(res.released_elsewhere), 'item')} {agree(len(res.released_elsewhere), 'is')} already in another released lockbox file:\n"
                  + "".join(f"  {p.confirmation} {p.describe()}\n" for p in res.released_elsewhere[:50]))
     _emit(args.json, payload, text)
     return 0 if f.ok else 1

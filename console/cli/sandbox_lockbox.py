@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from console.domain.wording import counted
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("Lockbox (CloudStore)")
@@ -59,7 +61,7 @@ def handle(args: argparse.Namespace) -> int | None:
             for r in rows:
                 print(f"{r['received_at']}  to {', '.join(r['to'])}  {r['subject']}"
                       + (f"  [{', '.join(r['attachments'])}]" if r["attachments"] else ""))
-            print(f"{len(rows)} message(s) in {Path(rows[0]['file']).parent}")
+            print(f"{counted(len(rows), 'message')} in {Path(rows[0]['file']).parent}")
         return 0
     return None
 

@@ -25,6 +25,7 @@ import json
 import os
 import sys
 
+from console.domain.wording import counted
 from console.errors import NetworkError, UserFacingError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 3, 4
@@ -187,7 +188,7 @@ def cmd_ls(args) -> int:
     if args.json:
         print(json.dumps({"folder": folder, "files": rows}, indent=1))
     else:
-        print(f"{folder}: {len(rows)} file(s)")
+        print(f"{folder}: {counted(len(rows), 'file')}")
         for r in rows:
             print(f"  {r['name']:<40} {r['size']:>12,}  {r['state']}")
     return EXIT_OK

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from console.devices import makers
 from console.devices.ambles import describe_amble
+from console.domain.wording import counted
 from console.errors import UserFacingError
 
 __all__ = [
@@ -123,7 +124,7 @@ class EncryptedPayload:
         return dict(self._clear_lengths)
 
     def __repr__(self) -> str:
-        return f"<EncryptedPayload: {len(self._blocks)} encrypted block(s), hidden>"
+        return f"<EncryptedPayload: {counted(len(self._blocks), 'encrypted block')}, hidden>"
 
     __str__ = __repr__
 

@@ -40,6 +40,7 @@ from operator import is_, itemgetter, lt
 from pathlib import Path
 from typing import BinaryIO
 
+from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, ValidationError
 from console.files import rules as _rules
 from console.files.convert import CellError, Converter
@@ -240,7 +241,7 @@ def _read(stream: BinaryIO, name: str, layout: Layout, progress, cancel, today, 
         if sniffed.bad_byte_offset is not None:
             line = line_of_offset(stream, sniffed.bad_byte_offset)
             notes.append((line, None, "encoding",
-                          f"{sniffed.bad_byte_count} byte(s) are valid in neither UTF-8 nor Windows-1252 "
+                          f"{counted(sniffed.bad_byte_count, 'byte')} {agree(sniffed.bad_byte_count, 'is')} valid in neither UTF-8 nor Windows-1252 "
                           f"(first on line {line}); they are shown as \N{REPLACEMENT CHARACTER}{'.' + bom if bom else ''}"))
         else:
             notes.append((None, None, "encoding",

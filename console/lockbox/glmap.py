@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console.domain.wording import counted
 from console.errors import Problem, ValidationError
 
 DEFAULT_GL_FORMAT = r"\d{2}-\d{4}-\d{3}"
@@ -154,7 +155,7 @@ def load_gl_map_csv(path: Path, gl_format: GlFormat | None = None) -> GlMap:
     if header is None:
         problems.append(Problem(None, None, "empty", f"{path.name} is empty"))
     if problems:
-        raise ValidationError(f"The GL map {path.name} has {len(problems)} problem(s)", problems)
+        raise ValidationError(f"The GL map {path.name} has {counted(len(problems), 'problem')}", problems)
     return GlMap(accounts, source=str(path))
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.domain.wording import counted
 from console.errors import Cancelled, Problem, ValidationError
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class ConversionService:
     def write(self, build: ConversionBuild, path: Path) -> Path:
         """Write a clean build atomically; a build with errors writes nothing."""
         if not build.ok:
-            raise ValidationError(f"The conversion has {len(build.errors)} error(s): nothing was written", build.errors)
+            raise ValidationError(f"The conversion has {counted(len(build.errors), 'error')}: nothing was written", build.errors)
         from console.services.account_sync import write_atomically
 
         path = Path(path)
@@ -169,7 +170,7 @@ class ConversionService:
 
         result = read_file(Path(path), LAYOUT)
         if result.errors:
-            raise ValidationError(f"{Path(path).name} has {len(result.errors)} error(s): it was not sent",
+            raise ValidationError(f"{Path(path).name} has {counted(len(result.errors), 'error')}: it was not sent",
                                   result.errors)
         return result
 
@@ -227,7 +228,7 @@ def build_rows(customers, *, effective_date: dt.date | None, include_final: bool
                                     f"account {r.account}: AutoPay enrollment is pending (pre-note not cleared): "
                                     "sent as N", "warning"))
     if skipped:
-        warnings.append(Problem(None, None, "final_billed", f"{skipped} final-billed account(s) left out",
+        warnings.append(Problem(None, None, "final_billed", f"{counted(skipped, 'final-billed account')} left out",
                                 "warning"))
     errors.sort(key=lambda p: (p.line or 0, p.column or ""))
     return ConversionBuild(rows=rows, text=text, errors=errors, warnings=warnings, skipped_final=skipped,

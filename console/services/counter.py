@@ -59,6 +59,7 @@ from console.adapters.journal import (
 )
 from console.domain.models import AccountSummary, CustomerDetail, Receipt
 from console.domain.money import AmountError, format_money, money, parse_amount
+from console.domain.wording import counted
 from console.errors import (
     Cancelled,
     NetworkError,
@@ -635,7 +636,7 @@ class CounterService:
                     continue  # definitely not there: send again under the same key
                 if known:
                     self.journal.finish(key, owner, REPORTED, outcome="not_charged",
-                                        detail=f"the gateway has no transaction after {sends} attempt(s): {exc}")
+                                        detail=f"the gateway has no transaction after {counted(sends, 'attempt')}: {exc}")
                     raise RemoteError("The card gateway did not take the payment: the card was NOT charged",
                                       system="card gateway", hint="try again in a moment, or take another tender") \
                         from exc

@@ -23,6 +23,7 @@ from typing import Any
 
 from console import __version__
 from console.config import API_VERSIONS, validate
+from console.domain.wording import agree, counted
 from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
 from console.services.diagnostics_integration import (
     NOT_SUPPORTED_TITLE,
@@ -269,11 +270,11 @@ def check_profile(run: _Run) -> Check:
     profile = run.services.profile
     problems = validate(profile)
     if problems:
-        return Check("profile", "Profile settings", FAIL, f"Profile {profile.name!r} has {len(problems)} problem(s)",
+        return Check("profile", "Profile settings", FAIL, f"Profile {profile.name!r} has {counted(len(problems), 'problem')}",
                      "Open File › Settings… and correct the settings marked in red",
                      [str(p) for p in problems])
     kind = "built-in training profile" if profile.is_sandbox else "production profile"
-    details = [f"{len(profile.operators)} operator(s)", f"{len(profile.gl_map)} GL mapping(s)"]
+    details = [f"{counted(len(profile.operators), 'operator')}", f"{counted(len(profile.gl_map), 'GL mapping')}"]
     if not any(o.role == "supervisor" and o.pin_hash for o in profile.operators):
         return Check("profile", "Profile settings", WARN,
                      f"{profile.name!r} has no supervisor with a PIN: voids and overrides are refused",
@@ -316,7 +317,7 @@ def check_secrets(run: _Run) -> Check:
         return Check("secrets", "Credentials", PASS, "Training profile: the sandbox provides demo credentials")
     missing = [label for name, label in required_secrets(profile) if not run.services.secrets.get(name)]
     if missing:
-        return Check("secrets", "Credentials", FAIL, f"{len(missing)} credential(s) not entered",
+        return Check("secrets", "Credentials", FAIL, f"{counted(len(missing), 'credential')} not entered",
                      "Enter them in File › Settings… (they are stored in the keyring only)", missing)
     return Check("secrets", "Credentials", PASS, "Every credential this profile needs is present")
 
@@ -366,7 +367,7 @@ def check_caselle_auth(run: _Run) -> Check:
                      "Create a new token in Caselle (third-party access) and enter it in Settings")
     days = left.days
     if days < TOKEN_WARN_DAYS:
-        return Check("caselle_auth", title, WARN, f"The Caselle token expires in {days} day(s), on {when}",
+        return Check("caselle_auth", title, WARN, f"The Caselle token expires in {counted(days, 'day')}, on {when}",
                      "Renew the token in Caselle before it expires, then enter it in File › Settings… › Caselle")
     return Check("caselle_auth", title, PASS, f"Signed in; the token is valid until {when} ({days} days)")
 
@@ -393,7 +394,7 @@ def check_api_version(run: _Run) -> Check:
     disabled = [(n, why) for n, ok, why in feats if not ok]
     if disabled:
         needs = max((why.rsplit(" ", 1)[-1] for _n, why in disabled), key=version_key)
-        return Check("api_version", title, WARN, f"API {version} ({source}): {len(disabled)} feature(s) disabled",
+        return Check("api_version", title, WARN, f"API {version} ({source}): {counted(len(disabled), 'feature')} disabled",
                      f"{', '.join(n for n, _ in disabled)} need {needs}: ask Caselle about the upgrade; until "
                      "then those actions stay disabled with an explanation", details)
     if reported and version_key(reported) > version_key(configured):
@@ -459,7 +460,7 @@ def check_journal(run: _Run) -> Check:
         review = counts.get("needs_review", 0)
         if review:
             return Check("journal", "Journal location", WARN,
-                         f"Writable ({state}); {review} posting(s) need review",
+                         f"Writable ({state}); {counted(review, 'posting')} {agree(review, 'needs')} review",
                          "Open the Posting tab and resolve them (a supervisor decides): the console did not "
                          "learn whether Caselle has them", details)
     return Check("journal", "Journal location", PASS, f"Writable ({state})", "", details)
@@ -549,7 +550,7 @@ def check_reader_ksns(run: _Run) -> Check:
                      details + (["the file was created by this check"] if created else []))
     details += _ksn_stats(path)
     return Check("reader_ksns", KSN_TITLE, PASS,
-                 f"Remembers {count:,} card read(s) for {days} days; a replay is refused, also after a restart",
+                 f"Remembers {counted(count, 'card read')} for {days} days; a replay is refused, also after a restart",
                  "", details)
 
 
@@ -575,7 +576,7 @@ def check_logs(run: _Run) -> Check:
                      "Give this user write access to the log folder (support needs the logs)", [str(paths.log_file)])
     files = sorted(paths.log_dir.glob(paths.log_file.name + "*"))
     size = sum(f.stat().st_size for f in files)
-    return Check("logs", "Log location", PASS, f"Writable ({len(files)} file(s), {size / 1e6:.1f} MB)", "",
+    return Check("logs", "Log location", PASS, f"Writable ({counted(len(files), 'file')}, {size / 1e6:.1f} MB)", "",
                  [str(paths.log_file)])
 
 
@@ -692,5 +693,5 @@ def connection_status(services, *, now: datetime | None = None) -> ConnectionSta
     if p.token_expires is not None:
         days = (p.token_expires - (now or datetime.now(UTC))).days
         if days < TOKEN_WARN_DAYS:
-            warning = "token expired" if days < 0 else f"token expires in {days} day(s)"
+            warning = "token expired" if days < 0 else f"token expires in {counted(days, 'day')}"
     return ConnectionStatus("connected", version, p.url, warning)

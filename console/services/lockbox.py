@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from console.domain.money import format_money
+from console.domain.wording import agree, counted
 from console.errors import (
     NotPermitted,
     Problem,
@@ -472,14 +473,14 @@ class LockboxService:
         # one warning per earlier file (each line of the preview carries its own note)
         for name, ps in dup_by_file.items():
             warnings.append(Problem(ps[0].line, "ConfirmationNumber", "duplicate",
-                                    f"{len(ps)} payment(s) left out: already in the released lockbox file {name} "
+                                    f"{counted(len(ps), 'payment')} left out: already in the released lockbox file {name} "
                                     f"(lines {_lines(ps)})"))
         for name, ps in unsent_by_file.items():
             warnings.append(Problem(ps[0].line, "ConfirmationNumber", "in_unsent_file",
-                                    f"{len(ps)} payment(s) are also in {name}, built but not sent (lines {_lines(ps)})"))
+                                    f"{counted(len(ps), 'payment')} {agree(len(ps), 'is')} also in {name}, built but not sent (lines {_lines(ps)})"))
         if not items and not errors:
             errors.append(Problem(None, None, "empty", "no CloudStore payments to put in a lockbox file"
-                                  + (f" ({utility} utility payment(s) skipped)" if utility else "")))
+                                  + (f" ({counted(utility, 'utility payment')} skipped)" if utility else "")))
         batches = []
         positions: dict[str, tuple[int, int]] = {}
         for n, group in enumerate(plan_batches(items, self.layout.max_items_per_batch), start=1):
@@ -509,7 +510,7 @@ class LockboxService:
               created: datetime | None = None, progress: ProgressFn | None = None, cancel=None) -> BuildResult:
         """Write the file (atomically, verified by reading it back) and register it. Nothing on error."""
         if preview.errors:
-            raise ValidationError(f"The lockbox file cannot be built: {len(preview.errors)} problem(s)",
+            raise ValidationError(f"The lockbox file cannot be built: {counted(len(preview.errors), 'problem')}",
                                   preview.errors)
         if not preview.items:
             raise ValidationError("There are no items for a lockbox file",
@@ -517,7 +518,7 @@ class LockboxService:
         operator = operator or _operator_name()
         built = build_lockbox(preview.items, self.header(created), self.layout, progress=progress, cancel=cancel)
         if not built.ok:
-            raise ValidationError(f"The lockbox file cannot be built: {len(built.errors)} problem(s)", built.errors)
+            raise ValidationError(f"The lockbox file cannot be built: {counted(len(built.errors), 'problem')}", built.errors)
         if progress:
             progress(len(preview.items), len(preview.items), "writing and verifying")
         back = write_lockbox(Path(out_path), built, self.layout, overwrite=overwrite)
@@ -593,7 +594,7 @@ class LockboxService:
             if override_by is None:
                 first = c.released_elsewhere[0]
                 raise ValidationError(
-                    f"{len(c.released_elsewhere)} item(s) of {c.path.name} are already in a released lockbox file",
+                    f"{counted(len(c.released_elsewhere), 'item')} of {c.path.name} {agree(len(c.released_elsewhere), 'is')} already in a released lockbox file",
                     [Problem(None, None, "duplicate", f"confirmation {p.confirmation} is {p.describe()}")
                      for p in c.released_elsewhere[:50]],
                     hint=f"e.g. {first.confirmation}; rebuild without them, or a supervisor may override")

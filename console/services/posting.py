@@ -81,6 +81,7 @@ from console.adapters.journal import (
 )
 from console.config import Profile
 from console.domain.models import CustomerDetail, Receipt
+from console.domain.wording import counted
 from console.errors import (
     AuthError,
     Cancelled,
@@ -362,8 +363,9 @@ class PostingService:
         errors = [p for p in result.errors if getattr(p, "severity", "error") == "error"]
         if errors or not result.ok:
             more = int(getattr(result, "problems_not_listed", 0) or 0)
-            count = f"{len(errors)}{f' (and {more} more)' if more else ''}"
-            raise ValidationError(f"{path.name} has {count} error(s): nothing was imported", errors)
+            total = len(errors) + more
+            listed = f" ({len(errors)} listed)" if more else ""
+            raise ValidationError(f"{path.name} has {counted(total, 'error')}{listed}: nothing was imported", errors)
         fingerprint = getattr(result, "fingerprint", "") or _fingerprint(path)
         warnings = list(getattr(result, "warnings", []) or [])
         with _gc_paused():
@@ -396,7 +398,7 @@ class PostingService:
         with _gc_paused():
             rows, entries, problems, marks = planner[kind](_ticking(records, progress, f"planning {name}"))
         if problems:
-            raise ValidationError(f"{name} breaks {len(problems)} posting rule(s): nothing was imported", problems)
+            raise ValidationError(f"{name} breaks {counted(len(problems), 'posting rule')}: nothing was imported", problems)
         control = sum((_money(_get(v, "Amount")) for _, v in records), Decimal("0.00")) if kind != "changes" \
             else Decimal("0.00")
         return Plan(kind=kind, name=name, fingerprint=fingerprint, records=len(records), control_total=control,

@@ -44,6 +44,7 @@ from console.adapters.journal import (
 )
 from console.adapters.transfer import DeliveryStatus, RemoteFile, Transfer, TransferSettings
 from console.config import Operator, Profile
+from console.domain.wording import agree, counted
 from console.errors import AuthError, Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
 from console.paths import Paths
 from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretStore
@@ -476,7 +477,7 @@ class TransferService:
             return found.file
         removed = t.remove_stale_temps(folder, name)
         if removed:
-            log.info("removed %d stale temporary file(s) of %s", removed, name)
+            log.info("removed %s of %s", counted(removed, "stale temporary file"), name)
         return None
 
     @staticmethod
@@ -570,7 +571,7 @@ class TransferService:
         missing = [f.folder for f in folders if not f.exists]
         message = f"Signed in to {s.host} as {s.user}"
         if missing:
-            message += f"; missing or unreadable folder(s): {', '.join(missing)}"
+            message += f"; missing or unreadable {agree(len(missing), 'folder', 'folders')}: {', '.join(missing)}"
         return ConnectionReport(CONNECTED, **base, fingerprint=fingerprint, folders=tuple(folders), message=message,
                                 hint="check the remote folders in Settings → Transfer" if missing else "")
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.money import format_money
+from console.domain.wording import agree, counted
 from console.services.account_sync import OUTCOME_LABELS, BalanceUpdate, HistoryRow, SyncResult
 from console.services.conversions import ConversionBuild, ConversionRow
 from console.ui.context import UiContext
@@ -482,11 +483,11 @@ class AccountSyncView(QWidget):
         self.pending_model.set_rows(rows)
         self.pending_view.resizeColumnsToContents()
         bad = sum(1 for r in rows if r.problem)
-        text = f"{len(rows)} balance update(s) waiting, total {format_money(self.pending_model.total())}"
+        text = f"{counted(len(rows), 'balance update')} waiting, total {format_money(self.pending_model.total())}"
         if bad:
             text += f"; {bad} cannot be sent (see State)"
         self.pending_label.setText(text if rows else "No balance updates waiting")
-        self.summary.setText(f"{len(rows)} adjustment(s) waiting: Sync now sends each to Invoice Cloud exactly once."
+        self.summary.setText(f"{counted(len(rows), 'adjustment')} waiting: Sync now sends each to Invoice Cloud exactly once."
                              if rows else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
 
     def sync(self) -> Operation:
@@ -540,7 +541,7 @@ class AccountSyncView(QWidget):
         def work(op):
             return svc.retry(keys, operator, op.progress, op.cancel_event), svc.preview(), svc.history()
 
-        return self._run(work, f"Retrying {len(keys)} balance update(s)…", self._show_sync, cancellable=True)
+        return self._run(work, f"Retrying {counted(len(keys), 'balance update')}…", self._show_sync, cancellable=True)
 
     # ---- conversion
     def build_conversion(self) -> Operation:
@@ -569,11 +570,11 @@ class AccountSyncView(QWidget):
         text = (f"{c['accounts']} accounts: {c['paperless']} paperless, {c['autopay']} AutoPay, "
                 f"{c['registered']} registered.")
         if build.errors:
-            text += f" {len(build.errors)} error(s) must be fixed in Caselle before the file can be saved."
+            text += f" {counted(len(build.errors), 'error')} must be fixed in Caselle before the file can be saved."
         else:
             text += " No errors: save the file, then send it."
         if build.warnings:
-            text += f" {len(build.warnings)} warning(s)."
+            text += f" {counted(len(build.warnings), 'warning')}."
         self.conversion_summary.setText(text)
         self.save_button.setEnabled(build.ok and self.ctx.can("import"))
         self.send_button.setEnabled(False)
@@ -627,14 +628,14 @@ def sync_summary(r: SyncResult) -> str:
     elif r.complete:
         head = "Sync complete."
     else:
-        head = f"Sync unfinished: {r.remaining} update(s) still to send."
+        head = f"Sync unfinished: {counted(r.remaining, 'update')} still to send."
     parts = [f"{OUTCOME_LABELS.get(k, k)}: {n}" for k, n in sorted(r.outcomes.items())]
     lines = [head + (" " + "; ".join(parts) + "." if parts else " Nothing new to send.")]
     if r.reported:
         lines.append("Reported: " + "; ".join(f"{x.adjustment_id} ({x.account}): {x.detail}" for x in r.reported[:5])
                      + (" …" if len(r.reported) > 5 else ""))
     if r.review:
-        lines.append(f"{len(r.review)} update(s) need review: Invoice Cloud holds other content under the key.")
+        lines.append(f"{counted(len(r.review), 'update')} {agree(len(r.review), 'needs')} review: Invoice Cloud holds other content under the key.")
     if r.file:
         lines.append(f"File {Path(str(r.file.get('local_path', ''))).name} → {r.file.get('remote_path')}")
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.config import Operator
+from console.domain.wording import counted
 from console.errors import Problem, UserFacingError
 from console.lockbox.glmap import GlFormat, GlMap, check_entry, load_gl_map_csv, save_gl_map_csv
 from console.ui.operations import Operation
@@ -343,9 +344,9 @@ class GlMapDialog(QDialog):
         self.table.blockSignals(False)
         removed = sorted(set(before) - set(m.accounts))
         changed = sorted(c for c in set(before) & set(m.accounts) if before[c] != m.accounts[c])
-        parts = [f"Imported {len(m.accounts)} item code(s) from {path.name}; the file replaces the mapping."]
+        parts = [f"Imported {counted(len(m.accounts), 'item code')} from {path.name}; the file replaces the mapping."]
         if removed:
-            parts.append(f"Removed {len(removed)} code(s) the file does not have: {', '.join(removed[:10])}"
+            parts.append(f"Removed {counted(len(removed), 'code')} the file does not have: {', '.join(removed[:10])}"
                          + (" …" if len(removed) > 10 else "") + ".")
         if changed:
             parts.append(f"New GL account for {', '.join(changed[:10])}" + (" …" if len(changed) > 10 else "") + ".")

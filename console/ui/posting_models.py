@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from console.domain.money import format_money
+from console.domain.wording import counted
 from console.services.posting import PlanRow
 from console.ui.table_model import ListTableModel
 
@@ -333,7 +334,7 @@ def not_loaded_text(name: str, exc: BaseException) -> str:
     if not problems:
         message = getattr(exc, "message", "") or "it could not be read"
         return f"{name} was not imported: {message}. Nothing was posted."
-    lines = [f"{name} has {len(problems)} error(s): nothing was imported or posted. Fix the file and open it again."]
+    lines = [f"{name} has {counted(len(problems), 'error')}: nothing was imported or posted. Fix the file and open it again."]
     for p in problems[:5]:
         where = ", ".join(x for x in (f"line {p.line}" if p.line is not None else "",
                                         f"column {p.column}" if p.column else "") if x)

@@ -55,6 +55,7 @@ from console.config import (
     hash_pin,
     validate,
 )
+from console.domain.wording import counted
 from console.errors import Problem
 from console.ui.errors import show_error
 from console.ui.operations import Operation
@@ -734,8 +735,8 @@ class SettingsDialog(QDialog):
             self._saving(False)
             for name in secrets:
                 self.secret_edits[name].clear()
-            log.info("profile %s saved (%d setting(s) changed, %d credential(s) updated)",
-                     profile.name, len(changed), len(secrets))
+            log.info("profile %s saved (%s changed, %s updated)", profile.name,
+                     counted(len(changed), "setting"), counted(len(secrets), "credential"))
             if audit_error is not None:  # the save happened; make the audit failure visible
                 show_error(self, audit_error)
             self.saved.emit(profile.name)

@@ -119,7 +119,7 @@ def test_counts_the_reads_within_the_retention_and_adds_none(paths):
 
     check = _check(_services(paths))  # 30 days: all four are remembered
     assert check.state == d.PASS, check
-    assert "Remembers 4 card read(s) for 30 days" in check.summary
+    assert "Remembers 4 card reads for 30 days" in check.summary
     assert "retention 30 days" in check.details
     assert any("T134000064: 2" in line and "no serial (keyed): 1" in line and "T134000099: 1" in line
                for line in check.details), check.details
@@ -127,7 +127,7 @@ def test_counts_the_reads_within_the_retention_and_adds_none(paths):
     assert _rows(path) == before  # nothing added: no read counts as a swipe
 
     check = _check(_services(paths, reader_ksn_days=10))  # the profile's retention: the 12-day-old read goes
-    assert check.state == d.PASS and "Remembers 3 card read(s) for 10 days" in check.summary
+    assert check.state == d.PASS and "Remembers 3 card reads for 10 days" in check.summary
     assert _rows(path) == [r for r in before if r[0] != OLD_KSN]
     # the store still refuses a replay of what it remembers (the check left it usable)
     store = KsnStore.in_folder(paths.data_dir, days=10)

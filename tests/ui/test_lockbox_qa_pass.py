@@ -71,7 +71,7 @@ def test_unmapped_codes_are_summed_up_and_a_problem_jumps_to_its_payment(qtbot, 
     rows[5]["InvoiceType"] = "778"
     previewed(qtbot, tab, write_payments(tmp_path / "p.csv", rows))
     head = tab.problems.item(0).text()
-    assert "2 payment(s)" in head and "777, 778" in head and "GL mapping" in head
+    assert "2 payments" in head and "777, 778" in head and "GL mapping" in head
     tab.group_combo.setCurrentIndex(LockboxFilterModel.IN_FILE)  # the unmapped ones are hidden now
     item = next(tab.problems.item(i) for i in range(tab.problems.count()) if "line 7" in tab.problems.item(i).text())
     tab.problems.itemActivated.emit(item)
@@ -190,8 +190,8 @@ def test_importing_a_gl_csv_says_which_codes_it_removes_and_changes(qtbot, tmp_p
     qtbot.waitUntil(lambda: op.done, timeout=5000)
     text = dialog.notice_label.text()
     assert not dialog.notice_label.isHidden()
-    assert "Imported 3 item code(s) from gl.csv" in text
-    assert "Removed 1 code(s) the file does not have: 303" in text  # SANDBOX_GL has 301, 302, 303
+    assert "Imported 3 item codes from gl.csv" in text
+    assert "Removed 1 code the file does not have: 303" in text  # SANDBOX_GL has 301, 302, 303
     assert "New GL account for 302" in text and "Close without saving" in text
     assert sorted(code for _r, code, _gl in dialog.entries()) == ["301", "302", "401"]
     _drain()

@@ -147,7 +147,7 @@ def test_preview_build_and_summary(qtbot, tmp_path):
     assert set(gl_col) <= set(SANDBOX_GL.values())
     assert tab.model.data(tab.model.index(0, BATCH)) == "1/1"
     assert tab.gl_model.data(tab.gl_model.index(tab.gl_model.rowCount() - 1, 1)) == "24"
-    assert "24 CloudStore payment(s)" in tab.summary_label.text() and "1 utility" in tab.summary_label.text()
+    assert "24 CloudStore payments" in tab.summary_label.text() and "1 utility" in tab.summary_label.text()
     assert tab.build_button.isEnabled() and not tab.send_button.isEnabled()
     c = built(qtbot, tab, tmp_path / "lb.txt")
     assert c.ok and (tmp_path / "lb.txt").exists() and "verified" in tab.file_label.text()

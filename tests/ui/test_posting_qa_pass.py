@@ -40,9 +40,9 @@ def test_a_file_with_errors_clears_the_previous_preview_and_lists_its_errors(qtb
 
 
 def test_not_loaded_text_names_line_column_rule_and_caps_the_list():
-    exc = ValidationError("x has 7 error(s)", [Problem(i + 2, "Amount", "amount", f"bad {i}") for i in range(7)])
+    exc = ValidationError("x has 7 errors", [Problem(i + 2, "Amount", "amount", f"bad {i}") for i in range(7)])
     text = not_loaded_text("x.csv", exc)
-    assert text.splitlines()[0] == ("x.csv has 7 error(s): nothing was imported or posted. Fix the file and open "
+    assert text.splitlines()[0] == ("x.csv has 7 errors: nothing was imported or posted. Fix the file and open "
                                     "it again.")
     assert "• line 2, column Amount: bad 0 [amount]" in text and "… and 2 more." in text
     assert not_loaded_text("y.csv", ValueError("boom")) == "y.csv was not imported: it could not be read. " \

@@ -116,7 +116,7 @@ def test_geometry_and_last_tab_are_restored(qtbot, monkeypatch):
 
 def test_connection_state_is_shown(qtbot):
     w = make_window(qtbot)
-    w.show_connection(ConnectionStatus("connected", "2021.02.160", "http://x", "token expires in 12 day(s)"))
+    w.show_connection(ConnectionStatus("connected", "2021.02.160", "http://x", "token expires in 12 days"))
     label = w.findChild(QLabel, "status-caselle")
     assert "connected" in label.text() and "API 2021.02.160" in label.text() and "12 day" in label.text()
     w.show_connection(ConnectionStatus("unreachable", "2021.05", "refused"))

@@ -347,7 +347,7 @@ def _with_journal_and_audit(paths, counts, verify):
 
 def test_postings_needing_review_are_a_warning_with_a_hint(paths):
     checks = run(_with_journal_and_audit(paths, {"pending": 3, "needs_review": 2, "done": 40}, _Verify(True, 9)))
-    assert checks["journal"].state == d.WARN and "2 posting(s) need review" in checks["journal"].summary
+    assert checks["journal"].state == d.WARN and "2 postings need review" in checks["journal"].summary
     assert "Posting tab" in checks["journal"].hint
     assert checks["audit"].state == d.PASS and "9 entries" in checks["audit"].summary
 

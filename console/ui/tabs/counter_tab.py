@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.money import format_money
+from console.domain.wording import counted
 from console.errors import UserFacingError
 from console.services.counter import SEARCH_BY, AccountView, CounterPayment, PaymentResult, PaymentUnconfirmed
 from console.ui.counter_models import AccountResultsModel, RowRole, TodayPaymentsModel
@@ -449,7 +450,7 @@ class CounterTab(QWidget):
         self._show_results(bool(rows))
         n = len(rows)
         self.results_note.setText("No account found — try part of the name, the street or the phone number."
-                                  if not n else f"{n} account(s). Up/Down to choose, Enter to open.")
+                                  if not n else f"{counted(n, 'account')}. Up/Down to choose, Enter to open.")
         if n:
             self.results.setFocus()
             self.results.selectRow(0)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from console.config import Operator
 from console.domain.money import format_money
+from console.domain.wording import agree, counted
 from console.errors import Problem, UserFacingError
 from console.lockbox.glmap import GlMap
 from console.lockbox.summary import Summary, summary_lines
@@ -464,7 +465,7 @@ class LockboxTab(QWidget):
         if codes:  # one line that says what to do, above the payment-by-payment list
             n = sum(1 for ln in p.lines if ln.status == UNMAPPED)
             head = QListWidgetItem(
-                f"{n:,} payment(s) have an item code without a GL account: {', '.join(map(str, codes[:12]))}"
+                f"{counted(n, 'payment')} {agree(n, 'has')} an item code without a GL account: {', '.join(map(str, codes[:12]))}"
                 + (" …" if len(codes) > 12 else "")
                 + ". A supervisor adds the codes under GL mapping… (or double-click a payment), then Preview again.")
             head.setForeground(Qt.GlobalColor.darkRed)
@@ -473,17 +474,17 @@ class LockboxTab(QWidget):
             head.setFont(font)
             head.setData(Qt.ItemDataRole.UserRole, None)
             self.problems.insertItem(0, head)
-        parts = [f"{len(p.items):,} CloudStore payment(s) for the file, {format_money(p.total)} in "
-                 f"{len(p.batches)} batch(es)"]
+        parts = [f"{counted(len(p.items), 'CloudStore payment')} for the file, {format_money(p.total)} in "
+                 f"{counted(len(p.batches), 'batch')}"]
         left_out = [f"{n} {what}" for n, what in ((p.count(DUPLICATE), "already in a sent file"),
                                                   (p.count("voided"), "voided"),
-                                                  (p.skipped_utility, "utility bill payment(s) (posted to Caselle "
-                                                                      "as receipts)"),
                                                   (p.outside_dates, "outside the dates")) if n]
+        if p.skipped_utility:
+            left_out.insert(2, f"{counted(p.skipped_utility, 'utility bill payment')} (posted to Caselle as receipts)")
         if left_out:
             parts.append("left out: " + ", ".join(left_out))
         if p.errors:
-            parts.append(f"<b style='color:#b91c1c'>{len(p.errors)} problem(s) block the file</b>")
+            parts.append(f"<b style='color:#b91c1c'>{counted(len(p.errors), 'problem')} {agree(len(p.errors), 'blocks')} the file</b>")
         if self.duplicates_by is not None:
             parts.append(f"duplicates included by supervisor {self.duplicates_by.name}")
         self.summary_label.setText("; ".join(parts) + ".")
@@ -526,7 +527,7 @@ class LockboxTab(QWidget):
         p = self.preview
         if p is None:
             return
-        who = self._supervisor(f"{p.count(DUPLICATE)} payment(s) are already in a lockbox file that was sent. "
+        who = self._supervisor(f"{counted(p.count(DUPLICATE), 'payment')} {agree(p.count(DUPLICATE), 'is')} already in a lockbox file that was sent. "
                                "Putting them in this file too makes Caselle import them twice unless that "
                                "file was never imported. A supervisor must approve.", "lockbox.include_duplicates")
         if who is not None:
@@ -584,11 +585,11 @@ class LockboxTab(QWidget):
                       f"UTC by {reg.released_by}")
         if f.ok:
             self.file_label.setText(
-                f"<b>{c.path.name}</b> — {len(f.items):,} items in {len(f.batches)} batch(es), "
+                f"<b>{c.path.name}</b> — {counted(len(f.items), 'item')} in {counted(len(f.batches), 'batch')}, "
                 f"{format_money(f.total)} — verified — SHA-256 {f.fingerprint[:16]}… — {status}")
             self.file_label.setToolTip(f"{c.path}\nSHA-256 {f.fingerprint}")
         else:
-            self.file_label.setText(f"<b style='color:#b91c1c'>{c.path.name}: {len(f.errors)} problem(s) — "
+            self.file_label.setText(f"<b style='color:#b91c1c'>{c.path.name}: {counted(len(f.errors), 'problem')} — "
                                     "not a valid lockbox file</b>")
         self._update_actions()
 
@@ -609,7 +610,7 @@ class LockboxTab(QWidget):
         self.preview = None
         self.summary_label.setText(f"Lockbox file {c.path.name} read back: "
                                    + ("every record, total and count checks out." if c.ok
-                                      else f"{len(c.file.errors)} problem(s)."))
+                                      else f"{counted(len(c.file.errors), 'problem')}."))
         self._show_file(c)
 
     # ---- send -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.money import format_money
+from console.domain.wording import counted
 from console.errors import Cancelled, NotPermitted
 from console.services import reconciliation
 from console.services.posting import ACH_REJECT, ALL_KINDS, CHANGE, V_2021_05, Plan, RunResult, journal_rows
@@ -383,7 +384,7 @@ class PostingTab(QWidget):
         total = f", control total {format_money(plan.control_total)}" if plan.kind != "changes" else ""
         text = f"{plan.name}: {plan.records} rows{total}, no errors."
         if plan.warnings:
-            text += f" {len(plan.warnings)} warning(s): " + "; ".join(str(w) for w in plan.warnings[:3])
+            text += f" {counted(len(plan.warnings), 'warning')}: " + "; ".join(str(w) for w in plan.warnings[:3])
         imported = plan.already_imported
         self.override_button.setVisible(imported is not None)
         if imported is not None:
