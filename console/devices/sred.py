@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from console.devices import makers
 from console.devices.ambles import describe_amble
-from console.domain.wording import counted
 from console.errors import UserFacingError
 
 __all__ = [
@@ -124,7 +123,7 @@ class EncryptedPayload:
         return dict(self._clear_lengths)
 
     def __repr__(self) -> str:
-        return f"<EncryptedPayload: {counted(len(self._blocks), 'encrypted block')}, hidden>"
+        return f"<EncryptedPayload: encrypted blocks {len(self._blocks)}, hidden>"
 
     __str__ = __repr__
 
