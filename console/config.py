@@ -22,6 +22,7 @@ from typing import Any
 import tomli_w
 
 from console.devices import reader_config as _reader
+from console.domain import bif as _bif
 from console.domain.money import AmountError, money
 from console.errors import Problem, ValidationError
 from console.paths import Paths
@@ -66,6 +67,8 @@ FIELDS: tuple[Setting, ...] = (
     Setting("invoicecloud", "api_url", "url", "", "Invoice Cloud API URL", required_in_production=True),
     Setting("invoicecloud", "gateway_url", "url", "", "Card gateway URL", required_in_production=True),
     Setting("invoicecloud", "invoice_type", "int", 42, "Invoice type (utility bills)"),
+    Setting("invoicecloud", "virtual_site", "url", "", "Virtual site",
+            "The Invoice Cloud site the biller's customers pay at; shown on receipts and the account panel"),
     Setting("invoicecloud", "invoice_layout", "str", "ic-invoice-v1", "Invoice file layout",
             "A layout under resources/layouts or the administrator's layouts folder", pattern=r"[A-Za-z0-9_.-]+"),
     # Transfer (Stratus / SFTP / FTP)
@@ -101,12 +104,24 @@ FIELDS: tuple[Setting, ...] = (
     Setting("biller", "minimum_payment", "money", Decimal("0.00"), "Minimum payment"),
     Setting("biller", "expire_bill", "bool", False, "Expire bill for payment after due date"),
     Setting("biller", "batch_auto_close", "bool", True, "Close batches automatically", "The seed: auto close"),
-    Setting("biller", "autopay", "bool", True, "AutoPay offered"),
-    Setting("biller", "paperless", "bool", True, "Paperless offered"),
+    Setting("biller", "autopay", "bool", True, "AutoPay offered",
+            "Off: the account panel shows no AutoPay, and AutoPay change-log rows are reported, not posted"),
+    Setting("biller", "paperless", "bool", True, "Paperless offered",
+            "Off: the account panel shows no paperless, and paperless change-log rows are reported, not posted"),
+    Setting("biller", "usage_graphs", "bool", True, "History usage graphs",
+            "Invoice Cloud Advance Setting #109: off hides the usage chart of the account panel"),
     Setting("biller", "nsf_fee", "money", Decimal("0.00"), "NSF fee on ACH rejects", "0 = no fee"),
     Setting("biller", "cashier_voids_own_same_day", "bool", True, "Cashiers may void their own same-day receipts"),
     Setting("biller", "overpayment_limit", "money", Decimal("0.00"), "Overpayment needs confirmation above",
             "0 = any overpayment needs confirmation"),
+    # Invoice file options Invoice Cloud sets "via BIF customization" (console/domain/bif.py)
+    Setting("bif", "autopay_days_before_due", "int", 3, "AutoPay collection: days before the due date",
+            "AutoPay accounts are drafted this many days before the due date (AutoPayDate; 0 = on it)",
+            check=_bif.check_days(0, 30)),
+    Setting("bif", "notify_days_before_due", "list", ["10", "3"], "E-mail notifications: days before the due date",
+            "Up to three, e.g. 10, 3 (NotifyDate1…3)", check=_bif.check_notify_days),
+    Setting("bif", "expire_days_after_due", "int", 30, "Bill expires: days after the due date",
+            "With \"Expire bill for payment after due date\" on (BillExpires)", check=_bif.check_days(1, 365)),
     # Bill images
     Setting("bills", "mode", "choice", "images", "Bill presentment", "PDF images, or Invoice Cloud's own template",
             choices=("images", "ic_template")),

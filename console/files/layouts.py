@@ -110,6 +110,7 @@ class Layout:
     checks: tuple[Check, ...] = ()
     description: str = ""
     source: Path | None = None
+    version: int = 1  # a layout grows optional columns by version (docs/layouts.md)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -316,6 +317,7 @@ def parse_layout(data: dict, *, source: Path | None = None) -> Layout:
         checks=checks,
         description=str(data.get("description", "")),
         source=source,
+        version=int(data.get("version", 1)),
     )
     from console.files import rules  # registered rule functions
     from console.files.convert import Converter

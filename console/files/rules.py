@@ -356,3 +356,31 @@ def latest_wins(t: Table, check: Check) -> Iterator[Finding]:
         if j is not None and j != i and atv[i] is not None:
             yield i, at, _fmt(check, "{at} {value} is superseded by the later row on line {line} (same {keys})",
                               at=at, value=atv[i], line=t.lines[j], keys=" and ".join(keys))
+
+
+@rule("date_order")
+def date_order(t: Table, check: Check) -> Iterator[Finding]:
+    """The dates of ``columns`` (a list, in order) follow each other: each on or after the one
+    before (``strict = true``: after it). Empty cells are skipped (the BIF columns are optional).
+    The later date of the first pair out of order is named — unless it is the ``reference``
+    column (the due date), then the other one is. Message values: ``column`` and ``value`` (the
+    date named), ``other`` and ``other_value``, ``word`` ("after" / "on or after")."""
+    names = [t.name(str(c)) for c in check.params.get("columns", ()) if str(c).casefold() in t._keys]
+    names = [n for n in names if _present(t.distinct(n)) != []]  # a column empty in the whole file
+    if len(names) < 2:
+        return
+    strict = bool(check.params.get("strict", False))
+    reference = str(check.params.get("reference", "")).casefold()
+    word = "after" if strict else "on or after"
+    for i, row in enumerate(zip(*(t.col(n) for n in names), strict=True)):
+        prev = None
+        for name, value in zip(names, row, strict=True):
+            if value is None:
+                continue
+            if prev is not None and (value <= prev[1] if strict else value < prev[1]):
+                (col, v), (other, ov) = ((name, value), prev) if name.casefold() != reference else (prev, (name, value))
+                yield i, col, _fmt(check, "{column} {value:%m/%d/%Y} and {other} {other_value:%m/%d/%Y} are out of "
+                                          "order (each date must be {word} the one before)",
+                                   column=col, value=v, other=other, other_value=ov, word=word)
+                break
+            prev = (name, value)

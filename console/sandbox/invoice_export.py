@@ -4,7 +4,9 @@ report would write it — so the Invoice Import tab has something real to open a
 One line per demo customer's latest bill (balance forward): ``PreviousBalance`` is what was
 carried into this bill (last bill's balance less payments, plus adjustments), so
 ``TotalAmountDue = PreviousBalance + CurrentCharges`` exactly; credit balances appear as
-negative totals (a warning, as in real exports). ``BillImage`` follows the bill-image naming
+negative totals (a warning, as in real exports). The BIF-customization columns (AutoPayDate,
+NotifyDate1-3, BillExpires: layout version 2) are filled from the profile's rules
+(:class:`console.domain.bif.BifRules`). ``BillImage`` follows the bill-image naming
 (``{account}_{invoice}.pdf``), matching the sandbox bill batch. Written through the layouts
 helper's :func:`~console.files.writer.write_delimited` from the layout file, with the
 trailer; UTF-8 (names such as "José Núñez" stay intact), CRLF.
@@ -24,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from console.config import sandbox_profile
+from console.domain.bif import BifRules
 from console.files.layouts import Layout, load_layout
 from console.files.writer import write_delimited
 from console.sandbox import seed as demo
@@ -66,21 +70,25 @@ def invoice_row(c: demo.DemoCustomer) -> dict[str, Any]:
 
 
 def invoice_rows(count: int = demo.DEFAULT_COUNT, seed: int = demo.DEFAULT_SEED,
-                 as_of: dt.date | None = None) -> list[dict[str, Any]]:
-    return [invoice_row(c) for c in demo.demo_customers(count, seed, as_of)]
+                 as_of: dt.date | None = None, *, rules: BifRules | None = None) -> list[dict[str, Any]]:
+    """The rows, with the BIF-customization columns filled from ``rules`` (default: the sandbox
+    profile's: AutoPay drafted 3 days before the due date, notices 10 and 3 days before)."""
+    rules = rules or BifRules.from_profile(sandbox_profile())
+    return [rules.fill(invoice_row(c)) for c in demo.demo_customers(count, seed, as_of)]
 
 
 def invoice_export_text(count: int = demo.DEFAULT_COUNT, seed: int = demo.DEFAULT_SEED,
-                        as_of: dt.date | None = None, *, layout: Layout | None = None) -> str:
-    return write_delimited(invoice_rows(count, seed, as_of), layout or load_layout(LAYOUT), trailer=True)
+                        as_of: dt.date | None = None, *, layout: Layout | None = None,
+                        rules: BifRules | None = None) -> str:
+    return write_delimited(invoice_rows(count, seed, as_of, rules=rules), layout or load_layout(LAYOUT), trailer=True)
 
 
 def write_invoice_export(path: Path, count: int = demo.DEFAULT_COUNT, seed: int = demo.DEFAULT_SEED,
-                         as_of: dt.date | None = None) -> dict[str, Any]:
+                         as_of: dt.date | None = None, *, rules: BifRules | None = None) -> dict[str, Any]:
     """Write the export atomically; returns a summary (records, total due as a string, path,
-    the day it is dated for)."""
+    the day it is dated for). ``rules``: the profile's BIF rules (:mod:`console.domain.bif`)."""
     as_of = as_of or demo.demo_today()
-    rows = invoice_rows(count, seed, as_of)
+    rows = invoice_rows(count, seed, as_of, rules=rules)
     text = write_delimited(rows, load_layout(LAYOUT), trailer=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -199,6 +199,7 @@ class ReceiptDocument:
     check_number: str = ""
     tendered: Decimal | None = None
     change: Decimal | None = None
+    virtual_site: str = ""  # the Invoice Cloud site the customer pays at (Settings → Invoice Cloud)
 
     def lines(self) -> list[tuple[str, str]]:
         rows = [("Receipt", self.receipt_number or "to follow (queued for Caselle)"),
@@ -940,7 +941,8 @@ class CounterService:
                                auth_code=p.auth_code, transaction_id=p.transaction_id, taken_at=p.taken_at,
                                operator=p.operator, operator_name=op.name if op else "",
                                training=bool(self.profile.training), status=status, card_name=p.card_name,
-                               tender=p.tender, check_number=p.check_number, tendered=p.tendered, change=p.change)
+                               tender=p.tender, check_number=p.check_number, tendered=p.tendered, change=p.change,
+                               virtual_site=str(self.profile.get("invoicecloud_virtual_site") or ""))
 
     # ================================================================== misc
     def _audit(self, operator: str, action: str, subject: str, **details: Any) -> None:

@@ -107,6 +107,7 @@ CLOSE_ATTEMPTS = 6  # closing a batch after a run: attempts when Caselle's answe
 POSTED_KINDS = (RECEIPT, VOID, ACH_REJECT, CHANGE, MANUAL_VOID)  # what post_pending executes
 ALL_KINDS = (*POSTED_KINDS, LOCKBOX_ITEM)
 
+NOT_OFFERED_SETTING = {"AUTOPAY": "biller_autopay", "PAPERLESS": "biller_paperless"}  # off: rows reported
 FILE_KINDS = {"payments": "ic-payments-v1", "rejects": "ic-ach-rejects-v1", "changes": "ic-changes-v1"}
 KIND_OF_FILE = {"payments": (RECEIPT, VOID, LOCKBOX_ITEM), "rejects": (ACH_REJECT,), "changes": (CHANGE,)}
 
@@ -579,6 +580,9 @@ class PostingService:
                 state, outcome, detail = REPORTED, "superseded", f"a later change in this file wins ({latest[k][0]})"
             elif applied is not None and applied > p["changed_at"]:
                 state, outcome, detail = REPORTED, "superseded", f"a later change was imported before ({applied})"
+            elif p["field"] in NOT_OFFERED_SETTING and not self.profile.get(NOT_OFFERED_SETTING[p["field"]]):
+                state, outcome = REPORTED, "not_offered"  # Settings → Biller options: AutoPay / Paperless offered
+                detail = f"{p['field'].title()} is not offered by this biller (Settings → Biller options): not posted"
             elif p["field"] == "AUTOPAY" and not autopay_ok:
                 state, outcome = REJECTED, "unsupported_version"
                 detail = (f"AutoPay enrollment changes need Caselle Connect API {V_2021_05} "

@@ -75,6 +75,8 @@ def paint_receipt(p: QPainter, page: QRectF, doc: ReceiptDocument) -> None:
     y += unit
     thanks = "Card payment approved." if doc.tender == "CARD" else "Payment received."
     line(f"{thanks} Keep this receipt for your records.", 1.3, False, Qt.AlignmentFlag.AlignHCenter, "#4b5563")
+    if doc.virtual_site:
+        line(f"Pay online: {doc.virtual_site}", 1.3, True, Qt.AlignmentFlag.AlignHCenter, "#1e3a8a")
     if doc.training:
         line("TRAINING", 2.0, True, Qt.AlignmentFlag.AlignHCenter, "#b91c1c")
 

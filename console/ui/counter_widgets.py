@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from html import escape
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.bif import BifRules
 from console.domain.money import format_money
 from console.services.counter import AccountView
 from console.ui.counter_usage_chart import UsageChart
@@ -55,11 +59,29 @@ class _Figure(QFrame):
         self.value.setStyleSheet(f"color: {color};")
 
 
+@dataclass(frozen=True)
+class PanelOptions:
+    """What the biller offers (Settings → Biller options / Invoice file options / Invoice Cloud)."""
+
+    autopay_offered: bool = True
+    paperless_offered: bool = True
+    usage_graphs: bool = True  # Invoice Cloud Advance Setting #109
+    virtual_site: str = ""
+    bif: BifRules = BifRules()
+
+    @classmethod
+    def from_profile(cls, profile) -> PanelOptions:
+        return cls(bool(profile.get("biller_autopay")), bool(profile.get("biller_paperless")),
+                   bool(profile.get("biller_usage_graphs")), str(profile.get("invoicecloud_virtual_site") or ""),
+                   BifRules.from_profile(profile))
+
+
 class AccountPanel(QWidget):
     """Everything the cashier needs to know about the account before taking money."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, options: PanelOptions | None = None):
         super().__init__(parent)
+        self.options = options or PanelOptions()
         self.view: AccountView | None = None
         self.title = QLabel("No account selected")
         f = self.title.font()
@@ -94,12 +116,16 @@ class AccountPanel(QWidget):
         self.no_adjustments = QLabel("No adjustments on this account.")
         self.no_adjustments.setStyleSheet("color: #6b7280;")
         self.chart = UsageChart()
+        self.site = QLabel("")
+        self.site.setOpenExternalLinks(True)
+        self.site.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addLayout(figures)
         layout.addWidget(self.facts)
+        layout.addWidget(self.site)
         layout.addWidget(self.notices)
         self.adjustments_title = QLabel("<b>Adjustments</b>")
         layout.addWidget(self.adjustments_title)
@@ -113,9 +139,12 @@ class AccountPanel(QWidget):
     def set_account(self, view: AccountView | None) -> None:
         self.view = view
         has = view is not None
-        for w in (self.balance, self.amount_due, self.minimum_due, self.due_date, self.facts, self.chart,
-                  self.adjustments_title):
+        for w in (self.balance, self.amount_due, self.minimum_due, self.due_date, self.facts, self.adjustments_title):
             w.setVisible(has)
+        self.chart.setVisible(has and self.options.usage_graphs)
+        site = self.options.virtual_site
+        self.site.setText(f"Pays online at <a href='{escape(site, quote=True)}'>{escape(site)}</a>" if site else "")
+        self.site.setVisible(has and bool(site))
         if view is None:
             self.title.setText("No account selected")
             self.subtitle.setText("Find the customer's account: account number, name, address or phone (F2).")
@@ -134,10 +163,7 @@ class AccountPanel(QWidget):
         self.due_date.set(_date(view.due_date), "#b91c1c" if overdue else "#111827")
         bill = (f"<span style='color:#b91c1c'><b>expired</b> {_date(view.bill_expires)}</span>" if view.bill_expired
                 else (f"payable until {_date(view.bill_expires)}" if view.bill_expires else "current"))
-        self.facts.setText(
-            f"Bill: {bill} &nbsp;·&nbsp; Partial payments: <b>{'allowed' if view.partial_allowed else 'not allowed'}"
-            f"</b> &nbsp;·&nbsp; AutoPay: <b>{'on' if view.autopay else 'off'}</b> &nbsp;·&nbsp; "
-            f"Paperless: <b>{_yes(view.paperless)}</b>")
+        self.facts.setText(" &nbsp;·&nbsp; ".join(self._facts(view, bill)))
         self.notices.setText("\n".join(view.notices))
         self.notices.setVisible(bool(view.notices))
         rows = list(view.adjustments)[-20:]
@@ -152,7 +178,19 @@ class AccountPanel(QWidget):
         self.adjustments.resizeColumnsToContents()
         self.adjustments.setVisible(bool(rows))
         self.no_adjustments.setVisible(not rows)
-        self.chart.set_usage(view.usage)
+        if self.options.usage_graphs:
+            self.chart.set_usage(view.usage)
+
+    def _facts(self, view: AccountView, bill: str) -> list[str]:
+        """The facts line: AutoPay (with its draft date) and paperless only where the biller offers them."""
+        facts = [f"Bill: {bill}", f"Partial payments: <b>{'allowed' if view.partial_allowed else 'not allowed'}</b>"]
+        if self.options.autopay_offered:
+            draft = self.options.bif.autopay_date(view.due_date, view.autopay)
+            facts.append(f"AutoPay: <b>{'on' if view.autopay else 'off'}</b>"
+                         + (f", drafts <b>{_date(draft)}</b>" if draft else ""))
+        if self.options.paperless_offered:
+            facts.append(f"Paperless: <b>{_yes(view.paperless)}</b>")
+        return facts
 
 
 READER_STYLES = {

@@ -714,3 +714,18 @@ def test_a_profile_without_operators_lets_nobody_void(env):
     receipt = Receipt("5.00001", "P1", "100001-01", Decimal("10.00"), "CR1", TODAY, "CARD",
                       extra={"createdBy": "anyone"})
     assert "no operators" in svc.void_permission(receipt, "anyone")
+
+
+def test_autopay_and_paperless_changes_are_reported_where_not_offered(env):
+    svc, fake, journal, _ = env
+    svc.profile = svc.profile.with_values(biller_autopay=False, biller_paperless=False)
+    t = dt.datetime(2026, 11, 20, 9, 0)
+    _import(svc, "changes", [_chg(1, "100004-01", "AUTOPAY", "ENROLLED", t), _chg(2, "100001-01", "PAPERLESS", "Y", t),
+                             _chg(3, "100003-01", "PHONE", "(801) 555-0199", t)])
+    svc.post_pending()
+    for key, field in (("change:CH1", "Autopay"), ("change:CH2", "Paperless")):
+        e = journal.get(key)
+        assert (e.state, e.outcome) == (REPORTED, "not_offered") and f"{field} is not offered" in e.detail
+    assert journal.get("change:CH3").state == DONE  # phone changes are not a biller option
+    assert not any(c[0] in ("direct_pay", "update") and c[1] != "100003-01" for c in fake.calls)
+    assert fake.customers["100004-01"].autopay is False

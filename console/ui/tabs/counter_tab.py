@@ -46,7 +46,7 @@ from console.errors import UserFacingError
 from console.services.counter import SEARCH_BY, AccountView, CounterPayment, PaymentResult, PaymentUnconfirmed
 from console.ui.counter_models import AccountResultsModel, RowRole, TodayPaymentsModel
 from console.ui.counter_receipt import ReceiptPreview, print_receipt, save_receipt_pdf
-from console.ui.counter_widgets import AccountPanel, CardBox
+from console.ui.counter_widgets import AccountPanel, CardBox, PanelOptions
 from console.ui.errors import show_error
 from console.ui.operations import Operation
 
@@ -161,7 +161,7 @@ class CounterTab(QWidget):
         search_row.addWidget(self.search_button)
 
         # account panel (left)
-        self.panel = AccountPanel()
+        self.panel = AccountPanel(options=PanelOptions.from_profile(self.ctx.profile))
 
         # payment panel (right): entry page and receipt page
         self.steps = QLabel("")

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.bif import BifRules
 from console.domain.money import format_money
 from console.errors import Problem, UserFacingError
 from console.files.layouts import list_layouts, load_layout
@@ -942,10 +943,12 @@ class InvoiceImportTab(QWidget):
         today = demo_today()  # dated for today: its bills are current, none due in the past
         target = training_invoice_path(self.ctx.services.paths, today)
 
+        rules = BifRules.from_profile(self.ctx.profile)  # the export is built with the profile's BIF rules
+
         def write(_op):
             from console.sandbox.invoice_export import write_invoice_export
 
-            return Path(write_invoice_export(target, as_of=today)["path"])
+            return Path(write_invoice_export(target, as_of=today, rules=rules)["path"])
 
         if self.training_button is not None:
             self.training_button.setEnabled(False)
