@@ -23,6 +23,7 @@ import tomli_w
 
 from console.devices import reader_config as _reader
 from console.domain import bif as _bif
+from console.domain import invoice_types as _types
 from console.domain.money import AmountError, money
 from console.errors import Problem, ValidationError
 from console.paths import Paths
@@ -128,6 +129,9 @@ FIELDS: tuple[Setting, ...] = (
     Setting("bills", "naming", "str", "{account}_{invoice}.pdf", "Bill image file name",
             "{account} and {invoice}; {account}.pdf is used when no invoice file is loaded"),
     Setting("bills", "template", "path", "", "Account-number template (TOML)"),
+    Setting("bills", "templates_by_type", "list", [], "Templates by invoice type",
+            "TYPE=template.toml, e.g. 42=utility.toml, 801=ar-invoice.toml: utility bills and CloudStore / AR "
+            "invoices differ; a batch uses the template of its invoices' type", check=_types.check_type_map),
     # Account sync
     Setting("sync", "adjustments_via", "choice", "api", "Send balance updates by", choices=("api", "file")),
     # Card reader (IDTech SREDKey keyboard wedge): must match how the reader itself is set up

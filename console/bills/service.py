@@ -32,6 +32,18 @@ def resolve_template(path: Path | str | None, profile=None) -> BillTemplate:
     return load_template(sandbox_template_path())
 
 
+def template_for_batch(pdf: Path | str, path: Path | str | None, profile=None, refs=None) -> BillTemplate:
+    """The template given, else the one of the batch's invoice type (``bills_templates_by_type``,
+    :mod:`console.bills.by_type`), else the profile's single template, else the sandbox's."""
+    default = resolve_template(path, profile)
+    if path:
+        return default
+    from console.bills.by_type import choose_template, templates_by_type
+
+    mapping = templates_by_type(profile)
+    return choose_template(pdf, refs, mapping, default).template if mapping else default
+
+
 def naming_for(profile=None) -> str:
     naming = (profile.get("bills_naming") if profile is not None else "") or DEFAULT_NAMING
     return check_naming(str(naming))
@@ -69,6 +81,7 @@ def invoice_refs(records) -> list[InvoiceRef]:
             bill_image=str(values.get("BillImage") or "").strip(),
             bill_date=_sortable_date(values.get("BillDate")),
             line=getattr(rec, "line", None),
+            invoice_type=values.get("InvoiceType") if isinstance(values.get("InvoiceType"), int) else None,
         ))
     return refs
 

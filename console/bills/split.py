@@ -49,6 +49,7 @@ class InvoiceRef:
     bill_image: str = ""
     bill_date: str = ""  # sortable (ISO) so the latest invoice of an account can be picked
     line: int | None = None
+    invoice_type: int | None = None  # 42 utility; CloudStore / AR types choose their own bill template
 
 
 @dataclass(frozen=True)

@@ -62,10 +62,11 @@ def _profile(args):
     return ProfileStore(Paths.default()).load(getattr(args, "profile", None))
 
 
-def _template(args):
-    from console.bills.service import resolve_template
+def _template(args, refs=None):
+    """``--template``, else the template of the batch's invoice type, else the profile's (or the sandbox's)."""
+    from console.bills.service import template_for_batch
 
-    return resolve_template(args.template, _profile_or_none(args))
+    return template_for_batch(args.pdf, args.template, _profile_or_none(args), refs)
 
 
 def _profile_or_none(args):
@@ -152,9 +153,9 @@ def cmd_split(args: argparse.Namespace) -> int:
 
     try:
         profile = _profile_or_none(args)
-        template = _template(args)
         naming = args.naming or naming_for(profile)
         invoices = load_invoice_refs(args.invoices) if args.invoices else None
+        template = _template(args, invoices)
         progress = _progress_printer(not args.json and sys.stderr.isatty())
         index = index_batch(args.pdf, template, progress=progress)
         result = split_batch(args.pdf, index, args.out, invoices=invoices, naming=naming, progress=progress)

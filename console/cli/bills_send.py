@@ -43,7 +43,7 @@ def cmd_send(args) -> int:
     from console.app import build_services
     from console.bills.indexer import index_batch
     from console.bills.send import FAILED, NOT_SENT, send_bills, transfer_service_for
-    from console.bills.service import load_invoice_refs, naming_for, resolve_template
+    from console.bills.service import load_invoice_refs, naming_for, template_for_batch
     from console.bills.split import split_batch
 
     services = build_services(args.profile, operator_id=operator_id(args))
@@ -51,8 +51,8 @@ def cmd_send(args) -> int:
         operator = sign_in(services, args, "send_bills")
         profile = services.profile
         try:
-            template = resolve_template(args.template, profile)
             invoices = load_invoice_refs(args.invoices) if args.invoices else None
+            template = template_for_batch(args.pdf, args.template, profile, invoices)
             index = index_batch(args.pdf, template)
             result = split_batch(args.pdf, index, args.out, invoices=invoices,
                                  naming=args.naming or naming_for(profile))

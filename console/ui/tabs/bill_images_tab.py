@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.bills.by_type import choose_template, templates_by_type
 from console.bills.indexer import BatchIndex, index_batch
 from console.bills.pdf import BadPdfError
 from console.bills.review import (
@@ -85,6 +86,7 @@ class BillImagesTab(QWidget):
         profile = ctx.profile
         self.pdf_path: Path | None = None
         self.template_path: Path | None = None
+        self._configured_path: Path | None = None  # the profile's template (per-type templates may replace it)
         self.template: BillTemplate | None = None
         self.invoices = None
         self.invoices_path: Path | None = None
@@ -105,7 +107,8 @@ class BillImagesTab(QWidget):
             self._template_error = str(exc)
         else:
             configured = profile.get("bills_template")
-            self.template_path = Path(str(configured)).expanduser() if configured else sandbox_template_path()
+            self.template_path = self._configured_path = (Path(str(configured)).expanduser() if configured
+                                                          else sandbox_template_path())
             self._template_op = Operation(self, lambda op: resolve_template(None, profile)) \
                 .success(self._on_configured_template).failure(self._on_configured_template_failed)
         self._index_error = ""  # why the open batch could not be indexed, said in the summary
@@ -366,9 +369,15 @@ class BillImagesTab(QWidget):
         if self.template is None:
             show_error(self, ValidationError(self._template_error or "Choose or draw a bill template first"))
             return
-        path, template = self.pdf_path, self.template
-        self._run(lambda op: index_batch(path, template, progress=op.progress, cancel=op.cancel_event),
-                  f"Indexing {path.name}…", self._on_indexed)
+        path, template, refs = self.pdf_path, self.template, self.invoices
+        # the configured template (not one the clerk chose or drew): the batch's invoice type may pick another
+        mapping = templates_by_type(self.ctx.profile) if self.template_path == self._configured_path else {}
+
+        def work(op):
+            chosen = choose_template(path, refs, mapping, template).template if mapping else template
+            return index_batch(path, chosen, progress=op.progress, cancel=op.cancel_event)
+
+        self._run(work, f"Indexing {path.name}…", self._on_indexed)
         self._index_op = self._op  # a cancelled indexing is said in the summary (the GUI thread sees its end later)
 
     def _on_progress(self, done: int, total, message: str) -> None:
