@@ -45,3 +45,13 @@ def test_the_missing_input_json_names_the_file(tmp_path, capsys):
                  "--gl-map", str(tmp_path / "gl.csv"), "--json"]) == NO_INPUT
     data = json.loads(capsys.readouterr().out)
     assert data["exit"] == 66 and "p.csv does not exist (--payments)" in data["error"]
+
+
+def test_the_coverage_table_names_only_tests_that_exist():
+    doc = (README.parent / "docs" / "seed-coverage.md").read_text(encoding="utf-8")
+    import re
+
+    named = set(re.findall(r"`((?:unit|integration|ui|e2e)/test_\w+\.py)`", doc))
+    assert len(named) > 20
+    assert [n for n in sorted(named) if not (README.parent / "tests" / n).is_file()] == []
+    assert "in progress" in doc and "portal-assisted" in doc
