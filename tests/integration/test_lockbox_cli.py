@@ -52,7 +52,7 @@ def test_without_gl_map_the_profile_mapping_is_used(tmp_path, capsys):
     assert {i["gl_account"] for i in json.loads(out)["items"]} <= {"10-4100-000", "20-4500-000"}
 
 
-def test_bad_gl_map_and_missing_payments_file_exit_1(tmp_path, capsys):
+def test_bad_gl_map_exits_1_and_a_missing_payments_file_66(tmp_path, capsys):
     bad = tmp_path / "gl.csv"
     bad.write_text("ItemCode,GLAccount\n301,not-a-gl\n", encoding="utf-8")
     pay = write_payments(tmp_path / "p.csv", payment_rows(2))
@@ -61,7 +61,8 @@ def test_bad_gl_map_and_missing_payments_file_exit_1(tmp_path, capsys):
     assert code == 1 and json.loads(out)["errors"][0]["rule"] == "gl_format"
     code, out, _ = _run(capsys, "lockbox", "build", "--payments", str(tmp_path / "none.csv"), "--out",
                         str(tmp_path / "x.txt"), "--gl-map", str(write_gl_map(tmp_path / "g2.csv")), "--json")
-    assert code == 1 and not (tmp_path / "x.txt").exists()
+    assert code == 66 and not (tmp_path / "x.txt").exists()  # the README's exit-code table
+    assert "none.csv does not exist (--payments)" in json.loads(out)["error"]
 
 
 def test_check_reports_line_column_rule_and_exits_1(tmp_path, capsys):

@@ -91,8 +91,8 @@ def test_invalid_file_is_never_sent(capsys, tmp_path):
     assert sftp_files() == []
 
 
-def test_unreadable_file_exits_2(capsys, tmp_path):
-    assert main(["invoices", "send", str(tmp_path / "missing.txt")]) == 2
+def test_unreadable_file_exits_66(capsys, tmp_path):
+    assert main(["invoices", "send", str(tmp_path / "missing.txt")]) == 66  # the README's exit-code table
     assert "does not exist" in capsys.readouterr().err
 
 
