@@ -126,3 +126,13 @@ def test_sending_needs_the_account_sync_permission(svc):
         svc.sync(operator="cashier1")
     assert svc.ic_fake.posts == [] and svc.journal.entries(kinds=[KIND]) == []
     assert svc.sync(dry_run=True).found == 1  # looking is not sending
+
+
+def test_a_page_of_events_without_a_conveyance_still_moves_the_watermark(svc):
+    svc.caselle_fake.add("OPENED", "100300-01")  # a new location: nobody moved out
+    svc.caselle_fake.add("OPENED", "100301-01")
+    first = svc.sync(operator="clerk1")
+    assert first.found == 0 and not first.outcomes and first.watermark_after == 2
+    svc.caselle_fake.add("FINAL_BILLED", "100102-01", "100102-02")
+    second = svc.sync(operator="clerk1")
+    assert second.found == 1 and dict(second.outcomes) == {"sent": 1} and second.watermark_after == 3
