@@ -162,3 +162,25 @@ def test_gl_map_rows_are_checked(qtbot, backend):
     assert not dlg.save_button.isEnabled()
     assert "⚠" in dlg.pages.tabText([dlg.pages.tabText(i).removesuffix(" ⚠")
                                      for i in range(dlg.pages.count())].index("GL accounts"))
+
+
+def test_the_integration_page_settings_are_edited_saved_and_checked(qtbot, backend):
+    """Issue 18: usage graphs (#109), Virtual site, the BIF rules and per-type templates are real settings."""
+    save_profile()
+    dlg = dialog(qtbot, backend)
+    assert section_title("bif") == "Invoice file options"
+    dlg.editors["biller_usage_graphs"].widget.setChecked(False)
+    dlg.editors["biller_autopay"].widget.setChecked(False)
+    dlg.editors["invoicecloud_virtual_site"].line.setText("https://www.invoicecloud.com/cityhall")
+    dlg.editors["bif_autopay_days_before_due"].widget.setValue(5)
+    dlg.editors["bif_notify_days_before_due"].line.setText("14, 0")
+    assert dlg.save() is False  # 0 days is refused next to the field
+    dlg.editors["bif_notify_days_before_due"].line.setText("14, 2")
+    dlg.editors["bills_templates_by_type"].line.setText("801=ar.toml")
+    assert dlg.save() is True
+    wait_saved(qtbot, dlg)
+    p = ProfileStore(dlg.services.paths).load("cityhall")
+    assert (p.biller_usage_graphs, p.biller_autopay, p.invoicecloud_virtual_site) == (
+        False, False, "https://www.invoicecloud.com/cityhall")
+    assert p.bif_autopay_days_before_due == 5 and p.bif_notify_days_before_due == ["14", "2"]
+    assert p.bills_templates_by_type == ["801=ar.toml"]
