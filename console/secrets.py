@@ -3,7 +3,12 @@
 keyring is initialised with its *recommended* backends only, so a plaintext file backend
 (``keyrings.alt``) is never picked silently. When no secure backend exists the store says so
 (``secure`` is False, ``backend_description`` explains) and keeps secrets for this session in
-memory only; the UI asks for them per session.
+memory only; the UI asks for them per session (the CLI: ``console.cli.session_secrets``).
+
+Every value set or read is also added to the store's *redaction set*
+(``redaction_values``), which the log filter reads on each record: the filter never calls
+the keyring, so a record logged while a keyring backend loads (inside this store's lock)
+cannot re-enter the store and hang.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ class SecretStore:
         self.profile_name = profile_name
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
+        # values for the log filter: replaced whole (never mutated), so reading needs no lock
+        self._redaction: frozenset[str] = frozenset()
+        self._redaction_lock = threading.Lock()  # serialises writers only
         # Finding the keyring backend costs ~0.15 s (D-Bus probing): done on first use, not at start-up.
         self._backend_value = backend if backend is not None else self._UNSET
 
@@ -72,12 +80,15 @@ class SecretStore:
         if self._backend is None:
             return None
         try:
-            return self._backend.get_password(SERVICE, self._key(name))
+            value = self._backend.get_password(SERVICE, self._key(name))
         except Exception as exc:  # keyring backends raise their own types
             log.warning("keyring read failed for %s: %s", name, type(exc).__name__)
             return None
+        self._remember(value)
+        return value
 
     def set(self, name: str, value: str, *, session_only: bool = False) -> None:
+        self._remember(value)  # before anything can log it
         if session_only or self._backend is None:
             with self._lock:
                 self._memory[name] = value
@@ -95,8 +106,19 @@ class SecretStore:
             except Exception:  # noqa: BLE001 - absent is fine
                 pass
 
+    def _remember(self, value: str | None) -> None:
+        if value and value not in self._redaction:
+            with self._redaction_lock:
+                self._redaction = self._redaction | {value}
+
+    def redaction_values(self) -> frozenset[str]:
+        """Every secret value set or read so far in this process, for the log redaction filter.
+        Never touches the keyring or the store's lock (safe while a backend is loading)."""
+        return self._redaction
+
     def known_values(self) -> list[str]:
-        """Every secret value currently known (for the log redaction filter)."""
+        """Every secret value stored now (reads the keyring: for the support bundle, and to
+        fill the redaction set once at start; never from inside a log filter)."""
         values = []
         for name in ALL:
             v = self.get(name)

@@ -35,7 +35,7 @@ def cmd_diagnose(args) -> int:
         for p in getattr(exc, "problems", []):
             print(f"  {p}", file=sys.stderr)
         return 2
-    setup_logging(services.paths, secret_source=services.secrets.known_values)
+    setup_logging(services.paths, secret_source=services.secrets.redaction_values)
     try:
         report = run_checks(services)
         if args.json:

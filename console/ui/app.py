@@ -21,7 +21,6 @@ _T_IMPORT = time.perf_counter()
 log = logging.getLogger(__name__)
 
 SELF_TEST_OPERATOR_ID = "self-test"
-SECRETS_CACHE_S = 5.0
 
 
 def process_age_s() -> float | None:
@@ -70,21 +69,15 @@ class ConsoleApp:
         self.services = None
         self.window = None
         self.operator = None
-        self._secrets_cache = None
         self.startup_presenter = _read_before_continuing  # tests replace it
 
     # ---- services ---------------------------------------------------------------------
     def known_secrets(self):
-        """Secret values for the log redaction filter; cached briefly (a keyring read per log
-        line would be slow and may prompt), refreshed at once after settings are saved."""
+        """Secret values for the log redaction filter: those the profile's store has set or
+        read in this process (a secret never read cannot be in a log line). Never touches the
+        keyring: a record logged while a keyring backend loads must not wait for the store."""
         services = self.services
-        if services is None:
-            return ()
-        now = time.monotonic()
-        cached = self._secrets_cache
-        if cached is None or cached[0] is not services or now - cached[1] > SECRETS_CACHE_S:
-            cached = self._secrets_cache = (services, now, tuple(services.secrets.known_values()))
-        return cached[2]
+        return () if services is None else services.secrets.redaction_values()
 
     def load_services(self, profile_name: str | None):
         from console.app import build_services
@@ -174,7 +167,6 @@ class ConsoleApp:
         previous = self.operator
         old_secrets = self.services.secrets if self.services is not None else None
         self.close_services()
-        self._secrets_cache = None
         self.services = self.load_services(profile_name)
         if old_secrets is not None and old_secrets.profile_name == self.services.profile.name:
             self.services.secrets = old_secrets  # keeps credentials entered for this session only
@@ -197,7 +189,6 @@ class ConsoleApp:
         self._replace_window(self.services.profile.name)
 
     def _on_settings_saved(self, name: str) -> None:
-        self._secrets_cache = None
         if self.services is not None and name == self.services.profile.name:
             self._replace_window(name, keep_operator=True)
         elif self.window is not None:
