@@ -1,7 +1,8 @@
 """Exact money. Amounts are ``decimal.Decimal`` quantized to cents; never floats.
 
 ``parse_amount`` implements the file-layout rule: decimal with at most two places,
-optional leading ``-``, no thousands separator, no currency sign.
+optional leading ``-``, no thousands separator, no currency sign, and at most
+``MAX_INTEGER_DIGITS`` digits before the point.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-_AMOUNT_RE = re.compile(r"-?(?:\d+(?:\.\d{1,2})?|\.\d{1,2})", re.ASCII)  # 0-9 only, not other scripts' digits
+# The widest amount field any file carries is the lockbox file total: 14 digits of implied
+# cents, so 12 before the point (999,999,999,999.99). Every amount read is held to that, which
+# also keeps sums of any file far inside Decimal's 28 digits (a 29-digit amount made
+# quantize() raise InvalidOperation).
+MAX_INTEGER_DIGITS = 12
+_AMOUNT_RE = re.compile(r"-?(?:\d{1,%d}(?:\.\d{1,2})?|\.\d{1,2})" % MAX_INTEGER_DIGITS,
+                        re.ASCII)  # 0-9 only, not other scripts' digits
+_TOO_LONG_RE = re.compile(r"-?\d{%d,}(?:\.\d*)?" % (MAX_INTEGER_DIGITS + 1), re.ASCII)
 
 
 class AmountError(ValueError):
@@ -23,9 +31,20 @@ def parse_amount(text: str) -> Decimal:
     s = text.strip()
     if not _AMOUNT_RE.fullmatch(s):
         if re.fullmatch(r"-?\d+\.\d{3,}", s, re.ASCII):
-            raise AmountError(f"{text!r} has more than two decimal places")
-        raise AmountError(f"{text!r} is not an amount (digits, optional '-' and up to two decimals)")
+            raise AmountError(f"{_short(text)} has more than two decimal places")
+        if _TOO_LONG_RE.fullmatch(s):
+            raise AmountError(f"{_short(text)} has more than {MAX_INTEGER_DIGITS} digits before the decimal point "
+                              f"(at most {MAX_AMOUNT:,})")
+        raise AmountError(f"{_short(text)} is not an amount (digits, optional '-' and up to two decimals)")
     return Decimal(s).quantize(CENT)
+
+
+MAX_AMOUNT = Decimal(10 ** MAX_INTEGER_DIGITS) - CENT
+
+
+def _short(text: str) -> str:
+    """The text for a message: its start and its length when it is long."""
+    return repr(text) if len(text) <= 40 else f"{text[:24]!r}… ({len(text):,} characters)"
 
 
 def money(value: Decimal | int | str) -> Decimal:

@@ -20,14 +20,16 @@ import re
 from decimal import Context, Decimal, InvalidOperation
 from itertools import compress, count
 
-from console.domain.money import CENT, AmountError, parse_amount
+from console.domain.money import CENT, MAX_INTEGER_DIGITS, AmountError, parse_amount
 from console.files.layouts import Column
 
 _BLANK = re.compile(r"\s*")
 # Files hold ASCII digits: re.ASCII keeps \d to 0-9 (Python's int() and Decimal() would take
 # any script's digits, and so would a Unicode \d).
 _A = re.ASCII
-_AMOUNT_CANON_OPT = re.compile(r"(?:-?\d+\.\d\d)?", _A)
+_AMOUNT_CANON_OPT = re.compile(r"(?:-?\d{1,%d}\.\d\d)?" % MAX_INTEGER_DIGITS, _A)
+_CANON_MAX_LEN = MAX_INTEGER_DIGITS + 3  # a longer canonical cell (or a negative one that long) looks closer
+MAX_INT_DIGITS = 18  # whole numbers (types, counts) are far shorter; int() of 4,300+ digits raises
 _INT = re.compile(r"-?\d+", _A)
 _TS_US = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)", _A)
 _ISO_HINT = re.compile(r"\d{4}-\d\d-\d\d", _A)
@@ -444,6 +446,8 @@ class Converter:
             if c.implied_decimals:
                 if not _INT.fullmatch(s):
                     raise CellError("amount", f"{c.name} {_show(s)} is not an amount in implied cents")
+                if len(s.lstrip("-")) > MAX_INTEGER_DIGITS + c.implied_decimals:
+                    raise CellError("amount", f"{c.name} {_show(s)} has more than {MAX_INTEGER_DIGITS} digits in units")
                 value = Decimal(int(s)).scaleb(-c.implied_decimals).quantize(CENT)
             else:
                 try:
@@ -455,6 +459,8 @@ class Converter:
         if t == "int":
             if not _INT.fullmatch(s):
                 raise CellError("int", f"{c.name} {_show(s)} is not a whole number")
+            if len(s.lstrip("-")) > MAX_INT_DIGITS:
+                raise CellError("int", f"{c.name} {_show(s)} has more than {MAX_INT_DIGITS} digits")
             value = int(s)
             self._check_range(value)
             return value
@@ -728,7 +734,7 @@ def _canonical_data(cells) -> bytes | None:
     # (occurrences of ".00\n" cannot overlap: one per line end at most); so each cell has its
     # one '.' followed by exactly two digits.
     n = len(cells)
-    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != n \
+    if data.translate(None, _AMOUNT_BYTES_NL) or data.count(b".") != n or max(map(len, cells)) > _CANON_MAX_LEN \
             or data.translate(_DIGITS_AS_ZERO).count(b".00\n") != n:
         return None
     return data

@@ -43,7 +43,7 @@ from typing import BinaryIO
 from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, ValidationError
 from console.files import rules as _rules
-from console.files.convert import CellError, Converter
+from console.files.convert import CellError, Converter, _show
 from console.files.encoding import SAMPLE, binary_reason, line_of_offset, sniff
 from console.files.layouts import Column, Layout, load_layout
 from console.files.packed import PackedAmounts, PackedText
@@ -634,8 +634,8 @@ class _State:
                           f"The {t.marker} line must be {t.marker},<record count>,<control total>")
             return
         count_text, total_text = cells[1].strip(), cells[2].strip()
-        if not (count_text.isascii() and count_text.isdigit()):
-            self.sink.add(line, "count", "trailer_format", f"Trailer record count {count_text!r} is not a whole number")
+        if not (count_text.isascii() and count_text.isdigit()) or len(count_text) > 18:
+            self.sink.add(line, "count", "trailer_format", f"Trailer record count {_show(count_text)} is not a whole number")
             return
         count = int(count_text)
         total = None

@@ -129,7 +129,7 @@ def load_gl_map_csv(path: Path, gl_format: GlFormat | None = None) -> GlMap:
     first_line: dict[str, int] = {}
     header: list[str] | None = None
     fmt = gl_format or GlFormat()
-    for row in reader:
+    for row in _rows(reader, path):
         line = reader.line_num
         if not any(c.strip() for c in row):
             continue
@@ -157,6 +157,21 @@ def load_gl_map_csv(path: Path, gl_format: GlFormat | None = None) -> GlMap:
     if problems:
         raise ValidationError(f"The GL map {path.name} has {counted(len(problems), 'problem')}", problems)
     return GlMap(accounts, source=str(path))
+
+
+def _rows(reader, path: Path):
+    """The CSV rows; a field past the csv module's limit (128 KiB: a quote never closed, or
+    not a GL map at all) is one clear problem naming the line, not a csv traceback."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValidationError(f"{path.name} is not a readable GL map",
+                                  [Problem(reader.line_num, None, "csv",
+                                           f"cannot read this line ({exc}); a GL map line is "
+                                           "ItemCode,GLAccount (at most 8 and 20 characters)")]) from None
 
 
 def save_gl_map_csv(path: Path, gl_map: GlMap) -> None:
