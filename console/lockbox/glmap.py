@@ -159,19 +159,27 @@ def load_gl_map_csv(path: Path, gl_format: GlFormat | None = None) -> GlMap:
     return GlMap(accounts, source=str(path))
 
 
+FIELD_LIMIT = 131_072  # the csv module's default limit; the reader of data files raises it for itself
+
+
 def _rows(reader, path: Path):
-    """The CSV rows; a field past the csv module's limit (128 KiB: a quote never closed, or
-    not a GL map at all) is one clear problem naming the line, not a csv traceback."""
+    """The CSV rows; a field past 128 KiB (a quote never closed, or not a GL map at all) is
+    one clear problem naming the line, not a csv traceback, whatever limit the process set."""
     while True:
         try:
-            yield next(reader)
+            row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
+            row, reason = None, str(exc)
+        else:
+            reason = "" if max(map(len, row), default=0) <= FIELD_LIMIT else f"field larger than {FIELD_LIMIT:,}"
+        if reason:
             raise ValidationError(f"{path.name} is not a readable GL map",
                                   [Problem(reader.line_num, None, "csv",
-                                           f"cannot read this line ({exc}); a GL map line is "
-                                           "ItemCode,GLAccount (at most 8 and 20 characters)")]) from None
+                                           f"cannot read this line ({reason}); a GL map line is "
+                                           "ItemCode,GLAccount (at most 8 and 20 characters)")])
+        yield row
 
 
 def save_gl_map_csv(path: Path, gl_map: GlMap) -> None:
