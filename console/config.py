@@ -307,6 +307,7 @@ def validate(profile: Profile) -> list[Problem]:
             url = str(profile.get(s.name))
             if url and not url.lower().startswith("https://"):
                 problems.append(Problem(None, s.name, "tls", f"{s.label} must use https:// in production"))
+    problems += _naming_problems(profile)
     gl_format = str(profile.get("lockbox_gl_format"))
     try:
         gl_re = re.compile(gl_format)
@@ -326,6 +327,21 @@ def validate(profile: Profile) -> list[Problem]:
             problems.append(Problem(None, f"operators.{op.operator_id}", "unique", "operator ID used twice"))
         seen.add(op.operator_id)
     return problems
+
+
+def _naming_problems(profile: Profile) -> list[Problem]:
+    """The bill naming setting, by the same check ``bills split --naming`` uses."""
+    from console.bills.naming import check_naming
+
+    s = _BY_NAME["bills_naming"]
+    naming = str(profile.get(s.name) or "")
+    if not naming:  # the default is used
+        return []
+    try:
+        check_naming(naming, option=f"{s.label} (bills.naming)")
+    except ValidationError as exc:
+        return [Problem(None, s.name, "naming", exc.message)]
+    return []
 
 
 # ---- PINs: salted slow hash only -------------------------------------------------------

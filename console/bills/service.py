@@ -46,7 +46,10 @@ def template_for_batch(pdf: Path | str, path: Path | str | None, profile=None, r
 
 def naming_for(profile=None) -> str:
     naming = (profile.get("bills_naming") if profile is not None else "") or DEFAULT_NAMING
-    return check_naming(str(naming))
+    return check_naming(str(naming), option=NAMING_SETTING)
+
+
+NAMING_SETTING = "The profile's bill image file name (Settings › Bill images, bills.naming)"
 
 
 def images_sent(profile=None) -> bool:

@@ -30,14 +30,18 @@ from pathlib import Path
 import pypdfium2 as pdfium
 
 from console.bills.indexer import BatchIndex
+from console.bills.naming import (  # noqa: F401 - check_naming and windows_safe are used through this module too
+    DEFAULT_NAMING,
+    NO_INVOICE_NAMING,
+    bill_file_name,
+    check_naming,
+    safe_file_name,
+    windows_safe,
+)
 from console.bills.pdf import PDFIUM_LOCK, open_document
-from console.errors import Cancelled, UserFacingError, ValidationError
+from console.errors import Cancelled, UserFacingError
 
 log = logging.getLogger(__name__)
-
-DEFAULT_NAMING = "{account}_{invoice}.pdf"
-NO_INVOICE_NAMING = "{account}.pdf"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -117,26 +121,6 @@ class SplitResult:
 
 # ---- pure parts -------------------------------------------------------------------------------
 
-def safe_file_name(name: str) -> str:
-    """A file name that is safe on Windows and Linux and for an SFTP server."""
-    name = _UNSAFE.sub("_", name.strip()).strip("._") or "bill"
-    return name[:150]
-
-
-def check_naming(naming: str) -> str:
-    """Validate a naming pattern: only ``{account}`` and ``{invoice}``, ending in .pdf."""
-    try:
-        naming.format(account="A", invoice="I")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValidationError(f"Bill file naming {naming!r} is not valid: use {{account}} and {{invoice}} "
-                              f"({exc})") from None
-    if "{account}" not in naming:
-        raise ValidationError(f"Bill file naming {naming!r} must contain {{account}}")
-    if not naming.lower().endswith(".pdf"):
-        raise ValidationError(f"Bill file naming {naming!r} must end with .pdf")
-    return naming
-
-
 def invoices_by_account(invoices: Iterable[InvoiceRef]) -> dict[str, list[InvoiceRef]]:
     out: dict[str, list[InvoiceRef]] = {}
     for inv in invoices:
@@ -177,7 +161,7 @@ def plan_split(index: BatchIndex, invoices: Iterable[InvoiceRef] | None = None,
         invoice: str | None = None
         status, message = "ok", ""
         if by_account is None:
-            name = NO_INVOICE_NAMING.format(account=safe_file_name(bill.account))
+            name = bill_file_name(NO_INVOICE_NAMING, bill.account)
         elif bill.account in by_account:
             ref = _pick(by_account[bill.account])
             invoice = ref.invoice
@@ -185,11 +169,11 @@ def plan_split(index: BatchIndex, invoices: Iterable[InvoiceRef] | None = None,
             if image and safe_file_name(image) == image and image.lower().endswith(".pdf"):
                 name = image
             else:
-                name = naming.format(account=safe_file_name(bill.account), invoice=safe_file_name(invoice))
+                name = bill_file_name(naming, bill.account, invoice)
                 if image:
                     message = f"BillImage {image!r} is not a plain .pdf file name; named {name}"
         else:
-            name = NO_INVOICE_NAMING.format(account=safe_file_name(bill.account))
+            name = bill_file_name(NO_INVOICE_NAMING, bill.account)
             status, message = "no-invoice", "no invoice for this account in the invoice file"
         if bill.account in dups:
             status = "duplicate"

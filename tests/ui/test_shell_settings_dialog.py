@@ -184,3 +184,14 @@ def test_the_integration_page_settings_are_edited_saved_and_checked(qtbot, backe
         False, False, "https://www.invoicecloud.com/cityhall")
     assert p.bif_autopay_days_before_due == 5 and p.bif_notify_days_before_due == ["14", "2"]
     assert p.bills_templates_by_type == ["801=ar.toml"]
+
+
+def test_a_bill_naming_that_leaves_the_folder_is_shown_on_its_field(qtbot, backend):
+    save_profile()
+    dlg = dialog(qtbot, backend)
+    dlg.editors["bills_naming"].line.setText("../x_{account}.pdf")
+    err = dlg.findChild(QLabel, "error-bills_naming")
+    assert "outside the output folder" in err.text() and not err.isHidden()
+    assert not dlg.save_button.isEnabled()
+    dlg.editors["bills_naming"].line.setText("{account}_{invoice}.pdf")
+    assert err.isHidden() and dlg.save_button.isEnabled()
