@@ -17,9 +17,9 @@ ZERO = Decimal("0.00")
 # also keeps sums of any file far inside Decimal's 28 digits (a 29-digit amount made
 # quantize() raise InvalidOperation).
 MAX_INTEGER_DIGITS = 12
-_AMOUNT_RE = re.compile(r"-?(?:\d{1,%d}(?:\.\d{1,2})?|\.\d{1,2})" % MAX_INTEGER_DIGITS,
+_AMOUNT_RE = re.compile(rf"-?(?:\d{{1,{MAX_INTEGER_DIGITS}}}(?:\.\d{{1,2}})?|\.\d{{1,2}})",
                         re.ASCII)  # 0-9 only, not other scripts' digits
-_TOO_LONG_RE = re.compile(r"-?\d{%d,}(?:\.\d*)?" % (MAX_INTEGER_DIGITS + 1), re.ASCII)
+_TOO_LONG_RE = re.compile(rf"-?\d{{{MAX_INTEGER_DIGITS + 1},}}(?:\.\d*)?", re.ASCII)
 
 
 class AmountError(ValueError):

@@ -27,7 +27,7 @@ _BLANK = re.compile(r"\s*")
 # Files hold ASCII digits: re.ASCII keeps \d to 0-9 (Python's int() and Decimal() would take
 # any script's digits, and so would a Unicode \d).
 _A = re.ASCII
-_AMOUNT_CANON_OPT = re.compile(r"(?:-?\d{1,%d}\.\d\d)?" % MAX_INTEGER_DIGITS, _A)
+_AMOUNT_CANON_OPT = re.compile(rf"(?:-?\d{{1,{MAX_INTEGER_DIGITS}}}\.\d\d)?", _A)
 _CANON_MAX_LEN = MAX_INTEGER_DIGITS + 3  # a longer canonical cell (or a negative one that long) looks closer
 MAX_INT_DIGITS = 18  # whole numbers (types, counts) are far shorter; int() of 4,300+ digits raises
 _INT = re.compile(r"-?\d+", _A)
