@@ -54,27 +54,16 @@ def _operator(args) -> str:
         return "cli"
 
 
-def _progress_printer():
-    last = [-1]
-
-    def progress(done: int, total: int | None, message: str = "") -> None:
-        if done != last[0] and (done % 25 == 0 or done == total):
-            last[0] = done
-            print(f"\r{done}/{total or '?'} {message[:60]:<60}", end="", file=sys.stderr, flush=True)
-
-    return progress
-
-
 def cmd_sync(args) -> int:
     from console.app import build_services
 
     operator = _operator(args)
     services = build_services(args.profile, operator_id=operator)
     try:
-        progress = _progress_printer() if not args.json and sys.stderr.isatty() else None
-        result = services.account_sync.sync(dry_run=args.dry_run, progress=progress, operator=operator)
-        if progress is not None:
-            print(file=sys.stderr)
+        from console.cli.progress import progress_bar
+
+        with progress_bar(args) as progress:
+            result = services.account_sync.sync(dry_run=args.dry_run, progress=progress, operator=operator)
     except Cancelled:
         return _emit(args, {"status": "cancelled"}, EXIT_UNFINISHED)
     except UserFacingError as exc:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from console.cli.exit_codes import ATTENTION, INVALID, NO_INPUT, OK
+from console.cli.progress import progress_bar
 from console.errors import Cancelled, UserFacingError, ValidationError
 
 
@@ -78,20 +79,6 @@ def _profile_or_none(args):
         return None
 
 
-def _progress_printer(enabled: bool):
-    if not enabled:
-        return None
-    last = [-1]
-
-    def progress(done: int, total: int | None, message: str = "") -> None:
-        pct = int(done * 100 / total) if total else 0
-        if pct // 10 != last[0]:
-            last[0] = pct // 10
-            print(f"  {message} ({pct}%)", file=sys.stderr)
-
-    return progress
-
-
 def _fail(exc: Exception, as_json: bool) -> int:
     if isinstance(exc, Cancelled):
         print("cancelled", file=sys.stderr)
@@ -127,8 +114,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     try:
         template = _template(args)
-        index = index_batch(args.pdf, template, workers=args.workers,
-                            progress=_progress_printer(not args.json and sys.stderr.isatty()))
+        with progress_bar(args) as progress:
+            index = index_batch(args.pdf, template, workers=args.workers, progress=progress)
     except (UserFacingError, Cancelled) as exc:
         return _fail(exc, args.json)
     if args.json:
@@ -157,9 +144,9 @@ def cmd_split(args: argparse.Namespace) -> int:
         naming = check_naming(args.naming, option="--naming") if args.naming else naming_for(profile)
         invoices = load_invoice_refs(args.invoices) if args.invoices else None
         template = _template(args, invoices)
-        progress = _progress_printer(not args.json and sys.stderr.isatty())
-        index = index_batch(args.pdf, template, progress=progress)
-        result = split_batch(args.pdf, index, args.out, invoices=invoices, naming=naming, progress=progress)
+        with progress_bar(args) as progress:
+            index = index_batch(args.pdf, template, progress=progress)
+            result = split_batch(args.pdf, index, args.out, invoices=invoices, naming=naming, progress=progress)
     except (UserFacingError, Cancelled) as exc:
         return _fail(exc, args.json)
     check = result.cross_check

@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from console.cli.progress import progress_bar
 from console.errors import Cancelled, NetworkError, NotPermitted, UserFacingError
 
 EXIT_SENT, EXIT_INVALID, EXIT_UNREADABLE, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 66, 3, 4
@@ -146,7 +147,8 @@ def cmd_send(args) -> int:
         _emit(args, {**base, "error": _error(exc)}, [f"error: {exc}"], err=True)
         return EXIT_REFUSED
     try:
-        check = check_invoices(args.file, args.layout)
+        with progress_bar(args) as progress:
+            check = check_invoices(args.file, args.layout, progress)
     except (UnreadableFileError, LayoutError, Cancelled, UserFacingError) as exc:
         _emit(args, {**base, "valid": False, "error": _error(exc)}, [f"error: {exc}"], err=True)
         return EXIT_UNREADABLE
@@ -178,9 +180,10 @@ def _send(args, base: dict[str, Any]) -> int:
         trusted = False
         while True:
             try:
-                result = transfer.send_file(args.file, kind="invoices", operator=operator,
-                                            override=override_by is not None, override_by=override_by,
-                                            expected_sha256=base.get("checked_sha256"))
+                with progress_bar(args) as progress:
+                    result = transfer.send_file(args.file, kind="invoices", operator=operator,
+                                                override=override_by is not None, override_by=override_by,
+                                                expected_sha256=base.get("checked_sha256"), progress=progress)
                 break
             except AlreadySent as exc:
                 # the supervisor is asked only when the file really was sent before

@@ -24,6 +24,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from console.cli.progress import progress_bar
 from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, UserFacingError, ValidationError
 
@@ -162,12 +163,14 @@ def cmd_build(args) -> int:
                 raise UserFacingError("--override-duplicates needs --supervisor")
         from console.services.lockbox import load_payments_file
 
-        source = load_payments_file(args.payments)
-        preview = svc.preview(source, date_from=args.date_from, date_to=args.date_to,
-                              override_duplicates_by=override_by)
-        if preview.errors or not preview.items:
-            raise ValidationError(f"No lockbox file was written: {counted(len(preview.errors), 'problem')}", preview.errors)
-        result = svc.build(preview, out, overwrite=args.overwrite)
+        with progress_bar(args) as progress:
+            source = load_payments_file(args.payments, progress=progress)
+            preview = svc.preview(source, date_from=args.date_from, date_to=args.date_to,
+                                  override_duplicates_by=override_by, progress=progress)
+            if preview.errors or not preview.items:
+                raise ValidationError(f"No lockbox file was written: {counted(len(preview.errors), 'problem')}",
+                                      preview.errors)
+            result = svc.build(preview, out, overwrite=args.overwrite, progress=progress)
     except (UserFacingError, OSError) as exc:
         extra = {"file": None, "source": args.payments.name}
         if preview is not None:
@@ -234,7 +237,9 @@ def cmd_send(args) -> int:
     try:
         services = _services(args)
         svc = _service(args, services)
-        outcome = svc.send(args.file, via=args.via, override_by=_supervisor(args, services))
+        override_by = _supervisor(args, services)
+        with progress_bar(args) as progress:
+            outcome = svc.send(args.file, via=args.via, override_by=override_by, progress=progress)
     except (UserFacingError, OSError) as exc:
         return _fail(exc, args.json, {"file": str(args.file)})
     payload = {"ok": True, "file": str(outcome.path), "via": outcome.via, "fingerprint": outcome.fingerprint,

@@ -21,6 +21,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from console.cli.progress import progress_bar
 from console.errors import Cancelled, NotPermitted, Problem, UserFacingError, ValidationError
 
 EXIT_OK, EXIT_INVALID, EXIT_UNFINISHED = 0, 1, 2
@@ -106,12 +107,14 @@ def _run(args, services, operator: str, out: dict) -> int:
 
         client = client_from_services(services)
         try:
-            plan = posting.fetch_and_preview(args.kind, client)
+            with progress_bar(args) as progress:
+                plan = posting.fetch_and_preview(args.kind, client, progress=progress)
         finally:
             client.close()
         out["file"] = plan.name
     else:
-        plan = posting.preview_file(args.file, args.kind)
+        with progress_bar(args) as progress:
+            plan = posting.preview_file(args.file, args.kind, progress=progress)
     out.update(fingerprint=plan.fingerprint, records=plan.records, control_total=str(plan.control_total),
                warnings=_problems(plan.warnings))
     planned = Counter(r.action for r in plan.rows)
@@ -135,9 +138,9 @@ def _run(args, services, operator: str, out: dict) -> int:
                              "added": res.added, "already_journaled": len(res.already_journaled)}
         except DuplicateFileError as exc:  # another console imported it a moment ago
             out["import"] = {"status": "already_imported", "added": 0, "message": str(exc)}
-    progress = _progress_printer() if not args.json and sys.stderr.isatty() else None
     posting.workers = max(1, args.workers)
-    run = posting.post_pending(progress, operator=operator)
+    with progress_bar(args) as progress:
+        run = posting.post_pending(progress, operator=operator)
     entries = services.journal.entries(fingerprint=plan.fingerprint)
     from console.services.posting import LOCKBOX_ITEM
 
@@ -154,17 +157,6 @@ def _run(args, services, operator: str, out: dict) -> int:
               for e in open_entries[:200]],
     )
     return _emit(args, out, EXIT_OK if not open_entries else EXIT_UNFINISHED)
-
-
-def _progress_printer():
-    last = [-1]
-
-    def progress(done: int, total: int | None, message: str = "") -> None:
-        if done != last[0] and (done % 50 == 0 or done == total):
-            last[0] = done
-            print(f"\r{done}/{total or '?'} {message[:60]:<60}", end="", file=sys.stderr, flush=True)
-
-    return progress
 
 
 def _emit(args, out: dict, code: int) -> int:
