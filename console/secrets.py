@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,24 @@ TRANSFER_KEY_PASSPHRASE = "transfer_key_passphrase"
 SMTP_PASSWORD = "smtp_password"
 ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
        TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD)
+LABELS = {
+    CASELLE_CLIENT_SECRET: "Caselle client secret", CASELLE_TOKEN: "Caselle OAuth token",
+    IC_WEB_SERVICE_KEY: "Invoice Cloud web-service key", TRANSFER_PASSWORD: "Transfer (SFTP/FTP) password",
+    TRANSFER_KEY_PASSPHRASE: "Transfer key passphrase", SMTP_PASSWORD: "SMTP password",
+}
+
+# (profile name, secret name) -> the value the operator gives for this session, or None
+SessionSource = Callable[[str, str], "str | None"]
+_session_source: SessionSource | None = None
+
+
+def use_session_source(source: SessionSource | None) -> Callable[[], None]:
+    """Where a store asks for a secret it does not have (the command line: a terminal prompt or
+    ``--secrets-fd``; see ``console.cli.session_secrets``). The GUI asks in its own dialog and
+    installs none. Returns a function that puts the previous source back."""
+    global _session_source  # noqa: PLW0603 - one per process, installed by the CLI's main only
+    previous, _session_source = _session_source, source
+    return lambda: use_session_source(previous)
 
 
 class SecretStore:
@@ -43,6 +62,7 @@ class SecretStore:
         # values for the log filter: replaced whole (never mutated), so reading needs no lock
         self._redaction: frozenset[str] = frozenset()
         self._redaction_lock = threading.Lock()  # serialises writers only
+        self._asked: set[str] = set()  # secrets the session source was asked for (once each)
         # Finding the keyring backend costs ~0.15 s (D-Bus probing): done on first use, not at start-up.
         self._backend_value = backend if backend is not None else self._UNSET
 
@@ -74,17 +94,36 @@ class SecretStore:
         return f"{self.profile_name}/{name}"
 
     def get(self, name: str) -> str | None:
+        """The secret from this session's memory, else the keyring, else (command line) what the
+        operator gives for this session."""
+        return self._lookup(name, ask=True)
+
+    def _lookup(self, name: str, *, ask: bool) -> str | None:
         with self._lock:
             if name in self._memory:
                 return self._memory[name]
-        if self._backend is None:
-            return None
-        try:
-            value = self._backend.get_password(SERVICE, self._key(name))
-        except Exception as exc:  # keyring backends raise their own types
-            log.warning("keyring read failed for %s: %s", name, type(exc).__name__)
-            return None
+        value = None
+        if self._backend is not None:
+            try:
+                value = self._backend.get_password(SERVICE, self._key(name))
+            except Exception as exc:  # keyring backends raise their own types
+                log.warning("keyring read failed for %s: %s", name, type(exc).__name__)
+        if not value:
+            return self._from_session(name) if ask else None
         self._remember(value)
+        return value
+
+    def _from_session(self, name: str) -> str | None:
+        """A secret the operator gives for this session (prompt or file descriptor), asked for
+        once; kept in memory only (never in the keyring, a file or the journal)."""
+        source = _session_source
+        if source is None or name in self._asked:
+            return None
+        self._asked.add(name)
+        value = source(self.profile_name, name)
+        if not value:
+            return None
+        self.set(name, value, session_only=True)
         return value
 
     def set(self, name: str, value: str, *, session_only: bool = False) -> None:
@@ -121,7 +160,7 @@ class SecretStore:
         fill the redaction set once at start; never from inside a log filter)."""
         values = []
         for name in ALL:
-            v = self.get(name)
+            v = self._lookup(name, ask=False)
             if v:
                 values.append(v)
         return values

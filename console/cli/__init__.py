@@ -36,6 +36,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="biller-console", description="Invoice Cloud <-> Caselle operator console")
     parser.add_argument("--version", action="version", version=f"biller-console {__version__}")
     parser.add_argument("--profile", help="profile name (default: the configured default, else 'sandbox')")
+    parser.add_argument("--secrets-fd", type=int, metavar="N",
+                        help="read this session's secrets (NAME=VALUE lines) from file descriptor N; "
+                             "kept in memory only (also $BILLER_CONSOLE_SECRETS_FD). Without it a "
+                             "command asks on the terminal for a secret the keyring does not hold")
     parser.add_argument("--self-test", action="store_true", help="open every tab offscreen and exit 0")
     parser.add_argument("--timing", action="store_true", help="with --self-test: print start-up timing")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     # the first area name that is not the value of --profile (``--profile sandbox invoices …``)
-    command = next((a for i, a in enumerate(argv) if a in AREAS and (i == 0 or argv[i - 1] != "--profile")), None)
+    command = next((a for i, a in enumerate(argv)
+                    if a in AREAS and (i == 0 or argv[i - 1] not in ("--profile", "--secrets-fd"))), None)
     wants_help = any(a in ("-h", "--help") for a in argv)
     parser = build_parser(only=command if command else (None if wants_help else ""))
     args = parser.parse_args(argv)
@@ -63,9 +68,24 @@ def main(argv: list[str] | None = None) -> int:
         from console.ui.app import run_gui  # the only import of the GUI
 
         return run_gui(args)
-    from console.cli.exit_codes import missing_input, report_missing
+    from console import secrets
+    from console.cli import session_secrets
+    from console.cli.exit_codes import INVALID, NO_INPUT, missing_input, report_missing
+    from console.errors import ValidationError
 
     problem = missing_input(args)
     if problem is not None:
         return report_missing(args, problem)
-    return int(args.func(args) or 0)
+    try:
+        source = session_secrets.build_source(session_secrets.fd_from(args.secrets_fd),
+                                              prompt=args.command in session_secrets.PROMPTING)
+    except ValidationError as exc:  # the descriptor cannot be read (66) or its lines break rules (1)
+        print(f"error: {exc}", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return NO_INPUT if any(p.rule == "secrets_fd" for p in exc.problems) else INVALID
+    restore = secrets.use_session_source(source)
+    try:
+        return int(args.func(args) or 0)
+    finally:
+        restore()
