@@ -55,9 +55,15 @@ def money(value: Decimal | int | str) -> Decimal:
         d = value if isinstance(value, Decimal) else Decimal(value)
     except InvalidOperation as exc:
         raise AmountError(f"{value!r} is not an amount") from exc
-    if d != d.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise AmountError(f"{value!r} has fractions of a cent")
-    return d.quantize(CENT)
+    if not d.is_finite():
+        raise AmountError(f"{_short(str(value))} is not an amount")
+    try:
+        cents = d.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than Decimal's 28
+        raise AmountError(f"{_short(str(value))} is not an amount that fits") from None
+    if d != cents:
+        raise AmountError(f"{_short(str(value))} has fractions of a cent")
+    return cents
 
 
 def to_cents(amount: Decimal) -> int:
