@@ -35,6 +35,9 @@ COMMANDS = {
     "lockbox-glmap": (["lockbox", "build", "--payments", "PAYMENTS", "--gl-map", "FILE", "--out", "OUT"], {0, 1, 2}),
     "lockbox-check": (["lockbox", "check", "FILE"], {0, 1, 2}),
     "lockbox-summary": (["lockbox", "summary", "FILE"], {0, 1, 2}),
+    "lockbox-send": (["lockbox", "send", "FILE"], {0, 1, 2}),
+    "lockbox-handed-over": (["lockbox", "handed-over", "FILE"], {0, 1, 2}),
+    "invoices-send": (["invoices", "send", "FILE"], {0, 1, 2, 3, 4}),
     "bills-index": (["bills", "index", "FILE", "--workers", "1"], {0, 1, 2}),
     "bills-split": (["bills", "split", "BATCH", "--invoices", "FILE", "--out", "OUT"], {0, 1, 2}),
     "bills-template": (["bills", "template-check", "FILE"], {0, 1, 2}),
@@ -123,6 +126,28 @@ def test_one_hostile_cell_in_a_valid_file(name, row, col, text, tmp_path, valid,
     file = tmp_path / "input.csv"
     file.write_bytes(_with_cell(valid[BASE[name]], row, col, text))
     run(_argv(name, file, tmp_path, valid, batch if name == "bills-split" else None), COMMANDS[name][1])
+
+
+@SETTINGS
+@given(amount=HOSTILE)
+@example(amount=HUGE)
+def test_an_adjustment_amount_on_the_command_line(amount):
+    """``sandbox --adjust ACCOUNT AMOUNT REASON``: a bad amount is refused before the sandbox is touched."""
+    from console.domain.money import AmountError, parse_amount
+
+    try:
+        parse_amount(amount)
+    except AmountError:
+        code, text = run(["sandbox", "--adjust", "100102-01", amount, "fuzz"], {1})
+        assert "sandbox --adjust" in text
+
+
+@SETTINGS
+@given(data=st.binary(max_size=600))
+def test_a_swipe_frame_of_any_bytes(data, monkeypatch):
+    """``swipe parse`` reads its frame from stdin: 0 parsed, 1 settings unusable, 2 rejected."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace"))
+    run(["swipe", "parse"], {0, 1, 2})
 
 
 @pytest.mark.parametrize("kind, column", [("payments", 8), ("payments", 9), ("invoices", 16), ("invoices", 14)])
