@@ -522,3 +522,13 @@ def test_template_dialog_tests_the_draft_on_the_whole_batch(qtbot, batch):
     qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dlg.tested is not None, timeout=20000)
     assert "problems: cut" in dlg.test_label.text() and dlg.tested.bills == []
+
+
+def test_a_profile_naming_that_leaves_the_folder_is_said_on_the_tab(qtbot):
+    from dataclasses import replace
+
+    base = sandbox_profile()
+    tab = make_tab(qtbot, replace(base, values={**base.values, "bills_naming": "../x_{account}.pdf"}))
+    assert tab.template is None and tab.template_label.text() == "Template: none"
+    assert "outside the output folder" in tab.template_label.toolTip()
+    assert "bills.naming" in tab.template_label.toolTip()
