@@ -156,8 +156,8 @@ class SecretStore:
         return self._redaction
 
     def known_values(self) -> list[str]:
-        """Every secret value stored now (reads the keyring: for the support bundle, and to
-        fill the redaction set once at start; never from inside a log filter)."""
+        """Every secret value stored now (reads the keyring, asks no one: for the support
+        bundle's scan; never from inside a log filter, which reads ``redaction_values``)."""
         values = []
         for name in ALL:
             v = self._lookup(name, ask=False)

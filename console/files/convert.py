@@ -447,7 +447,7 @@ class Converter:
                 if not _INT.fullmatch(s):
                     raise CellError("amount", f"{c.name} {_show(s)} is not an amount in implied cents")
                 if len(s.lstrip("-")) > MAX_INTEGER_DIGITS + c.implied_decimals:
-                    raise CellError("amount", f"{c.name} {_show(s)} has more than {MAX_INTEGER_DIGITS} digits in units")
+                    raise CellError("amount", f"{c.name} {_show(s)} is over {MAX_INTEGER_DIGITS} digits in dollars")
                 value = Decimal(int(s)).scaleb(-c.implied_decimals).quantize(CENT)
             else:
                 try:
