@@ -44,7 +44,11 @@ def template_for_batch(pdf: Path | str, path: Path | str | None, profile=None, r
     return choose_template(pdf, refs, mapping, default).template if mapping else default
 
 
-def naming_for(profile=None) -> str:
+def naming_for(profile=None, option: str | None = None) -> str:
+    """The naming pattern to use, checked: the command line's ``--naming`` when given, else the
+    profile's setting, else the default."""
+    if option:
+        return check_naming(option, option="--naming")
     naming = (profile.get("bills_naming") if profile is not None else "") or DEFAULT_NAMING
     return check_naming(str(naming), option=NAMING_SETTING)
 

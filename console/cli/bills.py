@@ -135,13 +135,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 @_quiet_broken_pipe
 def cmd_split(args: argparse.Namespace) -> int:
     from console.bills.indexer import index_batch
-    from console.bills.naming import check_naming
     from console.bills.service import load_invoice_refs, naming_for
     from console.bills.split import split_batch
 
     try:
         profile = _profile_or_none(args)
-        naming = check_naming(args.naming, option="--naming") if args.naming else naming_for(profile)
+        naming = naming_for(profile, args.naming)
         invoices = load_invoice_refs(args.invoices) if args.invoices else None
         template = _template(args, invoices)
         with progress_bar(args) as progress:

@@ -51,11 +51,11 @@ def cmd_send(args) -> int:
         operator = sign_in(services, args, "send_bills")
         profile = services.profile
         try:
+            naming = naming_for(profile, args.naming)
             invoices = load_invoice_refs(args.invoices) if args.invoices else None
             template = template_for_batch(args.pdf, args.template, profile, invoices)
             index = index_batch(args.pdf, template)
-            result = split_batch(args.pdf, index, args.out, invoices=invoices,
-                                 naming=args.naming or naming_for(profile))
+            result = split_batch(args.pdf, index, args.out, invoices=invoices, naming=naming)
         except (UserFacingError, Cancelled) as exc:
             from console.bills.pdf import BadPdfError
 

@@ -34,6 +34,14 @@ def test_the_profile_setting_is_checked_by_settings_validation_and_the_service(n
         naming_for(profile)
 
 
+def test_the_option_wins_over_the_setting_and_is_named_when_refused():
+    profile = Profile("cityhall", values={**VALID, "bills_naming": "bill-{account}.pdf"}, operators=(SUPERVISOR,))
+    assert naming_for(profile, "{account}-{invoice}.pdf") == "{account}-{invoice}.pdf"
+    assert naming_for(profile, None) == "bill-{account}.pdf"
+    with pytest.raises(ValidationError, match="^--naming '../x_{account}.pdf' would write outside"):
+        naming_for(profile, "../x_{account}.pdf")
+
+
 def test_a_plain_naming_is_valid_everywhere():
     profile = Profile("cityhall", values={**VALID, "bills_naming": "bill-{account}-{invoice}.pdf"},
                       operators=(SUPERVISOR,))
