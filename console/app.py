@@ -111,6 +111,15 @@ class Services:
         return build_counter_service(self)
 
     @cached_property
+    def drawers(self):
+        """Cash drawer sessions: float, close-out, reopen (a table in the journal file)."""
+        if "drawers" in self.overrides:
+            return self.overrides["drawers"]
+        from console.services.drawer import build_drawer_service
+
+        return build_drawer_service(self, clock=self.overrides.get("clock"))
+
+    @cached_property
     def transfer(self):
         """Sends files to Invoice Cloud (SFTP/FTPS/FTP), journaled; the sandbox's SFTP in training."""
         if "transfer" in self.overrides:
@@ -158,7 +167,7 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "gateway", "caselle", "journal", "audit"):
+        for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

@@ -21,13 +21,14 @@ LOCKOUT_S = 300.0
 
 #: What each role may do. Supervisors may do everything.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "cashier": frozenset({"take_payment", "void_own_same_day", "post"}),
+    "cashier": frozenset({"take_payment", "void_own_same_day", "post", "drawer"}),
     "clerk": frozenset({"take_payment", "void_own_same_day", "post", "import", "retry", "account_sync",
-                        "send_bills"}),
+                        "send_bills", "drawer", "view_day_close"}),
     "support": frozenset({"diagnostics", "view_audit"}),
     "supervisor": frozenset({"take_payment", "void_own_same_day", "void_any", "post", "import", "retry",
                              "override", "resolve_review", "settings", "diagnostics", "view_audit",
-                             "account_sync", "send_bills"}),
+                             "account_sync", "send_bills", "drawer", "reopen_drawer", "view_all_drawers",
+                             "reverse_payment", "day_close", "view_day_close"}),
 }
 
 

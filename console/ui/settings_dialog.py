@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 SECTION_TITLES = {
     "caselle": "Caselle", "invoicecloud": "Invoice Cloud", "transfer": "Transfer", "lockbox": "Lockbox",
     "smtp": "E-mail", "biller": "Biller options", "bills": "Bill images", "sync": "Account sync",
-    "reader": "Card reader", "bif": "Invoice file options",
+    "reader": "Card reader", "bif": "Invoice file options", "cash": "Cash drawer",
 }
 SECRET_LABELS = {
     sec.CASELLE_CLIENT_SECRET: ("caselle", "Client secret"),
