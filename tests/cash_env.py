@@ -102,3 +102,15 @@ def card_amount(account) -> Decimal:
     """The amount due, moved off the sandbox gateway's test cents (.01–.05 decline or stall)."""
     due = account.amount_due
     return due + Decimal("0.10") if due % 1 in {Decimal(f"0.0{i}") for i in range(1, 6)} else due
+
+
+
+def pdf_text(path) -> str:
+    """Every page's text (pypdfium2), as a person reading the PDF sees it."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(str(path))
+    try:
+        return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    finally:
+        pdf.close()

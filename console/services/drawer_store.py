@@ -87,7 +87,7 @@ class DrawerStore:
     def _select(self, where: str, args: tuple = ()) -> list[DrawerSession]:
         with self._lock:
             rows = self._conn.execute(f"SELECT {_COLUMNS} FROM drawer_sessions {where} ORDER BY opened_at, "
-                                      "session_id", args).fetchall()
+                                      "rowid", args).fetchall()
         return [_session(r) for r in rows]
 
     def insert(self, s: DrawerSession) -> None:
