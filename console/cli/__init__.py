@@ -28,7 +28,9 @@ AREAS: dict[str, str] = {
     "conversions": "data conversion file (paperless, AutoPay, registration) for Invoice Cloud",
     "posting": "end-of-day / reconciliation report: posting report --date D [--csv] [--pdf] [--json]",
     "audit": "audit log: audit export --out FILE.csv (hash chain checked)",
-    "counter": "counter payments: list a day's payments, resolve unconfirmed card payments",
+    "counter": "counter payments: take, void, list a day's payments, resolve unconfirmed card payments",
+    "drawer": "cash drawer: open with a float, close out with a count, deposit slip, reopen",
+    "day": "the daily close: every channel of a day side by side, sealed by a supervisor",
 }
 
 

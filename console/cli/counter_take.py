@@ -1,0 +1,115 @@
+"""``biller-console counter take|void``: cash and check payments and voids from the command line.
+
+``take --account A --amount X --tender cash|check [--check-number N] [--tendered X]`` takes one
+payment into the operator's open drawer and posts its Caselle receipt exactly once. JSON:
+``receipt`` (Caselle's receipt number; "" while queued), ``amount``, ``tender``, ``change_due``,
+``state``, ``key``, ``drawer``.
+
+``void RECEIPT --reason TEXT [--reason-code CODE] [--supervisor ID]`` voids a counter receipt
+(the Caselle receipt, then the card charge for a card payment). The reason is the comment;
+the code is OTHER unless given. A receipt that is not the cashier's own of today needs
+``--supervisor`` (PIN from ``$BILLER_CONSOLE_SUPERVISOR_PIN``).
+
+Exit codes: 0 done; 1 refused or invalid; 2 taken but the receipt is queued or in review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+
+from console.cli.cash_signin import add_operator_options, signed_in_operator, supervisor_pin
+from console.errors import UserFacingError
+
+EXIT_OK, EXIT_REFUSED, EXIT_QUEUED = 0, 1, 2
+VOID_LOOKBACK_DAYS = 31
+
+
+def register(cmds) -> None:
+    take = cmds.add_parser("take", help="take a cash or check payment (needs an open drawer)",
+                           description=__doc__)
+    take.add_argument("--account", required=True, help="the account number")
+    take.add_argument("--amount", required=True, help="the amount, such as 45.20")
+    take.add_argument("--tender", required=True, choices=("cash", "check"), help="how it is paid")
+    take.add_argument("--check-number", default="", help="the check's number (check)")
+    take.add_argument("--tendered", help="cash handed over (cash): the change due is computed")
+    take.add_argument("--confirm", action="store_true",
+                      help="confirm an overpayment (also $BILLER_CONSOLE_ASSUME_YES=1)")
+    void = cmds.add_parser("void", help="void a counter receipt (cash, check or card)", description=__doc__)
+    void.add_argument("receipt", help="Caselle's receipt number")
+    void.add_argument("--reason", required=True, help="why (the comment)")
+    void.add_argument("--reason-code", default="OTHER", help="a void reason code (default OTHER)")
+    for sp, fn in ((take, cmd_take), (void, cmd_void)):
+        add_operator_options(sp, supervisor=sp is void)
+        sp.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
+        sp.set_defaults(func=fn)
+
+
+def _emit(args, out: dict, code: int, text: str) -> int:
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+    elif code == EXIT_REFUSED:
+        print(f"counter: {text}", file=sys.stderr)
+    else:
+        print(text)
+    return code
+
+
+def cmd_take(args) -> int:
+    from console.app import build_services
+
+    services = build_services(args.profile, operator_id=args.operator)
+    try:
+        operator = signed_in_operator(args, services)
+        services.operators.require(operator, "take_payment")
+        account = services.counter.account(args.account.strip())
+        confirmed = args.confirm or os.environ.get("BILLER_CONSOLE_ASSUME_YES") == "1"
+        result = services.counter.take_other_payment(account, args.amount, args.tender.upper(), operator,
+                                                     tendered=args.tendered, check_number=args.check_number,
+                                                     confirmed=confirmed)
+        entry = services.journal.get(result.key)
+    except UserFacingError as exc:
+        return _emit(args, {"status": "refused", "message": str(exc), "hint": exc.hint or ""}, EXIT_REFUSED,
+                     str(exc))
+    finally:
+        services.close()
+    p = result.payment
+    out = {"status": result.status, "receipt": result.receipt_number, "amount": str(result.amount),
+           "tender": p.tender.lower(), "change_due": str(p.change if p.change is not None else "0.00"),
+           "tendered": str(p.tendered) if p.tendered is not None else "", "check_number": p.check_number,
+           "account": p.account_number, "key": p.key, "state": p.state, "message": result.message}
+    out["drawer"] = entry.payload.get("drawer", "") if entry is not None else ""
+    return _emit(args, out, EXIT_OK if result.status == "posted" else EXIT_QUEUED, result.message)
+
+
+def find_by_receipt(counter, receipt: str, today: dt.date):
+    for back in range(VOID_LOOKBACK_DAYS):
+        for p in counter.todays_payments(today - dt.timedelta(days=back)):
+            if p.receipt_number == receipt:
+                return p
+    return None
+
+
+def cmd_void(args) -> int:
+    from console.app import build_services
+
+    services = build_services(args.profile, operator_id=args.operator)
+    try:
+        operator = signed_in_operator(args, services)
+        payment = find_by_receipt(services.counter, args.receipt.strip(), dt.date.today())
+        if payment is None:
+            raise UserFacingError(f"No counter payment has receipt {args.receipt} (last {VOID_LOOKBACK_DAYS} days)")
+        sup, pin = supervisor_pin(args)
+        outcome = services.counter.void_counter_payment(payment, args.reason_code.upper(), args.reason, operator,
+                                                        supervisor_pin=pin, supervisor_id=sup or None)
+    except UserFacingError as exc:
+        return _emit(args, {"status": "refused", "message": str(exc), "hint": exc.hint or ""}, EXIT_REFUSED,
+                     str(exc))
+    finally:
+        services.close()
+    out = {"status": "voided" if outcome.complete else "void_pending", "receipt": outcome.receipt_number,
+           "amount": str(payment.amount), "tender": payment.tender.lower(), "caselle": outcome.caselle_state,
+           "card": outcome.card_state, "message": outcome.message}
+    return _emit(args, out, EXIT_OK if outcome.complete else EXIT_QUEUED, outcome.message)
