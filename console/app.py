@@ -120,6 +120,13 @@ class Services:
         return build_drawer_service(self, clock=self.overrides.get("clock"))
 
     @cached_property
+    def day_close(self):
+        """The daily close: every channel of a day side by side, sealed by a supervisor."""
+        from console.services.day_close import build_day_close_service
+
+        return build_day_close_service(self)
+
+    @cached_property
     def transfer(self):
         """Sends files to Invoice Cloud (SFTP/FTPS/FTP), journaled; the sandbox's SFTP in training."""
         if "transfer" in self.overrides:

@@ -114,3 +114,10 @@ def pdf_text(path) -> str:
         return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     finally:
         pdf.close()
+
+
+def day_close_service(env: CashEnv, counter: CounterService):
+    from console.services.day_close import DayCloseService
+
+    return DayCloseService(journal=env.journal, audit=env.audit, drawers=env.drawers, counter=counter,
+                           profile=env.profile, operators=env.operators, caselle=counter.caselle)

@@ -89,3 +89,28 @@ def test_wrong_pin_and_a_supervisor_reopening(sandbox, capsys, monkeypatch):
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
     code, listed = run(capsys, "drawer", "list")
     assert [d["session"] for d in listed["open"]] == [opened["session"]]
+
+
+def test_day_show_for_a_clerk_and_close_for_a_supervisor(sandbox, capsys, monkeypatch, tmp_path):
+    a = [x for x in seed.demo_customers() if x.amount_due > 5][5]
+    run(capsys, "drawer", "open", "--float", "20")
+    run(capsys, "counter", "take", "--account", a.account_number, "--amount", str(a.amount_due), "--tender", "cash")
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "clerk1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "2222")
+    code, shown = run(capsys, "day", "show")
+    assert code == 0 and shown["counter"]["CASH"]["net"] == str(a.amount_due) and shown["open_drawers"]
+    code, refused = run(capsys, "day", "close")
+    assert code == 1 and "may not day close" in refused["message"]
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "super1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
+    code, refused = run(capsys, "day", "close")
+    assert code == 1 and "still open (cashier1)" in refused["message"]
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "cashier1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "1111")
+    run(capsys, "drawer", "close", "--cash", str(Decimal("20") + a.amount_due), "--checks", "0")
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "super1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
+    code, closed = run(capsys, "day", "close", "--summary", str(tmp_path / "day.pdf"))
+    assert code == 0 and closed["sealed"]["operator"] == "super1"
+    assert closed["expected_deposit"]["General fund"]["counter_cash"] == str(a.amount_due)
+    assert "Sealed by super1" in pdf_text(tmp_path / "day.pdf")
