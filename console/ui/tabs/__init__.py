@@ -12,10 +12,6 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Counter Payments", "console.ui.tabs.counter_tab:CounterTab",
      "Take payments at the counter: find a customer by account, name, address or phone, see the "
      "balance and due date, take cash, check or card (swipe reader) and print a receipt."),
-    ("Day Close", "console.ui.counter.day_close_view:DayCloseView",
-     "One daily close: every drawer close-out, Invoice Cloud payments, ACH rejects, lockbox files, "
-     "account-sync updates and Caselle's batch totals side by side, the expected bank deposit and "
-     "each variance explained; a supervisor seals the day."),
     ("Posting", "console.ui.tabs.posting_tab:PostingTab",
      "Post Invoice Cloud payments to Caselle as receipts, exactly once, with batch totals, "
      "voids, ACH rejects and an audit log."),
@@ -31,6 +27,10 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Diagnostics", "console.ui.tabs.diagnostics_tab:DiagnosticsTab",
      "Check the profile, keyring, Caselle connection, token expiry, API features, clock, disk "
      "and journal; export a support bundle."),
+    ("Day Close", "console.ui.counter.day_close_view:DayCloseView",
+     "One daily close: every drawer close-out, Invoice Cloud payments, ACH rejects, lockbox files, "
+     "account-sync updates and Caselle's batch totals side by side, the expected bank deposit and "
+     "each variance explained; a supervisor seals the day."),
 ]
 
 
