@@ -74,11 +74,11 @@ class DayCloseView(QWidget):
         for b in (self.csv_button, self.pdf_button, self.print_button, self.close_button):
             top.addWidget(b)
         self.drawers = RowsModel(["Session", "Cashier", "Cash expected", "Cash counted", "Checks expected",
-                                  "Checks counted", "Cards", "Status", "Reason"], right_from=2)
+                                  "Checks counted", "Cards", "Status", "Reason"], right_from=2, text_columns=(7, 8))
         self.channels = RowsModel(["Channel", "Count", "Amount"])
         self.ic_tenders = RowsModel(["Tender"] + [recon.METRIC_LABELS[m] for m in recon.METRICS])
         self.deposits = RowsModel(["Bank account", "Counter cash", "Counter checks", "Invoice Cloud", "Total"])
-        self.variances = RowsModel(["Channel", "Tender", "Amount", "Explanation"], right_from=2)
+        self.variances = RowsModel(["Channel", "Tender", "Amount", "Explanation"], right_from=2, text_columns=(3,))
         self.drawers_view = table_view(self.drawers, "Drawer close-outs", stretch=8)
         self.channels_view = table_view(self.channels, "Channels", stretch=0)
         self.ic_view = table_view(self.ic_tenders, "Invoice Cloud by tender")

@@ -14,12 +14,13 @@ RowRole = Qt.ItemDataRole.UserRole + 1
 
 
 class RowsModel(ListTableModel):
-    """Rows of text; columns from ``right_from`` on are figures (right-aligned)."""
+    """Rows of text; columns from ``right_from`` on are figures (right-aligned), but ``text_columns``."""
 
-    def __init__(self, headers: Sequence[str], parent=None, *, right_from: int = 1):
+    def __init__(self, headers: Sequence[str], parent=None, *, right_from: int = 1, text_columns: Sequence[int] = ()):
         super().__init__(parent)
         self.HEADERS = tuple(headers)
         self.right_from = right_from
+        self.text_columns = frozenset(text_columns)  # left-aligned even past right_from
         self._rows: list[list[str]] = []
         self._objects: list[Any] = []
 
@@ -40,7 +41,8 @@ class RowsModel(ListTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._rows[index.row()][index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= self.right_from:
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= self.right_from \
+                and index.column() not in self.text_columns:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == RowRole:
             return self._objects[index.row()]
