@@ -127,6 +127,13 @@ class Services:
         return build_day_close_service(self)
 
     @cached_property
+    def reversals(self):
+        """Returned counter checks reversed in Caselle (supervisors), exactly once."""
+        from console.services.reversals import build_reversal_service
+
+        return build_reversal_service(self)
+
+    @cached_property
     def transfer(self):
         """Sends files to Invoice Cloud (SFTP/FTPS/FTP), journaled; the sandbox's SFTP in training."""
         if "transfer" in self.overrides:

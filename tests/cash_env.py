@@ -121,3 +121,10 @@ def day_close_service(env: CashEnv, counter: CounterService):
 
     return DayCloseService(journal=env.journal, audit=env.audit, drawers=env.drawers, counter=counter,
                            profile=env.profile, operators=env.operators, caselle=counter.caselle)
+
+
+def reversal_service(env: CashEnv, counter: CounterService):
+    from console.services.reversals import ReversalService
+
+    return ReversalService(journal=env.journal, posting=counter.posting, counter=counter, operators=env.operators,
+                           profile=env.profile, audit=env.audit, today=env.clock.today)

@@ -5,6 +5,9 @@ payment into the operator's open drawer and posts its Caselle receipt exactly on
 ``receipt`` (Caselle's receipt number; "" while queued), ``amount``, ``tender``, ``change_due``,
 ``state``, ``key``, ``drawer``.
 
+``return RECEIPT --code R01 [--reason TEXT]``: a supervisor reverses a returned counter check in
+Caselle (the ACH-reject path: journaled first, exactly once; the profile's NSF fee).
+
 ``void RECEIPT --reason TEXT [--reason-code CODE] [--supervisor ID]`` voids a counter receipt
 (the Caselle receipt, then the card charge for a card payment). The reason is the comment;
 the code is OTHER unless given. A receipt that is not the cashier's own of today needs
@@ -41,7 +44,12 @@ def register(cmds) -> None:
     void.add_argument("receipt", help="Caselle's receipt number")
     void.add_argument("--reason", required=True, help="why (the comment)")
     void.add_argument("--reason-code", default="OTHER", help="a void reason code (default OTHER)")
-    for sp, fn in ((take, cmd_take), (void, cmd_void)):
+    ret = cmds.add_parser("return", help="a supervisor reverses a returned (bounced) counter check in Caselle",
+                          description=__doc__)
+    ret.add_argument("receipt", help="Caselle's receipt number of the check")
+    ret.add_argument("--code", default="R01", help="return code: R01 NSF (default), R02, R03, R08, R10, R16")
+    ret.add_argument("--reason", default="", help="the bank's reason (free text)")
+    for sp, fn in ((take, cmd_take), (void, cmd_void), (ret, cmd_return)):
         add_operator_options(sp, supervisor=sp is void)
         sp.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
         sp.set_defaults(func=fn)
@@ -113,3 +121,22 @@ def cmd_void(args) -> int:
            "amount": str(payment.amount), "tender": payment.tender.lower(), "caselle": outcome.caselle_state,
            "card": outcome.card_state, "message": outcome.message}
     return _emit(args, out, EXIT_OK if outcome.complete else EXIT_QUEUED, outcome.message)
+
+
+def cmd_return(args) -> int:
+    from console.app import build_services
+
+    services = build_services(args.profile, operator_id=args.operator)
+    try:
+        operator = signed_in_operator(args, services)
+        out = services.reversals.return_check(args.receipt, args.code, args.reason, operator)
+    except UserFacingError as exc:
+        return _emit(args, {"status": "refused", "message": str(exc)}, EXIT_REFUSED, str(exc))
+    finally:
+        services.close()
+    result = {"status": "reversed" if out.done else out.state, "receipt": out.receipt_number,
+              "amount": str(out.amount), "check_number": out.check_number, "return_code": out.return_code,
+              "nsf_fee": out.nsf_fee, "outcome": out.outcome, "detail": out.detail}
+    text = (f"check {out.check_number} (receipt {out.receipt_number}, {out.amount}) reversed in Caselle"
+            if out.done else f"the reversal of receipt {out.receipt_number} is {out.state}: {out.detail}")
+    return _emit(args, result, EXIT_OK if out.done else EXIT_QUEUED, text)

@@ -526,8 +526,9 @@ class CaselleStore:
                 return row, True, adj
             if row["status"] == "VOIDED":
                 raise ApiError("RECEIPT_VOIDED", f"receipt {row['receipt_number']} is void; nothing to reverse")
-            if row["tender"] != "ACH":
-                raise ApiError("INVALID_INPUT", f"receipt {row['receipt_number']} was paid by {row['tender']}, not ACH")
+            if row["tender"] not in ("ACH", "CHECK"):  # a returned paper check is reversed the same way
+                raise ApiError("INVALID_INPUT",
+                               f"receipt {row['receipt_number']} was paid by {row['tender']}, not ACH or check")
             db.execute("UPDATE customers SET payments_cents = payments_cents - ? WHERE account_number = ?",
                        (row["amount_cents"], row["account_number"]))
             adj = None

@@ -31,6 +31,7 @@ from console.services import reconciliation as recon
 from console.services.cash_pdf import Section, SimpleDoc
 from console.services.drawer import ZERO, CloseOut
 from console.services.drawer_reports import deposit_slip
+from console.services.reversals import returned_checks_on
 
 DAY_CLOSE = "day.close"
 COUNTER_TENDERS = ("CASH", "CHECK", "CARD")
@@ -76,6 +77,7 @@ class DayCloseReport:
     variances: list[Variance]
     caselle_note: str = ""
     sealed: dict[str, Any] = field(default_factory=dict)  # the audit row of the close, once sealed
+    returned_checks: list = field(default_factory=list)  # counter checks returned (reversed) that day
 
     @property
     def ic_settlement(self) -> Decimal:
@@ -103,6 +105,8 @@ class DayCloseReport:
             "caselle_batches": [{"batch": b.batch_id, "status": b.status, "caselle": str(b.caselle_total),
                                  "console": str(b.console_total), "difference": str(b.difference)}
                                 for b in self.batches],
+            "returned_checks": [{"receipt": r.receipt_number, "check_number": r.check_number, "account": r.account,
+                                 "amount": str(r.amount), "return_code": r.return_code} for r in self.returned_checks],
             "expected_deposit": {a: {k: str(v) for k, v in d.items()} for a, d in self.deposits.items()},
             "expected_deposit_total": str(self.deposit_total),
             "variances": [{"channel": v.channel, "tender": v.tender, "amount": str(v.amount),
@@ -137,7 +141,7 @@ class DayCloseService:
         slip = deposit_slip(self.drawers, self.counter, day)
         rep = DayCloseReport(day, self.drawers.closeouts(day), self.drawers.open_on(day), counter, counter_count,
                              ic, self._lockbox(day), self._account_sync(day), batches, {}, [], note,
-                             self.sealed(day))
+                             self.sealed(day), returned_checks_on(self.journal, day))
         rep.deposits = self._deposits(rep, slip)
         rep.variances = self._variances(rep)
         return rep
@@ -202,11 +206,12 @@ class DayCloseService:
 
         def add(account: str, what: str, amount: Decimal) -> None:
             row = out.setdefault(account or "General fund", {"counter_cash": ZERO, "counter_checks": ZERO,
-                                                             "ic_settlement": ZERO})
+                                                             "returned_checks": ZERO, "ic_settlement": ZERO})
             row[what] += amount
 
         add(slip.cash_account, "counter_cash", slip.cash_total)
         add(slip.check_account, "counter_checks", slip.checks_total)
+        add(slip.check_account, "returned_checks", -sum((r.amount for r in rep.returned_checks), ZERO))
         ic = rep.ic
         posted = sum((t.amounts["posted"] - t.amounts["voided"] for k, t in ic.by_tender.items()
                       if k not in ("CASH", "CHECK")), ZERO)
@@ -225,6 +230,11 @@ class DayCloseService:
         for s in rep.open_drawers:
             out.append(Variance("Counter", "cash", ZERO, f"drawer of {s.operator} is still open: its cash and "
                                                          "checks are not in this deposit", (s.session_id,)))
+        for r in rep.returned_checks:
+            out.append(Variance("Counter", "checks", -r.amount,
+                                f"check {r.check_number} (receipt {r.receipt_number}, account {r.account}) returned "
+                                f"{r.return_code}: reversed in Caselle" + (f", NSF fee {r.nsf_fee}" if r.nsf_fee else ""),
+                                (r.key,)))
         for x in rep.ic.exceptions:
             out.append(Variance("Invoice Cloud", "—", x.amount, f"{x.state} {x.outcome}: {x.detail}".strip(),
                                 (x.key,)))
@@ -280,9 +290,10 @@ def summary_document(rep: DayCloseReport, *, training: bool = False) -> SimpleDo
                        for c in rep.closeouts], widths=[2.2, 1, 1, 1, 1, 1, 0.8], align_right_from=2)
     channels = Section("Channels", ["Channel", "Count", "Amount"], _channel_rows(rep), widths=[3, 1, 1.2])
     deposits = Section("Expected bank deposit", ["Bank account", "Counter cash", "Counter checks",
-                                                 "Invoice Cloud", "Total"],
+                                                 "Returned checks", "Invoice Cloud", "Total"],
                        [[a, format_money(d["counter_cash"]), format_money(d["counter_checks"]),
-                         format_money(d["ic_settlement"]), format_money(sum(d.values(), ZERO))]
+                         format_money(d["returned_checks"]), format_money(d["ic_settlement"]),
+                         format_money(sum(d.values(), ZERO))]
                         for a, d in rep.deposits.items()])
     variances = Section("Variances", ["Channel", "Tender", "Amount", "Explanation"],
                         [[v.channel, v.tender, format_money(v.amount), v.explanation] for v in rep.variances[:25]],

@@ -77,7 +77,8 @@ class DayCloseView(QWidget):
                                   "Checks counted", "Cards", "Status", "Reason"], right_from=2, text_columns=(7, 8))
         self.channels = RowsModel(["Channel", "Count", "Amount"])
         self.ic_tenders = RowsModel(["Tender"] + [recon.METRIC_LABELS[m] for m in recon.METRICS])
-        self.deposits = RowsModel(["Bank account", "Counter cash", "Counter checks", "Invoice Cloud", "Total"])
+        self.deposits = RowsModel(["Bank account", "Counter cash", "Counter checks", "Returned checks",
+                                   "Invoice Cloud", "Total"])
         self.variances = RowsModel(["Channel", "Tender", "Amount", "Explanation"], right_from=2, text_columns=(3,))
         self.drawers_view = table_view(self.drawers, "Drawer close-outs", stretch=8)
         self.channels_view = table_view(self.channels, "Channels", stretch=0)
@@ -147,7 +148,8 @@ class DayCloseView(QWidget):
                                               for m in recon.METRICS]
                                   for tender, t in [("All", rep.ic.total), *rep.ic.by_tender.items()]])
         self.deposits.set_rows([[a, format_money(d["counter_cash"]), format_money(d["counter_checks"]),
-                                 format_money(d["ic_settlement"]), format_money(sum(d.values()))]
+                                 format_money(d["returned_checks"]), format_money(d["ic_settlement"]),
+                                 format_money(sum(d.values()))]
                                 for a, d in rep.deposits.items()])
         self.variances.set_rows([[v.channel, v.tender, format_money(v.amount), v.explanation] for v in rep.variances],
                                 rep.variances)
