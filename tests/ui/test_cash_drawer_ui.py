@@ -156,7 +156,7 @@ def test_day_close_view_shows_the_day_and_a_supervisor_seals_it(qtbot, services_
     clerk = DayCloseView(UiContext(services_for("clerk1"), OPS["clerk1"]))
     qtbot.addWidget(clerk)
     qtbot.waitUntil(lambda: clerk.report is not None, timeout=15_000)
-    assert not clerk.close_button.isVisible() and clerk.drawers.rowCount() >= 1
+    assert clerk.close_button.isHidden() and clerk.return_button.isHidden() and clerk.drawers.rowCount() >= 1
     view = DayCloseView(UiContext(services_for("super1"), OPS["super1"]))
     qtbot.addWidget(view)
     view.resize(1366, 768)
@@ -174,3 +174,26 @@ def test_day_close_view_shows_the_day_and_a_supervisor_seals_it(qtbot, services_
     qtbot.waitUntil(lambda: view.report is not None and bool(view.report.sealed), timeout=15_000)
     assert "Closed" in view.state_label.text() and not view.close_button.isEnabled()
     assert not errors
+
+
+def test_a_supervisor_reverses_a_returned_check_from_the_day_close(qtbot, services_for, counter_tab, monkeypatch):
+    from console.ui.counter.day_close_view import DayCloseView
+
+    monkeypatch.setattr("console.ui.counter.return_check_dialog.show_error", lambda parent, exc: pytest.fail(str(exc)))
+    cashier = counter_tab().services
+    cashier.drawers.open_drawer("cashier1", "0")
+    a = next(_accounts)
+    paid = cashier.counter.take_other_payment(cashier.counter.account(a.account_number), a.amount_due, "CHECK",
+                                              "cashier1", check_number="3131")
+    view = DayCloseView(UiContext(services_for("super1"), OPS["super1"]))
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=15_000)
+    assert not view.return_button.isHidden()
+    dialog = view.return_check()
+    dialog.receipt_edit.setText(paid.receipt_number)
+    dialog.reason_edit.setText("NSF")
+    dialog.reverse()
+    qtbot.waitUntil(lambda: dialog.result_ is not None, timeout=15_000)
+    assert dialog.result_.done and "3131" in dialog.message.text() and "reversed in Caselle" in dialog.message.text()
+    dialog.accept()
+    qtbot.waitUntil(lambda: any("3131" in r[3] for r in view.variances.rows()), timeout=15_000)

@@ -62,6 +62,9 @@ class DayCloseView(QWidget):
         self.print_button.clicked.connect(self.print_summary)
         self.pdf_button = QPushButton("Save PDF…")
         self.pdf_button.clicked.connect(lambda: self.save_pdf())
+        self.return_button = QPushButton("Returned check…")
+        self.return_button.setToolTip("Reverse a bounced counter check in Caselle (supervisors)")
+        self.return_button.clicked.connect(lambda: self.return_check())
         self.csv_button = QPushButton("Export CSV…")
         self.csv_button.clicked.connect(lambda: self.export_csv())
         self.state_label = QLabel("")
@@ -71,7 +74,7 @@ class DayCloseView(QWidget):
         top.addWidget(self.date_edit)
         top.addWidget(self.refresh_button)
         top.addWidget(self.state_label, 1)
-        for b in (self.csv_button, self.pdf_button, self.print_button, self.close_button):
+        for b in (self.return_button, self.csv_button, self.pdf_button, self.print_button, self.close_button):
             top.addWidget(b)
         self.drawers = RowsModel(["Session", "Cashier", "Cash expected", "Cash counted", "Checks expected",
                                   "Checks counted", "Cards", "Status", "Reason"], right_from=2, text_columns=(7, 8))
@@ -188,6 +191,7 @@ class DayCloseView(QWidget):
         may_close = bool(self.ctx.operator_id) and ops.can(self.ctx.operator_id, "day_close")
         has = self.report is not None
         self.close_button.setVisible(may_close)
+        self.return_button.setVisible(bool(self.ctx.operator_id) and ops.can(self.ctx.operator_id, "reverse_payment"))
         self.close_button.setEnabled(has and not self.report.sealed)
         for b in (self.print_button, self.pdf_button, self.csv_button):
             b.setEnabled(has)
@@ -203,6 +207,14 @@ class DayCloseView(QWidget):
         op = Operation(self, lambda op: svc.close_day(operator, day), label=f"Closing {day:%m/%d}…")
         op.success(self._on_closed).failure(self._on_close_failed).run()
         return op
+
+    def return_check(self):
+        from console.ui.counter.return_check_dialog import ReturnCheckDialog
+
+        dialog = ReturnCheckDialog(self.ctx, self)
+        dialog.finished.connect(lambda _r: self.refresh())
+        dialog.open()
+        return dialog
 
     def _on_closed(self, rep) -> None:
         self._show(rep)
