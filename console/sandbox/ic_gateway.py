@@ -53,7 +53,14 @@ from typing import Any
 
 from console.devices.sred import SwipeRejected, brand_of, parse_frame
 from console.sandbox import dukpt
-from console.sandbox.invoicecloud_server import HttpError, InvoiceCloudServer, Request, Response, route
+from console.sandbox.invoicecloud_server import (
+    HttpError,
+    InvoiceCloudServer,
+    Request,
+    Response,
+    extra_rows,
+    route,
+)
 
 BASE = r"/api/v1/gateway"
 MAX_AMOUNT = Decimal("99999.99")
@@ -322,3 +329,25 @@ def _change_settings(req: Request) -> Response:
             raise HttpError(400, "stall_s must be between 0 and 600")
         store.stall_s = value
     return Response.json({"stall_s": store.stall_s, **store.counts()})
+
+
+@extra_rows("payments")
+def counter_payment_rows(server) -> list[dict]:
+    """The counter's card payments in Invoice Cloud's payment export (in-person swipes go through
+    Invoice Cloud's biller portal): PaymentId is the gateway's transaction ID, so the console
+    recognises them as taken at the counter and never posts a second receipt."""
+    from console.sandbox.exports import UTILITY_INVOICE_TYPE
+
+    store = store_of(server)
+    with store.lock:
+        approved = [t for t in store.by_id.values() if t.status == "approved"]
+    rows = []
+    for t in approved:
+        at = dt.datetime.fromisoformat(t.created_at)
+        rows.append({"PaymentId": t.transaction_id, "ConfirmationNumber": t.auth_code or t.transaction_id,
+                     "AccountNumber": t.account, "InvoiceNumber": "", "InvoiceType": UTILITY_INVOICE_TYPE,
+                     "PayerName": "", "Tender": "CARD", "CardLast4": t.last4, "Amount": Decimal(t.amount),
+                     "ConvenienceFee": Decimal("0.00"), "PaymentDate": at.replace(tzinfo=None),
+                     "SettlementDate": at.date() + dt.timedelta(days=1),
+                     "Status": "VOIDED" if t.voided else "APPROVED"})
+    return rows

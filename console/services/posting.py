@@ -494,9 +494,13 @@ class PostingService:
             else:
                 key, kind, action = pid, RECEIPT, "post receipt"
             keyed.append((line, key, kind, action, payload, amount))
-        existing = self._existing([k for _, k, *_ in keyed])
+        existing = self._existing([k for _, k, *_ in keyed] + [p["payment_id"] for *_, p, _a in keyed])
         for line, key, kind, action, payload, amount in keyed:
             old = existing.get(key)
+            counter = existing.get(payload["payment_id"])
+            if counter is not None and counter.payload.get("source") == "counter":
+                rows.append(self._counter_row(line, key, kind, payload, amount, counter))
+                continue
             if old is not None and (old.payload.get("amount") != payload["amount"]
                                     or old.payload.get("account") != payload["account"]):
                 problems.append(Problem(line, "PaymentId", "payment_id_conflict",
@@ -511,6 +515,16 @@ class PostingService:
                                 old.outcome if old else "", detail))
             entries.append(NewEntry(key, kind, payload, line=line))
         return rows, entries, problems, {}
+
+    @staticmethod
+    def _counter_row(line, key, kind, payload, amount, counter: Entry) -> PlanRow:
+        """A payment Invoice Cloud exports that was taken at the counter (its card charge went
+        through Invoice Cloud): the counter posted it (and voids it) already; nothing is journaled."""
+        receipt = counter.payload.get("receipt_number") or counter.remote_ref
+        what = "void taken at the counter" if kind == VOID else "taken at the counter"
+        return PlanRow(line, key, kind, what, payload["account"], amount, payload["tender"],
+                       payload["payment_date"][:10], REPORTED, "taken_at_counter",
+                       f"taken at the counter (receipt {receipt or 'queued'}): never a second receipt")
 
     def _gate_rejects(self) -> None:
         version = str(self.profile.get("caselle_api_version"))
