@@ -5,6 +5,13 @@ payment into the operator's open drawer and posts its Caselle receipt exactly on
 ``receipt`` (Caselle's receipt number; "" while queued), ``amount``, ``tender``, ``change_due``,
 ``state``, ``key``, ``drawer``.
 
+Split tender and several accounts: ``take --pay A=X [--pay B=Y …] [--cash X [--tendered X]]
+[--check NUMBER=X …] [--card X < frame]`` — one transaction; the parts must add up to the
+accounts' total; the card part (its reader frame on stdin) is authorized first and a decline
+takes nothing; each account gets its own receipt per part; change comes only from cash. JSON:
+``status``, ``amount``, ``change_due``, ``receipts`` [{``receipt``, ``account``, ``tender``,
+``amount``}].
+
 ``return RECEIPT --code R01 [--reason TEXT]``: a supervisor reverses a returned counter check in
 Caselle (the ACH-reject path: journaled first, exactly once; the profile's NSF fee).
 
@@ -24,7 +31,7 @@ import os
 import sys
 
 from console.cli.cash_signin import add_operator_options, signed_in_operator, supervisor_pin
-from console.errors import UserFacingError
+from console.errors import Problem, UserFacingError, ValidationError
 
 EXIT_OK, EXIT_REFUSED, EXIT_QUEUED = 0, 1, 2
 VOID_LOOKBACK_DAYS = 31
@@ -33,9 +40,17 @@ VOID_LOOKBACK_DAYS = 31
 def register(cmds) -> None:
     take = cmds.add_parser("take", help="take a cash or check payment (needs an open drawer)",
                            description=__doc__)
-    take.add_argument("--account", required=True, help="the account number")
-    take.add_argument("--amount", required=True, help="the amount, such as 45.20")
-    take.add_argument("--tender", required=True, choices=("cash", "check"), help="how it is paid")
+    take.add_argument("--account", help="the account number")
+    take.add_argument("--amount", help="the amount, such as 45.20")
+    take.add_argument("--tender", choices=("cash", "check"), help="how it is paid")
+    split = take.add_argument_group("split tender / several accounts (instead of --account, --amount, --tender)")
+    split.add_argument("--pay", action="append", default=[], metavar="ACCOUNT=AMOUNT",
+                       help="an account and what it is paid (repeat for several accounts)")
+    split.add_argument("--cash", metavar="AMOUNT", help="the cash part (--tendered: the cash handed over)")
+    split.add_argument("--check", action="append", default=[], metavar="NUMBER=AMOUNT",
+                       help="a check part: its number and amount (repeatable)")
+    split.add_argument("--card", metavar="AMOUNT",
+                       help="a card part: the reader's frame is read from stdin; authorized first")
     take.add_argument("--check-number", default="", help="the check's number (check)")
     take.add_argument("--tendered", help="cash handed over (cash): the change due is computed")
     take.add_argument("--confirm", action="store_true",
@@ -65,8 +80,57 @@ def _emit(args, out: dict, code: int, text: str) -> int:
     return code
 
 
+def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
+    out = []
+    for v in values:
+        left, sep, right = v.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise ValidationError(f"--{what} {v!r}: write it as {'ACCOUNT' if what == 'pay' else 'NUMBER'}=AMOUNT",
+                                  [Problem(None, what, "pair", v)])
+        out.append((left.strip(), right.strip()))
+    return out
+
+
+def cmd_split(args) -> int:
+    from console.app import build_services
+    from console.devices.sred import parse_frame
+    from console.services.drawer import parse_money
+    from console.services.split_tender import SplitTenderService, TenderPart
+
+    services = build_services(args.profile, operator_id=args.operator)
+    try:
+        if args.account or args.amount or args.tender:
+            raise ValidationError("--pay replaces --account, --amount and --tender",
+                                  [Problem(None, "pay", "one_form", "use one form of the command")])
+        operator = signed_in_operator(args, services)
+        services.operators.require(operator, "take_payment")
+        counter = services.counter
+        accounts = [(counter.account(a), parse_money(x, f"pay {a}")) for a, x in _pairs(args.pay, "pay")]
+        parts = [TenderPart("CHECK", parse_money(x, f"check {n}"), check_number=n) for n, x in _pairs(args.check,
+                                                                                                     "check")]
+        if args.cash:
+            parts.append(TenderPart("CASH", parse_money(args.cash, "cash"),
+                                    tendered=parse_money(args.tendered, "tendered") if args.tendered else None))
+        if args.card:
+            parts.append(TenderPart("CARD", parse_money(args.card, "card"), card=parse_frame(sys.stdin.read())))
+        confirmed = args.confirm or os.environ.get("BILLER_CONSOLE_ASSUME_YES") == "1"
+        result = SplitTenderService(counter).take(accounts, parts, operator, confirmed=confirmed)
+    except (UserFacingError, ValueError) as exc:
+        return _emit(args, {"status": "refused", "message": str(exc)}, EXIT_REFUSED, str(exc))
+    finally:
+        services.close()
+    code = {"posted": EXIT_OK, "declined": EXIT_REFUSED}.get(result.status, EXIT_QUEUED)
+    return _emit(args, result.as_dict(), code, result.message)
+
+
 def cmd_take(args) -> int:
     from console.app import build_services
+
+    if args.pay:
+        return cmd_split(args)
+    if not (args.account and args.amount and args.tender):
+        return _emit(args, {"status": "refused", "message": "give --account, --amount and --tender (or --pay)"},
+                     EXIT_REFUSED, "give --account, --amount and --tender (or --pay for a split transaction)")
 
     services = build_services(args.profile, operator_id=args.operator)
     try:

@@ -24,7 +24,7 @@ import datetime as dt
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from console.domain.money import AmountError, format_money, money, parse_amount
@@ -271,7 +271,28 @@ class DrawerService:
                 voids[p.tender] = voids[p.tender].plus(p.amount)
             elif p.tender == "CHECK":
                 checks.append(p)
-        return SessionFigures(session, receipts, voids, change, tuple(checks), tuple(payments))
+        return SessionFigures(session, receipts, voids, change, tuple(self._one_per_check(checks)), tuple(payments))
+
+    def _one_per_check(self, checks: list) -> list:
+        """One item per paper check: a check split over several accounts (one split transaction)
+        is one check to tick off, for its whole amount."""
+        out: list = []
+        seen: dict[tuple[str, str], int] = {}
+        for p in checks:
+            e = self.journal.get(p.key)
+            group = str(e.payload.get("split", "")) if e is not None else ""
+            if not group:
+                out.append(p)
+                continue
+            at = seen.get((group, p.check_number))
+            if at is None:
+                seen[(group, p.check_number)] = len(out)
+                out.append(p)
+            else:
+                first = out[at]
+                out[at] = replace(first, amount=first.amount + p.amount,
+                                  account_number=f"{first.account_number} +")
+        return out
 
     def blind(self) -> bool:
         """The profile's blind count: the expected figures are shown only after the count."""

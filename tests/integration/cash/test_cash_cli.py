@@ -114,3 +114,18 @@ def test_day_show_for_a_clerk_and_close_for_a_supervisor(sandbox, capsys, monkey
     assert code == 0 and closed["sealed"]["operator"] == "super1"
     assert closed["expected_deposit"]["General fund"]["counter_cash"] == str(a.amount_due)
     assert "Sealed by super1" in pdf_text(tmp_path / "day.pdf")
+
+
+def test_split_tender_and_several_accounts_from_the_command_line(sandbox, capsys):
+    a, b = [x for x in seed.demo_customers() if x.amount_due > 5][8:10]
+    run(capsys, "drawer", "open", "--float", "0")
+    total = a.amount_due + b.amount_due
+    check_part = (total / 2).quantize(Decimal("0.01"))
+    code, out = run(capsys, "counter", "take", "--pay", f"{a.account_number}={a.amount_due}",
+                    "--pay", f"{b.account_number}={b.amount_due}", "--check", f"4242={check_part}",
+                    "--cash", str(total - check_part), "--tendered", str(total - check_part + Decimal("1.50")))
+    assert code == 0 and out["status"] == "posted" and out["change_due"] == "1.50"
+    assert sum(Decimal(r["amount"]) for r in out["receipts"]) == total and all(r["receipt"] for r in out["receipts"])
+    assert {r["account"] for r in out["receipts"]} == {a.account_number, b.account_number}
+    code, refused = run(capsys, "counter", "take", "--pay", f"{a.account_number}=1.00", "--cash", "2.00", "--confirm")
+    assert code == 1 and "add up to" in refused["message"]

@@ -73,3 +73,19 @@ def test_parts_must_add_up_and_name_the_rule(env):
                                      "cashier1")
     assert err.value.problems[0].rule == "check_number" and err.value.problems[0].line == 1
     assert e.journal.entries(kinds=["receipt"]) == []
+
+
+def test_a_landlords_check_for_several_accounts_is_one_check_to_tick_off(env):
+    e = env()
+    svc = e.counter()
+    e.drawers.open_drawer("cashier1", "0")
+    units = [account_with_due(svc) for _ in range(3)]
+    total = sum(u.amount_due for u in units)
+    out = SplitTenderService(svc).take([(u, u.amount_due) for u in units],
+                                       [TenderPart("CHECK", total, check_number="9090")], "cashier1")
+    assert out.status == "posted" and len(out.pieces) == 3
+    assert [p.account for p in out.pieces] == [u.account_number for u in units]
+    fig = e.drawers.figures(e.drawers.current("cashier1"), svc)
+    assert [(c.check_number, c.amount) for c in fig.checks] == [("9090", total)]
+    closed = e.drawers.close_drawer("cashier1", svc, cash="0", checks=str(total), checks_count=1)
+    assert closed.status == "balanced"
