@@ -15,6 +15,9 @@ takes nothing; each account gets its own receipt per part; change comes only fro
 ``return RECEIPT --code R01 [--reason TEXT]``: a supervisor reverses a returned counter check in
 Caselle (the ACH-reject path: journaled first, exactly once; the profile's NSF fee).
 
+``refund RECEIPT --reason TEXT``: a supervisor refunds a counter card charge after settlement
+(gateway refund by idempotency key, then the Caselle reversal), exactly once.
+
 ``void RECEIPT --reason TEXT [--reason-code CODE] [--supervisor ID]`` voids a counter receipt
 (the Caselle receipt, then the card charge for a card payment). The reason is the comment;
 the code is OTHER unless given. A receipt that is not the cashier's own of today needs
@@ -64,7 +67,11 @@ def register(cmds) -> None:
     ret.add_argument("receipt", help="Caselle's receipt number of the check")
     ret.add_argument("--code", default="R01", help="return code: R01 NSF (default), R02, R03, R08, R10, R16")
     ret.add_argument("--reason", default="", help="the bank's reason (free text)")
-    for sp, fn in ((take, cmd_take), (void, cmd_void), (ret, cmd_return)):
+    ref = cmds.add_parser("refund", help="a supervisor refunds a settled counter card charge and reverses its receipt",
+                          description=__doc__)
+    ref.add_argument("receipt", help="Caselle's receipt number of the card payment")
+    ref.add_argument("--reason", required=True, help="why it is refunded")
+    for sp, fn in ((take, cmd_take), (void, cmd_void), (ret, cmd_return), (ref, cmd_refund)):
         add_operator_options(sp, supervisor=sp is void)
         sp.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
         sp.set_defaults(func=fn)
@@ -203,4 +210,24 @@ def cmd_return(args) -> int:
               "nsf_fee": out.nsf_fee, "outcome": out.outcome, "detail": out.detail}
     text = (f"check {out.check_number} (receipt {out.receipt_number}, {out.amount}) reversed in Caselle"
             if out.done else f"the reversal of receipt {out.receipt_number} is {out.state}: {out.detail}")
+    return _emit(args, result, EXIT_OK if out.done else EXIT_QUEUED, text)
+
+
+def cmd_refund(args) -> int:
+    from console.app import build_services
+
+    services = build_services(args.profile, operator_id=args.operator)
+    try:
+        operator = signed_in_operator(args, services)
+        out = services.reversals.refund_card(args.receipt, args.reason, operator)
+    except UserFacingError as exc:
+        return _emit(args, {"status": "refused", "message": str(exc)}, EXIT_REFUSED, str(exc))
+    finally:
+        services.close()
+    result = {"status": "refunded" if out.done else "pending", "receipt": out.receipt_number,
+              "amount": str(out.amount), "transaction_id": out.transaction_id, "refund_id": out.refund_id,
+              "gateway": out.gateway_state, "caselle": out.caselle_state, "detail": out.detail}
+    text = (f"card charge {out.transaction_id} ({out.amount}) refunded and receipt {out.receipt_number} reversed"
+            if out.done else f"refund of receipt {out.receipt_number}: gateway {out.gateway_state}, Caselle "
+                             f"{out.caselle_state} — run it again to finish")
     return _emit(args, result, EXIT_OK if out.done else EXIT_QUEUED, text)

@@ -126,6 +126,9 @@ def _operation_name(query: str) -> str:
     return head[1].split("(")[0].split()[0] if len(head) > 1 and head[1].split() else "?"
 
 
+REFUND_CODE = "RFD"  # the reversal of a card receipt refunded after settlement
+
+
 class ApiError(GraphQLError):
     def __init__(self, code: str, message: str):
         super().__init__(message, extensions={"code": code})
@@ -510,8 +513,8 @@ class CaselleStore:
     def ach_reject(self, reference: str, return_code: str, reason: str, nsf_fee: Decimal | None,
                    by: str) -> tuple[sqlite3.Row, bool, sqlite3.Row | None]:
         code = return_code.strip().upper()
-        if not (len(code) == 3 and code[0] == "R" and code[1:].isdigit()):
-            raise ApiError("INVALID_INPUT", f"{return_code!r} is not an ACH return code (R01, R02, ...)")
+        if code != REFUND_CODE and not (len(code) == 3 and code[0] == "R" and code[1:].isdigit()):
+            raise ApiError("INVALID_INPUT", f"{return_code!r} is not an ACH return code (R01, R02, ...) or RFD")
         if nsf_fee is not None and nsf_fee < 0:
             raise ApiError("INVALID_INPUT", "the NSF fee cannot be negative")
         with self._write() as db:
@@ -526,7 +529,8 @@ class CaselleStore:
                 return row, True, adj
             if row["status"] == "VOIDED":
                 raise ApiError("RECEIPT_VOIDED", f"receipt {row['receipt_number']} is void; nothing to reverse")
-            if row["tender"] not in ("ACH", "CHECK"):  # a returned paper check is reversed the same way
+            # a returned paper check is reversed the same way; a card charge refunded after settlement (RFD) too
+            if row["tender"] not in ("ACH", "CHECK") and not (row["tender"] == "CARD" and code == REFUND_CODE):
                 raise ApiError("INVALID_INPUT",
                                f"receipt {row['receipt_number']} was paid by {row['tender']}, not ACH or check")
             db.execute("UPDATE customers SET payments_cents = payments_cents - ? WHERE account_number = ?",

@@ -93,6 +93,7 @@ class Transaction:
     voided_at: str = ""
     void_key: str = ""
     void_reason: str = ""
+    refunded: str = "0.00"  # the amount refunded after settlement
 
     def public(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("void_key",)}
@@ -106,6 +107,7 @@ class GatewayStore:
         self.by_key: dict[str, Transaction] = {}
         self.by_id: dict[str, Transaction] = {}
         self.ksn_keys: dict[str, str] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}  # idempotency key -> the refund
         self.stall_s = stall_s
         self.authorize_calls = 0
 
@@ -308,6 +310,48 @@ def _void(req: Request) -> Response:
             txn.void_reason = str(body.get("reason") or "")[:200]
     return Response.json({"transaction_id": txn.transaction_id, "voided": True, "already_voided": already,
                           "voided_at": txn.voided_at})
+
+
+@route("POST", BASE + r"/transactions/(?P<tid>[A-Za-z0-9-]{1,40})/refund")
+def _refund(req: Request) -> Response:
+    """A refund of a settled charge (a void is for the same day). Idempotent by key: the same key
+    answers the first refund; another request under a used key is refused (409)."""
+    store = store_of(req.server)
+    body = req.json() if isinstance(req.json(), dict) else {}
+    key = str(body.get("idempotency_key") or "")
+    if not 8 <= len(key) <= 100:
+        raise HttpError(400, "idempotency_key must be 8 to 100 characters")
+    amount = _amount(body.get("amount"))
+    with store.lock:
+        known = store.refunds.get(key)
+        if known is not None:
+            if known["transaction_id"] != req.match["tid"] or known["amount"] != str(amount):
+                return Response.json({"error": "this key was used for another refund", "code": "key_reused"}, 409)
+            return Response.json(known)
+        txn = store.by_id.get(req.match["tid"])
+        if txn is None:
+            return Response.json({"error": "no such transaction", "code": "not_found"}, 404)
+        if txn.status != "approved" or txn.voided:
+            return Response.json({"error": "only an approved, unvoided charge can be refunded",
+                                  "code": "not_refundable"}, 409)
+        if Decimal(txn.refunded) + amount > Decimal(txn.amount):
+            return Response.json({"error": f"refunds would exceed the charge of {txn.amount}",
+                                  "code": "over_refund"}, 409)
+        txn.refunded = str(Decimal(txn.refunded) + amount)
+        refund = {"refund_id": "RF" + store.new_id()[2:], "transaction_id": txn.transaction_id, "amount": str(amount),
+                  "idempotency_key": key, "reason": str(body.get("reason") or "")[:200], "refunded_at": _now()}
+        store.refunds[key] = refund
+    return Response.json(refund)
+
+
+@route("GET", BASE + r"/refunds")
+def _find_refund(req: Request) -> Response:
+    store = store_of(req.server)
+    with store.lock:
+        refund = store.refunds.get(req.query.get("idempotency_key", ""))
+    if refund is None:
+        return Response.json({"error": "no refund under this key", "code": "not_found"}, 404)
+    return Response.json(refund)
 
 
 @route("GET", r"/sandbox/gateway")

@@ -31,7 +31,7 @@ from console.services import reconciliation as recon
 from console.services.cash_pdf import Section, SimpleDoc
 from console.services.drawer import ZERO, CloseOut
 from console.services.drawer_reports import deposit_slip
-from console.services.reversals import returned_checks_on
+from console.services.reversals import refunds_on, returned_checks_on
 
 DAY_CLOSE = "day.close"
 COUNTER_TENDERS = ("CASH", "CHECK", "CARD")
@@ -78,6 +78,7 @@ class DayCloseReport:
     caselle_note: str = ""
     sealed: dict[str, Any] = field(default_factory=dict)  # the audit row of the close, once sealed
     returned_checks: list = field(default_factory=list)  # counter checks returned (reversed) that day
+    refunds: list = field(default_factory=list)  # counter card charges refunded that day (payload dicts)
 
     @property
     def ic_settlement(self) -> Decimal:
@@ -107,6 +108,8 @@ class DayCloseReport:
                                 for b in self.batches],
             "returned_checks": [{"receipt": r.receipt_number, "check_number": r.check_number, "account": r.account,
                                  "amount": str(r.amount), "return_code": r.return_code} for r in self.returned_checks],
+            "refunds": [{"receipt": r["receipt_number"], "transaction_id": r["transaction_id"], "account": r["account"],
+                         "amount": r["amount"], "refund_id": r["refund_id"]} for r in self.refunds],
             "expected_deposit": {a: {k: str(v) for k, v in d.items()} for a, d in self.deposits.items()},
             "expected_deposit_total": str(self.deposit_total),
             "variances": [{"channel": v.channel, "tender": v.tender, "amount": str(v.amount),
@@ -141,7 +144,7 @@ class DayCloseService:
         slip = deposit_slip(self.drawers, self.counter, day)
         rep = DayCloseReport(day, self.drawers.closeouts(day), self.drawers.open_on(day), counter, counter_count,
                              ic, self._lockbox(day), self._account_sync(day), batches, {}, [], note,
-                             self.sealed(day), returned_checks_on(self.journal, day))
+                             self.sealed(day), returned_checks_on(self.journal, day), refunds_on(self.journal, day))
         rep.deposits = self._deposits(rep, slip)
         rep.variances = self._variances(rep)
         return rep
@@ -215,7 +218,8 @@ class DayCloseService:
         ic = rep.ic
         posted = sum((t.amounts["posted"] - t.amounts["voided"] for k, t in ic.by_tender.items()
                       if k not in ("CASH", "CHECK")), ZERO)
-        settlement = posted - ic.total.amounts["reversed"] + rep.counter["CARD"]["net"]
+        refunded = sum((Decimal(r["amount"]) for r in rep.refunds), ZERO)
+        settlement = posted - ic.total.amounts["reversed"] + rep.counter["CARD"]["net"] - refunded
         add(str(p.get("cash_ic_bank_account") or "General fund"), "ic_settlement", money(settlement))
         return out
 
@@ -235,6 +239,10 @@ class DayCloseService:
                                 f"check {r.check_number} (receipt {r.receipt_number}, account {r.account}) returned "
                                 f"{r.return_code}: reversed in Caselle" + (f", NSF fee {r.nsf_fee}" if r.nsf_fee else ""),
                                 (r.key,)))
+        for r in rep.refunds:
+            out.append(Variance("Counter", "card", -Decimal(r["amount"]),
+                                f"card charge {r['transaction_id']} (receipt {r['receipt_number']}, account "
+                                f"{r['account']}) refunded after settlement: {r.get('reason', '')}", (r["key"],)))
         for x in rep.ic.exceptions:
             out.append(Variance("Invoice Cloud", "—", x.amount, f"{x.state} {x.outcome}: {x.detail}".strip(),
                                 (x.key,)))

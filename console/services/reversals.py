@@ -1,4 +1,5 @@
-"""Returned counter checks: a supervisor reverses the receipt in Caselle, exactly once.
+"""Returned counter checks and card refunds after settlement: a supervisor reverses the receipt
+in Caselle, exactly once.
 
 A check taken at the counter that bounces days later (the batch long closed) is reversed
 through the same journaled path as an Invoice Cloud ACH reject: an ``ach_reject`` entry keyed
@@ -6,6 +7,12 @@ through the same journaled path as an Invoice Cloud ACH reject: an ``ach_reject`
 **before** anything is sent, executed by the posting service's claim loop, which looks the
 receipt up in Caselle first (already reversed → done, never twice). Supervisors only
 (``reverse_payment``); audited. The Day Close counts it on the day it happens.
+
+A counter card charge refunded after settlement (a same-day void is the counter's void): a
+``card_refund`` entry ``refund:<transaction ID>`` is journaled before the gateway is asked; a lost
+answer is looked up by the same idempotency key (never refunded twice); once the gateway has
+refunded, the Caselle receipt is reversed (``ach_reject`` entry ``reject:<transaction ID>``,
+return code ``RFD``) through the same claim loop. Calling it again finishes what is left.
 """
 
 from __future__ import annotations
@@ -14,11 +21,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from console.adapters.journal import DONE, NewEntry
+from console.adapters.journal import DONE, IN_FLIGHT, NEEDS_REVIEW, PENDING, NewEntry, lease_owner_id
 from console.domain.money import money
-from console.errors import Problem, UserFacingError, ValidationError
+from console.errors import NetworkError, Problem, RemoteError, UserFacingError, ValidationError
 
 ACH_REJECT = "ach_reject"
+CARD_REFUND = "card_refund"
+REFUND_CODE = "RFD"
 RETURN_CODES = {"R01": "Insufficient funds (NSF)", "R02": "Account closed", "R03": "No account / unable to locate",
                 "R08": "Payment stopped", "R10": "Not authorized / forged", "R16": "Account frozen"}
 LOOKBACK_DAYS = 120
@@ -40,6 +49,23 @@ class ReturnedCheck:
     @property
     def done(self) -> bool:
         return self.state == DONE
+
+
+@dataclass(frozen=True)
+class CardRefund:
+    key: str
+    receipt_number: str
+    account: str
+    amount: Decimal
+    transaction_id: str
+    gateway_state: str
+    caselle_state: str
+    refund_id: str = ""
+    detail: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.gateway_state == DONE and self.caselle_state == DONE
 
 
 class ReversalService:
@@ -88,6 +114,80 @@ class ReversalService:
         return ReturnedCheck(key, p.receipt_number, p.account_number, p.amount, p.check_number, code, e.state,
                              e.outcome, e.payload.get("nsf_fee", ""), e.detail)
 
+    # ------------------------------------------------------------------ card refunds
+    def find_card(self, receipt_number: str):
+        today = self._today()
+        for back in range(LOOKBACK_DAYS):
+            for p in self.counter.todays_payments(today - dt.timedelta(days=back)):
+                if p.receipt_number == receipt_number and p.tender == "CARD":
+                    return p
+        return None
+
+    def refund_card(self, receipt_number: str, reason: str, operator: str) -> CardRefund:
+        """Refund a settled counter card charge in full and reverse its Caselle receipt."""
+        self.operators.require(operator, "reverse_payment")
+        if len((reason or "").strip()) < 3:
+            raise ValidationError("Say why the card is refunded", [Problem(None, "reason", "required", "empty")])
+        p = self.find_card((receipt_number or "").strip())
+        if p is None:
+            raise UserFacingError(f"No counter card payment has receipt {receipt_number} (last {LOOKBACK_DAYS} days)")
+        key = f"refund:{p.transaction_id}"
+        if self.journal.get(key) is None and p.state != "posted":
+            raise UserFacingError(f"Receipt {receipt_number} is {p.state_label.lower()}: only a posted card "
+                                  "payment is refunded")
+        payload = {"transaction_id": p.transaction_id, "receipt_number": p.receipt_number, "account": p.account_number,
+                   "amount": str(p.amount), "masked_pan": p.masked_pan, "reason": reason.strip(),
+                   "refund_date": self._today().isoformat(), "operator": operator}
+        if self.journal.add_entry(NewEntry(key, CARD_REFUND, payload), operator=operator):
+            self._audit(operator, "counter.card_refund", p.receipt_number, account=p.account_number,
+                        amount=str(p.amount), transaction_id=p.transaction_id, reason=reason.strip())
+        gateway_state = self._gateway_refund(key)
+        caselle_state = PENDING
+        if gateway_state == DONE:
+            caselle_state = self._reverse_card_receipt(self.journal.get(key), operator)
+        e = self.journal.get(key)
+        return CardRefund(key, p.receipt_number, p.account_number, p.amount, p.transaction_id, gateway_state,
+                          caselle_state, e.remote_ref, e.detail)
+
+    def _gateway_refund(self, key: str) -> str:
+        e = self.journal.get(key)
+        if e.state not in (PENDING, IN_FLIGHT):
+            return e.state
+        owner = lease_owner_id()
+        claimed = self.journal.claim(owner, [CARD_REFUND], keys=[key], lease_s=120)
+        if not claimed:
+            return self.journal.get(key).state
+        gw = self.counter.gateway
+        idem = key.replace(":", "-")
+        p = e.payload
+        try:
+            if claimed[0].needs_reconcile:  # it may have reached the gateway before: ask by key first
+                found = gw.find_refund(idem)
+                if found is not None:
+                    self.journal.finish(key, owner, DONE, outcome="refunded", remote_ref=found.refund_id)
+                    return DONE
+            r = gw.refund(p["transaction_id"], idem, Decimal(p["amount"]), reason=p.get("reason", ""))
+        except (NetworkError, RemoteError) as exc:
+            if isinstance(exc, NetworkError) or getattr(exc, "retryable", False) or \
+                    getattr(exc, "outcome_unknown", False):
+                self.journal.release(key, owner, delay_s=0.0, detail=f"no answer: {exc}")
+                return PENDING
+            self.journal.finish(key, owner, NEEDS_REVIEW, outcome="refund_refused", detail=str(exc))
+            return NEEDS_REVIEW
+        self.journal.finish(key, owner, DONE, outcome="refunded", remote_ref=r.refund_id)
+        return DONE
+
+    def _reverse_card_receipt(self, refund, operator: str) -> str:
+        p = refund.payload
+        key = f"reject:{p['transaction_id']}"
+        self.journal.add_entry(NewEntry(key, ACH_REJECT, {
+            "payment_id": p["transaction_id"], "account": p["account"], "amount": p["amount"],
+            "return_code": REFUND_CODE, "return_date": p["refund_date"], "reason": f"Card refunded: {p['reason']}",
+            "nsf_fee": "", "tender": "CARD", "receipt_number": p["receipt_number"], "source": "counter_refund",
+            "operator": operator}), operator=operator)
+        self.posting.post_pending(operator=operator, kinds=[ACH_REJECT], keys=[key])
+        return self.journal.get(key).state
+
     def _audit(self, operator: str, action: str, subject: str, **details) -> None:
         if self.audit is not None:
             self.audit.record(operator, action, subject, **details)
@@ -108,3 +208,10 @@ def returned_checks_on(journal, day: dt.date) -> list[ReturnedCheck]:
 def build_reversal_service(services) -> ReversalService:
     return ReversalService(journal=services.journal, posting=services.posting, counter=services.counter,
                            operators=services.operators, profile=services.profile, audit=services.audit)
+
+
+def refunds_on(journal, day: dt.date) -> list[dict]:
+    """Counter card charges refunded at the gateway on ``day`` (entered that day)."""
+    return [{**e.payload, "key": e.key, "refund_id": e.remote_ref}
+            for e in journal.entries(kinds=[CARD_REFUND], states=[DONE])
+            if e.payload.get("refund_date") == day.isoformat()]

@@ -197,3 +197,32 @@ def test_a_supervisor_reverses_a_returned_check_from_the_day_close(qtbot, servic
     assert dialog.result_.done and "3131" in dialog.message.text() and "reversed in Caselle" in dialog.message.text()
     dialog.accept()
     qtbot.waitUntil(lambda: any("3131" in r[3] for r in view.variances.rows()), timeout=15_000)
+
+
+def test_a_supervisor_refunds_a_settled_card_charge_from_the_day_close(qtbot, services_for, monkeypatch):
+    from console.devices.sred import parse_frame
+    from console.ui.counter.day_close_view import DayCloseView
+    from tests.swipe_frames import FrameSpec, build_frame
+
+    monkeypatch.setattr("console.ui.counter.return_check_dialog.show_error", lambda parent, exc: pytest.fail(str(exc)))
+    cashier = services_for("cashier1")
+    a = next(_accounts)
+    view_ = cashier.counter.account(a.account_number)
+    amount = a.amount_due + Decimal("0.10") if a.amount_due % 1 in {Decimal(f"0.0{i}") for i in range(1, 6)} \
+        else a.amount_due
+    paid = cashier.counter.take_payment(view_, amount, parse_frame(build_frame(FrameSpec(ksn="62994900000000E00777"))),
+                                        "cashier1", confirmed=True)
+    assert paid.status == "posted"
+    view = DayCloseView(UiContext(services_for("super1"), OPS["super1"]))
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=15_000)
+    dialog = view.return_check()
+    dialog.kind_combo.setCurrentIndex(1)
+    assert not dialog.code_combo.isEnabled()
+    dialog.receipt_edit.setText(paid.receipt_number)
+    dialog.reason_edit.setText("customer overpaid")
+    dialog.reverse()
+    qtbot.waitUntil(lambda: dialog.result_ is not None, timeout=15_000)
+    assert dialog.result_.done and "refunded and reversed in Caselle" in dialog.message.text()
+    dialog.accept()
+    qtbot.waitUntil(lambda: any("refunded after settlement" in r[3] for r in view.variances.rows()), timeout=15_000)
