@@ -142,7 +142,8 @@ def test_close_out_with_a_blind_count_ticks_checks_and_saves_the_report(counter_
     qtbot.waitUntil(lambda: "No cash drawer open" in tab.drawer_bar.label.text(), timeout=10_000)
 
 
-def test_day_close_view_shows_the_day_and_a_supervisor_seals_it(qtbot, services_for, counter_tab, monkeypatch):
+def test_day_close_view_shows_the_day_and_a_supervisor_seals_it(qtbot, services_for, counter_tab, monkeypatch,
+                                                                 tmp_path):
     from console.ui.counter.day_close_view import DayCloseView
 
     errors = []
@@ -173,6 +174,15 @@ def test_day_close_view_shows_the_day_and_a_supervisor_seals_it(qtbot, services_
     view.close_day(confirm=False)
     qtbot.waitUntil(lambda: view.report is not None and bool(view.report.sealed), timeout=15_000)
     assert "Closed" in view.state_label.text() and not view.close_button.isEnabled()
+    op = view.save_pdf(tmp_path / "day.pdf")
+    qtbot.waitUntil(lambda: op.done, timeout=15_000)
+    text = pdf_text(tmp_path / "day.pdf")
+    assert "Sealed by super1" in text and "a dollar short" in text and "-$1.00" in text
+    assert "Invoice Cloud files imported" in pdf_text(tmp_path / "day-reconciliation.pdf")
+    op = view.export_csv(tmp_path / "day.csv")
+    qtbot.waitUntil(lambda: op.done, timeout=15_000)
+    csv_text = (tmp_path / "day.csv").read_text()
+    assert "variance,Counter,cash,-1.00" in csv_text and "Section,Group" in csv_text
     assert not errors
 
 

@@ -94,7 +94,8 @@ class DayCloseView(QWidget):
         grid = QGridLayout()
         grid.addWidget(self._titled("Drawer close-outs", self.drawers_view), 0, 0, 1, 2)
         grid.addWidget(self._titled("Channels", self.channels_view), 1, 0)
-        grid.addWidget(self._titled("Invoice Cloud files by tender", self.ic_view), 1, 1)
+        grid.addWidget(self._titled("Invoice Cloud files (end-of-day reconciliation) by tender and batch",
+                                    self.ic_view), 1, 1)
         grid.addWidget(self._titled("Expected bank deposit", self.deposits_view), 2, 0)
         vsplit = QSplitter(Qt.Orientation.Horizontal)
         vsplit.addWidget(self._titled("Variances (select one: the entries behind it)", self.variances_view))
@@ -147,9 +148,10 @@ class DayCloseView(QWidget):
                                 c.reason] for c in rep.closeouts]
                               + [[s.session_id, s.operator, "", "", "", "", "", "OPEN", ""] for s in rep.open_drawers])
         self.channels.set_rows(self._channel_rows(rep))
-        self.ic_tenders.set_rows([[tender] + [f"{t.counts[m]} · {format_money(t.amounts[m])}" if t.counts[m] else "-"
-                                              for m in recon.METRICS]
-                                  for tender, t in [("All", rep.ic.total), *rep.ic.by_tender.items()]])
+        groups = [("All", rep.ic.total), *rep.ic.by_tender.items(),
+                  *((f"Batch {k}", t) for k, t in rep.ic.by_batch.items())]
+        self.ic_tenders.set_rows([[name] + [f"{t.counts[m]} · {format_money(t.amounts[m])}" if t.counts[m] else "-"
+                                            for m in recon.METRICS] for name, t in groups])
         self.deposits.set_rows([[a, format_money(d["counter_cash"]), format_money(d["counter_checks"]),
                                  format_money(d["returned_checks"]), format_money(d["ic_settlement"]),
                                  format_money(sum(d.values()))]
@@ -238,8 +240,13 @@ class DayCloseView(QWidget):
             return None
         from console.services.cash_pdf import write_pdf
 
-        doc = self.document()
-        op = Operation(self, lambda op: write_pdf(doc, path), label="Saving the day summary…")
+        doc, rep, training = self.document(), self.report, self.ctx.training
+
+        def work(op):
+            recon.to_pdf(rep.ic, path.with_name(path.stem + "-reconciliation.pdf"), training=training)
+            return write_pdf(doc, path)
+
+        op = Operation(self, work, label="Saving the day summary…")
         op.success(lambda p: self.ctx.status(f"Saved {p}")).failure(lambda exc: show_error(self, exc)).run()
         return op
 
