@@ -236,3 +236,33 @@ def test_a_supervisor_refunds_a_settled_card_charge_from_the_day_close(qtbot, se
     assert dialog.result_.done and "refunded and reversed in Caselle" in dialog.message.text()
     dialog.accept()
     qtbot.waitUntil(lambda: any("refunded after settlement" in r[3] for r in view.variances.rows()), timeout=15_000)
+
+
+def test_split_dialog_pays_two_accounts_by_check_and_cash_with_change(counter_tab, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QTableWidgetItem
+
+    tab = counter_tab()
+    tab.services.drawers.open_drawer("cashier1", "0")
+    a, b = next(_accounts), next(_accounts)
+    tab.open_account(a.account_number)
+    qtbot.waitUntil(lambda: tab.account is not None, timeout=10_000)
+    dialog = tab.drawer_bar.split_dialog()
+    assert dialog.accounts.item(0, 0).text() == a.account_number  # starts with the open account
+    dialog.accounts.setItem(0, 1, QTableWidgetItem(str(a.amount_due)))
+    dialog.accounts.setItem(1, 0, QTableWidgetItem(b.account_number))
+    dialog.accounts.setItem(1, 1, QTableWidgetItem(str(b.amount_due)))
+    dialog.checks.setItem(0, 0, QTableWidgetItem("8080"))
+    dialog.checks.setItem(0, 1, QTableWidgetItem(str(a.amount_due)))
+    dialog.cash_edit.setText(str(b.amount_due))
+    dialog.tendered_edit.setText(str(b.amount_due + Decimal("3.00")))
+    dialog.take()
+    qtbot.waitUntil(lambda: dialog.result_ is not None, timeout=15_000)
+    r = dialog.result_
+    assert r.status == "posted" and r.change == Decimal("3.00") and "Change due $3.00" in dialog.message.text()
+    assert [(p.account, p.tender) for p in r.pieces] == [(a.account_number, "CHECK"), (b.account_number, "CASH")]
+    assert dialog.print_button.isEnabled()
+    text = dialog.document().text()
+    assert all(p.receipt_number in text for p in r.pieces) and "$3.00" in text
+    qtbot.waitUntil(lambda: "cash $" in tab.today_title.text(), timeout=10_000)
+    tab.refresh_today()
+    qtbot.waitUntil(lambda: format_money(b.amount_due) in tab.today_title.text(), timeout=10_000)

@@ -31,12 +31,17 @@ class DrawerBar(QWidget):
         self.open_button.clicked.connect(lambda: self.open_dialog())
         self.close_button = QPushButton("Close out…")
         self.close_button.clicked.connect(lambda: self.close_dialog())
+        self.split_button = QPushButton("Split / several accounts…")
+        self.split_button.setToolTip("One payment by cash, checks and a card, for one or more accounts")
+        self.split_button.clicked.connect(lambda: self.split_dialog())
+        self.account_source = lambda: ""  # the Counter tab's open account
+        self.card_source = None  # hands over the card read the Counter tab holds
         self.slip_button = QPushButton("Deposit slip…")
         self.slip_button.clicked.connect(lambda: self.save_slip())
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.label, 1)
-        for b in (self.open_button, self.close_button, self.slip_button):
+        for b in (self.split_button, self.open_button, self.close_button, self.slip_button):
             lay.addWidget(b)
         self.dialog = None
         self.refresh()
@@ -78,6 +83,13 @@ class DrawerBar(QWidget):
     def close_dialog(self) -> CloseDrawerDialog:
         self.dialog = CloseDrawerDialog(self.ctx, self)
         self.dialog.closed.connect(lambda _out: self.refresh())
+        self.dialog.open()
+        return self.dialog
+
+    def split_dialog(self):
+        from console.ui.counter.split_dialog import SplitTenderDialog
+
+        self.dialog = SplitTenderDialog(self.ctx, self, account=self.account_source(), card_source=self.card_source)
         self.dialog.open()
         return self.dialog
 

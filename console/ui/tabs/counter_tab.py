@@ -340,7 +340,9 @@ class CounterTab(QWidget):
         # only once it has a parent: a parentless widget shown is a top-level window, which
         # takes the keyboard focus away from the main window for good (seen under X11)
         self.training_banner.setVisible(bool(self.ctx.training))
-        self.drawer_bar = DrawerBar(self.ctx, self)  # the cash drawer: open, close out, deposit slip
+        self.drawer_bar = DrawerBar(self.ctx, self)  # the cash drawer: open, close out, deposit slip; split tender
+        self.drawer_bar.account_source = lambda: self.account.account_number if self.account else ""
+        self.drawer_bar.card_source = self._hand_over_card
         layout.addWidget(self.drawer_bar)
         layout.addWidget(outer, 1)
         QWidget.setTabOrder(self.search_edit, self.search_by)
@@ -562,6 +564,12 @@ class CounterTab(QWidget):
     def _drop_card(self) -> None:
         self._card = None
         self._card_timer.stop()
+
+    def _hand_over_card(self):
+        """The held card read, for a split payment's card part: used once, so the tab lets go of it."""
+        card, self._card = self._card, None
+        self._card_timer.stop()
+        return card
 
     # ------------------------------------------------------------------ authorize
     def authorize(self) -> None:
@@ -792,8 +800,10 @@ class CounterTab(QWidget):
         total = sum((p.amount for p in posted), start=0)
         attention = sum(p.state in ("unconfirmed", "queued", "review", "void_pending", "receipt_voided") for p in rows)
         note = f" · <span style='color:#b45309'>{attention} need attention</span>" if attention else ""
-        self.today_title.setText(f"<b>Today's payments</b> — {len(posted)} taken, "
-                                 f"{format_money(total)}{note}")
+        by = {t: sum((p.amount for p in posted if p.tender == t), start=0) for t in ("CASH", "CHECK", "CARD")}
+        self.today_title.setText(f"<b>Today's payments</b> — {len(posted)} taken, {format_money(total)} (cash "
+                                 f"{format_money(by['CASH'])}, checks {format_money(by['CHECK'])}, cards "
+                                 f"{format_money(by['CARD'])}){note}")
         self._update_today_buttons()
         self._today_read()
 
