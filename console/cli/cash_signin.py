@@ -1,9 +1,9 @@
 """Who acts on a cash-day command: the operator (and a supervisor) proven by their PIN.
 
-The conventions of the operator-trust issue, kept in one place so they can be centralized:
-the operator ID from ``--operator`` or ``$BILLER_CONSOLE_OPERATOR``, the PIN from
-``$BILLER_CONSOLE_PIN`` or asked on the terminal; a ``--supervisor``'s PIN from
-``$BILLER_CONSOLE_SUPERVISOR_PIN`` or asked (as ``post --override`` does).
+The operator signs in through the shared :func:`console.cli.acting.sign_in` (``--operator`` or
+``$BILLER_CONSOLE_OPERATOR``, the PIN from ``$BILLER_CONSOLE_PIN`` or asked; the role checked for
+the command's action); a ``--supervisor``'s PIN comes from ``$BILLER_CONSOLE_SUPERVISOR_PIN`` or is
+asked (as ``post --override`` does). Refusals of role or PIN exit 77 (``exit_codes.NOT_PERMITTED``).
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ def _pin(variable: str, who: str) -> str:
     return pin
 
 
-def signed_in_operator(args, services) -> str:
-    """The operator ID after their PIN was checked (audited by the operator service)."""
-    operator = (getattr(args, "operator", "") or "").strip()
-    if not operator:
+def signed_in_operator(args, services, action: str) -> str:
+    """The operator ID after their PIN and their role for ``action`` were checked (audited)."""
+    from console.cli.acting import sign_in
+
+    if not (getattr(args, "operator", "") or os.environ.get("BILLER_CONSOLE_OPERATOR", "")).strip():
         raise NotPermitted("who is acting? give --operator ID or set BILLER_CONSOLE_OPERATOR")
-    return services.operators.sign_in(operator, _pin("BILLER_CONSOLE_PIN", operator)).operator_id
+    return sign_in(services, args, action)
 
 
 def supervisor_pin(args) -> tuple[str, str | None]:
@@ -46,3 +47,10 @@ def supervisor_pin(args) -> tuple[str, str | None]:
     if not sup:
         return "", None
     return sup, _pin("BILLER_CONSOLE_SUPERVISOR_PIN", sup)
+
+
+def refusal_code(exc: BaseException) -> int:
+    """77 when the role or the PIN refused it, else 1 (refused or invalid)."""
+    from console.cli.exit_codes import INVALID, NOT_PERMITTED
+
+    return NOT_PERMITTED if isinstance(exc, NotPermitted) else INVALID

@@ -23,7 +23,8 @@ Caselle (the ACH-reject path: journaled first, exactly once; the profile's NSF f
 the code is OTHER unless given. A receipt that is not the cashier's own of today needs
 ``--supervisor`` (PIN from ``$BILLER_CONSOLE_SUPERVISOR_PIN``).
 
-Exit codes: 0 done; 1 refused or invalid; 2 taken but the receipt is queued or in review.
+Exit codes: 0 done; 1 refused or invalid; 2 taken but the receipt is queued or in review; 77 the
+role or the PIN refused it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import json
 import os
 import sys
 
-from console.cli.cash_signin import add_operator_options, signed_in_operator, supervisor_pin
+from console.cli.cash_signin import add_operator_options, refusal_code, signed_in_operator, supervisor_pin
 from console.errors import Problem, UserFacingError, ValidationError
 
 EXIT_OK, EXIT_REFUSED, EXIT_QUEUED = 0, 1, 2
@@ -71,16 +72,17 @@ def register(cmds) -> None:
                           description=__doc__)
     ref.add_argument("receipt", help="Caselle's receipt number of the card payment")
     ref.add_argument("--reason", required=True, help="why it is refunded")
-    for sp, fn in ((take, cmd_take), (void, cmd_void), (ret, cmd_return), (ref, cmd_refund)):
+    for sp, fn, acting in ((take, cmd_take, "take_payment"), (void, cmd_void, "take_payment"),
+                           (ret, cmd_return, "reverse_payment"), (ref, cmd_refund, "reverse_payment")):
         add_operator_options(sp, supervisor=sp is void)
         sp.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
-        sp.set_defaults(func=fn)
+        sp.set_defaults(func=fn, acting=acting)
 
 
 def _emit(args, out: dict, code: int, text: str) -> int:
     if args.json:
         print(json.dumps(out, indent=2, default=str))
-    elif code == EXIT_REFUSED:
+    elif code in (EXIT_REFUSED, 77):
         print(f"counter: {text}", file=sys.stderr)
     else:
         print(text)
@@ -109,7 +111,7 @@ def cmd_split(args) -> int:
         if args.account or args.amount or args.tender:
             raise ValidationError("--pay replaces --account, --amount and --tender",
                                   [Problem(None, "pay", "one_form", "use one form of the command")])
-        operator = signed_in_operator(args, services)
+        operator = signed_in_operator(args, services, args.acting)
         services.operators.require(operator, "take_payment")
         counter = services.counter
         accounts = [(counter.account(a), parse_money(x, f"pay {a}")) for a, x in _pairs(args.pay, "pay")]
@@ -123,7 +125,7 @@ def cmd_split(args) -> int:
         confirmed = args.confirm or os.environ.get("BILLER_CONSOLE_ASSUME_YES") == "1"
         result = SplitTenderService(counter).take(accounts, parts, operator, confirmed=confirmed)
     except (UserFacingError, ValueError) as exc:
-        return _emit(args, {"status": "refused", "message": str(exc)}, EXIT_REFUSED, str(exc))
+        return _emit(args, {"status": "refused", "message": str(exc)}, refusal_code(exc), str(exc))
     finally:
         services.close()
     code = {"posted": EXIT_OK, "declined": EXIT_REFUSED}.get(result.status, EXIT_QUEUED)
@@ -141,7 +143,7 @@ def cmd_take(args) -> int:
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
-        operator = signed_in_operator(args, services)
+        operator = signed_in_operator(args, services, args.acting)
         services.operators.require(operator, "take_payment")
         account = services.counter.account(args.account.strip())
         confirmed = args.confirm or os.environ.get("BILLER_CONSOLE_ASSUME_YES") == "1"
@@ -150,7 +152,7 @@ def cmd_take(args) -> int:
                                                      confirmed=confirmed)
         entry = services.journal.get(result.key)
     except UserFacingError as exc:
-        return _emit(args, {"status": "refused", "message": str(exc), "hint": exc.hint or ""}, EXIT_REFUSED,
+        return _emit(args, {"status": "refused", "message": str(exc), "hint": exc.hint or ""}, refusal_code(exc),
                      str(exc))
     finally:
         services.close()
@@ -176,7 +178,7 @@ def cmd_void(args) -> int:
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
-        operator = signed_in_operator(args, services)
+        operator = signed_in_operator(args, services, args.acting)
         payment = find_by_receipt(services.counter, args.receipt.strip(), dt.date.today())
         if payment is None:
             raise UserFacingError(f"No counter payment has receipt {args.receipt} (last {VOID_LOOKBACK_DAYS} days)")
@@ -184,7 +186,7 @@ def cmd_void(args) -> int:
         outcome = services.counter.void_counter_payment(payment, args.reason_code.upper(), args.reason, operator,
                                                         supervisor_pin=pin, supervisor_id=sup or None)
     except UserFacingError as exc:
-        return _emit(args, {"status": "refused", "message": str(exc), "hint": exc.hint or ""}, EXIT_REFUSED,
+        return _emit(args, {"status": "refused", "message": str(exc), "hint": exc.hint or ""}, refusal_code(exc),
                      str(exc))
     finally:
         services.close()
@@ -199,10 +201,10 @@ def cmd_return(args) -> int:
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
-        operator = signed_in_operator(args, services)
+        operator = signed_in_operator(args, services, args.acting)
         out = services.reversals.return_check(args.receipt, args.code, args.reason, operator)
     except UserFacingError as exc:
-        return _emit(args, {"status": "refused", "message": str(exc)}, EXIT_REFUSED, str(exc))
+        return _emit(args, {"status": "refused", "message": str(exc)}, refusal_code(exc), str(exc))
     finally:
         services.close()
     result = {"status": "reversed" if out.done else out.state, "receipt": out.receipt_number,
@@ -218,10 +220,10 @@ def cmd_refund(args) -> int:
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
-        operator = signed_in_operator(args, services)
+        operator = signed_in_operator(args, services, args.acting)
         out = services.reversals.refund_card(args.receipt, args.reason, operator)
     except UserFacingError as exc:
-        return _emit(args, {"status": "refused", "message": str(exc)}, EXIT_REFUSED, str(exc))
+        return _emit(args, {"status": "refused", "message": str(exc)}, refusal_code(exc), str(exc))
     finally:
         services.close()
     result = {"status": "refunded" if out.done else "pending", "receipt": out.receipt_number,

@@ -9,7 +9,7 @@
   the one-page summary.
 
 The operator from ``--operator`` / ``$BILLER_CONSOLE_OPERATOR``, PIN from ``$BILLER_CONSOLE_PIN``.
-Exit codes: 0 done; 1 refused (the reason is printed).
+Exit codes: 0 done; 1 refused (the reason is printed); 77 the role or the PIN refused it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from console.cli.cash_signin import add_operator_options, signed_in_operator
+from console.cli.cash_signin import add_operator_options, refusal_code, signed_in_operator
 from console.errors import UserFacingError
 
 
@@ -31,12 +31,12 @@ def register(sub) -> None:
     show = cmds.add_parser("show", help="the day's figures (nothing is sealed)")
     close = cmds.add_parser("close", help="seal the day in the audit log (a supervisor)")
     close.add_argument("--summary", type=Path, help="write the one-page summary (PDF)")
-    for sp, fn in ((show, cmd_show), (close, cmd_close)):
+    for sp, fn, acting in ((show, cmd_show, "view_day_close"), (close, cmd_close, "day_close")):
         sp.add_argument("--date", type=dt.date.fromisoformat, help="the day (default: today)")
         sp.add_argument("--csv", type=Path, help="also write the Invoice Cloud reconciliation as CSV")
         add_operator_options(sp)
         sp.add_argument("--json", action="store_true", help="print JSON (amounts as decimal strings)")
-        sp.set_defaults(func=fn)
+        sp.set_defaults(func=fn, acting=acting)
 
 
 def _run(args, act) -> int:
@@ -47,7 +47,7 @@ def _run(args, act) -> int:
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
-        operator = signed_in_operator(args, services)
+        operator = signed_in_operator(args, services, args.acting)
         day = args.date or dt.date.today()
         rep = act(services.day_close, operator, day)
         if getattr(args, "summary", None):
@@ -58,7 +58,7 @@ def _run(args, act) -> int:
         if args.json:
             print(json.dumps({"status": "refused", "message": str(exc)}, indent=2))
         print(f"day: {exc}", file=sys.stderr)
-        return 1
+        return refusal_code(exc)
     finally:
         services.close()
     out = {**rep.figures(), "sealed": rep.sealed}

@@ -15,7 +15,7 @@ The operator from ``--operator`` / ``$BILLER_CONSOLE_OPERATOR`` with the PIN fro
 ``$BILLER_CONSOLE_PIN`` (or asked); a supervisor's PIN from ``$BILLER_CONSOLE_SUPERVISOR_PIN``.
 Amounts are printed as decimal strings with two places.
 
-Exit codes: 0 done; 1 refused or invalid (the reason is printed).
+Exit codes: 0 done; 1 refused or invalid (the reason is printed); 77 the role or the PIN refused it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import json
 import sys
 from pathlib import Path
 
-from console.cli.cash_signin import add_operator_options, signed_in_operator, supervisor_pin
+from console.cli.cash_signin import add_operator_options, refusal_code, signed_in_operator, supervisor_pin
 from console.errors import UserFacingError
 
 EXIT_OK, EXIT_REFUSED = 0, 1
@@ -54,10 +54,11 @@ def register(sub) -> None:
     ro = cmds.add_parser("reopen", help="a supervisor reopens a closed drawer (audited)")
     ro.add_argument("session", help="the drawer session ID (drw:…)")
     ro.add_argument("--reason", required=True, help="why it is reopened")
-    for sp, fn in ((op, cmd_open), (cl, cmd_close), (sl, cmd_slip), (ls, cmd_list), (ro, cmd_reopen)):
+    for sp, fn, acting in ((op, cmd_open, "drawer"), (cl, cmd_close, "drawer"), (sl, cmd_slip, "take_payment"),
+                           (ls, cmd_list, "drawer"), (ro, cmd_reopen, "drawer")):
         add_operator_options(sp, supervisor=sp in (cl, ro))
         sp.add_argument("--json", action="store_true", help="print JSON")
-        sp.set_defaults(func=fn)
+        sp.set_defaults(func=fn, acting=acting)
 
 
 def _run(args, body) -> int:
@@ -65,12 +66,12 @@ def _run(args, body) -> int:
 
     services = build_services(args.profile, operator_id=getattr(args, "operator", ""))
     try:
-        out = body(services, signed_in_operator(args, services))
+        out = body(services, signed_in_operator(args, services, args.acting))
     except UserFacingError as exc:
         if args.json:
             print(json.dumps({"status": "refused", "message": str(exc), "hint": exc.hint or ""}, indent=2))
         print(f"drawer: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return refusal_code(exc)
     finally:
         services.close()
     if args.json:

@@ -26,6 +26,7 @@ from typing import Any
 
 from console.adapters.journal import DONE
 from console.domain.money import format_money, money
+from console.domain.wording import counted
 from console.errors import UserFacingError
 from console.services import reconciliation as recon
 from console.services.cash_pdf import Section, SimpleDoc
@@ -273,7 +274,8 @@ class DayCloseService:
             raise DayCloseRefused(f"{day:%m/%d/%Y} was closed by {rep.sealed['operator']} at {rep.sealed['at'][:16]}")
         if rep.open_drawers:
             who = ", ".join(sorted({s.operator for s in rep.open_drawers}))
-            raise DayCloseRefused(f"{len(rep.open_drawers)} drawer(s) still open ({who}): close them first")
+            raise DayCloseRefused(f"{counted(len(rep.open_drawers), 'drawer')} still open ({who}): close "
+                                  f"{'it' if len(rep.open_drawers) == 1 else 'them'} first")
         row = self.audit.record(operator, DAY_CLOSE, day.isoformat(), **rep.figures())
         rep.sealed = {"seq": row.seq, "hash": row.hash, "operator": operator, "at": row.at}
         return rep

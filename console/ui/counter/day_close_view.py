@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.money import format_money
+from console.domain.wording import counted
 from console.services import reconciliation as recon
 from console.services.day_close import COUNTER_TENDERS, summary_document
 from console.ui.counter.printing import print_doc
@@ -165,7 +166,7 @@ class DayCloseView(QWidget):
         else:
             state = "<b style='color:#b45309'>Open</b> — not sealed yet"
         self.state_label.setText(f"{state} · expected deposit {format_money(rep.deposit_total)} · "
-                                 f"{len(rep.variances)} variance(s)")
+                                 f"{counted(len(rep.variances), 'variance')}")
         self._update_buttons()
 
     @staticmethod

@@ -11,6 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from console.domain.money import format_money
+from console.domain.wording import counted
 from console.ui.counter.drawer_dialogs import CloseDrawerDialog, OpenDrawerDialog
 from console.ui.counter.questions import ask_confirmation
 from console.ui.errors import show_error
@@ -66,7 +67,7 @@ class DrawerBar(QWidget):
                     f"{html.escape(s.workstation)}")
         others = [s for s in self.office if s.operator != self.ctx.operator_id]
         if others:
-            text += f" · {len(others)} other drawer(s) open in the office"
+            text += f" · {counted(len(others), 'other drawer')} open in the office"
             self.label.setToolTip("\n".join(f"{s.operator} on {s.workstation} since {s.opened_at[:16]}"
                                             for s in others))
         self.label.setText(text)
