@@ -30,7 +30,7 @@ from console.domain.wording import counted
 from console.errors import UserFacingError
 from console.services import reconciliation as recon
 from console.services.cash_pdf import Section, SimpleDoc
-from console.services.drawer import ZERO, CloseOut
+from console.services.drawer import ZERO, CloseOut, require_role
 from console.services.drawer_reports import deposit_slip
 from console.services.reversals import refunds_on, returned_checks_on
 
@@ -138,7 +138,7 @@ class DayCloseService:
     # ================================================================== the report
     def report(self, day: dt.date, viewer: str | None = None) -> DayCloseReport:
         if viewer is not None:
-            self.operators.require(viewer, "view_day_close")
+            require_role(self.profile, self.operators, viewer, "view_day_close")
         ic = recon.build_report(self.journal, day=day, title=f"Invoice Cloud files imported {day:%m/%d/%Y}")
         counter, counter_count, counter_batches = self._counter(day)
         batches, note = self._batches(day, ic, counter_batches)
@@ -268,7 +268,7 @@ class DayCloseService:
         return {"seq": r.seq, "hash": r.hash, "operator": r.operator, "at": r.at}
 
     def close_day(self, operator: str, day: dt.date) -> DayCloseReport:
-        self.operators.require(operator, "day_close")
+        require_role(self.profile, self.operators, operator, "day_close")
         rep = self.report(day)
         if rep.sealed:
             raise DayCloseRefused(f"{day:%m/%d/%Y} was closed by {rep.sealed['operator']} at {rep.sealed['at'][:16]}")

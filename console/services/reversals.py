@@ -24,6 +24,7 @@ from decimal import Decimal
 from console.adapters.journal import DONE, IN_FLIGHT, NEEDS_REVIEW, PENDING, NewEntry, lease_owner_id
 from console.domain.money import money
 from console.errors import NetworkError, Problem, RemoteError, UserFacingError, ValidationError
+from console.services.drawer import require_role
 
 ACH_REJECT = "ach_reject"
 CARD_REFUND = "card_refund"
@@ -88,7 +89,7 @@ class ReversalService:
         return None
 
     def return_check(self, receipt_number: str, return_code: str, reason: str, operator: str) -> ReturnedCheck:
-        self.operators.require(operator, "reverse_payment")
+        require_role(self.profile, self.operators, operator, "reverse_payment")
         code = (return_code or "").strip().upper()
         if code not in RETURN_CODES:
             raise ValidationError(f"Unknown return code {return_code!r}",
@@ -125,7 +126,7 @@ class ReversalService:
 
     def refund_card(self, receipt_number: str, reason: str, operator: str) -> CardRefund:
         """Refund a settled counter card charge in full and reverse its Caselle receipt."""
-        self.operators.require(operator, "reverse_payment")
+        require_role(self.profile, self.operators, operator, "reverse_payment")
         if len((reason or "").strip()) < 3:
             raise ValidationError("Say why the card is refunded", [Problem(None, "reason", "required", "empty")])
         p = self.find_card((receipt_number or "").strip())
