@@ -21,6 +21,7 @@ Every figure is a Decimal; nothing here talks to a remote system.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import socket
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from console.domain.money import AmountError, format_money, money, parse_amount
 from console.errors import NotPermitted, Problem, UserFacingError, ValidationError
 from console.services.drawer_store import OPEN, DrawerSession, DrawerStore, DuplicateOpenDrawer
 
+log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 #: Denominations a drawer is counted in (notes, then coins), as written on the slip.
 DENOMINATIONS: tuple[str, ...] = ("100", "50", "20", "10", "5", "2", "1", "0.50", "0.25", "0.10", "0.05", "0.01")
@@ -150,6 +152,7 @@ class CloseOut:
     supervisor: str = ""
     audit_seq: int = 0
     audit_hash: str = ""
+    cards_gateway: str = ""  # the card total the gateway confirms ("" when it could not be asked)
 
     def as_dict(self) -> dict:
         def amounts(d: dict[str, Decimal]) -> dict[str, str]:
@@ -161,7 +164,7 @@ class CloseOut:
                 "over_short": amounts(self.over_short), "status": self.status, "checks_count": self.checks_count,
                 "cash_count": dict(self.cash_count), "receipts": self.receipts, "voids": self.voids,
                 "reason": self.reason, "supervisor": self.supervisor, "audit_seq": self.audit_seq,
-                "audit_hash": self.audit_hash}
+                "audit_hash": self.audit_hash, "cards_gateway": self.cards_gateway}
 
     @classmethod
     def from_dict(cls, d: dict) -> CloseOut:
@@ -170,7 +173,7 @@ class CloseOut:
                    Decimal(d["float"]), dec["expected"], dec["counted"], dec["over_short"], d["status"],
                    int(d.get("checks_count", 0)), dict(d.get("cash_count", {})), d.get("receipts", {}),
                    d.get("voids", {}), d.get("reason", ""), d.get("supervisor", ""), int(d.get("audit_seq", 0)),
-                   d.get("audit_hash", ""))
+                   d.get("audit_hash", ""), d.get("cards_gateway", ""))
 
 
 def status_of(over_short: dict[str, Decimal]) -> str:
@@ -301,6 +304,25 @@ class DrawerService:
                                   account_number=f"{first.account_number} +")
         return out
 
+    @staticmethod
+    def gateway_cards(fig: SessionFigures, counter) -> str:
+        """The session's card total as the gateway reports it (approved, not voided), as a decimal
+        string; "" when there is no gateway or it could not be asked (the close never waits on it)."""
+        gateway = getattr(counter, "gateway", None)
+        cards = [p for p in fig.payments if p.tender == "CARD" and p.state in TAKEN_STATES and p.transaction_id]
+        if gateway is None or not hasattr(gateway, "transaction"):
+            return ""
+        total = ZERO
+        try:
+            for p in cards:
+                t = gateway.transaction(p.transaction_id)
+                if t is not None and t.status == "approved" and not t.voided:
+                    total += t.amount
+        except Exception as exc:  # noqa: BLE001 - the gateway's side is a check, never a blocker
+            log.warning("card totals from the gateway: %s", exc)
+            return ""
+        return str(money(total))
+
     def blind(self) -> bool:
         """The profile's blind count: the expected figures are shown only after the count."""
         return bool(self.profile.get("cash_blind_count"))
@@ -339,7 +361,7 @@ class DrawerService:
                        status_of(over_short), len(fig.checks), dict(cash_count or {}),
                        {t: {"count": str(v.count), "amount": str(money(v.amount))} for t, v in fig.receipts.items()},
                        {t: {"count": str(v.count), "amount": str(money(v.amount))} for t, v in fig.voids.items()},
-                       reason, approver)
+                       reason, approver, cards_gateway=self.gateway_cards(fig, counter))
         row = self._audit(operator, "drawer.close", session.session_id, close=out.as_dict())
         if row is not None:
             out = CloseOut(**{**out.__dict__, "audit_seq": row.seq, "audit_hash": row.hash})

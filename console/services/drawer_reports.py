@@ -48,8 +48,10 @@ def closeout_document(out: CloseOut, *, operator_name: str = "", training: bool 
         figures.append([label, format_money(out.expected[key]),
                         format_money(counted) if counted is not None else "from the gateway",
                         format_money(os_) if os_ is not None else "-"])
+    gateway = (f"Cards confirmed by the gateway: {format_money(Decimal(out.cards_gateway))}"
+               if out.cards_gateway else "Cards: the gateway could not be asked")
     balance = Section("Expected and counted", ["Tender", "Expected", "Counted", "Over / short"], figures,
-                      lines=[f"Checks counted: {out.checks_count}"])
+                      lines=[f"Checks counted: {out.checks_count}", gateway])
     sections = [taken, balance]
     if out.cash_count:
         sections.append(Section("Cash counted by denomination", ["Denomination", "Pieces", "Amount"],

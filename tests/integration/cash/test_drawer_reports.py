@@ -24,7 +24,8 @@ def test_closeout_pdf_carries_every_figure(env, tmp_path):
     text = pdf_text(closeout_pdf(out, tmp_path / "close.pdf", operator_name="Casey Cashier", training=True))
     for expected in ("Drawer close-out", "TRAINING", "Casey Cashier (cashier1)", out.session_id, "$75.00",
                      format_money(Decimal("75.00") + a.amount_due), format_money(b.amount_due), "-$0.75",
-                     "SHORT", "coin roll miscounted", "Cashier:", "Supervisor:", out.audit_hash[:16]):
+                     "SHORT", "coin roll miscounted", "Cashier:", "Supervisor:", out.audit_hash[:16],
+                     "Cards confirmed by the gateway: $0.00"):
         assert expected in text, expected
 
 

@@ -65,6 +65,7 @@ def test_expected_figures_float_cash_change_checks_cards_and_voids(env):
     assert fig.receipts["CASH"].count == 2 and fig.voids["CASH"].amount == a3.amount_due
     assert fig.change_given == Decimal("10.00")
     assert [p.check_number for p in fig.checks] == ["2001"]
+    assert e.drawers.gateway_cards(fig, svc) == str(card.amount)  # the gateway confirms the card total
 
 
 def test_balanced_close_is_sealed_in_the_audit_chain(env):
