@@ -111,7 +111,7 @@ def _preview(tmp: Path, rows: int) -> None:
     plan = svc.preview_file(f, "payments")
     t_preview = time.perf_counter() - t0
     t0 = time.perf_counter()
-    svc.import_plan(plan, "bench")
+    svc.import_plan(plan, "clerk1")
     t_import = time.perf_counter() - t0
     journal.close()
     print(f"preview {rows} rows:  {t_preview:6.2f} s ({rows / t_preview:9.0f} rows/s; bare csv.reader "
@@ -168,9 +168,9 @@ def _run(tmp: Path, count: int, latency_ms: int) -> int:
         with CaselleClient(server.url, token, timeout=10) as client:
             svc = PostingService(journal, client, sandbox_profile().with_values(biller_batch_auto_close=False))
             t0 = time.perf_counter()
-            svc.import_file(payments_file, "payments", "bench")
+            svc.import_file(payments_file, "payments", "clerk1")
             t_import = time.perf_counter() - t0
-            result = svc.post_pending(operator="bench")
+            result = svc.post_pending(operator="clerk1")
             pipeline = time.perf_counter() - t0
         journal.close()
 

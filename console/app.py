@@ -83,7 +83,7 @@ class Services:
     def operators(self):
         from console.services.operators import OperatorService
 
-        return OperatorService(self.profile, self.audit)
+        return OperatorService(self.profile, self.audit, failures=self.journal)  # wrong PINs count in the journal
 
     @cached_property
     def posting(self):

@@ -30,7 +30,7 @@ from console.paths import Paths
 
 SANDBOX = "sandbox"
 API_VERSIONS = ("2021.02.160", "2021.05")
-ROLES = ("cashier", "clerk", "supervisor", "support")
+ROLES = ("cashier", "clerk", "supervisor", "support", "automation")
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,34 @@ FIELDS: tuple[Setting, ...] = (
             "A card read's KSN is kept this long (1–365; nothing else of the read) so a replayed "
             "read is refused, also after a restart", check=_reader.check_ksn_days),
 )
+
+
+
+def _check_actions(value: list[str]) -> list[str]:
+    from console.services.operators import ACTIONS  # the one declaration of protected actions
+
+    unknown = [a for a in value if a not in ACTIONS]
+    if unknown:
+        raise ValueError(f"unknown action(s) {', '.join(unknown)}; known: {', '.join(ACTIONS)}")
+    return value
+
+
+def _role_settings() -> tuple[Setting, ...]:
+    """Per role, the actions the profile allows: empty = the role's default (see
+    ``console.services.operators.PERMISSIONS``); a list can only narrow it. The automation role
+    (unattended jobs) may do exactly what its list names."""
+    out = [Setting("roles", f"{role}_actions", "list", [], f"{role.title()} may",
+                   "Protected actions (e.g. post, send_invoices). " +
+                   ("Exactly these; empty = nothing" if role == "automation"
+                    else "Empty = the role's default; a list narrows the default"), check=_check_actions)
+           for role in ROLES]
+    out.append(Setting("roles", "automation_operator", "str", "", "Automation operator ID",
+                       "The operator (role automation) unattended jobs act as when no --operator is given; "
+                       "its secret is in the keyring (Credentials)", pattern=r"[A-Za-z0-9_.@-]{0,40}"))
+    return tuple(out)
+
+
+FIELDS = FIELDS + _role_settings()
 
 _BY_NAME = {s.name: s for s in FIELDS}
 

@@ -16,3 +16,8 @@ VALID = MappingProxyType({
     "invoicecloud_gateway_url": "https://gw.example.com", "transfer_host": "sftp.example.com",
     "transfer_user": "city",
 })
+
+# The sandbox profile's demo operators, by what a test has them do (services refuse an action
+# the operator's role does not allow, so every test that acts names who acts).
+CASHIER, CLERK, SUPPORT, SUPERVISOR_ID = "cashier1", "clerk1", "support1", "super1"
+POSTER = CLERK  # posts and imports (billing work)

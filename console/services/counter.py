@@ -489,7 +489,7 @@ class CounterService:
     def _post(self, transaction_id: str, operator: str, cancel=None) -> None:
         deadline = _Deadline(self.post_wait_s, cancel)
         try:
-            self.posting.post_pending(operator=operator, kinds=[RECEIPT], keys=[transaction_id], cancel=deadline)
+            self.posting.run_entries(operator=operator, kinds=[RECEIPT], keys=[transaction_id], cancel=deadline)
         except RemoteError as exc:  # the run could not even start (token…): the receipt stays queued
             log.warning("posting counter receipt %s: %s", transaction_id, exc)
 
@@ -560,7 +560,7 @@ class CounterService:
         if waiting:
             deadline = _Deadline(self.post_wait_s)
             try:
-                self.posting.post_pending(operator=operator or "system", kinds=[RECEIPT], keys=waiting,
+                self.posting.run_entries(operator=operator or "system", kinds=[RECEIPT], keys=waiting,
                                           cancel=deadline)
             except RemoteError as exc:
                 log.warning("posting queued counter receipts: %s", exc)

@@ -93,6 +93,8 @@ from console.errors import (
     ValidationError,
 )
 
+from console.services.operators import can, refusal, require
+
 log = logging.getLogger(__name__)
 
 RECEIPT = "receipt"
@@ -409,11 +411,13 @@ class PostingService:
     def import_plan(self, plan: Plan, operator: str, *, override: bool = False,
                     approver: str | None = None) -> ImportResult:
         """Journal a previewed plan (one transaction). ``override`` re-imports a known file and
-        needs a supervisor: ``approver`` (already authenticated) or the operator's own role."""
+        needs a supervisor: ``approver`` (already authenticated) or the operator's own role.
+        The operator's role must allow ``import``."""
+        require(self.profile, operator, "import", self.audit)
         if override:
             who = approver or operator
             op = self.profile.operator(who)
-            if op is None or op.role != "supervisor":
+            if op is None or op.role != "supervisor" or not can(self.profile, op, "override"):
                 raise NotPermitted("Importing a file a second time needs a supervisor's approval",
                                    hint="ask a supervisor to approve the override with their PIN")
             if self.audit is not None:
@@ -614,9 +618,19 @@ class PostingService:
         return int(c.get(PENDING, 0) + c.get(IN_FLIGHT, 0))
 
     def post_pending(self, progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
-                     operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
+                     operator: str, kinds: Sequence[str] = POSTED_KINDS,
                      keys: Sequence[str] | None = None) -> RunResult:
-        """Claim and execute every due entry (of ``kinds``; of ``keys`` when given). Resumable."""
+        """Post every due entry (of ``kinds``; of ``keys`` when given): the protected action
+        ``post``, so ``operator``'s role must allow it (``NotPermitted`` before anything runs)."""
+        require(self.profile, operator, "post", self.audit)
+        return self.run_entries(progress, cancel, operator=operator, kinds=kinds, keys=keys)
+
+    def run_entries(self, progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
+                    operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
+                    keys: Sequence[str] | None = None) -> RunResult:
+        """The engine: claim and execute every due entry (of ``kinds``; of ``keys`` when given).
+        Resumable. Callers have checked the operator's action (a counter payment, a void,
+        a balance update, ``post_pending``) before journaling what this runs."""
         result = RunResult()
         self.journal.recover_dead_leases()
         total = self.pending_count(kinds, keys)
@@ -1027,12 +1041,13 @@ class PostingService:
             return "this profile has no operators yet: a supervisor must add them in Settings first"
         if op is None:
             return f"{operator or 'nobody'} is not signed in as an operator of this profile"
-        if op.role == "supervisor":
+        if can(self.profile, op, "void_any"):
             return ""
         created_by = str((receipt.extra or {}).get("createdBy") or "")
         same_day = receipt.receipt_date == self._today()
-        if op.role in ("cashier", "clerk") and self.profile.get("biller_cashier_voids_own_same_day") \
-                and created_by == operator and same_day:
+        if not can(self.profile, op, "void_own_same_day"):
+            return refusal(self.profile, op, "void_own_same_day")
+        if self.profile.get("biller_cashier_voids_own_same_day") and created_by == operator and same_day:
             return ""
         if created_by != operator:
             return f"receipt {receipt.receipt_number} was taken by {created_by or 'someone else'}"
@@ -1072,7 +1087,7 @@ class PostingService:
                    "account": receipt.account_number, "amount": str(receipt.amount), "tender": receipt.tender,
                    "reason_code": reason_code, "comment": comment, "approved_by": approver}
         self.journal.add_entry(NewEntry(key, MANUAL_VOID, payload), operator=operator)
-        self.post_pending(operator=operator, kinds=[MANUAL_VOID], keys=[key])
+        self.run_entries(operator=operator, kinds=[MANUAL_VOID], keys=[key])
         entry = self.journal.get(key)
         if self.audit is not None:
             self.audit.record(operator, "receipt.void", receipt.receipt_number, reference=receipt.reference,
@@ -1081,19 +1096,28 @@ class PostingService:
         return entry  # type: ignore[return-value]
 
     def _approve(self, pin: str, supervisor_id: str | None, operator: str, receipt: Receipt, operators) -> str:
-        from console.services.operators import OperatorService
+        """The approving supervisor's ID, checked by the one PIN check (persistent lockout).
+        Without an ID, the profile's only supervisor is meant; with several, the ID is needed."""
+        from console.services.operators import OperatorService, SignInError
 
-        svc = operators or OperatorService(self.profile, self.audit)
-        candidates = [supervisor_id] if supervisor_id else [o.operator_id for o in self.profile.operators
-                                                             if o.role == "supervisor"]
-        for sid in candidates:
-            op = self.profile.operator(sid)
-            if op is not None and op.role == "supervisor" and op.check_pin(pin):
-                svc.approve(sid, pin, for_action=f"receipt.void {receipt.receipt_number}", by=operator)
-                return sid
-        if self.audit is not None:
-            self.audit.record(operator, "receipt.void_refused", receipt.receipt_number, why="wrong supervisor PIN")
-        raise NotPermitted("The supervisor PIN is wrong")
+        svc = operators or OperatorService(self.profile, self.audit, failures=self.journal)
+        sid = (supervisor_id or "").strip()
+        if not sid:
+            sups = [o.operator_id for o in self.profile.operators if o.role == "supervisor"]
+            if len(sups) != 1:
+                raise NotPermitted("Enter the approving supervisor's ID and PIN",
+                                   hint="this profile has several supervisors")
+            sid = sups[0]
+        try:
+            svc.approve(sid, pin, for_action=f"receipt.void {receipt.receipt_number}", by=operator,
+                        action="void_any")
+        except SignInError as exc:
+            if self.audit is not None:
+                self.audit.record(operator, "receipt.void_refused", receipt.receipt_number,
+                                  why="wrong supervisor PIN")
+            locked = exc.message.startswith("Too many")
+            raise SignInError(exc.message if locked else "The supervisor PIN is wrong", hint=exc.hint) from exc
+        return sid
 
     # ================================================================== batches
     def ensure_batch(self, pay_date: dt.date) -> dt.date:
@@ -1262,8 +1286,10 @@ class PostingService:
         return closed
 
     # ================================================================== operator actions
-    def retry_entries(self, keys: Sequence[str], operator: str) -> int:
-        """Put rejected / needs-review entries back to pending (they are reconciled first)."""
+    def retry_entries(self, keys: Sequence[str], operator: str, *, action: str = "post") -> int:
+        """Put rejected / needs-review entries back to pending (they are reconciled first);
+        ``action`` is what retrying them does (``post``; ``account_sync`` for balance updates)."""
+        require(self.profile, operator, action, self.audit)
         n = self.journal.reopen(keys, operator=operator)
         if self.audit is not None and n:
             self.audit.record(operator, "posting.retry", "", keys=list(keys)[:50], count=n)
@@ -1272,6 +1298,7 @@ class PostingService:
     def resolve_review(self, key: str, operator: str, *, resolution: str, note: str = "") -> None:
         """A person decided about a needs-review entry: "done" (it is right in Caselle) or
         "rejected" (it must not be posted)."""
+        require(self.profile, operator, "resolve_review", self.audit)
         entry = self.journal.get(key)
         if entry is None or entry.state != NEEDS_REVIEW:
             raise ValidationError(f"{key} is not waiting for review")

@@ -14,6 +14,7 @@ import requests
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.profiles import POSTER
 from console.adapters.invoicecloud import InvoiceCloudClient
 from console.adapters.journal import DuplicateFileError, SqliteJournal
 from console.cli import main
@@ -165,7 +166,7 @@ def test_invoicecloud_stand_in_key_formats_and_fetch_to_post(sandbox):
         plan = svc.fetch_and_preview("payments", client, count=40, seed=5, receipts_only=1)
         assert plan.records == 40 and Path(paths.data_dir / "inbox").glob("ic-payments-*.csv")
         svc.import_plan(plan, "clerk1")
-        assert svc.post_pending().outcomes["posted"] == 40
+        assert svc.post_pending(operator=POSTER).outcomes["posted"] == 40
         again = svc.fetch_and_preview("payments", client, count=40, seed=5, receipts_only=1)
         assert again.already_imported is not None  # the same data fetched twice is the same file
     client.close()
