@@ -26,6 +26,7 @@ import paramiko  # noqa: E402
 
 from console.adapters import transfer as tx  # noqa: E402
 from console.adapters.journal import SqliteJournal  # noqa: E402
+from console.config import sandbox_profile
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer  # noqa: E402
 from console.services.transfer import TransferService  # noqa: E402
 
@@ -52,7 +53,7 @@ def main() -> int:
                                    known_hosts=kh, timeout=30)
     journal = SqliteJournal(work / "journal.sqlite3")
     svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
-                          folders={"invoices": "/invoices", "bills": "/bills"})
+                          folders={"invoices": "/invoices", "bills": "/bills"}, profile=sandbox_profile())
     try:
         big = work / "ICExport.txt"
         big.write_bytes(os.urandom(BIG_MB * 1024 * 1024))

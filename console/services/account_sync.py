@@ -64,6 +64,7 @@ from console.adapters.journal import (
 )
 from console.config import Profile
 from console.errors import Cancelled, UserFacingError
+from console.services.operators import require
 from console.services.posting import PostingService, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ class AccountSyncService:
                 cancel=None) -> tuple[int, int, list[str]]:
         """Journal Caselle's adjustments after the watermark, one page per transaction (the
         watermark moves with its page). Returns (adjustments read, entries added, their keys)."""
+        require(self.profile, operator, "account_sync", self.audit)
         found = added = 0
         keys: list[str] = []
         details: dict[str, Any] = {}

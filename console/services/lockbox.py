@@ -330,6 +330,7 @@ def _operator_name() -> str:
 
 
 def require_supervisor(who: Any, action: str) -> str:
+    """The approving supervisor (an ``Operator`` whose PIN the caller checked) of an override."""
     if who is None or getattr(who, "role", "") != "supervisor":
         raise NotPermitted(f"{action} needs a supervisor", hint="a supervisor must confirm with their PIN")
     return str(getattr(who, "operator_id", ""))
@@ -341,8 +342,10 @@ class LockboxService:
     def __init__(self, settings: LockboxSettings, registry: LockboxRegistry, *, journal: Any = None,
                  audit: Any = None, transfer: Callable[[], Any] | None = None,
                  mailer: Callable[[], Any] | None = None, sender: str = "",
-                 clock: Callable[[], datetime] = datetime.now, layout: FixedLayout | None = None):
+                 clock: Callable[[], datetime] = datetime.now, layout: FixedLayout | None = None,
+                 profile: Any = None):
         self.settings = settings
+        self.profile = profile  # whose roles decide who may build and send (none: nobody may)
         self.registry = registry
         self.journal = journal
         self.audit = audit
@@ -351,6 +354,13 @@ class LockboxService:
         self.sender = sender
         self.clock = clock
         self.layout = layout or load_lockbox_layout(settings.layout)
+
+    def _require(self, operator: str, action: str) -> None:
+        from console.services.operators import require
+
+        if self.profile is None:
+            raise NotPermitted("This lockbox service has no profile to check who may build and send")
+        require(self.profile, operator, action, self.audit)
 
     # -- audit
     def _audit(self, operator: str, action: str, subject: str, **details: Any) -> None:
@@ -509,6 +519,7 @@ class LockboxService:
     def build(self, preview: LockboxPreview, out_path: Path, *, operator: str = "", overwrite: bool = False,
               created: datetime | None = None, progress: ProgressFn | None = None, cancel=None) -> BuildResult:
         """Write the file (atomically, verified by reading it back) and register it. Nothing on error."""
+        self._require(operator, "build_lockbox")
         if preview.errors:
             raise ValidationError(f"The lockbox file cannot be built: {counted(len(preview.errors), 'problem')}",
                                   preview.errors)
@@ -608,6 +619,7 @@ class LockboxService:
         """Send a built file through Stratus (SFTP) or by e-mail, exactly once per channel."""
         via = via or self.settings.send_via
         operator = operator or _operator_name()
+        self._require(operator, "send_lockbox")
         c, _ = self._prepare_release(path, operator, override_by)
         reg = self.registry.file(c.file.fingerprint)
         if reg is not None and reg.released:
@@ -637,6 +649,7 @@ class LockboxService:
                          override_by: Any = None) -> RegisteredFile:
         """Record that the file left the console another way (USB stick, manual upload)."""
         operator = operator or _operator_name()
+        self._require(operator, "send_lockbox")
         c, _ = self._prepare_release(path, operator, override_by)
         current = self.registry.file(c.file.fingerprint)
         if current is not None and current.released:
@@ -899,7 +912,9 @@ def save_profile_gl_map(profile: Any, paths: Any, gl_map: GlMap, *, operator: An
     """Store an edited GL map in the profile (supervisor only); returns the updated profile."""
     from dataclasses import replace
 
-    who = require_supervisor(operator, "Changing the GL mapping")
+    from console.services.operators import require
+
+    who = require(profile, operator, "edit_gl_map", audit).operator_id
     fmt = GlFormat(str(profile.get("lockbox_gl_format") or ""))
     problems = gl_map.problems(fmt)
     if problems:
@@ -951,7 +966,7 @@ def build_lockbox_service(services: Any, *, gl_map: GlMap | None = None) -> Lock
 
     sender = str(profile.get("smtp_sender") or "") or ("clerk@sandbox.test" if profile.is_sandbox else "")
     return LockboxService(settings, SqliteLockboxRegistry(paths.journal_file), journal=journal, audit=audit,
-                          transfer=transfer, mailer=mailer, sender=sender)
+                          transfer=transfer, mailer=mailer, sender=sender, profile=profile)
 
 
 def smtp_settings(profile: Any, secrets: Any, endpoints: dict[str, Any] | None) -> Any:

@@ -92,7 +92,6 @@ from console.errors import (
     UnsupportedVersionError,
     ValidationError,
 )
-
 from console.services.operators import can, refusal, require
 
 log = logging.getLogger(__name__)

@@ -194,6 +194,11 @@ def last_delivery(journal: Journal, sha256: str) -> Entry | None:
     return done[-1] if done else None
 
 
+#: The protected action each kind of file is sent for (console.services.operators.ACTIONS).
+SEND_ACTIONS = {"invoices": "send_invoices", "bills": "send_bills", "lockbox": "send_lockbox",
+                "balances": "account_sync", "conversions": "conversions"}
+
+
 @dataclass
 class TransferService:
     """Sends files through one profile's transfer connection, journaled and reconciled."""
@@ -204,6 +209,16 @@ class TransferService:
     audit: Any = None  # console.services.audit.AuditLog (record(operator, action, subject, **details))
     folders: dict[str, str] = field(default_factory=dict)  # kind -> remote folder
     owner: str = field(default_factory=lease_owner_id)
+    profile: Any = None  # whose roles decide who may send what (SEND_ACTIONS); none = nobody may send
+
+    def require(self, operator: str, kind: str) -> None:
+        """``NotPermitted`` unless ``operator``'s role may send files of ``kind``."""
+        from console.services.operators import require
+
+        action = SEND_ACTIONS.get(kind, "override")  # an unknown kind: supervisors only
+        if self.profile is None:
+            raise NotPermitted("This transfer service has no profile to check who may send")
+        require(self.profile, operator, action, self.audit)
 
     # ---- helpers
     @property
@@ -273,6 +288,7 @@ class TransferService:
         ``not_attempted``; sending the same batch again reconciles). Progress is in bytes over
         the whole batch.
         """
+        self.require(operator, kind)
         items = [(Path(p[0]), p[1]) if isinstance(p, tuple) else (Path(p), None) for p in paths]
         plain = [path for path, _name in items]
         batch = BatchResult()
@@ -619,6 +635,7 @@ class TransferSession:
                   expected_sha256: str | None = None, progress: ProgressFn | None = None,
                   cancel: tx.CancelFlag | None = None) -> SendResult:
         svc = self.service
+        svc.require(operator, kind)
         plan = svc._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
                          final_name=final_name, progress=progress, cancel=cancel)
         if expected_sha256 and expected_sha256.lower() != plan.sha256:
@@ -755,7 +772,7 @@ def build_transfer_service(profile: Profile, secrets: SecretStore, paths: Paths,
                            endpoints: dict[str, Any] | None = None, audit: Any = None) -> TransferService:
     settings = settings_for_profile(profile, secrets, paths, endpoints)
     return TransferService(transfer_factory=lambda: tx.open_transfer(settings), settings=settings,
-                           journal=journal, audit=audit, folders=folders_for_profile(profile))
+                           journal=journal, audit=audit, folders=folders_for_profile(profile), profile=profile)
 
 
 def diagnostic_check(services: Any) -> Any:

@@ -47,6 +47,7 @@ from console.ui.context import UiContext
 from console.ui.conveyance_view import ConveyanceView
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.role_gate import RoleGate
 from console.ui.table_model import ListTableModel
 
 log = logging.getLogger(__name__)
@@ -388,8 +389,14 @@ class AccountSyncView(QWidget):
         self.pages.addTab(conversion_page, "Data conversion")
         self.conveyance_view = ConveyanceView(ctx)
         self.pages.addTab(self.conveyance_view, "Conveyances")
+        self.gate = RoleGate(ctx, self)
+        for button, action in ((self.sync_button, "account_sync"), (self.retry_button, "account_sync"),
+                               (self.build_button, "conversions"), (self.save_button, "conversions"),
+                               (self.send_button, "conversions")):
+            self.gate.guard(button, action)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.gate.banner)
         layout.addWidget(self.pages)
         self._show_mode()
         self._apply_permissions()
@@ -410,17 +417,13 @@ class AccountSyncView(QWidget):
                                 else "Sends one balance file by Stratus / SFTP")
 
     def _apply_permissions(self) -> None:
-        for button, action in ((self.sync_button, "post"), (self.retry_button, "retry"),
-                               (self.build_button, "import"), (self.send_button, "import")):
-            if not self.ctx.can(action):
-                button.setEnabled(False)
-                button.setToolTip(f"Your role ({self.ctx.role}) may not do this")
+        self.gate.apply()
 
     def _busy(self, busy: bool, label: str = "") -> None:
         for b in (self.check_button, self.sync_button, self.retry_button, self.build_button):
-            b.setEnabled(not busy)
-        self.save_button.setEnabled(not busy and self.build is not None and self.build.ok)
-        self.send_button.setEnabled(not busy and self.saved_path is not None)
+            self.gate.enable(b, not busy)
+        self.gate.enable(self.save_button, not busy and self.build is not None and self.build.ok)
+        self.gate.enable(self.send_button, not busy and self.saved_path is not None)
         self.cancel_button.setEnabled(busy)
         self.progress.setVisible(busy)
         if busy:
@@ -576,7 +579,7 @@ class AccountSyncView(QWidget):
         if build.warnings:
             text += f" {counted(len(build.warnings), 'warning')}."
         self.conversion_summary.setText(text)
-        self.save_button.setEnabled(build.ok and self.ctx.can("import"))
+        self.gate.enable(self.save_button, build.ok)
         self.send_button.setEnabled(False)
 
     def _on_problem_activated(self, item: QListWidgetItem) -> None:
@@ -600,10 +603,11 @@ class AccountSyncView(QWidget):
 
         def saved(written: Path) -> None:
             self.saved_path = written
-            self.send_button.setEnabled(self.ctx.can("import"))
+            self.gate.enable(self.send_button)
             self.conversion_summary.setText(f"Saved {written}. Send it to Invoice Cloud when ready.")
 
-        return self._run(lambda op: svc.write(build, path), "Saving the conversion file…", saved)
+        operator = self.operator_id
+        return self._run(lambda op: svc.write(build, path, operator=operator), "Saving the conversion file…", saved)
 
     def send_conversion(self) -> Operation | None:
         if self.saved_path is None:

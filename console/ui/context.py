@@ -75,7 +75,9 @@ class UiContext:
         the services check again). A profile without operators has no roles to show."""
         if not self.profile.operators or self.operator is None:
             return True
-        return self.services.operators.can(self.operator, action)
+        from console.services.operators import can
+
+        return can(self.profile, self.operator, action)
 
     def status(self, message: str, timeout_ms: int = 6000) -> None:
         """Show a short message in the main window's status bar (no-op without a window)."""

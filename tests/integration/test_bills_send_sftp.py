@@ -12,6 +12,7 @@ from console.bills.indexer import index_batch
 from console.bills.send import ALREADY_SENT, SENT, send_bills
 from console.bills.service import resolve_template
 from console.bills.split import InvoiceRef, split_batch
+from console.config import sandbox_profile
 from console.sandbox.bill_pdf import build_bill_batch
 from console.sandbox.seed import demo_customers
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
@@ -38,7 +39,7 @@ def service(tmp_path, server, *, pin: bool = True) -> TransferService:
     settings = tx.TransferSettings("sftp", server.host, server.port, DEMO_USER, password=DEMO_PASSWORD,
                                    known_hosts=known, timeout=5)
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
-    return TransferService(lambda: tx.SftpTransfer(settings), settings, journal, folders={"bills": "/bills"})
+    return TransferService(lambda: tx.SftpTransfer(settings), settings, journal, folders={"bills": "/bills"}, profile=sandbox_profile())
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import requests
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.profiles import POSTER
 from console.adapters.invoicecloud import InvoiceCloudClient
 from console.adapters.journal import DuplicateFileError, SqliteJournal
 from console.cli import main
@@ -27,6 +26,7 @@ from console.sandbox.caselle_server import DB_NAME, report
 from console.sandbox.invoicecloud_server import DEMO_WEB_SERVICE_KEY, InvoiceCloudServer
 from console.sandbox.runner import Sandbox, SandboxOptions, remove_state, write_state
 from console.services.posting import PostingService
+from tests.profiles import POSTER
 
 PARTS = ["console.sandbox.caselle_server", "console.sandbox.invoicecloud_server"]
 

@@ -329,7 +329,7 @@ def test_send_to_sftp_and_check_delivery(qtbot, batch, tmp_path):
         journal = SqliteJournal(tmp_path / "journal.sqlite3")
         tab = make_tab(qtbot)
         tab.ctx.services.transfer = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
-                                                    folders={"bills": "/bills"})
+                                                    folders={"bills": "/bills"}, profile=sandbox_profile())
         tab.open_batch(batch)
         qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
         tab.start_split(tmp_path / "out")
@@ -400,7 +400,7 @@ def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, b
                                        known_hosts=tmp_path / "known_hosts", timeout=5)
         journal = SqliteJournal(tmp_path / "journal.sqlite3")
         tab.ctx.services.transfer = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
-                                                    folders={"bills": "/bills"})
+                                                    folders={"bills": "/bills"}, profile=sandbox_profile())
         asked = []
         monkeypatch.setattr(host_key_dialog, "ask_trust_host_key", lambda parent, err: asked.append(err) or True)
         monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)

@@ -317,7 +317,7 @@ def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path):
         tx.trust_host_key(settings.known_hosts, server.host, server.port, server.public_key)
         journal, audit = SqliteJournal(tmp_path / "j.sqlite3"), AuditLog(tmp_path / "j.sqlite3")
         svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal, audit,
-                              folders={"invoices": "/invoices"})
+                              folders={"invoices": "/invoices"}, profile=sandbox_profile())
         profile = sandbox_profile()
         services = SimpleNamespace(transfer=svc, operators=OperatorService(profile, audit), audit=audit,
                                    profile=profile)

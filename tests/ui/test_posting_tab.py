@@ -211,6 +211,13 @@ def test_review_queue_and_retry(qtbot, make_tab, tmp_path):
     _wait(qtbot, op)
     assert tab.ctx.services.journal.get(rows[1]["PaymentId"]).state == DONE
     tab.review.view.selectRow(0)
+    # a clerk may not resolve a review: the buttons say so and the service refuses it
+    assert not tab.reject_review_button.isEnabled()
+    assert "resolve entries waiting for review" in tab.gate.banner.text()
+    _wait(qtbot, tab.resolve("rejected"))
+    assert tab.ctx.services.journal.get(pid).state == NEEDS_REVIEW
+    tab.ctx.operator = OPS["super1"]  # a supervisor takes over
+    tab.review.view.selectRow(0)
     _wait(qtbot, tab.resolve("rejected"))
     assert tab.ctx.services.journal.get(pid).state == REJECTED
 

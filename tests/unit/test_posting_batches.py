@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from tests.profiles import POSTER
 from console.adapters.journal import DONE, IN_FLIGHT, REPORTED, SqliteJournal
 from console.config import sandbox_profile
 from console.services.audit import AuditLog
 from console.services.posting import BATCH_CLOSE, BATCH_OPEN, PostingService, RetryPolicy
+from tests.profiles import POSTER
 from tests.unit.test_posting_service import TODAY, FakeCaselle, _import, pay, raise_scripted_fault
 
 DAY = dt.date(2026, 11, 25)  # the payments' date (before TODAY: auto close applies)

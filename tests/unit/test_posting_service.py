@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.profiles import POSTER
 from console.adapters.journal import (
     DONE,
     IN_FLIGHT,
@@ -28,6 +27,7 @@ from console.errors import NetworkError, NotPermitted, RemoteError, UnsupportedV
 from console.services.audit import AuditLog
 from console.services.operators import SignInError
 from console.services.posting import LOCKBOX_ITEM, RECEIPT, PostingService, RetryPolicy
+from tests.profiles import POSTER
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -234,7 +234,7 @@ class DiagnosticsTab(QWidget):
         services = self.ctx.services
         if not hasattr(type(services), "audit"):
             return _note("The audit log (who did what and when) is not part of this version yet.")
-        if not _may_view_audit(self.ctx.operator):
+        if not _may_view_audit(self.ctx):
             return _note("The audit log is shown to supervisors and support only.")
         try:
             importlib.import_module("console.ui.audit_view")
@@ -388,15 +388,11 @@ def _module_exists(target: str) -> bool:
         return False
 
 
-def _may_view_audit(operator) -> bool:
-    """The operator service's permission table (read without opening the audit database)."""
-    if operator is None:
-        return False
-    try:
-        from console.services.operators import PERMISSIONS
-    except ImportError:
-        return operator.role in ("supervisor", "support")
-    return "view_audit" in PERMISSIONS.get(operator.role, frozenset())
+def _may_view_audit(ctx) -> bool:
+    """The signed-in role may view the audit log (the profile may narrow it)."""
+    from console.services.operators import can
+
+    return ctx.operator is not None and can(ctx.profile, ctx.operator, "view_audit")
 
 
 def _note(text: str) -> QWidget:

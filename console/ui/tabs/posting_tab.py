@@ -51,6 +51,7 @@ from console.ui.posting_models import (
     run_summary,
     totals_text,
 )
+from console.ui.role_gate import RoleGate
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,15 @@ class PostingTab(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.pages.setCornerWidget(self.refresh_button)
 
+        self.gate = RoleGate(ctx, self)
+        for button, action in ((self.open_button, "import"), (self.fetch_button, "import"),
+                               (self.post_button, "post"), (self.override_button, "override"),
+                               (self.retry_failed_button, "post"), (self.retry_review_button, "post"),
+                               (self.done_review_button, "resolve_review"),
+                               (self.reject_review_button, "resolve_review")):
+            self.gate.guard(button, action)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addLayout(run_row)
         layout.addWidget(self.banner)
@@ -276,18 +285,14 @@ class PostingTab(QWidget):
         return self.ctx.operator_id or "console"
 
     def _apply_permissions(self) -> None:
-        for button, action in ((self.open_button, "import"), (self.fetch_button, "import"),
-                               (self.retry_failed_button, "retry"), (self.retry_review_button, "retry"),
-                               (self.done_review_button, "resolve_review"),
-                               (self.reject_review_button, "resolve_review")):
-            allowed = self.ctx.can(action)
-            button.setEnabled(allowed)
-            if not allowed:
-                button.setToolTip(f"Your role ({self.ctx.role}) may not do this")
+        for button in (self.open_button, self.fetch_button, self.retry_failed_button, self.retry_review_button,
+                       self.done_review_button, self.reject_review_button):
+            self.gate.enable(button)
+        self.gate.apply()
 
     def _busy(self, busy: bool, label: str = "") -> None:
         for b in (self.open_button, self.fetch_button, self.post_button, self.override_button, self.void_button):
-            b.setEnabled(not busy)
+            self.gate.enable(b, not busy)
         self.cancel_button.setEnabled(busy)
         self.progress.setVisible(busy)
         if busy:
@@ -295,7 +300,7 @@ class PostingTab(QWidget):
             self.ctx.status(label)
         else:
             self._apply_permissions()
-            self.post_button.setEnabled(self.plan is not None)
+            self.gate.enable(self.post_button, self.plan is not None)
 
     def _on_progress(self, done: int, total: int | None, message: str) -> None:
         if total:
@@ -394,7 +399,7 @@ class PostingTab(QWidget):
         else:
             self.post_button.setText("Import and post")
         self.banner.setText(text)
-        self.post_button.setEnabled(True)
+        self.gate.enable(self.post_button)
         self.ctx.status(f"{plan.name}: {plan.records} rows checked")
 
     # ---- posting
