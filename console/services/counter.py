@@ -79,6 +79,7 @@ from console.services.counter_models import (  # noqa: F401 - re-exported: calle
     UsageBar,
     VoidOutcome,
 )
+from console.services.operators import require
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ class CounterService:
         Raises ValidationError (amount rules; an overpayment not ``confirmed``), RemoteError
         (the gateway refused the request; nothing charged) or :class:`PaymentUnconfirmed` (the
         outcome is not known yet: do not take the payment again)."""
+        require(self.profile, operator, "take_payment", self.audit)
         def step(done: int, message: str) -> None:
             if progress is not None:
                 progress(done, 4, message)
@@ -344,6 +346,7 @@ class CounterService:
         """Cash or check at the counter: a receipt journal entry posted by the posting machinery
         (no gateway). Cash: ``tendered`` (when given) must cover the amount; the change is kept on
         the receipt. Check: the check number is required."""
+        require(self.profile, operator, "take_payment", self.audit)
         tender = (tender or "").upper()
         if tender not in ("CASH", "CHECK"):
             raise ValidationError(f"Unknown tender {tender!r}", [Problem(None, "tender", "tender", "CASH or CHECK")])

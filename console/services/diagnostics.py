@@ -631,10 +631,15 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
 )
 
 
-def run_checks(services, *, progress=None, cancel=None, now: datetime | None = None,
+def run_checks(services, *, operator, progress=None, cancel=None, now: datetime | None = None,
                caselle_probe: Callable[[], CaselleProbe] | None = None) -> DiagnosticsReport:
-    """Run every check in order; a check that crashes is reported as failed, never raised."""
+    """Run every check in order; a check that crashes is reported as failed, never raised.
+    ``operator`` must be allowed ``diagnostics`` (the command line's ``diagnose`` runs as
+    ``operators.COMMAND_LINE_READ_ONLY``)."""
     from console.errors import Cancelled
+    from console.services.operators import require
+
+    require(services.profile, operator, "diagnostics", getattr(services, "audit", None))
 
     started = time.monotonic()
     started_at = datetime.now(UTC)

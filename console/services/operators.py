@@ -76,6 +76,12 @@ assert set(PERMISSIONS) == set(ROLES), "every role of console.config.ROLES has i
 #: The operator a profile without operators acts as while a supervisor sets it up (audited).
 SETUP_OPERATOR = Operator("setup", "Set-up (no operators yet)", "supervisor")
 
+#: Who runs the command line's read-only ``diagnose`` (it needs no operator): it may run the
+#: checks and write a support bundle (``diagnose --bundle``), nothing else.
+READ_ONLY_ROLE = "read_only"
+COMMAND_LINE_READ_ONLY = Operator("command-line", "Command line (read-only)", READ_ONLY_ROLE)
+_READ_ONLY_ACTIONS = frozenset({"diagnostics", "support_bundle"})
+
 
 def label(action: str) -> str:
     return ACTIONS[action]
@@ -84,6 +90,8 @@ def label(action: str) -> str:
 def role_actions(profile: Profile, role: str) -> frozenset[str]:
     """The actions ``role`` may do under ``profile``: the role's default, narrowed by the
     profile's ``roles_<role>_actions`` when that lists any (the automation role: exactly the list)."""
+    if role == READ_ONLY_ROLE:
+        return _READ_ONLY_ACTIONS
     default = PERMISSIONS.get(role, frozenset())
     listed = profile.get(f"roles_{role}_actions") if role in ROLES else []
     if role == "automation":

@@ -75,7 +75,6 @@ SECRET_LABELS = {
     sec.TRANSFER_KEY_PASSPHRASE: ("transfer", "Key passphrase"),
     sec.SMTP_PASSWORD: ("smtp", "SMTP password"),
 }
-EDITOR_ROLES = ("supervisor", "support")
 ERROR_STYLE = "color:#b91c1c;"
 
 
@@ -722,9 +721,13 @@ class SettingsDialog(QDialog):
         created = profile.name != self.original.name
         store, secret_store_factory = self.store, self._secret_store_factory
         services, operator = self.services, getattr(self.ctx, "operator_id", "")
+        acting, current = getattr(self.ctx, "operator", None) or operator, self.original
 
         def work(op):
-            store.save(profile, make_default=make_default)
+            from console.services.settings import save_profile
+
+            save_profile(store, profile, current=current, operator=acting, make_default=make_default,
+                         audit=getattr(services, "audit", None))
             secret_store = secret_store_factory(profile.name)
             for name, value in secrets.items():
                 secret_store.set(name, value)
@@ -770,12 +773,10 @@ SETTINGS_CHANGE = "settings.change"  # console.services.audit.SETTINGS_CHANGE
 
 
 def _may_edit_settings(services, operator) -> bool:
-    """The operator service decides (supervisors); without one, supervisors and support."""
-    if operator is None:
-        return False
-    if hasattr(type(services), "operators"):
-        return bool(services.operators.can(operator, "settings"))
-    return operator.role in EDITOR_ROLES
+    """The role's ``settings`` action under the profile in force (supervisors by default)."""
+    from console.services.operators import can
+
+    return operator is not None and can(services.profile, operator, "settings")
 
 
 def _add_remove_row(layout, table: QTableWidget, add: Callable[[], None]) -> tuple[QPushButton, QPushButton]:

@@ -23,6 +23,7 @@ from console.ui.bills_table_model import ACCOUNT, PAGES, STATUS, BillFilterModel
 from console.ui.context import UiContext, ui_settings
 from console.ui.operations import tracker
 from tests.bills_pdfs import make_pdf
+from tests.profiles import CLERK_ACTING
 
 OPERATOR = sandbox_profile().operators[1]
 CUSTOMERS = 14
@@ -102,7 +103,7 @@ def test_canvas_reports_the_drawn_rectangle_in_page_points(qtbot):
 def test_drawing_a_template_shows_words_and_match_live_and_saves_toml(qtbot, batch, tmp_path):
     from console.ui.bills_template_dialog import TemplateDialog
 
-    dlg = TemplateDialog(batch, None)
+    dlg = TemplateDialog(batch, None, acting=CLERK_ACTING)
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)

@@ -16,7 +16,7 @@ from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
 from tests.diagnostics_services import FakeServices
-from tests.profiles import VALID
+from tests.profiles import SUPPORT_DESK, VALID
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -47,7 +47,7 @@ def probe(**kw) -> d.CaselleProbe:
 
 
 def run(svc, **probe_kw) -> dict[str, d.Check]:
-    report = d.run_checks(svc, now=NOW, caselle_probe=lambda: probe(**probe_kw))
+    report = d.run_checks(svc, operator=SUPPORT_DESK, now=NOW, caselle_probe=lambda: probe(**probe_kw))
     return {c.key: c for c in report.checks}
 
 
@@ -179,13 +179,13 @@ def test_a_crashing_check_is_reported_not_raised(paths, monkeypatch):
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(d, "CHECKS", (("Disk space", boom), *d.CHECKS[1:]))
-    report = d.run_checks(services(paths), now=NOW, caselle_probe=probe)
+    report = d.run_checks(services(paths), operator=SUPPORT_DESK, now=NOW, caselle_probe=probe)
     assert report.checks[0].state == d.FAIL and "kaput" in report.checks[0].summary
     assert len(report.checks) == len(d.CHECKS) - 2  # no transfer service and no audit log here
 
 
 def test_report_json_and_overall(paths):
-    report = d.run_checks(services(paths), now=NOW, caselle_probe=probe)
+    report = d.run_checks(services(paths), operator=SUPPORT_DESK, now=NOW, caselle_probe=probe)
     data = json.loads(json.dumps(report.as_dict(), default=str))
     assert data["overall"] == d.FAIL and report.failed  # credentials are missing
     assert data["counts"]["fail"] >= 1
@@ -200,7 +200,7 @@ def test_cancel_stops_the_run(paths):
     ev = threading.Event()
     ev.set()
     with pytest.raises(Cancelled):
-        d.run_checks(services(paths), now=NOW, caselle_probe=probe, cancel=ev)
+        d.run_checks(services(paths), operator=SUPPORT_DESK, now=NOW, caselle_probe=probe, cancel=ev)
 
 
 def test_connection_status_summary(paths, monkeypatch):

@@ -537,7 +537,9 @@ class BillImagesTab(QWidget):
         row = self.current_row()
         pages = self.preview.page_count or (self.index.pages if self.index is not None else None)
         dlg = TemplateDialog(self.pdf_path, self.template, self, start_dir=self.ctx.services.paths.config_dir,
-                             page=row.first_page if row is not None else 1, page_count=pages)
+                             page=row.first_page if row is not None else 1, page_count=pages,
+                             acting=(self.ctx.profile, self.ctx.operator or self.ctx.operator_id,
+                                     getattr(self.ctx.services, "audit", None)))
         if dlg.exec() and dlg.template is not None:
             self.set_template(dlg.template, dlg.saved_path)
 

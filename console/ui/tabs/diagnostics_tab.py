@@ -252,8 +252,9 @@ class DiagnosticsTab(QWidget):
         self.summary.setStyleSheet("")
         from console.services.diagnostics import run_checks
 
-        services = self.ctx.services
-        Operation(self, lambda op: run_checks(services, progress=op.progress, cancel=op.cancel_event),
+        services, operator = self.ctx.services, self.ctx.operator
+        Operation(self, lambda op: run_checks(services, operator=operator, progress=op.progress,
+                                              cancel=op.cancel_event),
                   label="Running diagnostics", cancellable=True) \
             .success(self.show_report) \
             .failure(self._on_run_failed) \
@@ -358,7 +359,9 @@ class DiagnosticsTab(QWidget):
             self.bundle_button.setEnabled(True)
             show_error(self, exc)
 
-        Operation(self, lambda op: build_support_bundle(services, path, report=report, progress=op.progress),
+        operator = self.ctx.operator
+        Operation(self, lambda op: build_support_bundle(services, path, report=report, progress=op.progress,
+                                                        operator=operator),
                   label="Exporting support bundle").success(done).failure(failed).run()
 
 
@@ -481,8 +484,10 @@ class AuditLogPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        audit = self.ctx.services.audit
-        Operation(self, lambda op: audit.rows(limit=self.LIMIT)).success(self._show_rows).run()
+        from console.services.audit import view_rows
+
+        audit, profile, operator = self.ctx.services.audit, self.ctx.profile, self.ctx.operator
+        Operation(self, lambda op: view_rows(audit, profile, operator, limit=self.LIMIT)).success(self._show_rows).run()
 
     def _show_rows(self, rows: list) -> None:
         self.model.set_rows(rows)
@@ -513,6 +518,8 @@ class AuditLogPanel(QWidget):
             self.export_csv(Path(path))
 
     def export_csv(self, path: Path) -> None:
-        audit = self.ctx.services.audit
-        Operation(self, lambda op: audit.export_csv(path), label="Exporting the audit log") \
+        from console.services.audit import export_for
+
+        audit, profile, operator = self.ctx.services.audit, self.ctx.profile, self.ctx.operator
+        Operation(self, lambda op: export_for(audit, profile, operator, path), label="Exporting the audit log") \
             .success(lambda _text: self.ctx.status(f"Audit log exported: {path}", 10_000)).run()
