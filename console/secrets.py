@@ -28,12 +28,14 @@ IC_WEB_SERVICE_KEY = "ic_web_service_key"
 TRANSFER_PASSWORD = "transfer_password"
 TRANSFER_KEY_PASSPHRASE = "transfer_key_passphrase"
 SMTP_PASSWORD = "smtp_password"
+AUTOMATION_SECRET = "automation_secret"  # the PIN of the profile's automation operator (unattended jobs)
 ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
-       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD)
+       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD, AUTOMATION_SECRET)
 LABELS = {
     CASELLE_CLIENT_SECRET: "Caselle client secret", CASELLE_TOKEN: "Caselle OAuth token",
     IC_WEB_SERVICE_KEY: "Invoice Cloud web-service key", TRANSFER_PASSWORD: "Transfer (SFTP/FTP) password",
     TRANSFER_KEY_PASSPHRASE: "Transfer key passphrase", SMTP_PASSWORD: "SMTP password",
+    AUTOMATION_SECRET: "Automation operator secret",
 }
 
 # (profile name, secret name) -> the value the operator gives for this session, or None

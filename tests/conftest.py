@@ -38,3 +38,12 @@ def console_home(tmp_path, monkeypatch):
     home = tmp_path / "console-home"
     monkeypatch.setenv("BILLER_CONSOLE_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def cli_as_clerk(monkeypatch):
+    """Commands that act run as the sandbox's demo clerk (clerk1, PIN 2222), as an operator would
+    set them: ``BILLER_CONSOLE_OPERATOR`` and ``BILLER_CONSOLE_PIN`` (console/cli/acting.py)."""
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "clerk1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "2222")
+    return "clerk1"

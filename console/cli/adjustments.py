@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 
+from console.cli.acting import acting, add_operator_argument
 from console.domain.wording import counted
 from console.errors import Cancelled, UserFacingError
 
@@ -35,9 +35,8 @@ def register(sub) -> None:
     s = actions.add_parser("sync", help="send the adjustments made since the last sync, exactly once")
     s.add_argument("--dry-run", action="store_true", help="show what would be sent; journal and send nothing")
     s.add_argument("--json", action="store_true", help="print the result as JSON (amounts as strings)")
-    s.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID recorded in the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
-    s.set_defaults(func=cmd_sync)
+    add_operator_argument(s)
+    s.set_defaults(func=acting(lambda args: None if args.dry_run else "account_sync")(cmd_sync))
     h = actions.add_parser("history", help="balance updates journaled, newest first, with their state")
     h.add_argument("--state", action="append", help="only this journal state (repeatable)")
     h.add_argument("--limit", type=int, default=200)

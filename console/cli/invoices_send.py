@@ -9,9 +9,10 @@ goes through the profile's transfer (the sandbox's SFTP server with the sandbox 
 temporary name, size verified, renamed; journaled, so running the same command again after a
 lost connection reconciles and never creates a second file.
 
-The operator recorded in the journal and the audit log is ``--operator``, else
-``$BILLER_CONSOLE_OPERATOR`` (as for ``post``, ``adjustments`` and ``conversions``), else
-``cli:<login name>``.
+The operator acting is ``--operator``, else ``$BILLER_CONSOLE_OPERATOR``, else the profile's
+automation operator; their PIN is ``$BILLER_CONSOLE_PIN``, else asked on a terminal (as for every
+command that acts: ``console/cli/acting.py``). A role that may not send the invoice file exits 77;
+a wrong or missing PIN exits 1.
 
 A file already delivered is refused unless a supervisor overrides: ``--override --supervisor
 super1`` (``--override super1`` also names the supervisor). The supervisor's PIN comes from
@@ -47,6 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from console.cli.acting import acting, add_operator_argument
 from console.cli.progress import progress_bar
 from console.errors import Cancelled, NetworkError, NotPermitted, UserFacingError
 
@@ -62,9 +64,7 @@ def register(actions) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="poll the delivery status up to SECONDS until Stratus picked the file up")
-    p.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID recorded in the journal and audit log "
-                        "(default: $BILLER_CONSOLE_OPERATOR, else cli:<user>)")
+    add_operator_argument(p)
     p.add_argument("--override", nargs="?", const="", default=None, metavar="SUPERVISOR_ID",
                    help="send a file that was already sent (needs --supervisor ID and that supervisor's PIN)")
     p.add_argument("--supervisor", metavar="ID", default=None,
@@ -72,7 +72,7 @@ def register(actions) -> None:
                         "else asked for, else the first line of standard input)")
     p.add_argument("--trust-host-key", metavar="FINGERPRINT", default=None,
                    help="pin an unknown SFTP server whose SHA-256 fingerprint you compared with the provider's")
-    p.set_defaults(func=cmd_send)
+    p.set_defaults(func=acting("send_invoices")(cmd_send))
 
 
 OVERRIDE_ACTION = "transfer.override"  # what the supervisor approves (as in the Invoice Import tab)
@@ -119,7 +119,7 @@ def _approve(services, supervisor: str, operator: str):
         raise NotPermitted("--override needs a supervisor, and this profile has no operators yet: "
                            "add them in Settings first")
     return services.operators.approve(supervisor, _read_pin(supervisor), for_action=OVERRIDE_ACTION,
-                                      by=operator)
+                                      by=operator, path="override")
 
 
 def _emit(args, data: dict[str, Any], human: list[str], *, err: bool = False) -> None:

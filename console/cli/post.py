@@ -21,6 +21,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from console.cli.acting import acting, add_operator_argument
 from console.cli.progress import progress_bar
 from console.errors import Cancelled, NotPermitted, Problem, UserFacingError, ValidationError
 
@@ -38,12 +39,12 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--override", action="store_true",
                    help="import a file that was imported before (needs --supervisor and their PIN)")
-    p.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID recorded in the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
+    add_operator_argument(p)
     p.add_argument("--supervisor", help="supervisor ID approving --override (PIN from "
                                         "$BILLER_CONSOLE_SUPERVISOR_PIN or asked for)")
     p.add_argument("--workers", type=int, default=1, help="parallel Caselle calls (default 1)")
-    p.set_defaults(func=cmd_post, input_files=("file",))
+    p.set_defaults(func=acting(lambda args: None if args.dry_run else ("import", "post"))(cmd_post),
+                   input_files=("file",))
 
 
 def _operator(args) -> str:
@@ -68,7 +69,8 @@ def _supervisor(args, services) -> str | None:
         if not sys.stdin.isatty():
             raise NotPermitted("no supervisor PIN: set BILLER_CONSOLE_SUPERVISOR_PIN or run interactively")
         pin = getpass.getpass(f"PIN for {args.supervisor}: ")
-    op = services.operators.approve(args.supervisor, pin, for_action="file.override", by=_operator(args))
+    op = services.operators.approve(args.supervisor, pin, for_action="file.override", by=_operator(args),
+                                    path="override")
     return op.operator_id
 
 

@@ -27,6 +27,7 @@ from console.errors import NotPermitted, UserFacingError
 
 MAX_FAILURES = 5
 LOCKOUT_S = 300.0
+wall_clock = time.time  # seconds since the epoch, shared by every console on a journal (tests replace it)
 
 #: Every protected action and how messages name it ("<role> may not <label>").
 ACTIONS: dict[str, str] = {
@@ -201,11 +202,11 @@ class OperatorService:
     time (seconds since the epoch), shared with every other console on the journal."""
 
     def __init__(self, profile: Profile, audit=None, *, failures: PinFailureStore | None = None,
-                 clock=time.time):
+                 clock=None):
         self.profile = profile
         self.audit = audit
         self.failures: PinFailureStore = failures if failures is not None else MemoryPinFailures()
-        self._clock = clock
+        self._clock = clock if clock is not None else (lambda: wall_clock())
 
     @property
     def operators(self) -> tuple[Operator, ...]:

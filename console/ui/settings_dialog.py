@@ -74,6 +74,7 @@ SECRET_LABELS = {
     sec.TRANSFER_PASSWORD: ("transfer", "Password"),
     sec.TRANSFER_KEY_PASSPHRASE: ("transfer", "Key passphrase"),
     sec.SMTP_PASSWORD: ("smtp", "SMTP password"),
+    sec.AUTOMATION_SECRET: ("roles", "Automation operator secret (its PIN)"),
 }
 ERROR_STYLE = "color:#b91c1c;"
 

@@ -28,6 +28,8 @@ from console.sandbox.runner import Sandbox, SandboxOptions, remove_state, write_
 from console.services.posting import PostingService
 from tests.profiles import POSTER
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 PARTS = ["console.sandbox.caselle_server", "console.sandbox.invoicecloud_server"]
 
 
