@@ -308,3 +308,22 @@ def test_fetch_from_invoice_cloud_and_supervisor_override(qtbot, make_tab):
     assert len(tab.fake.creates()) == posted  # re-imported, yet nothing posted twice
     rows = tab.ctx.services.audit.rows(action="file.override")
     assert rows and rows[-1].details["approved_by"] == "super1"
+
+
+def test_a_cashier_sees_posting_disabled_and_why(qtbot, make_tab):
+    tab = make_tab(operator="cashier1")
+    tab.show()
+    for button in (tab.open_button, tab.fetch_button, tab.post_button, tab.retry_failed_button,
+                   tab.done_review_button):
+        assert not button.isEnabled()
+    banner = tab.gate.banner
+    assert banner.isVisible() and banner.objectName() == "role-banner"
+    assert banner.text().startswith("Signed in as cashier: you may not import a file for posting, "
+                                    "post payments to Caselle")
+    tab._busy(True, "x")
+    tab._busy(False)  # work finishing never turns a refused action back on
+    assert not tab.open_button.isEnabled() and not tab.post_button.isEnabled()
+    clerk = make_tab(operator="clerk1")
+    clerk.show()
+    assert clerk.open_button.isEnabled()
+    assert "import" not in clerk.gate.banner.text() and "resolve entries waiting for review" in clerk.gate.banner.text()

@@ -73,6 +73,7 @@ from console.ui.context import UiContext
 from console.ui.elided_label import ElidedLabel
 from console.ui.errors import show_error
 from console.ui.operations import Operation, tracker
+from console.ui.role_gate import RoleGate
 
 log = logging.getLogger(__name__)
 PAGE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -216,7 +217,11 @@ class BillImagesTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([560, 640])  # the list wide enough for its file names; a saved state wins
 
+        self.gate = RoleGate(ctx, self)
+        self.gate.guard(self.draw_button, "edit_bill_templates")
+        self.gate.guard(self.send_button, "send_bills")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addWidget(self.mode_banner)
         layout.addLayout(prog)
@@ -714,13 +719,14 @@ class BillImagesTab(QWidget):
         self.open_button.setEnabled(not busy)
         self.sandbox_button.setEnabled(not busy)
         self.template_button.setEnabled(not busy)
-        self.draw_button.setEnabled(not busy and has_pdf)
+        self.gate.enable(self.draw_button, not busy and has_pdf)
         self.invoices_button.setEnabled(not busy)
         self.index_button.setEnabled(not busy and has_pdf)
         self.split_button.setEnabled(not busy and self.index is not None and bool(self.index.bills))
         can_send = (not busy and self.split_result is not None and images_sent(self.ctx.profile)
                     and bool(bills_to_send(self.split_result)))
-        self.send_button.setEnabled(can_send)
+        self.gate.enable(self.send_button, can_send)
         self.delivery_button.setEnabled(not busy and self.send_report is not None)
         self.send_button.setToolTip("" if images_sent(self.ctx.profile) else
                                     "This profile uses Invoice Cloud's own bill template")
+        self.gate.apply()

@@ -60,6 +60,7 @@ from console.services.invoices import DEFAULT_LAYOUT, InvoiceCheck, check_invoic
 from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.role_gate import RoleGate
 from console.ui.table_model import ListTableModel
 
 log = logging.getLogger(__name__)
@@ -694,7 +695,10 @@ class InvoiceImportTab(QWidget):
         self.send_area = QVBoxLayout()
         self.send_area.setContentsMargins(0, 0, 0, 0)
 
+        self.gate = RoleGate(ctx, self)
+        self.gate.guard(self.send_button, "send_invoices")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addLayout(prog)
         layout.addWidget(self.banner)
@@ -852,7 +856,7 @@ class InvoiceImportTab(QWidget):
         self._update_send_button()
 
     def _update_send_button(self) -> None:
-        self.send_button.setEnabled(self.can_send)
+        self.gate.enable(self.send_button, self.can_send)
         sending = self.sender is not None and self.sender.busy
         if sending:
             self.send_button.setText("Sending…")
@@ -873,6 +877,7 @@ class InvoiceImportTab(QWidget):
                                         "twice, so a supervisor must approve with their PIN")
         else:
             self.send_button.setToolTip("Send the checked file to Invoice Cloud (exactly once)")
+        self.gate.apply()
 
     def set_banner(self, text: str, state: str = "info") -> None:
         """The line under the buttons: what the file is, and what the clerk can do next."""

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from console.config import Operator
 from console.domain.money import format_money
 from console.domain.wording import agree, counted
-from console.errors import Problem, UserFacingError
+from console.errors import Problem
 from console.lockbox.glmap import GlMap
 from console.lockbox.summary import Summary, summary_lines
 from console.services.lockbox import (
@@ -75,6 +75,7 @@ from console.ui.lockbox_models import (
     rows_from_preview,
 )
 from console.ui.operations import Operation
+from console.ui.role_gate import RoleGate
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,6 @@ def _checked(service, path: Path, operator: str) -> tuple[CheckResult, Summary |
     return c, (service.summary(c.file, c.path.name, prepared_by=operator) if c.ok else None)
 
 VIA = (("stratus", "Stratus (SFTP)"), ("email", "E-mail"))
-BUILD_ROLES = ("clerk", "supervisor")
 RELEASE_TEXT = {"sent": "sent through Stratus", "emailed": "e-mailed", "handed_over": "handed over"}
 
 
@@ -243,7 +243,12 @@ class LockboxTab(QWidget):
         actions.addWidget(self.pdf_button)
         actions.addStretch(1)
 
+        self.gate = RoleGate(ctx, self)
+        for w, action in ((self.build_button, "build_lockbox"), (self.override_button, "build_lockbox"),
+                          (self.send_button, "send_lockbox"), (self.handed_button, "send_lockbox")):
+            self.gate.guard(w, action)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addWidget(self.training_label)
         layout.addWidget(self.summary_label)
@@ -326,7 +331,7 @@ class LockboxTab(QWidget):
 
     @property
     def may_build(self) -> bool:
-        return self.ctx.operator is None or self.ctx.role in BUILD_ROLES
+        return self.gate.allows("build_lockbox")
 
     @property
     def busy(self) -> bool:
@@ -352,18 +357,17 @@ class LockboxTab(QWidget):
         idle = not self.busy
         p = self.preview
         self.preview_button.setEnabled(idle and (self.source_path is not None or self.use_queue))
-        self.build_button.setEnabled(idle and self.may_build and p is not None and p.ok)
-        self.override_button.setEnabled(idle and self.may_build and p is not None and p.count(DUPLICATE) > 0
-                                        and self.duplicates_by is None)
+        self.gate.enable(self.build_button, idle and p is not None and p.ok)
+        self.gate.enable(self.override_button, idle and p is not None and p.count(DUPLICATE) > 0
+                         and self.duplicates_by is None)
         has_file = self.current is not None and self.current.ok
         for w in (self.send_button, self.handed_button):
-            w.setEnabled(idle and self.may_build and has_file)
+            self.gate.enable(w, idle and has_file)
         for w in (self.print_button, self.pdf_button):
             w.setEnabled(idle and has_file)
         for w in (self.open_button, self.queue_button, self.sandbox_button, self.check_button, self.gl_button):
             w.setEnabled(idle)
-        if not self.may_build:
-            self.build_button.setToolTip("Building and sending lockbox files is for clerks and supervisors")
+        self.gate.apply()
 
     def _date_range(self) -> tuple[date | None, date | None]:
         if not self.dates_check.isChecked():
@@ -371,15 +375,8 @@ class LockboxTab(QWidget):
         return self.from_date.date().toPython(), self.to_date.date().toPython()
 
     def _approve(self, supervisor_id: str, pin: str, action: str) -> Operator:
-        operators = getattr(self.ctx.services, "operators", None)
-        if operators is not None:
-            return operators.approve(supervisor_id, pin, for_action=action, by=self.ctx.operator_id)
-        op = self.ctx.profile.operator(supervisor_id)
-        if op is None or not op.check_pin(pin):
-            raise UserFacingError("Wrong supervisor ID or PIN")
-        if op.role != "supervisor":
-            raise UserFacingError(f"{op.name} is not a supervisor")
-        return op
+        """The one PIN check (persistent lockout): ``Services.operators``."""
+        return self.ctx.services.operators.approve(supervisor_id, pin, for_action=action, by=self.ctx.operator_id)
 
     def _supervisor(self, reason: str, action: str) -> Operator | None:
         """The signed-in supervisor, or one who approves with ID + PIN now."""
@@ -798,7 +795,7 @@ class LockboxTab(QWidget):
     def gl_mapping_dialog(self) -> GlMapDialog:
         services = self.ctx.services
         s = self.service.settings
-        editable = self.ctx.operator is not None and self.ctx.role == "supervisor"
+        editable = self.ctx.operator is not None and self.gate.allows("edit_gl_map")
         approver: dict[str, Operator | None] = {"who": self.ctx.operator if editable else None}
 
         def unlock() -> bool:
