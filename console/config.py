@@ -360,6 +360,12 @@ def validate(profile: Profile) -> list[Problem]:
             if not gl_re.fullmatch(gl):
                 problems.append(Problem(None, f"gl_map.{item}", "gl_format",
                                         f"GL account {gl!r} for item {item} does not match {gl_format}"))
+    automation = str(profile.get("roles_automation_operator") or "")
+    if automation:
+        op = profile.operator(automation)
+        if op is None or op.role != "automation":
+            problems.append(Problem(None, "roles_automation_operator", "automation",
+                                    f"{automation!r} is not an operator with the role automation"))
     seen: set[str] = set()
     for op in profile.operators:
         if op.role not in ROLES:
