@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
 
 from console.config import Operator
 from console.errors import UserFacingError
+from console.services.operators import SETUP_OPERATOR  # the one the services accept
 from console.ui.operations import Operation
 
 log = logging.getLogger(__name__)
 
 # Training only: the sandbox profile's demo operators (a test checks them against its PIN hashes).
 DEMO_PINS = {"cashier1": "1111", "clerk1": "2222", "super1": "9999", "support1": "3333"}
-SETUP_OPERATOR = Operator("setup", "Set-up (no operators yet)", "supervisor")
 IDLE_LOCK_MS = 15 * 60 * 1000
 _ACTIVITY = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
                        QEvent.Type.Wheel, QEvent.Type.TouchBegin})
