@@ -147,6 +147,19 @@ def require(profile: Profile, operator: Operator | str | None, action: str, audi
     return resolve(profile, operator)  # type: ignore[return-value]
 
 
+#: The protected action each kind of file is sent for (console.services.transfer).
+SEND_ACTIONS = {"invoices": "send_invoices", "bills": "send_bills", "lockbox": "send_lockbox",
+                "balances": "account_sync", "conversions": "conversions"}
+
+
+def require_send(profile: Profile | None, operator: Operator | str | None, kind: str, audit=None) -> Operator:
+    """``require`` for sending a file of ``kind`` (an unknown kind: supervisors only); no profile
+    to check against refuses."""
+    if profile is None:
+        raise NotPermitted("No profile to check who may send files")
+    return require(profile, operator, SEND_ACTIONS.get(kind, "override"), audit)
+
+
 class SignInError(UserFacingError):
     """Wrong operator ID or PIN, or the ID is locked for a while."""
 

@@ -48,6 +48,7 @@ from console.domain.wording import agree, counted
 from console.errors import AuthError, Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
 from console.paths import Paths
 from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretStore
+from console.services.operators import require_send
 
 log = logging.getLogger(__name__)
 
@@ -194,11 +195,6 @@ def last_delivery(journal: Journal, sha256: str) -> Entry | None:
     return done[-1] if done else None
 
 
-#: The protected action each kind of file is sent for (console.services.operators.ACTIONS).
-SEND_ACTIONS = {"invoices": "send_invoices", "bills": "send_bills", "lockbox": "send_lockbox",
-                "balances": "account_sync", "conversions": "conversions"}
-
-
 @dataclass
 class TransferService:
     """Sends files through one profile's transfer connection, journaled and reconciled."""
@@ -209,16 +205,7 @@ class TransferService:
     audit: Any = None  # console.services.audit.AuditLog (record(operator, action, subject, **details))
     folders: dict[str, str] = field(default_factory=dict)  # kind -> remote folder
     owner: str = field(default_factory=lease_owner_id)
-    profile: Any = None  # whose roles decide who may send what (SEND_ACTIONS); none = nobody may send
-
-    def require(self, operator: str, kind: str) -> None:
-        """``NotPermitted`` unless ``operator``'s role may send files of ``kind``."""
-        from console.services.operators import require
-
-        action = SEND_ACTIONS.get(kind, "override")  # an unknown kind: supervisors only
-        if self.profile is None:
-            raise NotPermitted("This transfer service has no profile to check who may send")
-        require(self.profile, operator, action, self.audit)
+    profile: Any = None  # whose roles decide who may send what (operators.SEND_ACTIONS); none = nobody
 
     # ---- helpers
     @property
@@ -288,7 +275,7 @@ class TransferService:
         ``not_attempted``; sending the same batch again reconciles). Progress is in bytes over
         the whole batch.
         """
-        self.require(operator, kind)
+        require_send(self.profile, operator, kind, self.audit)
         items = [(Path(p[0]), p[1]) if isinstance(p, tuple) else (Path(p), None) for p in paths]
         plain = [path for path, _name in items]
         batch = BatchResult()
@@ -635,7 +622,7 @@ class TransferSession:
                   expected_sha256: str | None = None, progress: ProgressFn | None = None,
                   cancel: tx.CancelFlag | None = None) -> SendResult:
         svc = self.service
-        svc.require(operator, kind)
+        require_send(svc.profile, operator, kind, svc.audit)
         plan = svc._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
                          final_name=final_name, progress=progress, cancel=cancel)
         if expected_sha256 and expected_sha256.lower() != plan.sha256:
