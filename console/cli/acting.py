@@ -78,7 +78,10 @@ def read_pin(services, op_id: str, *, environ=os.environ, stdin=None, ask=getpas
     stdin = stdin if stdin is not None else sys.stdin
     if stdin is not None and stdin.isatty():
         return ask(f"PIN for {op_id}: ")
-    line = stdin.readline().strip() if stdin is not None else ""  # a script may pipe the PIN in
+    try:
+        line = stdin.readline().strip() if stdin is not None else ""  # a script may pipe the PIN in
+    except (OSError, ValueError):  # no readable standard input at all
+        line = ""
     if line:
         return line
     raise NotSignedIn(f"No PIN for {op_id}: set {ENV_PIN}, pipe it in, or run on a terminal")
@@ -90,7 +93,7 @@ def authenticate(args, services, actions: Sequence[str], *, environ=os.environ, 
     one of ``actions``; ``NotSignedIn`` / ``SignInError`` for anything about who they are."""
     op_id = operator_id(args, services.profile, environ)
     pin = read_pin(services, op_id, environ=environ, stdin=stdin, ask=ask)
-    op = services.operators.verify(op_id, pin, path="cli")
+    op = services.operators.sign_in(op_id, pin, path="cli").operator
     for action in actions:
         services.operators.require(op, action)
     return op

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from console.cli.acting import EXIT_NOT_PERMITTED, operator_id, sign_in
-from console.errors import NotPermitted
+from console.errors import NotPermitted, UserFacingError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -47,6 +47,8 @@ def cmd_export(args) -> int:
         audit.record(operator, "audit.export", str(args.out), rows=check.rows)
     except NotPermitted as exc:
         return _emit(args, {"error": str(exc), "status": "not_permitted"}, EXIT_NOT_PERMITTED)
+    except UserFacingError as exc:  # no operator, a wrong PIN, a locked ID: 1, never 77
+        return _emit(args, {"error": str(exc), "status": "not_signed_in"}, EXIT_FAILED)
     finally:
         services.close()
     out = {"out": str(args.out), "rows": check.rows, "bytes": len(text.encode("utf-8")), "chain_ok": check.ok,

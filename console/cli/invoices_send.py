@@ -72,7 +72,7 @@ def register(actions) -> None:
                         "else asked for, else the first line of standard input)")
     p.add_argument("--trust-host-key", metavar="FINGERPRINT", default=None,
                    help="pin an unknown SFTP server whose SHA-256 fingerprint you compared with the provider's")
-    p.set_defaults(func=acting("send_invoices")(cmd_send))
+    p.set_defaults(func=acting("send_invoices")(cmd_send), input_files=("file",))
 
 
 OVERRIDE_ACTION = "transfer.override"  # what the supervisor approves (as in the Invoice Import tab)

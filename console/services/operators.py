@@ -264,9 +264,10 @@ class OperatorService:
             self.audit.record(operator, action, subject, **details)
 
     # ---- paths
-    def sign_in(self, operator_id: str, pin: str) -> SignedIn:
-        op = self.verify(operator_id, pin, path="sign_in")
-        self._audit(op.operator_id, "operator.sign_in", op.operator_id, role=op.role)
+    def sign_in(self, operator_id: str, pin: str, *, path: str = "sign_in") -> SignedIn:
+        op = self.verify(operator_id, pin, path=path)
+        self._audit(op.operator_id, "operator.sign_in", op.operator_id, role=op.role,
+                    **({"path": path} if path != "sign_in" else {}))
         return SignedIn(op, self._clock())
 
     def approve(self, supervisor_id: str, pin: str, *, for_action: str, by: str = "",
