@@ -184,7 +184,8 @@ def _check_actions(value: list[str]) -> list[str]:
 
     unknown = [a for a in value if a not in ACTIONS]
     if unknown:
-        raise ValueError(f"unknown action(s) {', '.join(unknown)}; known: {', '.join(ACTIONS)}")
+        what = "unknown action" if len(unknown) == 1 else "unknown actions"
+        raise ValueError(f"{what} {', '.join(unknown)}; known: {', '.join(ACTIONS)}")
     return value
 
 

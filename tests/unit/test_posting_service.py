@@ -724,7 +724,7 @@ def test_autopay_and_paperless_changes_are_reported_where_not_offered(env):
     t = dt.datetime(2026, 11, 20, 9, 0)
     _import(svc, "changes", [_chg(1, "100004-01", "AUTOPAY", "ENROLLED", t), _chg(2, "100001-01", "PAPERLESS", "Y", t),
                              _chg(3, "100003-01", "PHONE", "(801) 555-0199", t)])
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     for key, field in (("change:CH1", "Autopay"), ("change:CH2", "Paperless")):
         e = journal.get(key)
         assert (e.state, e.outcome) == (REPORTED, "not_offered") and f"{field} is not offered" in e.detail
