@@ -1,6 +1,7 @@
 """The WiX source of the MSI, made from the bundle's file list (wixl builds it on Linux).
 
-- Per machine: ``ALLUSERS=1``, ``InstallScope="perMachine"``, into ``Program Files\\Biller Console``.
+- Per machine: ``InstallScope="perMachine"`` (wixl sets ``ALLUSERS=1`` from it and refuses a second
+  one), 64-bit (``wixl -a x64``; wixl has no ``Platform`` attribute), into ``Program Files\\Biller Console``.
 - Upgrade: one fixed ``UpgradeCode``; each build gets a new product code and ``MajorUpgrade``
   removes the older version first. User data is never in Program Files, so it stays.
 - Component GUIDs are derived from the file's path, so the same file keeps its component across
@@ -76,11 +77,10 @@ def wxs(files: list[BundleFile], *, version: str, bundle: str, icon: str) -> str
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="*" Name={quoteattr(PRODUCT)} Language="1033" Version="{msi_version(version)}"
            Manufacturer={quoteattr(PUBLISHER)} UpgradeCode="{UPGRADE_CODE}">
-    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine" Platform="x64"
+    <Package InstallerVersion="500" Compressed="yes" InstallScope="perMachine"
              Description={quoteattr(f"{PRODUCT} {version}")} Manufacturer={quoteattr(PUBLISHER)}/>
     <Media Id="1" Cabinet="program.cab" EmbedCab="yes"/>
     <MajorUpgrade DowngradeErrorMessage="A newer version of {PRODUCT} is already installed."/>
-    <Property Id="ALLUSERS" Value="1"/>
     <Icon Id="app.ico" SourceFile={quoteattr(icon)}/>
     <Property Id="ARPPRODUCTICON" Value="app.ico"/>
     <Property Id="ARPNOMODIFY" Value="1"/>
