@@ -25,10 +25,11 @@ new_prefix() {
 }
 
 # in_wine PREFIX PROGRAM ARGS…: run a Windows program, output piped (Windows Python dies when its
-# stdout is a file under Wine), stdin from /dev/null, its exit status kept.
+# stdout is a file under Wine) with Windows line ends made Unix ones, stdin from /dev/null, its
+# exit status kept.
 in_wine() {
     local prefix=$1; shift
-    WINEPREFIX=$prefix wine "$@" </dev/null 2>&1 | cat
+    WINEPREFIX=$prefix wine "$@" </dev/null 2>&1 | tr -d '\r'
     return "${PIPESTATUS[0]}"
 }
 

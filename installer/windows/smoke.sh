@@ -54,7 +54,7 @@ installed() {  # installed VERSION: programs, shortcut and one uninstall entry w
 }
 
 make_data() {  # the user's data the upgrade must keep: a profile folder, journal, logs, a marker
-    cli diagnose --profile sandbox >/dev/null || true
+    cli --profile sandbox diagnose >/dev/null || true
     [ -d "$DATA" ] || fail "the program made no data folder at ${DATA#"$P"/}"
     echo "kept across upgrade" >"$DATA/upgrade-marker.txt"
     find "$DATA" -type f | sort >"$BUILD/data-before.txt"
@@ -81,8 +81,8 @@ program_checks() {  # program_checks KIND
     QT_QPA_PLATFORM=windows WINEDLLOVERRIDES=mscms=n run "$WPROG\\biller-console.exe" --self-test >/dev/null \
         || fail "GUI biller-console.exe --self-test exited $?"
     pass "$1: GUI biller-console.exe --self-test (no console window) exited 0"
-    out=$(cli diagnose --profile sandbox) || fail "diagnose --profile sandbox: $out"
-    pass "$1: diagnose --profile sandbox → $(echo "$out" | tail -1)"
+    out=$(cli --profile sandbox diagnose) || fail "--profile sandbox diagnose: $out"
+    pass "$1: --profile sandbox diagnose → $(echo "$out" | tail -1)"
 }
 
 screenshot() {
