@@ -22,7 +22,7 @@ done_step() { took[$1]=$((SECONDS - STEP_START)); }
 step "Debian packages"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     need=()
-    for p in wine wine64 nsis wixl msitools osslsigncode gcc-mingw-w64-x86-64 xvfb xauth imagemagick; do
+    for p in wine wine64 nsis wixl msitools osslsigncode gcc-mingw-w64-x86-64 xvfb xauth imagemagick xdotool; do
         dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
     done
     if [ ${#need[@]} -gt 0 ]; then
@@ -66,7 +66,7 @@ PREFIX=$BUILD/build-prefix
 cp "$BUILD"/wine-test/*.dll "$PREFIX/drive_c/windows/system32/"
 deps_stamp="$PYDIR/.deps-$(sha256sum constraints-win.txt | cut -c1-16)"
 if [ ! -f "$deps_stamp" ]; then
-    in_wine "$PREFIX" "$PYDIR/python.exe" -m pip install -q --no-index --find-links "$(winpath "$BUILD/wheels")" \
+    in_wine "$PREFIX" "$PYDIR/python.exe" -m pip install -q --no-warn-script-location --no-index --find-links "$(winpath "$BUILD/wheels")" \
         -r "$(winpath constraints-win.txt)"
     touch "$deps_stamp"
 fi

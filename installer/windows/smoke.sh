@@ -85,14 +85,15 @@ program_checks() {  # program_checks KIND
     pass "$1: --profile sandbox diagnose → $(echo "$out" | tail -1)"
 }
 
-screenshot() {
+screenshot() {  # the GUI program, signed in as the sandbox's demo supervisor (training PINs)
     [ -n "${SCREENSHOT:-}" ] || return 0
-    QT_QPA_PLATFORM=windows WINEDLLOVERRIDES=mscms=n WINEPREFIX="$P" wine "$WPROG\\biller-console.exe" </dev/null >/dev/null 2>&1 &
-    sleep "${SCREENSHOT_WAIT:-20}"
-    if command -v xdotool >/dev/null; then  # sign in as the sandbox's demo supervisor (training PINs)
-        xdotool type --delay 80 supervisor; xdotool key Tab; xdotool type --delay 80 9999; xdotool key Return
-        sleep "${SCREENSHOT_WAIT:-20}"
-    fi
+    command -v xdotool >/dev/null || fail "SCREENSHOT needs xdotool"
+    # output piped, never to a file: Windows Python under Wine cannot start with stdout on a file
+    (QT_QPA_PLATFORM=windows WINEDLLOVERRIDES=mscms=n WINEPREFIX="$P" wine "$WPROG\\biller-console.exe" \
+        </dev/null 2>&1 | cat >/dev/null &)
+    sleep "${SCREENSHOT_WAIT:-25}"
+    xdotool type --delay 100 super1; xdotool key Tab; xdotool type --delay 100 9999; xdotool key Return
+    sleep "${SCREENSHOT_WAIT:-25}"
     import -display "$DISPLAY" -window root "$SCREENSHOT"
     WINEPREFIX="$P" wineserver -k || true
     pass "screenshot of the installed console: $SCREENSHOT"
@@ -118,4 +119,12 @@ install nsis "$SETUP"
 uninstall nsis "$SETUP" /PURGE
 [ -e "$DATA" ] && fail "uninstall.exe /S /PURGE left the data folder"
 pass "uninstall.exe /S /PURGE removed AppData\\Local\\biller-console"
+linux=$ROOT/dist/biller-console/biller-console  # the Linux build (make installer), same machine, for comparison
+if [ -x "$linux" ]; then
+    for platform in xcb offscreen; do
+        out=$(QT_QPA_PLATFORM=$platform BILLER_CONSOLE_HOME=$BUILD/linux-home "$linux" --self-test --timing) \
+            || fail "Linux build --self-test ($platform): $out"
+        echo "timing: Linux build, $platform platform: $(echo "$out" | sed -n 's/^timing: //p')"
+    done
+fi
 echo "smoke: $passed passed, 0 failed"
