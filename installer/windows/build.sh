@@ -61,7 +61,7 @@ mkdir -p "$BUILD/wine-test"
 for c in "$WIN"/wine-test/*.c; do
     x86_64-w64-mingw32-gcc -O2 -shared -s -o "$BUILD/wine-test/$(basename "${c%.c}").dll" "$c" -ladvapi32
 done
-PREFIX=$BUILD/build-prefix
+PREFIX=$WINE_HOME/build-prefix
 [ -f "$PREFIX/.ok" ] || { new_prefix "$PREFIX"; touch "$PREFIX/.ok"; }
 cp "$BUILD"/wine-test/*.dll "$PREFIX/drive_c/windows/system32/"
 deps_stamp="$PYDIR/.deps-$(sha256sum constraints-win.txt | cut -c1-16)"

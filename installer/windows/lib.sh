@@ -6,6 +6,9 @@ WIN=$ROOT/installer/windows
 BUILD=$ROOT/build/windows
 DIST=$ROOT/dist/windows
 VENV=${VENV:-$ROOT/.venv}
+# Wine prefixes live outside the work tree: their drive Z: is a link to /, and setuptools (pip
+# install -e .) follows links while listing the project's files — it would walk the whole disk.
+WINE_HOME=${BILLER_WINE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/biller-console-wine/$(printf %s "$ROOT" | sha1sum | cut -c1-12)}
 export WINEARCH=win64 WINEDEBUG=${WINEDEBUG:--all}
 
 # The Linux-side helper (python -m winbuild …) with the project's virtual environment.

@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 SETUP=$1 MSI=$2 OLD_SETUP=$3 OLD_MSI=$4
 VERSION=$(winbuild version)
-P=$BUILD/smoke-prefix
+P=$WINE_HOME/smoke-prefix
 PROG="$P/drive_c/Program Files/Biller Console"
 WPROG='C:\Program Files\Biller Console'
 DATA="$P/drive_c/users/$(id -un)/AppData/Local/biller-console"
