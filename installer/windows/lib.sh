@@ -20,8 +20,9 @@ winpath() { local p; p=$(realpath -m "$1"); printf 'Z:%s' "${p//\//\\}"; }
 # new_prefix DIR: an empty 64-bit Windows 10 prefix with the test-only stand-ins in system32.
 new_prefix() {
     local prefix=$1
-    rm -rf "$prefix"
-    WINEPREFIX=$prefix WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >/dev/null 2>&1
+    rm -rf "$prefix" && mkdir -p "$(dirname "$prefix")"  # Wine makes the prefix, not its parents
+    WINEPREFIX=$prefix WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >"$prefix.log" 2>&1 \
+        || { cat "$prefix.log" >&2; echo "wineboot failed for $prefix" >&2; return 1; }
     WINEPREFIX=$prefix wine reg add 'HKCU\Software\Wine' /v Version /d win10 /f </dev/null 2>/dev/null | cat >/dev/null
     WINEPREFIX=$prefix wineserver -w
     cp "$BUILD"/wine-test/*.dll "$prefix/drive_c/windows/system32/"
