@@ -275,6 +275,7 @@ def check_profile(run: _Run) -> Check:
                      [str(p) for p in problems])
     kind = "built-in training profile" if profile.is_sandbox else "production profile"
     details = [f"{counted(len(profile.operators), 'operator')}", f"{counted(len(profile.gl_map), 'GL mapping')}"]
+    details += [f"GL mapping: item {code} → {account}" for code, account in sorted(profile.gl_map.items())[:50]]
     if not any(o.role == "supervisor" and o.pin_hash for o in profile.operators):
         return Check("profile", "Profile settings", WARN,
                      f"{profile.name!r} has no supervisor with a PIN: voids and overrides are refused",
