@@ -22,7 +22,9 @@ import json
 import os
 from pathlib import Path
 
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.errors import UserFacingError, ValidationError
+from console.services.confirm import conversion_outbound
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_SENT = 0, 1, 2
 
@@ -46,6 +48,7 @@ def register(sub) -> None:
     b.add_argument("--include-final", action="store_true", help="also final-billed accounts")
     b.add_argument("--send", action="store_true", help="send the written file through the transfer service")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_yes_option(b)
     b.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
                    help="operator ID for the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
     b.set_defaults(func=cmd_build)
@@ -75,6 +78,7 @@ def cmd_build(args) -> int:
         path = services.conversions.write(build, args.out)
         out.update(status="written", path=str(path))
         if args.send:
+            confirm_or_exit(args, conversion_outbound(services, path.name, len(build.rows)), services.profile)
             try:
                 sent = services.conversions.send(path, operator=operator)
             except UserFacingError as exc:

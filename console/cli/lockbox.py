@@ -24,9 +24,11 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, UserFacingError, ValidationError
+from console.services.confirm import lockbox_outbound
 
 
 def register(sub) -> None:
@@ -57,6 +59,7 @@ def register(sub) -> None:
     s.add_argument("--via", choices=("stratus", "email"), help="default: the profile's setting")
     s.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
     s.add_argument("--json", action="store_true", help="print JSON")
+    add_yes_option(s)
     s.set_defaults(func=cmd_send, input_files=("file",))
 
     m = lsub.add_parser("summary", help="print the summary sheet (totals per GL and batch, fingerprint)")
@@ -237,9 +240,14 @@ def cmd_send(args) -> int:
     try:
         services = _services(args)
         svc = _service(args, services)
+        via = args.via or svc.settings.send_via
+        c = svc.check(args.file)
+        if c.ok:  # an invalid file is refused by send itself, with its problems
+            confirm_or_exit(args, lockbox_outbound(services, Path(args.file).name, len(c.file.items), c.file.total,
+                                                   via), services.profile)
         override_by = _supervisor(args, services)
         with progress_bar(args) as progress:
-            outcome = svc.send(args.file, via=args.via, override_by=override_by, progress=progress)
+            outcome = svc.send(args.file, via=via, override_by=override_by, progress=progress)
     except (UserFacingError, OSError) as exc:
         return _fail(exc, args.json, {"file": str(args.file)})
     payload = {"ok": True, "file": str(outcome.path), "via": outcome.via, "fingerprint": outcome.fingerprint,

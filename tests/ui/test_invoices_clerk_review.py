@@ -156,7 +156,7 @@ def test_a_valid_file_is_ready_to_send(qtbot, make_tab, tmp_path):
     assert tab.sent is None
 
 
-def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path):
+def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path, confirm_sends):
     services = build_services("sandbox", secret_backend=MemoryBackend(), operator_id="clerk1")
     try:
         export = tmp_path / "ICExport-Nov2026.txt"

@@ -40,6 +40,7 @@ from console.config import Operator
 from console.domain.money import format_money
 from console.domain.wording import agree, counted
 from console.errors import Problem, UserFacingError
+from console.formatting import format_datetime
 from console.lockbox.glmap import GlMap
 from console.lockbox.summary import Summary, summary_lines
 from console.services.lockbox import (
@@ -581,8 +582,7 @@ class LockboxTab(QWidget):
         if reg is None or reg.status == "built":
             status = "built, not sent"
         else:
-            status = (f"{RELEASE_TEXT.get(reg.status, reg.status)} {(reg.released_at or '')[:16].replace('T', ' ')} "
-                      f"UTC by {reg.released_by}")
+            status = f"{RELEASE_TEXT.get(reg.status, reg.status)} {format_datetime(reg.released_at)} by {reg.released_by}"
         if f.ok:
             self.file_label.setText(
                 f"<b>{c.path.name}</b> — {counted(len(f.items), 'item')} in {counted(len(f.batches), 'batch')}, "
@@ -615,7 +615,16 @@ class LockboxTab(QWidget):
 
     # ---- send -----------------------------------------------------------------------------------
     def _on_send_button_clicked(self) -> None:
-        self.send_current(self.via_combo.currentData())
+        """The lockbox file leaves the office: confirm (items, total, where, profile) first."""
+        c, via = self.current, self.via_combo.currentData()
+        if c is None or not c.ok:
+            return
+        from console.services.confirm import lockbox_outbound
+        from console.ui import confirm_dialog
+
+        outbound = lockbox_outbound(self.ctx.services, c.path.name, len(c.file.items), c.file.total, via)
+        confirm_dialog.ask_to_send(self, outbound, self.ctx.profile,
+                                   lambda: self.send_current(via) if self.current is c else None)
 
     def send_current(self, via: str, *, override_by: Operator | None = None) -> None:
         c = self.current
