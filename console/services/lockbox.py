@@ -45,6 +45,7 @@ from console.errors import (
     UserFacingError,
     ValidationError,
 )
+from console.formatting import format_datetime
 from console.lockbox.format import (
     FileHeader,
     LockboxFile,
@@ -613,7 +614,7 @@ class LockboxService:
             if override_by is None:  # any second delivery, whatever the channel, may be imported twice
                 how = {SENT: "sent through Stratus", EMAILED: "e-mailed", HANDED_OVER: "handed over"}[reg.status]
                 raise AlreadyReleased(
-                    f"{c.path.name} was already {how} on {(reg.released_at or '')[:16].replace('T', ' ')} UTC by "
+                    f"{c.path.name} was already {how} on {format_datetime(reg.released_at)} by "
                     f"{reg.released_by}", hint="a supervisor may override to send it again")
             require_supervisor(override_by, "Sending a lockbox file again")
         if via == "stratus":
