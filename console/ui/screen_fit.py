@@ -40,16 +40,18 @@ def fit_to_screen(widget: QWidget, width: int, height: int) -> None:
 
 
 def clamp_to_screen(widget: QWidget) -> None:
-    """Shrink (and move) a shown window so all of it is on the screen's available area."""
+    """Shrink and move a window so all of it (its frame too) is on the screen's available area."""
     room = usable_size(widget)
     size = widget.size()
-    if size.width() <= room.width() and size.height() <= room.height():
-        return
-    fit_to_screen(widget, size.width(), size.height())
+    if size.width() > room.width() or size.height() > room.height():
+        fit_to_screen(widget, size.width(), size.height())
     area = available_rect(widget)
-    x = min(max(widget.x(), area.x()), area.right() - widget.width() - FRAME_MARGIN.width() // 2)
-    y = min(max(widget.y(), area.y()), area.bottom() - widget.height() - FRAME_MARGIN.height() + 8)
-    widget.move(max(area.x(), x), max(area.y(), y))
+    frame_w = FRAME_MARGIN.width() // 2
+    frame_top = FRAME_MARGIN.height() - frame_w  # title bar above, a border below
+    x = min(max(widget.x(), area.x()), area.x() + area.width() - widget.width() - frame_w)
+    y = min(max(widget.y(), area.y() + frame_top), area.y() + area.height() - widget.height() - frame_w)
+    if (x, y) != (widget.x(), widget.y()):
+        widget.move(max(area.x(), x), max(area.y(), y))
 
 
 class ScreenFitter(QObject):
