@@ -47,3 +47,7 @@ installer-windows: venv
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
+
+## Screenshots of every tab and the lock screen at 1024x768 (Xvfb) into docs/screenshots/.
+screenshots: venv
+	xvfb-run -a -s "-screen 0 1024x768x24" $(PY) docs/screenshots/take.py

@@ -311,10 +311,13 @@ class MainWindow(QMainWindow):
             self.training_badge.setStyleSheet(TRAINING_STYLE + "border-radius:3px; padding:1px 6px;")
             sb.addPermanentWidget(self.training_badge)
         self.profile_label = self._status_label("status-profile", f"Profile: {self.ctx.profile.name}")
+        if self.ctx.training:  # the badge says it (the sandbox profile): room for the messages at 1024×768
+            self.profile_label.setVisible(False)
+            self.training_badge.setToolTip(f"Profile {self.ctx.profile.name}: training, demo data only")
         self.caselle_label = self._status_label("status-caselle", "Caselle: checking…")
         op = self.ctx.operator
-        self.operator_label = self._status_label(
-            "status-operator", f"Operator: {op.name} ({op.role})" if op else "Operator: —")
+        self.operator_label = self._status_label("status-operator", f"{op.name} ({op.role})" if op else "No operator")
+        self.operator_label.setToolTip("The operator signed in")
         for w in (self.profile_label, self.caselle_label, self.operator_label):
             sb.addPermanentWidget(w)
 
@@ -583,7 +586,7 @@ class MainWindow(QMainWindow):
         self.ctx.services.operator_id = operator.operator_id
         title = f"{APP_TITLE} — {self.ctx.profile.name} — {operator.name}"
         self.setWindowTitle(f"TRAINING — {title}" if self.ctx.training else title)
-        self.operator_label.setText(f"Operator: {operator.name} ({operator.role})")
+        self.operator_label.setText(f"{operator.name} ({operator.role})")
 
     def _audit(self, action: str, subject: str, **details) -> None:
         """An audit row written on a worker (the journal is SQLite: never on the GUI thread)."""

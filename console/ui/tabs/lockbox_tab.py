@@ -316,10 +316,10 @@ class LockboxTab(QWidget):
             scroll = t.verticalScrollBar().sizeHint().width()
             needed = max(needed, first + rest + scroll + 2 * t.frameWidth() + 24)  # + group box margins
         self.totals_pane.setMinimumWidth(min(needed, 520))
-        rows = min(max(self.batch_model.rowCount(), 2), 6)
-        t = self.batch_table
-        t.setMinimumHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
-                           + 2 * t.frameWidth())
+        for t, model in ((self.batch_table, self.batch_model), (self.gl_table, self.gl_model)):
+            rows = min(max(model.rowCount(), 2), 6)  # the total row included: not cut off at 1024×768
+            t.setMinimumHeight(t.horizontalHeader().sizeHint().height()
+                               + rows * t.verticalHeader().defaultSectionSize() + 2 * t.frameWidth())
 
     @property
     def service(self):
