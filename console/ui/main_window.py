@@ -236,11 +236,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("main-window")
         self._state = ctx.ui_state("main_window")
         self._restored = False
-        profile = ctx.profile
-        title = f"{APP_TITLE} — {profile.name}"
-        if ctx.operator:
-            title += f" — {ctx.operator.name}"
-        self.setWindowTitle(f"TRAINING — {title}" if ctx.training else title)
+        self._set_title()
 
         central = QWidget()
         central.setObjectName("window-content")
@@ -297,6 +293,13 @@ class MainWindow(QMainWindow):
         if check_connection:  # just after the window is painted: the check imports and connects
             QTimer.singleShot(FIRST_CHECK_DELAY_MS, self.check_connection)
             self._connection_timer.start()
+
+    def _set_title(self, *, locked: bool = False) -> None:
+        ctx = self.ctx
+        title = f"Console locked — {APP_TITLE}" if locked else f"{APP_TITLE} — {ctx.profile.name}"
+        if ctx.operator and not locked:
+            title += f" — {ctx.operator.name}"
+        self.setWindowTitle(f"TRAINING — {title}" if ctx.training else title)
 
     # ---- layout -----------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -555,6 +558,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setVisible(False)
         self.pages.setCurrentWidget(self.lock_screen)
         self.lock_screen.set_dialog(dlg)
+        self._set_title(locked=True)
 
     def _on_unlocked(self) -> None:
         from console.ui.lock_screen import enable_actions, show_again
@@ -566,6 +570,7 @@ class MainWindow(QMainWindow):
             self.take_over(by)
         log.info("console unlocked by %s", self.ctx.operator_id)
         self.pages.setCurrentIndex(0)
+        self._set_title()
         self.statusBar().setVisible(True)
         self.tabs.setEnabled(True)
         self.menuBar().setEnabled(True)
@@ -584,8 +589,6 @@ class MainWindow(QMainWindow):
         self._audit("console.take_over", self.ctx.operator_id, by=operator.operator_id)
         self.ctx.operator = operator
         self.ctx.services.operator_id = operator.operator_id
-        title = f"{APP_TITLE} — {self.ctx.profile.name} — {operator.name}"
-        self.setWindowTitle(f"TRAINING — {title}" if self.ctx.training else title)
         self.operator_label.setText(f"{operator.name} ({operator.role})")
 
     def _audit(self, action: str, subject: str, **details) -> None:

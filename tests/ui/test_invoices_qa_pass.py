@@ -173,8 +173,11 @@ def test_override_dialog_shows_local_time_not_utc(qtbot):
     from console.ui.transfer_override_dialog import SupervisorOverrideDialog, local_time
     from tests.ui.test_transfer_dialogs import _already_sent
 
+    from console.formatting import format_date, format_time
+
     stamp = "2026-11-20T08:00:05.123+00:00"
-    expected = dt.datetime.fromisoformat(stamp).astimezone().strftime("%m/%d/%Y at %H:%M:%S")
+    moment = dt.datetime.fromisoformat(stamp).astimezone()
+    expected = f"{format_date(moment)} at {format_time(moment, seconds=True)}"  # the one local format
     assert local_time(stamp) == "on " + expected
     d = SupervisorOverrideDialog(_already_sent(), lambda sid, pin: None)
     qtbot.addWidget(d)

@@ -85,6 +85,7 @@ def test_locked_window_shows_no_customer_data_and_names_who_locked_it_and_why(qt
     assert "Locked by Casey Cashier (cashier1)" in reason
     assert "Ctrl+L" in reason and "2:05 PM" in reason
     assert not w.help_action.isEnabled() and not w.settings_action.isEnabled()  # no way around it
+    assert "Console locked" in w.windowTitle() and "Casey" not in w.windowTitle()
 
     unlock(qtbot, w.lock_dialog, "cashier1", "1111")
     assert w.lock_dialog is None and w.tabs.isVisible() and box.isVisible() and w.help_action.isEnabled()
