@@ -170,10 +170,9 @@ def test_summary_amounts_read_as_money_like_the_other_tabs(tmp_path):
 def test_override_dialog_shows_local_time_not_utc(qtbot):
     import datetime as dt
 
+    from console.formatting import format_date, format_time
     from console.ui.transfer_override_dialog import SupervisorOverrideDialog, local_time
     from tests.ui.test_transfer_dialogs import _already_sent
-
-    from console.formatting import format_date, format_time
 
     stamp = "2026-11-20T08:00:05.123+00:00"
     moment = dt.datetime.fromisoformat(stamp).astimezone()
