@@ -40,8 +40,7 @@ def confirm_or_exit(args: Any, outbound: Outbound, profile: Any, *, stdin=None, 
     stdin, stderr = stdin or sys.stdin, stderr or sys.stderr
     text = confirmation_text(outbound)
     if assumed_yes(args):
-        print(text.replace("?\n", " (confirmed by --yes)\n", 1), file=stderr)
-        return
+        return  # the script said yes: stderr stays for errors (piped and --json runs print nothing else)
     if not (hasattr(stdin, "isatty") and stdin.isatty()):
         raise NotConfirmed(f"not confirmed: {outbound.action.lower()} needs confirmation; no terminal to ask on. "
                            f"Run with --yes or set {ASSUME_YES_ENV}=1 to send without asking.")
