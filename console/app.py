@@ -86,6 +86,13 @@ class Services:
         return OperatorService(self.profile, self.audit, failures=self.journal)  # wrong PINs count in the journal
 
     @cached_property
+    def gl_mapping(self):
+        """The one GL mapping (item code -> GL account) every view reads; edits and imports audited."""
+        from console.services.gl_mapping import GlMappingService
+
+        return GlMappingService(self)
+
+    @cached_property
     def posting(self):
         from console.services.posting import PostingService
 
@@ -193,6 +200,8 @@ class Services:
 def build_services(profile_name: str | None = None, *, paths: Paths | None = None,
                    secret_backend=None, operator_id: str = "", **overrides: Any) -> Services:
     paths = (paths or Paths.default()).ensure()
-    profile = ProfileStore(paths).load(profile_name)
+    from console.services.gl_mapping import with_stored_gl_map
+
+    profile = with_stored_gl_map(ProfileStore(paths).load(profile_name), paths)  # one GL mapping for all views
     secrets = SecretStore(profile.name, backend=secret_backend)
     return Services(paths=paths, profile=profile, secrets=secrets, operator_id=operator_id, overrides=overrides)

@@ -136,6 +136,12 @@ FIELDS: tuple[Setting, ...] = (
             "Named on the deposit slip"),
     Setting("cash", "ic_bank_account", "str", "General fund", "Bank account for Invoice Cloud settlements",
             "Where Invoice Cloud deposits the net of card and ACH payments (the Day Close's expected deposit)"),
+    # Confirmation before anything leaves the office (console/services/confirm.py)
+    Setting("confirm", "typed_amount_over", "money", Decimal("10000.00"), "Type the total to send above",
+            "Production: a file whose total is above this is sent only after the operator types the total"),
+    Setting("confirm", "typed_count_over", "int", 500, "Type the count to send above",
+            "Production: a file without a total (bill images, conversions) with more items than this is sent "
+            "only after the operator types the count"),
     # Bill images
     Setting("bills", "mode", "choice", "images", "Bill presentment", "PDF images, or Invoice Cloud's own template",
             choices=("images", "ic_template")),

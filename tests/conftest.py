@@ -37,6 +37,9 @@ def console_home(tmp_path, monkeypatch):
     """Config, data, logs and cache under a temp folder; never the real user directories."""
     home = tmp_path / "console-home"
     monkeypatch.setenv("BILLER_CONSOLE_HOME", str(home))
+    # sending commands run without a terminal here: they confirm as a script does (a test of the
+    # refusal removes it: tests/unit/test_confirm.py)
+    monkeypatch.setenv("BILLER_CONSOLE_ASSUME_YES", "1")
     return home
 
 

@@ -44,6 +44,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                              "command asks on the terminal for a secret the keyring does not hold")
     parser.add_argument("--self-test", action="store_true", help="open every tab offscreen and exit 0")
     parser.add_argument("--timing", action="store_true", help="with --self-test: print start-up timing")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="send without asking for confirmation (scripts; or BILLER_CONSOLE_ASSUME_YES=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area, help_text in AREAS.items():
         if only is not None and area != only:

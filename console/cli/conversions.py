@@ -22,7 +22,9 @@ import json
 from pathlib import Path
 
 from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.errors import UserFacingError, ValidationError
+from console.services.confirm import conversion_outbound
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_SENT = 0, 1, 2
 
@@ -46,6 +48,7 @@ def register(sub) -> None:
     b.add_argument("--include-final", action="store_true", help="also final-billed accounts")
     b.add_argument("--send", action="store_true", help="send the written file through the transfer service")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_yes_option(b)
     add_operator_argument(b)
     b.set_defaults(func=acting("conversions")(cmd_build))
 
@@ -74,6 +77,7 @@ def cmd_build(args) -> int:
         path = services.conversions.write(build, args.out, operator=operator)
         out.update(status="written", path=str(path))
         if args.send:
+            confirm_or_exit(args, conversion_outbound(services, path.name, len(build.rows)), services.profile)
             try:
                 sent = services.conversions.send(path, operator=operator)
             except UserFacingError as exc:

@@ -45,12 +45,15 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.errors import Cancelled, NetworkError, NotPermitted, UserFacingError
+from console.services.confirm import invoice_file_outbound
 
 EXIT_SENT, EXIT_INVALID, EXIT_UNREADABLE, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 66, 3, 4
 
@@ -72,6 +75,7 @@ def register(actions) -> None:
                         "else asked for, else the first line of standard input)")
     p.add_argument("--trust-host-key", metavar="FINGERPRINT", default=None,
                    help="pin an unknown SFTP server whose SHA-256 fingerprint you compared with the provider's")
+    add_yes_option(p)
     p.set_defaults(func=acting("send_invoices")(cmd_send), input_files=("file",))
 
 
@@ -176,6 +180,9 @@ def _send(args, base: dict[str, Any]) -> int:
     services = build_services(args.profile, operator_id=operator)
     try:
         transfer = services.transfer
+        confirm_or_exit(args, invoice_file_outbound(services, args.file.name, int(base.get("records") or 0),
+                                                    Decimal(str(base.get("total_amount_due") or "0"))),
+                        services.profile)
         override_by = None
         trusted = False
         while True:

@@ -25,9 +25,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, UserFacingError, ValidationError
+from console.services.confirm import lockbox_outbound
 
 
 def register(sub) -> None:
@@ -59,6 +61,7 @@ def register(sub) -> None:
     s.add_argument("--via", choices=("stratus", "email"), help="default: the profile's setting")
     s.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
     s.add_argument("--json", action="store_true", help="print JSON")
+    add_yes_option(s)
     add_operator_argument(s)
     s.set_defaults(func=acting("send_lockbox")(cmd_send), input_files=("file",))
 
@@ -244,9 +247,14 @@ def cmd_send(args) -> int:
     try:
         services = _services(args)
         svc = _service(args, services)
+        via = args.via or svc.settings.send_via
+        c = svc.check(args.file)
+        if c.ok:  # an invalid file is refused by send itself, with its problems
+            confirm_or_exit(args, lockbox_outbound(services, Path(args.file).name, len(c.file.items), c.file.total,
+                                                   via), services.profile)
         override_by = _supervisor(args, services)
         with progress_bar(args) as progress:
-            outcome = svc.send(args.file, via=args.via, override_by=override_by, progress=progress,
+            outcome = svc.send(args.file, via=via, override_by=override_by, progress=progress,
                                operator=args.operator)
     except (UserFacingError, OSError) as exc:
         return _fail(exc, args.json, {"file": str(args.file)})

@@ -22,8 +22,10 @@ from collections import Counter
 from pathlib import Path
 
 from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.errors import Cancelled, NotPermitted, Problem, UserFacingError, ValidationError
+from console.services.confirm import posting_outbound
 
 EXIT_OK, EXIT_INVALID, EXIT_UNFINISHED = 0, 1, 2
 
@@ -37,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--kind", required=True, choices=("payments", "rejects", "changes"), help="what the file holds")
     p.add_argument("--dry-run", action="store_true", help="check and show what would happen; journal nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_yes_option(p)
     p.add_argument("--override", action="store_true",
                    help="import a file that was imported before (needs --supervisor and their PIN)")
     add_operator_argument(p)
@@ -124,6 +127,8 @@ def _run(args, services, operator: str, out: dict) -> int:
         out.update(status="dry_run", planned=dict(planned), errors=[],
                    previously_imported=plan.already_imported.imported_at if plan.already_imported else None)
         return _emit(args, out, EXIT_OK)
+    confirm_or_exit(args, posting_outbound(services, out["file"] if args.fetch else Path(args.file).name, args.kind,
+                                           plan.records, plan.control_total), services.profile)
     if plan.already_imported is not None and not args.override:
         rec = plan.already_imported
         out["import"] = {"status": "already_imported", "first_imported_at": rec.imported_at,

@@ -46,6 +46,7 @@ from console.errors import (
     UserFacingError,
     ValidationError,
 )
+from console.formatting import format_datetime
 from console.lockbox.format import (
     FileHeader,
     LockboxFile,
@@ -68,6 +69,13 @@ from console.lockbox.registry import (
     now_iso,
 )
 from console.lockbox.summary import GlTotal, Summary, summarize, summary_text, write_summary_pdf
+from console.services.gl_mapping import (  # noqa: F401 - re-exported: the Lockbox tab and tests use them
+    AUDIT_GL_MAP,
+    require_supervisor,
+    sandbox_gl_map_file,
+    save_profile_gl_map,
+    stored_gl_map,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +91,6 @@ AUDIT_BUILD = "lockbox.build"
 AUDIT_SEND = "lockbox.send"
 AUDIT_HANDED_OVER = "lockbox.handed_over"
 AUDIT_DUPLICATE_OVERRIDE = "lockbox.duplicate_override"
-AUDIT_GL_MAP = "lockbox.gl_map"
 EMAIL_KIND = "lockbox.email"
 
 
@@ -327,13 +334,6 @@ def _operator_name() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # noqa: BLE001 - no user name on this system
         return "cli"
-
-
-def require_supervisor(who: Any, action: str) -> str:
-    """The approving supervisor (an ``Operator`` whose PIN the caller checked) of an override."""
-    if who is None or getattr(who, "role", "") != "supervisor":
-        raise NotPermitted(f"{action} needs a supervisor", hint="a supervisor must confirm with their PIN")
-    return str(getattr(who, "operator_id", ""))
 
 
 class LockboxService:
@@ -626,7 +626,7 @@ class LockboxService:
             if override_by is None:  # any second delivery, whatever the channel, may be imported twice
                 how = {SENT: "sent through Stratus", EMAILED: "e-mailed", HANDED_OVER: "handed over"}[reg.status]
                 raise AlreadyReleased(
-                    f"{c.path.name} was already {how} on {(reg.released_at or '')[:16].replace('T', ' ')} UTC by "
+                    f"{c.path.name} was already {how} on {format_datetime(reg.released_at)} by "
                     f"{reg.released_by}", hint="a supervisor may override to send it again")
             require_supervisor(override_by, "Sending a lockbox file again")
         if via == "stratus":
@@ -892,49 +892,9 @@ def write_sandbox_payments(path: Path, profile: Any, *, count: int = 48, day: da
 
 # ---- composition --------------------------------------------------------------------------
 
-def sandbox_gl_map_file(paths: Any) -> Path:
-    """The sandbox profile is built in (read-only): its GL map edits are kept here instead."""
-    return Path(paths.sandbox_dir) / "lockbox-gl-map.csv"
-
-
 def profile_gl_map(profile: Any, paths: Any) -> GlMap:
-    if getattr(profile, "is_sandbox", False):
-        f = sandbox_gl_map_file(paths)
-        if f.exists():
-            try:
-                return load_gl_map_csv(f, GlFormat(str(profile.get("lockbox_gl_format") or "")))
-            except ValidationError:
-                log.warning("the sandbox GL map %s is not valid; using the built-in one", f)
-    return GlMap(dict(profile.gl_map), source=f"profile {profile.name}")
-
-
-def save_profile_gl_map(profile: Any, paths: Any, gl_map: GlMap, *, operator: Any, audit: Any = None) -> Any:
-    """Store an edited GL map in the profile (supervisor only); returns the updated profile."""
-    from dataclasses import replace
-
-    from console.services.operators import require
-
-    who = require(profile, operator, "edit_gl_map", audit).operator_id
-    fmt = GlFormat(str(profile.get("lockbox_gl_format") or ""))
-    problems = gl_map.problems(fmt)
-    if problems:
-        raise ValidationError("The GL mapping has problems; nothing was saved", problems)
-    before = dict(profile.gl_map)
-    if getattr(profile, "is_sandbox", False):
-        f = sandbox_gl_map_file(paths)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        save_gl_map_csv(f, gl_map)
-        updated = replace(profile, gl_map=dict(gl_map.accounts))
-    else:
-        from console.config import ProfileStore
-
-        updated = replace(profile, gl_map=dict(gl_map.accounts))
-        ProfileStore(paths).save(updated)
-    if audit is not None:
-        changed = sorted(k for k in set(before) | set(gl_map.accounts) if before.get(k) != gl_map.accounts.get(k))
-        audit.record(who, AUDIT_GL_MAP, profile.name, changed={k: [before.get(k), gl_map.accounts.get(k)]
-                                                                for k in changed[:100]})
-    return updated
+    """The stored GL mapping (``console.services.gl_mapping``: one store for every view)."""
+    return stored_gl_map(profile, paths)
 
 
 def build_lockbox_service(services: Any, *, gl_map: GlMap | None = None) -> LockboxService:

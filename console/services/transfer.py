@@ -46,6 +46,7 @@ from console.adapters.transfer import DeliveryStatus, RemoteFile, Transfer, Tran
 from console.config import Operator, Profile
 from console.domain.wording import agree, counted
 from console.errors import AuthError, Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
+from console.formatting import format_datetime
 from console.paths import Paths
 from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretStore
 from console.services.operators import require_send
@@ -70,9 +71,9 @@ class AlreadySent(UserFacingError):
 
     def __init__(self, name: str, previous: Entry):
         p = previous.payload
-        when = (previous.updated_at or "")[:19].replace("T", " ")
+        when = format_datetime(previous.updated_at) if previous.updated_at else "an unknown date"
         super().__init__(
-            f"{name} was already sent on {when} UTC by {previous.operator or 'unknown'} "
+            f"{name} was already sent on {when} by {previous.operator or 'unknown'} "
             f"to {p.get('remote_path', '?')}",
             hint="a supervisor may override to send it again",
         )

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from console.domain.money import format_money
 from console.domain.wording import agree, counted
+from console.formatting import format_datetime
 from console.services.account_sync import OUTCOME_LABELS, BalanceUpdate, HistoryRow, SyncResult
 from console.services.conversions import ConversionBuild, ConversionRow
 from console.ui.context import UiContext
@@ -123,7 +124,7 @@ class PendingModel(_RowsModel):
         if col == self.ACCOUNT:
             return r.account
         if col == self.ADJUSTED:
-            return r.adjusted_at.astimezone().strftime("%m/%d/%Y %H:%M")
+            return format_datetime(r.adjusted_at)
         if col == self.AMOUNT:
             return _money(r.amount)
         if col == self.REASON:
@@ -283,7 +284,7 @@ class AccountSyncView(QWidget):
         self.check_button.clicked.connect(self.check)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.setToolTip("Send every pending balance update to Invoice Cloud, exactly once")
-        self.sync_button.clicked.connect(self.sync)
+        self.sync_button.clicked.connect(self._on_sync_button_clicked)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -357,7 +358,7 @@ class AccountSyncView(QWidget):
         self.save_button.clicked.connect(self._on_save_clicked)
         self.send_button = QPushButton("Send to Invoice Cloud")
         self.send_button.setEnabled(False)
-        self.send_button.clicked.connect(self.send_conversion)
+        self.send_button.clicked.connect(self._on_send_button_clicked)
         self.conversion_summary = QLabel("Build the conversion file from Caselle's customers: paperless, AutoPay "
                                          "and registration, one row per account.")
         self.conversion_summary.setWordWrap(True)
@@ -478,6 +479,7 @@ class AccountSyncView(QWidget):
     def check(self, *, quiet: bool = False) -> Operation:
         svc = self.sync_service
         self._checked_once = True
+        self.summary.setText("Reading adjustments from Caselle…")  # an old error does not outlive a new check
         op = self._run(lambda op: svc.preview(op.progress, op.cancel_event), "Reading adjustments from Caselle…",
                        self._show_pending, cancellable=True, quiet=quiet)
         return op
@@ -492,6 +494,27 @@ class AccountSyncView(QWidget):
         self.pending_label.setText(text if rows else "No balance updates waiting")
         self.summary.setText(f"{counted(len(rows), 'adjustment')} waiting: Sync now sends each to Invoice Cloud exactly once."
                              if rows else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
+
+    def _on_sync_button_clicked(self) -> None:
+        """Balance updates leave the office: confirm the waiting ones (count, total, where) first."""
+        from console.services.confirm import account_sync_outbound
+        from console.ui import confirm_dialog
+
+        rows = [r for r in self.pending_model.rows if not r.problem]
+        total = sum((r.amount for r in rows), Decimal("0.00"))
+        via = str(self.ctx.profile.get("sync_adjustments_via") or "api")
+        confirm_dialog.ask_to_send(self, account_sync_outbound(self.ctx.services, len(rows), total, via),
+                                   self.ctx.profile, self.sync, send_text="Sync now")
+
+    def _on_send_button_clicked(self) -> None:
+        if self.saved_path is None or self.build is None:
+            return
+        from console.services.confirm import conversion_outbound
+        from console.ui import confirm_dialog
+
+        confirm_dialog.ask_to_send(self, conversion_outbound(self.ctx.services, self.saved_path.name,
+                                                             len(self.build.rows)),
+                                   self.ctx.profile, self.send_conversion)
 
     def sync(self) -> Operation:
         svc = self.sync_service

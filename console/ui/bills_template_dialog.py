@@ -35,6 +35,7 @@ from console.ui.bills_page_canvas import PageCanvas
 from console.ui.bills_preview import PagePicture, render_pages
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.screen_fit import fit_to_screen
 
 RENDER_WIDTH = 1100  # pixels of the page image the clerk draws on
 OK_STYLE = "color: #166534; font-weight: bold"
@@ -154,7 +155,7 @@ class TemplateDialog(QDialog):
         self.test_button.clicked.connect(self.test_on_batch)
         if template is not None:
             self.canvas.set_region(template.region)
-        self.resize(1080, 800)
+        fit_to_screen(self, 1080, 800)  # at 1024×768 (or 1366×768) its buttons stay on screen
         self._load_page(self.page_spin.value())
 
     # ---- page loading

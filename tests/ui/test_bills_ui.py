@@ -354,10 +354,11 @@ def test_send_to_sftp_and_check_delivery(qtbot, batch, tmp_path):
         journal.close()
 
 
-def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, batch, tmp_path, monkeypatch):
+def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, batch, tmp_path, monkeypatch,
+                                                                       confirm_sends):
     """The file-dialog and confirmation paths of the tab, with the dialogs answered."""
     import paramiko
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QFileDialog
 
     import console.ui.host_key_dialog as host_key_dialog
     from console.adapters import transfer as tx
@@ -404,8 +405,8 @@ def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, b
                                                     folders={"bills": "/bills"}, profile=sandbox_profile())
         asked = []
         monkeypatch.setattr(host_key_dialog, "ask_trust_host_key", lambda parent, err: asked.append(err) or True)
-        monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
         qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
+        assert confirm_sends and confirm_sends[0].count == CUSTOMERS and confirm_sends[0].unit == "bill images"
         qtbot.waitUntil(lambda: tab.send_report is not None, timeout=30000)
         assert len(asked) == 1 and asked[0].port == server.port  # asked once, then pinned and sent
         assert {r.status_text for r in tab.model.rows()} == {"Sent"}

@@ -141,7 +141,7 @@ def test_sort_and_filter_rearrange_indexes_only():
 
 
 # ---- the tab ---------------------------------------------------------------------------
-def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path):
+def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path, confirm_sends):
     tab = make_tab()
     path = write(tmp_path, 50)
     tab.load_file(path)
@@ -160,6 +160,9 @@ def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path):
         qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
     assert sig.args[0] is tab.check and sig.args[0].fingerprint == tab.check.result.fingerprint
     assert sent == [(path, {"expected_sha256": tab.check.fingerprint})]
+    asked = confirm_sends[0]  # confirmed first: what, how many, how much, where, the profile
+    assert (asked.what, asked.count, asked.amount, asked.training) == (path.name, 50, total, True)
+    assert "invoices" in asked.destination
 
 
 @pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
@@ -294,7 +297,7 @@ def test_summary_lists_credits_and_repeated_accounts(tmp_path):
     assert data[5]["AccountNumber"] in text and "Account with several invoices: 1" in text
 
 
-def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path):
+def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path, confirm_sends):
     """End to end: check, then Send through the transfer side to a real SFTP server."""
     import os
     from types import SimpleNamespace

@@ -170,11 +170,13 @@ def test_summary_amounts_read_as_money_like_the_other_tabs(tmp_path):
 def test_override_dialog_shows_local_time_not_utc(qtbot):
     import datetime as dt
 
+    from console.formatting import format_date, format_time
     from console.ui.transfer_override_dialog import SupervisorOverrideDialog, local_time
     from tests.ui.test_transfer_dialogs import _already_sent
 
     stamp = "2026-11-20T08:00:05.123+00:00"
-    expected = dt.datetime.fromisoformat(stamp).astimezone().strftime("%m/%d/%Y at %H:%M:%S")
+    moment = dt.datetime.fromisoformat(stamp).astimezone()
+    expected = f"{format_date(moment)} at {format_time(moment, seconds=True)}"  # the one local format
     assert local_time(stamp) == "on " + expected
     d = SupervisorOverrideDialog(_already_sent(), lambda sid, pin: None)
     qtbot.addWidget(d)

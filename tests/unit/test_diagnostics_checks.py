@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from console.config import Operator, hash_pin, sandbox_profile
 from console.config import Profile as P
 from console.errors import AuthError, NetworkError
+from console.formatting import format_date
 from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
@@ -61,7 +62,7 @@ def test_healthy_production_profile_is_all_green(paths):
     fill_secrets(svc)
     checks = run(svc)
     assert {k: c.state for k, c in checks.items() if c.state != d.PASS} == {}
-    assert "2026-07-29" in checks["caselle_auth"].summary
+    assert format_date(date(2026, 7, 29)) in checks["caselle_auth"].summary  # one local date format
 
 
 def test_invalid_profile_fails_with_the_settings_hint(paths):

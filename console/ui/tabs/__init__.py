@@ -39,3 +39,16 @@ def placeholder_text(title: str) -> str:
         if t == title:
             return text
     return ""
+
+
+#: The tab an operator of each role lands on after signing in (a cashier works at the counter).
+HOME_TABS: dict[str, str] = {
+    "cashier": "Counter Payments",
+    "clerk": "Posting",
+    "support": "Diagnostics",
+    "supervisor": "Counter Payments",
+}
+
+
+def home_tab(role: str) -> str:
+    return HOME_TABS.get(role, TABS[0][0])

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -612,13 +611,12 @@ class BillImagesTab(QWidget):
         if n == 0:
             show_error(self, UserFacingError("There is no bill image ready to send"))
             return
-        where = ("the sandbox's SFTP stand-in (TRAINING: nothing reaches Invoice Cloud)"
-                 if getattr(self.ctx.profile, "is_sandbox", False) else "Invoice Cloud")
-        answer = QMessageBox.question(
-            self, "Send bill images", f"Send {n} bill images to {where}, folder "
-            f"{self.ctx.profile.get('transfer_bills_folder')}?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.start_send()
+        from console.services.confirm import bills_outbound
+        from console.ui import confirm_dialog
+
+        batch = f"bill images split from {self.pdf_path.name}" if self.pdf_path is not None else "bill images"
+        confirm_dialog.ask_to_send(self, bills_outbound(self.ctx.services, batch, n), self.ctx.profile,
+                                   self.start_send)
 
     def start_send(self) -> None:
         if self.split_result is None or self._busy():

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.formatting import format_datetime
 from console.services.diagnostics import FAIL, PASS, WARN, Check, DiagnosticsReport
 from console.ui.context import UiContext
 from console.ui.operations import Operation
@@ -416,7 +417,7 @@ class AuditTableModel(ListTableModel):
     """Audit rows, newest first. ``RowRole`` gives the AuditRow."""
 
     SEQ, AT, OPERATOR, ACTION, SUBJECT, DETAILS = range(6)
-    HEADERS = ("#", "When (UTC)", "Operator", "Action", "Subject", "Details")
+    HEADERS = ("#", "When", "Operator", "Action", "Subject", "Details")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -438,7 +439,7 @@ class AuditTableModel(ListTableModel):
             return r
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             details = ", ".join(f"{k}={v}" for k, v in sorted(r.details.items())) if r.details else ""
-            at = r.at.replace("T", " ")[:19]
+            at = format_datetime(r.at, seconds=True)
             return (str(r.seq), at, r.operator, r.action, r.subject, details)[index.column()]
         return None
 

@@ -21,13 +21,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
@@ -40,6 +38,7 @@ from console.config import Operator
 from console.domain.money import format_money
 from console.domain.wording import agree, counted
 from console.errors import Problem
+from console.formatting import format_datetime
 from console.lockbox.glmap import GlMap
 from console.lockbox.summary import Summary, summary_lines
 from console.services.lockbox import (
@@ -68,12 +67,12 @@ from console.ui.lockbox_models import (
     ROW_ROLE,
     LockboxFilterModel,
     LockboxItemsModel,
-    TotalsModel,
     batch_rows,
     gl_rows,
     rows_from_file,
     rows_from_preview,
 )
+from console.ui.lockbox_totals import LockboxTotalsPane
 from console.ui.operations import Operation
 from console.ui.role_gate import RoleGate
 
@@ -190,23 +189,11 @@ class LockboxTab(QWidget):
         lv.addWidget(self.table, 1)
 
         # ---- totals and problems
-        self.gl_model = TotalsModel(("GL account", "Items", "Amount"), (1, 2), self)
-        self.gl_table = self._small_table(self.gl_model, "lockbox-gl-totals")
-        self.batch_model = TotalsModel(("Batch", "Deposit date", "Items", "Amount"), (2, 3), self)
-        self.batch_table = self._small_table(self.batch_model, "lockbox-batches")
-        self.problems = QListWidget(self)
-        self.problems.setObjectName("lockbox-problems")
-        self.problems.setWordWrap(True)
-        right = QWidget(self)
+        right = LockboxTotalsPane(self)
         self.totals_pane = right
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 0, 0, 0)
-        for title, w, stretch in (("Totals per GL account", self.gl_table, 2), ("Batches", self.batch_table, 1),
-                                  ("Problems and notes", self.problems, 2)):
-            box = QGroupBox(title, self)
-            bl = QVBoxLayout(box)
-            bl.addWidget(w)
-            rv.addWidget(box, stretch)
+        self.gl_model, self.gl_table = right.gl_model, right.gl_table
+        self.batch_model, self.batch_table = right.batch_model, right.batch_table
+        self.problems = right.problems
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
@@ -296,34 +283,8 @@ class LockboxTab(QWidget):
         self.print_button.setToolTip("Print the summary sheet for the Caselle import (Ctrl+P)")
 
     # ---- helpers --------------------------------------------------------------------------
-    def _small_table(self, model: TotalsModel, name: str) -> QTableView:
-        t = QTableView(self)
-        t.setObjectName(name)
-        t.setModel(model)
-        t.verticalHeader().setVisible(False)
-        t.verticalHeader().setDefaultSectionSize(22)
-        # the first column takes the spare room; figures are never cut ("$1,223,081.…")
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        return t
-
     def _fit_totals(self) -> None:
-        """Widen the totals pane until every figure shows in full, and let the batches table
-        show its rows and total (up to six) without scrolling."""
-        needed = 0
-        for t in (self.gl_table, self.batch_table):
-            h = t.horizontalHeader()
-            first = max(t.sizeHintForColumn(0), h.sectionSizeHint(0))
-            rest = sum(h.sectionSize(c) for c in range(1, h.count()))
-            scroll = t.verticalScrollBar().sizeHint().width()
-            needed = max(needed, first + rest + scroll + 2 * t.frameWidth() + 24)  # + group box margins
-        self.totals_pane.setMinimumWidth(min(needed, 520))
-        rows = min(max(self.batch_model.rowCount(), 2), 6)
-        t = self.batch_table
-        t.setMinimumHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
-                           + 2 * t.frameWidth())
+        self.totals_pane.fit()
 
     @property
     def service(self):
@@ -578,8 +539,7 @@ class LockboxTab(QWidget):
         if reg is None or reg.status == "built":
             status = "built, not sent"
         else:
-            status = (f"{RELEASE_TEXT.get(reg.status, reg.status)} {(reg.released_at or '')[:16].replace('T', ' ')} "
-                      f"UTC by {reg.released_by}")
+            status = f"{RELEASE_TEXT.get(reg.status, reg.status)} {format_datetime(reg.released_at)} by {reg.released_by}"
         if f.ok:
             self.file_label.setText(
                 f"<b>{c.path.name}</b> — {counted(len(f.items), 'item')} in {counted(len(f.batches), 'batch')}, "
@@ -612,7 +572,16 @@ class LockboxTab(QWidget):
 
     # ---- send -----------------------------------------------------------------------------------
     def _on_send_button_clicked(self) -> None:
-        self.send_current(self.via_combo.currentData())
+        """The lockbox file leaves the office: confirm (items, total, where, profile) first."""
+        c, via = self.current, self.via_combo.currentData()
+        if c is None or not c.ok:
+            return
+        from console.services.confirm import lockbox_outbound
+        from console.ui import confirm_dialog
+
+        outbound = lockbox_outbound(self.ctx.services, c.path.name, len(c.file.items), c.file.total, via)
+        confirm_dialog.ask_to_send(self, outbound, self.ctx.profile,
+                                   lambda: self.send_current(via) if self.current is c else None)
 
     def send_current(self, via: str, *, override_by: Operator | None = None) -> None:
         c = self.current

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from console.domain.money import format_money
 from console.domain.wording import counted
 from console.errors import Cancelled, NotPermitted
+from console.formatting import format_datetime
 from console.services import reconciliation
 from console.services.posting import ACH_REJECT, ALL_KINDS, CHANGE, V_2021_05, Plan, RunResult, journal_rows
 from console.ui.account_sync_view import AccountSyncView
@@ -145,7 +146,7 @@ class PostingTab(QWidget):
         self.fetch_button.clicked.connect(self.fetch)
         self.post_button = QPushButton("Post")
         self.post_button.setEnabled(False)
-        self.post_button.clicked.connect(self.post)
+        self.post_button.clicked.connect(self._on_post_button_clicked)
         self.override_button = QPushButton("Supervisor override…")
         self.override_button.setVisible(False)
         self.override_button.clicked.connect(self._on_override_clicked)
@@ -393,7 +394,7 @@ class PostingTab(QWidget):
         imported = plan.already_imported
         self.override_button.setVisible(imported is not None)
         if imported is not None:
-            text += (f" This file was already imported on {imported.imported_at[:16].replace('T', ' ')} UTC by "
+            text += (f" This file was already imported on {format_datetime(imported.imported_at)} by "
                      f"{imported.operator}: Post finishes what is left; nothing is posted twice.")
             self.post_button.setText("Finish posting")
         else:
@@ -403,6 +404,18 @@ class PostingTab(QWidget):
         self.ctx.status(f"{plan.name}: {plan.records} rows checked")
 
     # ---- posting
+    def _on_post_button_clicked(self) -> None:
+        """Importing and posting sends the file's payments to Caselle: confirm first."""
+        plan = self.plan
+        if plan is None:
+            return
+        from console.services.confirm import posting_outbound
+        from console.ui import confirm_dialog
+
+        confirm_dialog.ask_to_send(self, posting_outbound(self.ctx.services, plan.name, plan.kind, plan.records,
+                                                          plan.control_total),
+                                   self.ctx.profile, self.post, send_text="Post")
+
     def post(self, *, override_by: str | None = None) -> Operation | None:
         plan = self.plan
         if plan is None:
