@@ -41,7 +41,7 @@ def four_views(services, qtbot, tmp_path) -> dict[str, dict[str, str]]:
     in_diagnostics = dict(line.removeprefix("GL mapping: item ").split(" → ")
                           for line in check.details if line.startswith("GL mapping: item"))
     bundle = build_support_bundle(services, tmp_path / f"bundle-{len(list(tmp_path.iterdir()))}.zip",
-                                  report=NoChecks())
+                                  operator=SUPERVISOR, report=NoChecks())
     with zipfile.ZipFile(bundle) as z:
         in_bundle = tomllib.loads(z.read("profile.toml").decode())["gl_map"]
     return {"lockbox": dict(tab.service.settings.gl_map.accounts), "settings": in_settings,

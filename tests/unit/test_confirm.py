@@ -102,6 +102,7 @@ def test_post_without_a_terminal_or_yes_exits_1_and_imports_nothing(tmp_path, mo
     from console.sandbox import exports
 
     monkeypatch.delenv(ASSUME_YES_ENV, raising=False)
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "2222")  # clerk1 signs in; only the confirmation is missing
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a script: no terminal
     f = tmp_path / "payments.csv"
     exports.write_export("payments", f, 12, 3)
