@@ -317,7 +317,8 @@ class PostingService:
 
     def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
                  audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
-                 workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None,
+                 workers: int | None = None, today: Callable[[], dt.date] | None = None,
+                 inbox_dir: Path | None = None,
                  chunk: int = 64):
         self.journal = journal
         self.inbox_dir = inbox_dir
@@ -328,14 +329,17 @@ class PostingService:
         timeout = float(profile.get("caselle_timeout_s") or 20)
         # long enough for a reconciliation query with its retries plus one send, renewed per chunk
         self.lease_s = lease_s if lease_s is not None else max(300.0, 10 * timeout)
-        self.workers = max(1, int(workers))
+        #: parallel workers (default: the profile's ``caselle_workers``): a call that stalls until
+        #: its timeout holds one worker, not the run
+        self.workers = max(1, int(workers if workers is not None else profile.get("caselle_workers") or 1))
         #: entries claimed per transaction; their outcomes are recorded per chunk too (a crash
         #: in between only means those entries are reconciled — asked for — before any re-send)
         self.chunk = chunk
         self._local = threading.local()
         self._today = today or dt.date.today
-        self._batch_lock = threading.Lock()
+        self._batch_lock = threading.Lock()  # guards the two dicts below, never held over a call
         self._batch_for: dict[dt.date, dt.date] = {}
+        self._day_locks: dict[dt.date, threading.Lock] = {}  # one batch date opened by one worker at a time
         #: handlers for entry kinds journaled by other services (see :meth:`register_handler`)
         self._handlers: dict[str, Callable[[Entry, str, str], str]] = {}
         #: the remote named in run-level messages (account sync's runs say "Invoice Cloud")
@@ -623,6 +627,7 @@ class PostingService:
         owner = lease_owner_id()
         lock = threading.Lock()
         state = {"consecutive_network": 0, "done": 0, "abort": ""}
+        claim_size = self._claim_size(total)
         started = time.monotonic()
         with self._batch_lock:
             self._batch_for = {}
@@ -636,7 +641,7 @@ class PostingService:
             while True:
                 if state["abort"] or (cancel is not None and cancel.is_set()):
                     return
-                claimed = self.journal.claim(owner, kinds, limit=self.chunk, lease_s=self.lease_s, keys=keys)
+                claimed = self.journal.claim(owner, kinds, limit=claim_size, lease_s=self.lease_s, keys=keys)
                 if not claimed:
                     due = self.journal.next_due(kinds, keys)
                     if due is None:
@@ -740,6 +745,14 @@ class PostingService:
                               batches_closed=result.batches_closed, seconds=round(time.monotonic() - started, 2))
         report("finished" if result.complete else "stopped")
         return result
+
+    def _claim_size(self, total: int) -> int:
+        """Entries one worker claims at a time. One worker: the whole chunk (fewest fsyncs). Several:
+        small claims (about 16 per worker over the run), so the entries queued behind a call that
+        stalls until its timeout are few and the other workers take the rest of the run."""
+        if self.workers == 1:
+            return self.chunk
+        return max(1, min(self.chunk, -(-total // (self.workers * 16))))
 
     # ---- other kinds of effect
     def register_handler(self, kind: str, handler: Callable[[Entry, str, str], str]) -> None:
@@ -1100,8 +1113,9 @@ class PostingService:
         """The batch date a receipt for ``pay_date`` goes to: that date's batch (opened when
         needed) or, when it is closed, today's. Remembered for the run (a batch closed behind
         our back shows up as BATCH_CLOSED on create_receipt, which forgets it)."""
-        with self._batch_lock:
-            cached = self._batch_for.get(pay_date)
+        with self._day_lock(pay_date):  # a stalled open of one date holds only that date's receipts
+            with self._batch_lock:
+                cached = self._batch_for.get(pay_date)
             if cached is not None:
                 return cached
             key = f"batch:open:{pay_date.isoformat()}"
@@ -1118,9 +1132,15 @@ class PostingService:
                     raise err
                 else:
                     log.info("batch for %s is closed; posting into today's batch", pay_date)
-                    result = self.ensure_batch_locked_today()
-            self._batch_for[pay_date] = result
+                    with self._day_lock(self._today()):  # always after another date's lock: no cycle
+                        result = self.ensure_batch_locked_today()
+            with self._batch_lock:
+                self._batch_for[pay_date] = result
             return result
+
+    def _day_lock(self, day: dt.date) -> threading.Lock:
+        with self._batch_lock:
+            return self._day_locks.setdefault(day, threading.Lock())
 
     def _forget_batch(self, pay_date: dt.date, batch_date: dt.date) -> None:
         with self._batch_lock:

@@ -60,7 +60,7 @@ def make_tab(qtbot, monkeypatch):
         fake = SlowFake(delay)
         services.__dict__["posting"] = PostingService(services.journal, fake, services.profile, services.audit,
                                                       retry=RetryPolicy(base_s=0.01, cap_s=0.05),
-                                                      today=lambda: TODAY)
+                                                      today=lambda: TODAY, workers=1)
         tab = PostingTab(UiContext(services, OPS.get(operator)))
         qtbot.addWidget(tab)
         tab.errors = errors
