@@ -92,6 +92,8 @@ from console.errors import (
     UnsupportedVersionError,
     ValidationError,
 )
+from console.services.posting_run import ClaimLoop
+from console.services.posting_run import RunAborted as _Abort
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +225,7 @@ class RunResult:
     aborted: str = ""  # why the run stopped early (remote unreachable, auth …)
     batches_closed: list[str] = field(default_factory=list)
     remaining: int = 0  # entries still pending / in flight for the kinds run
+    spare_workers: int = 0  # workers started while calls stalled (see posting_run)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -241,10 +244,6 @@ class RetryPolicy:
     def delay(self, attempts: int) -> float:
         d = min(self.cap_s, self.base_s * (2 ** max(0, attempts - 1)))
         return d * (0.5 + random.random() / 2)
-
-
-class _Abort(Exception):
-    """Stop the whole run (auth refused, remote unreachable)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -332,6 +331,9 @@ class PostingService:
         #: parallel workers (default: the profile's ``caselle_workers``): a call that stalls until
         #: its timeout holds one worker, not the run
         self.workers = max(1, int(workers if workers is not None else profile.get("caselle_workers") or 1))
+        #: a call running longer than this counts as stalled and a spare worker starts (None: a
+        #: quarter of the timeout, see posting_run.stall_after)
+        self.stall_s: float | None = None
         #: entries claimed per transaction; their outcomes are recorded per chunk too (a crash
         #: in between only means those entries are reconciled — asked for — before any re-send)
         self.chunk = chunk
@@ -620,116 +622,31 @@ class PostingService:
     def post_pending(self, progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
                      operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
                      keys: Sequence[str] | None = None) -> RunResult:
-        """Claim and execute every due entry (of ``kinds``; of ``keys`` when given). Resumable."""
+        """Claim and execute every due entry (of ``kinds``; of ``keys`` when given). Resumable.
+        The workers and their pace under stalls: :mod:`console.services.posting_run`."""
         result = RunResult()
         self.journal.recover_dead_leases()
         total = self.pending_count(kinds, keys)
-        owner = lease_owner_id()
-        lock = threading.Lock()
-        state = {"consecutive_network": 0, "done": 0, "abort": ""}
-        claim_size = self._claim_size(total)
         started = time.monotonic()
         with self._batch_lock:
             self._batch_for = {}
 
         def report(message: str = "") -> None:
             if progress is not None:
-                progress(state["done"], total, message)
+                progress(result.processed, total, message)
 
-        def worker() -> None:
-            wait_started: float | None = None
-            while True:
-                if state["abort"] or (cancel is not None and cancel.is_set()):
-                    return
-                claimed = self.journal.claim(owner, kinds, limit=claim_size, lease_s=self.lease_s, keys=keys)
-                if not claimed:
-                    due = self.journal.next_due(kinds, keys)
-                    if due is None:
-                        # entries still in flight (another worker or another console): wait for them,
-                        # so the run ends with their outcome known (or their lease expired)
-                        if not self.journal.counts(kinds=kinds).get(IN_FLIGHT):
-                            return
-                        self.journal.recover_dead_leases()
-                        due = time.time() + 0.1
-                    if wait_started is None:
-                        wait_started = time.monotonic()
-                    if time.monotonic() - wait_started > self.retry.max_wait_s:
-                        return
-                    pause = min(max(0.0, due - time.time()), 0.25)
-                    _sleep(pause, cancel)
-                    continue
-                wait_started = None
-                claimed_at = time.monotonic()
-                self._local.ops = []
-                try:
-                    for i, entry in enumerate(claimed):
-                        if state["abort"] or (cancel is not None and cancel.is_set()):
-                            for rest in claimed[i:]:
-                                self._record(("unclaim", rest.key, owner))
-                            break
-                        if time.monotonic() - claimed_at > self.lease_s / 3:
-                            self._flush(owner, operator)  # keep the record short, and the leases fresh
-                            for rest in claimed[i:]:
-                                self.journal.renew(rest.key, owner, self.lease_s)
-                            claimed_at = time.monotonic()
-                        try:
-                            outcome = self._execute(entry, owner, operator)
-                        except _Abort as exc:
-                            with lock:
-                                state["abort"] = state["abort"] or str(exc)
-                            for rest in claimed[i + 1:]:
-                                self._record(("unclaim", rest.key, owner))
-                            break
-                        except BaseException as exc:
-                            # a bug or an interruption: this entry may have been sent (reconcile it
-                            # next time); the rest of the chunk certainly was not
-                            self._record(("release", entry.key, owner, 0.0, f"interrupted: {type(exc).__name__}"))
-                            for rest in claimed[i + 1:]:
-                                self._record(("unclaim", rest.key, owner))
-                            raise
-                        with lock:
-                            if outcome == "retry":
-                                state["consecutive_network"] += 1
-                                if state["consecutive_network"] >= self.retry.max_consecutive_network:
-                                    state["abort"] = f"{self.remote_name} did not answer (many attempts in a " \
-                                                     "row); the run stopped and will resume where it left off"
-                            else:
-                                state["consecutive_network"] = 0
-                                result.outcomes[outcome] += 1
-                                result.processed += 1
-                                state["done"] += 1
-                            msg = f"{entry.key}: {outcome}"
-                        report(msg)
-                finally:
-                    self._flush(owner, operator)
-                    self._local.ops = None
-                if state["abort"]:
-                    return
+        def count(entry: Entry, outcome: str) -> None:
+            if outcome != "retry":
+                result.outcomes[outcome] += 1
+                result.processed += 1
 
+        loop = ClaimLoop(self, owner=lease_owner_id(), kinds=kinds, keys=keys, operator=operator, cancel=cancel,
+                         total=total, on_outcome=count, report=report, stall_s=self.stall_s)
         report("posting…")
-        if self.workers == 1:
-            worker()
-        else:
-            failures: list[BaseException] = []
-
-            def guarded() -> None:
-                try:
-                    worker()
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-                    with lock:
-                        failures.append(exc)
-                        state["abort"] = state["abort"] or f"{type(exc).__name__}: {exc}"
-
-            threads = [threading.Thread(target=guarded, name=f"posting-{i}", daemon=True)
-                       for i in range(self.workers)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if failures:
-                raise failures[0]
+        loop.run()
+        result.spare_workers = loop.spares_started
         result.cancelled = bool(cancel is not None and cancel.is_set())
-        result.aborted = state["abort"]
+        result.aborted = loop.abort
         if not result.aborted and any(k in POSTED_KINDS for k in kinds):
             try:
                 result.batches_closed = self.auto_close_batches(operator=operator)
@@ -745,14 +662,6 @@ class PostingService:
                               batches_closed=result.batches_closed, seconds=round(time.monotonic() - started, 2))
         report("finished" if result.complete else "stopped")
         return result
-
-    def _claim_size(self, total: int) -> int:
-        """Entries one worker claims at a time. One worker: the whole chunk (fewest fsyncs). Several:
-        small claims (about 16 per worker over the run), so the entries queued behind a call that
-        stalls until its timeout are few and the other workers take the rest of the run."""
-        if self.workers == 1:
-            return self.chunk
-        return max(1, min(self.chunk, -(-total // (self.workers * 16))))
 
     # ---- other kinds of effect
     def register_handler(self, kind: str, handler: Callable[[Entry, str, str], str]) -> None:
@@ -1377,15 +1286,6 @@ def _holds(detail: CustomerDetail, fld: str, new: str) -> bool:
     if fld == "EMAIL":
         return (detail.email or "").strip().casefold() == new.strip().casefold()
     return False
-
-
-def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
-    if seconds <= 0:
-        return
-    if cancel is not None and hasattr(cancel, "wait"):
-        cancel.wait(seconds)  # type: ignore[attr-defined]
-    else:
-        time.sleep(seconds)
 
 
 def raise_if_cancelled(cancel: CancelFlag | None) -> None:
