@@ -7,8 +7,10 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from console.adapters.journal import DONE, PENDING, SqliteJournal
-from console.config import sandbox_profile
+from console.config import coerce, sandbox_profile, setting
 from console.errors import NetworkError
 from console.services.posting import RECEIPT, PostingService, RetryPolicy
 from console.services.posting_run import claim_size, stall_after
@@ -99,3 +101,16 @@ def test_claims_are_small_with_several_workers_and_a_stall_counts_after_a_quarte
     assert claim_size(64, 1, 400) == 64  # one worker: the whole chunk
     assert claim_size(64, 4, 400) == 7 and claim_size(64, 4, 100_000) == 64 and claim_size(64, 4, 3) == 1
     assert stall_after(20) == 5.0 and stall_after(2) == 0.5 and stall_after(0.1) == 0.25
+
+
+def test_the_workers_are_a_profile_setting_declared_once(tmp_path):
+    s = setting("caselle_workers")
+    assert s.default == 4 and coerce(s, "6") == 6
+    for bad in ("0", "17"):
+        with pytest.raises(ValueError, match="between 1 and 16"):
+            coerce(s, bad)
+    journal = SqliteJournal(tmp_path / "journal.sqlite3")
+    assert PostingService(journal, FakeCaselle(), sandbox_profile()).workers == 4
+    assert PostingService(journal, FakeCaselle(), sandbox_profile().with_values(caselle_workers=2)).workers == 2
+    assert PostingService(journal, FakeCaselle(), sandbox_profile(), workers=1).workers == 1  # post --workers 1
+    journal.close()
