@@ -11,6 +11,7 @@ IDTECH_SAMPLES = DATA / "idtech-samples.json"
 INVOICES_VALID = DATA / "invoices-valid-cp1252.txt"
 INVOICES_INVALID = DATA / "invoices-invalid.txt"
 INVOICES_EXPECT = DATA / "invoices-expect.json"
+BILLS_SAMPLE_PDF = DATA / "bills-sample.pdf"
 
 
 @cache
