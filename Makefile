@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-.PHONY: run test venv lint bench lock clean screenshots installer installer-windows
+.PHONY: run test test-dates venv lint bench lock clean screenshots installer installer-windows
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: venv
 test: venv
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/ruff check console tests benchmarks
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+## The whole suite a year and more from today (tests/conftest.py --clock-shift-days): no test
+## may depend on the day it runs.
+test-dates: venv
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --clock-shift-days 400
 
 lint: venv
 	$(VENV)/bin/ruff check console tests benchmarks

@@ -31,6 +31,14 @@ from console.paths import Paths
 SANDBOX = "sandbox"
 API_VERSIONS = ("2021.02.160", "2021.05")
 ROLES = ("cashier", "clerk", "supervisor", "support", "automation")
+CASELLE_WORKERS = (1, 16)  # bounds of the parallel Caselle calls a posting run makes
+
+
+def _check_workers(value: Any) -> int:
+    lo, hi = CASELLE_WORKERS
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"must be between {lo} and {hi} (more would flood Caselle)")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,10 @@ FIELDS: tuple[Setting, ...] = (
     Setting("caselle", "client_id", "str", "", "Client ID", "Third-party access client ID",
             required_in_production=True),
     Setting("caselle", "timeout_s", "int", 20, "Request timeout (s)"),
+    Setting("caselle", "workers", "int", 4, "Parallel posting calls",
+            "Payments posted at once, 1–16. Several keep a run going while one call waits out its "
+            "timeout (a run then takes about the stalls' time divided by this); more would flood Caselle.",
+            check=_check_workers),
     # Invoice Cloud
     Setting("invoicecloud", "biller_id", "str", "", "Biller ID", pattern=r"[A-Za-z0-9]{1,10}",
             required_in_production=True),

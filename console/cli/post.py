@@ -45,7 +45,8 @@ def register(sub) -> None:
     add_operator_argument(p)
     p.add_argument("--supervisor", help="supervisor ID approving --override (PIN from "
                                         "$BILLER_CONSOLE_SUPERVISOR_PIN or asked for)")
-    p.add_argument("--workers", type=int, default=1, help="parallel Caselle calls (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel Caselle calls (default: the profile's caselle workers setting, 4)")
     p.set_defaults(func=acting(lambda args: None if args.dry_run else ("import", "post"))(cmd_post),
                    input_files=("file",))
 
@@ -145,7 +146,8 @@ def _run(args, services, operator: str, out: dict) -> int:
                              "added": res.added, "already_journaled": len(res.already_journaled)}
         except DuplicateFileError as exc:  # another console imported it a moment ago
             out["import"] = {"status": "already_imported", "added": 0, "message": str(exc)}
-    posting.workers = max(1, args.workers)
+    if args.workers is not None:
+        posting.workers = max(1, args.workers)
     with progress_bar(args) as progress:
         run = posting.post_pending(progress, operator=operator)
     entries = services.journal.entries(fingerprint=plan.fingerprint)

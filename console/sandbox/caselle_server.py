@@ -41,6 +41,7 @@ import sqlite3
 import threading
 import unicodedata
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -844,6 +845,7 @@ class Faults:
     seed: int | None = None
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _injected: Counter = field(default_factory=Counter, repr=False, compare=False)
 
     def __post_init__(self):
         self.validate()
@@ -865,13 +867,17 @@ class Faults:
             return None
         with self._lock:
             r = self._rng.random()
-        if r < self.error_rate:
-            return "error"
-        if r < self.error_rate + self.timeout_rate:
-            return "timeout"
-        if r < self.error_rate + self.timeout_rate + self.drop_after_commit_rate:
-            return "drop"
-        return None
+            fault = ("error" if r < self.error_rate else
+                     "timeout" if r < self.error_rate + self.timeout_rate else
+                     "drop" if r < self.error_rate + self.timeout_rate + self.drop_after_commit_rate else None)
+            if fault:
+                self._injected[fault] += 1
+        return fault
+
+    def injected(self) -> dict[str, int]:
+        """How many faults of each kind were injected so far ("timeout": the stalls)."""
+        with self._lock:
+            return {k: self._injected.get(k, 0) for k in ("error", "timeout", "drop")}
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}

@@ -93,6 +93,8 @@ from console.errors import (
     ValidationError,
 )
 from console.services.operators import can, refusal, require
+from console.services.posting_run import ClaimLoop
+from console.services.posting_run import RunAborted as _Abort
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +226,7 @@ class RunResult:
     aborted: str = ""  # why the run stopped early (remote unreachable, auth …)
     batches_closed: list[str] = field(default_factory=list)
     remaining: int = 0  # entries still pending / in flight for the kinds run
+    spare_workers: int = 0  # workers started while calls stalled (see posting_run)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -242,10 +245,6 @@ class RetryPolicy:
     def delay(self, attempts: int) -> float:
         d = min(self.cap_s, self.base_s * (2 ** max(0, attempts - 1)))
         return d * (0.5 + random.random() / 2)
-
-
-class _Abort(Exception):
-    """Stop the whole run (auth refused, remote unreachable)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -318,7 +317,8 @@ class PostingService:
 
     def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
                  audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
-                 workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None,
+                 workers: int | None = None, today: Callable[[], dt.date] | None = None,
+                 inbox_dir: Path | None = None,
                  chunk: int = 64):
         self.journal = journal
         self.inbox_dir = inbox_dir
@@ -329,14 +329,20 @@ class PostingService:
         timeout = float(profile.get("caselle_timeout_s") or 20)
         # long enough for a reconciliation query with its retries plus one send, renewed per chunk
         self.lease_s = lease_s if lease_s is not None else max(300.0, 10 * timeout)
-        self.workers = max(1, int(workers))
+        #: parallel workers (default: the profile's ``caselle_workers``): a call that stalls until
+        #: its timeout holds one worker, not the run
+        self.workers = max(1, int(workers if workers is not None else profile.get("caselle_workers") or 1))
+        #: a call running longer than this counts as stalled and a spare worker starts (None: a
+        #: quarter of the timeout, see posting_run.stall_after)
+        self.stall_s: float | None = None
         #: entries claimed per transaction; their outcomes are recorded per chunk too (a crash
         #: in between only means those entries are reconciled — asked for — before any re-send)
         self.chunk = chunk
         self._local = threading.local()
         self._today = today or dt.date.today
-        self._batch_lock = threading.Lock()
+        self._batch_lock = threading.Lock()  # guards the two dicts below, never held over a call
         self._batch_for: dict[dt.date, dt.date] = {}
+        self._day_locks: dict[dt.date, threading.Lock] = {}  # one batch date opened by one worker at a time
         #: handlers for entry kinds journaled by other services (see :meth:`register_handler`)
         self._handlers: dict[str, Callable[[Entry, str, str], str]] = {}
         #: the remote named in run-level messages (account sync's runs say "Invoice Cloud")
@@ -628,116 +634,32 @@ class PostingService:
                     operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
                     keys: Sequence[str] | None = None) -> RunResult:
         """The engine: claim and execute every due entry (of ``kinds``; of ``keys`` when given).
-        Resumable. Callers have checked the operator's action (a counter payment, a void,
-        a balance update, ``post_pending``) before journaling what this runs."""
+        Resumable; the workers and their pace under stalls: :mod:`console.services.posting_run`.
+        Callers have checked the operator's action (a counter payment, a void, a balance update,
+        ``post_pending``) before journaling what this runs."""
         result = RunResult()
         self.journal.recover_dead_leases()
         total = self.pending_count(kinds, keys)
-        owner = lease_owner_id()
-        lock = threading.Lock()
-        state = {"consecutive_network": 0, "done": 0, "abort": ""}
         started = time.monotonic()
         with self._batch_lock:
             self._batch_for = {}
 
         def report(message: str = "") -> None:
             if progress is not None:
-                progress(state["done"], total, message)
+                progress(result.processed, total, message)
 
-        def worker() -> None:
-            wait_started: float | None = None
-            while True:
-                if state["abort"] or (cancel is not None and cancel.is_set()):
-                    return
-                claimed = self.journal.claim(owner, kinds, limit=self.chunk, lease_s=self.lease_s, keys=keys)
-                if not claimed:
-                    due = self.journal.next_due(kinds, keys)
-                    if due is None:
-                        # entries still in flight (another worker or another console): wait for them,
-                        # so the run ends with their outcome known (or their lease expired)
-                        if not self.journal.counts(kinds=kinds).get(IN_FLIGHT):
-                            return
-                        self.journal.recover_dead_leases()
-                        due = time.time() + 0.1
-                    if wait_started is None:
-                        wait_started = time.monotonic()
-                    if time.monotonic() - wait_started > self.retry.max_wait_s:
-                        return
-                    pause = min(max(0.0, due - time.time()), 0.25)
-                    _sleep(pause, cancel)
-                    continue
-                wait_started = None
-                claimed_at = time.monotonic()
-                self._local.ops = []
-                try:
-                    for i, entry in enumerate(claimed):
-                        if state["abort"] or (cancel is not None and cancel.is_set()):
-                            for rest in claimed[i:]:
-                                self._record(("unclaim", rest.key, owner))
-                            break
-                        if time.monotonic() - claimed_at > self.lease_s / 3:
-                            self._flush(owner, operator)  # keep the record short, and the leases fresh
-                            for rest in claimed[i:]:
-                                self.journal.renew(rest.key, owner, self.lease_s)
-                            claimed_at = time.monotonic()
-                        try:
-                            outcome = self._execute(entry, owner, operator)
-                        except _Abort as exc:
-                            with lock:
-                                state["abort"] = state["abort"] or str(exc)
-                            for rest in claimed[i + 1:]:
-                                self._record(("unclaim", rest.key, owner))
-                            break
-                        except BaseException as exc:
-                            # a bug or an interruption: this entry may have been sent (reconcile it
-                            # next time); the rest of the chunk certainly was not
-                            self._record(("release", entry.key, owner, 0.0, f"interrupted: {type(exc).__name__}"))
-                            for rest in claimed[i + 1:]:
-                                self._record(("unclaim", rest.key, owner))
-                            raise
-                        with lock:
-                            if outcome == "retry":
-                                state["consecutive_network"] += 1
-                                if state["consecutive_network"] >= self.retry.max_consecutive_network:
-                                    state["abort"] = f"{self.remote_name} did not answer (many attempts in a " \
-                                                     "row); the run stopped and will resume where it left off"
-                            else:
-                                state["consecutive_network"] = 0
-                                result.outcomes[outcome] += 1
-                                result.processed += 1
-                                state["done"] += 1
-                            msg = f"{entry.key}: {outcome}"
-                        report(msg)
-                finally:
-                    self._flush(owner, operator)
-                    self._local.ops = None
-                if state["abort"]:
-                    return
+        def count(entry: Entry, outcome: str) -> None:
+            if outcome != "retry":
+                result.outcomes[outcome] += 1
+                result.processed += 1
 
+        loop = ClaimLoop(self, owner=lease_owner_id(), kinds=kinds, keys=keys, operator=operator, cancel=cancel,
+                         total=total, on_outcome=count, report=report, stall_s=self.stall_s)
         report("posting…")
-        if self.workers == 1:
-            worker()
-        else:
-            failures: list[BaseException] = []
-
-            def guarded() -> None:
-                try:
-                    worker()
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-                    with lock:
-                        failures.append(exc)
-                        state["abort"] = state["abort"] or f"{type(exc).__name__}: {exc}"
-
-            threads = [threading.Thread(target=guarded, name=f"posting-{i}", daemon=True)
-                       for i in range(self.workers)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if failures:
-                raise failures[0]
+        loop.run()
+        result.spare_workers = loop.spares_started
         result.cancelled = bool(cancel is not None and cancel.is_set())
-        result.aborted = state["abort"]
+        result.aborted = loop.abort
         if not result.aborted and any(k in POSTED_KINDS for k in kinds):
             try:
                 result.batches_closed = self.auto_close_batches(operator=operator)
@@ -1123,8 +1045,9 @@ class PostingService:
         """The batch date a receipt for ``pay_date`` goes to: that date's batch (opened when
         needed) or, when it is closed, today's. Remembered for the run (a batch closed behind
         our back shows up as BATCH_CLOSED on create_receipt, which forgets it)."""
-        with self._batch_lock:
-            cached = self._batch_for.get(pay_date)
+        with self._day_lock(pay_date):  # a stalled open of one date holds only that date's receipts
+            with self._batch_lock:
+                cached = self._batch_for.get(pay_date)
             if cached is not None:
                 return cached
             key = f"batch:open:{pay_date.isoformat()}"
@@ -1141,9 +1064,15 @@ class PostingService:
                     raise err
                 else:
                     log.info("batch for %s is closed; posting into today's batch", pay_date)
-                    result = self.ensure_batch_locked_today()
-            self._batch_for[pay_date] = result
+                    with self._day_lock(self._today()):  # always after another date's lock: no cycle
+                        result = self.ensure_batch_locked_today()
+            with self._batch_lock:
+                self._batch_for[pay_date] = result
             return result
+
+    def _day_lock(self, day: dt.date) -> threading.Lock:
+        with self._batch_lock:
+            return self._day_locks.setdefault(day, threading.Lock())
 
     def _forget_batch(self, pay_date: dt.date, batch_date: dt.date) -> None:
         with self._batch_lock:
@@ -1383,15 +1312,6 @@ def _holds(detail: CustomerDetail, fld: str, new: str) -> bool:
     if fld == "EMAIL":
         return (detail.email or "").strip().casefold() == new.strip().casefold()
     return False
-
-
-def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
-    if seconds <= 0:
-        return
-    if cancel is not None and hasattr(cancel, "wait"):
-        cancel.wait(seconds)  # type: ignore[attr-defined]
-    else:
-        time.sleep(seconds)
 
 
 def raise_if_cancelled(cancel: CancelFlag | None) -> None:

@@ -35,7 +35,7 @@ def test_uninstall_entries_are_found_by_display_name():
     entries = uninstall_entries(SYSTEM_REG)
     assert list(entries) == [r"Software\Microsoft\Windows\CurrentVersion\Uninstall\BillerConsole"]
     values = entries[r"Software\Microsoft\Windows\CurrentVersion\Uninstall\BillerConsole"]
-    assert values["InstallLocation"] == r"C:\Program Files\Biller Console"
+    assert values["InstallLocation"] == r"C:\Program Files\Biller Console"  # outside-path: ok (a registry value, not read)
     assert values["Publisher"] == PUBLISHER
 
 

@@ -27,9 +27,9 @@ from console.ui.tabs.invoice_import_tab import (
     display,
     summary_html,
 )
+from tests.data_files import INVOICES_INVALID
 from tests.ui.threads import drain
 
-SAMPLES = Path("/work/shared/samples")
 FUTURE = dt.date.today() + dt.timedelta(days=30)
 
 
@@ -165,10 +165,9 @@ def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path, confirm_sends):
     assert "invoices" in asked.destination
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
 def test_invalid_file_blocks_send_and_problems_jump_to_rows(qtbot, make_tab):
     tab = make_tab()
-    tab.load_file(SAMPLES / "invoices-invalid.txt")
+    tab.load_file(INVOICES_INVALID)
     _loaded(qtbot, tab)
     assert not tab.check.ok and not tab.send_button.isEnabled()
     assert "error" in tab.banner.text()
@@ -198,12 +197,11 @@ def test_invalid_file_blocks_send_and_problems_jump_to_rows(qtbot, make_tab):
     assert tab.jump_to(trailer) is False
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
 def test_another_file_opens_at_its_first_column(qtbot, make_tab, tmp_path):
     tab = make_tab()
     tab.resize(900, 600)
     tab.show()
-    tab.load_file(SAMPLES / "invoices-invalid.txt")
+    tab.load_file(INVOICES_INVALID)
     _loaded(qtbot, tab)
     bar = tab.table.horizontalScrollBar()
     assert bar.value() > 0  # the jump to the first error (TotalAmountDue) scrolled the table right

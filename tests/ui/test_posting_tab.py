@@ -60,7 +60,7 @@ def make_tab(qtbot, monkeypatch):
         fake = SlowFake(delay)
         services.__dict__["posting"] = PostingService(services.journal, fake, services.profile, services.audit,
                                                       retry=RetryPolicy(base_s=0.01, cap_s=0.05),
-                                                      today=lambda: TODAY)
+                                                      today=lambda: TODAY, workers=1)
         tab = PostingTab(UiContext(services, OPS.get(operator)))
         qtbot.addWidget(tab)
         tab.errors = errors
@@ -225,10 +225,13 @@ def test_review_queue_and_retry(qtbot, make_tab, tmp_path):
 def test_reconciliation_report_build_and_export(qtbot, make_tab, tmp_path):
     tab = make_tab()
     f = tmp_path / "p.csv"
-    summary = exports.write_export("payments", f, 50, 4)
+    # the file's payment dates come from the service's clock (TODAY), as its batch closing does;
+    # dated by the real day instead, no batch was before "today" and none closed after TODAY
+    summary = exports.write_export("payments", f, 50, 4, as_of=TODAY)
     _wait(qtbot, tab.load_file(f, "payments"))
     _wait(qtbot, tab.post())
-    tab.report_date.setDate(dt.date.today())
+    (record,) = tab.ctx.services.journal.files()
+    tab.report_date.setDate(dt.datetime.fromisoformat(record.imported_at).astimezone().date())  # as journaled
     _wait(qtbot, tab.build_report())
     rep = tab.report
     assert rep is not None and rep.total.counts["posted"] == summary["receipts"]

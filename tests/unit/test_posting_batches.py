@@ -59,7 +59,7 @@ def env(tmp_path):
     fake = BatchFaults()
     fake.journal = journal
     svc = PostingService(journal, fake, sandbox_profile(), audit, retry=RetryPolicy(base_s=0.001, cap_s=0.01),
-                         today=lambda: TODAY)
+                         today=lambda: TODAY, workers=1)  # the scripted batch faults come in order
     yield svc, fake, journal
     journal.close()
     audit.close()

@@ -172,8 +172,9 @@ def env(tmp_path):
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
     audit = AuditLog(tmp_path / "journal.sqlite3")
     fake = FakeCaselle()
+    # one worker: the fakes' scripted faults and these tests' call orders are sequential
     svc = PostingService(journal, fake, sandbox_profile(), audit, retry=RetryPolicy(base_s=0.001, cap_s=0.01),
-                         today=lambda: TODAY)
+                         today=lambda: TODAY, workers=1)
     yield svc, fake, journal, audit
     journal.close()
     audit.close()
@@ -455,7 +456,7 @@ def test_any_fault_sequence_posts_each_payment_exactly_once(tmp_path_factory, fa
     fake = FakeCaselle()
     fake.faults = [f for f in faults if f != "ok"]
     svc = PostingService(journal, fake, sandbox_profile(), retry=RetryPolicy(base_s=0.0, cap_s=0.0, max_attempts=50),
-                         today=lambda: TODAY)
+                         today=lambda: TODAY, workers=1)  # the scripted faults come in order
     rows = [pay(i, amount=f"{i + 1}.25") for i in range(8)]
     _import(svc, "payments", rows)
     res = svc.post_pending(operator=POSTER)
