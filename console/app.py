@@ -9,6 +9,7 @@ embedded sandbox and takes its URLs and demo credentials from it.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -68,16 +69,69 @@ class Services:
 
     # ---- journal, audit, operators, posting ------------------------------------------------
     @cached_property
+    def journal_url(self) -> str:
+        """``sqlite`` (this PC's file) or the office's ``postgresql://`` journal:
+        ``$BILLER_CONSOLE_JOURNAL_URL`` when set, else the profile's ``journal_url``."""
+        from console.config import JOURNAL_SQLITE, JOURNAL_URL_ENV
+
+        return (os.environ.get(JOURNAL_URL_ENV) or "").strip() or self.profile.get("journal_url") or JOURNAL_SQLITE
+
+    @property
+    def journal_is_server(self) -> bool:
+        from console.adapters.pg import is_pg_url
+
+        return is_pg_url(self.journal_url)
+
+    @cached_property
+    def journal_db(self):
+        """The PostgreSQL connection pool (None with the SQLite journal). An unreachable server
+        raises ``JournalUnavailable``: there is no fallback to a local journal."""
+        if not self.journal_is_server:
+            return None
+        from console.adapters.pg import PgDatabase
+        from console.secrets import JOURNAL_PASSWORD
+
+        return PgDatabase(self.journal_url, password=self.secrets.get(JOURNAL_PASSWORD))
+
+    @cached_property
     def journal(self):
+        if self.journal_is_server:
+            from console.adapters.journal_pg import PgJournal
+
+            return PgJournal(self.journal_db)
         from console.adapters.journal import SqliteJournal
 
         return SqliteJournal(self.paths.journal_file)
 
     @cached_property
     def audit(self):
+        if self.journal_is_server:
+            from console.adapters.stores_pg import PgAuditLog
+
+            return PgAuditLog(self.journal_db)
         from console.services.audit import AuditLog
 
         return AuditLog(self.paths.journal_file)
+
+    @cached_property
+    def lockbox_registry(self):
+        """Which CloudStore items went out in a lockbox file (in the journal's database)."""
+        if self.journal_is_server:
+            from console.adapters.stores_pg import PgLockboxRegistry
+
+            return PgLockboxRegistry(self.journal_db)
+        from console.lockbox.registry import SqliteLockboxRegistry
+
+        return SqliteLockboxRegistry(self.paths.journal_file)
+
+    def shared_ksn_store(self, days: int):
+        """The card-read memory on the journal server (every window shares it); None with the
+        SQLite journal, where each PC keeps ``reader_ksns.sqlite3`` in its data folder."""
+        if not self.journal_is_server:
+            return None
+        from console.adapters.stores_pg import PgKsnStore
+
+        return PgKsnStore(self.journal_db, days=days)
 
     @cached_property
     def operators(self):
@@ -188,7 +242,8 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit"):
+        for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit", "lockbox_registry",
+                     "journal_db"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

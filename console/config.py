@@ -61,7 +61,37 @@ class Setting:
         return f"{self.section}_{self.key}"
 
 
+JOURNAL_URL_ENV = "BILLER_CONSOLE_JOURNAL_URL"
+JOURNAL_SQLITE = "sqlite"
+
+
+def check_journal_url(value: str) -> str:
+    """``sqlite`` (this PC's file) or a ``postgresql://`` URL without a password (that is kept in the keyring)."""
+    from urllib.parse import urlsplit
+
+    value = (value or "").strip() or JOURNAL_SQLITE
+    if value == JOURNAL_SQLITE:
+        return value
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL: {exc}") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be sqlite or a postgresql:// URL")
+    if parts.password is not None:
+        raise ValueError("must not hold the password: enter it as the journal password (kept in the keyring)")
+    if not parts.path.strip("/"):
+        raise ValueError("must name the database, e.g. postgresql://console@server/office_journal")
+    return value
+
+
 FIELDS: tuple[Setting, ...] = (
+    # The journal (docs/journal-postgresql.md)
+    Setting("journal", "url", "str", JOURNAL_SQLITE, "Journal",
+            "sqlite: this PC's own journal file (one PC); postgresql://user@server/database: one journal "
+            "shared by every console of the office (the password is kept in the keyring). "
+            "$BILLER_CONSOLE_JOURNAL_URL overrides it.", check=check_journal_url),
     # Caselle Connect
     Setting("caselle", "url", "url", "", "Caselle Connect URL", "GraphQL endpoint, https:// in production",
             required_in_production=True),

@@ -28,14 +28,17 @@ IC_WEB_SERVICE_KEY = "ic_web_service_key"
 TRANSFER_PASSWORD = "transfer_password"
 TRANSFER_KEY_PASSPHRASE = "transfer_key_passphrase"
 SMTP_PASSWORD = "smtp_password"
+JOURNAL_PASSWORD = "journal_password"  # the PostgreSQL journal's (profile setting journal_url)
 AUTOMATION_SECRET = "automation_secret"  # the PIN of the profile's automation operator (unattended jobs)
 ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
-       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD, AUTOMATION_SECRET)
+       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD, AUTOMATION_SECRET,
+       JOURNAL_PASSWORD)
 LABELS = {
     CASELLE_CLIENT_SECRET: "Caselle client secret", CASELLE_TOKEN: "Caselle OAuth token",
     IC_WEB_SERVICE_KEY: "Invoice Cloud web-service key", TRANSFER_PASSWORD: "Transfer (SFTP/FTP) password",
     TRANSFER_KEY_PASSPHRASE: "Transfer key passphrase", SMTP_PASSWORD: "SMTP password",
     AUTOMATION_SECRET: "Automation operator secret",
+    JOURNAL_PASSWORD: "PostgreSQL journal password",
 }
 
 # (profile name, secret name) -> the value the operator gives for this session, or None

@@ -75,3 +75,31 @@ def pytest_unconfigure(config):
     shift = getattr(config, "_clock_shift", None)
     if shift is not None:
         shift.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_journal_url_from_outside(monkeypatch):
+    """A developer's ``$BILLER_CONSOLE_JOURNAL_URL`` must not point the tests at a real journal."""
+    monkeypatch.delenv("BILLER_CONSOLE_JOURNAL_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole session (tests/pg_cluster.py). Skips with the
+    reason when PostgreSQL is not installed — but fails in CI (``$CI`` set), where it must be."""
+    from tests.pg_cluster import MISSING, PgCluster, find_bin
+
+    bin_dir = find_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail(MISSING + " (CI must run them: .ci/run installs it)")
+        pytest.skip(MISSING)
+    cluster = PgCluster(bin_dir).start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """The URL of a fresh, empty database on the session's cluster."""
+    return pg_cluster.create_database()

@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,15 +180,7 @@ class AuditLog:
 
     def export_csv(self, path: Path | None = None) -> str:
         """The whole log as CSV (with the hashes, so the export itself can be checked)."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(["Seq", "At (UTC)", "Operator", "Action", "Subject", "Details", "PrevHash", "Hash"])
-        for r in self._iter_raw():
-            w.writerow(r)
-        text = buf.getvalue()
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8", newline="")
-        return text
+        return export_rows_csv(self._iter_raw(), path)
 
 
 def view_rows(audit: AuditLog, profile: Any, operator: Any, **filters: Any) -> list[AuditRow]:
@@ -206,3 +198,16 @@ def export_for(audit: AuditLog, profile: Any, operator: Any, path: Path) -> str:
     require(profile, operator, "view_audit", audit)
     audit.record(getattr(operator, "operator_id", str(operator)), "audit.export", Path(path).name)
     return audit.export_csv(path)
+
+
+def export_rows_csv(raw_rows: Iterable[Sequence[Any]], path: Path | None = None) -> str:
+    """Audit rows (seq, at, operator, action, subject, details, prev_hash, hash) as CSV."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["Seq", "At (UTC)", "Operator", "Action", "Subject", "Details", "PrevHash", "Hash"])
+    for r in raw_rows:
+        w.writerow(r)
+    text = buf.getvalue()
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8", newline="")
+    return text

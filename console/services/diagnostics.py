@@ -32,6 +32,7 @@ from console.services.diagnostics_integration import (
     check_card_readers,
     check_not_supported,
 )
+from console.services.diagnostics_journal import check_journal_server, check_shared_ksns, uses_journal_server
 
 log = logging.getLogger(__name__)
 
@@ -448,6 +449,8 @@ def _writable(folder: Path) -> str | None:
 
 
 def check_journal(run: _Run) -> Check:
+    if uses_journal_server(run.services):
+        return check_journal_server(run)
     path = run.services.paths.journal_file
     error = _writable(path.parent)
     if error:
@@ -519,6 +522,8 @@ def check_reader_ksns(run: _Run) -> Check:
     folder = run.services.paths.data_dir
     path = folder / FILE_NAME
     days, note = _ksn_retention(run.services.profile)
+    if uses_journal_server(run.services):
+        return check_shared_ksns(run, KSN_TITLE, days)
     details = [str(path), f"retention {days} days"] + ([note] if note else [])
     error = _writable(folder)
     if error:

@@ -925,7 +925,9 @@ def build_lockbox_service(services: Any, *, gl_map: GlMap | None = None) -> Lock
         return Mailer(smtp_settings(profile, services.secrets, services.endpoints))
 
     sender = str(profile.get("smtp_sender") or "") or ("clerk@sandbox.test" if profile.is_sandbox else "")
-    return LockboxService(settings, SqliteLockboxRegistry(paths.journal_file), journal=journal, audit=audit,
+    registry = services.lockbox_registry if hasattr(type(services), "lockbox_registry") \
+        else SqliteLockboxRegistry(paths.journal_file)
+    return LockboxService(settings, registry, journal=journal, audit=audit,
                           transfer=transfer, mailer=mailer, sender=sender, profile=profile)
 
 

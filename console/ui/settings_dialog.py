@@ -62,6 +62,7 @@ SECTION_TITLES = {
     "caselle": "Caselle", "invoicecloud": "Invoice Cloud", "transfer": "Transfer", "lockbox": "Lockbox",
     "smtp": "E-mail", "biller": "Biller options", "bills": "Bill images", "sync": "Account sync",
     "reader": "Card reader", "bif": "Invoice file options", "cash": "Cash drawer", "confirm": "Confirmations",
+    "journal": "Journal",
 }
 SECRET_LABELS = {
     sec.CASELLE_CLIENT_SECRET: ("caselle", "Client secret"),
@@ -71,6 +72,7 @@ SECRET_LABELS = {
     sec.TRANSFER_KEY_PASSPHRASE: ("transfer", "Key passphrase"),
     sec.SMTP_PASSWORD: ("smtp", "SMTP password"),
     sec.AUTOMATION_SECRET: ("roles", "Automation operator secret (its PIN)"),
+    sec.JOURNAL_PASSWORD: ("journal", "PostgreSQL journal password"),
 }
 ERROR_STYLE = "color:#b91c1c;"
 

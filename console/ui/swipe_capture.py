@@ -188,12 +188,15 @@ class SwipeCapture(QObject):
         self._control_chars = frozenset(c for c in settings.preamble + settings.postamble if c < " ")
         self._reschedule()
 
-    def apply_reader_settings(self, reader: ReaderSettings, data_dir: Path | None = None) -> None:
+    def apply_reader_settings(self, reader: ReaderSettings, data_dir: Path | None = None, *, shared=None) -> None:
         """The profile's reader settings; KSNs are kept in ``data_dir`` (this run only without one,
-        or when the file cannot be opened — logged)."""
+        or when the file cannot be opened — logged), or in ``shared`` (the PostgreSQL journal's
+        memory, shared by every window) when given."""
         old = self._ksn_store
         ksns = None  # None: the detector keeps the memory it has
-        if data_dir is not None:
+        if shared is not None:
+            ksns = self._ksn_store = shared
+        elif data_dir is not None:
             path = Path(data_dir) / KSN_FILE
             if old is not None and old.path == path:
                 old.days = reader.ksn_days
@@ -212,8 +215,13 @@ class SwipeCapture(QObject):
 
     @property
     def ksn_store_path(self) -> Path | None:
-        """The KSN file in use (None: this run's memory only)."""
+        """The KSN file in use (None: this run's memory only, or the journal server's)."""
         return self._ksn_store.path if self._ksn_store is not None else None
+
+    @property
+    def ksn_store_location(self) -> str | None:
+        """The journal server holding the shared KSN memory (None: a file or this run's memory)."""
+        return getattr(self._ksn_store, "location", None)
 
     @property
     def state(self) -> str:
@@ -472,6 +480,15 @@ def apply_reader_profile(services, app: QCoreApplication | None = None) -> Swipe
         reader = ReaderSettings.from_profile(services.profile)
     except ValueError as exc:
         log.warning("reader settings of profile %s not applied: %s", services.profile.name, exc)
+        return capture
+    if getattr(services, "journal_is_server", False):  # the office's journal server: one memory for every window
+        from console.adapters.journal import JournalError
+
+        try:
+            if capture.reader_settings != reader or capture.ksn_store_location != services.journal_db.display_url:
+                capture.apply_reader_settings(reader, shared=services.shared_ksn_store(reader.ksn_days))
+        except JournalError as exc:  # the counter refuses payments itself (its journal is unreachable)
+            log.warning("card read memory on the journal server not available: %s", exc)
         return capture
     paths = getattr(services, "paths", None)
     data_dir = Path(paths.data_dir) if paths is not None else None
