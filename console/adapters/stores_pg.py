@@ -73,17 +73,20 @@ _AUDIT_COLS = "seq, at, operator, action, subject, details, prev_hash, hash"
 class PgAuditLog:
     """The audit service (``record``, ``rows``, ``verify``, ``export_csv``) on the journal server."""
 
-    def __init__(self, db: PgDatabase):
+    def __init__(self, db: PgDatabase, *, owns_db: bool = False):
         from console.services import audit as _audit  # the row format and the checks are the SQLite log's
 
         self._a = _audit
         self.db = db
+        self._owns_db = owns_db
         self.path = None
         self.location = db.display_url
         db.migrate("audit", AUDIT_MIGRATIONS)
 
     def close(self) -> None:
-        """The database belongs to the journal (closed with it)."""
+        """Closes the pool only when this log owns it (in the console, the journal's pool is shared)."""
+        if self._owns_db:
+            self.db.close()
 
     def record(self, operator: str, action: str, subject: str = "", **details: Any):
         """Append one row (appends from every console are serialized by the head's row lock)."""
@@ -160,10 +163,12 @@ class PgKsnStore:
 
     persistent = True
 
-    def __init__(self, db: PgDatabase, *, days: int = 30, clock: Callable[[], float] = time.time):
+    def __init__(self, db: PgDatabase, *, days: int = 30, clock: Callable[[], float] = time.time,
+                 owns_db: bool = False):
         from console.devices.ksn_memory import DAY_S, PRUNE_EVERY_S, RecentKsns
 
         self.db = db
+        self._owns_db = owns_db
         self.days = days
         self.path = None
         self.location = db.display_url
@@ -247,7 +252,8 @@ class PgKsnStore:
         return f"kept {self.days} days on the journal server, shared by every window"
 
     def close(self) -> None:
-        """The database belongs to the journal (closed with it)."""
+        if self._owns_db:
+            self.db.close()
 
 
 class PgLockboxRegistry:
