@@ -57,8 +57,14 @@ def handle(args: argparse.Namespace) -> int | None:
 
 def report(data_dir: Path) -> dict:
     """The console journal's entries by kind and state (when there is a journal)."""
+    import os
+
+    from console.config import JOURNAL_URL_ENV
     from console.paths import Paths
 
+    url = os.environ.get(JOURNAL_URL_ENV, "").strip()
+    if url and url != "sqlite":  # the sandbox profile's journal is the file unless the variable names a server
+        return _server_report(url)
     path = Paths.default().journal_file
     if not path.exists():
         return {"journal": str(path), "entries": {}}
@@ -75,3 +81,26 @@ def report(data_dir: Path) -> dict:
     for kind, state, n in rows:
         out.setdefault(kind, {})[state] = n
     return {"journal": str(path), "entries": out}
+
+
+def _server_report(url: str) -> dict:
+    """The same counts from a PostgreSQL journal (``$BILLER_CONSOLE_JOURNAL_URL``)."""
+    from console.adapters.journal import JournalError
+    from console.adapters.pg import PgDatabase, redact_url
+
+    try:
+        db = PgDatabase(url, reconnect_s=5.0)
+    except JournalError as exc:
+        return {"journal": redact_url(url), "error": str(exc), "entries": {}}
+    try:
+        rows = db.read("SELECT kind, state, COUNT(*) FROM entries GROUP BY kind, state ORDER BY kind, state")
+    except JournalError as exc:
+        rows, error = [], str(exc)
+    else:
+        error = ""
+    finally:
+        db.close()
+    out: dict[str, dict[str, int]] = {}
+    for kind, state, n in rows:
+        out.setdefault(kind, {})[state] = int(n)
+    return {"journal": redact_url(url), "entries": out, **({"error": error} if error else {})}
