@@ -13,8 +13,9 @@ import psycopg
 from console.adapters.journal import SqliteJournal
 from console.adapters.journal_pg import PgJournal
 from console.adapters.pg import PgDatabase
-from console.adapters.stores_pg import PgAuditLog, PgKsnStore
+from console.adapters.stores_pg import PgAuditLog, PgKsnStore, PgLockboxRegistry
 from console.devices.ksn_memory import KsnStore
+from console.lockbox.registry import SqliteLockboxRegistry
 from console.services.audit import AuditLog
 
 
@@ -33,6 +34,9 @@ class SqliteBackend:
 
     def ksns(self, **kwargs):
         return KsnStore(self.path.parent / "reader_ksns.sqlite3", **kwargs)
+
+    def lockbox_registry(self):
+        return SqliteLockboxRegistry(self.path)
 
     def sql(self, statement: str, *, bypass_triggers: bool = False) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None)
@@ -62,6 +66,9 @@ class PgBackend:
 
     def ksns(self, **kwargs):
         return PgKsnStore(PgDatabase(self.url, max_size=2), owns_db=True, **kwargs)
+
+    def lockbox_registry(self):
+        return PgLockboxRegistry(PgDatabase(self.url, max_size=2))
 
     def sql(self, statement: str, *, bypass_triggers: bool = False) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:

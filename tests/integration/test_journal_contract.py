@@ -346,3 +346,31 @@ def test_card_read_memory_is_shared_and_expires(backend):
     finally:
         window_a.close()
         window_b.close()
+
+
+# ---- the lockbox registry (which CloudStore items went out in a file) --------------------------------------
+def test_lockbox_registry(backend):
+    from console.lockbox.registry import BUILT, SENT, RegisteredFile, RegistryItem
+
+    reg = backend.lockbox_registry()
+    try:
+        f = RegisteredFile("fpA", "LB0001.txt", "2026-12-07T10:00:00+00:00", "clerk1", "DEMO01", 2, 1, "30.00", BUILT)
+        items = [RegistryItem("C1", "P1", 1, 1, "10.00"), RegistryItem("C2", "P2", 1, 2, "20.00")]
+        reg.record_build(f, items)
+        reg.record_build(f, items)  # a rebuild of identical bytes is a no-op
+        assert reg.items("fpA") == items and reg.file("fpA").status == BUILT and not reg.file("fpA").released
+        released = reg.mark_released("fpA", status=SENT, operator="clerk1", via="stratus", remote_ref="/lockbox/x")
+        assert released.released and released.released_via == "stratus"
+        assert reg.mark_released("fpA", status="emailed", operator="x").released_via == "stratus"  # first counts
+        found = reg.find(confirmations=["C2", "nope"], payment_ids=["P2", "P1"])
+        assert sorted((p.confirmation, p.file.name, p.item) for p in found) == [("C1", "LB0001.txt", 1),
+                                                                                ("C2", "LB0001.txt", 2)]
+        assert [x.fingerprint for x in reg.files()] == ["fpA"]
+        with pytest.raises(KeyError):
+            reg.mark_released("nope", status=SENT, operator="x")
+        with pytest.raises(ValueError):
+            reg.mark_released("fpA", status=BUILT, operator="x")
+    finally:
+        reg.close()
+        if hasattr(reg, "db"):
+            reg.db.close()
