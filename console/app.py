@@ -124,6 +124,17 @@ class Services:
 
         return SqliteLockboxRegistry(self.paths.journal_file)
 
+    @cached_property
+    def drawer_store(self):
+        """Cash drawer sessions (in the journal's database: every window sees every drawer)."""
+        if self.journal_is_server:
+            from console.adapters.stores_pg import PgDrawerStore
+
+            return PgDrawerStore(self.journal_db)
+        from console.services.drawer_store import DrawerStore
+
+        return DrawerStore(self.paths.journal_file)
+
     def shared_ksn_store(self, days: int):
         """The card-read memory on the journal server (every window shares it); None with the
         SQLite journal, where each PC keeps ``reader_ksns.sqlite3`` in its data folder."""
@@ -243,7 +254,7 @@ class Services:
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
         for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit", "lockbox_registry",
-                     "journal_db"):
+                     "drawer_store", "journal_db"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

@@ -13,10 +13,11 @@ import psycopg
 from console.adapters.journal import SqliteJournal
 from console.adapters.journal_pg import PgJournal
 from console.adapters.pg import PgDatabase
-from console.adapters.stores_pg import PgAuditLog, PgKsnStore, PgLockboxRegistry
+from console.adapters.stores_pg import PgAuditLog, PgDrawerStore, PgKsnStore, PgLockboxRegistry
 from console.devices.ksn_memory import KsnStore
 from console.lockbox.registry import SqliteLockboxRegistry
 from console.services.audit import AuditLog
+from console.services.drawer_store import DrawerStore
 
 
 class SqliteBackend:
@@ -37,6 +38,9 @@ class SqliteBackend:
 
     def lockbox_registry(self):
         return SqliteLockboxRegistry(self.path)
+
+    def drawers(self):
+        return DrawerStore(self.path)
 
     def sql(self, statement: str, *, bypass_triggers: bool = False) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None)
@@ -69,6 +73,9 @@ class PgBackend:
 
     def lockbox_registry(self):
         return PgLockboxRegistry(PgDatabase(self.url, max_size=2))
+
+    def drawers(self):
+        return PgDrawerStore(PgDatabase(self.url, max_size=2))
 
     def sql(self, statement: str, *, bypass_triggers: bool = False) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:

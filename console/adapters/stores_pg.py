@@ -337,3 +337,76 @@ class PgLockboxRegistry:
         rows = self.db.read(f"SELECT {self._r._FILE_COLS} FROM lockbox_files ORDER BY built_at DESC LIMIT %s",
                             (limit,))
         return [self._r.RegisteredFile(*r) for r in rows]
+
+
+class PgDrawerStore:
+    """Cash drawer sessions (``console.services.drawer_store.DrawerStore``) on the journal server:
+    every window sees every drawer; at most one open per operator and workstation (the same
+    partial unique index)."""
+
+    def __init__(self, db: PgDatabase):
+        from console.services import drawer_store as _d
+
+        self._d = _d
+        self.db = db
+        db.migrate("drawer", _d._MIGRATIONS)  # the same table (plain SQL both databases take)
+
+    def close(self) -> None:
+        """The database belongs to the journal (closed with it)."""
+
+    def _select(self, where: str, args: tuple = ()) -> list:
+        rows = self.db.read(f"SELECT {self._d._COLUMNS} FROM drawer_sessions {where} ORDER BY opened_at, "
+                            "session_id", args)
+        return [self._d._session(r) for r in rows]
+
+    def insert(self, s) -> None:
+        values = (s.session_id, s.operator, s.workstation, s.opened_at, s.opened_day, str(s.float_total),
+                  json.dumps(s.float_count), s.state, s.closed_at, s.closed_day, json.dumps(s.close),
+                  json.dumps(s.history))
+        try:
+            self.db.run(lambda conn: conn.execute(
+                f"INSERT INTO drawer_sessions ({self._d._COLUMNS}) VALUES ({','.join(['%s'] * 12)})", values),
+                committed=lambda conn: True if conn.execute(
+                    "SELECT 1 FROM drawer_sessions WHERE session_id = %s", (s.session_id,)).fetchone() else None)
+        except psycopg.errors.UniqueViolation as exc:
+            raise self._d.DuplicateOpenDrawer(str(exc)) from exc
+
+    def get(self, session_id: str):
+        found = self._select("WHERE session_id = %s", (session_id,))
+        return found[0] if found else None
+
+    def open_for(self, operator: str, workstation: str | None = None) -> list:
+        if workstation is None:
+            return self._select("WHERE state = 'open' AND operator = %s", (operator,))
+        return self._select("WHERE state = 'open' AND operator = %s AND workstation = %s", (operator, workstation))
+
+    def all_open(self) -> list:
+        return self._select("WHERE state = 'open'")
+
+    def closed_on(self, day: str) -> list:
+        return self._select("WHERE state = 'closed' AND closed_day = %s", (day,))
+
+    def opened_until(self, day: str) -> list:
+        return self._select("WHERE opened_day <= %s", (day,))
+
+    def set_closed(self, session_id: str, closed_at: str, closed_day: str, close: dict[str, Any]) -> bool:
+        return self.db.run(lambda conn: conn.execute(
+            "UPDATE drawer_sessions SET state = 'closed', closed_at = %s, closed_day = %s, close = %s "
+            "WHERE session_id = %s AND state = 'open'",
+            (closed_at, closed_day, json.dumps(close, default=str), session_id)).rowcount == 1)
+
+    def set_reopened(self, session_id: str, event: dict[str, Any]) -> bool:
+        def work(conn: psycopg.Connection) -> bool:
+            row = conn.execute("SELECT history, close FROM drawer_sessions WHERE session_id = %s AND state = 'closed' "
+                               "FOR UPDATE", (session_id,)).fetchone()
+            if row is None:
+                return False
+            history = json.loads(row[0]) + [{**event, "previous_close": json.loads(row[1])}]
+            return conn.execute("UPDATE drawer_sessions SET state = 'open', closed_at = '', closed_day = '', "
+                                "close = '{}', history = %s WHERE session_id = %s AND state = 'closed'",
+                                (json.dumps(history, default=str), session_id)).rowcount == 1
+
+        try:
+            return self.db.run(work)
+        except psycopg.errors.UniqueViolation as exc:
+            raise self._d.DuplicateOpenDrawer(str(exc)) from exc

@@ -445,6 +445,7 @@ class DrawerService:
 
 
 def build_drawer_service(services, *, clock=None) -> DrawerService:
-    return DrawerService(store=DrawerStore(services.paths.journal_file), journal=services.journal,
+    store = services.drawer_store if hasattr(type(services), "drawer_store") else DrawerStore(services.paths.journal_file)
+    return DrawerService(store=store, journal=services.journal,
                          profile=services.profile, operators=services.operators, audit=services.audit,
                          clock=clock)

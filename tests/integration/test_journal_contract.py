@@ -374,3 +374,34 @@ def test_lockbox_registry(backend):
         reg.close()
         if hasattr(reg, "db"):
             reg.db.close()
+
+
+# ---- cash drawer sessions: two windows, one table -------------------------------------------------------
+def test_drawer_sessions_shared_between_windows(backend):
+    from console.services.drawer_store import CLOSED, OPEN, DrawerSession, DuplicateOpenDrawer
+
+    window_a, window_b = backend.drawers(), backend.drawers()
+    try:
+        s = DrawerSession("S1", "cashier1", "PC-1", "2026-12-07T08:00:00+00:00", "2026-12-07", Decimal("150.00"),
+                          {"20": 5, "10": 5}, OPEN)
+        window_a.insert(s)
+        with pytest.raises(DuplicateOpenDrawer):  # one open drawer per operator and workstation, across windows
+            window_b.insert(DrawerSession("S2", "cashier1", "PC-1", "2026-12-07T08:01:00+00:00", "2026-12-07",
+                                          Decimal("0"), {}, OPEN))
+        window_b.insert(DrawerSession("S3", "cashier2", "PC-2", "2026-12-07T08:02:00+00:00", "2026-12-07",
+                                      Decimal("100.00"), {}, OPEN))
+        assert [x.session_id for x in window_b.all_open()] == ["S1", "S3"]
+        assert window_b.get("S1").float_total == Decimal("150.00") and window_b.get("S1").float_count == {"20": 5, "10": 5}
+        assert window_b.set_closed("S1", "2026-12-07T17:00:00+00:00", "2026-12-07", {"counted": "812.40"})
+        assert not window_a.set_closed("S1", "2026-12-07T17:01:00+00:00", "2026-12-07", {})  # closed once
+        assert [x.close for x in window_a.closed_on("2026-12-07")] == [{"counted": "812.40"}]
+        assert window_a.set_reopened("S1", {"by": "super1", "reason": "recount"})
+        reopened = window_b.get("S1")
+        assert reopened.state == OPEN and reopened.history[0]["previous_close"] == {"counted": "812.40"}
+        assert window_a.open_for("cashier1", "PC-1")[0].session_id == "S1" and not window_a.get("S1").state == CLOSED
+        assert len(window_b.opened_until("2026-12-07")) == 2
+    finally:
+        for w in (window_a, window_b):
+            w.close()
+            if hasattr(w, "db"):
+                w.db.close()

@@ -102,6 +102,7 @@ def test_with_a_server_journal_no_local_journal_file_is_made(pg_url, monkeypatch
         services.journal.add_entry(NewEntry("manual_void:5.1", "manual_void", {"receipt": "5.1"}), operator="super1")
         services.audit.record("super1", "receipt.void", "5.1", amount=Decimal("12.50"))
         assert services.lockbox_registry.files() == []
+        assert services.drawers.store is services.drawer_store and services.drawer_store.all_open() == []
         assert services.posting.pending_count() >= 0
         assert services.journal.get("manual_void:5.1").operator == "super1"
         assert services.audit.verify().ok
