@@ -130,7 +130,8 @@ def test_cli_post_refuses_when_the_server_is_unreachable(tmp_path):
     from console.sandbox import exports
 
     exports.write_export("payments", f, 5, 3)
-    env = dict(os.environ, BILLER_CONSOLE_OPERATOR="clerk1", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = dict(os.environ, BILLER_CONSOLE_OPERATOR="clerk1", BILLER_CONSOLE_PIN="2222",
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     env[JOURNAL_URL_ENV] = UNREACHABLE
     done = subprocess.run([sys.executable, "-m", "console", "post", str(f), "--kind", "payments", "--json"],
                           env=env, capture_output=True, text=True, timeout=120)

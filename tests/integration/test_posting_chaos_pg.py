@@ -48,7 +48,8 @@ def office(tmp_path, pg_url):
 
 def _post(f: Path, home: Path, url: str) -> subprocess.Popen:
     env = dict(os.environ, BILLER_CONSOLE_HOME=str(home), BILLER_CONSOLE_JOURNAL_URL=url,
-               BILLER_CONSOLE_OPERATOR="clerk1", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+               BILLER_CONSOLE_OPERATOR="clerk1", BILLER_CONSOLE_PIN="2222",
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     return subprocess.Popen([sys.executable, "-m", "console", "post", str(f), "--kind", "payments", "--json",
                              "--workers", "4"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
