@@ -118,6 +118,20 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+PIN_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE pin_failures (
+        id BIGSERIAL PRIMARY KEY,
+        operator TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        path TEXT NOT NULL,
+        host TEXT NOT NULL
+    );
+    CREATE INDEX pin_failures_operator ON pin_failures (operator, at)
+    """,
+)
+
+
 def _row_to_entry(row: Sequence[Any]) -> Entry:
     return Entry(id=row[0], key=row[1], kind=row[2], payload=json.loads(row[3]), state=row[4], outcome=row[5] or "",
                  remote_ref=row[6] or "", detail=row[7] or "", attempts=row[8], created_at=row[9],
@@ -134,6 +148,7 @@ class PgJournal:
         self.location = db.display_url
         self._owns_db = owns_db
         self.schema_version = db.migrate("journal", MIGRATIONS)
+        db.migrate("pin_lockout", PIN_MIGRATIONS)
         self._host = socket.gethostname()
 
     def close(self) -> None:
@@ -375,6 +390,27 @@ class PgJournal:
         rows = self.db.read("SELECT key, value FROM watermarks WHERE key LIKE %s ORDER BY key",
                             (_like(prefix) + "%",))
         return dict(rows)
+
+    # ---- wrong PINs (the operators' lockout, shared by every console on this journal)
+    def add_pin_failure(self, operator_id: str, at: float, *, path: str, window_s: float) -> int:
+        """Count a wrong PIN; the number of ``operator_id``'s failures within ``window_s`` (older ones dropped)."""
+
+        def work(conn: psycopg.Connection) -> int:
+            conn.execute("DELETE FROM pin_failures WHERE at <= %s", (at - window_s,))
+            conn.execute("INSERT INTO pin_failures (operator, at, path, host) VALUES (%s, %s, %s, %s)",
+                         (operator_id, at, path, self._host))
+            return int(conn.execute("SELECT COUNT(*) FROM pin_failures WHERE operator = %s AND at > %s",
+                                    (operator_id, at - window_s)).fetchone()[0])
+
+        return self.db.run(work)
+
+    def pin_failures(self, operator_id: str, since: float) -> list[float]:
+        return [r[0] for r in self.db.read("SELECT at FROM pin_failures WHERE operator = %s AND at > %s ORDER BY at",
+                                           (operator_id, since))]
+
+    def clear_pin_failures(self, operator_id: str) -> int:
+        return self.db.run(lambda conn: conn.execute("DELETE FROM pin_failures WHERE operator = %s",
+                                                     (operator_id,)).rowcount)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -404,3 +404,16 @@ def test_drawer_sessions_shared_between_windows(backend):
             w.close()
             if hasattr(w, "db"):
                 w.db.close()
+
+
+def test_wrong_pins_counted_for_every_console(backend):
+    a, b = backend.journal(), backend.journal()
+    try:
+        assert a.add_pin_failure("cashier1", 1000.0, path="counter", window_s=300) == 1
+        assert b.add_pin_failure("cashier1", 1010.0, path="void", window_s=300) == 2  # another console counts on
+        assert b.add_pin_failure("cashier1", 1400.0, path="void", window_s=300) == 1  # older ones dropped
+        assert a.pin_failures("cashier1", 0) == [1400.0] and a.pin_failures("other", 0) == []
+        assert a.clear_pin_failures("cashier1") == 1 and b.pin_failures("cashier1", 0) == []
+    finally:
+        a.close()
+        b.close()
