@@ -638,6 +638,17 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
 )
 
 
+def _audit_or_none(services):
+    """The audit log for the permission check; None when the journal server is away (Diagnostics
+    must still run then, to say so)."""
+    from console.adapters.journal import JournalError
+
+    try:
+        return getattr(services, "audit", None)
+    except JournalError:
+        return None
+
+
 def run_checks(services, *, operator, progress=None, cancel=None, now: datetime | None = None,
                caselle_probe: Callable[[], CaselleProbe] | None = None) -> DiagnosticsReport:
     """Run every check in order; a check that crashes is reported as failed, never raised.
@@ -646,7 +657,7 @@ def run_checks(services, *, operator, progress=None, cancel=None, now: datetime 
     from console.errors import Cancelled
     from console.services.operators import require
 
-    require(services.profile, operator, "diagnostics", getattr(services, "audit", None))
+    require(services.profile, operator, "diagnostics", _audit_or_none(services))
 
     started = time.monotonic()
     started_at = datetime.now(UTC)
