@@ -74,10 +74,30 @@ class Services:
         return SqliteJournal(self.paths.journal_file)
 
     @cached_property
-    def audit(self):
-        from console.services.audit import AuditLog
+    def journal_guard(self):
+        """The audit chain's key and anchor, the journal's identity, the check before posting."""
+        from console.services.journal_guard import JournalGuard
 
-        return AuditLog(self.paths.journal_file)
+        return JournalGuard(self.paths.journal_file, self.paths.config_dir, self.secrets,
+                            sandbox=self.profile.is_sandbox)
+
+    @cached_property
+    def audit(self):
+        """The keyed audit log (a first start keys it; see console.services.journal_guard)."""
+        return self.journal_guard.audit
+
+    def journal_ready(self) -> None:
+        """Before posting or taking a payment: the journal guard's check (raises JournalRefused
+        with what it found), then the daily backup when the newest is older than a day."""
+        self.journal_guard.require_ok()
+        from console.errors import UserFacingError
+        from console.services.journal_backup import backup_folder, backup_if_due
+
+        try:
+            backup_if_due(self.paths.journal_file, backup_folder(self.paths, self.profile),
+                          keep=int(self.profile.get("journal_backup_keep")))
+        except (OSError, UserFacingError) as exc:  # shown by Diagnostics (the newest backup's age)
+            log.error("the daily journal backup failed: %s", exc)
 
     @cached_property
     def operators(self):
@@ -89,8 +109,10 @@ class Services:
     def posting(self):
         from console.services.posting import PostingService
 
-        return PostingService(self.journal, lambda: self.caselle, self.profile, self.audit,
-                              inbox_dir=self.paths.data_dir / "inbox")
+        service = PostingService(self.journal, lambda: self.caselle, self.profile, self.audit,
+                                 inbox_dir=self.paths.data_dir / "inbox")
+        service.preflight = self.journal_ready
+        return service
 
     @cached_property
     def gateway(self):
@@ -158,7 +180,7 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "gateway", "caselle", "journal", "audit"):
+        for name in ("lockbox", "gateway", "caselle", "journal", "audit", "journal_guard"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

@@ -28,6 +28,10 @@ IC_WEB_SERVICE_KEY = "ic_web_service_key"
 TRANSFER_PASSWORD = "transfer_password"
 TRANSFER_KEY_PASSPHRASE = "transfer_key_passphrase"
 SMTP_PASSWORD = "smtp_password"
+#: The audit chain's HMAC key: one per data folder (every profile writes the same journal), so it
+#: is kept under the scope "journal", not a profile's name (console.services.audit_anchor).
+AUDIT_KEY = "audit_chain_key"
+JOURNAL_SCOPE = "journal"
 ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
        TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD)
 LABELS = {
@@ -89,6 +93,12 @@ class SecretStore:
                     "and must be entered again next time")
         b = self._backend
         return f"{type(b).__module__}.{type(b).__name__}"
+
+    def shared(self) -> SecretStore:
+        """The store for the data folder's own secrets (the audit chain's key), on the same backend."""
+        store = SecretStore(JOURNAL_SCOPE)
+        store._backend_value = self._backend_value
+        return store
 
     def _key(self, name: str) -> str:
         return f"{self.profile_name}/{name}"

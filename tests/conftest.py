@@ -38,3 +38,15 @@ def console_home(tmp_path, monkeypatch):
     home = tmp_path / "console-home"
     monkeypatch.setenv("BILLER_CONSOLE_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def audit_key_keyring(monkeypatch):
+    """One in-memory keyring per test for the audit chain's key, shared by every console the test
+    builds (as the OS keyring is), whatever secret backend each one was given."""
+    from console.secrets import MemoryBackend, SecretStore
+    from console.services import audit_anchor
+
+    store = SecretStore("journal", backend=MemoryBackend())
+    monkeypatch.setattr(audit_anchor, "shared_secret_store", lambda secrets: store)
+    return store

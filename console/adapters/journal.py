@@ -24,6 +24,9 @@ An entry is one external effect, identified by its idempotency key (UNIQUE):
   card-secret field names.
 - Also kept here: the file-fingerprint registry (a file is imported once; a supervisor may
   override) and watermarks (small key/value facts such as the open batch for a date).
+- SQLite's own failures (a damaged, truncated or foreign file, a full disk, a file that cannot
+  be opened) leave this module as :class:`JournalUnavailable`, a user-facing error with one
+  clear line (:func:`journal_errors`), never as a ``sqlite3`` traceback.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from console.errors import Problem, ValidationError
+from console.errors import Problem, UserFacingError, ValidationError
 from console.processes import pid_alive
 
 PENDING = "pending"
@@ -66,6 +69,50 @@ class CardDataError(ValidationError):
 
 class JournalError(RuntimeError):
     """The journal could not do what was asked (schema newer than this program, lost lease …)."""
+
+
+class JournalUnavailable(UserFacingError):
+    """SQLite could not use the journal file: ``kind`` is ``damaged`` (malformed, truncated, not
+    an SQLite file), ``full`` (the disk or the database size limit is reached) or ``unusable``
+    (cannot be opened, read-only, locked too long)."""
+
+    def __init__(self, message: str, *, kind: str, path: Path | None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.path = path
+
+
+_DAMAGED_MARKS = ("malformed", "not a database", "file is encrypted", "disk i/o error", "corrupt")
+
+
+def unavailable(exc: sqlite3.Error, path: Path | None) -> JournalUnavailable:
+    """The user-facing form of a SQLite failure on ``path`` (one line: what, where, what to do)."""
+    text = str(exc)
+    low = text.lower()
+    where = str(path) if path is not None else "a console database (the journal or the card-read memory)"
+    if "database or disk is full" in low or "disk is full" in low:
+        return JournalUnavailable(
+            f"The disk holding {where} is full: nothing was half-done (the change was rolled back); "
+            "free disk space and run it again", kind="full", path=path)
+    if any(mark in low for mark in _DAMAGED_MARKS) or type(exc) is sqlite3.DatabaseError:
+        return JournalUnavailable(
+            f"{where} is damaged or not a journal ({text}): stop posting and restore the last backup "
+            "with 'biller-console journal restore --from FILE'", kind="damaged", path=path)
+    return JournalUnavailable(f"{where} cannot be used ({text})", kind="unusable", path=path)
+
+
+@contextmanager
+def journal_errors(path: Path | None) -> Iterator[None]:
+    """Turn SQLite's failures on ``path`` into :class:`JournalUnavailable`. Constraint and
+    programming errors (IntegrityError, ProgrammingError…) are the caller's business and pass."""
+    try:
+        yield
+    except (sqlite3.OperationalError, sqlite3.InternalError) as exc:
+        raise unavailable(exc, path) from exc
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:
+            raise
+        raise unavailable(exc, path) from exc
 
 
 # --------------------------------------------------------------------------- records
@@ -347,13 +394,18 @@ _MIGRATIONS: tuple[str, ...] = (
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the journal's durability settings (WAL, synchronous=FULL)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    mode = _set_wal(conn)
-    if str(mode).lower() != "wal":
-        raise JournalError(f"{path}: could not switch the journal to WAL mode (got {mode})")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    with journal_errors(path):
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            mode = _set_wal(conn)
+            if str(mode).lower() != "wal":
+                raise JournalError(f"{path}: could not switch the journal to WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
     return conn
 
 
@@ -377,9 +429,15 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite already rolled back after some errors (a full disk)
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(script: str) -> list[str]:
@@ -420,8 +478,13 @@ class SqliteJournal:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn = connect(self.path)
-        self.schema_version = migrate(self._conn, "journal", _MIGRATIONS)
+        with journal_errors(self.path):
+            self._conn = connect(self.path)
+            try:
+                self.schema_version = migrate(self._conn, "journal", _MIGRATIONS)
+            except BaseException:
+                self._conn.close()
+                raise
         self._host = socket.gethostname()
 
     # ---- lifecycle
@@ -439,12 +502,16 @@ class SqliteJournal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, immediate(self._conn) as conn:
+        with self._lock, journal_errors(self.path), immediate(self._conn) as conn:
             yield conn
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, journal_errors(self.path):
             return self._conn.execute(sql, args).fetchall()
+
+    def last_entry_id(self) -> int:
+        """The highest entry id (entries are never deleted: an older copy has a lower one)."""
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM entries")[0][0])
 
     # ---- import
     def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
@@ -521,7 +588,7 @@ class SqliteJournal:
         return FileRecord(*row) if row else None
 
     def file_record(self, fingerprint: str) -> FileRecord | None:
-        with self._lock:
+        with self._lock, journal_errors(self.path):
             return self._file_record_locked(fingerprint)
 
     def files(self) -> list[FileRecord]:

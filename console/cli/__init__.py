@@ -3,6 +3,11 @@
 Each area lives in its own module ``console.cli.<area>`` with ``register(subparsers)``;
 modules are imported only when their command is used or help is asked for, so the GUI
 start stays fast.
+
+Errors are sorted once, here (exit codes: ``console.cli.exit_codes``): a user-facing error (and
+a SQLite failure that escaped the journal adapter: a damaged, foreign or full database) prints
+one line on stderr and exits 1 (77 when not permitted or the PIN is wrong); a cancel exits 130.
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ AREAS: dict[str, str] = {
     "posting": "end-of-day / reconciliation report: posting report --date D [--csv] [--pdf] [--json]",
     "audit": "audit log: audit export --out FILE.csv (hash chain checked)",
     "counter": "counter payments: list a day's payments, resolve unconfirmed card payments",
+    "journal": "the journal: identity and audit check, backup, restore, acknowledge a finding",
 }
 
 
@@ -86,6 +92,40 @@ def main(argv: list[str] | None = None) -> int:
         return NO_INPUT if any(p.rule == "secrets_fd" for p in exc.problems) else INVALID
     restore = secrets.use_session_source(source)
     try:
-        return int(args.func(args) or 0)
+        return run_command(args)
     finally:
         restore()
+
+
+def run_command(args) -> int:
+    """Run a subcommand; sort what it raises (see the module docstring)."""
+    import sqlite3
+
+    from console.cli import exit_codes
+    from console.errors import Cancelled, NotPermitted, UserFacingError
+
+    try:
+        return int(args.func(args) or 0)
+    except UserFacingError as exc:
+        from console.services.operators import SignInError
+
+        refused = isinstance(exc, (NotPermitted, SignInError))
+        return _one_line(exc, exit_codes.NOT_PERMITTED if refused else exit_codes.INVALID)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+            raise  # a bug, not a damaged file
+        from console.adapters.sqlite_errors import unavailable
+
+        return _one_line(unavailable(exc, None), exit_codes.INVALID)
+    except (Cancelled, KeyboardInterrupt):
+        print("cancelled", file=sys.stderr)
+        return exit_codes.CANCELLED
+
+
+def _one_line(exc: Exception, code: int) -> int:
+    text = " ".join(str(exc).split())
+    problems = getattr(exc, "problems", None)
+    if problems:
+        text += ": " + "; ".join(" ".join(str(p).split()) for p in problems[:3])
+    print(f"error: {text}", file=sys.stderr)
+    return code

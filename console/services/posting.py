@@ -340,6 +340,9 @@ class PostingService:
         self._handlers: dict[str, Callable[[Entry, str, str], str]] = {}
         #: the remote named in run-level messages (account sync's runs say "Invoice Cloud")
         self.remote_name = "Caselle"
+        #: called before an import and before each run (the journal guard: raises when the
+        #: journal or its audit log is not what it must be); None = no guard (tests, tools)
+        self.preflight: Callable[[], None] | None = None
 
     @property
     def caselle(self) -> CasellePort:
@@ -410,6 +413,8 @@ class PostingService:
                     approver: str | None = None) -> ImportResult:
         """Journal a previewed plan (one transaction). ``override`` re-imports a known file and
         needs a supervisor: ``approver`` (already authenticated) or the operator's own role."""
+        if self.preflight is not None:
+            self.preflight()
         if override:
             who = approver or operator
             op = self.profile.operator(who)
@@ -603,6 +608,8 @@ class PostingService:
                      operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
                      keys: Sequence[str] | None = None) -> RunResult:
         """Claim and execute every due entry (of ``kinds``; of ``keys`` when given). Resumable."""
+        if self.preflight is not None:
+            self.preflight()
         result = RunResult()
         self.journal.recover_dead_leases()
         total = self.pending_count(kinds, keys)
