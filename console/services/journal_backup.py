@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.adapters.journal import journal_errors
+from console.adapters.journal import JournalUnavailable, journal_errors
 from console.errors import Problem, ValidationError
 
 log = logging.getLogger(__name__)
 
 BACKUP_PATTERN = "backup-*.sqlite3"
 DAY_S = 24 * 3600
+STAMP = "%Y%m%dT%H%M%SZ"
 REQUIRED_TABLES = ("entries", "files", "watermarks", "audit", "audit_head", "journal_identity")
 
 
@@ -51,7 +52,8 @@ def refuse_journal_name(path: Path) -> None:
 
 
 def backup_journal(journal_path: Path, out: Path) -> BackupInfo:
-    """Copy the journal to ``out`` with SQLite's online backup (written beside, then renamed)."""
+    """Copy the journal to ``out`` with SQLite's online backup (written beside, checked with
+    ``quick_check``, then renamed)."""
     out = Path(out)
     refuse_journal_name(out)
     if not Path(journal_path).exists():
@@ -72,6 +74,12 @@ def backup_journal(journal_path: Path, out: Path) -> BackupInfo:
                 dst.close()
         finally:
             src.close()
+    damage = integrity_problems(tmp)
+    if damage:  # never let a damaged copy take the place of a good backup
+        tmp.unlink(missing_ok=True)
+        raise JournalUnavailable(f"{journal_path} is damaged ({damage[0]}): no backup was made; restore the last "
+                                 "good backup with 'biller-console journal restore --from FILE'",
+                                 kind="damaged", path=Path(journal_path))
     tmp.replace(out)
     stat = out.stat()
     return BackupInfo(out, stat.st_size, stat.st_mtime)
@@ -94,8 +102,16 @@ def backups(folder: Path) -> list[BackupInfo]:
             stat = p.stat()
         except OSError:
             continue
-        found.append(BackupInfo(p, stat.st_size, stat.st_mtime))
+        found.append(BackupInfo(p, stat.st_size, _stamp_time(p.name) or stat.st_mtime))
     return sorted(found, key=lambda b: b.at, reverse=True)
+
+
+def _stamp_time(name: str) -> float | None:
+    """The time in a daily backup's name (``backup-20261207T183612Z.sqlite3``), None if none."""
+    try:
+        return datetime.strptime(name[len("backup-"):].split(".")[0], STAMP).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def backup_if_due(journal_path: Path, folder: Path, *, keep: int, now: float | None = None) -> BackupInfo | None:
@@ -106,7 +122,7 @@ def backup_if_due(journal_path: Path, folder: Path, *, keep: int, now: float | N
         return None
     if not Path(journal_path).exists():
         return None
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.fromtimestamp(now, UTC).strftime(STAMP)
     info = backup_journal(journal_path, Path(folder) / f"backup-{stamp}.sqlite3")
     for old in backups(folder)[max(1, int(keep)):]:
         try:
