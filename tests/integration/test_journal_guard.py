@@ -20,7 +20,14 @@ from console.app import build_services
 from console.errors import ValidationError
 from console.secrets import SecretStore
 from console.services import audit_anchor
-from console.services.audit import CHAIN_KEYED, CHECK_ACKNOWLEDGED, GENESIS, JOURNAL_RESTORED, AuditLog, row_hash
+from console.services.audit import (
+    CHAIN_KEYED,
+    CHECK_ACKNOWLEDGED,
+    GENESIS,
+    JOURNAL_RESTORED,
+    AuditLog,
+    row_hash,
+)
 from console.services.journal_backup import backup_if_due, backup_journal, backups
 from console.services.journal_guard import JournalRefused
 

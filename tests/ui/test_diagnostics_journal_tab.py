@@ -1,0 +1,79 @@
+"""Diagnostics tab: a failed journal check, acknowledged by a signed-in supervisor (audited); the
+full integrity check button."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from console.app import build_services
+from console.config import sandbox_profile
+from console.sandbox import runner
+from console.secrets import MemoryBackend
+from console.services.audit import CHECK_ACKNOWLEDGED
+from console.ui.context import UiContext
+from console.ui.tabs.diagnostics_tab import DiagnosticsTab
+from tests.ui.threads import drain
+
+OPERATORS = {o.operator_id: o for o in sandbox_profile().operators}
+
+
+@pytest.fixture(autouse=True)
+def _cleanup(qtbot):
+    yield
+    drain(timeout_ms=10_000)
+    runner.stop_embedded()
+
+
+@pytest.fixture
+def broken():
+    """A sandbox console whose journal lost an append-only trigger."""
+    services = build_services("sandbox", secret_backend=MemoryBackend(), endpoints={"caselle_url": ""})
+    services.audit.record("clerk1", "posting.run", "file-1")
+    sqlite3.connect(services.paths.journal_file, isolation_level=None).execute("DROP TRIGGER audit_no_delete")
+    yield services
+    services.close()
+
+
+def _tab(qtbot, services, operator_id):
+    tab = DiagnosticsTab(UiContext(services, OPERATORS[operator_id]), auto_run=False)
+    qtbot.addWidget(tab)
+    tab.run_checks()
+    qtbot.waitUntil(lambda: tab.report is not None, timeout=20_000)
+    return tab
+
+
+def _journal_check(tab):
+    return next(c for c in tab.report.checks if c.key == "audit")
+
+
+def test_a_supervisor_acknowledges_a_failed_journal_check(qtbot, broken, monkeypatch):
+    tab = _tab(qtbot, broken, "super1")
+    assert _journal_check(tab).state == "fail" and "audit_no_delete was dropped" in _journal_check(tab).summary
+    assert tab.acknowledge_button.isVisibleTo(tab) and tab.acknowledge_button.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    first = tab.report
+    tab.acknowledge_button.click()
+    qtbot.waitUntil(lambda: tab.report is not first and not tab.running, timeout=20_000)
+    assert _journal_check(tab).state == "pass"
+    assert not tab.acknowledge_button.isVisibleTo(tab)
+    row = broken.audit.rows(action=CHECK_ACKNOWLEDGED)[-1]
+    assert row.operator == "super1" and row.details["note"] == "acknowledged in Diagnostics"
+
+
+def test_a_clerk_sees_the_finding_but_cannot_acknowledge(qtbot, broken):
+    tab = _tab(qtbot, broken, "clerk1")
+    assert _journal_check(tab).state == "fail"
+    assert tab.acknowledge_button.isVisibleTo(tab) and not tab.acknowledge_button.isEnabled()
+    assert "supervisor" in tab.acknowledge_button.toolTip()
+
+
+def test_full_integrity_check_button(qtbot, broken):
+    tab = _tab(qtbot, broken, "support1")
+    first = tab.report
+    tab.integrity_button.click()
+    qtbot.waitUntil(lambda: tab.report is not first and not tab.running, timeout=20_000)
+    check = next(c for c in tab.report.checks if c.key == "integrity")
+    assert check.state == "pass" and "integrity_check" in check.summary
