@@ -90,6 +90,17 @@ class Services:
         """Before posting or taking a payment: the journal guard's check (raises JournalRefused
         with what it found), then the daily backup when the newest is older than a day."""
         self.journal_guard.require_ok()
+        self._backup_if_due()
+
+    def journal_start_check(self):
+        """At start (the GUI, off its thread): the guard's check (a GuardStatus, not raised) and,
+        when it passes, the daily backup if due."""
+        status = self.journal_guard.check()
+        if status.ok:
+            self._backup_if_due()
+        return status
+
+    def _backup_if_due(self) -> None:
         from console.errors import UserFacingError
         from console.services.journal_backup import backup_folder, backup_if_due
 

@@ -77,3 +77,30 @@ def test_full_integrity_check_button(qtbot, broken):
     qtbot.waitUntil(lambda: tab.report is not first and not tab.running, timeout=20_000)
     check = next(c for c in tab.report.checks if c.key == "integrity")
     assert check.state == "pass" and "integrity_check" in check.summary
+
+
+def test_the_main_window_checks_the_journal_at_start_and_says_what_it_found(qtbot, broken):
+    from console.ui.context import ui_settings
+    from console.ui.main_window import MainWindow
+
+    ctx = UiContext(broken, OPERATORS["cashier1"], settings=ui_settings(broken.paths.config_dir))
+    window = MainWindow(ctx, check_connection=False)
+    qtbot.addWidget(window)
+    window.check_journal()
+    qtbot.waitUntil(lambda: window.journal_status is not None, timeout=20_000)
+    assert not window.journal_status.ok
+    assert "Posting and payments are stopped" in window.statusBar().currentMessage()
+    assert "audit_no_delete was dropped" in window.statusBar().currentMessage()
+
+
+def test_the_start_check_makes_the_daily_backup(qtbot):
+    from console.services.journal_backup import backup_folder, backups
+
+    services = build_services("sandbox", secret_backend=MemoryBackend())
+    try:
+        assert services.journal_start_check().ok
+        assert len(backups(backup_folder(services.paths, services.profile))) == 1
+        services.journal_start_check()  # not due again the same day
+        assert len(backups(backup_folder(services.paths, services.profile))) == 1
+    finally:
+        services.close()
