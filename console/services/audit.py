@@ -185,12 +185,27 @@ class AuditLog:
 
     def record(self, operator: str, action: str, subject: str = "", **details: Any) -> AuditRow:
         """Append one row. ``details`` must be JSON-able (Decimals are written as strings)."""
+        return self._record(operator, action, subject, details, None)
+
+    def key_chain(self, make_key: Callable[[], bytes], operator: str, subject: str = "",
+                  **details: Any) -> AuditRow | None:
+        """Append the chain's first keyed row (``CHAIN_KEYED``) unless one exists, in one write
+        transaction: two consoles starting on one new journal key it once. ``make_key`` (find
+        or make the key) runs under the write lock. None: another console keyed it first."""
+        return self._record(operator, CHAIN_KEYED, subject, details, make_key)
+
+    def _record(self, operator: str, action: str, subject: str, details: dict[str, Any],
+                make_key: Callable[[], bytes] | None) -> AuditRow | None:
         text = json.dumps(details, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
         check_payload(f"audit:{action}", json.loads(text), text=text)
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self._lock, journal_errors(self.path), immediate(self._conn) as conn:
             head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
             seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            if make_key is not None:
+                if conn.execute("SELECT 1 FROM audit WHERE action = ? LIMIT 1", (CHAIN_KEYED,)).fetchone():
+                    return None
+                self.key, self.keyed_from = make_key(), seq
             if self.key is not None and self.keyed_from is None:
                 self.keyed_from = seq  # the first keyed row of a chain that had none
             h = self._hash(prev, seq, at, operator, action, subject, text)

@@ -100,17 +100,15 @@ class JournalGuard:
             return self._audit
 
     def _open(self) -> AuditLog:
-        key = self._load_key()
         audit = AuditLog(self.journal_path)
         try:
             self._journal_id = self._db_journal_id(audit)
-            state = self.anchor_file.read(key)
             keyed = audit.read("SELECT MIN(seq) FROM audit WHERE action = ?", (CHAIN_KEYED,))[0][0]
+            key = self._load_key()  # after the keyed row is seen: its key was stored before it committed
+            state = self.anchor_file.read(key)
             first_start = self.identity_file.read() is None and state.latest is None and keyed is None
             if first_start and self.chain_key.can_keep:
-                key = key or self.chain_key.create()
-                self._key = key
-                self._key_chain(audit, key)
+                self._key_chain(audit)
             else:
                 latest = state.latest
                 audit.key = key
@@ -129,17 +127,28 @@ class JournalGuard:
             self._key = None
         return self._key
 
-    def _key_chain(self, audit: AuditLog, key: bytes) -> None:
-        """Key a chain that has none (a new journal, or one from before the key) and anchor it."""
+    def _key_chain(self, audit: AuditLog) -> None:
+        """Key a chain that has none (a new journal, or one from before the key) and anchor it.
+        Two consoles starting at once: the write lock lets one key it; the other takes its key."""
         if not self._journal_id:
             self._journal_id = self._assign_journal_id(audit)
         legacy = audit.verify()
-        audit.key, audit.keyed_from, audit.on_append = key, None, None
-        row = audit.record("console", CHAIN_KEYED, "audit log", journal_id=self._journal_id,
-                           earlier_rows=legacy.rows, earlier_rows_verified=legacy.ok,
-                           earlier_rows_finding="" if legacy.ok else str(legacy), key_id=key_id(key))
+        audit.on_append = None
+
+        def make_key() -> bytes:
+            return self.chain_key.load() or self.chain_key.create()
+
+        row = audit.key_chain(make_key, "console", "audit log", journal_id=self._journal_id,
+                              earlier_rows=legacy.rows, earlier_rows_verified=legacy.ok,
+                              earlier_rows_finding="" if legacy.ok else str(legacy))
+        if row is None:  # another console keyed it a moment ago (its key is stored before its row commits)
+            self._key = audit.key = self._load_key()
+            audit.keyed_from = audit.read("SELECT MIN(seq) FROM audit WHERE action = ?", (CHAIN_KEYED,))[0][0]
+            audit.on_append = self._anchor_append
+            return
+        self._key = audit.key
         # verified from row 1: a broken older chain stays a finding until a supervisor acknowledges it
-        self.anchor_file.append(Anchor(KEYED, self._journal_id, row.seq, row.hash, row.seq, 1, _now_iso()), key)
+        self.anchor_file.append(Anchor(KEYED, self._journal_id, row.seq, row.hash, row.seq, 1, _now_iso()), self._key)
         audit.on_append = self._anchor_append
         self._record_identity(audit)
 

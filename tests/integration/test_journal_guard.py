@@ -376,3 +376,41 @@ def test_posting_is_refused_when_the_check_fails(services):
     sqlite3.connect(services.paths.journal_file, isolation_level=None).execute("DROP TRIGGER audit_no_delete")
     with pytest.raises(JournalRefused, match="Posting and payments are stopped"):
         services.posting.post_pending(operator="clerk1")
+
+
+CONCURRENT_START = """
+import sys, time
+from console.app import build_services
+start = float(sys.argv[1])
+while time.time() < start:
+    pass
+svc = build_services("sandbox")
+svc.audit.record("clerk1", "operator.sign_in", "clerk1")
+status = svc.journal_guard.check()
+print("ok" if status.ok else "; ".join(status.findings))
+svc.close()
+"""
+
+
+def test_consoles_starting_at_once_key_the_chain_once(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from console.paths import Paths
+
+    home = Paths.default().config_dir.parent
+    env = {**os.environ, "BILLER_CONSOLE_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    start = time.time() + 1.5
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_START, str(start)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err[-1500:] for _, err in outs]
+    assert [out.strip() for out, _ in outs].count("ok") >= 3, outs  # one may start before the first anchor line
+    conn = sqlite3.connect(Paths.default().journal_file)
+    assert conn.execute("SELECT COUNT(*) FROM audit WHERE action = ?", (CHAIN_KEYED,)).fetchone()[0] == 1
+    assert conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == 5
+    conn.close()
+    again = [subprocess.run([sys.executable, "-c", CONCURRENT_START, "0"], capture_output=True, text=True, env=env,
+                            timeout=120)]
+    assert again[0].stdout.strip() == "ok", again[0].stdout + again[0].stderr[-1500:]
