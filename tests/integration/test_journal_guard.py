@@ -414,3 +414,15 @@ def test_consoles_starting_at_once_key_the_chain_once(tmp_path):
     again = [subprocess.run([sys.executable, "-c", CONCURRENT_START, "0"], capture_output=True, text=True, env=env,
                             timeout=120)]
     assert again[0].stdout.strip() == "ok", again[0].stdout + again[0].stderr[-1500:]
+
+
+def test_a_fresh_sandbox_without_a_keyring_passes_diagnose(monkeypatch, capsys):
+    from console.cli import main
+
+    bare = SecretStore("journal")
+    bare._backend_value = None  # no secure keyring
+    monkeypatch.setattr(audit_anchor, "shared_secret_store", lambda secrets: bare)
+    assert main(["diagnose"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "Journal and audit log" in x)
+    assert "[PASS]" in line and "owner-only file" in line
