@@ -25,8 +25,8 @@ An entry is one external effect, identified by its idempotency key (UNIQUE):
 - Also kept here: the file-fingerprint registry (a file is imported once; a supervisor may
   override) and watermarks (small key/value facts such as the open batch for a date).
 - SQLite's own failures (a damaged, truncated or foreign file, a full disk, a file that cannot
-  be opened) leave this module as :class:`JournalUnavailable`, a user-facing error with one
-  clear line (:func:`journal_errors`), never as a ``sqlite3`` traceback.
+  be opened) leave this module as ``console.adapters.sqlite_errors.JournalUnavailable``, a user-facing error
+  with one clear line (``journal_errors``), never as a ``sqlite3`` traceback.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from console.errors import Problem, UserFacingError, ValidationError
+from console.adapters.sqlite_errors import journal_errors
+from console.errors import Problem, ValidationError
 from console.processes import pid_alive
 
 PENDING = "pending"
@@ -69,50 +70,6 @@ class CardDataError(ValidationError):
 
 class JournalError(RuntimeError):
     """The journal could not do what was asked (schema newer than this program, lost lease …)."""
-
-
-class JournalUnavailable(UserFacingError):
-    """SQLite could not use the journal file: ``kind`` is ``damaged`` (malformed, truncated, not
-    an SQLite file), ``full`` (the disk or the database size limit is reached) or ``unusable``
-    (cannot be opened, read-only, locked too long)."""
-
-    def __init__(self, message: str, *, kind: str, path: Path | None, hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.kind = kind
-        self.path = path
-
-
-_DAMAGED_MARKS = ("malformed", "not a database", "file is encrypted", "disk i/o error", "corrupt")
-
-
-def unavailable(exc: sqlite3.Error, path: Path | None) -> JournalUnavailable:
-    """The user-facing form of a SQLite failure on ``path`` (one line: what, where, what to do)."""
-    text = str(exc)
-    low = text.lower()
-    where = str(path) if path is not None else "a console database (the journal or the card-read memory)"
-    if "database or disk is full" in low or "disk is full" in low:
-        return JournalUnavailable(
-            f"The disk holding {where} is full: nothing was half-done (the change was rolled back); "
-            "free disk space and run it again", kind="full", path=path)
-    if any(mark in low for mark in _DAMAGED_MARKS) or type(exc) is sqlite3.DatabaseError:
-        return JournalUnavailable(
-            f"{where} is damaged or not a journal ({text}): stop posting and restore the last backup "
-            "with 'biller-console journal restore --from FILE'", kind="damaged", path=path)
-    return JournalUnavailable(f"{where} cannot be used ({text})", kind="unusable", path=path)
-
-
-@contextmanager
-def journal_errors(path: Path | None) -> Iterator[None]:
-    """Turn SQLite's failures on ``path`` into :class:`JournalUnavailable`. Constraint and
-    programming errors (IntegrityError, ProgrammingError…) are the caller's business and pass."""
-    try:
-        yield
-    except (sqlite3.OperationalError, sqlite3.InternalError) as exc:
-        raise unavailable(exc, path) from exc
-    except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:
-            raise
-        raise unavailable(exc, path) from exc
 
 
 # --------------------------------------------------------------------------- records

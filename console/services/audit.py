@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from console.adapters.journal import check_payload, connect, immediate, journal_errors, migrate
+from console.adapters.journal import check_payload, connect, immediate, migrate
+from console.adapters.sqlite_errors import journal_errors
 
 GENESIS = "0" * 64
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.adapters.journal import JournalUnavailable, journal_errors
+from console.adapters.sqlite_errors import JournalUnavailable, journal_errors
 from console.errors import Problem, ValidationError
 
 log = logging.getLogger(__name__)

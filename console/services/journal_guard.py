@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.adapters.journal import JournalUnavailable
+from console.adapters.sqlite_errors import JournalUnavailable
 from console.errors import Problem, UserFacingError, ValidationError
 from console.services.audit import CHAIN_KEYED, CHECK_ACKNOWLEDGED, JOURNAL_RESTORED, TRIGGERS, AuditLog
 from console.services.audit_anchor import (

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from console.adapters.journal import JournalUnavailable, NewEntry, SqliteJournal
+from console.adapters.journal import NewEntry, SqliteJournal
+from console.adapters.sqlite_errors import JournalUnavailable
 from console.app import build_services
 from console.cli import main
 from console.paths import Paths
