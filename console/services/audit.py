@@ -111,6 +111,7 @@ class VerifyResult:
     rows: int
     first_bad_seq: int | None = None
     reason: str = ""
+    head: str = ""  # when ok: the hash of the last row verified
 
     def __str__(self) -> str:
         if self.ok:
@@ -186,17 +187,19 @@ class AuditLog:
 
     def record(self, operator: str, action: str, subject: str = "", **details: Any) -> AuditRow:
         """Append one row. ``details`` must be JSON-able (Decimals are written as strings)."""
-        return self._record(operator, action, subject, details, None)
+        return self._record(operator, action, subject, details)
 
-    def key_chain(self, make_key: Callable[[], bytes], operator: str, subject: str = "",
-                  **details: Any) -> AuditRow | None:
+    def key_chain(self, make_key: Callable[[], bytes], anchor: Callable[[AuditRow], None], operator: str,
+                  subject: str = "", **details: Any) -> AuditRow | None:
         """Append the chain's first keyed row (``CHAIN_KEYED``) unless one exists, in one write
         transaction: two consoles starting on one new journal key it once. ``make_key`` (find
-        or make the key) runs under the write lock. None: another console keyed it first."""
-        return self._record(operator, CHAIN_KEYED, subject, details, make_key)
+        or make the key) and ``anchor`` (write the row to the anchor) run under the write lock,
+        so no console sees the keyed row before its anchor. None: another console keyed it first."""
+        return self._record(operator, CHAIN_KEYED, subject, details, make_key, anchor)
 
     def _record(self, operator: str, action: str, subject: str, details: dict[str, Any],
-                make_key: Callable[[], bytes] | None) -> AuditRow | None:
+                make_key: Callable[[], bytes] | None = None,
+                anchor: Callable[[AuditRow], None] | None = None) -> AuditRow | None:
         text = json.dumps(details, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
         check_payload(f"audit:{action}", json.loads(text), text=text)
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -214,9 +217,12 @@ class AuditLog:
                          "VALUES (?,?,?,?,?,?,?,?)", (seq, at, operator, action, subject, text, prev, h))
             conn.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
                          "SET seq = excluded.seq, hash = excluded.hash", (seq, h))
+            row = AuditRow(seq, at, operator, action, subject, details, prev, h)
+            if anchor is not None:
+                anchor(row)
         if self.on_append is not None:
             self.on_append(seq, h)
-        return AuditRow(seq, at, operator, action, subject, details, prev, h)
+        return row
 
     def _iter_raw(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[tuple]:
         with self._lock, journal_errors(self.path):
@@ -248,23 +254,23 @@ class AuditLog:
             raw = list(self._iter_raw(where, args))
         return [AuditRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in raw]
 
-    def verify(self, *, base_seq: int = 1, check_triggers: bool = False) -> VerifyResult:
+    def verify(self, *, base_seq: int = 1, base_prev: str | None = None, check_triggers: bool = False) -> VerifyResult:
         """Recompute the chain from ``base_seq`` (1: from the start; later: the row a supervisor
-        acknowledged, whose link to the row before is taken as given); name the first bad row."""
+        acknowledged, whose link to the row before is taken as given, or ``base_prev``: the hash
+        of the row before, verified earlier); name the first bad row. Reads one snapshot, so
+        rows other consoles append meanwhile are not mistaken for damage."""
         if check_triggers:
             with self._lock, journal_errors(self.path):
                 problems = trigger_problems(self._conn)
             if problems:
                 return VerifyResult(False, 0, None, "; ".join(problems))
-        if base_seq > 1:
-            with self._lock, journal_errors(self.path):
-                before = self._conn.execute("SELECT COUNT(*) FROM audit WHERE seq < ?", (base_seq,)).fetchone()[0]
-            if before != base_seq - 1:
-                return VerifyResult(False, before, None, f"rows before row {base_seq} were removed")
-        prev: str | None = GENESIS if base_seq <= 1 else None
+        before, rows, head = self._snapshot(base_seq)
+        if base_seq > 1 and before != base_seq - 1:
+            return VerifyResult(False, before, None, f"rows before row {base_seq} were removed")
+        prev: str | None = GENESIS if base_seq <= 1 else base_prev
         expected_seq = base_seq
         n = base_seq - 1
-        for seq, at, operator, action, subject, details, prev_hash, h in self._iter_raw(" WHERE seq >= ?", (base_seq,)):
+        for seq, at, operator, action, subject, details, prev_hash, h in rows:
             n += 1
             if seq != expected_seq:
                 return VerifyResult(False, n, expected_seq, f"row {expected_seq} is missing")
@@ -274,13 +280,26 @@ class AuditLog:
                 return VerifyResult(False, n, seq, "content does not match its hash")
             prev = h
             expected_seq += 1
-        with self._lock, journal_errors(self.path):
-            head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         if head is None and n:
             return VerifyResult(False, n, 1, "the chain head record is missing")
         if head is not None and (head[0] != n or (prev is not None and head[1] != prev)):
             return VerifyResult(False, n, min(head[0], n + 1), "rows after this one were removed or the head changed")
-        return VerifyResult(True, n)
+        return VerifyResult(True, n, head=prev or "")
+
+    def _snapshot(self, base_seq: int) -> tuple[int, list[tuple], tuple | None]:
+        """(rows before ``base_seq``, rows from it, the head record) in one read transaction."""
+        with self._lock, journal_errors(self.path):
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                before = conn.execute("SELECT COUNT(*) FROM audit WHERE seq < ?", (base_seq,)).fetchone()[0] \
+                    if base_seq > 1 else 0
+                rows = conn.execute("SELECT seq, at, operator, action, subject, details, prev_hash, hash FROM audit "
+                                    "WHERE seq >= ? ORDER BY seq", (base_seq,)).fetchall()
+                head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+            finally:
+                conn.execute("COMMIT")
+        return before, rows, head
 
     def trigger_problems(self) -> list[str]:
         with self._lock, journal_errors(self.path):

@@ -145,6 +145,8 @@ class AnchorFile:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.Lock()
+        #: (key, bytes read, their SHA-256, lines read, latest, problems) of the last read
+        self._cache: tuple | None = None
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -164,29 +166,42 @@ class AnchorFile:
                 os.close(fd)
 
     def read(self, key: bytes | None) -> AnchorState:
+        """The anchor as of now. Lines already read (under the same key, the file not shorter) are
+        not parsed again: a check before each payment reads only what was appended since."""
         if not self.path.exists():
+            self._cache = None
             return AnchorState(None)
-        data = self.path.read_bytes()
-        lines = data.split(b"\n")
-        problems: list[str] = []
-        latest: Anchor | None = None
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            anchor = _parse(raw, key)
-            if anchor is _OTHER_KEY:
-                continue  # written under a key lost since (a supervisor acknowledged that)
-            if anchor is None:
-                if number == len(lines) and not data.endswith(b"\n"):
-                    continue  # a line cut short by a crash while it was written
-                problems.append(f"line {number} of the anchor file {self.path} was changed or is not valid")
-                continue
-            if anchor.event in BASE_EVENTS or latest is None:
-                latest = anchor
-            elif anchor.journal_id == latest.journal_id and anchor.count > latest.count:
-                latest = Anchor(latest.event, latest.journal_id, anchor.count, anchor.head, latest.keyed_from,
-                                latest.base_seq, anchor.at)
-        return AnchorState(latest, tuple(problems[:5]))
+        with self._lock:
+            whole = self.path.read_bytes()
+            cache = self._cache
+            if (cache is None or cache[0] != key or len(whole) < cache[1]
+                    or hashlib.sha256(whole[:cache[1]]).digest() != cache[2]):  # changed, not only appended to
+                cache = (key, 0, b"", 0, None, ())
+            _, offset, _digest, number, latest, problems = cache
+            data = whole[offset:]
+            complete = data.rfind(b"\n") + 1  # a line without its newline yet (being written, or cut by a crash)
+            found = list(problems)
+            for raw in data[:complete].split(b"\n")[:-1]:
+                number += 1
+                if raw.strip():
+                    latest = self._take(raw, key, number, latest, found)
+            end = offset + complete
+            self._cache = (key, end, hashlib.sha256(whole[:end]).digest(), number, latest, tuple(found))
+        return AnchorState(latest, tuple(found[:5]))
+
+    def _take(self, raw: bytes, key: bytes | None, number: int, latest: Anchor | None, found: list[str]):
+        anchor = _parse(raw, key)
+        if anchor is _OTHER_KEY:
+            return latest  # written under a key lost since (a supervisor acknowledged that)
+        if anchor is None:
+            found.append(f"line {number} of the anchor file {self.path} was changed or is not valid")
+            return latest
+        if anchor.event in BASE_EVENTS or latest is None:
+            return anchor
+        if anchor.journal_id == latest.journal_id and anchor.count > latest.count:
+            return Anchor(latest.event, latest.journal_id, anchor.count, anchor.head, latest.keyed_from,
+                          latest.base_seq, anchor.at)
+        return latest
 
 
 def _mac(key: bytes, fields: dict) -> str:
@@ -243,7 +258,7 @@ class IdentityFile:
 
     def write(self, journal_id: str, last_entry_id: int, audit_count: int) -> Identity:
         identity = Identity(journal_id, last_entry_id, audit_count, _now_iso())
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{_random.token_hex(4)}.tmp")  # one per writer
         tmp.write_text(json.dumps(asdict(identity), indent=1), encoding="utf-8")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())

@@ -89,6 +89,7 @@ class JournalGuard:
         self._audit: AuditLog | None = None
         self._key: bytes | None = None
         self._journal_id = ""
+        self._verified: tuple[int, int, str] | None = None  # (base, seq, hash) verified by this console
 
     # ------------------------------------------------------------------ the audit log
     @property
@@ -138,7 +139,11 @@ class JournalGuard:
         def make_key() -> bytes:
             return self.chain_key.load() or self.chain_key.create()
 
-        row = audit.key_chain(make_key, "console", "audit log", journal_id=self._journal_id,
+        def anchor(row) -> None:  # verified from row 1: a broken older chain stays a finding until acknowledged
+            self.anchor_file.append(Anchor(KEYED, self._journal_id, row.seq, row.hash, row.seq, 1, _now_iso()),
+                                    audit.key)
+
+        row = audit.key_chain(make_key, anchor, "console", "audit log", journal_id=self._journal_id,
                               earlier_rows=legacy.rows, earlier_rows_verified=legacy.ok,
                               earlier_rows_finding="" if legacy.ok else str(legacy))
         if row is None:  # another console keyed it a moment ago (its key is stored before its row commits)
@@ -147,8 +152,6 @@ class JournalGuard:
             audit.on_append = self._anchor_append
             return
         self._key = audit.key
-        # verified from row 1: a broken older chain stays a finding until a supervisor acknowledges it
-        self.anchor_file.append(Anchor(KEYED, self._journal_id, row.seq, row.hash, row.seq, 1, _now_iso()), self._key)
         audit.on_append = self._anchor_append
         self._record_identity(audit)
 
@@ -184,6 +187,7 @@ class JournalGuard:
 
     def close(self) -> None:
         with self._lock:
+            self._verified = None
             if self._audit is not None:
                 self._audit.close()
                 self._audit = None
@@ -244,7 +248,7 @@ class JournalGuard:
         if self._key is None:
             return findings
         findings += [f"audit log: {problem}" for problem in audit.trigger_problems()]
-        result = audit.verify(base_seq=latest.base_seq if latest else 1)
+        result = self._verify_chain(audit, latest.base_seq if latest else 1)
         if not result.ok:
             findings.append(str(result) if result.first_bad_seq else f"audit log: {result.reason}")
         if latest is not None and latest.count:
@@ -256,6 +260,19 @@ class JournalGuard:
                 findings.append(f"audit entry {latest.count:,} is not the anchored one (head {latest.head[:8]}…): "
                                 "the log was rewritten")
         return findings
+
+    def _verify_chain(self, audit: AuditLog, base: int):
+        """The whole chain at the first check of this console; later checks (before each payment)
+        verify the rows appended since, once the last verified row is found unchanged. (An edit
+        of older rows needs a trigger dropped, which every check looks for; the next start
+        verifies everything again.)"""
+        done = self._verified
+        if done is not None and done[0] == base and audit.hash_at(done[1]) == done[2]:
+            result = audit.verify(base_seq=done[1] + 1, base_prev=done[2])
+        else:
+            result = audit.verify(base_seq=base)
+        self._verified = (base, result.rows, result.head) if result.ok and result.rows >= base else None
+        return result
 
     def _identity_findings(self, audit: AuditLog, identity, db_id: str) -> list[str]:
         last_seen = f"the console last saw {identity.describe()}"

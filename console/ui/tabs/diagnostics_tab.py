@@ -142,8 +142,8 @@ class DiagnosticsTab(QWidget):
         self.transfer_dialog = None  # the open TransferConnectionDialog, if any
         top.addWidget(self.acknowledge_button)
         top.addWidget(self.transfer_button)
-        top.addWidget(self.integrity_button)
         top.addWidget(self.rerun_button)
+        top.addWidget(self.integrity_button)
         top.addWidget(self.bundle_button)
         lay.addLayout(top)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.run_checks,
