@@ -174,9 +174,9 @@ class AnchorFile:
         with self._lock:
             whole = self.path.read_bytes()
             cache = self._cache
-            if (cache is None or cache[0] != key or len(whole) < cache[1]
-                    or hashlib.sha256(whole[:cache[1]]).digest() != cache[2]):  # changed, not only appended to
-                cache = (key, 0, b"", 0, None, ())
+            prefix = hashlib.sha256(whole[:cache[1]]) if cache is not None and len(whole) >= cache[1] else None
+            if cache is None or cache[0] != key or prefix is None or prefix.digest() != cache[2]:
+                cache, prefix = (key, 0, b"", 0, None, ()), hashlib.sha256()  # changed, not only appended to
             _, offset, _digest, number, latest, problems = cache
             data = whole[offset:]
             complete = data.rfind(b"\n") + 1  # a line without its newline yet (being written, or cut by a crash)
@@ -185,8 +185,8 @@ class AnchorFile:
                 number += 1
                 if raw.strip():
                     latest = self._take(raw, key, number, latest, found)
-            end = offset + complete
-            self._cache = (key, end, hashlib.sha256(whole[:end]).digest(), number, latest, tuple(found))
+            prefix.update(data[:complete])
+            self._cache = (key, offset + complete, prefix.digest(), number, latest, tuple(found))
         return AnchorState(latest, tuple(found[:5]))
 
     def _take(self, raw: bytes, key: bytes | None, number: int, latest: Anchor | None, found: list[str]):
