@@ -14,7 +14,9 @@
 
 The supervisor's PIN comes from ``$BILLER_CONSOLE_PIN``, else it is asked for on a terminal.
 
-Exit codes: 0 done / the check passed; 1 the check found something, or the command could not run.
+Exit codes (the README's table): 0 done / the check passed; 1 the check found something, or the
+command could not run (a damaged journal, a backup that does not verify); 66 the backup to restore
+does not exist; 77 not a supervisor, or the PIN is wrong.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def register(sub) -> None:
     restore = cmds.add_parser("restore", help="put a backup back as the live journal (a supervisor)")
     restore.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE", help="the backup")
     restore.add_argument("--operator", required=True, help="the supervisor's operator ID")
-    restore.set_defaults(func=cmd_restore)
+    restore.set_defaults(func=cmd_restore, input_files=("source",))
     ack = cmds.add_parser("acknowledge", help="a supervisor accepts the check's findings and goes on (audited)")
     ack.add_argument("--operator", required=True, help="the supervisor's operator ID")
     ack.add_argument("--note", default="", help="why (kept in the audit log)")

@@ -43,7 +43,7 @@ def test_restore_a_damaged_journal_from_its_backup(journal, tmp_path, capsys, mo
     assert main(["counter", "today"]) == 1
     capsys.readouterr()
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "2222")  # a clerk may not restore
-    assert main(["journal", "restore", "--from", str(backup), "--operator", "clerk1"]) == 1
+    assert main(["journal", "restore", "--from", str(backup), "--operator", "clerk1"]) == 77
     assert "not a supervisor" in capsys.readouterr().err
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
     assert main(["journal", "restore", "--from", str(backup), "--operator", "super1"]) == 0
@@ -63,7 +63,7 @@ def test_acknowledge_needs_the_supervisors_pin_and_lets_posting_go_on(journal, c
     assert main(["journal", "status"]) == 1
     assert "audit_no_update was dropped" in capsys.readouterr().out
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "0000")
-    assert main(["journal", "acknowledge", "--operator", "super1"]) == 1
+    assert main(["journal", "acknowledge", "--operator", "super1"]) == 77
     assert "wrong PIN" in capsys.readouterr().err
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
     assert main(["journal", "acknowledge", "--operator", "super1", "--note", "drill"]) == 0

@@ -15,6 +15,7 @@ from console.adapters.sqlite_errors import JournalUnavailable
 from console.app import build_services
 from console.cli import main
 from console.paths import Paths
+from console.sandbox import exports
 from console.services.diagnostics_journal import check_integrity
 
 COMMANDS = [
@@ -54,6 +55,8 @@ def _damage(paths: Paths, how: str) -> None:
 def test_every_command_on_a_damaged_journal_says_one_line_and_fails(how, command, tmp_path, capsys):
     paths = _journal_with_entries()
     _damage(paths, how)
+    if command[0] == "post":  # a valid file: only the journal is wrong
+        exports.write_export("payments", tmp_path / "payments.csv", 5, 1)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
     code = main(argv)
     captured = capsys.readouterr()
