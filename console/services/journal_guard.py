@@ -112,6 +112,7 @@ class JournalGuard:
                 self._key_chain(audit)
             else:
                 latest = state.latest
+                self._journal_id = self._db_journal_id(audit)  # read again: another console may have just made it
                 audit.key = key
                 audit.keyed_from = latest.keyed_from if latest else keyed
                 audit.on_append = self._anchor_append
@@ -183,7 +184,9 @@ class JournalGuard:
         return int(audit.read("SELECT COALESCE(MAX(id), 0) FROM entries")[0][0]) if has_entries else 0
 
     def _record_identity(self, audit: AuditLog) -> None:
-        self.identity_file.write(self._journal_id, self._last_entry_id(audit), audit.count())
+        self._journal_id = self._db_journal_id(audit) or self._journal_id
+        if self._journal_id:  # a journal without an id is a finding, never recorded as the one
+            self.identity_file.write(self._journal_id, self._last_entry_id(audit), audit.count())
 
     def close(self) -> None:
         with self._lock:
