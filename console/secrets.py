@@ -108,6 +108,11 @@ class SecretStore:
         operator gives for this session."""
         return self._lookup(name, ask=True)
 
+    def stored(self, name: str) -> str | None:
+        """The secret from memory or the keyring only: never asked of the operator (the audit
+        chain's key is made by the console, not typed)."""
+        return self._lookup(name, ask=False)
+
     def _lookup(self, name: str, *, ask: bool) -> str | None:
         with self._lock:
             if name in self._memory:

@@ -77,7 +77,7 @@ class ChainKey:
 
     def load(self) -> bytes | None:
         if self.secure:
-            text = self._store.get(AUDIT_KEY)
+            text = self._store.stored(AUDIT_KEY)
             if not text and self.file.exists():  # kept in a file while there was no keyring: move it in
                 text = self._read_file()
                 if text:
