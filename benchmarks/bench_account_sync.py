@@ -114,7 +114,7 @@ def _run(tmp: Path, count: int, latency_ms: int, n_accounts: int) -> int:
             ic = InvoiceCloudClient(ic_url, key, timeout=10)
             svc = AccountSyncService(journal, caselle, ic, sandbox_profile())
             t0 = time.perf_counter()
-            result = svc.sync(operator="bench")
+            result = svc.sync(operator="clerk1")
             synced = time.perf_counter() - t0
             ic.close()
         journal.close()

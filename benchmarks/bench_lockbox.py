@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _from_payments(tmp: str, n: int) -> float:
     os.environ["BILLER_CONSOLE_HOME"] = str(Path(tmp) / "home")
+    from console.config import sandbox_profile
     from console.lockbox.glmap import GlMap
     from console.lockbox.registry import SqliteLockboxRegistry
     from console.services.lockbox import LockboxService, LockboxSettings, load_payments_file
@@ -134,10 +135,10 @@ def _from_payments(tmp: str, n: int) -> float:
 
     pay = write_payments(Path(tmp) / "payments.csv", payment_rows(n))
     registry = SqliteLockboxRegistry(Path(tmp) / "journal.sqlite3")
-    svc = LockboxService(LockboxSettings("DEMO01", 1, GlMap(GL)), registry)
+    svc = LockboxService(LockboxSettings("DEMO01", 1, GlMap(GL)), registry, profile=sandbox_profile())
     t0 = time.perf_counter()
     preview = svc.preview(load_payments_file(pay))
-    svc.build(preview, Path(tmp) / "from-csv.txt")
+    svc.build(preview, Path(tmp) / "from-csv.txt", operator="clerk1")
     elapsed = time.perf_counter() - t0
     registry.close()
     assert len(preview.items) == n

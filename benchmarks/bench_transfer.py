@@ -26,6 +26,7 @@ import paramiko  # noqa: E402
 
 from console.adapters import transfer as tx  # noqa: E402
 from console.adapters.journal import SqliteJournal  # noqa: E402
+from console.config import sandbox_profile
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer  # noqa: E402
 from console.services.transfer import TransferService  # noqa: E402
 
@@ -52,7 +53,7 @@ def main() -> int:
                                    known_hosts=kh, timeout=30)
     journal = SqliteJournal(work / "journal.sqlite3")
     svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
-                          folders={"invoices": "/invoices", "bills": "/bills"})
+                          folders={"invoices": "/invoices", "bills": "/bills"}, profile=sandbox_profile())
     try:
         big = work / "ICExport.txt"
         big.write_bytes(os.urandom(BIG_MB * 1024 * 1024))
@@ -74,7 +75,7 @@ def main() -> int:
 
         t_bare, _ = timed(bare)
         t_proto, result = timed(protocol)
-        t_send, sent = timed(lambda: svc.send_file(big, kind="invoices", operator="bench"))
+        t_send, sent = timed(lambda: svc.send_file(big, kind="invoices", operator="clerk1"))
         print(f"1. one {mb:.0f} MB file over SFTP (127.0.0.1)")
         print(f"   bare paramiko putfo        {t_bare:6.2f} s  {mb / t_bare:7.1f} MB/s   (baseline)")
         print(f"   upload (temp+verify+rename) {t_proto:5.2f} s  {mb / t_proto:7.1f} MB/s   "
@@ -90,11 +91,11 @@ def main() -> int:
             p.write_bytes(os.urandom(SMALL_BYTES))
             smalls.append(p)
         half = SMALL_N // 2
-        t_batch, batch = timed(lambda: svc.send_files(smalls[:half], kind="bills", operator="bench"))
+        t_batch, batch = timed(lambda: svc.send_files(smalls[:half], kind="bills", operator="clerk1"))
 
         def one_by_one():
             for p in smalls[half:]:
-                svc.send_file(p, kind="bills", operator="bench")
+                svc.send_file(p, kind="bills", operator="clerk1")
 
         t_each, _ = timed(one_by_one)
         n_batch, n_each = len(batch.sent), SMALL_N - half

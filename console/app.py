@@ -114,7 +114,14 @@ class Services:
     def operators(self):
         from console.services.operators import OperatorService
 
-        return OperatorService(self.profile, self.audit)
+        return OperatorService(self.profile, self.audit, failures=self.journal)  # wrong PINs count in the journal
+
+    @cached_property
+    def gl_mapping(self):
+        """The one GL mapping (item code -> GL account) every view reads; edits and imports audited."""
+        from console.services.gl_mapping import GlMappingService
+
+        return GlMappingService(self)
 
     @cached_property
     def posting(self):
@@ -142,6 +149,29 @@ class Services:
         from console.services.counter import build_counter_service
 
         return build_counter_service(self)
+
+    @cached_property
+    def drawers(self):
+        """Cash drawer sessions: float, close-out, reopen (a table in the journal file)."""
+        if "drawers" in self.overrides:
+            return self.overrides["drawers"]
+        from console.services.drawer import build_drawer_service
+
+        return build_drawer_service(self, clock=self.overrides.get("clock"))
+
+    @cached_property
+    def day_close(self):
+        """The daily close: every channel of a day side by side, sealed by a supervisor."""
+        from console.services.day_close import build_day_close_service
+
+        return build_day_close_service(self)
+
+    @cached_property
+    def reversals(self):
+        """Returned counter checks reversed in Caselle (supervisors), exactly once."""
+        from console.services.reversals import build_reversal_service
+
+        return build_reversal_service(self)
 
     @cached_property
     def transfer(self):
@@ -191,7 +221,7 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "gateway", "caselle", "journal", "audit", "journal_guard"):
+        for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit", "journal_guard"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:
@@ -203,6 +233,8 @@ class Services:
 def build_services(profile_name: str | None = None, *, paths: Paths | None = None,
                    secret_backend=None, operator_id: str = "", **overrides: Any) -> Services:
     paths = (paths or Paths.default()).ensure()
-    profile = ProfileStore(paths).load(profile_name)
+    from console.services.gl_mapping import with_stored_gl_map
+
+    profile = with_stored_gl_map(ProfileStore(paths).load(profile_name), paths)  # one GL mapping for all views
     secrets = SecretStore(profile.name, backend=secret_backend)
     return Services(paths=paths, profile=profile, secrets=secrets, operator_id=operator_id, overrides=overrides)

@@ -30,7 +30,15 @@ from console.paths import Paths
 
 SANDBOX = "sandbox"
 API_VERSIONS = ("2021.02.160", "2021.05")
-ROLES = ("cashier", "clerk", "supervisor", "support")
+ROLES = ("cashier", "clerk", "supervisor", "support", "automation")
+CASELLE_WORKERS = (1, 16)  # bounds of the parallel Caselle calls a posting run makes
+
+
+def _check_workers(value: Any) -> int:
+    lo, hi = CASELLE_WORKERS
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"must be between {lo} and {hi} (more would flood Caselle)")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,10 @@ FIELDS: tuple[Setting, ...] = (
     Setting("caselle", "client_id", "str", "", "Client ID", "Third-party access client ID",
             required_in_production=True),
     Setting("caselle", "timeout_s", "int", 20, "Request timeout (s)"),
+    Setting("caselle", "workers", "int", 4, "Parallel posting calls",
+            "Payments posted at once, 1–16. Several keep a run going while one call waits out its "
+            "timeout (a run then takes about the stalls' time divided by this); more would flood Caselle.",
+            check=_check_workers),
     # Invoice Cloud
     Setting("invoicecloud", "biller_id", "str", "", "Biller ID", pattern=r"[A-Za-z0-9]{1,10}",
             required_in_production=True),
@@ -123,6 +135,25 @@ FIELDS: tuple[Setting, ...] = (
             "Up to three, e.g. 10, 3 (NotifyDate1…3)", check=_bif.check_notify_days),
     Setting("bif", "expire_days_after_due", "int", 30, "Bill expires: days after the due date",
             "With \"Expire bill for payment after due date\" on (BillExpires)", check=_bif.check_days(1, 365)),
+    # Cash drawer (counter sessions, close-out, deposit slip)
+    Setting("cash", "reason_threshold", "money", Decimal("1.00"), "Over/short needs a reason above",
+            "A drawer close-out whose cash or checks are over or short by more than this needs a reason"),
+    Setting("cash", "countersign_threshold", "money", Decimal("20.00"), "Over/short needs a supervisor above",
+            "Above this a supervisor countersigns the close-out (ID and PIN)"),
+    Setting("cash", "blind_count", "bool", False, "Blind count",
+            "The cashier enters the count before the expected figures are shown"),
+    Setting("cash", "cash_bank_account", "str", "General fund", "Bank account for cash",
+            "Named on the deposit slip"),
+    Setting("cash", "check_bank_account", "str", "General fund", "Bank account for checks",
+            "Named on the deposit slip"),
+    Setting("cash", "ic_bank_account", "str", "General fund", "Bank account for Invoice Cloud settlements",
+            "Where Invoice Cloud deposits the net of card and ACH payments (the Day Close's expected deposit)"),
+    # Confirmation before anything leaves the office (console/services/confirm.py)
+    Setting("confirm", "typed_amount_over", "money", Decimal("10000.00"), "Type the total to send above",
+            "Production: a file whose total is above this is sent only after the operator types the total"),
+    Setting("confirm", "typed_count_over", "int", 500, "Type the count to send above",
+            "Production: a file without a total (bill images, conversions) with more items than this is sent "
+            "only after the operator types the count"),
     # Bill images
     Setting("bills", "mode", "choice", "images", "Bill presentment", "PDF images, or Invoice Cloud's own template",
             choices=("images", "ic_template")),
@@ -175,6 +206,33 @@ def _backup_keep(value: int) -> int:
     if not 1 <= int(value) <= 366:
         raise ValueError("keep between 1 and 366 daily backups")
     return int(value)
+
+def _check_actions(value: list[str]) -> list[str]:
+    from console.services.operators import ACTIONS  # the one declaration of protected actions
+
+    unknown = [a for a in value if a not in ACTIONS]
+    if unknown:
+        what = "unknown action" if len(unknown) == 1 else "unknown actions"
+        raise ValueError(f"{what} {', '.join(unknown)}; known: {', '.join(ACTIONS)}")
+    return value
+
+
+def _role_settings() -> tuple[Setting, ...]:
+    """Per role, the actions the profile allows: empty = the role's default (see
+    ``console.services.operators.PERMISSIONS``); a list can only narrow it. The automation role
+    (unattended jobs) may do exactly what its list names."""
+    out = [Setting("roles", f"{role}_actions", "list", [], f"{role.title()} may",
+                   "Protected actions (e.g. post, send_invoices). " +
+                   ("Exactly these; empty = nothing" if role == "automation"
+                    else "Empty = the role's default; a list narrows the default"), check=_check_actions)
+           for role in ROLES]
+    out.append(Setting("roles", "automation_operator", "str", "", "Automation operator ID",
+                       "The operator (role automation) unattended jobs act as when no --operator is given; "
+                       "its secret is in the keyring (Credentials)", pattern=r"[A-Za-z0-9_.@-]{0,40}"))
+    return tuple(out)
+
+
+FIELDS = FIELDS + _role_settings()
 
 _BY_NAME = {s.name: s for s in FIELDS}
 
@@ -331,6 +389,12 @@ def validate(profile: Profile) -> list[Problem]:
             if not gl_re.fullmatch(gl):
                 problems.append(Problem(None, f"gl_map.{item}", "gl_format",
                                         f"GL account {gl!r} for item {item} does not match {gl_format}"))
+    automation = str(profile.get("roles_automation_operator") or "")
+    if automation:
+        op = profile.operator(automation)
+        if op is None or op.role != "automation":
+            problems.append(Problem(None, "roles_automation_operator", "automation",
+                                    f"{automation!r} is not an operator with the role automation"))
     seen: set[str] = set()
     for op in profile.operators:
         if op.role not in ROLES:

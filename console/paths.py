@@ -14,6 +14,7 @@ import platformdirs
 
 APP = "biller-console"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DOCS = Path(__file__).resolve().parent.parent / "docs"  # operator help (Help › F1)
 
 
 @dataclass(frozen=True)

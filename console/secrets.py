@@ -32,12 +32,14 @@ SMTP_PASSWORD = "smtp_password"
 #: is kept under the scope "journal", not a profile's name (console.services.audit_anchor).
 AUDIT_KEY = "audit_chain_key"
 JOURNAL_SCOPE = "journal"
+AUTOMATION_SECRET = "automation_secret"  # the PIN of the profile's automation operator (unattended jobs)
 ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
-       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD)
+       TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD, AUTOMATION_SECRET)
 LABELS = {
     CASELLE_CLIENT_SECRET: "Caselle client secret", CASELLE_TOKEN: "Caselle OAuth token",
     IC_WEB_SERVICE_KEY: "Invoice Cloud web-service key", TRANSFER_PASSWORD: "Transfer (SFTP/FTP) password",
     TRANSFER_KEY_PASSPHRASE: "Transfer key passphrase", SMTP_PASSWORD: "SMTP password",
+    AUTOMATION_SECRET: "Automation operator secret",
 }
 
 # (profile name, secret name) -> the value the operator gives for this session, or None

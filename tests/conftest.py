@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 
@@ -37,6 +38,9 @@ def console_home(tmp_path, monkeypatch):
     """Config, data, logs and cache under a temp folder; never the real user directories."""
     home = tmp_path / "console-home"
     monkeypatch.setenv("BILLER_CONSOLE_HOME", str(home))
+    # sending commands run without a terminal here: they confirm as a script does (a test of the
+    # refusal removes it: tests/unit/test_confirm.py)
+    monkeypatch.setenv("BILLER_CONSOLE_ASSUME_YES", "1")
     return home
 
 
@@ -50,3 +54,36 @@ def audit_key_keyring(monkeypatch):
     store = SecretStore("journal", backend=MemoryBackend())
     monkeypatch.setattr(audit_anchor, "shared_secret_store", lambda secrets: store)
     return store
+
+
+@pytest.fixture
+def cli_as_clerk(monkeypatch):
+    """Commands that act run as the sandbox's demo clerk (clerk1, PIN 2222), as an operator would
+    set them: ``BILLER_CONSOLE_OPERATOR`` and ``BILLER_CONSOLE_PIN`` (console/cli/acting.py)."""
+    monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "clerk1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "2222")
+    return "clerk1"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock-shift-days", type=int, default=int(os.environ.get("BILLER_TEST_CLOCK_SHIFT_DAYS", "0")),
+                     help="run the whole session with the wall clock (date.today, datetime.now, time.time) moved by "
+                          "this many days, to prove no test depends on the day it runs (monotonic clocks, OpenSSL "
+                          "and subprocesses are not moved); also $BILLER_TEST_CLOCK_SHIFT_DAYS")
+
+
+def pytest_configure(config):
+    """With ``--clock-shift-days N`` the session runs N days away from today, the clock ticking on;
+    it starts before any test module is imported, so module-level dates move too."""
+    days = config.getoption("--clock-shift-days")
+    if days:
+        import time_machine
+
+        config._clock_shift = time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=days), tick=True)
+        config._clock_shift.start()
+
+
+def pytest_unconfigure(config):
+    shift = getattr(config, "_clock_shift", None)
+    if shift is not None:
+        shift.stop()

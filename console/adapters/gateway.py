@@ -84,6 +84,19 @@ class VoidResult:
     voided_at: dt.datetime | None = None
 
 
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    transaction_id: str
+    amount: Decimal
+    refunded_at: dt.datetime | None = None
+
+
+def _refund(data: dict) -> Refund:
+    return Refund(str(data["refund_id"]), str(data["transaction_id"]), money(data["amount"]),
+                  _parse_dt(data.get("refunded_at")))
+
+
 def card_fields(card: SwipedCard) -> dict[str, Any]:
     """What is sent about a card: the opaque encrypted frame plus masked fields and KSN."""
     if card.payload is None:
@@ -157,6 +170,19 @@ class GatewayClient:
                           what="the void")
         return VoidResult(data["transaction_id"], bool(data["voided"]), bool(data.get("already_voided")),
                           _parse_dt(data.get("voided_at")))
+
+    def refund(self, transaction_id: str, idempotency_key: str, amount: Decimal, *, reason: str = "") -> Refund:
+        """Refund (part of) a settled charge. Idempotent by key; when the answer is lost, ask
+        :meth:`find_refund` by the same key before anything is sent again."""
+        data = self._call("POST", f"{BASE}/transactions/{transaction_id}/refund",
+                          json={"idempotency_key": idempotency_key, "amount": str(money(amount)), "reason": reason},
+                          mutation=True, what="the refund")
+        return _refund(data)
+
+    def find_refund(self, idempotency_key: str) -> Refund | None:
+        data = self._call("GET", f"{BASE}/refunds", params={"idempotency_key": idempotency_key}, mutation=False,
+                          what="the refund lookup", missing_ok=True)
+        return _refund(data) if data is not None else None
 
     def health(self) -> bool:
         try:

@@ -348,6 +348,23 @@ _MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# Wrong PINs (console.services.operators' lockout), counted here so a lockout survives a restart
+# and is shared by every console on this journal. A component of its own ("pin_lockout"), so its
+# step migrates apart from the entries' steps above.
+_PIN_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE pin_failures (
+        id INTEGER PRIMARY KEY,
+        operator TEXT NOT NULL,
+        at REAL NOT NULL,
+        path TEXT NOT NULL,
+        host TEXT NOT NULL
+    );
+    CREATE INDEX pin_failures_operator ON pin_failures (operator, at)
+    """,
+)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the journal's durability settings (WAL, synchronous=FULL)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -439,6 +456,7 @@ class SqliteJournal:
             self._conn = connect(self.path)
             try:
                 self.schema_version = migrate(self._conn, "journal", _MIGRATIONS)
+                migrate(self._conn, "pin_lockout", _PIN_MIGRATIONS)
             except BaseException:
                 self._conn.close()
                 raise
@@ -756,6 +774,24 @@ class SqliteJournal:
                           (prefix, prefix + "\U0010ffff"))
         return dict(rows)
 
+
+    # ---- wrong PINs (the operators' lockout)
+    def add_pin_failure(self, operator_id: str, at: float, *, path: str, window_s: float) -> int:
+        """Count a wrong PIN; the number of ``operator_id``'s failures within ``window_s`` (older ones dropped)."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM pin_failures WHERE at <= ?", (at - window_s,))
+            conn.execute("INSERT INTO pin_failures (operator, at, path, host) VALUES (?, ?, ?, ?)",
+                         (operator_id, at, path, self._host))
+            return int(conn.execute("SELECT COUNT(*) FROM pin_failures WHERE operator = ? AND at > ?",
+                                    (operator_id, at - window_s)).fetchone()[0])
+
+    def pin_failures(self, operator_id: str, since: float) -> list[float]:
+        return [r[0] for r in self._read("SELECT at FROM pin_failures WHERE operator = ? AND at > ? ORDER BY at",
+                                         (operator_id, since))]
+
+    def clear_pin_failures(self, operator_id: str) -> int:
+        with self._tx() as conn:
+            return conn.execute("DELETE FROM pin_failures WHERE operator = ?", (operator_id,)).rowcount
 
 class DuplicateFileError(ValidationError):
     """The file was imported before; only a supervisor override imports it again."""

@@ -62,7 +62,15 @@ def bills_to_send(result: SplitResult) -> list[tuple[str, str, Path]]:
 
 def send_bills(result: SplitResult, transfer, *, operator: str, profile=None,
                progress: Callable[..., None] | None = None, cancel=None) -> SendReport:
-    """Send every bill of ``result`` with ``transfer`` (a ``TransferService``)."""
+    """Send every bill of ``result`` with ``transfer`` (a ``TransferService``); ``operator``
+    must be allowed ``send_bills`` under ``profile``."""
+    from console.services.operators import require
+
+    if profile is None:
+        from console.errors import NotPermitted
+
+        raise NotPermitted("Sending bills needs the profile whose roles say who may send them")
+    require(profile, operator, "send_bills", getattr(transfer, "audit", None))
     if not images_sent(profile):
         raise UserFacingError("This profile uses Invoice Cloud's own bill template: bill images are not sent",
                               hint="change Bill presentment in Settings to send PDF images")

@@ -152,3 +152,16 @@ def sandbox_invoice_file(paths, *, count: int | None = None, as_of: dt.date | No
     if not target.exists():
         write_invoice_export(target, count, as_of=day)
     return target
+
+
+def save_template(template: BillTemplate, path: Path, *, profile, operator, audit=None) -> Path:
+    """Write a bill template (TOML, atomically): ``operator`` must be allowed
+    ``edit_bill_templates`` under ``profile``; audited."""
+    from console.services.operators import require
+
+    require(profile, operator, "edit_bill_templates", audit)
+    template.save(Path(path))
+    if audit is not None:
+        who = getattr(operator, "operator_id", str(operator))
+        audit.record(who, "bills.template_saved", Path(path).name, name=template.name)
+    return Path(path)

@@ -33,7 +33,9 @@ AREAS: dict[str, str] = {
     "conversions": "data conversion file (paperless, AutoPay, registration) for Invoice Cloud",
     "posting": "end-of-day / reconciliation report: posting report --date D [--csv] [--pdf] [--json]",
     "audit": "audit log: audit export --out FILE.csv (hash chain checked)",
-    "counter": "counter payments: list a day's payments, resolve unconfirmed card payments",
+    "counter": "counter payments: take, void, list a day's payments, resolve unconfirmed card payments",
+    "drawer": "cash drawer: open with a float, close out with a count, deposit slip, reopen",
+    "day": "the daily close: every channel of a day side by side, sealed by a supervisor",
     "journal": "the journal: identity and audit check, backup, restore, acknowledge a finding",
 }
 
@@ -48,6 +50,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                              "command asks on the terminal for a secret the keyring does not hold")
     parser.add_argument("--self-test", action="store_true", help="open every tab offscreen and exit 0")
     parser.add_argument("--timing", action="store_true", help="with --self-test: print start-up timing")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="send without asking for confirmation (scripts; or BILLER_CONSOLE_ASSUME_YES=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area, help_text in AREAS.items():
         if only is not None and area != only:

@@ -19,11 +19,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
+from decimal import Decimal
 
+from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.domain.wording import counted
 from console.errors import Cancelled, UserFacingError
+from console.services.confirm import account_sync_outbound
 
 EXIT_OK, EXIT_FAILED, EXIT_UNFINISHED = 0, 1, 2
 
@@ -35,9 +38,9 @@ def register(sub) -> None:
     s = actions.add_parser("sync", help="send the adjustments made since the last sync, exactly once")
     s.add_argument("--dry-run", action="store_true", help="show what would be sent; journal and send nothing")
     s.add_argument("--json", action="store_true", help="print the result as JSON (amounts as strings)")
-    s.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID recorded in the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
-    s.set_defaults(func=cmd_sync)
+    add_yes_option(s)
+    add_operator_argument(s)
+    s.set_defaults(func=acting(lambda args: None if args.dry_run else "account_sync")(cmd_sync))
     h = actions.add_parser("history", help="balance updates journaled, newest first, with their state")
     h.add_argument("--state", action="append", help="only this journal state (repeatable)")
     h.add_argument("--limit", type=int, default=200)
@@ -62,6 +65,16 @@ def cmd_sync(args) -> int:
     try:
         from console.cli.progress import progress_bar
 
+        if not args.dry_run:
+            pending = [u for u in services.account_sync.preview() if not u.problem]
+            if not pending:
+                result = services.account_sync.sync(dry_run=True, operator=operator)
+                print("Nothing to send: Invoice Cloud has every Caselle adjustment.", file=sys.stderr)
+                return _emit(args, result.as_dict(), EXIT_OK)
+            via = str(services.profile.get("sync_adjustments_via") or "api")
+            confirm_or_exit(args, account_sync_outbound(services, len(pending), sum((u.amount for u in pending),
+                                                                                      Decimal("0.00")), via),
+                            services.profile)
         with progress_bar(args) as progress:
             result = services.account_sync.sync(dry_run=args.dry_run, progress=progress, operator=operator)
     except Cancelled:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from console.cli.acting import EXIT_NOT_PERMITTED, operator_id, sign_in
-from console.errors import NotPermitted
+from console.errors import NotPermitted, UserFacingError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -48,6 +48,8 @@ def cmd_export(args) -> int:
         audit.record(operator, "audit.export", str(args.out), rows=rows)
     except NotPermitted as exc:
         return _emit(args, {"error": str(exc), "status": "not_permitted"}, EXIT_NOT_PERMITTED)
+    except UserFacingError as exc:  # no operator, a wrong PIN, a locked ID: 1, never 77
+        return _emit(args, {"error": str(exc), "status": "not_signed_in"}, EXIT_FAILED)
     finally:
         services.close()
     chain = f"audit log intact ({check.anchor})" if check.ok else "NOT INTACT: " + "; ".join(check.findings)

@@ -19,11 +19,13 @@ import sys
 from pathlib import Path
 
 from console.cli.acting import EXIT_NOT_PERMITTED, operator_id, sign_in
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.exit_codes import ATTENTION as EXIT_LOOK
 from console.cli.exit_codes import INVALID as EXIT_FAILED
 from console.cli.exit_codes import NO_INPUT
 from console.cli.exit_codes import OK as EXIT_OK
 from console.errors import Cancelled, NotPermitted, UserFacingError
+from console.services.confirm import bills_outbound
 
 
 def register(bsub) -> None:
@@ -36,13 +38,14 @@ def register(bsub) -> None:
     sd.add_argument("--naming", help="file name pattern (default: the profile's)")
     sd.add_argument("--operator", default="", help="operator ID (default: $BILLER_CONSOLE_OPERATOR)")
     sd.add_argument("--json", action="store_true", help="print JSON")
+    add_yes_option(sd)
     sd.set_defaults(func=cmd_send, input_files=("pdf", "template", "invoices"))
 
 
 def cmd_send(args) -> int:
     from console.app import build_services
     from console.bills.indexer import index_batch
-    from console.bills.send import FAILED, NOT_SENT, send_bills, transfer_service_for
+    from console.bills.send import FAILED, NOT_SENT, bills_to_send, send_bills, transfer_service_for
     from console.bills.service import load_invoice_refs, naming_for, template_for_batch
     from console.bills.split import split_batch
 
@@ -60,6 +63,8 @@ def cmd_send(args) -> int:
             from console.bills.pdf import BadPdfError
 
             return _emit(args, {"error": str(exc)}, NO_INPUT if isinstance(exc, BadPdfError) else EXIT_FAILED)
+        confirm_or_exit(args, bills_outbound(services, f"bill images split from {args.pdf.name}",
+                                             len(bills_to_send(result))), profile)
         report = send_bills(result, transfer_service_for(services), operator=operator, profile=profile)
     except NotPermitted as exc:
         return _emit(args, {"error": str(exc), "status": "not_permitted"}, EXIT_NOT_PERMITTED)

@@ -19,10 +19,12 @@ import argparse
 import datetime as dt
 import getpass
 import json
-import os
 from pathlib import Path
 
+from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.errors import UserFacingError, ValidationError
+from console.services.confirm import conversion_outbound
 
 EXIT_OK, EXIT_INVALID, EXIT_NOT_SENT = 0, 1, 2
 
@@ -46,9 +48,9 @@ def register(sub) -> None:
     b.add_argument("--include-final", action="store_true", help="also final-billed accounts")
     b.add_argument("--send", action="store_true", help="send the written file through the transfer service")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
-    b.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID for the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
-    b.set_defaults(func=cmd_build)
+    add_yes_option(b)
+    add_operator_argument(b)
+    b.set_defaults(func=acting("conversions")(cmd_build))
 
 
 def _operator(args) -> str:
@@ -72,9 +74,10 @@ def cmd_build(args) -> int:
         if not build.ok:
             out["status"] = "invalid"
             return _emit(args, out, EXIT_INVALID)
-        path = services.conversions.write(build, args.out)
+        path = services.conversions.write(build, args.out, operator=operator)
         out.update(status="written", path=str(path))
         if args.send:
+            confirm_or_exit(args, conversion_outbound(services, path.name, len(build.rows)), services.profile)
             try:
                 sent = services.conversions.send(path, operator=operator)
             except UserFacingError as exc:

@@ -1,4 +1,7 @@
-"""``biller-console counter today|check``: the counter's payments of a day, and resolving loose ends.
+"""``biller-console counter today|check|take|void``: the counter's payments of a day, loose ends, cash and checks.
+
+- ``take`` / ``void``: see ``biller-console counter take --help`` (cash or check into the open
+  drawer; void a counter receipt).
 
 - ``today [--date YYYY-MM-DD] [--json]`` lists the counter payments (card, cash, check) with
   their state: posted, queued for Caselle, unconfirmed with the gateway, declined, voided…
@@ -36,6 +39,9 @@ def register(sub) -> None:
     check.add_argument("--json", action="store_true", help="print JSON")
     check.add_argument("--operator", default="", help="operator ID recorded in the journal and audit log")
     check.set_defaults(func=cmd_check)
+    from console.cli import counter_take
+
+    counter_take.register(cmds)
 
 
 def _row(p) -> dict:

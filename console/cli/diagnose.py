@@ -15,6 +15,7 @@ from pathlib import Path
 
 from console.domain.wording import counted
 from console.errors import UserFacingError
+from console.services.operators import COMMAND_LINE_READ_ONLY
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 
@@ -42,7 +43,7 @@ def cmd_diagnose(args) -> int:
         return 2
     setup_logging(services.paths, secret_source=services.secrets.redaction_values)
     try:
-        report = run_checks(services, thorough=getattr(args, "integrity", False))
+        report = run_checks(services, operator=COMMAND_LINE_READ_ONLY, thorough=getattr(args, "integrity", False))
         if args.json:
             print(json.dumps(report.as_dict(), indent=2, default=str))
         else:
@@ -57,7 +58,7 @@ def cmd_diagnose(args) -> int:
         if args.bundle:
             from console.services.support_bundle import build_support_bundle
 
-            path = build_support_bundle(services, args.bundle, report=report)
+            path = build_support_bundle(services, args.bundle, report=report, operator=COMMAND_LINE_READ_ONLY)
             print(f"support bundle: {path}", file=sys.stderr if args.json else sys.stdout)
         return 1 if report.failed else 0
     finally:

@@ -17,15 +17,15 @@ ATTENTION = 2  # something is left or waits for a person: run again (nothing is 
 REFUSED_REMOTE = 3  # the other side refused: already sent, host key, credentials
 UNKNOWN_OUTCOME = 4  # the connection was lost: the outcome is unknown; run the same command again
 NO_INPUT = 66  # a file named on the command line is missing or cannot be read (sysexits EX_NOINPUT)
-NOT_PERMITTED = 77  # the operator's role does not allow it, or the PIN is wrong (sysexits EX_NOPERM)
+NOT_PERMITTED = 77  # the operator's role does not allow it (sysexits EX_NOPERM); a wrong PIN is 1
 CANCELLED = 130  # Ctrl-C
 
 TABLE: tuple[tuple[int, str, str], ...] = (
     (OK, "done", "everything was done or reported; a dry run"),
     (INVALID, "refused or invalid: nothing was done",
      "the input breaks rules (errors name line, field and rule); configuration or credentials missing; "
-     "not confirmed; a refused `drawer close`; a damaged journal, a full disk, or a journal check that "
-     "stopped posting and payments"),
+     "no operator, a missing or wrong PIN, a locked operator ID; not confirmed; a refused `drawer close`; "
+     "a damaged journal, a full disk, or a journal check that stopped posting and payments"),
     (ATTENTION, "needs attention",
      "entries left or waiting for review (run again: nothing is sent twice); `counter` payments that need "
      "attention; a card read rejected (swipe again); bills held or unmatched"),
@@ -35,7 +35,8 @@ TABLE: tuple[tuple[int, str, str], ...] = (
      "first, it never sends twice)"),
     (NO_INPUT, "input missing", "a file named on the command line does not exist or cannot be read; the "
      "named layout or template does not exist"),
-    (NOT_PERMITTED, "not permitted", "the operator's role does not allow it, or the PIN is wrong"),
+    (NOT_PERMITTED, "not permitted", "the operator's role does not allow it (`not permitted: <role> may not "
+     "<action>`)"),
     (CANCELLED, "cancelled", "Ctrl-C"),
 )
 

@@ -9,9 +9,10 @@ goes through the profile's transfer (the sandbox's SFTP server with the sandbox 
 temporary name, size verified, renamed; journaled, so running the same command again after a
 lost connection reconciles and never creates a second file.
 
-The operator recorded in the journal and the audit log is ``--operator``, else
-``$BILLER_CONSOLE_OPERATOR`` (as for ``post``, ``adjustments`` and ``conversions``), else
-``cli:<login name>``.
+The operator acting is ``--operator``, else ``$BILLER_CONSOLE_OPERATOR``, else the profile's
+automation operator; their PIN is ``$BILLER_CONSOLE_PIN``, else asked on a terminal (as for every
+command that acts: ``console/cli/acting.py``). A role that may not send the invoice file exits 77;
+a wrong or missing PIN exits 1.
 
 A file already delivered is refused unless a supervisor overrides: ``--override --supervisor
 super1`` (``--override super1`` also names the supervisor). The supervisor's PIN comes from
@@ -44,11 +45,15 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.errors import Cancelled, NetworkError, NotPermitted, UserFacingError
+from console.services.confirm import invoice_file_outbound
 
 EXIT_SENT, EXIT_INVALID, EXIT_UNREADABLE, EXIT_REFUSED, EXIT_UNKNOWN = 0, 1, 66, 3, 4
 
@@ -62,9 +67,7 @@ def register(actions) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="poll the delivery status up to SECONDS until Stratus picked the file up")
-    p.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID recorded in the journal and audit log "
-                        "(default: $BILLER_CONSOLE_OPERATOR, else cli:<user>)")
+    add_operator_argument(p)
     p.add_argument("--override", nargs="?", const="", default=None, metavar="SUPERVISOR_ID",
                    help="send a file that was already sent (needs --supervisor ID and that supervisor's PIN)")
     p.add_argument("--supervisor", metavar="ID", default=None,
@@ -72,7 +75,8 @@ def register(actions) -> None:
                         "else asked for, else the first line of standard input)")
     p.add_argument("--trust-host-key", metavar="FINGERPRINT", default=None,
                    help="pin an unknown SFTP server whose SHA-256 fingerprint you compared with the provider's")
-    p.set_defaults(func=cmd_send)
+    add_yes_option(p)
+    p.set_defaults(func=acting("send_invoices")(cmd_send), input_files=("file",))
 
 
 OVERRIDE_ACTION = "transfer.override"  # what the supervisor approves (as in the Invoice Import tab)
@@ -119,7 +123,7 @@ def _approve(services, supervisor: str, operator: str):
         raise NotPermitted("--override needs a supervisor, and this profile has no operators yet: "
                            "add them in Settings first")
     return services.operators.approve(supervisor, _read_pin(supervisor), for_action=OVERRIDE_ACTION,
-                                      by=operator)
+                                      by=operator, path="override")
 
 
 def _emit(args, data: dict[str, Any], human: list[str], *, err: bool = False) -> None:
@@ -176,6 +180,9 @@ def _send(args, base: dict[str, Any]) -> int:
     services = build_services(args.profile, operator_id=operator)
     try:
         transfer = services.transfer
+        confirm_or_exit(args, invoice_file_outbound(services, args.file.name, int(base.get("records") or 0),
+                                                    Decimal(str(base.get("total_amount_due") or "0"))),
+                        services.profile)
         override_by = None
         trusted = False
         while True:

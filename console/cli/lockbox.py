@@ -24,9 +24,12 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.domain.wording import agree, counted
 from console.errors import Cancelled, Problem, UserFacingError, ValidationError
+from console.services.confirm import lockbox_outbound
 
 
 def register(sub) -> None:
@@ -45,7 +48,8 @@ def register(sub) -> None:
                    help="include items already in a released lockbox file (needs --supervisor and PIN)")
     b.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
     b.add_argument("--json", action="store_true", help="print JSON")
-    b.set_defaults(func=cmd_build, input_files=("payments", "gl_map"))
+    add_operator_argument(b)
+    b.set_defaults(func=acting("build_lockbox")(cmd_build), input_files=("payments", "gl_map"))
 
     c = lsub.add_parser("check", help="read a lockbox file back and check every rule and total")
     c.add_argument("file", type=Path)
@@ -57,7 +61,9 @@ def register(sub) -> None:
     s.add_argument("--via", choices=("stratus", "email"), help="default: the profile's setting")
     s.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
     s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=cmd_send, input_files=("file",))
+    add_yes_option(s)
+    add_operator_argument(s)
+    s.set_defaults(func=acting("send_lockbox")(cmd_send), input_files=("file",))
 
     m = lsub.add_parser("summary", help="print the summary sheet (totals per GL and batch, fingerprint)")
     m.add_argument("file", type=Path)
@@ -68,7 +74,8 @@ def register(sub) -> None:
     h.add_argument("file", type=Path)
     h.add_argument("--note", default="", help="how it was delivered")
     h.add_argument("--supervisor", help="supervisor operator ID for an override (PIN asked on the terminal)")
-    h.set_defaults(func=cmd_handed_over, input_files=("file",))
+    add_operator_argument(h)
+    h.set_defaults(func=acting("send_lockbox")(cmd_handed_over), input_files=("file",))
 
     f = lsub.add_parser("files", help="lockbox files built and released")
     f.add_argument("--json", action="store_true", help="print JSON")
@@ -98,17 +105,20 @@ def _service(args, services, gl_map_path: Path | None = None):
 
 
 def _supervisor(args, services):
-    """The supervisor named on the command line, after their PIN (asked on the terminal)."""
+    """The supervisor named on the command line, after their PIN ($BILLER_CONSOLE_SUPERVISOR_PIN,
+    else asked on the terminal) — the one PIN check, so wrong PINs count toward the lockout."""
     if not getattr(args, "supervisor", None):
         return None
     import getpass
+    import os
 
-    op = services.profile.operator(args.supervisor)
-    if op is None or op.role != "supervisor":
-        raise UserFacingError(f"{args.supervisor!r} is not a supervisor of profile {services.profile.name}")
-    if not op.check_pin(getpass.getpass(f"PIN for {op.name}: ")):
-        raise UserFacingError("Wrong PIN")
-    return op
+    pin = os.environ.get("BILLER_CONSOLE_SUPERVISOR_PIN")
+    if pin is None:
+        if not sys.stdin.isatty():
+            raise UserFacingError("No supervisor PIN: set BILLER_CONSOLE_SUPERVISOR_PIN or run on a terminal")
+        pin = getpass.getpass(f"PIN for {args.supervisor}: ")
+    return services.operators.approve(args.supervisor, pin, for_action="lockbox.override",
+                                      by=getattr(args, "operator", "") or "", path="override")
 
 
 def _problems(problems: list[Problem]) -> list[dict]:
@@ -170,7 +180,7 @@ def cmd_build(args) -> int:
             if preview.errors or not preview.items:
                 raise ValidationError(f"No lockbox file was written: {counted(len(preview.errors), 'problem')}",
                                       preview.errors)
-            result = svc.build(preview, out, overwrite=args.overwrite, progress=progress)
+            result = svc.build(preview, out, overwrite=args.overwrite, progress=progress, operator=args.operator)
     except (UserFacingError, OSError) as exc:
         extra = {"file": None, "source": args.payments.name}
         if preview is not None:
@@ -237,9 +247,15 @@ def cmd_send(args) -> int:
     try:
         services = _services(args)
         svc = _service(args, services)
+        via = args.via or svc.settings.send_via
+        c = svc.check(args.file)
+        if c.ok:  # an invalid file is refused by send itself, with its problems
+            confirm_or_exit(args, lockbox_outbound(services, Path(args.file).name, len(c.file.items), c.file.total,
+                                                   via), services.profile)
         override_by = _supervisor(args, services)
         with progress_bar(args) as progress:
-            outcome = svc.send(args.file, via=args.via, override_by=override_by, progress=progress)
+            outcome = svc.send(args.file, via=via, override_by=override_by, progress=progress,
+                               operator=args.operator)
     except (UserFacingError, OSError) as exc:
         return _fail(exc, args.json, {"file": str(args.file)})
     payload = {"ok": True, "file": str(outcome.path), "via": outcome.via, "fingerprint": outcome.fingerprint,
@@ -268,7 +284,8 @@ def cmd_handed_over(args) -> int:
     try:
         services = _services(args)
         svc = _service(args, services)
-        reg = svc.mark_handed_over(args.file, note=args.note, override_by=_supervisor(args, services))
+        reg = svc.mark_handed_over(args.file, note=args.note, override_by=_supervisor(args, services),
+                                   operator=args.operator)
     except (UserFacingError, OSError) as exc:
         return _fail(exc, False)
     print(f"{reg.name}: recorded as handed over ({reg.released_at})")

@@ -21,8 +21,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from console.cli.acting import acting, add_operator_argument
+from console.cli.confirm import add_yes_option, confirm_or_exit
 from console.cli.progress import progress_bar
 from console.errors import Cancelled, NotPermitted, Problem, UserFacingError, ValidationError
+from console.services.confirm import posting_outbound
 
 EXIT_OK, EXIT_INVALID, EXIT_UNFINISHED = 0, 1, 2
 
@@ -36,14 +39,16 @@ def register(sub) -> None:
     p.add_argument("--kind", required=True, choices=("payments", "rejects", "changes"), help="what the file holds")
     p.add_argument("--dry-run", action="store_true", help="check and show what would happen; journal nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_yes_option(p)
     p.add_argument("--override", action="store_true",
                    help="import a file that was imported before (needs --supervisor and their PIN)")
-    p.add_argument("--operator", default=os.environ.get("BILLER_CONSOLE_OPERATOR", ""),
-                   help="operator ID recorded in the journal and audit log (default: $BILLER_CONSOLE_OPERATOR)")
+    add_operator_argument(p)
     p.add_argument("--supervisor", help="supervisor ID approving --override (PIN from "
                                         "$BILLER_CONSOLE_SUPERVISOR_PIN or asked for)")
-    p.add_argument("--workers", type=int, default=1, help="parallel Caselle calls (default 1)")
-    p.set_defaults(func=cmd_post, input_files=("file",))
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel Caselle calls (default: the profile's caselle workers setting, 4)")
+    p.set_defaults(func=acting(lambda args: None if args.dry_run else ("import", "post"))(cmd_post),
+                   input_files=("file",))
 
 
 def _operator(args) -> str:
@@ -68,7 +73,8 @@ def _supervisor(args, services) -> str | None:
         if not sys.stdin.isatty():
             raise NotPermitted("no supervisor PIN: set BILLER_CONSOLE_SUPERVISOR_PIN or run interactively")
         pin = getpass.getpass(f"PIN for {args.supervisor}: ")
-    op = services.operators.approve(args.supervisor, pin, for_action="file.override", by=_operator(args))
+    op = services.operators.approve(args.supervisor, pin, for_action="file.override", by=_operator(args),
+                                    path="override")
     return op.operator_id
 
 
@@ -122,6 +128,8 @@ def _run(args, services, operator: str, out: dict) -> int:
         out.update(status="dry_run", planned=dict(planned), errors=[],
                    previously_imported=plan.already_imported.imported_at if plan.already_imported else None)
         return _emit(args, out, EXIT_OK)
+    confirm_or_exit(args, posting_outbound(services, out["file"] if args.fetch else Path(args.file).name, args.kind,
+                                           plan.records, plan.control_total), services.profile)
     if plan.already_imported is not None and not args.override:
         rec = plan.already_imported
         out["import"] = {"status": "already_imported", "first_imported_at": rec.imported_at,
@@ -138,7 +146,8 @@ def _run(args, services, operator: str, out: dict) -> int:
                              "added": res.added, "already_journaled": len(res.already_journaled)}
         except DuplicateFileError as exc:  # another console imported it a moment ago
             out["import"] = {"status": "already_imported", "added": 0, "message": str(exc)}
-    posting.workers = max(1, args.workers)
+    if args.workers is not None:
+        posting.workers = max(1, args.workers)
     with progress_bar(args) as progress:
         run = posting.post_pending(progress, operator=operator)
     entries = services.journal.entries(fingerprint=plan.fingerprint)

@@ -41,6 +41,7 @@ import sqlite3
 import threading
 import unicodedata
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -124,6 +125,9 @@ def _operation_name(query: str) -> str:
     if len(words) >= 2:
         return words[1].split("(")[0]
     return head[1].split("(")[0].split()[0] if len(head) > 1 and head[1].split() else "?"
+
+
+REFUND_CODE = "RFD"  # the reversal of a card receipt refunded after settlement
 
 
 class ApiError(GraphQLError):
@@ -510,8 +514,8 @@ class CaselleStore:
     def ach_reject(self, reference: str, return_code: str, reason: str, nsf_fee: Decimal | None,
                    by: str) -> tuple[sqlite3.Row, bool, sqlite3.Row | None]:
         code = return_code.strip().upper()
-        if not (len(code) == 3 and code[0] == "R" and code[1:].isdigit()):
-            raise ApiError("INVALID_INPUT", f"{return_code!r} is not an ACH return code (R01, R02, ...)")
+        if code != REFUND_CODE and not (len(code) == 3 and code[0] == "R" and code[1:].isdigit()):
+            raise ApiError("INVALID_INPUT", f"{return_code!r} is not an ACH return code (R01, R02, ...) or RFD")
         if nsf_fee is not None and nsf_fee < 0:
             raise ApiError("INVALID_INPUT", "the NSF fee cannot be negative")
         with self._write() as db:
@@ -526,8 +530,10 @@ class CaselleStore:
                 return row, True, adj
             if row["status"] == "VOIDED":
                 raise ApiError("RECEIPT_VOIDED", f"receipt {row['receipt_number']} is void; nothing to reverse")
-            if row["tender"] != "ACH":
-                raise ApiError("INVALID_INPUT", f"receipt {row['receipt_number']} was paid by {row['tender']}, not ACH")
+            # a returned paper check is reversed the same way; a card charge refunded after settlement (RFD) too
+            if row["tender"] not in ("ACH", "CHECK") and not (row["tender"] == "CARD" and code == REFUND_CODE):
+                raise ApiError("INVALID_INPUT",
+                               f"receipt {row['receipt_number']} was paid by {row['tender']}, not ACH or check")
             db.execute("UPDATE customers SET payments_cents = payments_cents - ? WHERE account_number = ?",
                        (row["amount_cents"], row["account_number"]))
             adj = None
@@ -839,6 +845,7 @@ class Faults:
     seed: int | None = None
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _injected: Counter = field(default_factory=Counter, repr=False, compare=False)
 
     def __post_init__(self):
         self.validate()
@@ -860,13 +867,17 @@ class Faults:
             return None
         with self._lock:
             r = self._rng.random()
-        if r < self.error_rate:
-            return "error"
-        if r < self.error_rate + self.timeout_rate:
-            return "timeout"
-        if r < self.error_rate + self.timeout_rate + self.drop_after_commit_rate:
-            return "drop"
-        return None
+            fault = ("error" if r < self.error_rate else
+                     "timeout" if r < self.error_rate + self.timeout_rate else
+                     "drop" if r < self.error_rate + self.timeout_rate + self.drop_after_commit_rate else None)
+            if fault:
+                self._injected[fault] += 1
+        return fault
+
+    def injected(self) -> dict[str, int]:
+        """How many faults of each kind were injected so far ("timeout": the stalls)."""
+        with self._lock:
+            return {k: self._injected.get(k, 0) for k in ("error", "timeout", "drop")}
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}

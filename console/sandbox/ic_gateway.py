@@ -53,7 +53,14 @@ from typing import Any
 
 from console.devices.sred import SwipeRejected, brand_of, parse_frame
 from console.sandbox import dukpt
-from console.sandbox.invoicecloud_server import HttpError, InvoiceCloudServer, Request, Response, route
+from console.sandbox.invoicecloud_server import (
+    HttpError,
+    InvoiceCloudServer,
+    Request,
+    Response,
+    extra_rows,
+    route,
+)
 
 BASE = r"/api/v1/gateway"
 MAX_AMOUNT = Decimal("99999.99")
@@ -86,6 +93,7 @@ class Transaction:
     voided_at: str = ""
     void_key: str = ""
     void_reason: str = ""
+    refunded: str = "0.00"  # the amount refunded after settlement
 
     def public(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("void_key",)}
@@ -99,6 +107,7 @@ class GatewayStore:
         self.by_key: dict[str, Transaction] = {}
         self.by_id: dict[str, Transaction] = {}
         self.ksn_keys: dict[str, str] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}  # idempotency key -> the refund
         self.stall_s = stall_s
         self.authorize_calls = 0
 
@@ -303,6 +312,48 @@ def _void(req: Request) -> Response:
                           "voided_at": txn.voided_at})
 
 
+@route("POST", BASE + r"/transactions/(?P<tid>[A-Za-z0-9-]{1,40})/refund")
+def _refund(req: Request) -> Response:
+    """A refund of a settled charge (a void is for the same day). Idempotent by key: the same key
+    answers the first refund; another request under a used key is refused (409)."""
+    store = store_of(req.server)
+    body = req.json() if isinstance(req.json(), dict) else {}
+    key = str(body.get("idempotency_key") or "")
+    if not 8 <= len(key) <= 100:
+        raise HttpError(400, "idempotency_key must be 8 to 100 characters")
+    amount = _amount(body.get("amount"))
+    with store.lock:
+        known = store.refunds.get(key)
+        if known is not None:
+            if known["transaction_id"] != req.match["tid"] or known["amount"] != str(amount):
+                return Response.json({"error": "this key was used for another refund", "code": "key_reused"}, 409)
+            return Response.json(known)
+        txn = store.by_id.get(req.match["tid"])
+        if txn is None:
+            return Response.json({"error": "no such transaction", "code": "not_found"}, 404)
+        if txn.status != "approved" or txn.voided:
+            return Response.json({"error": "only an approved, unvoided charge can be refunded",
+                                  "code": "not_refundable"}, 409)
+        if Decimal(txn.refunded) + amount > Decimal(txn.amount):
+            return Response.json({"error": f"refunds would exceed the charge of {txn.amount}",
+                                  "code": "over_refund"}, 409)
+        txn.refunded = str(Decimal(txn.refunded) + amount)
+        refund = {"refund_id": "RF" + store.new_id()[2:], "transaction_id": txn.transaction_id, "amount": str(amount),
+                  "idempotency_key": key, "reason": str(body.get("reason") or "")[:200], "refunded_at": _now()}
+        store.refunds[key] = refund
+    return Response.json(refund)
+
+
+@route("GET", BASE + r"/refunds")
+def _find_refund(req: Request) -> Response:
+    store = store_of(req.server)
+    with store.lock:
+        refund = store.refunds.get(req.query.get("idempotency_key", ""))
+    if refund is None:
+        return Response.json({"error": "no refund under this key", "code": "not_found"}, 404)
+    return Response.json(refund)
+
+
 @route("GET", r"/sandbox/gateway")
 def _settings(req: Request) -> Response:
     store = store_of(req.server)
@@ -322,3 +373,25 @@ def _change_settings(req: Request) -> Response:
             raise HttpError(400, "stall_s must be between 0 and 600")
         store.stall_s = value
     return Response.json({"stall_s": store.stall_s, **store.counts()})
+
+
+@extra_rows("payments")
+def counter_payment_rows(server) -> list[dict]:
+    """The counter's card payments in Invoice Cloud's payment export (in-person swipes go through
+    Invoice Cloud's biller portal): PaymentId is the gateway's transaction ID, so the console
+    recognises them as taken at the counter and never posts a second receipt."""
+    from console.sandbox.exports import UTILITY_INVOICE_TYPE
+
+    store = store_of(server)
+    with store.lock:
+        approved = [t for t in store.by_id.values() if t.status == "approved"]
+    rows = []
+    for t in approved:
+        at = dt.datetime.fromisoformat(t.created_at)
+        rows.append({"PaymentId": t.transaction_id, "ConfirmationNumber": t.auth_code or t.transaction_id,
+                     "AccountNumber": t.account, "InvoiceNumber": "", "InvoiceType": UTILITY_INVOICE_TYPE,
+                     "PayerName": "", "Tender": "CARD", "CardLast4": t.last4, "Amount": Decimal(t.amount),
+                     "ConvenienceFee": Decimal("0.00"), "PaymentDate": at.replace(tzinfo=None),
+                     "SettlementDate": at.date() + dt.timedelta(days=1),
+                     "Status": "VOIDED" if t.voided else "APPROVED"})
+    return rows

@@ -133,6 +133,18 @@ def _json_default(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- data routes
+#: kind -> functions (server) -> extra rows appended to that export (the card gateway adds the
+#: counter's card payments to the payments export, as Invoice Cloud's biller portal does).
+EXTRA_ROWS: dict[str, list[Callable[[Any], list[dict]]]] = {}
+
+
+def extra_rows(kind: str):
+    def register(fn: Callable[[Any], list[dict]]) -> Callable[[Any], list[dict]]:
+        EXTRA_ROWS.setdefault(kind, []).append(fn)
+        return fn
+    return register
+
+
 def _data(kind: str, default_count: int):
     def handler(req: Request) -> Response:
         count = req.int_arg("count", default_count)
@@ -141,6 +153,8 @@ def _data(kind: str, default_count: int):
         if kind == "payments" and req.query.get("receipts_only") in ("1", "true", "yes"):
             kw["receipts_only"] = True
         rows = exports.GENERATORS[kind](count, seed, **kw)
+        for more in EXTRA_ROWS.get(kind, ()):
+            rows = rows + more(req.server)
         fmt = req.query.get("format", "json").lower()
         if fmt == "csv":
             return Response.csv(exports.to_csv(kind, rows), f"{kind}-{seed}-{count}.csv")

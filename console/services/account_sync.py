@@ -64,6 +64,7 @@ from console.adapters.journal import (
 )
 from console.config import Profile
 from console.errors import Cancelled, UserFacingError
+from console.services.operators import require
 from console.services.posting import PostingService, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ class AccountSyncService:
                 cancel=None) -> tuple[int, int, list[str]]:
         """Journal Caselle's adjustments after the watermark, one page per transaction (the
         watermark moves with its page). Returns (adjustments read, entries added, their keys)."""
+        require(self.profile, operator, "account_sync", self.audit)
         found = added = 0
         keys: list[str] = []
         details: dict[str, Any] = {}
@@ -367,7 +369,7 @@ class AccountSyncService:
                 result.file = sent
             if self.via == "api":
                 _ = self.invoicecloud  # a missing URL or key stops here, before any entry is claimed
-                run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE])
+                run = self.runner.run_entries(progress, cancel, operator=operator, kinds=[BALANCE])
                 result.outcomes.update(run.outcomes)
                 result.aborted = run.aborted
                 result.cancelled = run.cancelled
@@ -509,9 +511,9 @@ class AccountSyncService:
         bound = set(json.loads(marker).get("keys", [])) if marker else set()
         keys = [k for k in keys if k not in bound]  # those go with the balance file being delivered
         _ = self.invoicecloud  # configuration problems stop here, before anything is reopened
-        self.runner.retry_entries(list(keys), operator)
+        self.runner.retry_entries(list(keys), operator, action="account_sync")
         result = SyncResult(via="api", watermark_before=self.watermark(), watermark_after=self.watermark())
-        run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[BALANCE], keys=list(keys))
+        run = self.runner.run_entries(progress, cancel, operator=operator, kinds=[BALANCE], keys=list(keys))
         result.outcomes.update(run.outcomes)
         result.aborted, result.cancelled = run.aborted, run.cancelled
         result.remaining = self.runner.pending_count([BALANCE], list(keys))

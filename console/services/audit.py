@@ -329,3 +329,20 @@ class AuditLog:
         if path is not None:
             Path(path).write_text(text, encoding="utf-8", newline="")
         return text
+
+
+def view_rows(audit: AuditLog, profile: Any, operator: Any, **filters: Any) -> list[AuditRow]:
+    """The audit rows for a person to read: ``operator`` must be allowed ``view_audit``."""
+    from console.services.operators import require
+
+    require(profile, operator, "view_audit", audit)
+    return audit.rows(**filters)
+
+
+def export_for(audit: AuditLog, profile: Any, operator: Any, path: Path) -> str:
+    """Export the audit log as CSV for a person: ``operator`` must be allowed ``view_audit``."""
+    from console.services.operators import require
+
+    require(profile, operator, "view_audit", audit)
+    audit.record(getattr(operator, "operator_id", str(operator)), "audit.export", Path(path).name)
+    return audit.export_csv(path)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from console.domain.wording import counted
-from console.errors import Cancelled, Problem, ValidationError
+from console.errors import Cancelled, NotPermitted, Problem, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,8 @@ class ConversionBuild:
 
 class ConversionService:
     def __init__(self, caselle, *, transfer=None, audit=None, outbox_dir: Path | None = None,
-                 today: Callable[[], dt.date] | None = None):
+                 today: Callable[[], dt.date] | None = None, profile=None):
+        self.profile = profile  # whose roles decide who may write and send (none: nobody may)
         self._caselle = caselle  # a client or a zero-argument factory
         self._transfer = transfer
         self.audit = audit
@@ -149,8 +150,16 @@ class ConversionService:
         return build_rows(self.customers(progress, cancel), effective_date=effective_date or self._today(),
                           include_final=include_final)
 
-    def write(self, build: ConversionBuild, path: Path) -> Path:
+    def _require(self, operator: str) -> None:
+        from console.services.operators import require
+
+        if self.profile is None:
+            raise NotPermitted("This conversion service has no profile to check who may build files")
+        require(self.profile, operator, "conversions", self.audit)
+
+    def write(self, build: ConversionBuild, path: Path, *, operator: str) -> Path:
         """Write a clean build atomically; a build with errors writes nothing."""
+        self._require(operator)
         if not build.ok:
             raise ValidationError(f"The conversion has {counted(len(build.errors), 'error')}: nothing was written", build.errors)
         from console.services.account_sync import write_atomically
@@ -177,6 +186,7 @@ class ConversionService:
     def send(self, path: Path, *, operator: str, override: bool = False, override_by=None,
              progress: ProgressFn | None = None, cancel=None):
         """Check the file, then send it through the transfer service like an invoice file."""
+        self._require(operator)
         result = self.check_file(path)
         sent = self.transfer.send_file(Path(path), kind=TRANSFER_KIND, operator=operator, override=override,
                                        override_by=override_by, expected_sha256=result.fingerprint or None,
@@ -237,4 +247,4 @@ def build_rows(customers, *, effective_date: dt.date | None, include_final: bool
 
 def build_conversion_service(services) -> ConversionService:
     return ConversionService(lambda: services.caselle, transfer=lambda: services.transfer, audit=services.audit,
-                             outbox_dir=services.paths.data_dir / "outbox" / "conversions")
+                             outbox_dir=services.paths.data_dir / "outbox" / "conversions", profile=services.profile)

@@ -171,10 +171,11 @@ class ConveyanceService:
         return int(self.journal.get_watermark(WATERMARK, "0") or 0)
 
     def require(self, operator: str) -> None:
-        """Sending changes to Invoice Cloud is the ``account_sync`` permission (a profile without
-        operators has no roles to check)."""
-        if self.operators is not None and self.profile.operators:
-            self.operators.require(operator, ACTION)
+        """Sending changes to Invoice Cloud is the ``account_sync`` action (``NotPermitted``
+        otherwise; a profile without operators lets only its set-up operator act)."""
+        from console.services.operators import require
+
+        require(self.profile, operator, ACTION, self.audit)
 
     # ---- reading Caselle
     def _pages(self, after: int, cancel):
@@ -262,7 +263,7 @@ class ConveyanceService:
             result.found, result.journaled = self.collect(operator, cancel)
             before = {e.key for e in self.journal.entries(kinds=[KIND], states=[DONE])}
             _ = self.invoicecloud  # a missing URL or key stops here, before any entry is claimed
-            run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[KIND])
+            run = self.runner.run_entries(progress, cancel, operator=operator, kinds=[KIND])
             result.outcomes.update(run.outcomes)
             result.aborted, result.cancelled = run.aborted, run.cancelled
             result.done = [Conveyance.from_entry(e) for e in self.journal.entries(kinds=[KIND], states=[DONE])
@@ -291,9 +292,9 @@ class ConveyanceService:
         if blocked:
             raise UserFacingError(f"A payment on {', '.join(map(str, blocked))} is not posted yet",
                                   hint="post it (Posting tab or `biller-console post`), then release the conveyance")
-        self.runner.retry_entries(list(keys), operator)
+        self.runner.retry_entries(list(keys), operator, action=ACTION)
         result = ConveyanceResult(watermark_before=self.watermark(), watermark_after=self.watermark())
-        run = self.runner.post_pending(progress, cancel, operator=operator, kinds=[KIND], keys=list(keys))
+        run = self.runner.run_entries(progress, cancel, operator=operator, kinds=[KIND], keys=list(keys))
         result.outcomes.update(run.outcomes)
         result.aborted, result.cancelled = run.aborted, run.cancelled
         result.done = [Conveyance.from_entry(e) for e in self.journal.entries(keys=list(keys)) if e.state == DONE]

@@ -42,7 +42,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +68,18 @@ from console.errors import (
     UserFacingError,
     ValidationError,
 )
+from console.services.counter_models import (  # noqa: F401 - re-exported: callers import them from here
+    AccountView,
+    AmountCheck,
+    AmountProblem,
+    CounterPayment,
+    PaymentResult,
+    ReceiptDocument,
+    ReconcileResult,
+    UsageBar,
+    VoidOutcome,
+)
+from console.services.operators import require
 
 log = logging.getLogger(__name__)
 
@@ -94,218 +106,6 @@ class PaymentUnconfirmed(RemoteError):
         self.key = key
 
 
-# --------------------------------------------------------------------------- view models
-@dataclass(frozen=True)
-class UsageBar:
-    period: str  # YYYY-MM
-    consumption: Decimal
-    unit: str
-    billed: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class AccountView:
-    """What the counter shows about an account, with the biller's rules applied."""
-
-    account_number: str
-    name: str
-    service_address: str
-    mail_address: str
-    phone: str
-    email: str
-    balance: Decimal
-    amount_due: Decimal
-    minimum_due: Decimal
-    due_date: dt.date | None
-    bill_expires: dt.date | None
-    bill_expired: bool  # expired AND the profile expires bills for payment
-    partial_allowed: bool  # the profile AND the account allow partial payments
-    autopay: bool
-    paperless: bool
-    adjustments: tuple = ()
-    usage: tuple[UsageBar, ...] = ()
-    status: str = ""
-    notices: tuple[str, ...] = ()
-
-    @property
-    def payable_due(self) -> Decimal:
-        """What a full payment is: the bill's amount due, or the balance once the bill expired."""
-        return self.balance if self.bill_expired else self.amount_due
-
-    @property
-    def suggested_amount(self) -> Decimal:
-        return max(self.payable_due, Decimal("0.00"))
-
-
-@dataclass(frozen=True)
-class AmountProblem:
-    rule: str
-    message: str
-    severity: str = "error"  # error | confirm | info
-
-
-@dataclass(frozen=True)
-class AmountCheck:
-    """The amount the cashier typed, judged by the biller's rules."""
-
-    text: str
-    amount: Decimal | None
-    kind: str = ""  # full | partial | overpayment | ""
-    problems: tuple[AmountProblem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.amount is not None and not any(p.severity == "error" for p in self.problems)
-
-    @property
-    def error(self) -> str:
-        return next((p.message for p in self.problems if p.severity == "error"), "")
-
-    @property
-    def needs_confirmation(self) -> str:
-        """A question to confirm before charging ("" when none)."""
-        return next((p.message for p in self.problems if p.severity == "confirm"), "") if self.ok else ""
-
-    @property
-    def message(self) -> str:
-        """The one line to show under the amount."""
-        for sev in ("error", "confirm", "info"):
-            for p in self.problems:
-                if p.severity == sev:
-                    return p.message
-        return ""
-
-
-@dataclass(frozen=True)
-class ReceiptDocument:
-    """Everything a printed counter receipt shows (masked card only)."""
-
-    biller: str
-    receipt_number: str  # Caselle's, "" while the receipt is queued
-    account_number: str
-    name: str
-    amount: Decimal
-    masked_pan: str
-    brand: str
-    auth_code: str
-    transaction_id: str
-    taken_at: dt.datetime  # local time
-    operator: str
-    operator_name: str
-    training: bool
-    status: str  # "Paid" | "Paid — receipt number to follow" | "VOIDED"
-    card_name: str = ""
-    tender: str = "CARD"
-    check_number: str = ""
-    tendered: Decimal | None = None
-    change: Decimal | None = None
-    virtual_site: str = ""  # the Invoice Cloud site the customer pays at (Settings → Invoice Cloud)
-
-    def lines(self) -> list[tuple[str, str]]:
-        rows = [("Receipt", self.receipt_number or "to follow (queued for Caselle)"),
-                ("Date", self.taken_at.strftime("%m/%d/%Y %I:%M %p")),
-                ("Account", self.account_number), ("Name", self.name),
-                ("Amount", format_money(self.amount))]
-        if self.tender == "CASH":
-            rows.append(("Paid by", "Cash"))
-            if self.tendered is not None:
-                rows.append(("Tendered", format_money(self.tendered)))
-                rows.append(("Change", format_money(self.change or Decimal("0.00"))))
-        elif self.tender == "CHECK":
-            rows.append(("Paid by", f"Check {self.check_number}".strip()))
-        else:
-            rows.append(("Card", f"{self.brand} {self.masked_pan}".strip()))
-            if self.card_name:
-                rows.append(("Cardholder", self.card_name))
-            rows += [("Auth code", self.auth_code), ("Transaction", self.transaction_id)]
-        rows.append(("Cashier", f"{self.operator_name} ({self.operator})" if self.operator_name else self.operator))
-        return rows
-
-
-@dataclass(frozen=True)
-class CounterPayment:
-    """One card payment taken at the counter (a row of today's list)."""
-
-    key: str
-    taken_at: dt.datetime  # local
-    account_number: str
-    name: str
-    amount: Decimal
-    masked_pan: str
-    brand: str
-    auth_code: str
-    transaction_id: str
-    receipt_number: str
-    operator: str
-    state: str  # posted | queued | review | declined | unconfirmed | not_charged | voided | void_pending
-    #             | receipt_voided (voided in Caselle by hand, the card charge stands)
-    detail: str = ""
-    card_name: str = ""
-    tender: str = "CARD"  # CARD | CASH | CHECK
-    check_number: str = ""
-    tendered: Decimal | None = None  # cash handed over
-    change: Decimal | None = None  # cash given back
-
-    STATE_LABELS = {"posted": "Posted", "queued": "Charged — receipt queued", "review": "Charged — needs review",
-                    "declined": "Declined", "unconfirmed": "Unconfirmed — checking", "not_charged": "Not charged",
-                    "voided": "Voided", "void_pending": "Void in progress",
-                    "receipt_voided": "Receipt voided — card charge stands"}
-
-    @property
-    def state_label(self) -> str:
-        return self.STATE_LABELS.get(self.state, self.state)
-
-    @property
-    def voidable(self) -> bool:
-        return self.state == "posted"
-
-    @property
-    def paid_by(self) -> str:
-        """How it was paid, masked: "Visa 4111********1111", "Cash", "Check 1042"."""
-        if self.tender == "CASH":
-            return "Cash"
-        if self.tender == "CHECK":
-            return f"Check {self.check_number}".strip()
-        return f"{self.brand} {self.masked_pan}".strip()
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    status: str  # posted | declined | queued | review
-    key: str
-    amount: Decimal
-    account_number: str
-    transaction_id: str = ""
-    auth_code: str = ""
-    masked_pan: str = ""
-    brand: str = ""
-    receipt_number: str = ""
-    reason: str = ""  # a decline's reason
-    message: str = ""  # what the cashier must know
-    payment: CounterPayment | None = None
-
-    @property
-    def charged(self) -> bool:
-        return self.status in ("posted", "queued", "review")
-
-
-@dataclass(frozen=True)
-class VoidOutcome:
-    receipt_number: str
-    transaction_id: str
-    caselle_state: str
-    card_state: str
-    message: str
-
-    @property
-    def complete(self) -> bool:
-        return self.caselle_state == DONE and self.card_state == DONE
-
-
-@dataclass
-class ReconcileResult:
-    resolved: dict[str, str] = field(default_factory=dict)  # key -> posted / declined / not_charged / voided
-    still_unconfirmed: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -356,7 +156,7 @@ def _local(iso: str) -> dt.datetime:
 
 # --------------------------------------------------------------------------- the service
 class CounterService:
-    def __init__(self, *, caselle, gateway, journal, posting, profile, audit=None, operators=None,
+    def __init__(self, *, caselle, gateway, journal, posting, profile, audit=None, operators=None, drawers=None,
                  today: Callable[[], dt.date] | None = None, post_wait_s: float = 20.0,
                  find_attempts: int = 3, find_pause_s: float = 0.5, max_sends: int = 2):
         self._caselle = caselle
@@ -366,6 +166,7 @@ class CounterService:
         self.profile = profile
         self.audit = audit
         self.operators = operators
+        self.drawers = drawers  # DrawerService: which open drawer a payment goes into (cash/check need one)
         self._today = today or dt.date.today
         self.post_wait_s = post_wait_s
         self.find_attempts = find_attempts
@@ -481,6 +282,7 @@ class CounterService:
         Raises ValidationError (amount rules; an overpayment not ``confirmed``), RemoteError
         (the gateway refused the request; nothing charged) or :class:`PaymentUnconfirmed` (the
         outcome is not known yet: do not take the payment again)."""
+        require(self.profile, operator, "take_payment", self.audit)
         def step(done: int, message: str) -> None:
             if progress is not None:
                 progress(done, 4, message)
@@ -499,6 +301,7 @@ class CounterService:
             raise Cancelled()
         amount = check.amount
         step(0, "checking earlier payments…")
+        drawer = self.drawer_for(operator, "CARD")
         self._resolve_earlier(account.account_number)
         key = new_key(self._today())
         payload = {
@@ -506,7 +309,7 @@ class CounterService:
             "masked_pan": card.masked_pan or "", "last4": card.last4 or "", "brand": card.brand or "",
             "card_name": card.name or "", "ksn": ksn_text(card.ksn), "serial": card.serial or "",
             "format": card.format, "operator": operator, "training": bool(self.profile.training),
-            "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "drawer": drawer,
         }
         self.journal.add_entry(NewEntry(key, CARD_AUTH, payload), operator=operator)
         owner = lease_owner_id()
@@ -550,6 +353,7 @@ class CounterService:
         """Cash or check at the counter: a receipt journal entry posted by the posting machinery
         (no gateway). Cash: ``tendered`` (when given) must cover the amount; the change is kept on
         the receipt. Check: the check number is required."""
+        require(self.profile, operator, "take_payment", self.audit)
         self._journal_ready()
         tender = (tender or "").upper()
         if tender not in ("CASH", "CHECK"):
@@ -569,6 +373,7 @@ class CounterService:
         if tender == "CHECK":
             number = self.check_check_number(check_number)
             extra = {"check_number": number}
+        drawer = self.drawer_for(operator, tender)
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         if progress is not None:
@@ -581,7 +386,8 @@ class CounterService:
                    "payer_name": account.name, "tender": tender, "card_last4": "", "amount": str(amount),
                    "convenience_fee": "0.00", "payment_date": taken.astimezone().date().isoformat(),
                    "settlement_date": "", "source": "counter", "name": account.name, "operator": operator,
-                   "training": bool(self.profile.training), "taken_at": taken.isoformat(timespec="seconds"), **extra}
+                   "training": bool(self.profile.training), "taken_at": taken.isoformat(timespec="seconds"),
+                   "drawer": drawer, **extra}
         self.journal.add_entry(NewEntry(key, RECEIPT, payload), operator=operator)
         self._audit(operator, f"counter.{tender.lower()}", account.account_number, amount=str(amount), key=key)
         if progress is not None:
@@ -590,6 +396,11 @@ class CounterService:
         if progress is not None:
             progress(3, 3, "done")
         return self._result_of(self.payment(key))
+
+    def drawer_for(self, operator: str, tender: str) -> str:
+        """The open drawer session a payment goes into ("" without a drawer service or, for a
+        card, without an open drawer). Cash and checks need one: NoOpenDrawer says so."""
+        return self.drawers.session_for_payment(operator, tender) if self.drawers is not None else ""
 
     @staticmethod
     def check_tendered(amount: Decimal, tendered: Decimal | str) -> Decimal:
@@ -689,7 +500,7 @@ class CounterService:
     def _post(self, transaction_id: str, operator: str, cancel=None) -> None:
         deadline = _Deadline(self.post_wait_s, cancel)
         try:
-            self.posting.post_pending(operator=operator, kinds=[RECEIPT], keys=[transaction_id], cancel=deadline)
+            self.posting.run_entries(operator=operator, kinds=[RECEIPT], keys=[transaction_id], cancel=deadline)
         except RemoteError as exc:  # the run could not even start (token…): the receipt stays queued
             log.warning("posting counter receipt %s: %s", transaction_id, exc)
 
@@ -760,7 +571,7 @@ class CounterService:
         if waiting:
             deadline = _Deadline(self.post_wait_s)
             try:
-                self.posting.post_pending(operator=operator or "system", kinds=[RECEIPT], keys=waiting,
+                self.posting.run_entries(operator=operator or "system", kinds=[RECEIPT], keys=waiting,
                                           cancel=deadline)
             except RemoteError as exc:
                 log.warning("posting queued counter receipts: %s", exc)
@@ -973,4 +784,4 @@ def build_counter_service(services) -> CounterService:
     """The composition root's counter service (gateway, journal and posting shared)."""
     return CounterService(caselle=lambda: services.caselle, gateway=lambda: services.gateway,
                           journal=services.journal, posting=services.posting, profile=services.profile,
-                          audit=services.audit, operators=services.operators)
+                          audit=services.audit, operators=services.operators, drawers=services.drawers)

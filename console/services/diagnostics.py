@@ -25,6 +25,7 @@ from console import __version__
 from console.config import API_VERSIONS, validate
 from console.domain.wording import agree, counted
 from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
+from console.formatting import format_date, format_datetime
 from console.services import diagnostics_journal
 from console.services.diagnostics_integration import (
     NOT_SUPPORTED_TITLE,
@@ -277,6 +278,7 @@ def check_profile(run: _Run) -> Check:
                      [str(p) for p in problems])
     kind = "built-in training profile" if profile.is_sandbox else "production profile"
     details = [f"{counted(len(profile.operators), 'operator')}", f"{counted(len(profile.gl_map), 'GL mapping')}"]
+    details += [f"GL mapping: item {code} → {account}" for code, account in sorted(profile.gl_map.items())[:50]]
     if not any(o.role == "supervisor" and o.pin_hash for o in profile.operators):
         return Check("profile", "Profile settings", WARN,
                      f"{profile.name!r} has no supervisor with a PIN: voids and overrides are refused",
@@ -363,7 +365,7 @@ def check_caselle_auth(run: _Run) -> Check:
         return Check("caselle_auth", title, PASS, "Signed in; the token has no expiry date",
                      details=["Non-expiring token (automatic authorization)"])
     left = p.token_expires - run.now
-    when = p.token_expires.astimezone(UTC).strftime("%Y-%m-%d")
+    when = format_date(p.token_expires)
     if left <= timedelta(0):
         return Check("caselle_auth", title, FAIL, f"The Caselle token expired on {when}",
                      "Create a new token in Caselle (third-party access) and enter it in Settings")
@@ -411,7 +413,7 @@ def check_clock(run: _Run) -> Check:
     local = run.now
     if p.server_date is None:
         return Check("clock", title, WARN if not run.services.profile.is_sandbox else PASS,
-                     f"Local time {local.astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}; the server's time is not "
+                     f"Local time {format_datetime(local, seconds=True)}; the server's time is not "
                      "available to compare", "Check the PC's clock is synchronised (Windows Time / NTP)")
     skew = (local - p.server_date).total_seconds()
     where = f"{abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} Caselle Connect"
@@ -503,7 +505,7 @@ def _ksn_stats(path: Path) -> list[str]:
         return []
 
     def when(ts: float) -> str:
-        return datetime.fromtimestamp(ts, UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+        return format_datetime(datetime.fromtimestamp(ts, UTC))
 
     shown = ", ".join(f"{serial or 'no serial (keyed)'}: {n}" for serial, n in readers[:5])
     more = " …" if len(readers) > 5 else ""
@@ -621,10 +623,15 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
 )
 
 
-def run_checks(services, *, progress=None, cancel=None, now: datetime | None = None,
+def run_checks(services, *, operator, progress=None, cancel=None, now: datetime | None = None,
                caselle_probe: Callable[[], CaselleProbe] | None = None, thorough: bool = False) -> DiagnosticsReport:
-    """Run every check in order; a check that crashes is reported as failed, never raised."""
+    """Run every check in order; a check that crashes is reported as failed, never raised.
+    ``operator`` must be allowed ``diagnostics`` (the command line's ``diagnose`` runs as
+    ``operators.COMMAND_LINE_READ_ONLY``); ``thorough`` adds SQLite's full ``integrity_check``."""
     from console.errors import Cancelled
+    from console.services.operators import require
+
+    require(services.profile, operator, "diagnostics", getattr(services, "audit", None))
 
     started = time.monotonic()
     started_at = datetime.now(UTC)

@@ -46,6 +46,7 @@ from console.errors import (
     UserFacingError,
     ValidationError,
 )
+from console.formatting import format_datetime
 from console.lockbox.format import (
     FileHeader,
     LockboxFile,
@@ -68,6 +69,13 @@ from console.lockbox.registry import (
     now_iso,
 )
 from console.lockbox.summary import GlTotal, Summary, summarize, summary_text, write_summary_pdf
+from console.services.gl_mapping import (  # noqa: F401 - re-exported: the Lockbox tab and tests use them
+    AUDIT_GL_MAP,
+    require_supervisor,
+    sandbox_gl_map_file,
+    save_profile_gl_map,
+    stored_gl_map,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +91,6 @@ AUDIT_BUILD = "lockbox.build"
 AUDIT_SEND = "lockbox.send"
 AUDIT_HANDED_OVER = "lockbox.handed_over"
 AUDIT_DUPLICATE_OVERRIDE = "lockbox.duplicate_override"
-AUDIT_GL_MAP = "lockbox.gl_map"
 EMAIL_KIND = "lockbox.email"
 
 
@@ -329,20 +336,16 @@ def _operator_name() -> str:
         return "cli"
 
 
-def require_supervisor(who: Any, action: str) -> str:
-    if who is None or getattr(who, "role", "") != "supervisor":
-        raise NotPermitted(f"{action} needs a supervisor", hint="a supervisor must confirm with their PIN")
-    return str(getattr(who, "operator_id", ""))
-
-
 class LockboxService:
     """Plain service; the Lockbox tab and ``biller-console lockbox`` both call it."""
 
     def __init__(self, settings: LockboxSettings, registry: LockboxRegistry, *, journal: Any = None,
                  audit: Any = None, transfer: Callable[[], Any] | None = None,
                  mailer: Callable[[], Any] | None = None, sender: str = "",
-                 clock: Callable[[], datetime] = datetime.now, layout: FixedLayout | None = None):
+                 clock: Callable[[], datetime] = datetime.now, layout: FixedLayout | None = None,
+                 profile: Any = None):
         self.settings = settings
+        self.profile = profile  # whose roles decide who may build and send (none: nobody may)
         self.registry = registry
         self.journal = journal
         self.audit = audit
@@ -351,6 +354,13 @@ class LockboxService:
         self.sender = sender
         self.clock = clock
         self.layout = layout or load_lockbox_layout(settings.layout)
+
+    def _require(self, operator: str, action: str) -> None:
+        from console.services.operators import require
+
+        if self.profile is None:
+            raise NotPermitted("This lockbox service has no profile to check who may build and send")
+        require(self.profile, operator, action, self.audit)
 
     # -- audit
     def _audit(self, operator: str, action: str, subject: str, **details: Any) -> None:
@@ -509,6 +519,7 @@ class LockboxService:
     def build(self, preview: LockboxPreview, out_path: Path, *, operator: str = "", overwrite: bool = False,
               created: datetime | None = None, progress: ProgressFn | None = None, cancel=None) -> BuildResult:
         """Write the file (atomically, verified by reading it back) and register it. Nothing on error."""
+        self._require(operator, "build_lockbox")
         if preview.errors:
             raise ValidationError(f"The lockbox file cannot be built: {counted(len(preview.errors), 'problem')}",
                                   preview.errors)
@@ -608,13 +619,14 @@ class LockboxService:
         """Send a built file through Stratus (SFTP) or by e-mail, exactly once per channel."""
         via = via or self.settings.send_via
         operator = operator or _operator_name()
+        self._require(operator, "send_lockbox")
         c, _ = self._prepare_release(path, operator, override_by)
         reg = self.registry.file(c.file.fingerprint)
         if reg is not None and reg.released:
             if override_by is None:  # any second delivery, whatever the channel, may be imported twice
                 how = {SENT: "sent through Stratus", EMAILED: "e-mailed", HANDED_OVER: "handed over"}[reg.status]
                 raise AlreadyReleased(
-                    f"{c.path.name} was already {how} on {(reg.released_at or '')[:16].replace('T', ' ')} UTC by "
+                    f"{c.path.name} was already {how} on {format_datetime(reg.released_at)} by "
                     f"{reg.released_by}", hint="a supervisor may override to send it again")
             require_supervisor(override_by, "Sending a lockbox file again")
         if via == "stratus":
@@ -637,6 +649,7 @@ class LockboxService:
                          override_by: Any = None) -> RegisteredFile:
         """Record that the file left the console another way (USB stick, manual upload)."""
         operator = operator or _operator_name()
+        self._require(operator, "send_lockbox")
         c, _ = self._prepare_release(path, operator, override_by)
         current = self.registry.file(c.file.fingerprint)
         if current is not None and current.released:
@@ -879,47 +892,9 @@ def write_sandbox_payments(path: Path, profile: Any, *, count: int = 48, day: da
 
 # ---- composition --------------------------------------------------------------------------
 
-def sandbox_gl_map_file(paths: Any) -> Path:
-    """The sandbox profile is built in (read-only): its GL map edits are kept here instead."""
-    return Path(paths.sandbox_dir) / "lockbox-gl-map.csv"
-
-
 def profile_gl_map(profile: Any, paths: Any) -> GlMap:
-    if getattr(profile, "is_sandbox", False):
-        f = sandbox_gl_map_file(paths)
-        if f.exists():
-            try:
-                return load_gl_map_csv(f, GlFormat(str(profile.get("lockbox_gl_format") or "")))
-            except ValidationError:
-                log.warning("the sandbox GL map %s is not valid; using the built-in one", f)
-    return GlMap(dict(profile.gl_map), source=f"profile {profile.name}")
-
-
-def save_profile_gl_map(profile: Any, paths: Any, gl_map: GlMap, *, operator: Any, audit: Any = None) -> Any:
-    """Store an edited GL map in the profile (supervisor only); returns the updated profile."""
-    from dataclasses import replace
-
-    who = require_supervisor(operator, "Changing the GL mapping")
-    fmt = GlFormat(str(profile.get("lockbox_gl_format") or ""))
-    problems = gl_map.problems(fmt)
-    if problems:
-        raise ValidationError("The GL mapping has problems; nothing was saved", problems)
-    before = dict(profile.gl_map)
-    if getattr(profile, "is_sandbox", False):
-        f = sandbox_gl_map_file(paths)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        save_gl_map_csv(f, gl_map)
-        updated = replace(profile, gl_map=dict(gl_map.accounts))
-    else:
-        from console.config import ProfileStore
-
-        updated = replace(profile, gl_map=dict(gl_map.accounts))
-        ProfileStore(paths).save(updated)
-    if audit is not None:
-        changed = sorted(k for k in set(before) | set(gl_map.accounts) if before.get(k) != gl_map.accounts.get(k))
-        audit.record(who, AUDIT_GL_MAP, profile.name, changed={k: [before.get(k), gl_map.accounts.get(k)]
-                                                                for k in changed[:100]})
-    return updated
+    """The stored GL mapping (``console.services.gl_mapping``: one store for every view)."""
+    return stored_gl_map(profile, paths)
 
 
 def build_lockbox_service(services: Any, *, gl_map: GlMap | None = None) -> LockboxService:
@@ -951,7 +926,7 @@ def build_lockbox_service(services: Any, *, gl_map: GlMap | None = None) -> Lock
 
     sender = str(profile.get("smtp_sender") or "") or ("clerk@sandbox.test" if profile.is_sandbox else "")
     return LockboxService(settings, SqliteLockboxRegistry(paths.journal_file), journal=journal, audit=audit,
-                          transfer=transfer, mailer=mailer, sender=sender)
+                          transfer=transfer, mailer=mailer, sender=sender, profile=profile)
 
 
 def smtp_settings(profile: Any, secrets: Any, endpoints: dict[str, Any] | None) -> Any:

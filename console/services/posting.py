@@ -92,6 +92,9 @@ from console.errors import (
     UnsupportedVersionError,
     ValidationError,
 )
+from console.services.operators import can, refusal, require
+from console.services.posting_run import ClaimLoop
+from console.services.posting_run import RunAborted as _Abort
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +226,7 @@ class RunResult:
     aborted: str = ""  # why the run stopped early (remote unreachable, auth …)
     batches_closed: list[str] = field(default_factory=list)
     remaining: int = 0  # entries still pending / in flight for the kinds run
+    spare_workers: int = 0  # workers started while calls stalled (see posting_run)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -241,10 +245,6 @@ class RetryPolicy:
     def delay(self, attempts: int) -> float:
         d = min(self.cap_s, self.base_s * (2 ** max(0, attempts - 1)))
         return d * (0.5 + random.random() / 2)
-
-
-class _Abort(Exception):
-    """Stop the whole run (auth refused, remote unreachable)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -317,7 +317,8 @@ class PostingService:
 
     def __init__(self, journal: Journal, caselle: CasellePort | Callable[[], CasellePort], profile: Profile,
                  audit=None, *, retry: RetryPolicy | None = None, lease_s: float | None = None,
-                 workers: int = 1, today: Callable[[], dt.date] | None = None, inbox_dir: Path | None = None,
+                 workers: int | None = None, today: Callable[[], dt.date] | None = None,
+                 inbox_dir: Path | None = None,
                  chunk: int = 64):
         self.journal = journal
         self.inbox_dir = inbox_dir
@@ -328,14 +329,20 @@ class PostingService:
         timeout = float(profile.get("caselle_timeout_s") or 20)
         # long enough for a reconciliation query with its retries plus one send, renewed per chunk
         self.lease_s = lease_s if lease_s is not None else max(300.0, 10 * timeout)
-        self.workers = max(1, int(workers))
+        #: parallel workers (default: the profile's ``caselle_workers``): a call that stalls until
+        #: its timeout holds one worker, not the run
+        self.workers = max(1, int(workers if workers is not None else profile.get("caselle_workers") or 1))
+        #: a call running longer than this counts as stalled and a spare worker starts (None: a
+        #: quarter of the timeout, see posting_run.stall_after)
+        self.stall_s: float | None = None
         #: entries claimed per transaction; their outcomes are recorded per chunk too (a crash
         #: in between only means those entries are reconciled — asked for — before any re-send)
         self.chunk = chunk
         self._local = threading.local()
         self._today = today or dt.date.today
-        self._batch_lock = threading.Lock()
+        self._batch_lock = threading.Lock()  # guards the two dicts below, never held over a call
         self._batch_for: dict[dt.date, dt.date] = {}
+        self._day_locks: dict[dt.date, threading.Lock] = {}  # one batch date opened by one worker at a time
         #: handlers for entry kinds journaled by other services (see :meth:`register_handler`)
         self._handlers: dict[str, Callable[[Entry, str, str], str]] = {}
         #: the remote named in run-level messages (account sync's runs say "Invoice Cloud")
@@ -412,13 +419,15 @@ class PostingService:
     def import_plan(self, plan: Plan, operator: str, *, override: bool = False,
                     approver: str | None = None) -> ImportResult:
         """Journal a previewed plan (one transaction). ``override`` re-imports a known file and
-        needs a supervisor: ``approver`` (already authenticated) or the operator's own role."""
+        needs a supervisor: ``approver`` (already authenticated) or the operator's own role.
+        The operator's role must allow ``import``."""
+        require(self.profile, operator, "import", self.audit)
         if self.preflight is not None:
             self.preflight()
         if override:
             who = approver or operator
             op = self.profile.operator(who)
-            if op is None or op.role != "supervisor":
+            if op is None or op.role != "supervisor" or not can(self.profile, op, "override"):
                 raise NotPermitted("Importing a file a second time needs a supervisor's approval",
                                    hint="ask a supervisor to approve the override with their PIN")
             if self.audit is not None:
@@ -499,9 +508,13 @@ class PostingService:
             else:
                 key, kind, action = pid, RECEIPT, "post receipt"
             keyed.append((line, key, kind, action, payload, amount))
-        existing = self._existing([k for _, k, *_ in keyed])
+        existing = self._existing([k for _, k, *_ in keyed] + [p["payment_id"] for *_, p, _a in keyed])
         for line, key, kind, action, payload, amount in keyed:
             old = existing.get(key)
+            counter = existing.get(payload["payment_id"])
+            if counter is not None and counter.payload.get("source") == "counter":
+                rows.append(self._counter_row(line, key, kind, payload, amount, counter))
+                continue
             if old is not None and (old.payload.get("amount") != payload["amount"]
                                     or old.payload.get("account") != payload["account"]):
                 problems.append(Problem(line, "PaymentId", "payment_id_conflict",
@@ -516,6 +529,16 @@ class PostingService:
                                 old.outcome if old else "", detail))
             entries.append(NewEntry(key, kind, payload, line=line))
         return rows, entries, problems, {}
+
+    @staticmethod
+    def _counter_row(line, key, kind, payload, amount, counter: Entry) -> PlanRow:
+        """A payment Invoice Cloud exports that was taken at the counter (its card charge went
+        through Invoice Cloud): the counter posted it (and voids it) already; nothing is journaled."""
+        receipt = counter.payload.get("receipt_number") or counter.remote_ref
+        what = "void taken at the counter" if kind == VOID else "taken at the counter"
+        return PlanRow(line, key, kind, what, payload["account"], amount, payload["tender"],
+                       payload["payment_date"][:10], REPORTED, "taken_at_counter",
+                       f"taken at the counter (receipt {receipt or 'queued'}): never a second receipt")
 
     def _gate_rejects(self) -> None:
         version = str(self.profile.get("caselle_api_version"))
@@ -605,119 +628,45 @@ class PostingService:
         return int(c.get(PENDING, 0) + c.get(IN_FLIGHT, 0))
 
     def post_pending(self, progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
-                     operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
+                     operator: str, kinds: Sequence[str] = POSTED_KINDS,
                      keys: Sequence[str] | None = None) -> RunResult:
-        """Claim and execute every due entry (of ``kinds``; of ``keys`` when given). Resumable."""
+        """Post every due entry (of ``kinds``; of ``keys`` when given): the protected action
+        ``post``, so ``operator``'s role must allow it (``NotPermitted`` before anything runs)."""
+        require(self.profile, operator, "post", self.audit)
+        return self.run_entries(progress, cancel, operator=operator, kinds=kinds, keys=keys)
+
+    def run_entries(self, progress: ProgressFn | None = None, cancel: CancelFlag | None = None, *,
+                    operator: str = "", kinds: Sequence[str] = POSTED_KINDS,
+                    keys: Sequence[str] | None = None) -> RunResult:
+        """The engine: claim and execute every due entry (of ``kinds``; of ``keys`` when given).
+        Resumable; the workers and their pace under stalls: :mod:`console.services.posting_run`.
+        Callers have checked the operator's action (a counter payment, a void, a balance update,
+        ``post_pending``) before journaling what this runs."""
         if self.preflight is not None:
             self.preflight()
         result = RunResult()
         self.journal.recover_dead_leases()
         total = self.pending_count(kinds, keys)
-        owner = lease_owner_id()
-        lock = threading.Lock()
-        state = {"consecutive_network": 0, "done": 0, "abort": ""}
         started = time.monotonic()
         with self._batch_lock:
             self._batch_for = {}
 
         def report(message: str = "") -> None:
             if progress is not None:
-                progress(state["done"], total, message)
+                progress(result.processed, total, message)
 
-        def worker() -> None:
-            wait_started: float | None = None
-            while True:
-                if state["abort"] or (cancel is not None and cancel.is_set()):
-                    return
-                claimed = self.journal.claim(owner, kinds, limit=self.chunk, lease_s=self.lease_s, keys=keys)
-                if not claimed:
-                    due = self.journal.next_due(kinds, keys)
-                    if due is None:
-                        # entries still in flight (another worker or another console): wait for them,
-                        # so the run ends with their outcome known (or their lease expired)
-                        if not self.journal.counts(kinds=kinds).get(IN_FLIGHT):
-                            return
-                        self.journal.recover_dead_leases()
-                        due = time.time() + 0.1
-                    if wait_started is None:
-                        wait_started = time.monotonic()
-                    if time.monotonic() - wait_started > self.retry.max_wait_s:
-                        return
-                    pause = min(max(0.0, due - time.time()), 0.25)
-                    _sleep(pause, cancel)
-                    continue
-                wait_started = None
-                claimed_at = time.monotonic()
-                self._local.ops = []
-                try:
-                    for i, entry in enumerate(claimed):
-                        if state["abort"] or (cancel is not None and cancel.is_set()):
-                            for rest in claimed[i:]:
-                                self._record(("unclaim", rest.key, owner))
-                            break
-                        if time.monotonic() - claimed_at > self.lease_s / 3:
-                            self._flush(owner, operator)  # keep the record short, and the leases fresh
-                            for rest in claimed[i:]:
-                                self.journal.renew(rest.key, owner, self.lease_s)
-                            claimed_at = time.monotonic()
-                        try:
-                            outcome = self._execute(entry, owner, operator)
-                        except _Abort as exc:
-                            with lock:
-                                state["abort"] = state["abort"] or str(exc)
-                            for rest in claimed[i + 1:]:
-                                self._record(("unclaim", rest.key, owner))
-                            break
-                        except BaseException as exc:
-                            # a bug or an interruption: this entry may have been sent (reconcile it
-                            # next time); the rest of the chunk certainly was not
-                            self._record(("release", entry.key, owner, 0.0, f"interrupted: {type(exc).__name__}"))
-                            for rest in claimed[i + 1:]:
-                                self._record(("unclaim", rest.key, owner))
-                            raise
-                        with lock:
-                            if outcome == "retry":
-                                state["consecutive_network"] += 1
-                                if state["consecutive_network"] >= self.retry.max_consecutive_network:
-                                    state["abort"] = f"{self.remote_name} did not answer (many attempts in a " \
-                                                     "row); the run stopped and will resume where it left off"
-                            else:
-                                state["consecutive_network"] = 0
-                                result.outcomes[outcome] += 1
-                                result.processed += 1
-                                state["done"] += 1
-                            msg = f"{entry.key}: {outcome}"
-                        report(msg)
-                finally:
-                    self._flush(owner, operator)
-                    self._local.ops = None
-                if state["abort"]:
-                    return
+        def count(entry: Entry, outcome: str) -> None:
+            if outcome != "retry":
+                result.outcomes[outcome] += 1
+                result.processed += 1
 
+        loop = ClaimLoop(self, owner=lease_owner_id(), kinds=kinds, keys=keys, operator=operator, cancel=cancel,
+                         total=total, on_outcome=count, report=report, stall_s=self.stall_s)
         report("posting…")
-        if self.workers == 1:
-            worker()
-        else:
-            failures: list[BaseException] = []
-
-            def guarded() -> None:
-                try:
-                    worker()
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-                    with lock:
-                        failures.append(exc)
-                        state["abort"] = state["abort"] or f"{type(exc).__name__}: {exc}"
-
-            threads = [threading.Thread(target=guarded, name=f"posting-{i}", daemon=True)
-                       for i in range(self.workers)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if failures:
-                raise failures[0]
+        loop.run()
+        result.spare_workers = loop.spares_started
         result.cancelled = bool(cancel is not None and cancel.is_set())
-        result.aborted = state["abort"]
+        result.aborted = loop.abort
         if not result.aborted and any(k in POSTED_KINDS for k in kinds):
             try:
                 result.batches_closed = self.auto_close_batches(operator=operator)
@@ -1020,12 +969,13 @@ class PostingService:
             return "this profile has no operators yet: a supervisor must add them in Settings first"
         if op is None:
             return f"{operator or 'nobody'} is not signed in as an operator of this profile"
-        if op.role == "supervisor":
+        if can(self.profile, op, "void_any"):
             return ""
         created_by = str((receipt.extra or {}).get("createdBy") or "")
         same_day = receipt.receipt_date == self._today()
-        if op.role in ("cashier", "clerk") and self.profile.get("biller_cashier_voids_own_same_day") \
-                and created_by == operator and same_day:
+        if not can(self.profile, op, "void_own_same_day"):
+            return refusal(self.profile, op, "void_own_same_day")
+        if self.profile.get("biller_cashier_voids_own_same_day") and created_by == operator and same_day:
             return ""
         if created_by != operator:
             return f"receipt {receipt.receipt_number} was taken by {created_by or 'someone else'}"
@@ -1065,7 +1015,7 @@ class PostingService:
                    "account": receipt.account_number, "amount": str(receipt.amount), "tender": receipt.tender,
                    "reason_code": reason_code, "comment": comment, "approved_by": approver}
         self.journal.add_entry(NewEntry(key, MANUAL_VOID, payload), operator=operator)
-        self.post_pending(operator=operator, kinds=[MANUAL_VOID], keys=[key])
+        self.run_entries(operator=operator, kinds=[MANUAL_VOID], keys=[key])
         entry = self.journal.get(key)
         if self.audit is not None:
             self.audit.record(operator, "receipt.void", receipt.receipt_number, reference=receipt.reference,
@@ -1074,27 +1024,37 @@ class PostingService:
         return entry  # type: ignore[return-value]
 
     def _approve(self, pin: str, supervisor_id: str | None, operator: str, receipt: Receipt, operators) -> str:
-        from console.services.operators import OperatorService
+        """The approving supervisor's ID, checked by the one PIN check (persistent lockout).
+        Without an ID, the profile's only supervisor is meant; with several, the ID is needed."""
+        from console.services.operators import OperatorService, SignInError
 
-        svc = operators or OperatorService(self.profile, self.audit)
-        candidates = [supervisor_id] if supervisor_id else [o.operator_id for o in self.profile.operators
-                                                             if o.role == "supervisor"]
-        for sid in candidates:
-            op = self.profile.operator(sid)
-            if op is not None and op.role == "supervisor" and op.check_pin(pin):
-                svc.approve(sid, pin, for_action=f"receipt.void {receipt.receipt_number}", by=operator)
-                return sid
-        if self.audit is not None:
-            self.audit.record(operator, "receipt.void_refused", receipt.receipt_number, why="wrong supervisor PIN")
-        raise NotPermitted("The supervisor PIN is wrong")
+        svc = operators or OperatorService(self.profile, self.audit, failures=self.journal)
+        sid = (supervisor_id or "").strip()
+        if not sid:
+            sups = [o.operator_id for o in self.profile.operators if o.role == "supervisor"]
+            if len(sups) != 1:
+                raise NotPermitted("Enter the approving supervisor's ID and PIN",
+                                   hint="this profile has several supervisors")
+            sid = sups[0]
+        try:
+            svc.approve(sid, pin, for_action=f"receipt.void {receipt.receipt_number}", by=operator,
+                        action="void_any")
+        except SignInError as exc:
+            if self.audit is not None:
+                self.audit.record(operator, "receipt.void_refused", receipt.receipt_number,
+                                  why="wrong supervisor PIN")
+            locked = exc.message.startswith("Too many")
+            raise SignInError(exc.message if locked else "The supervisor PIN is wrong", hint=exc.hint) from exc
+        return sid
 
     # ================================================================== batches
     def ensure_batch(self, pay_date: dt.date) -> dt.date:
         """The batch date a receipt for ``pay_date`` goes to: that date's batch (opened when
         needed) or, when it is closed, today's. Remembered for the run (a batch closed behind
         our back shows up as BATCH_CLOSED on create_receipt, which forgets it)."""
-        with self._batch_lock:
-            cached = self._batch_for.get(pay_date)
+        with self._day_lock(pay_date):  # a stalled open of one date holds only that date's receipts
+            with self._batch_lock:
+                cached = self._batch_for.get(pay_date)
             if cached is not None:
                 return cached
             key = f"batch:open:{pay_date.isoformat()}"
@@ -1111,9 +1071,15 @@ class PostingService:
                     raise err
                 else:
                     log.info("batch for %s is closed; posting into today's batch", pay_date)
-                    result = self.ensure_batch_locked_today()
-            self._batch_for[pay_date] = result
+                    with self._day_lock(self._today()):  # always after another date's lock: no cycle
+                        result = self.ensure_batch_locked_today()
+            with self._batch_lock:
+                self._batch_for[pay_date] = result
             return result
+
+    def _day_lock(self, day: dt.date) -> threading.Lock:
+        with self._batch_lock:
+            return self._day_locks.setdefault(day, threading.Lock())
 
     def _forget_batch(self, pay_date: dt.date, batch_date: dt.date) -> None:
         with self._batch_lock:
@@ -1255,8 +1221,10 @@ class PostingService:
         return closed
 
     # ================================================================== operator actions
-    def retry_entries(self, keys: Sequence[str], operator: str) -> int:
-        """Put rejected / needs-review entries back to pending (they are reconciled first)."""
+    def retry_entries(self, keys: Sequence[str], operator: str, *, action: str = "post") -> int:
+        """Put rejected / needs-review entries back to pending (they are reconciled first);
+        ``action`` is what retrying them does (``post``; ``account_sync`` for balance updates)."""
+        require(self.profile, operator, action, self.audit)
         n = self.journal.reopen(keys, operator=operator)
         if self.audit is not None and n:
             self.audit.record(operator, "posting.retry", "", keys=list(keys)[:50], count=n)
@@ -1265,6 +1233,7 @@ class PostingService:
     def resolve_review(self, key: str, operator: str, *, resolution: str, note: str = "") -> None:
         """A person decided about a needs-review entry: "done" (it is right in Caselle) or
         "rejected" (it must not be posted)."""
+        require(self.profile, operator, "resolve_review", self.audit)
         entry = self.journal.get(key)
         if entry is None or entry.state != NEEDS_REVIEW:
             raise ValidationError(f"{key} is not waiting for review")
@@ -1350,15 +1319,6 @@ def _holds(detail: CustomerDetail, fld: str, new: str) -> bool:
     if fld == "EMAIL":
         return (detail.email or "").strip().casefold() == new.strip().casefold()
     return False
-
-
-def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
-    if seconds <= 0:
-        return
-    if cancel is not None and hasattr(cancel, "wait"):
-        cancel.wait(seconds)  # type: ignore[attr-defined]
-    else:
-        time.sleep(seconds)
 
 
 def raise_if_cancelled(cancel: CancelFlag | None) -> None:

@@ -62,17 +62,21 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return redact(text, secrets)
 
 
-def build_support_bundle(services, target: Path, *, report=None, progress=None,
+def build_support_bundle(services, target: Path, *, operator, report=None, progress=None,
                          max_log_bytes: int = MAX_LOG_BYTES) -> Path:
-    """Write the bundle zip to ``target`` (atomically) and return its path."""
+    """Write the bundle zip to ``target`` (atomically) and return its path; ``operator`` must be
+    allowed ``support_bundle``."""
     from console.services.diagnostics import environment, run_checks
+    from console.services.operators import require
+
+    require(services.profile, operator, "support_bundle", getattr(services, "audit", None))
 
     target = Path(target)
     secrets = [v for v in services.secrets.known_values() if v]
     if progress:
         progress(0, 4, "diagnostics")
     if report is None:
-        report = run_checks(services)
+        report = run_checks(services, operator=operator)
     members: dict[str, str] = {}
     members["diagnostics.json"] = json.dumps(report.as_dict(), indent=2, default=str)
     if progress:

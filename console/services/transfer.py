@@ -46,8 +46,10 @@ from console.adapters.transfer import DeliveryStatus, RemoteFile, Transfer, Tran
 from console.config import Operator, Profile
 from console.domain.wording import agree, counted
 from console.errors import AuthError, Cancelled, NetworkError, NotPermitted, RemoteError, UserFacingError
+from console.formatting import format_datetime
 from console.paths import Paths
 from console.secrets import TRANSFER_KEY_PASSPHRASE, TRANSFER_PASSWORD, SecretStore
+from console.services.operators import require_send
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,9 @@ class AlreadySent(UserFacingError):
 
     def __init__(self, name: str, previous: Entry):
         p = previous.payload
-        when = (previous.updated_at or "")[:19].replace("T", " ")
+        when = format_datetime(previous.updated_at) if previous.updated_at else "an unknown date"
         super().__init__(
-            f"{name} was already sent on {when} UTC by {previous.operator or 'unknown'} "
+            f"{name} was already sent on {when} by {previous.operator or 'unknown'} "
             f"to {p.get('remote_path', '?')}",
             hint="a supervisor may override to send it again",
         )
@@ -204,6 +206,7 @@ class TransferService:
     audit: Any = None  # console.services.audit.AuditLog (record(operator, action, subject, **details))
     folders: dict[str, str] = field(default_factory=dict)  # kind -> remote folder
     owner: str = field(default_factory=lease_owner_id)
+    profile: Any = None  # whose roles decide who may send what (operators.SEND_ACTIONS); none = nobody
 
     # ---- helpers
     @property
@@ -273,6 +276,7 @@ class TransferService:
         ``not_attempted``; sending the same batch again reconciles). Progress is in bytes over
         the whole batch.
         """
+        require_send(self.profile, operator, kind, self.audit)
         items = [(Path(p[0]), p[1]) if isinstance(p, tuple) else (Path(p), None) for p in paths]
         plain = [path for path, _name in items]
         batch = BatchResult()
@@ -619,6 +623,7 @@ class TransferSession:
                   expected_sha256: str | None = None, progress: ProgressFn | None = None,
                   cancel: tx.CancelFlag | None = None) -> SendResult:
         svc = self.service
+        require_send(svc.profile, operator, kind, svc.audit)
         plan = svc._plan(local_path, remote_folder, kind=kind, override=override, override_by=override_by,
                          final_name=final_name, progress=progress, cancel=cancel)
         if expected_sha256 and expected_sha256.lower() != plan.sha256:
@@ -755,7 +760,7 @@ def build_transfer_service(profile: Profile, secrets: SecretStore, paths: Paths,
                            endpoints: dict[str, Any] | None = None, audit: Any = None) -> TransferService:
     settings = settings_for_profile(profile, secrets, paths, endpoints)
     return TransferService(transfer_factory=lambda: tx.open_transfer(settings), settings=settings,
-                           journal=journal, audit=audit, folders=folders_for_profile(profile))
+                           journal=journal, audit=audit, folders=folders_for_profile(profile), profile=profile)
 
 
 def diagnostic_check(services: Any) -> Any:

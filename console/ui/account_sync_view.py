@@ -41,12 +41,14 @@ from PySide6.QtWidgets import (
 
 from console.domain.money import format_money
 from console.domain.wording import agree, counted
+from console.formatting import format_datetime
 from console.services.account_sync import OUTCOME_LABELS, BalanceUpdate, HistoryRow, SyncResult
 from console.services.conversions import ConversionBuild, ConversionRow
 from console.ui.context import UiContext
 from console.ui.conveyance_view import ConveyanceView
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.role_gate import RoleGate
 from console.ui.table_model import ListTableModel
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,7 @@ class PendingModel(_RowsModel):
         if col == self.ACCOUNT:
             return r.account
         if col == self.ADJUSTED:
-            return r.adjusted_at.astimezone().strftime("%m/%d/%Y %H:%M")
+            return format_datetime(r.adjusted_at)
         if col == self.AMOUNT:
             return _money(r.amount)
         if col == self.REASON:
@@ -282,7 +284,7 @@ class AccountSyncView(QWidget):
         self.check_button.clicked.connect(self.check)
         self.sync_button = QPushButton("Sync now")
         self.sync_button.setToolTip("Send every pending balance update to Invoice Cloud, exactly once")
-        self.sync_button.clicked.connect(self.sync)
+        self.sync_button.clicked.connect(self._on_sync_button_clicked)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -356,7 +358,7 @@ class AccountSyncView(QWidget):
         self.save_button.clicked.connect(self._on_save_clicked)
         self.send_button = QPushButton("Send to Invoice Cloud")
         self.send_button.setEnabled(False)
-        self.send_button.clicked.connect(self.send_conversion)
+        self.send_button.clicked.connect(self._on_send_button_clicked)
         self.conversion_summary = QLabel("Build the conversion file from Caselle's customers: paperless, AutoPay "
                                          "and registration, one row per account.")
         self.conversion_summary.setWordWrap(True)
@@ -388,8 +390,14 @@ class AccountSyncView(QWidget):
         self.pages.addTab(conversion_page, "Data conversion")
         self.conveyance_view = ConveyanceView(ctx)
         self.pages.addTab(self.conveyance_view, "Conveyances")
+        self.gate = RoleGate(ctx, self)
+        for button, action in ((self.sync_button, "account_sync"), (self.retry_button, "account_sync"),
+                               (self.build_button, "conversions"), (self.save_button, "conversions"),
+                               (self.send_button, "conversions")):
+            self.gate.guard(button, action)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.gate.banner)
         layout.addWidget(self.pages)
         self._show_mode()
         self._apply_permissions()
@@ -410,17 +418,13 @@ class AccountSyncView(QWidget):
                                 else "Sends one balance file by Stratus / SFTP")
 
     def _apply_permissions(self) -> None:
-        for button, action in ((self.sync_button, "post"), (self.retry_button, "retry"),
-                               (self.build_button, "import"), (self.send_button, "import")):
-            if not self.ctx.can(action):
-                button.setEnabled(False)
-                button.setToolTip(f"Your role ({self.ctx.role}) may not do this")
+        self.gate.apply()
 
     def _busy(self, busy: bool, label: str = "") -> None:
         for b in (self.check_button, self.sync_button, self.retry_button, self.build_button):
-            b.setEnabled(not busy)
-        self.save_button.setEnabled(not busy and self.build is not None and self.build.ok)
-        self.send_button.setEnabled(not busy and self.saved_path is not None)
+            self.gate.enable(b, not busy)
+        self.gate.enable(self.save_button, not busy and self.build is not None and self.build.ok)
+        self.gate.enable(self.send_button, not busy and self.saved_path is not None)
         self.cancel_button.setEnabled(busy)
         self.progress.setVisible(busy)
         if busy:
@@ -475,6 +479,7 @@ class AccountSyncView(QWidget):
     def check(self, *, quiet: bool = False) -> Operation:
         svc = self.sync_service
         self._checked_once = True
+        self.summary.setText("Reading adjustments from Caselle…")  # an old error does not outlive a new check
         op = self._run(lambda op: svc.preview(op.progress, op.cancel_event), "Reading adjustments from Caselle…",
                        self._show_pending, cancellable=True, quiet=quiet)
         return op
@@ -489,6 +494,27 @@ class AccountSyncView(QWidget):
         self.pending_label.setText(text if rows else "No balance updates waiting")
         self.summary.setText(f"{counted(len(rows), 'adjustment')} waiting: Sync now sends each to Invoice Cloud exactly once."
                              if rows else "Nothing to send: Invoice Cloud has every Caselle adjustment.")
+
+    def _on_sync_button_clicked(self) -> None:
+        """Balance updates leave the office: confirm the waiting ones (count, total, where) first."""
+        from console.services.confirm import account_sync_outbound
+        from console.ui import confirm_dialog
+
+        rows = [r for r in self.pending_model.rows if not r.problem]
+        total = sum((r.amount for r in rows), Decimal("0.00"))
+        via = str(self.ctx.profile.get("sync_adjustments_via") or "api")
+        confirm_dialog.ask_to_send(self, account_sync_outbound(self.ctx.services, len(rows), total, via),
+                                   self.ctx.profile, self.sync, send_text="Sync now")
+
+    def _on_send_button_clicked(self) -> None:
+        if self.saved_path is None or self.build is None:
+            return
+        from console.services.confirm import conversion_outbound
+        from console.ui import confirm_dialog
+
+        confirm_dialog.ask_to_send(self, conversion_outbound(self.ctx.services, self.saved_path.name,
+                                                             len(self.build.rows)),
+                                   self.ctx.profile, self.send_conversion)
 
     def sync(self) -> Operation:
         svc = self.sync_service
@@ -576,7 +602,7 @@ class AccountSyncView(QWidget):
         if build.warnings:
             text += f" {counted(len(build.warnings), 'warning')}."
         self.conversion_summary.setText(text)
-        self.save_button.setEnabled(build.ok and self.ctx.can("import"))
+        self.gate.enable(self.save_button, build.ok)
         self.send_button.setEnabled(False)
 
     def _on_problem_activated(self, item: QListWidgetItem) -> None:
@@ -600,10 +626,11 @@ class AccountSyncView(QWidget):
 
         def saved(written: Path) -> None:
             self.saved_path = written
-            self.send_button.setEnabled(self.ctx.can("import"))
+            self.gate.enable(self.send_button)
             self.conversion_summary.setText(f"Saved {written}. Send it to Invoice Cloud when ready.")
 
-        return self._run(lambda op: svc.write(build, path), "Saving the conversion file…", saved)
+        operator = self.operator_id
+        return self._run(lambda op: svc.write(build, path, operator=operator), "Saving the conversion file…", saved)
 
     def send_conversion(self) -> Operation | None:
         if self.saved_path is None:

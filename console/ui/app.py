@@ -222,6 +222,9 @@ def run_gui(args) -> int:
     from console.ui.focus_keeper import FocusKeeper
 
     keeper = FocusKeeper.install(app)  # a closed dialog gives the keyboard back (no window manager)
+    from console.ui.screen_fit import install_screen_fitter
+
+    fitter = install_screen_fitter(app)  # no dialog opens larger than the screen (1024×768 offices)
     try:
         controller.services = controller.load_services(getattr(args, "profile", None))
         log.info("console %s starting on profile %s", _version(), controller.services.profile.name)
@@ -241,6 +244,7 @@ def run_gui(args) -> int:
             capture.remove_installed(app)
         keeper.remove()
         keeper.setParent(None)
+        app.removeEventFilter(fitter)
         uninstall_hooks()
         collector.uninstall()  # the workers are done: automatic collection as before
 

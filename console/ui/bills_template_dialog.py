@@ -30,11 +30,12 @@ from PySide6.QtWidgets import (
 
 from console.bills.authoring import SamplePage, build_template, evaluate, load_sample_page, suggest_pattern
 from console.bills.template import CONTINUATIONS, BillTemplate
-from console.errors import ValidationError
+from console.errors import NotPermitted, ValidationError
 from console.ui.bills_page_canvas import PageCanvas
 from console.ui.bills_preview import PagePicture, render_pages
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.screen_fit import fit_to_screen
 
 RENDER_WIDTH = 1100  # pixels of the page image the clerk draws on
 OK_STYLE = "color: #166534; font-weight: bold"
@@ -62,8 +63,10 @@ class TemplateDialog(QDialog):
 
     def __init__(self, sample_pdf: Path | str, template: BillTemplate | None = None,
                  parent: QWidget | None = None, *, start_dir: Path | None = None, page: int = 1,
-                 page_count: int | None = None):
+                 page_count: int | None = None, acting=None):
         super().__init__(parent)
+        # (profile, operator, audit) of who saves: the service refuses a role without edit_bill_templates
+        self._acting = acting
         self.setWindowTitle("Bill template – draw around the account number")
         self.setObjectName("bill-template-dialog")
         self.sample_pdf = Path(sample_pdf)
@@ -152,7 +155,7 @@ class TemplateDialog(QDialog):
         self.test_button.clicked.connect(self.test_on_batch)
         if template is not None:
             self.canvas.set_region(template.region)
-        self.resize(1080, 800)
+        fit_to_screen(self, 1080, 800)  # at 1024×768 (or 1366×768) its buttons stay on screen
         self._load_page(self.page_spin.value())
 
     # ---- page loading
@@ -237,7 +240,16 @@ class TemplateDialog(QDialog):
             self._set_saving(False)
             show_error(self, exc)
 
-        self._ops["save"] = op = Operation(self, lambda _op: template.save(path), label=f"Saving {path.name}…") \
+        profile, operator, audit = self._acting or (None, None, None)
+
+        def work(_op) -> Path:
+            from console.bills.service import save_template
+
+            if profile is None:
+                raise NotPermitted("Saving a bill template needs a signed-in operator")
+            return save_template(template, path, profile=profile, operator=operator, audit=audit)
+
+        self._ops["save"] = op = Operation(self, work, label=f"Saving {path.name}…") \
             .success(saved).failure(failed).run()
         return op
 

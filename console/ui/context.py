@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -53,6 +54,11 @@ class UiContext:
     operator: Operator | None = None
     status_sink: Callable[[str, int], None] | None = None
     settings: QSettings | None = field(default=None, repr=False)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone(), repr=False)
+
+    def now(self) -> datetime:
+        """The current local time (tests inject ``clock``)."""
+        return self.clock()
 
     @property
     def profile(self) -> Profile:
@@ -75,7 +81,9 @@ class UiContext:
         the services check again). A profile without operators has no roles to show."""
         if not self.profile.operators or self.operator is None:
             return True
-        return self.services.operators.can(self.operator, action)
+        from console.services.operators import can
+
+        return can(self.profile, self.operator, action)
 
     def status(self, message: str, timeout_ms: int = 6000) -> None:
         """Show a short message in the main window's status bar (no-op without a window)."""

@@ -28,6 +28,7 @@ from console.services.conveyance import OUTCOME_LABELS, Conveyance, ConveyanceRe
 from console.ui.context import UiContext
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.role_gate import RoleGate
 from console.ui.table_model import ListTableModel
 
 RowRole = Qt.ItemDataRole.UserRole + 1
@@ -109,14 +110,15 @@ class ConveyanceView(QWidget):
         for b in (self.check_button, self.send_button, self.release_button):
             row.addWidget(b)
         row.addStretch(1)
+        self.gate = RoleGate(ctx, self)
+        for b in (self.send_button, self.release_button):
+            self.gate.guard(b, "account_sync")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(row)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        if not ctx.can("account_sync"):
-            for b in (self.send_button, self.release_button):
-                b.setEnabled(False)
-                b.setToolTip(f"Your role ({ctx.role}) may not do this")
+        self.gate.apply()
 
     @property
     def service(self):

@@ -36,6 +36,7 @@ from console.config import Operator
 from console.domain.wording import counted
 from console.errors import Problem, UserFacingError
 from console.lockbox.glmap import GlFormat, GlMap, check_entry, load_gl_map_csv, save_gl_map_csv
+from console.services.gl_mapping import IMPORT_PREFIX
 from console.ui.operations import Operation
 
 ApproveFn = Callable[[str, str], Operator]
@@ -161,6 +162,7 @@ class GlMapDialog(QDialog):
         self._unlock = unlock
         self._working: Operation | None = None  # an import or a save under way
         self.saved: GlMap | None = None
+        self._source = "GL mapping"  # "import <file>" once a file replaced the table
         self.format_label = QLabel(f"GL account format: <b>{gl_format.describe()}</b> "
                                    "(N a digit, A a letter, X either; e.g. 10-4100-000)", self)
         self.lock_label = QLabel("Only a supervisor can change the GL mapping.", self)
@@ -254,7 +256,8 @@ class GlMapDialog(QDialog):
         return out
 
     def gl_map(self) -> GlMap:
-        return GlMap({code: gl for _, code, gl in self.entries()}, source="GL mapping")
+        """The table's mapping; after an import it says so (``import <file>``: audited as an import)."""
+        return GlMap({code: gl for _, code, gl in self.entries()}, source=self._source)
 
     def problems(self) -> list[str]:
         out = []
@@ -336,6 +339,7 @@ class GlMapDialog(QDialog):
         return op.run()
 
     def _show_imported(self, path: Path, m: GlMap) -> None:
+        self._source = IMPORT_PREFIX + path.name
         before = {code: account for _row, code, account in self.entries() if code}
         self.table.blockSignals(True)
         self.table.setRowCount(0)

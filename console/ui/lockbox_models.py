@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from console.domain.money import format_money
+from console.formatting import format_date
 from console.lockbox.format import LockboxFile
 from console.services.lockbox import DUPLICATE, INCLUDED, INVALID, UNMAPPED, VOIDED, LockboxPreview
 
@@ -70,7 +71,7 @@ def rows_from_preview(preview: LockboxPreview) -> list[ItemRow]:
         line=x.payment.line, payment_id=x.payment.payment_id, confirmation=x.payment.confirmation,
         account=x.payment.account, item_code=x.payment.invoice_type, gl_account=x.gl_account,
         payer=x.payment.payer_name, amount=x.payment.amount,
-        deposit=x.payment.deposit_date.strftime("%m/%d/%Y") if x.payment.deposit_date else "",
+        deposit=format_date(x.payment.deposit_date) if x.payment.deposit_date else "",
         batch_item=_position(preview, x), status=x.status, note=x.note,
     ) for x in preview.lines]
 
@@ -87,7 +88,7 @@ def rows_from_file(file: LockboxFile) -> list[ItemRow]:
     return [ItemRow(
         line=i.line, payment_id=i.payment_id, confirmation=i.confirmation, account=i.reference,
         item_code=i.item_code, gl_account=i.gl_account, payer=i.payer_name, amount=i.amount,
-        deposit=dates[i.batch].strftime("%m/%d/%Y") if dates.get(i.batch) else "",
+        deposit=format_date(dates[i.batch]) if dates.get(i.batch) else "",
         batch_item=f"{i.batch}/{i.item}", status="file", note=i.memo,
     ) for i in file.items]
 
@@ -237,7 +238,7 @@ def batch_rows(batches) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     for b in batches:
         count = getattr(b, "items", None)
         count = b.item_count if not isinstance(count, int) else count
-        rows.append((str(b.number), b.deposit_date.strftime("%m/%d/%Y") if b.deposit_date else "",
+        rows.append((str(b.number), format_date(b.deposit_date) if b.deposit_date else "",
                      f"{count:,}", format_money(b.total)))
     total_items = sum(int(r[2].replace(",", "")) for r in rows)
     return rows, ("Total", "", f"{total_items:,}", format_money(sum((b.total for b in batches), Decimal("0.00"))))

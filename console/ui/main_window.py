@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSizePolicy,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -36,7 +37,8 @@ from console.ui.context import UiContext
 from console.ui.elided_label import ElidedLabel
 from console.ui.errors import describe_error
 from console.ui.operations import Operation, tracker
-from console.ui.tabs import TABS
+from console.ui.screen_fit import clamp_to_screen, fit_to_screen
+from console.ui.tabs import TABS, home_tab
 
 log = logging.getLogger(__name__)
 
@@ -234,13 +236,10 @@ class MainWindow(QMainWindow):
         self.setObjectName("main-window")
         self._state = ctx.ui_state("main_window")
         self._restored = False
-        profile = ctx.profile
-        title = f"{APP_TITLE} — {profile.name}"
-        if ctx.operator:
-            title += f" — {ctx.operator.name}"
-        self.setWindowTitle(f"TRAINING — {title}" if ctx.training else title)
+        self._set_title()
 
         central = QWidget()
+        central.setObjectName("window-content")
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -259,7 +258,13 @@ class MainWindow(QMainWindow):
         for title_, target, text in TABS:
             self.tabs.addTab(_TabHost(title_, target, text), title_)
         lay.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
+        from console.ui.lock_screen import LockScreen
+
+        self.pages = QStackedWidget()  # the content, or the lock screen that covers it
+        self.pages.addWidget(central)
+        self.lock_screen = LockScreen(ctx.training)
+        self.pages.addWidget(self.lock_screen)
+        self.setCentralWidget(self.pages)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
         self._build_status_bar()
@@ -273,12 +278,15 @@ class MainWindow(QMainWindow):
         self.idle_lock = None
         self.journal_status = None  # the GuardStatus of the start check, once it ran
         self.lock_dialog = None
+        self.help_window = None
         self._focus_before_lock: QWidget | None = None
+        self._hidden_by_lock: list = []
+        self._disabled_by_lock: list = []
         if ctx.operator is not None and idle_lock_ms:
             from console.ui.signin_dialog import IdleLock
 
             self.idle_lock = IdleLock(self, idle_lock_ms)
-            self.idle_lock.idle.connect(self.lock)
+            self.idle_lock.idle.connect(self._on_idle_lock_idle)
 
         self._connection_timer = QTimer(self)
         self._connection_timer.setInterval(CONNECTION_RECHECK_MS)
@@ -287,6 +295,13 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(FIRST_CHECK_DELAY_MS, self.check_connection)
             QTimer.singleShot(FIRST_CHECK_DELAY_MS, self.check_journal)
             self._connection_timer.start()
+
+    def _set_title(self, *, locked: bool = False) -> None:
+        ctx = self.ctx
+        title = f"Console locked — {APP_TITLE}" if locked else f"{APP_TITLE} — {ctx.profile.name}"
+        if ctx.operator and not locked:
+            title += f" — {ctx.operator.name}"
+        self.setWindowTitle(f"TRAINING — {title}" if ctx.training else title)
 
     # ---- layout -----------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -301,10 +316,13 @@ class MainWindow(QMainWindow):
             self.training_badge.setStyleSheet(TRAINING_STYLE + "border-radius:3px; padding:1px 6px;")
             sb.addPermanentWidget(self.training_badge)
         self.profile_label = self._status_label("status-profile", f"Profile: {self.ctx.profile.name}")
+        if self.ctx.training:  # the badge says it (the sandbox profile): room for the messages at 1024×768
+            self.profile_label.setVisible(False)
+            self.training_badge.setToolTip(f"Profile {self.ctx.profile.name}: training, demo data only")
         self.caselle_label = self._status_label("status-caselle", "Caselle: checking…")
         op = self.ctx.operator
-        self.operator_label = self._status_label(
-            "status-operator", f"Operator: {op.name} ({op.role})" if op else "Operator: —")
+        self.operator_label = self._status_label("status-operator", f"{op.name} ({op.role})" if op else "No operator")
+        self.operator_label.setToolTip("The operator signed in")
         for w in (self.profile_label, self.caselle_label, self.operator_label):
             sb.addPermanentWidget(w)
 
@@ -330,7 +348,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.lock_action = QAction("&Lock the console", self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
-        self.lock_action.triggered.connect(self.lock)
+        self.lock_action.triggered.connect(self._on_lock_action_triggered)
         file_menu.addAction(self.lock_action)
         self.sign_out_action = QAction("Sign &out", self)
         self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
@@ -358,8 +376,18 @@ class MainWindow(QMainWindow):
         view_menu.addAction(recheck)
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.help_action = QAction("&Help for this tab", self)
+        self.help_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents)
+                                     if not QKeySequence(QKeySequence.StandardKey.HelpContents).isEmpty()
+                                     else QKeySequence("F1"))
+        self.help_action.triggered.connect(self.show_help)
+        help_menu.addAction(self.help_action)
+        if self.ctx.training:
+            cards = QAction("&Training cards…", self)
+            cards.triggered.connect(self.show_training_cards)
+            help_menu.addAction(cards)
         diagnostics = QAction("&Diagnostics", self)
-        diagnostics.setShortcut(QKeySequence("F1"))
+        diagnostics.setShortcut(QKeySequence("Ctrl+Shift+D"))
         diagnostics.triggered.connect(lambda: self.tabs.setCurrentIndex(self.tab_index("Diagnostics")))
         help_menu.addAction(diagnostics)
         logs = QAction("Open the &log folder", self)
@@ -418,8 +446,9 @@ class MainWindow(QMainWindow):
     def _on_tabs_current_changed(self, index: int) -> None:
         if not self._restoring:  # the restored tab is built after the first paint (_on_first_exposed)
             self._ensure_current_tab()
-        if index >= 0:
+        if index >= 0 and not self._restoring:
             self._state.set_value("last_tab", self.tabs.tabText(index))
+            self._state.set_value("last_operator", self.ctx.operator_id)
 
     # ---- state ----------------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -427,16 +456,21 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self._restored = self.restoreGeometry(geometry)
         if not self._restored:
-            self.resize(1180, 760)
-        last = self._state.value("last_tab")
-        if last:
-            i = self.tab_index(str(last))
-            if i >= 0:
-                self.tabs.setCurrentIndex(i)
+            fit_to_screen(self, 1180, 760)  # first start: the window fits a 1024×768 screen
+        else:
+            clamp_to_screen(self)
+        # the same operator comes back to where they were; another lands on their role's home tab
+        last = self._state.value("last_tab") if self._state.value("last_operator") == self.ctx.operator_id else None
+        i = self.tab_index(str(last)) if last else -1
+        if i < 0:
+            i = self.tab_index(home_tab(self.ctx.role))
+        if i >= 0:
+            self.tabs.setCurrentIndex(i)
 
     def save_state(self) -> None:
         self._state.set_value("geometry", self.saveGeometry())
         self._state.set_value("last_tab", self.tabs.tabText(self.tabs.currentIndex()))
+        self._state.set_value("last_operator", self.ctx.operator_id)
         self._state.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
@@ -511,33 +545,99 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    # ---- idle lock --------------------------------------------------------------------
-    def lock(self) -> None:
-        """Cover the console until the operator's PIN is entered again (background work goes on)."""
+    # ---- lock -------------------------------------------------------------------------
+    def _on_idle_lock_idle(self) -> None:
+        self.lock("idle")
+
+    def _on_lock_action_triggered(self) -> None:
+        self.lock("manual")
+
+    def lock(self, reason: str = "idle") -> None:
+        """Cover the whole window until the operator's (or a supervisor's) PIN is entered; no
+        customer data stays visible. Background work goes on."""
         if self.lock_dialog is not None or self.ctx.operator is None:
             return
+        from console.formatting import format_time
+        from console.ui.lock_screen import disable_actions, hide_owned_windows
         from console.ui.signin_dialog import LockDialog
 
-        log.info("console locked after inactivity (operator %s)", self.ctx.operator_id)
+        log.info("console locked (%s) for operator %s", reason, self.ctx.operator_id)
+        self._audit("console.lock", self.ctx.operator_id, reason=reason)
         if self.idle_lock is not None:
             self.idle_lock.pause()
-        dlg = LockDialog(self.ctx.services, self.ctx.operator, self)
+        dlg = LockDialog(self.ctx.services, self.ctx.operator, reason=reason, locked_at=format_time(self.ctx.now()))
         dlg.sign_out.connect(self.sign_out_requested)
         dlg.accepted.connect(self._on_unlocked)
         self.lock_dialog = dlg
-        self._focus_before_lock = self.focusWidget()  # disabling the tabs takes it away
+        self._focus_before_lock = self.focusWidget()  # hiding the tabs takes it away
+        self._hidden_by_lock = hide_owned_windows(self)
+        self._disabled_by_lock = disable_actions(self)
         self.tabs.setEnabled(False)
         self.menuBar().setEnabled(False)
-        dlg.open()
+        self.statusBar().clearMessage()
+        self.statusBar().setVisible(False)
+        self.pages.setCurrentWidget(self.lock_screen)
+        self.lock_screen.set_dialog(dlg)
+        self._set_title(locked=True)
 
     def _on_unlocked(self) -> None:
-        log.info("console unlocked by %s", self.ctx.operator_id)
+        from console.ui.lock_screen import enable_actions, show_again
+
+        dlg = self.lock_dialog
+        by = dlg.unlocked_by if dlg is not None else None
         self.lock_dialog = None
+        if by is not None and by.operator_id != self.ctx.operator_id:
+            self.take_over(by)
+        log.info("console unlocked by %s", self.ctx.operator_id)
+        self.pages.setCurrentIndex(0)
+        self._set_title()
+        self.statusBar().setVisible(True)
         self.tabs.setEnabled(True)
         self.menuBar().setEnabled(True)
+        enable_actions(self._disabled_by_lock)
+        show_again(self._hidden_by_lock)
+        self._disabled_by_lock, self._hidden_by_lock = [], []
+        if dlg is not None:
+            dlg.hide()  # deleted when the next lock replaces it
         self._restore_focus_after_lock()
         if self.idle_lock is not None:
             self.idle_lock.resume()
+
+    def take_over(self, operator) -> None:
+        """A supervisor unlocked the console: from now on they are the operator acting."""
+        log.info("operator %s takes over from %s", operator.operator_id, self.ctx.operator_id)
+        self._audit("console.take_over", self.ctx.operator_id, by=operator.operator_id)
+        self.ctx.operator = operator
+        self.ctx.services.operator_id = operator.operator_id
+        self.operator_label.setText(f"{operator.name} ({operator.role})")
+
+    def _audit(self, action: str, subject: str, **details) -> None:
+        """An audit row written on a worker (the journal is SQLite: never on the GUI thread)."""
+        audit, operator_id = self.ctx.services.audit, self.ctx.operator_id
+
+        def work(_op):
+            audit.record(operator_id, action, subject, **details)
+
+        Operation(self, work).failure(lambda exc: log.warning("audit %s not written: %s", action, exc)).run()
+
+    # ---- help -----------------------------------------------------------------------------
+    def show_help(self) -> None:
+        """F1: the help of the current tab, in its own window (not modal)."""
+        from console.ui.help_window import HelpWindow, topic_for_tab
+
+        if self.help_window is None or not shiboken6.isValid(self.help_window):
+            self.help_window = HelpWindow(self)
+        self.help_window.show_topic(topic_for_tab(self.tabs.tabText(self.tabs.currentIndex())))
+        self.help_window.show()
+        self.help_window.raise_()
+
+    def show_training_cards(self) -> None:
+        """Help › Training cards (sandbox only): test cards that the sandbox approves."""
+        from console.ui.training_cards import TrainingCardsDialog
+
+        dlg = TrainingCardsDialog(self.ctx, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
 
     def _restore_focus_after_lock(self) -> None:
         """Back where the operator was, so the tab's own keys (F2, F5) work at once."""

@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from console.domain.money import format_money
 from console.domain.wording import counted
+from console.formatting import format_date, format_datetime
 from console.services.posting import PlanRow
 from console.ui.table_model import ListTableModel
 
@@ -201,11 +202,27 @@ def totals_text(model: PostingRowsModel) -> str:
     return "\n".join(lines) or "No rows"
 
 
+#: What each kind of registered file is, in the clerk's words (the journal's kinds are codes).
+FILE_KINDS = {
+    "payments": "Payments", "rejects": "ACH rejects", "changes": "Change log",
+    "adjustments": "Caselle adjustments (balance updates)",
+    "transfer.invoices": "Invoice file (sent)", "transfer.bills": "Bill image (sent)",
+    "transfer.lockbox": "Lockbox file (sent by Stratus)", "transfer.balances": "Balance file (sent)",
+    "lockbox.email": "Lockbox file (e-mailed)",
+}
+SENT_FILE_PREFIX = "transfer."  # a file the console sent: the registry keeps its size, not rows or money
+NO_MONEY_KINDS = ("changes",)
+
+
+def file_kind_label(kind: str) -> str:
+    return FILE_KINDS.get(kind, kind.replace("_", " ").replace(".", " ").capitalize())
+
+
 class FilesModel(ListTableModel):
-    """The file-fingerprint registry: every file imported, when and by whom."""
+    """The file-fingerprint registry: every file imported or sent, when and by whom."""
 
     NAME, KIND, IMPORTED, OPERATOR, RECORDS, TOTAL, IMPORTS = range(7)
-    HEADERS = ("File", "Holds", "Imported (UTC)", "By", "Rows", "Control total", "Imports")
+    HEADERS = ("File", "Holds", "When", "By", "Rows", "Control total", "Times")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -226,30 +243,44 @@ class FilesModel(ListTableModel):
         if role == RowRole:
             return f
         if role == Qt.ItemDataRole.ToolTipRole:
+            if f.kind.startswith(SENT_FILE_PREFIX):
+                return f"sent file of {_int(f.total):,} bytes; fingerprint {f.fingerprint}"
             return f"fingerprint {f.fingerprint}"
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (self.RECORDS, self.TOTAL, self.IMPORTS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        col = index.column()
+        return self._text(f, index.column())
+
+    def _text(self, f, col: int) -> str | None:
+        sent = f.kind.startswith(SENT_FILE_PREFIX) or f.kind == "lockbox.email"
         if col == self.NAME:
             return f.name
         if col == self.KIND:
-            return {"payments": "Payments", "rejects": "ACH rejects", "changes": "Change log"}.get(f.kind, f.kind)
+            return file_kind_label(f.kind)
         if col == self.IMPORTED:
-            return f.imported_at[:19].replace("T", " ")
+            return format_datetime(f.imported_at)
         if col == self.OPERATOR:
             return f.operator
-        if col == self.RECORDS:
-            return str(f.records)
+        if col == self.RECORDS:  # a sent file is registered as one record: its rows are not known here
+            return "—" if sent else f"{f.records:,}"
         if col == self.TOTAL:
+            if f.kind.startswith(SENT_FILE_PREFIX) or f.kind in NO_MONEY_KINDS:
+                return "—"  # the registry keeps a sent file's size there: bytes are not dollars
             try:
-                return format_money(Decimal(f.total)) if f.kind != "changes" else ""
+                return format_money(Decimal(f.total))
             except ArithmeticError:
                 return f.total
         if col == self.IMPORTS:
             return str(f.imports)
         return None
+
+
+def _int(text: str) -> int:
+    try:
+        return int(Decimal(text))
+    except ArithmeticError:
+        return 0
 
 
 def last_import_warning(files, kind: str, today, *, max_days: int = 1) -> str:
@@ -271,7 +302,7 @@ def last_import_warning(files, kind: str, today, *, max_days: int = 1) -> str:
     last = max(days)
     gap = (today - last).days
     if gap > max_days:
-        return f"The last {label} file was imported {gap} days ago ({last:%m/%d/%Y}): was a file missed?"
+        return f"The last {label} file was imported {gap} days ago ({format_date(last)}): was a file missed?"
     return ""
 
 

@@ -13,29 +13,23 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
     QPushButton,
     QScrollArea,
-    QSpinBox,
-    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -50,22 +44,24 @@ from console.config import (
     Operator,
     Profile,
     ProfileStore,
-    Setting,
     coerce,
     hash_pin,
     validate,
 )
 from console.domain.wording import counted
 from console.errors import Problem
+from console.services.gl_mapping import AUDIT_GL_MAP, gl_changes
 from console.ui.errors import show_error
 from console.ui.operations import Operation
+from console.ui.profile_dialogs import ProfilePicker, SessionSecretsDialog  # noqa: F401 - used from here
+from console.ui.settings_fields import FieldEditor, SectionPages
 
 log = logging.getLogger(__name__)
 
 SECTION_TITLES = {
     "caselle": "Caselle", "invoicecloud": "Invoice Cloud", "transfer": "Transfer", "lockbox": "Lockbox",
     "smtp": "E-mail", "biller": "Biller options", "bills": "Bill images", "sync": "Account sync",
-    "reader": "Card reader", "bif": "Invoice file options",
+    "reader": "Card reader", "bif": "Invoice file options", "cash": "Cash drawer", "confirm": "Confirmations",
 }
 SECRET_LABELS = {
     sec.CASELLE_CLIENT_SECRET: ("caselle", "Client secret"),
@@ -74,169 +70,13 @@ SECRET_LABELS = {
     sec.TRANSFER_PASSWORD: ("transfer", "Password"),
     sec.TRANSFER_KEY_PASSPHRASE: ("transfer", "Key passphrase"),
     sec.SMTP_PASSWORD: ("smtp", "SMTP password"),
+    sec.AUTOMATION_SECRET: ("roles", "Automation operator secret (its PIN)"),
 }
-EDITOR_ROLES = ("supervisor", "support")
 ERROR_STYLE = "color:#b91c1c;"
 
 
 def section_title(section: str) -> str:
     return SECTION_TITLES.get(section, section.replace("_", " ").title())
-
-
-class FieldEditor:
-    """One setting's editor widget, its error line and conversions to and from the profile."""
-
-    def __init__(self, setting: Setting):
-        self.setting = setting
-        k = setting.kind
-        self.line: QLineEdit | None = None
-        if k == "bool":
-            self.widget: QWidget = QCheckBox()
-        elif k == "choice":
-            combo = QComboBox()
-            combo.addItems(list(setting.choices))
-            self.widget = combo
-        elif k == "int":
-            spin = QSpinBox()
-            spin.setRange(0, 1_000_000)
-            spin.setMinimumWidth(110)
-            self.widget = spin
-        else:
-            self.line = QLineEdit()
-            if k == "money":
-                self.line.setPlaceholderText("0.00")
-                self.line.setMaximumWidth(140)
-            elif k == "url":
-                self.line.setPlaceholderText("https://")
-            elif k == "list":
-                self.line.setPlaceholderText("comma-separated")
-            self.widget = self.line
-        self.widget.setObjectName(f"field-{setting.name}")
-        self.widget.setToolTip(setting.help or setting.label)
-        self.container = QWidget()
-        lay = QVBoxLayout(self.container)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        row = QHBoxLayout()
-        row.setSpacing(6)
-        row.addWidget(self.widget, 1 if k not in ("bool", "int", "money") else 0)
-        if k == "path":
-            browse = QPushButton("Browse…")
-            browse.setAutoDefault(False)
-            browse.clicked.connect(self._on_browse_clicked)
-            row.addWidget(browse)
-            self.browse = browse
-        if k in ("bool", "int", "money", "choice"):
-            row.addStretch(1)
-        lay.addLayout(row)
-        self.help_label = QLabel(setting.help)
-        self.help_label.setStyleSheet("color:palette(placeholder-text);")
-        self.help_label.setWordWrap(True)
-        self.help_label.setVisible(bool(setting.help) and k != "bool")
-        lay.addWidget(self.help_label)
-        self.error_label = QLabel()
-        self.error_label.setObjectName(f"error-{setting.name}")
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setWordWrap(True)
-        self.error_label.setVisible(False)
-        lay.addWidget(self.error_label)
-        if k == "bool":
-            self.widget.setText(setting.help or "")
-
-    def _on_browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.container, self.setting.label)
-        if path and self.line is not None:
-            self.line.setText(path)
-
-    def set_value(self, value: Any) -> None:
-        w, k = self.widget, self.setting.kind
-        if k == "bool":
-            w.setChecked(bool(value))
-        elif k == "choice":
-            i = w.findText(str(value))
-            w.setCurrentIndex(max(i, 0))
-        elif k == "int":
-            w.setValue(int(value or 0))
-        elif k == "list":
-            self.line.setText(", ".join(str(v) for v in (value or [])))
-        elif k == "money":
-            self.line.setText(f"{Decimal(str(value)):.2f}" if value not in (None, "") else "")
-        else:
-            self.line.setText("" if value is None else str(value))
-
-    def raw(self) -> Any:
-        w, k = self.widget, self.setting.kind
-        if k == "bool":
-            return w.isChecked()
-        if k == "choice":
-            return w.currentText()
-        if k == "int":
-            return w.value()
-        return self.line.text()
-
-    def changed_signal(self):
-        w, k = self.widget, self.setting.kind
-        if k == "bool":
-            return w.toggled
-        if k == "choice":
-            return w.currentIndexChanged
-        if k == "int":
-            return w.valueChanged
-        return self.line.textChanged
-
-    def set_error(self, message: str) -> None:
-        self.error_label.setText(message)
-        self.error_label.setVisible(bool(message))
-
-    def set_read_only(self, read_only: bool) -> None:
-        if self.line is not None:
-            self.line.setReadOnly(read_only)
-            self.line.style().unpolish(self.line)  # re-apply the read-only look
-            self.line.style().polish(self.line)
-        else:
-            self.widget.setEnabled(not read_only)
-        if getattr(self, "browse", None) is not None:
-            self.browse.setEnabled(not read_only)
-
-
-class SectionPages(QWidget):
-    """A section list on the left and its page on the right (tab-widget-like API)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.list = QListWidget()
-        self.list.setObjectName("settings-sections")
-        self.list.setFixedWidth(170)
-        self.stack = QStackedWidget()
-        lay.addWidget(self.list)
-        lay.addWidget(self.stack, 1)
-        self.list.currentRowChanged.connect(self.stack.setCurrentIndex)
-
-    def addTab(self, widget: QWidget, title: str) -> int:  # noqa: N802 - mirrors QTabWidget
-        self.stack.addWidget(widget)
-        self.list.addItem(title)
-        if self.list.currentRow() < 0:
-            self.list.setCurrentRow(0)
-        return self.stack.count() - 1
-
-    def count(self) -> int:
-        return self.stack.count()
-
-    def tabText(self, index: int) -> str:  # noqa: N802
-        return self.list.item(index).text()
-
-    def setTabText(self, index: int, text: str) -> None:  # noqa: N802
-        item = self.list.item(index)
-        item.setText(text)
-        item.setForeground(QColor("#b91c1c") if text.endswith("⚠") else self.list.palette().text().color())
-
-    def setCurrentIndex(self, index: int) -> None:  # noqa: N802
-        self.list.setCurrentRow(index)
-
-    def currentIndex(self) -> int:  # noqa: N802
-        return self.list.currentRow()
 
 
 class SettingsDialog(QDialog):
@@ -720,16 +560,23 @@ class SettingsDialog(QDialog):
         changed = sorted(k for k in set(profile.values) | set(self.original.values)
                          if profile.get(k) != self.original.get(k)) if profile.name == self.original.name else []
         created = profile.name != self.original.name
+        gl_diff = gl_changes(dict(self.original.gl_map), dict(profile.gl_map)) if not created else {}
         store, secret_store_factory = self.store, self._secret_store_factory
         services, operator = self.services, getattr(self.ctx, "operator_id", "")
+        acting, current = getattr(self.ctx, "operator", None) or operator, self.original
 
         def work(op):
-            store.save(profile, make_default=make_default)
+            from console.services.settings import save_profile
+
+            save_profile(store, profile, current=current, operator=acting, make_default=make_default,
+                         audit=getattr(services, "audit", None))
             secret_store = secret_store_factory(profile.name)
             for name, value in secrets.items():
                 secret_store.set(name, value)
+            gl_error = _audit_record(services, operator, AUDIT_GL_MAP, profile.name, how="edit", changed=gl_diff,
+                                     item_codes=len(profile.gl_map), where="settings") if gl_diff else None
             return _audit_record(services, operator, SETTINGS_CHANGE, profile.name, settings=changed,
-                                 secrets_changed=sorted(secrets), created=created)
+                                 secrets_changed=sorted(secrets), created=created) or gl_error
 
         def done(audit_error: Exception | None) -> None:
             self._saving(False)
@@ -770,12 +617,10 @@ SETTINGS_CHANGE = "settings.change"  # console.services.audit.SETTINGS_CHANGE
 
 
 def _may_edit_settings(services, operator) -> bool:
-    """The operator service decides (supervisors); without one, supervisors and support."""
-    if operator is None:
-        return False
-    if hasattr(type(services), "operators"):
-        return bool(services.operators.can(operator, "settings"))
-    return operator.role in EDITOR_ROLES
+    """The role's ``settings`` action under the profile in force (supervisors by default)."""
+    from console.services.operators import can
+
+    return operator is not None and can(services.profile, operator, "settings")
 
 
 def _add_remove_row(layout, table: QTableWidget, add: Callable[[], None]) -> tuple[QPushButton, QPushButton]:
@@ -813,181 +658,3 @@ def _audit_record(services, operator: str, action: str, subject: str, **details:
 
 
 # ---- profile picker and per-session secrets --------------------------------------------
-
-class ProfilePicker(QDialog):
-    """Choose the profile to switch to. The profiles file is read on a worker (``load_op``)
-    when the picker opens; OK waits until the list is there."""
-
-    chosen = Signal(str)
-
-    def __init__(self, paths, current: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("profile-picker")
-        self.setWindowTitle("Switch profile")
-        self._current = current
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Choose the profile to work with. You will sign in again."))
-        self.list = QListWidget()
-        self.list.setEnabled(False)
-        self.state = QLabel("Reading the profiles…")
-        self.state.setObjectName("profile-picker-state")
-        self.list.itemDoubleClicked.connect(lambda _item: self._on_accepted())
-        lay.addWidget(self.list)
-        lay.addWidget(self.state)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setEnabled(False)
-        buttons.accepted.connect(self._on_accepted)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-        self.setCursor(Qt.CursorShape.BusyCursor)
-        self.load_op = Operation(self, lambda _op: ProfileStore(paths).names(), label="Reading the profiles…") \
-            .success(self._show_names).failure(self._on_unreadable).run()
-
-    def _show_names(self, names: list[str]) -> None:
-        self.unsetCursor()
-        self.state.setVisible(False)
-        current = self._current
-        for name in names:
-            self.list.addItem(f"{name}{'  (TRAINING)' if name == SANDBOX else ''}{'  — current' if name == current else ''}")
-            self.list.item(self.list.count() - 1).setData(Qt.ItemDataRole.UserRole, name)
-            if name == current:
-                self.list.setCurrentRow(self.list.count() - 1)
-        self.list.setEnabled(True)
-        self.ok_button.setEnabled(True)
-        self.list.setFocus()
-
-    def _on_unreadable(self, exc: BaseException) -> None:
-        """The profiles file is broken or unreadable: say so; the sandbox is always there."""
-        self._show_names([SANDBOX])
-        self.state.setText("The profiles file could not be read: only the sandbox is listed.")
-        self.state.setVisible(True)
-        show_error(self, exc)
-
-    def _on_accepted(self) -> None:
-        if not self.list.isEnabled():
-            return  # still reading
-        item = self.list.currentItem()
-        if item is not None:
-            self.chosen.emit(item.data(Qt.ItemDataRole.UserRole))
-        self.accept()
-
-
-class SessionSecretsDialog(QDialog):
-    """No secure keyring: ask for the profile's missing credentials, kept in memory this session.
-
-    Which credentials are missing is found out on a worker (a keyring read can be slow or
-    prompt), ``load_op``; the fields appear once known. ``needed()`` is True until then.
-    ``exec()`` gives that check a moment first, so nothing flashes up when nothing is missing;
-    a dialog already open closes itself then. OK stores the typed values on a worker too.
-    """
-
-    SETTLE_MS = 400  # how long exec() waits for the check before showing "Checking…"
-
-    def __init__(self, services, parent: QWidget | None = None):
-        super().__init__(parent)
-        from console.services.diagnostics import required_secrets
-
-        self.services = services
-        self.setObjectName("session-secrets")
-        self.setWindowTitle("Credentials for this session")
-        self.missing: list[tuple[str, str]] = []
-        self.loaded = False
-        self._failed = False
-        self._loop: QEventLoop | None = None
-        self.save_op: Operation | None = None
-        lay = QVBoxLayout(self)
-        note = QLabel("This PC has no secure keyring, so credentials are not saved. Enter them for this session; "
-                      "they are kept in memory only until the console closes.")
-        note.setWordWrap(True)
-        lay.addWidget(note)
-        self.form = QFormLayout()
-        self.edits: dict[str, QLineEdit] = {}
-        lay.addLayout(self.form)
-        self.state = QLabel("Checking which credentials are needed…")
-        self.state.setObjectName("session-secrets-state")
-        self.state.setWordWrap(True)
-        lay.addWidget(self.state)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setEnabled(False)
-        self.buttons.accepted.connect(self._on_accepted)
-        self.buttons.rejected.connect(self.reject)
-        lay.addWidget(self.buttons)
-        profile, secrets = services.profile, services.secrets
-
-        def find_missing(_op) -> list[tuple[str, str]]:
-            return [(n, label) for n, label in required_secrets(profile) if not secrets.get(n)]
-
-        self.load_op = Operation(self, find_missing, label="Checking the session's credentials…") \
-            .success(self._show_missing).failure(self._on_unreadable).run()
-
-    def needed(self) -> bool:
-        """Whether the dialog has anything to ask (True while that is still being checked)."""
-        return not self.loaded or bool(self.missing)
-
-    def exec(self) -> int:  # Qt override
-        if not self.loaded:  # the check is a moment's work: wait for it (events keep flowing)
-            loop = self._loop = QEventLoop()
-            QTimer.singleShot(self.SETTLE_MS, loop, loop.quit)  # cancelled with the loop
-            loop.exec()
-            self._loop = None
-        if self.loaded and (self._failed or not self.missing):
-            code = QDialog.DialogCode.Rejected if self._failed else QDialog.DialogCode.Accepted
-            self.setResult(code)
-            return int(code.value)
-        return super().exec()
-
-    def _show_missing(self, missing: list[tuple[str, str]]) -> None:
-        self.loaded = True
-        self.missing = missing
-        for name, label in missing:
-            edit = QLineEdit()
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-            edit.setObjectName(f"secret-{name}")
-            self.edits[name] = edit
-            self.form.addRow(f"{label}:", edit)
-        self.state.setVisible(False)
-        self.ok_button.setEnabled(True)
-        if self.edits:
-            next(iter(self.edits.values())).setFocus()
-        self._stop_waiting()
-        if not missing and self.isVisible():
-            self.accept()  # nothing to ask after all
-
-    def _on_unreadable(self, exc: BaseException) -> None:
-        """The check itself failed: the error is shown and nothing is asked."""
-        self.loaded = self._failed = True
-        self._stop_waiting()
-        show_error(self, exc)
-        if self.isVisible():
-            self.reject()
-
-    def _stop_waiting(self) -> None:
-        if self._loop is not None:
-            self._loop.quit()
-
-    def _on_accepted(self) -> Operation | None:
-        """Keep the typed values for this session (on a worker, like every secrets call)."""
-        if not self.loaded or (self.save_op is not None and not self.save_op.done):
-            return None
-        typed = {name: edit.text() for name, edit in self.edits.items() if edit.text()}
-        secrets = self.services.secrets
-
-        def keep(_op) -> None:
-            for name, value in typed.items():
-                secrets.set(name, value, session_only=True)
-
-        def done(_result) -> None:
-            for edit in self.edits.values():
-                edit.clear()
-            self.accept()
-
-        def failed(exc: BaseException) -> None:
-            self.ok_button.setEnabled(True)
-            show_error(self, exc)
-
-        self.ok_button.setEnabled(False)
-        self.save_op = Operation(self, keep, label="Keeping the credentials for this session…") \
-            .success(done).failure(failed)
-        return self.save_op.run()

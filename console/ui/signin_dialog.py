@@ -3,8 +3,9 @@ out for a while after repeated wrong PINs). The dialog never says whether the ID
 was wrong. In the sandbox (training mode) it lists the demo operators and their PINs.
 
 ``IdleLock`` locks the console after a period without keyboard or mouse input (15 minutes,
-as PCI DSS asks of a console that takes card payments); ``LockDialog`` then asks for the
-same operator's PIN, or lets them sign out for another operator.
+as PCI DSS asks of a console that takes card payments), as Ctrl+L does at once; ``LockDialog``
+then asks for the same operator's PIN or a supervisor's (who takes over), or lets them sign
+out for another operator.
 
 Checking a PIN (a deliberately slow hash, the lockout, an audit row in SQLite) runs through
 ``Operation``: the dialogs stay responsive, their buttons wait while the PIN is checked, and
@@ -30,14 +31,14 @@ from PySide6.QtWidgets import (
 )
 
 from console.config import Operator
-from console.errors import UserFacingError
+from console.errors import NotPermitted, UserFacingError
+from console.services.operators import SETUP_OPERATOR  # the one the services accept
 from console.ui.operations import Operation
 
 log = logging.getLogger(__name__)
 
 # Training only: the sandbox profile's demo operators (a test checks them against its PIN hashes).
 DEMO_PINS = {"cashier1": "1111", "clerk1": "2222", "super1": "9999", "support1": "3333"}
-SETUP_OPERATOR = Operator("setup", "Set-up (no operators yet)", "supervisor")
 IDLE_LOCK_MS = 15 * 60 * 1000
 _ACTIVITY = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
                        QEvent.Type.Wheel, QEvent.Type.TouchBegin})
@@ -255,31 +256,46 @@ class IdleLock(QObject):
             app.removeEventFilter(self)
 
 
+LOCK_REASONS = {"manual": "locked with Ctrl+L", "idle": f"locked after {IDLE_LOCK_MS // 60000} minutes without use"}
+
+
 class LockDialog(QDialog):
-    """The console is locked: the signed-in operator's PIN unlocks it; Sign out lets another in."""
+    """The console is locked: the signed-in operator's PIN unlocks it, or a supervisor's ID and
+    PIN (the supervisor then takes over); Sign out lets another operator in. The main window
+    embeds it in the cover that hides every tab (``console/ui/lock_screen.py``)."""
 
     sign_out = Signal()
 
-    def __init__(self, services, operator: Operator, parent=None):
+    def __init__(self, services, operator: Operator, parent=None, *, reason: str = "idle", locked_at: str = ""):
         super().__init__(parent)
         self.services = services
         self.operator = operator
+        self.reason = reason
+        self.unlocked_by: Operator | None = None  # who unlocked: the operator, or a supervisor taking over
         self.setObjectName("lock-dialog")
         self.setWindowTitle(("TRAINING — " if services.profile.training else "") + "Console locked")
-        self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setMinimumWidth(380)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"The console was locked after {IDLE_LOCK_MS // 60000} minutes without use.\n"
-                             f"Signed in: {operator.name} ({operator.operator_id})."))
+        when = f" at {locked_at}" if locked_at else ""
+        self.reason_label = QLabel(
+            f"<b>Locked by {operator.name} ({operator.operator_id})</b> — {LOCK_REASONS.get(reason, reason)}{when}.<br>"
+            "Enter your PIN to unlock, or a supervisor's ID and PIN to take over.")
+        self.reason_label.setObjectName("lock-reason")
+        self.reason_label.setWordWrap(True)
+        lay.addWidget(self.reason_label)
         form = QFormLayout()
+        self.id_edit = QLineEdit(operator.operator_id)
+        self.id_edit.setObjectName("unlock-operator")
         self.pin_edit = QLineEdit()
         self.pin_edit.setObjectName("unlock-pin")
         self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("&Operator ID:", self.id_edit)
         form.addRow("&PIN:", self.pin_edit)
         lay.addLayout(form)
         self.error_label = QLabel()
         self.error_label.setObjectName("unlock-error")
         self.error_label.setStyleSheet("color:#b91c1c;")
+        self.error_label.setWordWrap(True)
         self.error_label.setVisible(False)
         lay.addWidget(self.error_label)
         buttons = QDialogButtonBox()
@@ -289,6 +305,7 @@ class LockDialog(QDialog):
         out.setAutoDefault(False)
         buttons.addButton(out, QDialogButtonBox.ButtonRole.DestructiveRole)
         buttons.accepted.connect(self.try_unlock)
+        self.pin_edit.returnPressed.connect(self.try_unlock)
         out.clicked.connect(self._on_sign_out_clicked)
         lay.addWidget(buttons)
         self._op: Operation | None = None
@@ -303,41 +320,55 @@ class LockDialog(QDialog):
         return self._op is not None and not self._op.done
 
     def try_unlock(self) -> Operation | None:
-        """Check the operator's PIN on a worker; the dialog accepts itself when it is right.
+        """Check the PIN on a worker; the dialog accepts itself when it is right. The locked
+        operator's own PIN, or a supervisor's (``OperatorService.approve``: audited, same lockout).
         Returns the running check (None for the set-up operator, unlocked at once, or when a
         check is already running)."""
         if self.operator.operator_id == SETUP_OPERATOR.operator_id:
+            self.unlocked_by = self.operator
             self.accept()
             return None
         if self.checking:
             return None
-        operators, operator_id, pin = self.services.operators, self.operator.operator_id, self.pin_edit.text()
+        operators, locked = self.services.operators, self.operator
+        operator_id, pin = self.id_edit.text().strip() or locked.operator_id, self.pin_edit.text()
+        if operator_id == locked.operator_id:
+            def work(_op):
+                return operators.sign_in(operator_id, pin).operator
+        else:
+            def work(_op):
+                return operators.approve(operator_id, pin, for_action="unlock", by=locked.operator_id)
         self._set_checking(True)
-        self._op = Operation(self, lambda _op: operators.sign_in(operator_id, pin), label="Checking the PIN…") \
+        self._op = Operation(self, work, label="Checking the PIN…") \
             .success(self._on_unlocked).failure(self._on_refused)
         return self._op.run()
 
     def _set_checking(self, checking: bool) -> None:
         self.unlock_button.setEnabled(not checking)
         self.pin_edit.setReadOnly(checking)  # keeps the keyboard: a second Enter does nothing
+        self.id_edit.setReadOnly(checking)
         if checking:
             self.setCursor(Qt.CursorShape.BusyCursor)
             _set_message(self.error_label, "Checking…", error=False)
         else:
             self.unsetCursor()
 
-    def _on_unlocked(self, _signed_in) -> None:
+    def _on_unlocked(self, operator: Operator) -> None:
         self._set_checking(False)
         self.pin_edit.clear()
         if self._signed_out:
             return
         _set_message(self.error_label, "", error=False)
+        self.unlocked_by = operator
         self.accept()
 
     def _on_refused(self, exc: BaseException) -> None:
         self._set_checking(False)
         self.pin_edit.clear()
         self.pin_edit.setFocus()
+        if isinstance(exc, NotPermitted):
+            _set_message(self.error_label, f"Only {self.operator.name} or a supervisor can unlock.", error=True)
+            return
         if isinstance(exc, UserFacingError):
             text = "Wrong PIN" if exc.message.startswith("Unknown operator") else exc.message
             _set_message(self.error_label, text + ".", error=True)

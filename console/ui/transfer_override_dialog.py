@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from console.config import Operator
 from console.errors import UserFacingError
+from console.formatting import format_date, format_time
 from console.services.transfer import AlreadySent
 from console.ui.operations import Operation
 
@@ -50,7 +51,7 @@ def local_time(stamp: str | None) -> str:
         return stamp
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return "on " + moment.astimezone().strftime("%m/%d/%Y at %H:%M:%S")
+    return f"on {format_date(moment)} at {format_time(moment, seconds=True)}"
 
 
 class SupervisorOverrideDialog(QDialog):

@@ -290,12 +290,16 @@ def test_a_cashier_takes_a_card_payment_in_the_running_console(xdisplay, console
             1, amount, []), report
         assert "Ambiguous shortcut" not in console.log_text()
 
-        # ---- lock (Ctrl+L) and unlock with the PIN: the keyboard comes back to the window
+        # ---- lock (Ctrl+L) and unlock with the PIN: the lock screen covers the main window (its
+        # title says so) and has the keyboard; once unlocked, the tab's keys work again
+        locked_at = len(console.log_text())
         xdisplay.xdotool("key", "ctrl+l")
         lock = console.wait_window("Console locked")
+        assert lock == main  # the cover is inside the main window, not a window beside it
         console.wait_focus(lock, "lock screen")
         xdisplay.xdotool("type", "--delay", TYPING_DELAY_MS, PIN)
         xdisplay.xdotool("key", "Return")
+        console.wait_log("console unlocked by", after=locked_at)
         console.wait_focus(main, "main window (after unlocking)")
         xdisplay.xdotool("key", "F2")  # a shortcut works again: the search field, selected
         xdisplay.xdotool("key", "ctrl+c")

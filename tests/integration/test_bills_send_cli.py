@@ -21,7 +21,7 @@ def test_bills_send_sends_each_bill_once(tmp_path: Path):
     made = _cli("bills", "sandbox-batch", "--out", str(pdf), "--count", "3", "--invoices", str(invoices))
     assert made.returncode == 0, made.stderr
     refused = _cli("bills", "send", str(pdf), "--out", str(out), "--json", operator="cashier1", pin="1111")
-    assert refused.returncode == 77 and "send bills" in json.loads(refused.stdout)["error"]
+    assert refused.returncode == 77 and "may not send bill images" in json.loads(refused.stdout)["error"]
     first = _cli("bills", "send", str(pdf), "--out", str(out), "--invoices", str(invoices), "--json")
     assert first.returncode == 0, first.stdout + first.stderr
     data = json.loads(first.stdout)
@@ -33,4 +33,4 @@ def test_bills_send_sends_each_bill_once(tmp_path: Path):
     bad = _cli("bills", "send", str(tmp_path / "missing.pdf"), "--out", str(out), "--json")
     assert bad.returncode == 66 and "missing.pdf does not exist" in json.loads(bad.stdout)["error"]
     wrong_pin = _cli("bills", "send", str(pdf), "--out", str(out), "--json", pin="0000")
-    assert wrong_pin.returncode == 77
+    assert wrong_pin.returncode == 1  # a wrong PIN is not a role refusal: 1, never 77

@@ -160,6 +160,7 @@ def test_a_29_digit_amount_is_a_validation_problem_naming_line_and_column(kind, 
     assert "line 2" in text and "more than 12 digits before the decimal point" in text
 
 
+@pytest.mark.usefixtures("cli_as_clerk")  # the file is read once who acts is known
 def test_a_29_digit_trailer_total_is_reported(tmp_path, valid):
     lines = valid["invoices"].decode().rstrip("\r\n").split("\n")
     lines[-1] = f"TRAILER,4,{HUGE}"
@@ -170,6 +171,7 @@ def test_a_29_digit_trailer_total_is_reported(tmp_path, valid):
         assert "control total" in text and "more than 12 digits" in text
 
 
+@pytest.mark.usefixtures("cli_as_clerk")  # the file is read once who acts is known
 def test_a_gl_map_field_over_128_kib_names_its_line(tmp_path, valid):
     file = tmp_path / "gl.csv"
     file.write_text('ItemCode,GLAccount\n301,10-4100-000\n302,"' + "x" * 200_000 + '"\n')

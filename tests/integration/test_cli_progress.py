@@ -28,6 +28,8 @@ from console.sandbox.invoice_export import write_invoice_export
 from console.sandbox.seed import demo_customers
 from tests.lockbox_data import payment_rows, write_gl_map, write_payments
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 CLI = [sys.executable, "-m", "console"]
 # tqdm: "<message>:  40%|████      | 12/30 [00:01<00:02, 9.87/s]" (count/total [elapsed<left, rate])
 BAR = re.compile(r"\d+(?:\.\d+)?k?/\d+(?:\.\d+)?k? \[\d\d:\d\d<(?:\d\d:\d\d|\?), +(?:[\d.]+|\?)k?/s\]")

@@ -16,6 +16,8 @@ from console.sandbox.runner import Sandbox, SandboxOptions, remove_state, write_
 from console.sandbox.seed import demo_customers
 from console.secrets import MemoryBackend
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 PARTS = ["console.sandbox.caselle_server", "console.sandbox.sftp_server"]
 
 
@@ -50,7 +52,7 @@ def test_build_from_caselle_and_send_through_the_sandbox_sftp(sandbox, tmp_path)
     for r in build.rows:
         c = by_account[r.account]
         assert (r.paperless, r.autopay, r.email) == (c.paperless, c.direct_pay_status == "ACTIVE", c.email)
-    path = services.conversions.write(build, tmp_path / "conversion.csv")
+    path = services.conversions.write(build, tmp_path / "conversion.csv", operator="clerk1")
     assert read_file(path, "ic-conversion-v1").ok
     sent = services.conversions.send(path, operator="clerk1")
     assert sent.remote_path == f"{services.profile.transfer_invoice_folder}/conversion.csv"

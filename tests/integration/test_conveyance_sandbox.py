@@ -109,7 +109,9 @@ def test_a_conveyance_with_an_unposted_payment_waits_for_review_then_is_released
 
 
 def _cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BILLER_CONSOLE_OPERATOR": "clerk1", "BILLER_CONSOLE_PIN": "2222", **(env_extra or {})}
+    env = {**os.environ, "BILLER_CONSOLE_OPERATOR": "clerk1", "BILLER_CONSOLE_PIN": "2222"}
+    env.pop("BILLER_CONSOLE_ASSUME_YES", None)  # a script that did not say yes (tests/conftest.py sets it)
+    env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, env=env,
                           timeout=120, stdin=subprocess.DEVNULL)
 

@@ -26,6 +26,7 @@ from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
 from console.services.support_bundle import build_support_bundle
 from tests.diagnostics_services import FakeServices
+from tests.profiles import SUPPORT_DESK
 
 KSNS = ("FFFF9876543210E00001", "FFFF9876543210E00002", "FFFF9876543210E00003")
 OLD_KSN = "FFFF9876543210E0000A"
@@ -140,10 +141,10 @@ def test_counts_the_reads_within_the_retention_and_adds_none(paths):
 def test_the_report_and_the_support_bundle_hold_no_ksn(paths, tmp_path):
     _remember(paths.data_dir)
     svc = _services(paths)
-    report = d.run_checks(svc, caselle_probe=lambda: d.CaselleProbe(configured=False))
+    report = d.run_checks(svc, operator=SUPPORT_DESK, caselle_probe=lambda: d.CaselleProbe(configured=False))
     check = next(c for c in report.checks if c.key == "reader_ksns")
     assert check.state == d.PASS and "Remembers 3" in check.summary
-    bundle = build_support_bundle(svc, tmp_path / "bundle.zip", report=report)
+    bundle = build_support_bundle(svc, tmp_path / "bundle.zip", report=report, operator=SUPPORT_DESK)
     with zipfile.ZipFile(bundle) as zf:
         text = "".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
     assert "Card reader duplicate-swipe memory" in text

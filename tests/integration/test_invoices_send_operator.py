@@ -17,6 +17,8 @@ from console.sandbox.runner import stop_embedded
 from console.services.audit import AuditLog
 from tests.integration.town_sftp import town_sftp
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 
 @pytest.fixture(autouse=True)
 def _sandbox(monkeypatch):
@@ -61,17 +63,28 @@ def test_the_operator_comes_from_the_environment(capsys, export):
     assert [r.operator for r in audit_rows("transfer.send")] == ["clerk1"]
 
 
-def test_operator_option_wins_over_the_environment(capsys, export):
-    code, data, _ = send(capsys, str(export), "--operator", "cashier1")
-    assert code == 0 and data["operator"] == "cashier1"
-    assert [e.operator for e in transfer_entries()] == ["cashier1"]
+def test_operator_option_wins_over_the_environment(capsys, export, monkeypatch):
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
+    code, data, _ = send(capsys, str(export), "--operator", "super1")
+    assert code == 0 and data["operator"] == "super1"
+    assert [e.operator for e in transfer_entries()] == ["super1"]
 
 
-def test_without_either_the_login_name_is_recorded(capsys, export, monkeypatch):
+def test_a_cashier_may_not_send_the_invoice_file(capsys, export, monkeypatch):
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "1111")
+    code = main(["--profile", "sandbox", "invoices", "send", str(export), "--operator", "cashier1", "--json"])
+    captured = capsys.readouterr()
+    assert code == 77 and captured.out == ""
+    assert captured.err.strip() == "not permitted: cashier may not send the invoice file"
+    assert transfer_entries() == []
+
+
+def test_without_an_operator_nothing_is_sent(capsys, export, monkeypatch):
     monkeypatch.delenv("BILLER_CONSOLE_OPERATOR")
-    code, data, _ = send(capsys, str(export))
-    assert code == 0 and data["operator"].startswith("cli")
-    assert transfer_entries()[0].operator == data["operator"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code = main(["--profile", "sandbox", "invoices", "send", str(export)])
+    assert code == 1 and "No operator" in capsys.readouterr().err
+    assert transfer_entries() == []
 
 
 def test_override_names_the_supervisor_in_journal_and_audit(capsys, export, monkeypatch):
@@ -137,7 +150,7 @@ def test_wrong_pin_is_refused_and_audited(capsys, export, monkeypatch):
     code, _data, err = send(capsys, str(export), "--override", "--supervisor", "super1")
     assert code == 3 and "wrong PIN" in err
     assert len(transfer_entries()) == 1
-    assert [r.operator for r in audit_rows("operator.approve_failed")] == ["super1"]
+    assert [r.operator for r in audit_rows("operator.override_failed")] == ["super1"]
 
 
 def test_no_pin_is_asked_for_a_file_never_sent(capsys, export, monkeypatch):
@@ -145,7 +158,7 @@ def test_no_pin_is_asked_for_a_file_never_sent(capsys, export, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code, data, _ = send(capsys, str(export), "--override", "--supervisor", "super1")
     assert code == 0 and data["override"] is False and data["override_by"] is None
-    assert audit_rows("operator.approve") == [] and audit_rows("operator.approve_failed") == []
+    assert audit_rows("operator.approve") == [] and audit_rows("operator.override_failed") == []
 
 
 def test_pinning_and_forgetting_a_host_key_are_audited_by_the_operator(capsys, export, monkeypatch, tmp_path):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from console.cli import main
 from tests.lockbox_data import GL, payment_rows, write_gl_map, write_payments
+
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from console.adapters.journal import DONE, SqliteJournal
-from console.config import Operator
+from console.config import Operator, sandbox_profile
 from console.errors import NotPermitted, UserFacingError, ValidationError
 from console.lockbox.format import read_lockbox
 from console.lockbox.glmap import GlFormat, GlMap
@@ -40,7 +40,8 @@ def env(tmp_path):
         settings = LockboxSettings(destination="TOWN01", lockbox_number=1234, gl_map=GlMap(GL, "test map"),
                                    gl_format=GlFormat("NN-NNNN-NNN"), email_to=("ar@town.test",), **kw)
         return LockboxService(settings, registry, journal=journal, audit=audit, clock=lambda: WHEN,
-                              mailer=holder.get("mailer"), transfer=holder.get("transfer"), sender="clerk@town.test")
+                              mailer=holder.get("mailer"), transfer=holder.get("transfer"), sender="clerk@town.test",
+                              profile=sandbox_profile())
 
     yield make, holder, tmp_path, audit, journal
     journal.close()
@@ -82,7 +83,7 @@ def test_unmapped_items_block_and_are_all_listed(env, tmp_path):
     assert [(e.line, e.rule) for e in p.errors] == [(3, "unmapped"), (6, "unmapped")]
     assert p.count(UNMAPPED) == 2
     with pytest.raises(ValidationError):
-        svc.build(p, tmp_path / "out.txt")
+        svc.build(p, tmp_path / "out.txt", operator="clerk1")
     assert not (tmp_path / "out.txt").exists()
 
 
@@ -121,7 +122,7 @@ def test_build_writes_a_verified_file_registers_it_and_audits(env):
 def test_items_in_a_released_file_are_excluded_unless_a_supervisor_overrides(env):
     make, _, tmp, audit, _ = env
     svc = make()
-    first = svc.build(svc.preview(_source(tmp, payment_rows(5), "a.csv")), tmp / "a.txt")
+    first = svc.build(svc.preview(_source(tmp, payment_rows(5), "a.csv")), tmp / "a.txt", operator="clerk1")
     # built but not released: only a warning
     again = svc.preview(_source(tmp, payment_rows(5), "a.csv"))
     assert again.ok and {w.rule for w in again.warnings} == {"in_unsent_file"}
@@ -145,12 +146,12 @@ def test_items_in_a_released_file_are_excluded_unless_a_supervisor_overrides(env
 def test_a_file_holding_released_items_cannot_be_sent_without_a_supervisor(env):
     make, _, tmp, _, _ = env
     svc = make()
-    svc.build(svc.preview(_source(tmp, payment_rows(4), "a.csv")), tmp / "a.txt")
+    svc.build(svc.preview(_source(tmp, payment_rows(4), "a.csv")), tmp / "a.txt", operator="clerk1")
     svc.build(svc.preview(_source(tmp, payment_rows(4), "a.csv")), tmp / "a2.txt",
-              created=datetime(2026, 11, 26, 9, 0))  # a second build of the same items
-    svc.mark_handed_over(tmp / "a.txt")
+              created=datetime(2026, 11, 26, 9, 0), operator="clerk1")  # a second build of the same items
+    svc.mark_handed_over(tmp / "a.txt", operator="clerk1")
     with pytest.raises(ValidationError) as exc:
-        svc.mark_handed_over(tmp / "a2.txt")
+        svc.mark_handed_over(tmp / "a2.txt", operator="clerk1")
     assert {p.rule for p in exc.value.problems} == {"duplicate"}
     assert svc.check(tmp / "a2.txt").released_elsewhere
 
@@ -158,8 +159,8 @@ def test_a_file_holding_released_items_cannot_be_sent_without_a_supervisor(env):
 def test_a_voided_payment_already_in_a_released_file_is_reported(env):
     make, _, tmp, _, _ = env
     svc = make()
-    svc.build(svc.preview(_source(tmp, payment_rows(2), "a.csv")), tmp / "a.txt")
-    svc.mark_handed_over(tmp / "a.txt")
+    svc.build(svc.preview(_source(tmp, payment_rows(2), "a.csv")), tmp / "a.txt", operator="clerk1")
+    svc.mark_handed_over(tmp / "a.txt", operator="clerk1")
     rows = payment_rows(2, status="VOIDED")[:1] + payment_rows(1, start=50)
     p = svc.preview(_source(tmp, rows, "v.csv"))
     assert [w.rule for w in p.warnings] == ["void_after_lockbox"] and len(p.items) == 1
@@ -174,7 +175,7 @@ def test_email_send_reaches_the_sink_once_and_again_only_with_a_supervisor(env, 
         holder["mailer"] = lambda: Mailer(SmtpSettings("127.0.0.1", sink.port, DEMO_USER, "clerk@town.test",
                                                        DEMO_PASSWORD, ca_file=sink.cert_file, timeout=5))
         svc = make(training=True)
-        built = svc.build(svc.preview(_source(tmp, payment_rows(30))), tmp / "lb.txt")
+        built = svc.build(svc.preview(_source(tmp, payment_rows(30))), tmp / "lb.txt", operator="clerk1")
         out = svc.send(tmp / "lb.txt", via="email", operator="clerk1")
         assert out.via == "email" and out.destination == "ar@town.test"
         [mail] = sink.messages()
@@ -205,13 +206,13 @@ def test_email_that_failed_before_the_data_can_be_sent_again(env, tmp_path):
     make, holder, tmp, _, journal = env
     holder["mailer"] = lambda: Mailer(SmtpSettings("127.0.0.1", 1, timeout=2))
     svc = make()
-    svc.build(svc.preview(_source(tmp, payment_rows(3))), tmp / "lb.txt")
+    svc.build(svc.preview(_source(tmp, payment_rows(3))), tmp / "lb.txt", operator="clerk1")
     with pytest.raises(NetworkError):
-        svc.send(tmp / "lb.txt", via="email")
+        svc.send(tmp / "lb.txt", via="email", operator="clerk1")
     with SmtpSink(tmp_path / "sandbox") as sink:
         svc._mailer = lambda: Mailer(SmtpSettings("127.0.0.1", sink.port, DEMO_USER, "c@t.test", DEMO_PASSWORD,
                                                   ca_file=sink.cert_file, timeout=5))
-        svc.send(tmp / "lb.txt", via="email")
+        svc.send(tmp / "lb.txt", via="email", operator="clerk1")
         assert len(sink.messages()) == 1
     assert [e.state for e in journal.entries(kinds=["lockbox.email"])] == [DONE]
 
@@ -232,9 +233,9 @@ def test_stratus_send_through_the_sftp_adapter(env, tmp_path):
         settings = tx.TransferSettings("sftp", srv.host, srv.port, DEMO_USER, password=DEMO_PASSWORD,
                                        known_hosts=kh, timeout=5)
         holder["transfer"] = lambda: TransferService(lambda: tx.open_transfer(settings), settings, journal,
-                                                     folders={"lockbox": "/lockbox"})
+                                                     folders={"lockbox": "/lockbox"}, profile=sandbox_profile())
         svc = make()
-        built = svc.build(svc.preview(_source(tmp, payment_rows(12))), tmp / "lb.txt")
+        built = svc.build(svc.preview(_source(tmp, payment_rows(12))), tmp / "lb.txt", operator="clerk1")
         out = svc.send(tmp / "lb.txt", via="stratus", operator="clerk1")
         assert out.destination == "/lockbox/lb.txt" and (root / "lockbox" / "lb.txt").read_bytes() == \
             (tmp / "lb.txt").read_bytes()
@@ -251,7 +252,7 @@ def test_stratus_send_through_the_sftp_adapter(env, tmp_path):
 def test_summary_text_and_pdf(env):
     make, _, tmp, _, _ = env
     svc = make()
-    res = svc.build(svc.preview(_source(tmp, payment_rows(1500))), tmp / "lb.txt")
+    res = svc.build(svc.preview(_source(tmp, payment_rows(1500))), tmp / "lb.txt", operator="clerk1")
     text = svc.summary_text(tmp / "lb.txt")
     assert res.fingerprint in text and "1,500" in text
     for g in res.summary.gl_totals:
@@ -286,9 +287,9 @@ def test_posting_queue_source_and_its_entries_finish_when_the_file_is_released(e
     assert source.name == "posting queue" and len(source.payments) == 6
     p = svc.preview(source)
     assert p.ok and len(p.items) == 6 and p.batches[0].deposit_date == date(2026, 11, 21)
-    svc.build(p, tmp / "q.txt")
+    svc.build(p, tmp / "q.txt", operator="clerk1")
     assert {e.state for e in journal.entries(kinds=[QUEUE_KIND])} == {PENDING}
-    svc.mark_handed_over(tmp / "q.txt")
+    svc.mark_handed_over(tmp / "q.txt", operator="clerk1")
     done = journal.entries(kinds=[QUEUE_KIND])
     assert {e.state for e in done} == {DONE} and {e.remote_ref for e in done} == {"q.txt"}
     assert load_posting_queue(journal).payments == []

@@ -130,7 +130,8 @@ def _cli(*args: str, env: dict) -> subprocess.Popen:
 
 def _env() -> dict:
     env = dict(os.environ)
-    env["BILLER_CONSOLE_OPERATOR"] = "clerk1"
+    env["BILLER_CONSOLE_OPERATOR"] = "clerk1"  # the demo clerk acts (console/cli/acting.py)
+    env["BILLER_CONSOLE_PIN"] = "2222"
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     return env
 

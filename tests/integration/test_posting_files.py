@@ -26,6 +26,9 @@ from console.sandbox.caselle_server import DB_NAME, report
 from console.sandbox.invoicecloud_server import DEMO_WEB_SERVICE_KEY, InvoiceCloudServer
 from console.sandbox.runner import Sandbox, SandboxOptions, remove_state, write_state
 from console.services.posting import PostingService
+from tests.profiles import POSTER
+
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
 
 PARTS = ["console.sandbox.caselle_server", "console.sandbox.invoicecloud_server"]
 
@@ -165,7 +168,7 @@ def test_invoicecloud_stand_in_key_formats_and_fetch_to_post(sandbox):
         plan = svc.fetch_and_preview("payments", client, count=40, seed=5, receipts_only=1)
         assert plan.records == 40 and Path(paths.data_dir / "inbox").glob("ic-payments-*.csv")
         svc.import_plan(plan, "clerk1")
-        assert svc.post_pending().outcomes["posted"] == 40
+        assert svc.post_pending(operator=POSTER).outcomes["posted"] == 40
         again = svc.fetch_and_preview("payments", client, count=40, seed=5, receipts_only=1)
         assert again.already_imported is not None  # the same data fetched twice is the same file
     client.close()

@@ -23,6 +23,7 @@ PARTS = ["console.sandbox.caselle_server", "console.sandbox.invoicecloud_server"
 def sandbox(monkeypatch):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "clerk1")
+    monkeypatch.setenv("BILLER_CONSOLE_PIN", "2222")  # post acts as the demo clerk
     paths = Paths.default().ensure()
     sb = Sandbox(SandboxOptions(), data_dir=paths.sandbox_dir, parts=PARTS).start()
     write_state(paths.sandbox_dir, sb.as_endpoints(embedded=False))
@@ -67,7 +68,7 @@ def test_audit_export_needs_view_audit_and_writes_the_chain(sandbox, tmp_path, c
     monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "cashier1")
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "1111")
     assert main(["audit", "export", "--out", str(out), "--json"]) == 77
-    assert "view audit" in json.loads(capsys.readouterr().out)["error"] and not out.exists()
+    assert "may not view the audit log" in json.loads(capsys.readouterr().out)["error"] and not out.exists()
     monkeypatch.setenv("BILLER_CONSOLE_OPERATOR", "support1")
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "3333")
     assert main(["audit", "export", "--out", str(out), "--json"]) == 0

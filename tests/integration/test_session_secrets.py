@@ -16,6 +16,9 @@ from console.errors import ValidationError
 from console.paths import Paths
 from console.sandbox.invoice_export import write_invoice_export
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
+from tests.integration.town_sftp import TOWN_OPERATORS
+
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
 
 
 @pytest.fixture
@@ -32,7 +35,8 @@ def town(tmp_path, no_keyring):
         ProfileStore(Paths.default().ensure()).save(Profile("town", values={
             "transfer_host": "127.0.0.1", "transfer_port": server.port, "transfer_user": DEMO_USER,
             "caselle_url": "https://caselle.example", "caselle_client_id": "x", "invoicecloud_biller_id": "T1",
-            "invoicecloud_api_url": "https://ic.example", "invoicecloud_gateway_url": "https://gw.example"}))
+            "invoicecloud_api_url": "https://ic.example", "invoicecloud_gateway_url": "https://gw.example"},
+            operators=TOWN_OPERATORS))  # the demo clerk acts (cli_as_clerk)
         export = tmp_path / "ICExport.txt"
         write_invoice_export(export, count=5)
         yield server, export

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.data_files import idtech_samples
 from tests.swipe_frames import FrameSpec, build_frame
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = json.loads((ROOT.parent / "shared" / "reference" / "idtech-samples.json").read_text())
+SAMPLES = idtech_samples()
 
 PROGRAM = r'''
 import ctypes, json, subprocess, sys, threading, time

@@ -28,6 +28,8 @@ from console.secrets import MemoryBackend
 from console.services.account_sync import BALANCE, AccountSyncService
 from console.services.posting import RetryPolicy
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 PARTS = ["console.sandbox.caselle_server", "console.sandbox.invoicecloud_server"]
 UNKNOWN = ic_balances.not_registered_accounts()
 

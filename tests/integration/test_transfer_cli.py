@@ -14,6 +14,8 @@ from console.sandbox.invoice_export import write_invoice_export
 from console.sandbox.runner import stop_embedded
 from tests.integration.town_sftp import town_sftp
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 
 @pytest.fixture(autouse=True)
 def _fast_pickup(monkeypatch):

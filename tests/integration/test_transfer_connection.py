@@ -11,6 +11,7 @@ import pytest
 from console.adapters import transfer as tx
 from console.adapters.journal import SqliteJournal
 from console.cli import main
+from console.config import sandbox_profile
 from console.sandbox.runner import stop_embedded
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
 from console.services import transfer as svc_mod
@@ -43,7 +44,7 @@ def make(tmp_path, server):
         settings = tx.TransferSettings(**{"protocol": "sftp", "host": server.host, "port": server.port,
                                           "user": DEMO_USER, "password": DEMO_PASSWORD,
                                           "known_hosts": tmp_path / "known_hosts", "timeout": 3, **changes})
-        return TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=dict(FOLDERS))
+        return TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=dict(FOLDERS), profile=sandbox_profile())
 
     yield build
     journal.close()

@@ -18,6 +18,7 @@ from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
 from pyftpdlib.servers import ThreadedFTPServer
 
 from console.adapters import transfer as tx
+from console.config import sandbox_profile
 from console.errors import AuthError, Cancelled, NetworkError, RemoteError
 
 USER, PASSWORD = "biller", "s3cret-ftp"
@@ -202,7 +203,7 @@ def test_ftps_connection_dropped_mid_upload_then_the_journaled_resend_delivers_o
         port = server.address[1]
         s = settings("ftps", port, ca_file=cert_files[0])
         journal = SqliteJournal(tmp_path / "j.sqlite3")
-        svc = TransferService(lambda: tx.open_transfer(s), s, journal, folders={"invoices": "/invoices"})
+        svc = TransferService(lambda: tx.open_transfer(s), s, journal, folders={"invoices": "/invoices"}, profile=sandbox_profile())
         src = payload(tmp_path, size=600_000)
         with pytest.raises(NetworkError):
             svc.send_file(src, kind="invoices", operator="clerk1")

@@ -13,7 +13,7 @@ import pytest
 
 from console.adapters import transfer as tx
 from console.adapters.journal import DONE, NEEDS_REVIEW, REJECTED, SqliteJournal
-from console.config import Operator
+from console.config import Operator, sandbox_profile
 from console.errors import Cancelled, NetworkError, NotPermitted
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer, StratusPickup
 from console.services.audit import AuditLog
@@ -60,7 +60,7 @@ def make_service(tmp_path, server):
 
     def make(transfer_cls=tx.SftpTransfer):
         cls_holder["cls"] = transfer_cls
-        return TransferService(factory, settings, journal, audit, folders={"invoices": "/invoices"})
+        return TransferService(factory, settings, journal, audit, folders={"invoices": "/invoices"}, profile=sandbox_profile())
 
     yield make
     journal.close()
@@ -210,7 +210,7 @@ def test_unknown_host_key_sends_nothing_until_trusted(tmp_path, server):
     journal = SqliteJournal(tmp_path / "j2.sqlite3")
     audit = AuditLog(tmp_path / "j2.sqlite3")
     svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal, audit,
-                          folders={"invoices": "/invoices"})
+                          folders={"invoices": "/invoices"}, profile=sandbox_profile())
     src = invoice_file(tmp_path)
     with pytest.raises(tx.HostKeyUnknown) as info:
         svc.send_file(src, kind="invoices", operator=CLERK)
@@ -235,7 +235,7 @@ def test_an_attempt_through_another_port_is_resumed_and_reconciled(make_service,
         make_service(_LoseRenameReply).send_file(src, kind="invoices", operator=CLERK)
     svc = make_service()
     moved = TransferService(svc.transfer_factory, tx.TransferSettings(**{**svc.settings.__dict__, "port": 1}),
-                            svc.journal, svc.audit, folders=svc.folders)
+                            svc.journal, svc.audit, folders=svc.folders, profile=sandbox_profile())
     assert moved.destination != svc.destination
     result = moved.send_file(src, kind="invoices", operator=CLERK)
     assert result.reconciled

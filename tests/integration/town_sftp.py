@@ -11,10 +11,15 @@ import paramiko
 import pytest
 
 from console import app
-from console.config import Profile, ProfileStore
+from console.config import Operator, Profile, ProfileStore, hash_pin
 from console.paths import Paths
 from console.sandbox.sftp_server import DEMO_PASSWORD, DEMO_USER, SftpServer
 from console.secrets import TRANSFER_PASSWORD, MemoryBackend
+
+# The town's operators, with the sandbox's demo IDs and PINs (commands that act check them)
+TOWN_OPERATORS = tuple(Operator(i, n, r, hash_pin(pin, iterations=1000)) for i, n, r, pin in (
+    ("clerk1", "Blair Clerk", "clerk", "2222"), ("super1", "Sam Supervisor", "supervisor", "9999"),
+    ("cashier1", "Casey Cashier", "cashier", "1111")))
 
 
 @contextmanager
@@ -37,5 +42,6 @@ def town_sftp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SftpS
         ProfileStore(paths).save(Profile("town", values={
             "transfer_host": "127.0.0.1", "transfer_port": server.port, "transfer_user": DEMO_USER,
             "caselle_url": "https://caselle.example", "caselle_client_id": "x", "invoicecloud_biller_id": "T1",
-            "invoicecloud_api_url": "https://ic.example", "invoicecloud_gateway_url": "https://gw.example"}))
+            "invoicecloud_api_url": "https://ic.example", "invoicecloud_gateway_url": "https://gw.example"},
+            operators=TOWN_OPERATORS))
         yield server

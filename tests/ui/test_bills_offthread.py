@@ -20,6 +20,7 @@ from console.bills.service import sandbox_template_path
 from console.bills.template import BillTemplate, load_template
 from console.ui.operations import tracker
 from tests.bills_pdfs import TEMPLATE, make_pdf
+from tests.profiles import CLERK_ACTING
 from tests.ui.test_bills_ui import batch, make_tab  # noqa: F401 - batch is a fixture
 from tests.ui.threads import drain, on_gui, spy
 
@@ -114,7 +115,7 @@ def test_the_template_dialog_draws_reads_and_saves_on_workers(qtbot, tmp_path, m
     monkeypatch.setattr(mod, "load_sample_page", spy(read, mod.load_sample_page))
     monkeypatch.setattr(BillTemplate, "save", spy(saved, BillTemplate.save))
     pdf = make_pdf(tmp_path / "sample.pdf", ["Acct: A1", "Acct: A2", "Acct: A3"])
-    dlg = mod.TemplateDialog(pdf, TEMPLATE, page=2, page_count=3)
+    dlg = mod.TemplateDialog(pdf, TEMPLATE, page=2, page_count=3, acting=CLERK_ACTING)
     qtbot.addWidget(dlg)
     dlg.show()
     assert dlg.page_spin.value() == 2 and dlg.page_spin.maximum() == 3
@@ -134,7 +135,7 @@ def test_a_template_that_cannot_be_written_is_shown_and_the_dialog_stays_open(qt
     shown = []
     monkeypatch.setattr(mod, "show_error", lambda parent, exc: shown.append(exc))
     pdf = make_pdf(tmp_path / "sample.pdf", ["Acct: A1"])
-    dlg = mod.TemplateDialog(pdf, TEMPLATE)
+    dlg = mod.TemplateDialog(pdf, TEMPLATE, acting=CLERK_ACTING)
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)
@@ -148,7 +149,7 @@ def test_the_sample_page_count_comes_from_the_pdf_when_the_caller_does_not_know_
     from console.ui.bills_template_dialog import TemplateDialog
 
     pdf = make_pdf(tmp_path / "sample.pdf", ["Acct: A1", "Acct: A2", "Acct: A3", "Acct: A4"])
-    dlg = TemplateDialog(pdf, TEMPLATE)
+    dlg = TemplateDialog(pdf, TEMPLATE, acting=CLERK_ACTING)
     qtbot.addWidget(dlg)
     qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)
     assert dlg.page_spin.maximum() == 4

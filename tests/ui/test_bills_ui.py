@@ -23,6 +23,7 @@ from console.ui.bills_table_model import ACCOUNT, PAGES, STATUS, BillFilterModel
 from console.ui.context import UiContext, ui_settings
 from console.ui.operations import tracker
 from tests.bills_pdfs import make_pdf
+from tests.profiles import CLERK_ACTING
 
 OPERATOR = sandbox_profile().operators[1]
 CUSTOMERS = 14
@@ -102,7 +103,7 @@ def test_canvas_reports_the_drawn_rectangle_in_page_points(qtbot):
 def test_drawing_a_template_shows_words_and_match_live_and_saves_toml(qtbot, batch, tmp_path):
     from console.ui.bills_template_dialog import TemplateDialog
 
-    dlg = TemplateDialog(batch, None)
+    dlg = TemplateDialog(batch, None, acting=CLERK_ACTING)
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: dlg.sample is not None, timeout=10000)
@@ -329,7 +330,7 @@ def test_send_to_sftp_and_check_delivery(qtbot, batch, tmp_path):
         journal = SqliteJournal(tmp_path / "journal.sqlite3")
         tab = make_tab(qtbot)
         tab.ctx.services.transfer = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
-                                                    folders={"bills": "/bills"})
+                                                    folders={"bills": "/bills"}, profile=sandbox_profile())
         tab.open_batch(batch)
         qtbot.waitUntil(lambda: tab.index is not None, timeout=20000)
         tab.start_split(tmp_path / "out")
@@ -353,10 +354,11 @@ def test_send_to_sftp_and_check_delivery(qtbot, batch, tmp_path):
         journal.close()
 
 
-def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, batch, tmp_path, monkeypatch):
+def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, batch, tmp_path, monkeypatch,
+                                                                       confirm_sends):
     """The file-dialog and confirmation paths of the tab, with the dialogs answered."""
     import paramiko
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QFileDialog
 
     import console.ui.host_key_dialog as host_key_dialog
     from console.adapters import transfer as tx
@@ -400,11 +402,11 @@ def test_buttons_open_template_invoices_split_and_trust_an_unknown_host(qtbot, b
                                        known_hosts=tmp_path / "known_hosts", timeout=5)
         journal = SqliteJournal(tmp_path / "journal.sqlite3")
         tab.ctx.services.transfer = TransferService(lambda: tx.SftpTransfer(settings), settings, journal,
-                                                    folders={"bills": "/bills"})
+                                                    folders={"bills": "/bills"}, profile=sandbox_profile())
         asked = []
         monkeypatch.setattr(host_key_dialog, "ask_trust_host_key", lambda parent, err: asked.append(err) or True)
-        monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
         qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
+        assert confirm_sends and confirm_sends[0].count == CUSTOMERS and confirm_sends[0].unit == "bill images"
         qtbot.waitUntil(lambda: tab.send_report is not None, timeout=30000)
         assert len(asked) == 1 and asked[0].port == server.port  # asked once, then pinned and sent
         assert {r.status_text for r in tab.model.rows()} == {"Sent"}

@@ -33,6 +33,7 @@ from console.devices.sred import parse_frame
 from console.logs import setup_logging
 from console.services.support_bundle import build_support_bundle
 from console.ui.posting_dialogs import VoidRequest
+from tests.profiles import SUPPORT_DESK
 from tests.swipe_frames import build_frame, clear_tracks
 from tests.ui.test_counter_tab import (
     customers,
@@ -197,7 +198,7 @@ def test_no_card_data_anywhere_after_a_counter_session(make_tab, qtbot, monkeypa
     # the session's files: UI state, logs, a support bundle
     tab.hide()
     tab.show()
-    bundle = build_support_bundle(services, services.paths.data_dir / "support.zip")
+    bundle = build_support_bundle(services, services.paths.data_dir / "support.zip", operator=SUPPORT_DESK)
     for h in logging.getLogger().handlers:
         h.flush()
 

@@ -244,6 +244,7 @@ def _summary(c):
 
 def test_cash_with_change_and_check_from_the_keyboard(make_tab, qtbot):
     tab = make_tab()
+    tab.services.drawers.open_drawer("cashier1", "100.00")  # cash and checks go into an open drawer
     c = customers()[11]
     open_account(tab, qtbot, c.account_number)
     due = tab.account.amount_due

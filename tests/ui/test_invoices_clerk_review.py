@@ -156,7 +156,7 @@ def test_a_valid_file_is_ready_to_send(qtbot, make_tab, tmp_path):
     assert tab.sent is None
 
 
-def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path):
+def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path, confirm_sends):
     services = build_services("sandbox", secret_backend=MemoryBackend(), operator_id="clerk1")
     try:
         export = tmp_path / "ICExport-Nov2026.txt"
@@ -196,13 +196,16 @@ def test_a_file_sent_before_says_so_and_send_becomes_send_again(qtbot, tmp_path)
         assert other.banner.property("state") == "warn"
         assert other.send_button.text().replace("&", "") == "Send again…"
         # Send again without a supervisor's approval: nothing sent, the banner still says why
-        other.sender.ask_override = lambda *a, **k: None
+        asked_while = []  # what the tab says while the supervisor is asked: nothing is being sent then
+        other.sender.ask_override = lambda *a, **k: asked_while.append(
+            (other.banner.text(), other.send_button.text())) or None
         banners = []
         other.sender.started.connect(lambda _n: banners.append(other.banner.text()))
         with qtbot.waitSignal(other.sender.finished, timeout=30_000) as done:
             other.send_button.click()
         assert done.args == [False]
         assert banners and banners[0].startswith("Sending ICExport-Nov2026.txt to the sandbox")
+        assert asked_while and not asked_while[0][0].startswith("Sending") and "Sending" not in asked_while[0][1]
         assert "already sent" in other.banner.text() and other.banner.property("state") == "warn"
         assert other.send_button.text().replace("&", "") == "Send again…" and other.send_button.isEnabled()
 

@@ -27,9 +27,9 @@ from console.ui.tabs.invoice_import_tab import (
     display,
     summary_html,
 )
+from tests.data_files import INVOICES_INVALID
 from tests.ui.threads import drain
 
-SAMPLES = Path("/work/shared/samples")
 FUTURE = dt.date.today() + dt.timedelta(days=30)
 
 
@@ -141,7 +141,7 @@ def test_sort_and_filter_rearrange_indexes_only():
 
 
 # ---- the tab ---------------------------------------------------------------------------
-def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path):
+def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path, confirm_sends):
     tab = make_tab()
     path = write(tmp_path, 50)
     tab.load_file(path)
@@ -160,12 +160,14 @@ def test_valid_file_summary_and_send(qtbot, make_tab, tmp_path):
         qtbot.mouseClick(tab.send_button, Qt.MouseButton.LeftButton)
     assert sig.args[0] is tab.check and sig.args[0].fingerprint == tab.check.result.fingerprint
     assert sent == [(path, {"expected_sha256": tab.check.fingerprint})]
+    asked = confirm_sends[0]  # confirmed first: what, how many, how much, where, the profile
+    assert (asked.what, asked.count, asked.amount, asked.training) == (path.name, 50, total, True)
+    assert "invoices" in asked.destination
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
 def test_invalid_file_blocks_send_and_problems_jump_to_rows(qtbot, make_tab):
     tab = make_tab()
-    tab.load_file(SAMPLES / "invoices-invalid.txt")
+    tab.load_file(INVOICES_INVALID)
     _loaded(qtbot, tab)
     assert not tab.check.ok and not tab.send_button.isEnabled()
     assert "error" in tab.banner.text()
@@ -195,12 +197,11 @@ def test_invalid_file_blocks_send_and_problems_jump_to_rows(qtbot, make_tab):
     assert tab.jump_to(trailer) is False
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
 def test_another_file_opens_at_its_first_column(qtbot, make_tab, tmp_path):
     tab = make_tab()
     tab.resize(900, 600)
     tab.show()
-    tab.load_file(SAMPLES / "invoices-invalid.txt")
+    tab.load_file(INVOICES_INVALID)
     _loaded(qtbot, tab)
     bar = tab.table.horizontalScrollBar()
     assert bar.value() > 0  # the jump to the first error (TotalAmountDue) scrolled the table right
@@ -294,7 +295,7 @@ def test_summary_lists_credits_and_repeated_accounts(tmp_path):
     assert data[5]["AccountNumber"] in text and "Account with several invoices: 1" in text
 
 
-def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path):
+def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path, confirm_sends):
     """End to end: check, then Send through the transfer side to a real SFTP server."""
     import os
     from types import SimpleNamespace
@@ -317,7 +318,7 @@ def test_send_a_checked_file_to_the_sftp_server_once(qtbot, tmp_path):
         tx.trust_host_key(settings.known_hosts, server.host, server.port, server.public_key)
         journal, audit = SqliteJournal(tmp_path / "j.sqlite3"), AuditLog(tmp_path / "j.sqlite3")
         svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal, audit,
-                              folders={"invoices": "/invoices"})
+                              folders={"invoices": "/invoices"}, profile=sandbox_profile())
         profile = sandbox_profile()
         services = SimpleNamespace(transfer=svc, operators=OperatorService(profile, audit), audit=audit,
                                    profile=profile)

@@ -16,13 +16,14 @@ from console.errors import UserFacingError
 from console.files.reader import UnreadableFileError
 from console.services.invoices import check_invoices, not_a_text_export
 from console.ui.tabs.invoice_import_tab import failure_reason
-from tests.ui.test_invoices_import_tab import SAMPLES, _cleanup, _loaded, write  # noqa: F401
+from tests.data_files import BILLS_SAMPLE_PDF
+from tests.ui.test_invoices_import_tab import _cleanup, _loaded, write  # noqa: F401
 from tests.ui.test_invoices_import_tab import make_tab as make_tab  # noqa: F401 - the fixture
 
 
 def test_a_pdf_renamed_txt_is_one_clear_error(tmp_path):
     pdf = tmp_path / "ICExport.txt"
-    pdf.write_bytes((SAMPLES / "bills-sample.pdf").read_bytes()[:4096])
+    pdf.write_bytes(BILLS_SAMPLE_PDF.read_bytes()[:4096])
     with pytest.raises(UnreadableFileError) as caught:
         check_invoices(pdf)
     assert "PDF document" in caught.value.reason and "Invoice Cloud Export" in caught.value.reason
@@ -36,7 +37,7 @@ def test_a_pdf_renamed_txt_is_one_clear_error(tmp_path):
 def test_the_pdf_in_the_tab_names_the_problem_not_every_column(qtbot, make_tab, tmp_path):
     tab = make_tab()
     pdf = tmp_path / "bill.txt"
-    pdf.write_bytes((SAMPLES / "bills-sample.pdf").read_bytes())
+    pdf.write_bytes(BILLS_SAMPLE_PDF.read_bytes())
     tab.load_file(pdf)
     _loaded(qtbot, tab)
     assert "The file is a PDF document" in tab.banner.text()
@@ -170,11 +171,13 @@ def test_summary_amounts_read_as_money_like_the_other_tabs(tmp_path):
 def test_override_dialog_shows_local_time_not_utc(qtbot):
     import datetime as dt
 
+    from console.formatting import format_date, format_time
     from console.ui.transfer_override_dialog import SupervisorOverrideDialog, local_time
     from tests.ui.test_transfer_dialogs import _already_sent
 
     stamp = "2026-11-20T08:00:05.123+00:00"
-    expected = dt.datetime.fromisoformat(stamp).astimezone().strftime("%m/%d/%Y at %H:%M:%S")
+    moment = dt.datetime.fromisoformat(stamp).astimezone()
+    expected = f"{format_date(moment)} at {format_time(moment, seconds=True)}"  # the one local format
     assert local_time(stamp) == "on " + expected
     d = SupervisorOverrideDialog(_already_sent(), lambda sid, pin: None)
     qtbot.addWidget(d)

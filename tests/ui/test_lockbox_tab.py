@@ -332,7 +332,7 @@ def test_stratus_send_then_the_pickup_receipt(qtbot, tmp_path):
             tab = make_tab(qtbot)
             journal = tab.ctx.services.journal
             tab.ctx.services.overrides["transfer"] = TransferService(
-                lambda: tx.open_transfer(settings), settings, journal, folders={"lockbox": "/lockbox"})
+                lambda: tx.open_transfer(settings), settings, journal, folders={"lockbox": "/lockbox"}, profile=sandbox_profile())
             tab._poll_timer.setInterval(200)
             previewed(qtbot, tab, write_payments(tmp_path / "p.csv", payment_rows(5)))
             built(qtbot, tab, tmp_path / "lb.txt")

@@ -60,7 +60,7 @@ def make_tab(qtbot, monkeypatch):
         fake = SlowFake(delay)
         services.__dict__["posting"] = PostingService(services.journal, fake, services.profile, services.audit,
                                                       retry=RetryPolicy(base_s=0.01, cap_s=0.05),
-                                                      today=lambda: TODAY)
+                                                      today=lambda: TODAY, workers=1)
         tab = PostingTab(UiContext(services, OPS.get(operator)))
         qtbot.addWidget(tab)
         tab.errors = errors
@@ -211,6 +211,13 @@ def test_review_queue_and_retry(qtbot, make_tab, tmp_path):
     _wait(qtbot, op)
     assert tab.ctx.services.journal.get(rows[1]["PaymentId"]).state == DONE
     tab.review.view.selectRow(0)
+    # a clerk may not resolve a review: the buttons say so and the service refuses it
+    assert not tab.reject_review_button.isEnabled()
+    assert "resolve entries waiting for review" in tab.gate.banner.text()
+    _wait(qtbot, tab.resolve("rejected"))
+    assert tab.ctx.services.journal.get(pid).state == NEEDS_REVIEW
+    tab.ctx.operator = OPS["super1"]  # a supervisor takes over
+    tab.review.view.selectRow(0)
     _wait(qtbot, tab.resolve("rejected"))
     assert tab.ctx.services.journal.get(pid).state == REJECTED
 
@@ -218,10 +225,13 @@ def test_review_queue_and_retry(qtbot, make_tab, tmp_path):
 def test_reconciliation_report_build_and_export(qtbot, make_tab, tmp_path):
     tab = make_tab()
     f = tmp_path / "p.csv"
-    summary = exports.write_export("payments", f, 50, 4)
+    # the file's payment dates come from the service's clock (TODAY), as its batch closing does;
+    # dated by the real day instead, no batch was before "today" and none closed after TODAY
+    summary = exports.write_export("payments", f, 50, 4, as_of=TODAY)
     _wait(qtbot, tab.load_file(f, "payments"))
     _wait(qtbot, tab.post())
-    tab.report_date.setDate(dt.date.today())
+    (record,) = tab.ctx.services.journal.files()
+    tab.report_date.setDate(dt.datetime.fromisoformat(record.imported_at).astimezone().date())  # as journaled
     _wait(qtbot, tab.build_report())
     rep = tab.report
     assert rep is not None and rep.total.counts["posted"] == summary["receipts"]
@@ -301,3 +311,22 @@ def test_fetch_from_invoice_cloud_and_supervisor_override(qtbot, make_tab):
     assert len(tab.fake.creates()) == posted  # re-imported, yet nothing posted twice
     rows = tab.ctx.services.audit.rows(action="file.override")
     assert rows and rows[-1].details["approved_by"] == "super1"
+
+
+def test_a_cashier_sees_posting_disabled_and_why(qtbot, make_tab):
+    tab = make_tab(operator="cashier1")
+    tab.show()
+    for button in (tab.open_button, tab.fetch_button, tab.post_button, tab.retry_failed_button,
+                   tab.done_review_button):
+        assert not button.isEnabled()
+    banner = tab.gate.banner
+    assert banner.isVisible() and banner.objectName() == "role-banner"
+    assert banner.text().startswith("Signed in as cashier: you may not import a file for posting, "
+                                    "post payments to Caselle")
+    tab._busy(True, "x")
+    tab._busy(False)  # work finishing never turns a refused action back on
+    assert not tab.open_button.isEnabled() and not tab.post_button.isEnabled()
+    clerk = make_tab(operator="clerk1")
+    clerk.show()
+    assert clerk.open_button.isEnabled()
+    assert "import" not in clerk.gate.banner.text() and "resolve entries waiting for review" in clerk.gate.banner.text()

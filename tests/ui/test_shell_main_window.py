@@ -42,7 +42,8 @@ def save_production_profile():
 def test_every_tab_is_present_in_order(qtbot):
     w = make_window(qtbot)
     titles = [w.tabs.tabText(i) for i in range(w.tabs.count())]
-    assert titles == ["Counter Payments", "Posting", "Invoice Import", "Lockbox", "Bill Images", "Diagnostics"]
+    assert titles == ["Counter Payments", "Posting", "Invoice Import", "Lockbox", "Bill Images", "Diagnostics",
+                      "Day Close"]
     assert titles == [t for t, _m, _x in tabs_mod.TABS]
 
 

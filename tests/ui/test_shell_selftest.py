@@ -13,5 +13,5 @@ def test_self_test_opens_every_tab_and_exits_0(tmp_path):
                          text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr + out.stdout
     assert "self-test: OK" in out.stdout
-    assert "6 tabs opened" in out.stdout and "Diagnostics (tab)" in out.stdout
+    assert "7 tabs opened" in out.stdout and "Diagnostics (tab)" in out.stdout and "Day Close (tab)" in out.stdout
     assert "main window shown" in out.stdout

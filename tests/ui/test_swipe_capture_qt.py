@@ -7,9 +7,6 @@ skip the window and so skip the route the filter watches. Time comes from a fake
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent
@@ -18,11 +15,10 @@ from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QPushButton, QTabWidget
 
 from console.devices.capture import CaptureSettings
 from console.ui.swipe_capture import SwipeCapture
+from tests.data_files import idtech_samples
 from tests.swipe_frames import FrameSpec, build_frame
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 V1 = SAMPLES[0]["frame"]
 
 

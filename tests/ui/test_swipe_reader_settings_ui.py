@@ -4,9 +4,6 @@ control-character ambles typed as Ctrl+letter."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent
@@ -21,13 +18,12 @@ from console.ui.context import UiContext
 from console.ui.reader_test import ReaderTestWidget
 from console.ui.settings_dialog import SettingsDialog
 from console.ui.swipe_capture import SwipeCapture, apply_reader_profile
+from tests.data_files import idtech_samples
 from tests.profiles import SUPERVISOR, VALID
 from tests.swipe_frames import FrameSpec, build_frame
 from tests.ui.test_swipe_capture_qt import FakeClock, send_text
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 READER = [s for s in FIELDS if s.section == "reader"]
 
 

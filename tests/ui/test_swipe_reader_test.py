@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import gc
-import json
-from pathlib import Path
 
 import pytest
 
 from console.devices.sred import EncryptedPayload
 from console.ui.reader_test import ReaderTestWidget
 from console.ui.swipe_capture import SwipeCapture
+from tests.data_files import idtech_samples
 from tests.ui.test_swipe_capture_qt import FakeClock, send_text
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 
 
 @pytest.fixture(autouse=True)

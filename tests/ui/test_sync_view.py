@@ -57,7 +57,7 @@ def make_view(qtbot, monkeypatch):
         transfer = _Transfer()
         pages = _Pages(customers if customers is not None else [_c(f"10010{i}-01") for i in range(4)])
         services.__dict__["conversions"] = ConversionService(pages, transfer=transfer,
-                                                             today=lambda: dt.date(2026, 12, 1))
+                                                             today=lambda: dt.date(2026, 12, 1), profile=services.profile)
         view = AccountSyncView(UiContext(services, OPS.get(operator)))
         qtbot.addWidget(view)
         view.caselle, view.ic, view.transfer, view.errors = caselle, ic, transfer, errors
@@ -179,8 +179,14 @@ def test_roles_gate_the_buttons(make_view):
     cashier = make_view(operator="cashier1") if "cashier1" in OPS else None
     if cashier is None:
         pytest.skip("the sandbox profile has no cashier")
-    assert cashier.sync_button.isEnabled()  # cashiers may post
+    # a cashier works the counter: no account sync, no conversions, and the view says why
+    assert not cashier.sync_button.isEnabled()
     assert not cashier.retry_button.isEnabled() and not cashier.build_button.isEnabled()
+    assert cashier.gate.banner.isVisibleTo(cashier)
+    assert "may not send account balance updates" in cashier.gate.banner.text()
+    clerk = make_view(operator="clerk1")
+    assert clerk.sync_button.isEnabled() and clerk.build_button.isEnabled()
+    assert not clerk.gate.banner.isVisibleTo(clerk)
 
 
 def test_posting_tab_embeds_the_view_as_a_sub_tab(qtbot):

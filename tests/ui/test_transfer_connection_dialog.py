@@ -39,7 +39,7 @@ def sftp_service(tmp_path, host: str, port: int, user: str, password: str):
     audit = AuditLog(tmp_path / "j.sqlite3")
     folders = {k: f"/{k}" for k in ("invoices", "bills", "lockbox", "balances")}
     try:
-        yield TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders)
+        yield TransferService(lambda: tx.open_transfer(settings), settings, journal, audit, folders=folders, profile=sandbox_profile())
     finally:
         drain()
         journal.close()

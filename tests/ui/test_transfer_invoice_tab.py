@@ -34,6 +34,8 @@ def _sandbox(monkeypatch):
     stop_embedded()
 
 
+pytestmark = pytest.mark.usefixtures("confirm_sends")  # Send is confirmed (the dialog: test_trust_confirm.py)
+
 def _tab(qtbot, services, operator="clerk1") -> InvoiceImportTab:
     tab = InvoiceImportTab(UiContext(services, PROFILE.operator(operator)))
     qtbot.addWidget(tab)

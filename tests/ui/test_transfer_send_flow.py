@@ -46,7 +46,7 @@ def services(tmp_path, server):
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
     audit = AuditLog(tmp_path / "journal.sqlite3")
     svc = TransferService(lambda: tx.SftpTransfer(settings), settings, journal, audit,
-                          folders={"invoices": "/invoices"})
+                          folders={"invoices": "/invoices"}, profile=sandbox_profile())
     yield SimpleNamespace(transfer=svc, operators=OperatorService(sandbox_profile(), audit), audit=audit)
     tracker().cancel_all()
     tracker().wait(5000)

@@ -54,7 +54,7 @@ def test_sends_every_ready_bill_and_nothing_held_or_without_invoice(tmp_path):
     result = result_with(["A.pdf", "B.pdf"], tmp_path)
     assert [n for _, n, _ in bills_to_send(result)] == ["A.pdf", "B.pdf"]
     t = FakeTransfer()
-    report = send_bills(result, t, operator="clerk1")
+    report = send_bills(result, t, operator="clerk1", profile=sandbox_profile())
     assert t.sent == [("bills", "A.pdf"), ("bills", "B.pdf")]
     assert [o.status for o in report.outcomes] == [SENT, SENT]
     assert report.summary == "2 sent"
@@ -63,7 +63,7 @@ def test_sends_every_ready_bill_and_nothing_held_or_without_invoice(tmp_path):
 def test_failures_are_per_bill_and_already_sent_is_not_a_failure(tmp_path):
     result = result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path)
     t = FakeTransfer({"A.pdf": already_sent("A.pdf"), "B.pdf": RemoteError("disk full")})
-    report = send_bills(result, t, operator="clerk1")
+    report = send_bills(result, t, operator="clerk1", profile=sandbox_profile())
     assert [(o.file_name, o.status) for o in report.outcomes] == [
         ("A.pdf", ALREADY_SENT), ("B.pdf", FAILED), ("C.pdf", SENT)]
     assert "disk full" in report.outcomes[1].message
@@ -72,7 +72,7 @@ def test_failures_are_per_bill_and_already_sent_is_not_a_failure(tmp_path):
 def test_network_failures_in_a_row_stop_the_run(tmp_path):
     names = [f"{c}.pdf" for c in "ABCDE"]
     t = FakeTransfer({n: NetworkError("connection reset") for n in names[:3]})
-    report = send_bills(result_with(names, tmp_path), t, operator="clerk1")
+    report = send_bills(result_with(names, tmp_path), t, operator="clerk1", profile=sandbox_profile())
     assert [o.status for o in report.outcomes] == [FAILED, FAILED, FAILED, NOT_SENT, NOT_SENT]
     assert "network" in report.stopped and t.sent == []
 
@@ -80,7 +80,7 @@ def test_network_failures_in_a_row_stop_the_run(tmp_path):
 def test_cancel_marks_the_rest_not_sent(tmp_path):
     cancel = threading.Event()
     t = FakeTransfer({"B.pdf": Cancelled("cancelled")})
-    report = send_bills(result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path), t, operator="c", cancel=cancel)
+    report = send_bills(result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path), t, operator="clerk1", profile=sandbox_profile(), cancel=cancel)
     assert [o.status for o in report.outcomes] == [SENT, NOT_SENT, NOT_SENT]
     assert report.cancelled and t.sent == [("bills", "A.pdf")]
 
@@ -89,7 +89,7 @@ def test_invoice_cloud_template_mode_sends_nothing(tmp_path):
     profile = sandbox_profile().with_values(bills_mode="ic_template")
     t = FakeTransfer()
     with pytest.raises(UserFacingError, match="not sent"):
-        send_bills(result_with(["A.pdf"], tmp_path), t, operator="c", profile=profile)
+        send_bills(result_with(["A.pdf"], tmp_path), t, operator="clerk1", profile=profile)
     assert t.sent == []
 
 
@@ -114,9 +114,9 @@ def test_review_rows_follow_plan_split_and_send():
 def test_connection_problems_before_any_send_are_raised_for_the_caller(tmp_path):
     t = FakeTransfer({"A.pdf": AuthError("password refused")})
     with pytest.raises(AuthError):
-        send_bills(result_with(["A.pdf", "B.pdf"], tmp_path), t, operator="c")
+        send_bills(result_with(["A.pdf", "B.pdf"], tmp_path), t, operator="clerk1", profile=sandbox_profile())
     t = FakeTransfer({"B.pdf": AuthError("token expired")})
-    report = send_bills(result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path), t, operator="c")
+    report = send_bills(result_with(["A.pdf", "B.pdf", "C.pdf"], tmp_path), t, operator="clerk1", profile=sandbox_profile())
     assert [o.status for o in report.outcomes] == [SENT, FAILED, NOT_SENT] and "token expired" in report.stopped
 
 

@@ -118,3 +118,13 @@ def test_pin_hash_is_salted_and_slow():
     assert verify_pin("1234", a) and not verify_pin("1235", a)
     assert not verify_pin("1234", "garbage")
 
+
+
+def test_the_automation_operator_must_be_an_automation_operator():
+    from console.config import Operator, Profile, validate
+
+    ops = (Operator("sup", "Sue", "supervisor", "x"), Operator("robot", "Jobs", "automation", "y"))
+    bad = Profile("town", values={"roles_automation_operator": "sup"}, operators=ops)
+    assert [p.column for p in validate(bad) if p.rule == "automation"] == ["roles_automation_operator"]
+    good = Profile("town", values={"roles_automation_operator": "robot"}, operators=ops)
+    assert not [p for p in validate(good) if p.rule == "automation"]

@@ -20,6 +20,8 @@ import pytest
 
 from console.cli import main
 
+pytestmark = pytest.mark.usefixtures("cli_as_clerk")  # commands that act name who acts
+
 HEADER = ("PaymentId,ConfirmationNumber,AccountNumber,InvoiceNumber,InvoiceType,PayerName,Tender,"
           "CardLast4,Amount,ConvenienceFee,PaymentDate,SettlementDate,Status").split(",")
 GL = {"101": "10-3210-000", "102": "10-3220-100", "103": "20-3450-000"}

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from console.adapters.caselle import CustomerPage, CustomerRecord
+from console.config import sandbox_profile
 from console.errors import ValidationError
 from console.files.reader import read_file
 from console.services.conversions import ConversionService, build_rows
@@ -108,17 +109,17 @@ class _Transfer:
 def test_service_pages_writes_atomically_refuses_errors_and_sends_like_invoices(tmp_path):
     pages = _Pages([_c(f"10010{i}-01") for i in range(5)])
     transfer = _Transfer()
-    svc = ConversionService(pages, transfer=transfer, today=lambda: DAY)
+    svc = ConversionService(pages, transfer=transfer, today=lambda: DAY, profile=sandbox_profile())
     b = svc.build()
     assert len(b.rows) == 5 and pages.calls == 3  # every page read
-    out = svc.write(b, tmp_path / "out" / "conv.csv")
+    out = svc.write(b, tmp_path / "out" / "conv.csv", operator="clerk1")
     assert out.read_bytes().decode("utf-8") == b.text and not list(out.parent.glob("*.part"))
     sent = svc.send(out, operator="clerk1")
     assert sent.remote_path == "/invoices/conv.csv"
     assert transfer.sent[0][1]["kind"] == "invoices" and transfer.sent[0][1]["expected_sha256"]
     bad = build_rows([_c("100102-01", paperless=True, email="")], effective_date=DAY)
     with pytest.raises(ValidationError) as info:
-        svc.write(bad, tmp_path / "bad.csv")
+        svc.write(bad, tmp_path / "bad.csv", operator="clerk1")
     assert not (tmp_path / "bad.csv").exists() and "100102-01" in info.value.problems[0].message
     broken = tmp_path / "broken.csv"
     broken.write_text(b.text.replace("TRAILER,5,0", "TRAILER,6,0"), encoding="utf-8")

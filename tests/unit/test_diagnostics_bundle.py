@@ -15,6 +15,7 @@ from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services.support_bundle import build_support_bundle, profile_without_secrets, recent_log_text
 from tests.diagnostics_services import FakeServices
+from tests.profiles import SUPPORT_DESK
 
 SECRET = "Zq9-very-secret-client-value-77"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.abc123"
@@ -68,7 +69,7 @@ def test_support_bundle_contains_no_secret_and_what_support_needs(svc, tmp_path)
     with svc.paths.log_file.open("a", encoding="utf-8") as fh:
         fh.write(f"2026-01-01 00:00:00 INFO old: value {LATE_SECRET}\n")
     svc.secrets.set(sec.SMTP_PASSWORD, LATE_SECRET)
-    out = build_support_bundle(svc, tmp_path / "bundle.zip")
+    out = build_support_bundle(svc, tmp_path / "bundle.zip", operator=SUPPORT_DESK)
     members = _members(out)
     assert {"diagnostics.json", "profile.toml", "environment.json", "README.txt", "logs/console.log"} <= set(members)
     blob = "\n".join(members.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,11 +12,12 @@ import pytest
 from console.config import Operator, hash_pin, sandbox_profile
 from console.config import Profile as P
 from console.errors import AuthError, NetworkError
+from console.formatting import format_date
 from console.paths import Paths
 from console.secrets import MemoryBackend, SecretStore
 from console.services import diagnostics as d
 from tests.diagnostics_services import FakeServices
-from tests.profiles import VALID
+from tests.profiles import SUPPORT_DESK, VALID
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -47,7 +48,7 @@ def probe(**kw) -> d.CaselleProbe:
 
 
 def run(svc, **probe_kw) -> dict[str, d.Check]:
-    report = d.run_checks(svc, now=NOW, caselle_probe=lambda: probe(**probe_kw))
+    report = d.run_checks(svc, operator=SUPPORT_DESK, now=NOW, caselle_probe=lambda: probe(**probe_kw))
     return {c.key: c for c in report.checks}
 
 
@@ -61,7 +62,7 @@ def test_healthy_production_profile_is_all_green(paths):
     fill_secrets(svc)
     checks = run(svc)
     assert {k: c.state for k, c in checks.items() if c.state != d.PASS} == {}
-    assert "2026-07-29" in checks["caselle_auth"].summary
+    assert format_date(date(2026, 7, 29)) in checks["caselle_auth"].summary  # one local date format
 
 
 def test_invalid_profile_fails_with_the_settings_hint(paths):
@@ -179,13 +180,13 @@ def test_a_crashing_check_is_reported_not_raised(paths, monkeypatch):
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(d, "CHECKS", (("Disk space", boom), *d.CHECKS[1:]))
-    report = d.run_checks(services(paths), now=NOW, caselle_probe=probe)
+    report = d.run_checks(services(paths), operator=SUPPORT_DESK, now=NOW, caselle_probe=probe)
     assert report.checks[0].state == d.FAIL and "kaput" in report.checks[0].summary
     assert len(report.checks) == len(d.CHECKS) - 2  # no transfer service and no audit log here
 
 
 def test_report_json_and_overall(paths):
-    report = d.run_checks(services(paths), now=NOW, caselle_probe=probe)
+    report = d.run_checks(services(paths), operator=SUPPORT_DESK, now=NOW, caselle_probe=probe)
     data = json.loads(json.dumps(report.as_dict(), default=str))
     assert data["overall"] == d.FAIL and report.failed  # credentials are missing
     assert data["counts"]["fail"] >= 1
@@ -200,7 +201,7 @@ def test_cancel_stops_the_run(paths):
     ev = threading.Event()
     ev.set()
     with pytest.raises(Cancelled):
-        d.run_checks(services(paths), now=NOW, caselle_probe=probe, cancel=ev)
+        d.run_checks(services(paths), operator=SUPPORT_DESK, now=NOW, caselle_probe=probe, cancel=ev)
 
 
 def test_connection_status_summary(paths, monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from console.errors import Problem
 from console.files.layouts import load_layout
 from console.files.reader import ReadResult, UnreadableFileError, read_bytes, read_file
 from console.files.writer import write_delimited
+from tests.data_files import INVOICES_INVALID, INVOICES_VALID
 
-SAMPLES = Path("/work/shared/samples")
 TODAY = dt.date(2026, 11, 1)
 
 HEADER = ("AccountNumber,InvoiceNumber,InvoiceType,CustomerName,BillDate,DueDate,"
@@ -46,13 +45,12 @@ def test_result_shape_and_typed_values():
     assert r.layout.name == "ic-invoice-v1"
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared samples not mounted")
 def test_public_samples():
-    good = read_file(SAMPLES / "invoices-valid-cp1252.txt", "ic-invoice-v1")
+    good = read_file(INVOICES_VALID, "ic-invoice-v1")
     assert good.ok and len(good.records) == 300 and good.encoding == "cp1252"
     assert good.total("TotalAmountDue") == Decimal("105968.55")
     assert any(w.rule == "encoding" for w in good.warnings)
-    bad = read_file(SAMPLES / "invoices-invalid.txt", "ic-invoice-v1")
+    bad = read_file(INVOICES_INVALID, "ic-invoice-v1")
     lines = {p.line for p in bad.errors}
     assert {5, 9, 12, 15, 18, 21, 24, 27, 30, 33} <= lines
     assert lines <= {5, 9, 12, 15, 18, 21, 24, 27, 30, 33, 3, 41, 42}

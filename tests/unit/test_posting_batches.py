@@ -11,6 +11,7 @@ from console.adapters.journal import DONE, IN_FLIGHT, REPORTED, SqliteJournal
 from console.config import sandbox_profile
 from console.services.audit import AuditLog
 from console.services.posting import BATCH_CLOSE, BATCH_OPEN, PostingService, RetryPolicy
+from tests.profiles import POSTER
 from tests.unit.test_posting_service import TODAY, FakeCaselle, _import, pay, raise_scripted_fault
 
 DAY = dt.date(2026, 11, 25)  # the payments' date (before TODAY: auto close applies)
@@ -58,7 +59,7 @@ def env(tmp_path):
     fake = BatchFaults()
     fake.journal = journal
     svc = PostingService(journal, fake, sandbox_profile(), audit, retry=RetryPolicy(base_s=0.001, cap_s=0.01),
-                         today=lambda: TODAY)
+                         today=lambda: TODAY, workers=1)  # the scripted batch faults come in order
     yield svc, fake, journal
     journal.close()
     audit.close()
@@ -67,7 +68,7 @@ def env(tmp_path):
 def test_batch_changes_are_journaled_before_they_are_sent(env):
     svc, fake, journal = env
     _import(svc, "payments", [pay(1), pay(2)])
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.complete and res.batches_closed == ["CR20261125"]
     assert fake.state_when_sent == [("batch-open:2026-11-25", IN_FLIGHT), ("batch-close:CR20261125", IN_FLIGHT)]
     opened, closed = journal.get("batch-open:2026-11-25"), journal.get("batch-close:CR20261125")
@@ -81,7 +82,7 @@ def test_dropped_answer_on_open_batch_is_reconciled_not_resent(env, fault):
     svc, fake, journal = env
     _import(svc, "payments", [pay(1)])
     fake.batch_faults["open_batch"] = [fault]  # Caselle opened the batch; the answer was lost
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.complete and res.outcomes["posted"] == 1
     assert fake.count("open_batch") == 1  # never sent a second time
     calls = [c[0] for c in fake.calls if c[0] in ("open_batch", "batch_totals", "create")]
@@ -94,7 +95,7 @@ def test_open_batch_that_never_reached_caselle_is_sent_again_after_a_look(env):
     svc, fake, journal = env
     _import(svc, "payments", [pay(1)])
     fake.batch_faults["open_batch"] = ["drop_before"]
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.complete and res.outcomes["posted"] == 1
     assert fake.state_when_sent[:2] == [("batch-open:2026-11-25", IN_FLIGHT)] * 2  # tried twice …
     calls = [c[0] for c in fake.calls if c[0] in ("open_batch", "batch_totals", "create")]
@@ -107,7 +108,7 @@ def test_dropped_answer_on_close_batch_is_reconciled_not_resent(env, fault):
     svc, fake, journal = env
     _import(svc, "payments", [pay(1)])
     fake.batch_faults["close_batch"] = [fault]
-    first = svc.post_pending()
+    first = svc.post_pending(operator=POSTER)
     assert first.outcomes["posted"] == 1 and first.errors == []
     assert fake.batches[DAY]["status"] == "CLOSED"  # Caselle did close it on the first send
     # the lost answer was reconciled within the same run by asking, not by closing again
@@ -115,7 +116,7 @@ def test_dropped_answer_on_close_batch_is_reconciled_not_resent(env, fault):
     assert fake.count("close_batch") == 1
     e = journal.get("batch-close:CR20261125")
     assert e.state == DONE and e.outcome == "already_there" and e.attempts == 2
-    assert svc.post_pending().batches_closed == []
+    assert svc.post_pending(operator=POSTER).batches_closed == []
     assert fake.count("close_batch") == 1
     assert svc.journal.watermarks("batch:open:") == {}
 
@@ -124,7 +125,7 @@ def test_closed_batch_for_a_late_payment_is_reported_and_today_is_used(env):
     svc, fake, journal = env
     fake.batches[dt.date(2026, 11, 20)] = {"id": "CR20261120", "status": "CLOSED"}
     _import(svc, "payments", [pay(1, day=dt.date(2026, 11, 20))])
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     e = journal.get("batch-open:2026-11-20")
     assert e.state == REPORTED and e.outcome == "batch_closed"
     assert journal.get("batch-open:2026-11-26").state == DONE
@@ -132,19 +133,19 @@ def test_closed_batch_for_a_late_payment_is_reported_and_today_is_used(env):
     # another late payment of that date on a later run: the journal says it was tried, Caselle says
     # closed — straight to today's batch, nothing sent to open it again
     _import(svc, "payments", [pay(2, day=dt.date(2026, 11, 20))], fp="fp2")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert fake.count("open_batch") == 2 and fake.receipts["P000002"].batch_id == "CR20261126"
 
 
 def test_a_batch_caselle_lost_is_opened_again_under_a_new_key(env):
     svc, fake, journal = env
     _import(svc, "payments", [pay(1, day=TODAY)])
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert journal.get("batch-open:2026-11-26").state == DONE
     del fake.batches[TODAY]  # an empty batch deleted in Caselle by hand
     svc.journal.delete_watermark("batch:open:2026-11-26")
     _import(svc, "payments", [pay(2, day=TODAY)], fp="fp2")
     fake.receipts.clear()
-    assert svc.post_pending().outcomes["posted"] == 1
+    assert svc.post_pending(operator=POSTER).outcomes["posted"] == 1
     again = journal.get("batch-open:2026-11-26#2")
     assert again is not None and again.state == DONE and again.outcome == "opened"

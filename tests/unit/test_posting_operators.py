@@ -73,7 +73,7 @@ def test_supervisor_approval():
 
 
 @pytest.mark.parametrize(("who", "action", "allowed"), [
-    ("cashier1", "post", True), ("cashier1", "override", False), ("cashier1", "void_any", False),
+    ("cashier1", "take_payment", True), ("cashier1", "post", False), ("cashier1", "override", False), ("cashier1", "void_any", False),
     ("super1", "override", True), ("super1", "void_any", True), ("support1", "view_audit", True),
     ("support1", "post", False), ("ghost", "post", False),
 ])

@@ -25,7 +25,9 @@ from console.config import Profile, sandbox_profile
 from console.domain.models import CustomerDetail, Receipt
 from console.errors import NetworkError, NotPermitted, RemoteError, UnsupportedVersionError, ValidationError
 from console.services.audit import AuditLog
+from console.services.operators import SignInError
 from console.services.posting import LOCKBOX_ITEM, RECEIPT, PostingService, RetryPolicy
+from tests.profiles import POSTER
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -170,8 +172,9 @@ def env(tmp_path):
     journal = SqliteJournal(tmp_path / "journal.sqlite3")
     audit = AuditLog(tmp_path / "journal.sqlite3")
     fake = FakeCaselle()
+    # one worker: the fakes' scripted faults and these tests' call orders are sequential
     svc = PostingService(journal, fake, sandbox_profile(), audit, retry=RetryPolicy(base_s=0.001, cap_s=0.01),
-                         today=lambda: TODAY)
+                         today=lambda: TODAY, workers=1)
     yield svc, fake, journal, audit
     journal.close()
     audit.close()
@@ -194,7 +197,7 @@ def test_receipts_posted_once_without_fee_in_payment_date_batch(env):
     assert e.payload["batch_id"] == "CR20261125"
     # auto close: both dates are before "today"
     assert sorted(res.batches_closed) == ["CR20261124", "CR20261125"]
-    assert svc.post_pending().processed == 0  # nothing twice
+    assert svc.post_pending(operator=POSTER).processed == 0  # nothing twice
     assert len(fake.creates()) == 11
     assert audit.verify().ok and audit.rows(action="posting.run")
     audited = [e for row in audit.rows(action="posting.entries") for e in row.details["entries"]]
@@ -205,10 +208,10 @@ def test_receipts_posted_once_without_fee_in_payment_date_batch(env):
 def test_today_batch_stays_open_and_auto_close_can_be_off(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1, day=TODAY)])
-    assert svc.post_pending().batches_closed == []
+    assert svc.post_pending(operator=POSTER).batches_closed == []
     svc.profile = svc.profile.with_values(biller_batch_auto_close=False)
     _import(svc, "payments", [pay(2)], fp="fp2")
-    assert svc.post_pending().batches_closed == []
+    assert svc.post_pending(operator=POSTER).batches_closed == []
     assert fake.batches[dt.date(2026, 11, 25)]["status"] == "OPEN"
 
 
@@ -216,7 +219,7 @@ def test_late_payment_for_closed_batch_goes_to_todays_batch(env):
     svc, fake, journal, _ = env
     fake.batches[dt.date(2026, 11, 20)] = {"id": "CR20261120", "status": "CLOSED"}
     _import(svc, "payments", [pay(1, day=dt.date(2026, 11, 20))])
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     r = fake.receipts["P000001"]
     assert r.batch_id == "CR20261126" and r.receipt_date == dt.date(2026, 11, 20)
 
@@ -224,7 +227,7 @@ def test_late_payment_for_closed_batch_goes_to_todays_batch(env):
 def test_cloudstore_types_go_to_the_lockbox_queue(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1), pay(2, inv_type="803"), pay(3, inv_type="805", status="APPROVED")])
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert set(fake.receipts) == {"P000001"} and res.complete
     items = journal.entries(kinds=[LOCKBOX_ITEM])
     assert [e.key for e in items] == ["lockbox:P000002", "lockbox:P000003"]
@@ -238,7 +241,7 @@ def test_unknown_outcome_is_reconciled_not_resent(env, fault):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1)])
     fake.faults = [fault]
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.outcomes["already_there"] == 1 and len(fake.creates()) == 1
     assert ("find", "P000001") in fake.calls
     assert journal.get("P000001").state == DONE
@@ -248,7 +251,7 @@ def test_failure_before_commit_is_resent_after_reconcile(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1)])
     fake.faults = ["drop_before", "drop_before"]
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.outcomes["posted"] == 1 and len(fake.creates()) == 3 and len(fake.receipts) == 1
     calls = [c[0] for c in fake.calls if c[0] in ("find", "create")]
     assert calls == ["create", "find", "create", "find", "create"]  # never two sends without a look
@@ -257,13 +260,13 @@ def test_failure_before_commit_is_resent_after_reconcile(env):
 def test_permanent_refusal_is_rejected_and_retryable(env):
     svc, fake, journal, audit = env
     _import(svc, "payments", [pay(1, account="999999-01")])
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     e = journal.get("P000001")
     assert e.state == REJECTED and e.outcome == "NOT_FOUND" and "999999-01" in e.detail
     assert not res.complete or res.outcomes["NOT_FOUND"] == 1
     fake.customers["999999-01"] = fake.customers["100001-01"]
     assert svc.retry_entries(["P000001"], "super1") == 1
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert journal.get("P000001").state == DONE
     assert audit.rows(action="posting.retry")
 
@@ -274,7 +277,7 @@ def test_receipt_under_reference_with_other_amount_goes_to_review(env):
     # Caselle already holds another receipt under this reference (keyed by hand, other amount)
     fake.receipts["P000001"] = Receipt("5.09999", "P000001", "100001-01", Decimal("99.00"), "CR", TODAY, "CARD",
                                        extra={"status": "POSTED"})
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     e = journal.get("P000001")
     assert e.state == NEEDS_REVIEW and e.evidence["differences"]["amount"] == {"journal": "10.00", "caselle": "99.00"}
     assert not res.complete or res.outcomes["mismatch"] == 1
@@ -290,7 +293,7 @@ def test_crashed_entry_in_flight_is_reconciled_on_next_run(env):
     svc.ensure_batch(dt.date(2026, 11, 25))
     fake.create_receipt(reference=e.key, account_number="100001-01", amount=Decimal("10.00"), tender="CARD",
                         receipt_date=dt.date(2026, 11, 25), batch_date=dt.date(2026, 11, 25))
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.outcomes == {"already_there": 1, "posted": 1}
     assert len(fake.creates()) == 2 and len(fake.receipts) == 2
 
@@ -298,11 +301,11 @@ def test_crashed_entry_in_flight_is_reconciled_on_next_run(env):
 def test_voids(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1), pay(2)], fp="a")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     svc.profile = svc.profile.with_values(biller_batch_auto_close=False)
     fake.batches[dt.date(2026, 11, 25)]["status"] = "OPEN"
     _import(svc, "payments", [pay(1, status="VOIDED"), pay(7, status="VOIDED")], fp="b")
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert fake.receipts["P000001"].voided and not fake.receipts["P000002"].voided
     assert journal.get("void:P000001").state == DONE
     v = journal.get("void:P000007")
@@ -315,7 +318,7 @@ def test_void_waits_for_its_receipt_in_the_same_run(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1)], fp="a")
     _import(svc, "payments", [pay(1, status="VOIDED")], fp="b")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert journal.get("void:P000001").state == DONE and fake.receipts["P000001"].voided
 
 
@@ -331,7 +334,7 @@ def test_duplicate_file_refused_and_supervisor_override(env):
     res = svc.import_plan(plan, "clerk1", override=True, approver="super1")
     assert res.added == 0 and res.already_journaled == ["P000001"]
     assert audit.rows(action="file.override")[0].details["approved_by"] == "super1"
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert len(fake.creates()) == 1
 
 
@@ -347,13 +350,13 @@ def test_same_payment_id_with_other_content_is_an_error(env):
 def test_rejects_reverse_with_fee_and_report_unposted(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1, tender="ACH")], fp="a")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     rows = [{"PaymentId": "P000001", "AccountNumber": "100001-01", "Amount": Decimal("10.00"), "ReturnCode": "R01",
              "ReturnDate": dt.date(2027, 1, 20), "Reason": "Insufficient funds"},
             {"PaymentId": "P000555", "AccountNumber": "100001-01", "Amount": Decimal("5.00"), "ReturnCode": "R02",
              "ReturnDate": dt.date(2027, 1, 20), "Reason": ""}]
     _import(svc, "rejects", rows, fp="r")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert ("reject", "P000001", "R01", Decimal("25.00")) in fake.calls  # 60 days later, batch closed: fine
     assert journal.get("reject:P000001").state == DONE
     assert journal.get("reject:P000555").outcome == "reject_not_posted"
@@ -393,7 +396,7 @@ def test_changes_latest_wins_noops_and_version_gate(env):
         _chg(5, "100004-01", "AUTOPAY", "ENROLLED", t),
     ]
     _import(svc, "changes", rows)
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert journal.get("change:CH1").state == DONE and fake.customers["100001-01"].paperless is True
     assert journal.get("change:CH2").outcome == "superseded"
     assert journal.get("change:CH3").state == REPORTED and journal.get("change:CH3").outcome == "no_op"
@@ -409,7 +412,7 @@ def test_autopay_changes_rejected_on_old_api(env):
     svc.profile = svc.profile.with_values(caselle_api_version="2021.02.160")
     t = dt.datetime(2026, 11, 20, 9, 0)
     _import(svc, "changes", [_chg(1, "100004-01", "AUTOPAY", "ENROLLED", t), _chg(2, "100004-01", "PAPERLESS", "Y", t)])
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     e = journal.get("change:CH1")
     assert e.state == REJECTED and e.outcome == "unsupported_version" and "2021.05" in e.detail
     assert journal.get("change:CH2").state == DONE
@@ -427,10 +430,10 @@ def test_cancel_stops_and_resume_finishes(env):
         if done >= 5:
             cancel.set()
 
-    res = svc.post_pending(progress, cancel)
+    res = svc.post_pending(progress, cancel, operator=POSTER)
     assert res.cancelled and not res.complete and 5 <= len(fake.receipts) < 30
     assert seen[0][1] == 30
-    res2 = svc.post_pending()
+    res2 = svc.post_pending(operator=POSTER)
     assert res2.complete and len(fake.receipts) == 30 and len(fake.creates()) == 30
 
 
@@ -440,7 +443,7 @@ def test_entry_that_never_gets_an_answer_goes_to_review(env):
     _import(svc, "payments", [pay(1)])
     fake.find_receipt = lambda ref: (_ for _ in ()).throw(NetworkError("down", system="Caselle"))
     fake.faults = ["drop_before"]
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     e = journal.get("P000001")
     assert e.state == NEEDS_REVIEW and e.outcome == "gave_up" and e.evidence["attempts"] == 4
 
@@ -453,10 +456,10 @@ def test_any_fault_sequence_posts_each_payment_exactly_once(tmp_path_factory, fa
     fake = FakeCaselle()
     fake.faults = [f for f in faults if f != "ok"]
     svc = PostingService(journal, fake, sandbox_profile(), retry=RetryPolicy(base_s=0.0, cap_s=0.0, max_attempts=50),
-                         today=lambda: TODAY)
+                         today=lambda: TODAY, workers=1)  # the scripted faults come in order
     rows = [pay(i, amount=f"{i + 1}.25") for i in range(8)]
     _import(svc, "payments", rows)
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.complete
     assert sorted(fake.receipts) == sorted(r["PaymentId"] for r in rows)
     assert sum(r.amount for r in fake.receipts.values()) == sum(r["Amount"] for r in rows)
@@ -498,7 +501,7 @@ def test_manual_void_needs_supervisor(env, case):
     r = _counter_receipt(fake, by=by, day=day)
     with pytest.raises(NotPermitted, match="supervisor"):
         svc.void_receipt_manually(r, "DUPLICATE", "entered twice", "cashier1")
-    with pytest.raises(NotPermitted, match="PIN is wrong"):
+    with pytest.raises(SignInError, match="PIN is wrong"):
         svc.void_receipt_manually(r, "DUPLICATE", "entered twice", "cashier1", supervisor_pin="0000")
     assert not fake.receipts["CTR-1"].voided
     e = svc.void_receipt_manually(r, "DUPLICATE", "entered twice", "cashier1", supervisor_pin="9999")
@@ -525,7 +528,7 @@ def test_reconciliation_report_counts_and_exports(env, tmp_path):
     rows = [pay(1, amount="10.00"), pay(2, amount="20.00", tender="ACH"), pay(3, amount="5.00", inv_type="801"),
             pay(4, amount="7.00", account="999999-01"), pay(5, status="VOIDED", amount="3.00")]
     _import(svc, "payments", rows, fp="day1")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     rep = reconciliation.build_report(journal, fingerprints=["day1"])
     t = rep.total
     assert t.counts["in_file"] == 5 and t.amounts["in_file"] == Decimal("45.00")
@@ -572,7 +575,7 @@ def test_giving_up_looks_once_more_before_review(env):
 
     fake.find_receipt = flaky_find
     fake.faults = ["drop_after"]  # committed, answer lost; the reconciling lookup fails too
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     e = journal.get("P000001")
     assert e.state == DONE and e.outcome == "already_there" and len(fake.creates()) == 1
 
@@ -588,21 +591,21 @@ def test_auth_refusal_stops_the_run_and_leaves_entries_pending(env):
 
     real = fake.create_receipt
     fake.create_receipt = refuse
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.aborted and "credentials" in res.aborted and not res.complete
     assert journal.counts()[PENDING] == 5 and not fake.receipts
     fake.create_receipt = real
-    assert svc.post_pending().complete and len(fake.receipts) == 5
+    assert svc.post_pending(operator=POSTER).complete and len(fake.receipts) == 5
 
 
 def test_batch_closed_behind_our_back_goes_to_todays_batch(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(1)], fp="a")
     svc.profile = svc.profile.with_values(biller_batch_auto_close=False)
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     fake.batches[dt.date(2026, 11, 25)]["status"] = "CLOSED"  # a clerk closed it in Caselle
     _import(svc, "payments", [pay(2)], fp="b")
-    res = svc.post_pending()
+    res = svc.post_pending(operator=POSTER)
     assert res.complete and fake.receipts["P000002"].batch_id == "CR20261126"
     assert fake.receipts["P000002"].receipt_date == dt.date(2026, 11, 25)
 
@@ -630,11 +633,11 @@ def test_a_bug_mid_chunk_leaves_nothing_stuck_in_flight(env):
 
     fake.create_receipt = explode
     with pytest.raises(ZeroDivisionError):
-        svc.post_pending()
+        svc.post_pending(operator=POSTER)
     assert journal.counts()[IN_FLIGHT] == 0
     assert journal.get("P000002").attempts == 1 and journal.get("P000003").attempts == 0  # never sent
     fake.create_receipt = real
-    assert svc.post_pending().complete and len(fake.receipts) == 5
+    assert svc.post_pending(operator=POSTER).complete and len(fake.receipts) == 5
     assert ("find", "P000002") in fake.calls and ("find", "P000003") not in fake.calls
 
 
@@ -642,7 +645,7 @@ def test_cancel_takes_back_unsent_claims(env):
     svc, fake, journal, _ = env
     _import(svc, "payments", [pay(i) for i in range(10)])
     cancel = threading.Event()
-    svc.post_pending(lambda d, t, m="": cancel.set() if d >= 2 else None, cancel)
+    svc.post_pending(lambda d, t, m="": cancel.set() if d >= 2 else None, cancel, operator=POSTER)
     assert journal.counts()[IN_FLIGHT] == 0
     unsent = [e for e in journal.entries() if e.state == PENDING]
     assert unsent and all(e.attempts == 0 for e in unsent)
@@ -656,7 +659,7 @@ def test_voided_cloudstore_payment_leaves_the_lockbox_queue_or_goes_to_review(en
     journal.finish(e.key, "lockbox", DONE, outcome="in_lockbox", remote_ref="LB20261126.txt")
     _import(svc, "payments", [pay(1, inv_type="802", status="VOIDED"), pay(2, inv_type="803", status="VOIDED"),
                               pay(3, inv_type="804", status="VOIDED")], fp="b")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert journal.get("lockbox:P000001").state == REPORTED and journal.get("lockbox:P000001").outcome == "voided"
     assert journal.get("void:P000001").outcome == "removed_from_lockbox"
     v2 = journal.get("void:P000002")
@@ -671,7 +674,7 @@ def test_reject_waits_for_its_receipt_in_the_same_run(env):
              "ReturnDate": dt.date(2026, 11, 28), "Reason": ""}]
     _import(svc, "rejects", rows, fp="r")  # journaled before the payment it reverses
     _import(svc, "payments", [pay(1, tender="ACH")], fp="a")
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     assert journal.get("reject:P000001").state == DONE
     assert fake.receipts["P000001"].extra["status"] == "REVERSED"
 
@@ -722,7 +725,7 @@ def test_autopay_and_paperless_changes_are_reported_where_not_offered(env):
     t = dt.datetime(2026, 11, 20, 9, 0)
     _import(svc, "changes", [_chg(1, "100004-01", "AUTOPAY", "ENROLLED", t), _chg(2, "100001-01", "PAPERLESS", "Y", t),
                              _chg(3, "100003-01", "PHONE", "(801) 555-0199", t)])
-    svc.post_pending()
+    svc.post_pending(operator=POSTER)
     for key, field in (("change:CH1", "Autopay"), ("change:CH2", "Paperless")):
         e = journal.get(key)
         assert (e.state, e.outcome) == (REPORTED, "not_offered") and f"{field} is not offered" in e.detail

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -27,11 +25,10 @@ from console.devices.capture import (
     typed,
 )
 from console.devices.sred import ReaderNotEncrypting
+from tests.data_files import idtech_samples
 from tests.swipe_frames import FrameSpec, build_frame, variants
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 V1 = SAMPLES[0]["frame"]
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from console.cli import main
+from tests.data_files import idtech_samples
 from tests.swipe_frames import FrameSpec, build_frame
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 KEYS = ("format", "masked_pan", "last4", "brand", "name", "expiry", "serial", "ksn", "encryption", "checks")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,12 +12,11 @@ from console.cli import main
 from console.config import Profile, ProfileStore, coerce, setting
 from console.errors import ValidationError
 from console.paths import Paths
+from tests.data_files import idtech_samples
 from tests.profiles import VALID
 from tests.swipe_frames import FrameSpec, build_frame
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 STX = "\x02"
 
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
 from console.devices.sred import parse_frame
 from console.sandbox import dukpt
+from tests.data_files import idtech_samples
 from tests.swipe_frames import FrameSpec, build_frame, clear_tracks, variants
 
 SAMPLES = {
     s["id"]: s
-    for s in json.loads(
-        (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-    )
+    for s in idtech_samples()
 }
 BDK = dukpt.ANSI_TEST_BDK
 PIN_VARIANT = bytes.fromhex("00000000000000FF00000000000000FF")

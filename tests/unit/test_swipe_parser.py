@@ -8,7 +8,6 @@ import json
 import logging
 import pickle
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,11 +21,10 @@ from console.devices.sred import (
     parse_frame,
 )
 from console.errors import UserFacingError
+from tests.data_files import idtech_samples
 from tests.swipe_frames import TEST_PANS, FrameSpec, build_frame, variants
 
-SAMPLES = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "idtech-samples.json").read_text()
-)
+SAMPLES = idtech_samples()
 FIELDS = ("format", "masked_pan", "last4", "name", "expiry", "serial", "ksn", "encryption", "checks")
 CLEAR = "%B4111111111111111^SMITH/JOHN^24121011000000000000?;4111111111111111=24121011000000000000?"
 

@@ -153,7 +153,7 @@ def test_unknown_account_is_reported_not_dropped(journal):
     c.add("102451-01", "5.00", "95.00")
     c.add("100102-01", "-5.00", "45.00")
     svc = _svc(journal, c, ic)
-    r = svc.sync()
+    r = svc.sync(operator="clerk1")
     assert r.complete  # reported counts as finished: exit 0
     assert r.outcomes == {"sent": 1, "not_in_invoice_cloud": 1}
     assert [(x.account, x.state, x.outcome) for x in r.reported] == [("102451-01", REJECTED, "not_in_invoice_cloud")]
@@ -172,7 +172,7 @@ def test_lost_answer_is_looked_up_before_any_resend(journal):
     c.add("100105-01", "-6.00", "44.00")
     ic.lose_answer.add("ADJ-000001")  # committed in IC, answer lost
     ic.fail_before.add("ADJ-000002")  # 503 before anything was stored
-    r = _svc(journal, c, ic).sync()
+    r = _svc(journal, c, ic).sync(operator="clerk1")
     assert r.complete, r
     assert r.outcomes == {"already_there": 1, "sent": 1}
     assert ic.puts.count("ADJ-000001") == 1  # found by the lookup: never sent twice
@@ -187,11 +187,11 @@ def test_watermark_moves_only_over_journaled_pages(journal):
     c.fail_detail_for.add("100104-01")  # the second page cannot be read
     svc = _svc(journal, c, ic, page_size=3)
     with pytest.raises(NetworkError):
-        svc.sync()
+        svc.sync(operator="clerk1")
     assert svc.watermark() == 3
     assert len(journal.entries(kinds=[BALANCE])) == 3  # page 1 journaled with its watermark, page 2 not
     c.fail_detail_for.clear()
-    r = svc.sync()
+    r = svc.sync(operator="clerk1")
     assert r.complete and svc.watermark() == 5 and sorted(ic.puts) == [f"ADJ-00000{i}" for i in range(1, 6)]
 
 
@@ -201,7 +201,7 @@ def test_invalid_row_and_missing_caselle_account_are_rejected_with_the_reason(jo
     c.add("100102-01", "-1.00", "9.00")
     c.add("999999-01", "-1.00", "9.00")
     del c.customers["999999-01"]
-    r = _svc(journal, c, ic).sync()
+    r = _svc(journal, c, ic).sync(operator="clerk1")
     assert r.complete
     states = {e.payload["account"]: (e.state, e.outcome) for e in journal.entries(kinds=[BALANCE])}
     assert states == {"BAD ACCOUNT!": (REJECTED, "invalid"), "100102-01": (DONE, "sent"),
@@ -218,7 +218,7 @@ def test_other_content_under_the_key_needs_review(journal):
     ic.store["ADJ-000001"] = {"adjustment_id": "ADJ-000001", "account_number": "100102-01", "balance_due": "99.00",
                               "adjustment_amount": "-5.00"}
     journal_entry_key = "balance:ADJ-000001"
-    r = _svc(journal, c, ic).sync()
+    r = _svc(journal, c, ic).sync(operator="clerk1")
     assert not r.complete and [x.key for x in r.review] == [journal_entry_key]
     e = journal.get(journal_entry_key)
     assert e.state == NEEDS_REVIEW and e.evidence["differences"]["balance_due"]["invoice_cloud"] == "99.00"
@@ -228,11 +228,11 @@ def test_auth_refusal_stops_the_run_and_keeps_entries_pending(journal):
     c, ic = FakeCaselle(), FakeIC()
     c.add("100102-01", "-5.00", "45.00")
     ic.auth_fails = True
-    r = _svc(journal, c, ic).sync()
+    r = _svc(journal, c, ic).sync(operator="clerk1")
     assert not r.complete and "Invoice Cloud refused the credentials" in r.aborted
     assert journal.get("balance:ADJ-000001").state == PENDING and r.remaining == 1
     ic.auth_fails = False
-    assert _svc(journal, c, ic).sync().outcomes == {"sent": 1}
+    assert _svc(journal, c, ic).sync(operator="clerk1").outcomes == {"sent": 1}
 
 
 def test_cancel_before_sending_leaves_everything_resumable(journal):
@@ -240,9 +240,9 @@ def test_cancel_before_sending_leaves_everything_resumable(journal):
     c.add("100102-01", "-5.00", "45.00")
     cancel = threading.Event()
     cancel.set()
-    r = _svc(journal, c, ic).sync(cancel=cancel)
+    r = _svc(journal, c, ic).sync(cancel=cancel, operator="clerk1")
     assert r.cancelled and not r.complete and ic.puts == []
-    assert _svc(journal, c, ic).sync().outcomes == {"sent": 1}
+    assert _svc(journal, c, ic).sync(operator="clerk1").outcomes == {"sent": 1}
 
 
 def test_check_rows_uses_the_layout():
@@ -264,7 +264,7 @@ def test_a_caselle_history_that_changed_under_the_watermark_stops_the_sync(journ
     c.add("100102-01", "-5.00", "45.00")
     c.add("100105-01", "-6.00", "44.00")
     svc = _svc(journal, c, ic)
-    assert svc.sync().outcomes == {"sent": 2}
+    assert svc.sync(operator="clerk1").outcomes == {"sent": 2}
     # Caselle restored from an older backup (or the sandbox reset): sequence 2 is another adjustment now
     c.adjustments[1] = AdjustmentRecord(adjustment_id="ADJ-999999", account_number="100105-01", adjusted_at=T0,
                                         amount=Decimal("1.00"), reason="x", balance_after=Decimal("1.00"), sequence=2)
@@ -272,7 +272,7 @@ def test_a_caselle_history_that_changed_under_the_watermark_stops_the_sync(journ
     from console.errors import UserFacingError
 
     with pytest.raises(UserFacingError, match="do not match the last sync"):
-        svc.sync()
+        svc.sync(operator="clerk1")
     assert len(ic.puts) == 2  # nothing was sent
 
 
@@ -317,7 +317,7 @@ def test_file_mode_splits_a_large_backlog_and_sends_each_entry_in_one_file(journ
     ids = [line.split(",")[0] for f in transfer.files for line in f.splitlines()[1:-1]]
     assert sorted(ids) == [f"ADJ-00000{i}" for i in range(1, 8)]
     assert journal.counts(kinds=[BALANCE])[DONE] == 7
-    assert svc.sync().outcomes == {} and len(transfer.files) == 3
+    assert svc.sync(operator="clerk1").outcomes == {} and len(transfer.files) == 3
 
 
 def test_a_missing_invoice_cloud_configuration_stops_before_any_entry_is_claimed(journal):
@@ -331,6 +331,6 @@ def test_a_missing_invoice_cloud_configuration_stops_before_any_entry_is_claimed
 
     svc = AccountSyncService(journal, c, no_client, sandbox_profile())
     with pytest.raises(RemoteError, match="No Invoice Cloud API URL"):
-        svc.sync()
+        svc.sync(operator="clerk1")
     e = journal.get("balance:ADJ-000001")
     assert e.state == PENDING and e.attempts == 0  # journaled, never claimed, nothing rejected

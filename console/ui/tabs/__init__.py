@@ -27,6 +27,10 @@ TABS: list[tuple[str, str | None, str]] = [
     ("Diagnostics", "console.ui.tabs.diagnostics_tab:DiagnosticsTab",
      "Check the profile, keyring, Caselle connection, token expiry, API features, clock, disk "
      "and journal; export a support bundle."),
+    ("Day Close", "console.ui.counter.day_close_view:DayCloseView",
+     "One daily close: every drawer close-out, Invoice Cloud payments, ACH rejects, lockbox files, "
+     "account-sync updates and Caselle's batch totals side by side, the expected bank deposit and "
+     "each variance explained; a supervisor seals the day."),
 ]
 
 
@@ -35,3 +39,16 @@ def placeholder_text(title: str) -> str:
         if t == title:
             return text
     return ""
+
+
+#: The tab an operator of each role lands on after signing in (a cashier works at the counter).
+HOME_TABS: dict[str, str] = {
+    "cashier": "Counter Payments",
+    "clerk": "Posting",
+    "support": "Diagnostics",
+    "supervisor": "Counter Payments",
+}
+
+
+def home_tab(role: str) -> str:
+    return HOME_TABS.get(role, TABS[0][0])

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -73,6 +72,7 @@ from console.ui.context import UiContext
 from console.ui.elided_label import ElidedLabel
 from console.ui.errors import show_error
 from console.ui.operations import Operation, tracker
+from console.ui.role_gate import RoleGate
 
 log = logging.getLogger(__name__)
 PAGE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -216,7 +216,11 @@ class BillImagesTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([560, 640])  # the list wide enough for its file names; a saved state wins
 
+        self.gate = RoleGate(ctx, self)
+        self.gate.guard(self.draw_button, "edit_bill_templates")
+        self.gate.guard(self.send_button, "send_bills")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addWidget(self.mode_banner)
         layout.addLayout(prog)
@@ -537,7 +541,9 @@ class BillImagesTab(QWidget):
         row = self.current_row()
         pages = self.preview.page_count or (self.index.pages if self.index is not None else None)
         dlg = TemplateDialog(self.pdf_path, self.template, self, start_dir=self.ctx.services.paths.config_dir,
-                             page=row.first_page if row is not None else 1, page_count=pages)
+                             page=row.first_page if row is not None else 1, page_count=pages,
+                             acting=(self.ctx.profile, self.ctx.operator or self.ctx.operator_id,
+                                     getattr(self.ctx.services, "audit", None)))
         if dlg.exec() and dlg.template is not None:
             self.set_template(dlg.template, dlg.saved_path)
 
@@ -605,13 +611,12 @@ class BillImagesTab(QWidget):
         if n == 0:
             show_error(self, UserFacingError("There is no bill image ready to send"))
             return
-        where = ("the sandbox's SFTP stand-in (TRAINING: nothing reaches Invoice Cloud)"
-                 if getattr(self.ctx.profile, "is_sandbox", False) else "Invoice Cloud")
-        answer = QMessageBox.question(
-            self, "Send bill images", f"Send {n} bill images to {where}, folder "
-            f"{self.ctx.profile.get('transfer_bills_folder')}?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.start_send()
+        from console.services.confirm import bills_outbound
+        from console.ui import confirm_dialog
+
+        batch = f"bill images split from {self.pdf_path.name}" if self.pdf_path is not None else "bill images"
+        confirm_dialog.ask_to_send(self, bills_outbound(self.ctx.services, batch, n), self.ctx.profile,
+                                   self.start_send)
 
     def start_send(self) -> None:
         if self.split_result is None or self._busy():
@@ -712,13 +717,14 @@ class BillImagesTab(QWidget):
         self.open_button.setEnabled(not busy)
         self.sandbox_button.setEnabled(not busy)
         self.template_button.setEnabled(not busy)
-        self.draw_button.setEnabled(not busy and has_pdf)
+        self.gate.enable(self.draw_button, not busy and has_pdf)
         self.invoices_button.setEnabled(not busy)
         self.index_button.setEnabled(not busy and has_pdf)
         self.split_button.setEnabled(not busy and self.index is not None and bool(self.index.bills))
         can_send = (not busy and self.split_result is not None and images_sent(self.ctx.profile)
                     and bool(bills_to_send(self.split_result)))
-        self.send_button.setEnabled(can_send)
+        self.gate.enable(self.send_button, can_send)
         self.delivery_button.setEnabled(not busy and self.send_report is not None)
         self.send_button.setToolTip("" if images_sent(self.ctx.profile) else
                                     "This profile uses Invoice Cloud's own bill template")
+        self.gate.apply()

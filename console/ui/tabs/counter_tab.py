@@ -24,14 +24,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -44,6 +42,9 @@ from console.domain.money import format_money
 from console.domain.wording import counted
 from console.errors import UserFacingError
 from console.services.counter import SEARCH_BY, AccountView, CounterPayment, PaymentResult, PaymentUnconfirmed
+from console.services.drawer import NoOpenDrawer
+from console.ui.counter.drawer_bar import DrawerBar
+from console.ui.counter.questions import ask_confirmation, ask_void, save_pdf_path
 from console.ui.counter_models import AccountResultsModel, RowRole, TodayPaymentsModel
 from console.ui.counter_receipt import ReceiptPreview, print_receipt, save_receipt_pdf
 from console.ui.counter_widgets import AccountPanel, CardBox, PanelOptions
@@ -53,47 +54,6 @@ from console.ui.operations import Operation
 log = logging.getLogger(__name__)
 
 CARD_HOLD_MS = 3 * 60 * 1000  # an unused card read is dropped after this long
-
-
-def ask_confirmation(parent: QWidget, title: str, text: str) -> bool:
-    """Yes / No question (module-level so tests can answer it)."""
-    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
-
-
-def ask_void(parent: QWidget, payment: CounterPayment, role: str, why_supervisor: str):
-    """The void dialog (reason list + comment, supervisor PIN when needed); None when cancelled."""
-    from console.ui.posting_dialogs import ManualVoidDialog
-
-    dlg = ManualVoidDialog(parent, receipt_number=payment.receipt_number, operator_role=role)
-    dlg.setWindowTitle(f"Void payment {format_money(payment.amount)} — {payment.account_number}")
-    dlg.receipt.setReadOnly(True)
-    dlg.find_button.hide()  # the receipt is known: say what it is instead of offering a search
-    dlg.details.setText(void_details(payment))
-    card = " The card charge is reversed too." if payment.tender == "CARD" else ""
-    if why_supervisor:
-        dlg.note.setText(f"A supervisor must approve: {why_supervisor}.{card}")
-    else:
-        dlg.note.setText(f"You may void this receipt yourself (your own, today).{card}")
-        dlg.supervisor.setEnabled(False)
-        dlg.pin.setEnabled(False)
-    dlg.reason.setFocus()
-    if dlg.exec() != ManualVoidDialog.DialogCode.Accepted:
-        return None
-    return dlg.request()
-
-
-def void_details(payment: CounterPayment) -> str:
-    """What the void dialog says is being voided (masked card only)."""
-    taken = payment.taken_at.strftime("%I:%M %p").lstrip("0")
-    return (f"{format_money(payment.amount)} · {payment.paid_by} · account {payment.account_number} "
-            f"{payment.name} · taken {taken} by {payment.operator}")
-
-
-def save_pdf_path(parent: QWidget, suggested: Path) -> Path | None:
-    name, _ = QFileDialog.getSaveFileName(parent, "Save receipt as PDF", str(suggested), "PDF (*.pdf)")
-    return Path(name) if name else None
 
 
 class CounterTab(QWidget):
@@ -380,6 +340,10 @@ class CounterTab(QWidget):
         # only once it has a parent: a parentless widget shown is a top-level window, which
         # takes the keyboard focus away from the main window for good (seen under X11)
         self.training_banner.setVisible(bool(self.ctx.training))
+        self.drawer_bar = DrawerBar(self.ctx, self)  # the cash drawer: open, close out, deposit slip; split tender
+        self.drawer_bar.account_source = lambda: self.account.account_number if self.account else ""
+        self.drawer_bar.card_source = self._hand_over_card
+        layout.addWidget(self.drawer_bar)
         layout.addWidget(outer, 1)
         QWidget.setTabOrder(self.search_edit, self.search_by)
         QWidget.setTabOrder(self.search_by, self.search_button)
@@ -601,6 +565,12 @@ class CounterTab(QWidget):
         self._card = None
         self._card_timer.stop()
 
+    def _hand_over_card(self):
+        """The held card read, for a split payment's card part: used once, so the tab lets go of it."""
+        card, self._card = self._card, None
+        self._card_timer.stop()
+        return card
+
     # ------------------------------------------------------------------ authorize
     def authorize(self) -> None:
         if self._busy or self.account is None or self.pages.currentIndex() != 0:
@@ -699,6 +669,9 @@ class CounterTab(QWidget):
     def _on_payment_failed(self, exc: BaseException) -> None:
         self._set_busy(False)
         self.refresh_today()
+        if isinstance(exc, NoOpenDrawer):  # nothing was taken: offer to open the drawer
+            self.drawer_bar.offer_open(exc)
+            return
         if isinstance(exc, PaymentUnconfirmed):
             self.card_box.show_state("error", "NOT CONFIRMED — do not swipe again",
                                      f"{exc.message}. Use “Check again” under Today's payments.")
@@ -827,8 +800,10 @@ class CounterTab(QWidget):
         total = sum((p.amount for p in posted), start=0)
         attention = sum(p.state in ("unconfirmed", "queued", "review", "void_pending", "receipt_voided") for p in rows)
         note = f" · <span style='color:#b45309'>{attention} need attention</span>" if attention else ""
-        self.today_title.setText(f"<b>Today's payments</b> — {len(posted)} taken, "
-                                 f"{format_money(total)}{note}")
+        by = {t: sum((p.amount for p in posted if p.tender == t), start=0) for t in ("CASH", "CHECK", "CARD")}
+        self.today_title.setText(f"<b>Today's payments</b> — {len(posted)} taken, {format_money(total)} (cash "
+                                 f"{format_money(by['CASH'])}, checks {format_money(by['CHECK'])}, cards "
+                                 f"{format_money(by['CARD'])}){note}")
         self._update_today_buttons()
         self._today_read()
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.formatting import format_datetime
 from console.services.diagnostics import FAIL, PASS, WARN, Check, DiagnosticsReport
 from console.ui.context import UiContext
 from console.ui.operations import Operation
@@ -251,7 +252,7 @@ class DiagnosticsTab(QWidget):
         services = self.ctx.services
         if not hasattr(type(services), "audit"):
             return _note("The audit log (who did what and when) is not part of this version yet.")
-        if not _may_view_audit(self.ctx.operator):
+        if not _may_view_audit(self.ctx):
             return _note("The audit log is shown to supervisors and support only.")
         try:
             importlib.import_module("console.ui.audit_view")
@@ -270,9 +271,9 @@ class DiagnosticsTab(QWidget):
         self.summary.setStyleSheet("")
         from console.services.diagnostics import run_checks
 
-        services = self.ctx.services
-        Operation(self, lambda op: run_checks(services, progress=op.progress, cancel=op.cancel_event,
-                                              thorough=thorough),
+        services, operator = self.ctx.services, self.ctx.operator
+        Operation(self, lambda op: run_checks(services, operator=operator, progress=op.progress,
+                                              cancel=op.cancel_event, thorough=thorough),
                   label="Running diagnostics", cancellable=True) \
             .success(self.show_report) \
             .failure(self._on_run_failed) \
@@ -417,7 +418,9 @@ class DiagnosticsTab(QWidget):
             self.bundle_button.setEnabled(True)
             show_error(self, exc)
 
-        Operation(self, lambda op: build_support_bundle(services, path, report=report, progress=op.progress),
+        operator = self.ctx.operator
+        Operation(self, lambda op: build_support_bundle(services, path, report=report, progress=op.progress,
+                                                        operator=operator),
                   label="Exporting support bundle").success(done).failure(failed).run()
 
 
@@ -447,15 +450,11 @@ def _module_exists(target: str) -> bool:
         return False
 
 
-def _may_view_audit(operator) -> bool:
-    """The operator service's permission table (read without opening the audit database)."""
-    if operator is None:
-        return False
-    try:
-        from console.services.operators import PERMISSIONS
-    except ImportError:
-        return operator.role in ("supervisor", "support")
-    return "view_audit" in PERMISSIONS.get(operator.role, frozenset())
+def _may_view_audit(ctx) -> bool:
+    """The signed-in role may view the audit log (the profile may narrow it)."""
+    from console.services.operators import can
+
+    return ctx.operator is not None and can(ctx.profile, ctx.operator, "view_audit")
 
 
 def _note(text: str) -> QWidget:
@@ -476,7 +475,7 @@ class AuditTableModel(ListTableModel):
     """Audit rows, newest first. ``RowRole`` gives the AuditRow."""
 
     SEQ, AT, OPERATOR, ACTION, SUBJECT, DETAILS = range(6)
-    HEADERS = ("#", "When (UTC)", "Operator", "Action", "Subject", "Details")
+    HEADERS = ("#", "When", "Operator", "Action", "Subject", "Details")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -498,7 +497,7 @@ class AuditTableModel(ListTableModel):
             return r
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             details = ", ".join(f"{k}={v}" for k, v in sorted(r.details.items())) if r.details else ""
-            at = r.at.replace("T", " ")[:19]
+            at = format_datetime(r.at, seconds=True)
             return (str(r.seq), at, r.operator, r.action, r.subject, details)[index.column()]
         return None
 
@@ -544,8 +543,10 @@ class AuditLogPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        audit = self.ctx.services.audit
-        Operation(self, lambda op: audit.rows(limit=self.LIMIT)).success(self._show_rows).run()
+        from console.services.audit import view_rows
+
+        audit, profile, operator = self.ctx.services.audit, self.ctx.profile, self.ctx.operator
+        Operation(self, lambda op: view_rows(audit, profile, operator, limit=self.LIMIT)).success(self._show_rows).run()
 
     def _show_rows(self, rows: list) -> None:
         self.model.set_rows(rows)
@@ -578,6 +579,8 @@ class AuditLogPanel(QWidget):
             self.export_csv(Path(path))
 
     def export_csv(self, path: Path) -> None:
-        audit = self.ctx.services.audit
-        Operation(self, lambda op: audit.export_csv(path), label="Exporting the audit log") \
+        from console.services.audit import export_for
+
+        audit, profile, operator = self.ctx.services.audit, self.ctx.profile, self.ctx.operator
+        Operation(self, lambda op: export_for(audit, profile, operator, path), label="Exporting the audit log") \
             .success(lambda _text: self.ctx.status(f"Audit log exported: {path}", 10_000)).run()

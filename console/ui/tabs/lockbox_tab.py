@@ -21,13 +21,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
@@ -39,7 +37,8 @@ from PySide6.QtWidgets import (
 from console.config import Operator
 from console.domain.money import format_money
 from console.domain.wording import agree, counted
-from console.errors import Problem, UserFacingError
+from console.errors import Problem
+from console.formatting import format_datetime
 from console.lockbox.glmap import GlMap
 from console.lockbox.summary import Summary, summary_lines
 from console.services.lockbox import (
@@ -68,13 +67,14 @@ from console.ui.lockbox_models import (
     ROW_ROLE,
     LockboxFilterModel,
     LockboxItemsModel,
-    TotalsModel,
     batch_rows,
     gl_rows,
     rows_from_file,
     rows_from_preview,
 )
+from console.ui.lockbox_totals import LockboxTotalsPane
 from console.ui.operations import Operation
+from console.ui.role_gate import RoleGate
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,6 @@ def _checked(service, path: Path, operator: str) -> tuple[CheckResult, Summary |
     return c, (service.summary(c.file, c.path.name, prepared_by=operator) if c.ok else None)
 
 VIA = (("stratus", "Stratus (SFTP)"), ("email", "E-mail"))
-BUILD_ROLES = ("clerk", "supervisor")
 RELEASE_TEXT = {"sent": "sent through Stratus", "emailed": "e-mailed", "handed_over": "handed over"}
 
 
@@ -190,23 +189,11 @@ class LockboxTab(QWidget):
         lv.addWidget(self.table, 1)
 
         # ---- totals and problems
-        self.gl_model = TotalsModel(("GL account", "Items", "Amount"), (1, 2), self)
-        self.gl_table = self._small_table(self.gl_model, "lockbox-gl-totals")
-        self.batch_model = TotalsModel(("Batch", "Deposit date", "Items", "Amount"), (2, 3), self)
-        self.batch_table = self._small_table(self.batch_model, "lockbox-batches")
-        self.problems = QListWidget(self)
-        self.problems.setObjectName("lockbox-problems")
-        self.problems.setWordWrap(True)
-        right = QWidget(self)
+        right = LockboxTotalsPane(self)
         self.totals_pane = right
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 0, 0, 0)
-        for title, w, stretch in (("Totals per GL account", self.gl_table, 2), ("Batches", self.batch_table, 1),
-                                  ("Problems and notes", self.problems, 2)):
-            box = QGroupBox(title, self)
-            bl = QVBoxLayout(box)
-            bl.addWidget(w)
-            rv.addWidget(box, stretch)
+        self.gl_model, self.gl_table = right.gl_model, right.gl_table
+        self.batch_model, self.batch_table = right.batch_model, right.batch_table
+        self.problems = right.problems
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
@@ -243,7 +230,12 @@ class LockboxTab(QWidget):
         actions.addWidget(self.pdf_button)
         actions.addStretch(1)
 
+        self.gate = RoleGate(ctx, self)
+        for w, action in ((self.build_button, "build_lockbox"), (self.override_button, "build_lockbox"),
+                          (self.send_button, "send_lockbox"), (self.handed_button, "send_lockbox")):
+            self.gate.guard(w, action)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addWidget(self.training_label)
         layout.addWidget(self.summary_label)
@@ -291,34 +283,8 @@ class LockboxTab(QWidget):
         self.print_button.setToolTip("Print the summary sheet for the Caselle import (Ctrl+P)")
 
     # ---- helpers --------------------------------------------------------------------------
-    def _small_table(self, model: TotalsModel, name: str) -> QTableView:
-        t = QTableView(self)
-        t.setObjectName(name)
-        t.setModel(model)
-        t.verticalHeader().setVisible(False)
-        t.verticalHeader().setDefaultSectionSize(22)
-        # the first column takes the spare room; figures are never cut ("$1,223,081.…")
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        t.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        return t
-
     def _fit_totals(self) -> None:
-        """Widen the totals pane until every figure shows in full, and let the batches table
-        show its rows and total (up to six) without scrolling."""
-        needed = 0
-        for t in (self.gl_table, self.batch_table):
-            h = t.horizontalHeader()
-            first = max(t.sizeHintForColumn(0), h.sectionSizeHint(0))
-            rest = sum(h.sectionSize(c) for c in range(1, h.count()))
-            scroll = t.verticalScrollBar().sizeHint().width()
-            needed = max(needed, first + rest + scroll + 2 * t.frameWidth() + 24)  # + group box margins
-        self.totals_pane.setMinimumWidth(min(needed, 520))
-        rows = min(max(self.batch_model.rowCount(), 2), 6)
-        t = self.batch_table
-        t.setMinimumHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
-                           + 2 * t.frameWidth())
+        self.totals_pane.fit()
 
     @property
     def service(self):
@@ -326,7 +292,7 @@ class LockboxTab(QWidget):
 
     @property
     def may_build(self) -> bool:
-        return self.ctx.operator is None or self.ctx.role in BUILD_ROLES
+        return self.gate.allows("build_lockbox")
 
     @property
     def busy(self) -> bool:
@@ -352,18 +318,17 @@ class LockboxTab(QWidget):
         idle = not self.busy
         p = self.preview
         self.preview_button.setEnabled(idle and (self.source_path is not None or self.use_queue))
-        self.build_button.setEnabled(idle and self.may_build and p is not None and p.ok)
-        self.override_button.setEnabled(idle and self.may_build and p is not None and p.count(DUPLICATE) > 0
-                                        and self.duplicates_by is None)
+        self.gate.enable(self.build_button, idle and p is not None and p.ok)
+        self.gate.enable(self.override_button, idle and p is not None and p.count(DUPLICATE) > 0
+                         and self.duplicates_by is None)
         has_file = self.current is not None and self.current.ok
         for w in (self.send_button, self.handed_button):
-            w.setEnabled(idle and self.may_build and has_file)
+            self.gate.enable(w, idle and has_file)
         for w in (self.print_button, self.pdf_button):
             w.setEnabled(idle and has_file)
         for w in (self.open_button, self.queue_button, self.sandbox_button, self.check_button, self.gl_button):
             w.setEnabled(idle)
-        if not self.may_build:
-            self.build_button.setToolTip("Building and sending lockbox files is for clerks and supervisors")
+        self.gate.apply()
 
     def _date_range(self) -> tuple[date | None, date | None]:
         if not self.dates_check.isChecked():
@@ -371,15 +336,8 @@ class LockboxTab(QWidget):
         return self.from_date.date().toPython(), self.to_date.date().toPython()
 
     def _approve(self, supervisor_id: str, pin: str, action: str) -> Operator:
-        operators = getattr(self.ctx.services, "operators", None)
-        if operators is not None:
-            return operators.approve(supervisor_id, pin, for_action=action, by=self.ctx.operator_id)
-        op = self.ctx.profile.operator(supervisor_id)
-        if op is None or not op.check_pin(pin):
-            raise UserFacingError("Wrong supervisor ID or PIN")
-        if op.role != "supervisor":
-            raise UserFacingError(f"{op.name} is not a supervisor")
-        return op
+        """The one PIN check (persistent lockout): ``Services.operators``."""
+        return self.ctx.services.operators.approve(supervisor_id, pin, for_action=action, by=self.ctx.operator_id)
 
     def _supervisor(self, reason: str, action: str) -> Operator | None:
         """The signed-in supervisor, or one who approves with ID + PIN now."""
@@ -581,8 +539,7 @@ class LockboxTab(QWidget):
         if reg is None or reg.status == "built":
             status = "built, not sent"
         else:
-            status = (f"{RELEASE_TEXT.get(reg.status, reg.status)} {(reg.released_at or '')[:16].replace('T', ' ')} "
-                      f"UTC by {reg.released_by}")
+            status = f"{RELEASE_TEXT.get(reg.status, reg.status)} {format_datetime(reg.released_at)} by {reg.released_by}"
         if f.ok:
             self.file_label.setText(
                 f"<b>{c.path.name}</b> — {counted(len(f.items), 'item')} in {counted(len(f.batches), 'batch')}, "
@@ -615,7 +572,16 @@ class LockboxTab(QWidget):
 
     # ---- send -----------------------------------------------------------------------------------
     def _on_send_button_clicked(self) -> None:
-        self.send_current(self.via_combo.currentData())
+        """The lockbox file leaves the office: confirm (items, total, where, profile) first."""
+        c, via = self.current, self.via_combo.currentData()
+        if c is None or not c.ok:
+            return
+        from console.services.confirm import lockbox_outbound
+        from console.ui import confirm_dialog
+
+        outbound = lockbox_outbound(self.ctx.services, c.path.name, len(c.file.items), c.file.total, via)
+        confirm_dialog.ask_to_send(self, outbound, self.ctx.profile,
+                                   lambda: self.send_current(via) if self.current is c else None)
 
     def send_current(self, via: str, *, override_by: Operator | None = None) -> None:
         c = self.current
@@ -798,7 +764,7 @@ class LockboxTab(QWidget):
     def gl_mapping_dialog(self) -> GlMapDialog:
         services = self.ctx.services
         s = self.service.settings
-        editable = self.ctx.operator is not None and self.ctx.role == "supervisor"
+        editable = self.ctx.operator is not None and self.gate.allows("edit_gl_map")
         approver: dict[str, Operator | None] = {"who": self.ctx.operator if editable else None}
 
         def unlock() -> bool:

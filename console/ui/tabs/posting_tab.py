@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from console.domain.money import format_money
 from console.domain.wording import counted
 from console.errors import Cancelled, NotPermitted
+from console.formatting import format_datetime
 from console.services import reconciliation
 from console.services.posting import ACH_REJECT, ALL_KINDS, CHANGE, V_2021_05, Plan, RunResult, journal_rows
 from console.ui.account_sync_view import AccountSyncView
@@ -51,6 +52,7 @@ from console.ui.posting_models import (
     run_summary,
     totals_text,
 )
+from console.ui.role_gate import RoleGate
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ class PostingTab(QWidget):
         self.fetch_button.clicked.connect(self.fetch)
         self.post_button = QPushButton("Post")
         self.post_button.setEnabled(False)
-        self.post_button.clicked.connect(self.post)
+        self.post_button.clicked.connect(self._on_post_button_clicked)
         self.override_button = QPushButton("Supervisor override…")
         self.override_button.setVisible(False)
         self.override_button.clicked.connect(self._on_override_clicked)
@@ -258,7 +260,15 @@ class PostingTab(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.pages.setCornerWidget(self.refresh_button)
 
+        self.gate = RoleGate(ctx, self)
+        for button, action in ((self.open_button, "import"), (self.fetch_button, "import"),
+                               (self.post_button, "post"), (self.override_button, "override"),
+                               (self.retry_failed_button, "post"), (self.retry_review_button, "post"),
+                               (self.done_review_button, "resolve_review"),
+                               (self.reject_review_button, "resolve_review")):
+            self.gate.guard(button, action)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.gate.banner)
         layout.addLayout(top)
         layout.addLayout(run_row)
         layout.addWidget(self.banner)
@@ -276,18 +286,14 @@ class PostingTab(QWidget):
         return self.ctx.operator_id or "console"
 
     def _apply_permissions(self) -> None:
-        for button, action in ((self.open_button, "import"), (self.fetch_button, "import"),
-                               (self.retry_failed_button, "retry"), (self.retry_review_button, "retry"),
-                               (self.done_review_button, "resolve_review"),
-                               (self.reject_review_button, "resolve_review")):
-            allowed = self.ctx.can(action)
-            button.setEnabled(allowed)
-            if not allowed:
-                button.setToolTip(f"Your role ({self.ctx.role}) may not do this")
+        for button in (self.open_button, self.fetch_button, self.retry_failed_button, self.retry_review_button,
+                       self.done_review_button, self.reject_review_button):
+            self.gate.enable(button)
+        self.gate.apply()
 
     def _busy(self, busy: bool, label: str = "") -> None:
         for b in (self.open_button, self.fetch_button, self.post_button, self.override_button, self.void_button):
-            b.setEnabled(not busy)
+            self.gate.enable(b, not busy)
         self.cancel_button.setEnabled(busy)
         self.progress.setVisible(busy)
         if busy:
@@ -295,7 +301,7 @@ class PostingTab(QWidget):
             self.ctx.status(label)
         else:
             self._apply_permissions()
-            self.post_button.setEnabled(self.plan is not None)
+            self.gate.enable(self.post_button, self.plan is not None)
 
     def _on_progress(self, done: int, total: int | None, message: str) -> None:
         if total:
@@ -388,16 +394,28 @@ class PostingTab(QWidget):
         imported = plan.already_imported
         self.override_button.setVisible(imported is not None)
         if imported is not None:
-            text += (f" This file was already imported on {imported.imported_at[:16].replace('T', ' ')} UTC by "
+            text += (f" This file was already imported on {format_datetime(imported.imported_at)} by "
                      f"{imported.operator}: Post finishes what is left; nothing is posted twice.")
             self.post_button.setText("Finish posting")
         else:
             self.post_button.setText("Import and post")
         self.banner.setText(text)
-        self.post_button.setEnabled(True)
+        self.gate.enable(self.post_button)
         self.ctx.status(f"{plan.name}: {plan.records} rows checked")
 
     # ---- posting
+    def _on_post_button_clicked(self) -> None:
+        """Importing and posting sends the file's payments to Caselle: confirm first."""
+        plan = self.plan
+        if plan is None:
+            return
+        from console.services.confirm import posting_outbound
+        from console.ui import confirm_dialog
+
+        confirm_dialog.ask_to_send(self, posting_outbound(self.ctx.services, plan.name, plan.kind, plan.records,
+                                                          plan.control_total),
+                                   self.ctx.profile, self.post, send_text="Post")
+
     def post(self, *, override_by: str | None = None) -> Operation | None:
         plan = self.plan
         if plan is None:
