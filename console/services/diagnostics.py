@@ -24,7 +24,7 @@ from typing import Any
 from console import __version__
 from console.config import API_VERSIONS, validate
 from console.domain.wording import agree, counted
-from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
+from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError, UserFacingError
 from console.formatting import format_date, format_datetime
 from console.services import diagnostics_journal
 from console.services.diagnostics_integration import (
@@ -631,7 +631,11 @@ def run_checks(services, *, operator, progress=None, cancel=None, now: datetime 
     from console.errors import Cancelled
     from console.services.operators import require
 
-    require(services.profile, operator, "diagnostics", getattr(services, "audit", None))
+    try:
+        audit = getattr(services, "audit", None)
+    except UserFacingError:  # a damaged journal: the journal checks below say so; a refusal goes unaudited
+        audit = None
+    require(services.profile, operator, "diagnostics", audit)
 
     started = time.monotonic()
     started_at = datetime.now(UTC)

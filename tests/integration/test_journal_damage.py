@@ -52,7 +52,7 @@ def _damage(paths: Paths, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["truncated", "not_sqlite", "damaged_pages"])
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
-def test_every_command_on_a_damaged_journal_says_one_line_and_fails(how, command, tmp_path, capsys):
+def test_every_command_on_a_damaged_journal_says_one_line_and_fails(how, command, tmp_path, capsys, cli_as_clerk):
     paths = _journal_with_entries()
     _damage(paths, how)
     if command[0] == "post":  # a valid file: only the journal is wrong

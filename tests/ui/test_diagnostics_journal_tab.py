@@ -63,8 +63,8 @@ def test_a_supervisor_acknowledges_a_failed_journal_check(qtbot, broken, monkeyp
     assert row.operator == "super1" and row.details["note"] == "acknowledged in Diagnostics"
 
 
-def test_a_clerk_sees_the_finding_but_cannot_acknowledge(qtbot, broken):
-    tab = _tab(qtbot, broken, "clerk1")
+def test_support_sees_the_finding_but_cannot_acknowledge(qtbot, broken):
+    tab = _tab(qtbot, broken, "support1")
     assert _journal_check(tab).state == "fail"
     assert tab.acknowledge_button.isVisibleTo(tab) and not tab.acknowledge_button.isEnabled()
     assert "supervisor" in tab.acknowledge_button.toolTip()
