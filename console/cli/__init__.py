@@ -6,7 +6,8 @@ start stays fast.
 
 Errors are sorted once, here (exit codes: ``console.cli.exit_codes``): a user-facing error (and
 a SQLite failure that escaped the journal adapter: a damaged, foreign or full database) prints
-one line on stderr and exits 1 (77 when not permitted or the PIN is wrong); a cancel exits 130.
+one line on stderr and exits 1 (77 when the role is not permitted; a wrong PIN is 1, never 77); a
+cancel exits 130.
 Anything else is a bug and keeps its traceback.
 """
 
@@ -110,11 +111,8 @@ def run_command(args) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except UserFacingError as exc:
-        from console.services.operators import SignInError
-
-        refused = isinstance(exc, (NotPermitted, SignInError))
-        return _one_line(exc, exit_codes.NOT_PERMITTED if refused else exit_codes.INVALID)
+    except UserFacingError as exc:  # a wrong PIN (SignInError) is 1 like any refusal of who is acting
+        return _one_line(exc, exit_codes.NOT_PERMITTED if isinstance(exc, NotPermitted) else exit_codes.INVALID)
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
             raise  # a bug, not a damaged file

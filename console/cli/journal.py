@@ -16,7 +16,7 @@ The supervisor's PIN comes from ``$BILLER_CONSOLE_PIN``, else it is asked for on
 
 Exit codes (the README's table): 0 done / the check passed; 1 the check found something, or the
 command could not run (a damaged journal, a backup that does not verify); 66 the backup to restore
-does not exist; 77 not a supervisor, or the PIN is wrong.
+does not exist; 77 not a supervisor; 1 a missing or wrong PIN (counted toward the operator's lockout).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 
-from console.errors import NotPermitted
+from console.errors import UserFacingError
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -57,7 +57,7 @@ def _pin(operator_id: str) -> str:
     pin = os.environ.get("BILLER_CONSOLE_PIN")
     if pin is None:
         if not sys.stdin.isatty():
-            raise NotPermitted("no PIN: set BILLER_CONSOLE_PIN or run on a terminal")
+            raise UserFacingError("no PIN: set BILLER_CONSOLE_PIN or run on a terminal")
         pin = getpass.getpass(f"PIN for {operator_id}: ")
     return pin
 
@@ -99,15 +99,21 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    from console.adapters.sqlite_errors import JournalUnavailable
     from console.app import build_services
     from console.services.operators import OperatorService
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
-        # the PIN is checked without the audit log (the journal may be the damaged thing); the
-        # restore itself is audited with the supervisor's ID in the restored journal
-        supervisor = OperatorService(services.profile).approve(args.operator, _pin(args.operator),
-                                                               for_action="journal.restore", by=args.operator)
+        pin = _pin(args.operator)
+        try:  # the one PIN check, with the lockout kept in the journal
+            supervisor = services.operators.approve(args.operator, pin, for_action="journal.restore",
+                                                    by=args.operator)
+        except JournalUnavailable:
+            # the journal is the damaged thing: the PIN is checked without its lockout table and
+            # audit log; the restore itself is audited with the supervisor's ID in the restored journal
+            supervisor = OperatorService(services.profile).approve(args.operator, pin, for_action="journal.restore",
+                                                                   by=args.operator)
         kept = services.journal_guard.restore(args.source, supervisor.operator_id)
         status = services.journal_guard.check()
     finally:

@@ -63,7 +63,7 @@ def test_acknowledge_needs_the_supervisors_pin_and_lets_posting_go_on(journal, c
     assert main(["journal", "status"]) == 1
     assert "audit_no_update was dropped" in capsys.readouterr().out
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "0000")
-    assert main(["journal", "acknowledge", "--operator", "super1"]) == 77
+    assert main(["journal", "acknowledge", "--operator", "super1"]) == 1  # a wrong PIN is 1, never 77
     assert "wrong PIN" in capsys.readouterr().err
     monkeypatch.setenv("BILLER_CONSOLE_PIN", "9999")
     assert main(["journal", "acknowledge", "--operator", "super1", "--note", "drill"]) == 0
