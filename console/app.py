@@ -104,14 +104,53 @@ class Services:
         return SqliteJournal(self.paths.journal_file)
 
     @cached_property
+    def journal_guard(self):
+        """The audit chain's key and anchor, the journal's identity, the check before posting."""
+        from console.services.journal_guard import JournalGuard
+
+        return JournalGuard(self.paths.journal_file, self.paths.config_dir, self.secrets,
+                            sandbox=self.profile.is_sandbox)
+
+    @cached_property
     def audit(self):
+        """The keyed audit log (a first start keys it; see console.services.journal_guard); on a
+        journal server, the server's hash-chained audit table (its keyed form is still to come)."""
         if self.journal_is_server:
             from console.adapters.stores_pg import PgAuditLog
 
             return PgAuditLog(self.journal_db)
-        from console.services.audit import AuditLog
+        return self.journal_guard.audit
 
-        return AuditLog(self.paths.journal_file)
+    def journal_ready(self) -> None:
+        """Before posting or taking a payment: the journal guard's check (raises JournalRefused
+        with what it found), then the daily backup when the newest is older than a day. A journal
+        server answers for itself (an unreachable one refuses every call); the guard's identity,
+        anchor and backup are the local SQLite journal's and have no server form yet."""
+        if self.journal_is_server:
+            self.journal.counts()  # raises a clear JournalError when the server cannot be reached
+            return
+        self.journal_guard.require_ok()
+        self._backup_if_due()
+
+    def journal_start_check(self):
+        """At start (the GUI, off its thread): the guard's check (a GuardStatus, not raised) and,
+        when it passes, the daily backup if due."""
+        if self.journal_is_server:
+            return None
+        status = self.journal_guard.check()
+        if status.ok:
+            self._backup_if_due()
+        return status
+
+    def _backup_if_due(self) -> None:
+        from console.errors import UserFacingError
+        from console.services.journal_backup import backup_folder, backup_if_due
+
+        try:
+            backup_if_due(self.paths.journal_file, backup_folder(self.paths, self.profile),
+                          keep=int(self.profile.get("journal_backup_keep")))
+        except (OSError, UserFacingError) as exc:  # shown by Diagnostics (the newest backup's age)
+            log.error("the daily journal backup failed: %s", exc)
 
     @cached_property
     def lockbox_registry(self):
@@ -161,8 +200,10 @@ class Services:
     def posting(self):
         from console.services.posting import PostingService
 
-        return PostingService(self.journal, lambda: self.caselle, self.profile, self.audit,
-                              inbox_dir=self.paths.data_dir / "inbox")
+        service = PostingService(self.journal, lambda: self.caselle, self.profile, self.audit,
+                                 inbox_dir=self.paths.data_dir / "inbox")
+        service.preflight = self.journal_ready
+        return service
 
     @cached_property
     def gateway(self):
@@ -253,8 +294,8 @@ class Services:
 
     def close(self) -> None:
         """Release connections and stop an embedded sandbox this object started."""
-        for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit", "lockbox_registry",
-                     "drawer_store", "journal_db"):
+        for name in ("lockbox", "gateway", "caselle", "drawers", "journal", "audit", "journal_guard",
+                     "lockbox_registry", "drawer_store", "journal_db"):
             obj = self.__dict__.get(name)
             if obj is not None and hasattr(obj, "close"):
                 try:

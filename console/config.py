@@ -223,9 +223,19 @@ FIELDS: tuple[Setting, ...] = (
     Setting("reader", "ksn_days", "int", 30, "Remember card reads (days)",
             "A card read's KSN is kept this long (1–365; nothing else of the read) so a replayed "
             "read is refused, also after a restart", check=_reader.check_ksn_days),
+    # Journal backups (console.services.journal_backup)
+    Setting("journal", "backup_folder", "path", "", "Daily journal backup folder",
+            "A copy of the journal is made here once a day (at start and before posting or taking a "
+            "payment). Best on another drive or a network share. Empty = 'backups' in the data folder"),
+    Setting("journal", "backup_keep", "int", 14, "Daily backups kept",
+            "How many daily copies are kept (1–366); older ones are deleted", check=lambda v: _backup_keep(v)),
 )
 
 
+def _backup_keep(value: int) -> int:
+    if not 1 <= int(value) <= 366:
+        raise ValueError("keep between 1 and 366 daily backups")
+    return int(value)
 
 def _check_actions(value: list[str]) -> list[str]:
     from console.services.operators import ACTIONS  # the one declaration of protected actions

@@ -29,6 +29,10 @@ TRANSFER_PASSWORD = "transfer_password"
 TRANSFER_KEY_PASSPHRASE = "transfer_key_passphrase"
 SMTP_PASSWORD = "smtp_password"
 JOURNAL_PASSWORD = "journal_password"  # the PostgreSQL journal's (profile setting journal_url)
+#: The audit chain's HMAC key: one per data folder (every profile writes the same journal), so it
+#: is kept under the scope "journal", not a profile's name (console.services.audit_anchor).
+AUDIT_KEY = "audit_chain_key"
+JOURNAL_SCOPE = "journal"
 AUTOMATION_SECRET = "automation_secret"  # the PIN of the profile's automation operator (unattended jobs)
 ALL = (CASELLE_CLIENT_SECRET, CASELLE_TOKEN, IC_WEB_SERVICE_KEY, TRANSFER_PASSWORD,
        TRANSFER_KEY_PASSPHRASE, SMTP_PASSWORD, AUTOMATION_SECRET,
@@ -95,6 +99,12 @@ class SecretStore:
         b = self._backend
         return f"{type(b).__module__}.{type(b).__name__}"
 
+    def shared(self) -> SecretStore:
+        """The store for the data folder's own secrets (the audit chain's key), on the same backend."""
+        store = SecretStore(JOURNAL_SCOPE)
+        store._backend_value = self._backend_value
+        return store
+
     def _key(self, name: str) -> str:
         return f"{self.profile_name}/{name}"
 
@@ -102,6 +112,11 @@ class SecretStore:
         """The secret from this session's memory, else the keyring, else (command line) what the
         operator gives for this session."""
         return self._lookup(name, ask=True)
+
+    def stored(self, name: str) -> str | None:
+        """The secret from memory or the keyring only: never asked of the operator (the audit
+        chain's key is made by the console, not typed)."""
+        return self._lookup(name, ask=False)
 
     def _lookup(self, name: str, *, ask: bool) -> str | None:
         with self._lock:

@@ -44,6 +44,18 @@ def console_home(tmp_path, monkeypatch):
     return home
 
 
+@pytest.fixture(autouse=True)
+def audit_key_keyring(monkeypatch):
+    """One in-memory keyring per test for the audit chain's key, shared by every console the test
+    builds (as the OS keyring is), whatever secret backend each one was given."""
+    from console.secrets import MemoryBackend, SecretStore
+    from console.services import audit_anchor
+
+    store = SecretStore("journal", backend=MemoryBackend())
+    monkeypatch.setattr(audit_anchor, "shared_secret_store", lambda secrets: store)
+    return store
+
+
 @pytest.fixture
 def cli_as_clerk(monkeypatch):
     """Commands that act run as the sandbox's demo clerk (clerk1, PIN 2222), as an operator would

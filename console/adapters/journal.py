@@ -24,6 +24,9 @@ An entry is one external effect, identified by its idempotency key (UNIQUE):
   card-secret field names.
 - Also kept here: the file-fingerprint registry (a file is imported once; a supervisor may
   override) and watermarks (small key/value facts such as the open batch for a date).
+- SQLite's own failures (a damaged, truncated or foreign file, a full disk, a file that cannot
+  be opened) leave this module as ``console.adapters.sqlite_errors.JournalUnavailable``, a user-facing error
+  with one clear line (``journal_errors``), never as a ``sqlite3`` traceback.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from console.adapters.sqlite_errors import journal_errors
 from console.errors import Problem, ValidationError
 from console.processes import pid_alive
 
@@ -364,13 +368,18 @@ _PIN_MIGRATIONS: tuple[str, ...] = (
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the journal's durability settings (WAL, synchronous=FULL)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    mode = _set_wal(conn)
-    if str(mode).lower() != "wal":
-        raise JournalError(f"{path}: could not switch the journal to WAL mode (got {mode})")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    with journal_errors(path):
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            mode = _set_wal(conn)
+            if str(mode).lower() != "wal":
+                raise JournalError(f"{path}: could not switch the journal to WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
     return conn
 
 
@@ -394,9 +403,15 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite already rolled back after some errors (a full disk)
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(script: str) -> list[str]:
@@ -437,9 +452,14 @@ class SqliteJournal:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn = connect(self.path)
-        self.schema_version = migrate(self._conn, "journal", _MIGRATIONS)
-        migrate(self._conn, "pin_lockout", _PIN_MIGRATIONS)
+        with journal_errors(self.path):
+            self._conn = connect(self.path)
+            try:
+                self.schema_version = migrate(self._conn, "journal", _MIGRATIONS)
+                migrate(self._conn, "pin_lockout", _PIN_MIGRATIONS)
+            except BaseException:
+                self._conn.close()
+                raise
         self._host = socket.gethostname()
 
     # ---- lifecycle
@@ -457,12 +477,16 @@ class SqliteJournal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, immediate(self._conn) as conn:
+        with self._lock, journal_errors(self.path), immediate(self._conn) as conn:
             yield conn
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, journal_errors(self.path):
             return self._conn.execute(sql, args).fetchall()
+
+    def last_entry_id(self) -> int:
+        """The highest entry id (entries are never deleted: an older copy has a lower one)."""
+        return int(self._read("SELECT COALESCE(MAX(id), 0) FROM entries")[0][0])
 
     # ---- import
     def add_entries(self, entries: Sequence[NewEntry], *, operator: str, fingerprint: str, file_name: str,
@@ -539,7 +563,7 @@ class SqliteJournal:
         return FileRecord(*row) if row else None
 
     def file_record(self, fingerprint: str) -> FileRecord | None:
-        with self._lock:
+        with self._lock, journal_errors(self.path):
             return self._file_record_locked(fingerprint)
 
     def files(self) -> list[FileRecord]:

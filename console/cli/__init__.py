@@ -3,6 +3,12 @@
 Each area lives in its own module ``console.cli.<area>`` with ``register(subparsers)``;
 modules are imported only when their command is used or help is asked for, so the GUI
 start stays fast.
+
+Errors are sorted once, here (exit codes: ``console.cli.exit_codes``): a user-facing error (and
+a SQLite failure that escaped the journal adapter: a damaged, foreign or full database) prints
+one line on stderr and exits 1 (77 when the role is not permitted; a wrong PIN is 1, never 77); a
+cancel exits 130.
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ AREAS: dict[str, str] = {
     "counter": "counter payments: take, void, list a day's payments, resolve unconfirmed card payments",
     "drawer": "cash drawer: open with a float, close out with a count, deposit slip, reopen",
     "day": "the daily close: every channel of a day side by side, sealed by a supervisor",
+    "journal": "the journal: identity and audit check, backup, restore, acknowledge a finding",
 }
 
 
@@ -90,6 +97,37 @@ def main(argv: list[str] | None = None) -> int:
         return NO_INPUT if any(p.rule == "secrets_fd" for p in exc.problems) else INVALID
     restore = secrets.use_session_source(source)
     try:
-        return int(args.func(args) or 0)
+        return run_command(args)
     finally:
         restore()
+
+
+def run_command(args) -> int:
+    """Run a subcommand; sort what it raises (see the module docstring)."""
+    import sqlite3
+
+    from console.cli import exit_codes
+    from console.errors import Cancelled, NotPermitted, UserFacingError
+
+    try:
+        return int(args.func(args) or 0)
+    except UserFacingError as exc:  # a wrong PIN (SignInError) is 1 like any refusal of who is acting
+        return _one_line(exc, exit_codes.NOT_PERMITTED if isinstance(exc, NotPermitted) else exit_codes.INVALID)
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+            raise  # a bug, not a damaged file
+        from console.adapters.sqlite_errors import unavailable
+
+        return _one_line(unavailable(exc, None), exit_codes.INVALID)
+    except (Cancelled, KeyboardInterrupt):
+        print("cancelled", file=sys.stderr)
+        return exit_codes.CANCELLED
+
+
+def _one_line(exc: Exception, code: int) -> int:
+    text = " ".join(str(exc).split())
+    problems = getattr(exc, "problems", None)
+    if problems:
+        text += ": " + "; ".join(" ".join(str(p).split()) for p in problems[:3])
+    print(f"error: {text}", file=sys.stderr)
+    return code

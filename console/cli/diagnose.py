@@ -1,4 +1,7 @@
-"""``biller-console diagnose [--json] [--bundle FILE]``: run every diagnostic check.
+"""``biller-console diagnose [--json] [--bundle FILE] [--integrity]``: run every diagnostic check.
+
+``--integrity`` runs SQLite's full ``integrity_check`` on the journal and the card-read memory
+(``quick_check`` always runs).
 
 Exit codes: 0 every check passed or warned; 1 at least one check failed; 2 the profile could
 not be loaded at all.
@@ -21,6 +24,8 @@ def register(sub) -> None:
     p = sub.add_parser("diagnose", help="check profile, keyring, Caselle, token, API features, clock, disk, journal")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--bundle", type=Path, metavar="FILE", help="also write a support bundle (zip) to FILE")
+    p.add_argument("--integrity", action="store_true",
+                   help="full SQLite integrity_check of the journal and card-read memory (slower)")
     p.set_defaults(func=cmd_diagnose)
 
 
@@ -38,7 +43,7 @@ def cmd_diagnose(args) -> int:
         return 2
     setup_logging(services.paths, secret_source=services.secrets.redaction_values)
     try:
-        report = run_checks(services, operator=COMMAND_LINE_READ_ONLY)
+        report = run_checks(services, operator=COMMAND_LINE_READ_ONLY, thorough=getattr(args, "integrity", False))
         if args.json:
             print(json.dumps(report.as_dict(), indent=2, default=str))
         else:

@@ -24,7 +24,8 @@ TABLE: tuple[tuple[int, str, str], ...] = (
     (OK, "done", "everything was done or reported; a dry run"),
     (INVALID, "refused or invalid: nothing was done",
      "the input breaks rules (errors name line, field and rule); configuration or credentials missing; "
-     "no operator, a missing or wrong PIN, a locked operator ID; not confirmed; a refused `drawer close`"),
+     "no operator, a missing or wrong PIN, a locked operator ID; not confirmed; a refused `drawer close`; "
+     "a damaged journal, a full disk, or a journal check that stopped posting and payments"),
     (ATTENTION, "needs attention",
      "entries left or waiting for review (run again: nothing is sent twice); `counter` payments that need "
      "attention; a card read rejected (swipe again); bills held or unmatched"),

@@ -142,7 +142,7 @@ def _fail(exc: Exception, as_json: bool, extra: dict | None = None) -> int:
         _emit(True, {"ok": False, **(extra or {}), "errors": _problems(problems), "message": str(exc)}, "")
     else:
         print(f"error: {exc}", file=sys.stderr)
-        for p in problems[:200]:
+        for p in problems[:200] if isinstance(exc, ValidationError) else ():  # else: the message is all
             print(f"  {p}", file=sys.stderr)
         if len(problems) > 200:
             print(f"  … and {len(problems) - 200} more", file=sys.stderr)

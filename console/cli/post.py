@@ -174,6 +174,9 @@ def _emit(args, out: dict, code: int) -> int:
         print(json.dumps(out, indent=2, default=str))
         return code
     status = out.get("status")
+    if status == "error" and "import" not in out:  # could not start (the journal, a remote …): one line
+        print(f"{out['file']} ({out['kind']}): error: {out.get('message', '')}")
+        return code
     print(f"{out['file']} ({out['kind']}): {status}")
     if out.get("message"):
         print(f"  {out['message']}")

@@ -287,6 +287,7 @@ class CounterService:
             if progress is not None:
                 progress(done, 4, message)
 
+        self._journal_ready()
         check = self.check_amount(account, amount)
         if not check.ok:
             raise ValidationError(check.error, [Problem(None, "amount", p.rule, p.message)
@@ -340,6 +341,12 @@ class CounterService:
         payment = self.payment(key)
         return self._result_of(payment)
 
+    def _journal_ready(self) -> None:
+        """The journal guard's check before a payment is taken (the posting service carries it)."""
+        preflight = getattr(self.posting, "preflight", None)
+        if preflight is not None:
+            preflight()
+
     def take_other_payment(self, account: AccountView, amount: Decimal | str, tender: str, operator: str, *,
                            tendered: Decimal | str | None = None, check_number: str = "", confirmed: bool = False,
                            progress: ProgressFn | None = None, cancel=None) -> PaymentResult:
@@ -347,6 +354,7 @@ class CounterService:
         (no gateway). Cash: ``tendered`` (when given) must cover the amount; the change is kept on
         the receipt. Check: the check number is required."""
         require(self.profile, operator, "take_payment", self.audit)
+        self._journal_ready()
         tender = (tender or "").upper()
         if tender not in ("CASH", "CHECK"):
             raise ValidationError(f"Unknown tender {tender!r}", [Problem(None, "tender", "tender", "CASH or CHECK")])

@@ -26,13 +26,18 @@ from console.config import API_VERSIONS, validate
 from console.domain.wording import agree, counted
 from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
 from console.formatting import format_date, format_datetime
+from console.services import diagnostics_journal
 from console.services.diagnostics_integration import (
     NOT_SUPPORTED_TITLE,
     READERS_TITLE,
     check_card_readers,
     check_not_supported,
 )
-from console.services.diagnostics_journal import check_journal_server, check_shared_ksns, uses_journal_server
+from console.services.diagnostics_journal_server import (
+    check_journal_server,
+    check_shared_ksns,
+    uses_journal_server,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,9 +260,10 @@ def probe_caselle(services, *, timeout: float | None = None) -> CaselleProbe:
 # ---- the checks -------------------------------------------------------------------------
 
 class _Run:
-    def __init__(self, services, now: datetime, caselle_probe: Callable[[], CaselleProbe]):
+    def __init__(self, services, now: datetime, caselle_probe: Callable[[], CaselleProbe], *, thorough: bool = False):
         self.services = services
         self.now = now
+        self.thorough = thorough  # SQLite's full integrity_check instead of quick_check
         self._probe_fn = caselle_probe
         self._probe: CaselleProbe | None = None
 
@@ -561,20 +567,6 @@ def check_reader_ksns(run: _Run) -> Check:
                  "", details)
 
 
-def check_audit(run: _Run) -> Check | None:
-    """Recompute the audit log's hash chain; None when this build has no audit log."""
-    services = run.services
-    if not hasattr(type(services), "audit"):
-        return None
-    result = services.audit.verify()
-    if result.ok:
-        return Check("audit", "Audit log", PASS, f"Intact ({result.rows} entries, hash chain verified)")
-    return Check("audit", "Audit log", FAIL, str(result),
-                 "The audit database was changed outside the console: stop posting, export the support bundle "
-                 "and the audit log (Diagnostics › Audit log › Export CSV) and contact your supervisor",
-                 [f"first bad entry: {result.first_bad_seq}", result.reason])
-
-
 def check_logs(run: _Run) -> Check:
     paths = run.services.paths
     error = _writable(paths.log_dir)
@@ -631,7 +623,9 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
     ("Disk space", check_disk),
     ("Journal location", check_journal),
     (KSN_TITLE, check_reader_ksns),
-    ("Audit log", check_audit),
+    (diagnostics_journal.INTEGRITY_TITLE, diagnostics_journal.check_integrity),
+    (diagnostics_journal.AUDIT_TITLE, diagnostics_journal.check_audit),
+    (diagnostics_journal.BACKUP_TITLE, diagnostics_journal.check_backups),
     ("Log location", check_logs),
     (READERS_TITLE, check_card_readers),
     (NOT_SUPPORTED_TITLE, check_not_supported),
@@ -650,10 +644,10 @@ def _audit_or_none(services):
 
 
 def run_checks(services, *, operator, progress=None, cancel=None, now: datetime | None = None,
-               caselle_probe: Callable[[], CaselleProbe] | None = None) -> DiagnosticsReport:
+               caselle_probe: Callable[[], CaselleProbe] | None = None, thorough: bool = False) -> DiagnosticsReport:
     """Run every check in order; a check that crashes is reported as failed, never raised.
     ``operator`` must be allowed ``diagnostics`` (the command line's ``diagnose`` runs as
-    ``operators.COMMAND_LINE_READ_ONLY``)."""
+    ``operators.COMMAND_LINE_READ_ONLY``); ``thorough`` adds SQLite's full ``integrity_check``."""
     from console.errors import Cancelled
     from console.services.operators import require
 
@@ -661,7 +655,7 @@ def run_checks(services, *, operator, progress=None, cancel=None, now: datetime 
 
     started = time.monotonic()
     started_at = datetime.now(UTC)
-    run = _Run(services, now or datetime.now(UTC), caselle_probe or (lambda: probe_caselle(services)))
+    run = _Run(services, now or datetime.now(UTC), caselle_probe or (lambda: probe_caselle(services)), thorough=thorough)
     checks: list[Check] = []
     total = len(CHECKS)
     for i, (title, fn) in enumerate(CHECKS):

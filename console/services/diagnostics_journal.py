@@ -1,66 +1,115 @@
-"""Diagnostics entries for a journal on the office's PostgreSQL server: which journal, the
-server's version, the round-trip latency and the schema versions — and a clear failure when
-the server cannot be reached (the console then takes and posts no payment). GUI-free, like
-:mod:`console.services.diagnostics`, whose journal and card-read checks hand over to these
-when the profile (or ``$BILLER_CONSOLE_JOURNAL_URL``) names a ``postgresql://`` journal."""
+"""Diagnostics of the journal itself: the guard's check (identity, keyed audit chain, anchor),
+SQLite's integrity checks of the journal and the card-read memory, and the daily backups.
+
+``quick_check`` runs every time; ``integrity_check`` (slower: it also reads every index) when
+asked for (``run_checks(thorough=True)``: the Diagnostics tab's "Full integrity check" button,
+``biller-console diagnose --integrity``).
+"""
 
 from __future__ import annotations
 
-from console.adapters.journal import JournalError
+import time
 
-JOURNAL_TITLE = "Journal location"
-LATENCY_WARN_MS = 20.0  # every claim and outcome is a round trip: above this, posting slows down
-UNREACHABLE_HINT = ("Start the journal server or fix the network, the URL (File › Settings… › Journal) or the journal "
-                    "password. Until it answers this console takes and posts no payment: it never falls back to a "
-                    "journal of its own, which would let two PCs send the same payment")
+PASS, WARN, FAIL = "pass", "warn", "fail"  # as console.services.diagnostics (which imports this module)
 
+AUDIT_TITLE = "Journal and audit log"
+INTEGRITY_TITLE = "Journal integrity (SQLite)"
+BACKUP_TITLE = "Journal backups"
+BACKUP_WARN_S = 2 * 24 * 3600
 
-def uses_journal_server(services) -> bool:
-    return bool(getattr(services, "journal_is_server", False))
-
-
-def check_journal_server(run):
-    from console.services.diagnostics import FAIL, PASS, WARN, Check
-
-    services = run.services
-    where = f"PostgreSQL journal {_display(services)}"
-    try:
-        info = services.journal_db.server_info()
-        counts = services.journal.counts()
-    except JournalError as exc:
-        return Check("journal", JOURNAL_TITLE, FAIL, f"{where}: unreachable — {getattr(exc, 'message', exc)}",
-                     UNREACHABLE_HINT, [where])
-    schema = ", ".join(f"{k} v{v}" for k, v in sorted(info["schema"].items())) or "none yet"
-    details = [where, f"server PostgreSQL {info['server_version']}", f"latency {info['latency_ms']:.2f} ms",
-               f"schema {schema}", ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items())]
-    summary = (f"PostgreSQL {info['server_version'].split()[0]}, {info['latency_ms']:.1f} ms, "
-               f"journal schema v{info['schema'].get('journal', '?')}")
-    if counts.get("needs_review"):
-        return Check("journal", JOURNAL_TITLE, WARN, f"{summary}; {counts['needs_review']} need review",
-                     "Open the Posting tab and resolve them (a supervisor decides)", details)
-    if info["latency_ms"] > LATENCY_WARN_MS:
-        return Check("journal", JOURNAL_TITLE, WARN, f"{summary} (slow)",
-                     "Every posting waits for the journal server: put it on the office network, not over a WAN",
-                     details)
-    return Check("journal", JOURNAL_TITLE, PASS, summary, "", details)
+_AUDIT_FIX = ("Posting and payments are stopped. Restore the right journal ('biller-console journal restore "
+              "--from FILE', a backup from the backup folder), or a signed-in supervisor acknowledges the finding "
+              "(Diagnostics › Acknowledge, or 'biller-console journal acknowledge --operator ID'); export the "
+              "support bundle and the audit log first")
 
 
-def check_shared_ksns(run, title: str, days: int):
-    from console.services.diagnostics import FAIL, PASS, Check
+def _server_note(run, key: str, title: str):
+    """On a PostgreSQL journal these local-file checks do not apply (the server's forms of the
+    identity, anchor and backup are still to come): said as a warning, never silently passed."""
+    from console.services.diagnostics import Check
+
+    if not getattr(run.services, "journal_is_server", False):
+        return None
+    return Check(key, title, WARN, "The journal is on the PostgreSQL server: this check covers a local SQLite journal",
+                 "Back the server up with pg_dump and check it with the server's own tools", [])
+
+
+def check_audit(run):
+    """The check made before posting and payments (console.services.journal_guard)."""
+    from console.services.diagnostics import Check
 
     services = run.services
-    try:
-        store = services.shared_ksn_store(days)
-        n = store.count()
-    except JournalError as exc:
-        return Check("reader_ksns", title, FAIL, f"The journal server is unreachable: {getattr(exc, 'message', exc)}",
-                     UNREACHABLE_HINT,
-                     [_display(services)])
-    return Check("reader_ksns", title, PASS, f"Kept {days} days on the journal server, shared by every window",
-                 "", [_display(services), f"{n} card reads remembered"])
+    if (note := _server_note(run, "audit", AUDIT_TITLE)) is not None:
+        return note
+    if not hasattr(type(services), "journal_guard"):
+        return None
+    status = services.journal_guard.check()
+    details = [status.anchor or "Audit anchor: none yet", f"identity: {status.identity}",
+               f"audit key: {status.key_storage}"]
+    if status.ok:
+        return Check("audit", AUDIT_TITLE, PASS,
+                     f"Intact ({status.anchor.removeprefix('Audit anchor: ')}; keyed chain verified, key "
+                     f"{_short_storage(status.key_storage)})", "", details)
+    return Check("audit", AUDIT_TITLE, FAIL, "; ".join(status.findings), _AUDIT_FIX,
+                 [*status.findings, *details])
 
 
-def _display(services) -> str:
-    from console.adapters.pg import redact_url
+def _short_storage(storage: str) -> str:
+    return storage.split(",")[0] if "owner-only file" in storage else storage
 
-    return redact_url(services.journal_url)
+
+def check_integrity(run):
+    """``quick_check`` (or ``integrity_check``) on the journal and the card-read memory."""
+    from console.devices.ksn_memory import FILE_NAME
+    from console.services.diagnostics import Check
+    from console.services.journal_backup import integrity_problems
+
+    if (note := _server_note(run, "integrity", INTEGRITY_TITLE)) is not None:
+        return note
+    thorough = bool(getattr(run, "thorough", False))
+    paths = run.services.paths
+    files = [("journal", paths.journal_file), ("card-read memory", paths.data_dir / FILE_NAME)]
+    what = "integrity_check" if thorough else "quick_check"
+    found, details = [], []
+    for name, path in files:
+        if not path.exists():
+            details.append(f"{name}: not created yet ({path})")
+            continue
+        started = time.monotonic()
+        problems = integrity_problems(path, thorough=thorough)
+        ms = int((time.monotonic() - started) * 1000)
+        if problems:
+            found.append(f"the {name} is damaged: {problems[0]}")
+            details += [f"{name} ({path}): {p}" for p in problems[:10]]
+        else:
+            details.append(f"{name}: ok ({what}, {ms} ms, {path.stat().st_size / 1e6:.1f} MB)")
+    if found:
+        return Check("integrity", INTEGRITY_TITLE, FAIL, "; ".join(found),
+                     "Stop posting and taking payments; restore the journal from the newest backup "
+                     "('biller-console journal restore --from FILE'); for the card-read memory, close the console "
+                     "and rename the file (it is made again)", details)
+    return Check("integrity", INTEGRITY_TITLE, PASS, f"No damage found ({what})", "", details)
+
+
+def check_backups(run):
+    """The newest daily backup: made at start and before posting when the newest is a day old."""
+    from console.services.diagnostics import Check
+    from console.services.journal_backup import backup_folder, backups
+
+    if (note := _server_note(run, "backups", BACKUP_TITLE)) is not None:
+        return note
+    services = run.services
+    folder = backup_folder(services.paths, services.profile)
+    found = backups(folder)
+    details = [f"folder {folder}", f"keeps {services.profile.get('journal_backup_keep')} daily copies"]
+    if not found:
+        return Check("backups", BACKUP_TITLE, PASS, "None yet: the first is made before the first posting or "
+                     "payment", "", details)
+    newest = found[0]
+    details.append(f"newest {newest.path.name} ({newest.size / 1e6:.1f} MB)")
+    summary = f"{len(found)} kept, the newest {newest.age_text()}"
+    if time.time() - newest.at > BACKUP_WARN_S:
+        return Check("backups", BACKUP_TITLE, WARN, summary,
+                     "The daily backup has not run for two days: check the backup folder (Settings › Journal) is "
+                     "reachable and writable, or run 'biller-console journal backup --out FILE'", details)
+    return Check("backups", BACKUP_TITLE, PASS, summary, "", details)

@@ -347,6 +347,9 @@ class PostingService:
         self._handlers: dict[str, Callable[[Entry, str, str], str]] = {}
         #: the remote named in run-level messages (account sync's runs say "Invoice Cloud")
         self.remote_name = "Caselle"
+        #: called before an import and before each run (the journal guard: raises when the
+        #: journal or its audit log is not what it must be); None = no guard (tests, tools)
+        self.preflight: Callable[[], None] | None = None
 
     @property
     def caselle(self) -> CasellePort:
@@ -419,6 +422,8 @@ class PostingService:
         needs a supervisor: ``approver`` (already authenticated) or the operator's own role.
         The operator's role must allow ``import``."""
         require(self.profile, operator, "import", self.audit)
+        if self.preflight is not None:
+            self.preflight()
         if override:
             who = approver or operator
             op = self.profile.operator(who)
@@ -637,6 +642,8 @@ class PostingService:
         Resumable; the workers and their pace under stalls: :mod:`console.services.posting_run`.
         Callers have checked the operator's action (a counter payment, a void, a balance update,
         ``post_pending``) before journaling what this runs."""
+        if self.preflight is not None:
+            self.preflight()
         result = RunResult()
         self.journal.recover_dead_leases()
         total = self.pending_count(kinds, keys)

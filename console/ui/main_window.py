@@ -276,6 +276,7 @@ class MainWindow(QMainWindow):
         self._restoring = False
 
         self.idle_lock = None
+        self.journal_status = None  # the GuardStatus of the start check, once it ran
         self.lock_dialog = None
         self.help_window = None
         self._focus_before_lock: QWidget | None = None
@@ -292,6 +293,7 @@ class MainWindow(QMainWindow):
         self._connection_timer.timeout.connect(self.check_connection)
         if check_connection:  # just after the window is painted: the check imports and connects
             QTimer.singleShot(FIRST_CHECK_DELAY_MS, self.check_connection)
+            QTimer.singleShot(FIRST_CHECK_DELAY_MS, self.check_journal)
             self._connection_timer.start()
 
     def _set_title(self, *, locked: bool = False) -> None:
@@ -493,6 +495,24 @@ class MainWindow(QMainWindow):
             .success(self.show_connection) \
             .failure(lambda exc: self.show_connection(None, error=exc)) \
             .run()
+
+    def check_journal(self) -> None:
+        """The journal guard's start check (and the daily backup when due), in the background."""
+        services = self.ctx.services
+        if not hasattr(services, "journal_start_check"):
+            return
+        Operation(self, lambda op: services.journal_start_check()) \
+            .success(self.show_journal_status) \
+            .failure(lambda exc: self._show_status(f"The journal could not be checked: {exc}", 0)) \
+            .run()
+
+    def show_journal_status(self, status) -> None:
+        """A failed check stays in the status bar (Diagnostics shows it and lets a supervisor go on)."""
+        self.journal_status = status
+        if status is not None and not status.ok:  # None: a journal server (it refuses for itself)
+            log.warning("journal check at start: %s", "; ".join(status.findings))
+            self._show_status("Posting and payments are stopped: " + "; ".join(status.findings)
+                              + " — see Diagnostics", 0)
 
     def show_connection(self, status, error: BaseException | None = None) -> None:
         label = self.caselle_label

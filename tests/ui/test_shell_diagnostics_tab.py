@@ -113,12 +113,13 @@ def test_audit_log_panel_lists_verifies_and_exports(qtbot, tmp_path, qtmodeltest
     panel = tab.tool("Audit log")
     assert isinstance(panel, AuditLogPanel)
     panel.refresh()
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=5000)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=5000)  # and the first start's chain-keyed row
     qtmodeltester.check(panel.model)
     assert panel.model.data(panel.model.index(0, AuditTableModel.ACTION)) == "settings.change"  # newest first
     assert "receipts=12" in panel.model.data(panel.model.index(1, AuditTableModel.DETAILS))
     panel.verify()
     qtbot.waitUntil(lambda: "intact" in panel.verify_label.text().lower(), timeout=5000)
+    assert panel.verify_label.text().startswith("Intact — Audit anchor: 3 entries, head ")
     target = tmp_path / "audit.csv"
     panel.export_csv(target)
     qtbot.waitUntil(target.exists, timeout=5000)

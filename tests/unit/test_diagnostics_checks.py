@@ -311,25 +311,20 @@ def test_transfer_check_is_left_out_without_a_transfer_service(paths):
     assert "transfer" not in run(services(paths))
 
 
-@dataclass
-class _Verify:
-    ok: bool
-    rows: int
-    first_bad_seq: int | None = None
-    reason: str = ""
+def _status(findings=(), anchor="Audit anchor: 9 entries, head 9f3a1c2b…"):
+    from console.services.journal_guard import GuardStatus
 
-    def __str__(self):
-        return "audit log intact" if self.ok else f"audit log tampered at row {self.first_bad_seq}: {self.reason}"
+    return GuardStatus(tuple(findings), "in the OS keyring", anchor, "journal 1234abcd… with 40 entries")
 
 
-def _with_journal_and_audit(paths, counts, verify):
+def _with_journal_and_audit(paths, counts, status):
     class _Journal:
         def counts(self):
             return counts
 
-    class _Audit:
-        def verify(self):
-            return verify
+    class _Guard:
+        def check(self):
+            return status
 
     @dataclass
     class Full(FakeServices):
@@ -338,8 +333,8 @@ def _with_journal_and_audit(paths, counts, verify):
             return _Journal()
 
         @property
-        def audit(self):
-            return _Audit()
+        def journal_guard(self):
+            return _Guard()
 
     svc = services(paths)
     paths.journal_file.write_bytes(b"x")
@@ -347,17 +342,18 @@ def _with_journal_and_audit(paths, counts, verify):
 
 
 def test_postings_needing_review_are_a_warning_with_a_hint(paths):
-    checks = run(_with_journal_and_audit(paths, {"pending": 3, "needs_review": 2, "done": 40}, _Verify(True, 9)))
+    checks = run(_with_journal_and_audit(paths, {"pending": 3, "needs_review": 2, "done": 40}, _status()))
     assert checks["journal"].state == d.WARN and "2 postings need review" in checks["journal"].summary
     assert "Posting tab" in checks["journal"].hint
     assert checks["audit"].state == d.PASS and "9 entries" in checks["audit"].summary
 
 
 def test_a_tampered_audit_log_fails(paths):
-    checks = run(_with_journal_and_audit(paths, {"done": 1}, _Verify(False, 9, 4, "content does not match its hash")))
+    found = "audit log tampered at row 4: content does not match its hash"
+    checks = run(_with_journal_and_audit(paths, {"done": 1}, _status([found])))
     assert checks["journal"].state == d.PASS
     c = checks["audit"]
-    assert c.state == d.FAIL and "row 4" in c.summary and "stop posting" in c.hint
+    assert c.state == d.FAIL and "row 4" in c.summary and "stopped" in c.hint and found in c.details
 
 
 def test_audit_check_is_left_out_without_an_audit_log(paths):

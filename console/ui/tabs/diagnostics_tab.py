@@ -4,6 +4,11 @@
 login and folders, trust or forget host keys — forgetting stays with supervisor and support);
 the checks run again when a key was trusted or forgotten there.
 
+"Full integrity check" runs the checks with SQLite's ``integrity_check`` (not only
+``quick_check``) on the journal and the card-read memory. When the journal check fails
+(``console.services.journal_guard``), a signed-in supervisor may acknowledge it ("Acknowledge…",
+audited) so posting and payments go on.
+
 Below the checks: the card reader test (``console.ui.reader_test``) and the audit log
 (``services.audit``) when this build has them. Layout only: the checks live in
 ``console.services.diagnostics``, the bundle in ``console.services.support_bundle``.
@@ -47,6 +52,7 @@ CheckRole = Qt.ItemDataRole.UserRole + 1
 AUTO_RUN_DELAY_MS = 300
 READER_TEST = "console.ui.reader_test:ReaderTestWidget"
 TRANSFER_CHECK = "transfer"  # the key of console.services.transfer.diagnostic_check
+JOURNAL_CHECK = "audit"  # the key of console.services.diagnostics_journal.check_audit
 
 
 class DiagnosticsModel(ListTableModel):
@@ -115,7 +121,16 @@ class DiagnosticsTab(QWidget):
         self.rerun_button = QPushButton("&Re-run checks")
         self.rerun_button.setObjectName("diagnostics-rerun")
         self.rerun_button.setToolTip("Run every check again (Ctrl+R)")
-        self.rerun_button.clicked.connect(self.run_checks)
+        self.rerun_button.clicked.connect(lambda: self.run_checks())
+        self.integrity_button = QPushButton("Full &integrity check")
+        self.integrity_button.setObjectName("diagnostics-integrity")
+        self.integrity_button.setToolTip("Run the checks with SQLite's full integrity_check of the journal and the "
+                                         "card-read memory (slower: reads every page and index)")
+        self.integrity_button.clicked.connect(lambda: self.run_checks(thorough=True))
+        self.acknowledge_button = QPushButton("&Acknowledge…")
+        self.acknowledge_button.setObjectName("diagnostics-acknowledge")
+        self.acknowledge_button.setVisible(False)  # shown when the journal check fails
+        self.acknowledge_button.clicked.connect(self._on_acknowledge_clicked)
         self.bundle_button = QPushButton("&Export support bundle…")
         self.bundle_button.setObjectName("diagnostics-bundle")
         self.bundle_button.setToolTip("A zip of the checks, recent logs and the profile — without secrets")
@@ -126,8 +141,10 @@ class DiagnosticsTab(QWidget):
                                         "key, see the pinned keys (forgetting one: supervisor or support)")
         self.transfer_button.clicked.connect(self._on_transfer_clicked)
         self.transfer_dialog = None  # the open TransferConnectionDialog, if any
+        top.addWidget(self.acknowledge_button)
         top.addWidget(self.transfer_button)
         top.addWidget(self.rerun_button)
+        top.addWidget(self.integrity_button)
         top.addWidget(self.bundle_button)
         lay.addLayout(top)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.run_checks,
@@ -244,18 +261,19 @@ class DiagnosticsTab(QWidget):
         return self._optional_widget("console.ui.audit_view:AuditLogView", "")
 
     # ---- checks -------------------------------------------------------------------------
-    def run_checks(self) -> None:
+    def run_checks(self, thorough: bool = False) -> None:
         if self.running:
             return
         self.running = True
         self.rerun_button.setEnabled(False)
-        self.summary.setText("Running checks…")
+        self.integrity_button.setEnabled(False)
+        self.summary.setText("Running checks…" if not thorough else "Running checks (full integrity check)…")
         self.summary.setStyleSheet("")
         from console.services.diagnostics import run_checks
 
         services, operator = self.ctx.services, self.ctx.operator
         Operation(self, lambda op: run_checks(services, operator=operator, progress=op.progress,
-                                              cancel=op.cancel_event),
+                                              cancel=op.cancel_event, thorough=thorough),
                   label="Running diagnostics", cancellable=True) \
             .success(self.show_report) \
             .failure(self._on_run_failed) \
@@ -266,13 +284,16 @@ class DiagnosticsTab(QWidget):
 
         self.running = False
         self.rerun_button.setEnabled(True)
+        self.integrity_button.setEnabled(True)
         self.summary.setText("The checks could not be run")
         show_error(self, exc)
 
     def show_report(self, report: DiagnosticsReport) -> None:
         self.running = False
         self.rerun_button.setEnabled(True)
+        self.integrity_button.setEnabled(True)
         self.report = report
+        self._show_acknowledge(report)
         self.model.set_checks(report.checks)
         self.table.resizeRowsToContents()
         if not self._splitter_restored:  # checks fit without scrolling; the tools get the rest
@@ -306,6 +327,43 @@ class DiagnosticsTab(QWidget):
             lines.append("Transfer connection… (above) tests the sign-in again and trusts or forgets the server's key.")
         lines += [f"  • {d}" for d in c.details]
         self.details.setPlainText("\n".join(lines))
+
+    # ---- acknowledging a journal finding ------------------------------------------------
+    def _journal_finding(self, report: DiagnosticsReport | None) -> Check | None:
+        return next((c for c in (report.checks if report else ()) if c.key == JOURNAL_CHECK and c.state == FAIL),
+                    None)
+
+    def _show_acknowledge(self, report: DiagnosticsReport) -> None:
+        finding = self._journal_finding(report)
+        operator = self.ctx.operator
+        supervisor = operator is not None and getattr(operator, "role", "") == "supervisor"
+        self.acknowledge_button.setVisible(finding is not None)
+        self.acknowledge_button.setEnabled(finding is not None and supervisor)
+        self.acknowledge_button.setToolTip(
+            "Accept what the journal check found and let posting and payments go on (recorded in the audit log)"
+            if supervisor else "Only a signed-in supervisor may acknowledge what the journal check found")
+
+    def _on_acknowledge_clicked(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        finding = self._journal_finding(self.report)
+        operator = self.ctx.operator
+        if finding is None or operator is None or getattr(operator, "role", "") != "supervisor":
+            return
+        answer = QMessageBox.question(
+            self, "Acknowledge the journal check",
+            f"The journal check found:\n\n{finding.summary}\n\nRestoring the right journal is better when it "
+            "exists. Acknowledge and let posting and payments go on? This is recorded in the audit log with "
+            "your operator ID.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        guard, operator_id = self.ctx.services.journal_guard, operator.operator_id
+        self.acknowledge_button.setEnabled(False)
+        Operation(self, lambda op: guard.acknowledge(operator_id, note="acknowledged in Diagnostics"),
+                  label="Acknowledging the journal check") \
+            .success(lambda _status: self.run_checks()) \
+            .failure(self._on_run_failed) \
+            .run()
 
     # ---- transfer connection ------------------------------------------------------------
     def _on_transfer_clicked(self) -> None:
@@ -495,13 +553,15 @@ class AuditLogPanel(QWidget):
         self.table.resizeColumnsToContents()
 
     def verify(self) -> None:
-        audit = self.ctx.services.audit
+        """The journal guard's check: the keyed chain, the triggers, the anchor outside the journal."""
+        guard = self.ctx.services.journal_guard
         self.verify_button.setEnabled(False)
 
-        def done(result) -> None:
+        def done(status) -> None:
             self.verify_button.setEnabled(True)
-            self.verify_label.setText(str(result).capitalize())
-            self.verify_label.setStyleSheet(f"color:{STATE_COLORS[PASS if result.ok else FAIL][1]};")
+            text = f"Intact — {status.anchor}" if status.ok else "Not intact: " + "; ".join(status.findings)
+            self.verify_label.setText(text)
+            self.verify_label.setStyleSheet(f"color:{STATE_COLORS[PASS if status.ok else FAIL][1]};")
 
         def failed(exc: BaseException) -> None:
             from console.ui.errors import show_error
@@ -509,7 +569,7 @@ class AuditLogPanel(QWidget):
             self.verify_button.setEnabled(True)
             show_error(self, exc)
 
-        Operation(self, lambda op: audit.verify(), label="Verifying the audit log").success(done).failure(failed).run()
+        Operation(self, lambda op: guard.check(), label="Verifying the audit log").success(done).failure(failed).run()
 
     def _on_export_clicked(self) -> None:
         name = f"audit-{self.ctx.profile.name}.csv"
