@@ -132,6 +132,17 @@ class Services:
         self.journal_guard.require_ok()
         self._backup_if_due()
 
+    def journal_check(self):
+        """The journal guard's check (a GuardStatus); on a journal server, the server's audit chain
+        verified, as a GuardStatus (the server forms of the key, anchor and identity are to come)."""
+        if not self.journal_is_server:
+            return self.journal_guard.check()
+        from console.services.journal_guard import GuardStatus
+
+        v = self.audit.verify()
+        return GuardStatus(() if v.ok else (str(v),), "none (journal server)",
+                           f"Audit chain: {v.rows:,} entries on the journal server", "the journal server")
+
     def journal_start_check(self):
         """At start (the GUI, off its thread): the guard's check (a GuardStatus, not raised) and,
         when it passes, the daily backup if due."""

@@ -39,7 +39,7 @@ def cmd_export(args) -> int:
     try:
         operator = sign_in(services, args, "view_audit")
         audit = services.audit
-        check = services.journal_guard.check()  # the keyed chain, its triggers and its anchor
+        check = services.journal_check()  # the keyed chain, its triggers and its anchor
         rows = audit.count()
         try:
             text = audit.export_csv(args.out)

@@ -53,6 +53,14 @@ def register(sub) -> None:
     ack.set_defaults(func=cmd_acknowledge)
 
 
+def _local_only(services, what: str) -> None:
+    """backup, restore and acknowledge work on the local SQLite journal; a journal server is backed
+    up and restored with PostgreSQL's own tools (pg_dump / pg_restore)."""
+    if getattr(services, "journal_is_server", False):
+        raise UserFacingError(f"The journal is on a PostgreSQL server: {what} it with pg_dump / pg_restore "
+                              "(docs/journal-postgresql.md); this command works on a local journal")
+
+
 def _pin(operator_id: str) -> str:
     pin = os.environ.get("BILLER_CONSOLE_PIN")
     if pin is None:
@@ -68,7 +76,7 @@ def cmd_status(args) -> int:
 
     services = build_services(args.profile)
     try:
-        status = services.journal_guard.check()
+        status = services.journal_check()
         folder = backup_folder(services.paths, services.profile)
         newest = next(iter(backups(folder)), None)
     finally:
@@ -114,6 +122,7 @@ def cmd_restore(args) -> int:
             # audit log; the restore itself is audited with the supervisor's ID in the restored journal
             supervisor = OperatorService(services.profile).approve(args.operator, pin, for_action="journal.restore",
                                                                    by=args.operator)
+        _local_only(services, "restore")
         kept = services.journal_guard.restore(args.source, supervisor.operator_id)
         status = services.journal_guard.check()
     finally:
@@ -130,6 +139,7 @@ def cmd_acknowledge(args) -> int:
 
     services = build_services(args.profile, operator_id=args.operator)
     try:
+        _local_only(services, "check and repair")
         before = services.journal_guard.check()
         supervisor = services.operators.approve(args.operator, _pin(args.operator),
                                                 for_action="audit.check_acknowledged", by=args.operator)
