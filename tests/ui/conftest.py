@@ -1,10 +1,31 @@
-"""Fixtures shared by the UI tests (opt-in: none is autouse)."""
+"""Fixtures shared by the UI tests (opt-in, but for the garbage-collector one below)."""
 
 from __future__ import annotations
+
+import gc
 
 import pytest
 
 from tests.ui.threads import drain
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread(request):
+    """As in the GUI app (console/ui/gui_gc.py): no automatic collection while a test runs, so a
+    worker of the operation pool never frees a Qt object in a garbage cycle (a full run once died
+    with 'Garbage-collecting' on a worker); the test's garbage is collected here, on the GUI
+    thread, afterwards. The collector's own tests switch it themselves."""
+    if request.module.__name__.endswith("test_shell_gui_gc"):
+        yield
+        return
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if was:
+            gc.enable()
 
 
 @pytest.fixture
