@@ -78,9 +78,9 @@ class Services:
 
     @property
     def journal_is_server(self) -> bool:
-        from console.adapters.pg import is_pg_url
+        from urllib.parse import urlsplit  # not console.adapters.pg: psycopg loads only for a server journal
 
-        return is_pg_url(self.journal_url)
+        return bool(self.journal_url) and urlsplit(str(self.journal_url)).scheme in ("postgresql", "postgres")
 
     @cached_property
     def journal_db(self):
@@ -131,6 +131,17 @@ class Services:
             return
         self.journal_guard.require_ok()
         self._backup_if_due()
+
+    def audit_anchor(self) -> str:
+        """The audit anchor's one line for reports ("Audit anchor: 1,234 entries, head 9f3a…");
+        "" when it cannot be read (the reports still print, the check says why)."""
+        try:
+            if self.journal_is_server:
+                return self.journal_check().anchor
+            return self.journal_guard.anchor_summary()
+        except Exception:  # noqa: BLE001 - a report never fails for its anchor line
+            log.warning("the audit anchor could not be read for a report", exc_info=True)
+            return ""
 
     def journal_check(self):
         """The journal guard's check (a GuardStatus); on a journal server, the server's audit chain

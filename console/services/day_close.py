@@ -80,6 +80,7 @@ class DayCloseReport:
     sealed: dict[str, Any] = field(default_factory=dict)  # the audit row of the close, once sealed
     returned_checks: list = field(default_factory=list)  # counter checks returned (reversed) that day
     refunds: list = field(default_factory=list)  # counter card charges refunded that day (payload dicts)
+    anchor: str = ""  # the audit anchor when the report was made ("Audit anchor: N entries, head …")
 
     @property
     def ic_settlement(self) -> Decimal:
@@ -120,7 +121,8 @@ class DayCloseReport:
 
 
 class DayCloseService:
-    def __init__(self, *, journal, audit, drawers, counter, profile, operators, caselle=None):
+    def __init__(self, *, journal, audit, drawers, counter, profile, operators, caselle=None, anchor=None):
+        self._anchor = anchor  # the audit anchor's one line, printed on the summary
         self.journal = journal
         self.audit = audit
         self.drawers = drawers
@@ -148,6 +150,7 @@ class DayCloseService:
                              self.sealed(day), returned_checks_on(self.journal, day), refunds_on(self.journal, day))
         rep.deposits = self._deposits(rep, slip)
         rep.variances = self._variances(rep)
+        rep.anchor = self._anchor() if self._anchor is not None else ""
         return rep
 
     def _counter(self, day: dt.date):
@@ -293,6 +296,8 @@ def summary_document(rep: DayCloseReport, *, training: bool = False) -> SimpleDo
     header = [f"Day close for {rep.day:%m/%d/%Y}",
               (f"Sealed by {rep.sealed['operator']} at {rep.sealed['at'][:16]} (audit row {rep.sealed['seq']}, "
                f"hash {rep.sealed['hash'][:16]})") if rep.sealed else "NOT SEALED"]
+    if rep.anchor:
+        header.append(rep.anchor)
     drawers = Section("Drawer close-outs", ["Session", "Cashier", "Cash exp.", "Cash counted", "Checks exp.",
                                             "Checks counted", "Status"],
                       [[c.session_id, c.operator, format_money(c.expected["cash"]), format_money(c.counted["cash"]),
@@ -335,4 +340,4 @@ def _channel_rows(rep: DayCloseReport) -> list[list[str]]:
 def build_day_close_service(services) -> DayCloseService:
     return DayCloseService(journal=services.journal, audit=services.audit, drawers=services.drawers,
                            counter=services.counter, profile=services.profile, operators=services.operators,
-                           caselle=lambda: services.caselle)
+                           caselle=lambda: services.caselle, anchor=getattr(services, "audit_anchor", None))

@@ -153,6 +153,7 @@ class CloseOut:
     audit_seq: int = 0
     audit_hash: str = ""
     cards_gateway: str = ""  # the card total the gateway confirms ("" when it could not be asked)
+    anchor: str = ""  # the audit anchor after the close was sealed ("Audit anchor: N entries, head …")
 
     def as_dict(self) -> dict:
         def amounts(d: dict[str, Decimal]) -> dict[str, str]:
@@ -164,7 +165,7 @@ class CloseOut:
                 "over_short": amounts(self.over_short), "status": self.status, "checks_count": self.checks_count,
                 "cash_count": dict(self.cash_count), "receipts": self.receipts, "voids": self.voids,
                 "reason": self.reason, "supervisor": self.supervisor, "audit_seq": self.audit_seq,
-                "audit_hash": self.audit_hash, "cards_gateway": self.cards_gateway}
+                "audit_hash": self.audit_hash, "cards_gateway": self.cards_gateway, "anchor": self.anchor}
 
     @classmethod
     def from_dict(cls, d: dict) -> CloseOut:
@@ -173,7 +174,7 @@ class CloseOut:
                    Decimal(d["float"]), dec["expected"], dec["counted"], dec["over_short"], d["status"],
                    int(d.get("checks_count", 0)), dict(d.get("cash_count", {})), d.get("receipts", {}),
                    d.get("voids", {}), d.get("reason", ""), d.get("supervisor", ""), int(d.get("audit_seq", 0)),
-                   d.get("audit_hash", ""), d.get("cards_gateway", ""))
+                   d.get("audit_hash", ""), d.get("cards_gateway", ""), d.get("anchor", ""))
 
 
 def status_of(over_short: dict[str, Decimal]) -> str:
@@ -186,8 +187,10 @@ def status_of(over_short: dict[str, Decimal]) -> str:
 
 class DrawerService:
     def __init__(self, *, store: DrawerStore, journal, profile, operators, audit=None,
-                 clock: Callable[[], dt.datetime] | None = None, workstation: str | None = None):
+                 clock: Callable[[], dt.datetime] | None = None, workstation: str | None = None,
+                 anchor: Callable[[], str] | None = None):
         self.store = store
+        self._anchor = anchor  # the audit anchor's one line, printed on the close-out report
         self.journal = journal
         self.profile = profile
         self.operators = operators
@@ -364,7 +367,8 @@ class DrawerService:
                        reason, approver, cards_gateway=self.gateway_cards(fig, counter))
         row = self._audit(operator, "drawer.close", session.session_id, close=out.as_dict())
         if row is not None:
-            out = CloseOut(**{**out.__dict__, "audit_seq": row.seq, "audit_hash": row.hash})
+            anchor = self._anchor() if self._anchor is not None else ""
+            out = CloseOut(**{**out.__dict__, "audit_seq": row.seq, "audit_hash": row.hash, "anchor": anchor})
         if not self.store.set_closed(session.session_id, out.closed_at, now.date().isoformat(), out.as_dict()):
             raise DrawerRefused("The drawer was closed meanwhile (another window or console)")
         return out
@@ -448,4 +452,4 @@ def build_drawer_service(services, *, clock=None) -> DrawerService:
     store = services.drawer_store if hasattr(type(services), "drawer_store") else DrawerStore(services.paths.journal_file)
     return DrawerService(store=store, journal=services.journal,
                          profile=services.profile, operators=services.operators, audit=services.audit,
-                         clock=clock)
+                         clock=clock, anchor=getattr(services, "audit_anchor", None))

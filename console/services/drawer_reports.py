@@ -59,7 +59,8 @@ def closeout_document(out: CloseOut, *, operator_name: str = "", training: bool 
                                  for d, n in sorted(out.cash_count.items(), key=lambda x: -Decimal(x[0]))]))
     notes = [f"Reason: {out.reason or '-'}",
              f"Countersigned by: {out.supervisor or '-'}",
-             f"Sealed in the audit log: row {out.audit_seq}, hash {out.audit_hash[:16]}" if out.audit_hash else ""]
+             f"Sealed in the audit log: row {out.audit_seq}, hash {out.audit_hash[:16]}" if out.audit_hash else "",
+             out.anchor]
     sections.append(Section("Notes", lines=[n for n in notes if n]))
     return SimpleDoc("Drawer close-out", header, sections, signatures=["Cashier", "Supervisor"], training=training)
 

@@ -4,6 +4,7 @@ cashier from the command line, the JSON contract, refusals exit 1 with the reaso
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -65,7 +66,9 @@ def test_a_cashiers_day_from_the_command_line(sandbox, capsys, monkeypatch, tmp_
     assert closed["expected"] == {"cash": str(expected_cash), "checks": str(b.amount_due), "cards": "0.00"}
     assert closed["counted"] == {"cash": str(expected_cash - Decimal("0.50")), "checks": str(b.amount_due)}
     assert closed["over_short"] == {"cash": "-0.50", "checks": "0.00"} and closed["status"] == "short"
-    assert "a coin rolled away" in pdf_text(tmp_path / "c.pdf")
+    report = pdf_text(tmp_path / "c.pdf")
+    assert "a coin rolled away" in report
+    assert re.search(r"Audit anchor: [\d,]+ entries, head [0-9a-f]{8}", report), report  # outside the journal
     code, slip = run(capsys, "drawer", "slip", "--out", str(tmp_path / "slip.pdf"), "--csv", str(tmp_path / "s.csv"))
     assert code == 0 and slip["cash"] == str(a.amount_due - Decimal("0.50"))
     assert [x["check_number"] for x in slip["checks"]] == ["5150"]
@@ -113,7 +116,9 @@ def test_day_show_for_a_clerk_and_close_for_a_supervisor(sandbox, capsys, monkey
     code, closed = run(capsys, "day", "close", "--summary", str(tmp_path / "day.pdf"))
     assert code == 0 and closed["sealed"]["operator"] == "super1"
     assert closed["expected_deposit"]["General fund"]["counter_cash"] == str(a.amount_due)
-    assert "Sealed by super1" in pdf_text(tmp_path / "day.pdf")
+    summary = pdf_text(tmp_path / "day.pdf")
+    assert "Sealed by super1" in summary
+    assert re.search(r"Audit anchor: [\d,]+ entries, head [0-9a-f]{8}", summary), summary
 
 
 def test_split_tender_and_several_accounts_from_the_command_line(sandbox, capsys):
