@@ -24,7 +24,7 @@ from typing import Any
 from console import __version__
 from console.config import API_VERSIONS, validate
 from console.domain.wording import agree, counted
-from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError
+from console.errors import AuthError, ConsoleError, NetworkError, UnsupportedVersionError, UserFacingError
 from console.formatting import format_date, format_datetime
 from console.services import diagnostics_journal
 from console.services.diagnostics_integration import (
@@ -633,13 +633,13 @@ CHECKS: tuple[tuple[str, Callable[[_Run], Check | None]], ...] = (
 
 
 def _audit_or_none(services):
-    """The audit log for the permission check; None when the journal server is away (Diagnostics
-    must still run then, to say so)."""
+    """The audit log for the permission check; None when the journal server is away or the local
+    journal is damaged (Diagnostics must still run then, to say so; the refusal goes unaudited)."""
     from console.adapters.journal import JournalError
 
     try:
         return getattr(services, "audit", None)
-    except JournalError:
+    except (JournalError, UserFacingError):
         return None
 
 
